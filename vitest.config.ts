@@ -1,0 +1,28 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    setupFiles: ['node/polyfills.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // Multi-peer and multi-process tests compete for 2 cores; they live under test/net and
+    // test/proc and run one file at a time (see the `projects` below).
+    projects: [
+      {
+        extends: true,
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts', 'test/sim/**/*.test.ts'] },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/net/**/*.test.ts', 'test/proc/**/*.test.ts'],
+          fileParallelism: false,
+        },
+      },
+    ],
+    reporters: ['default'],
+    slowTestThreshold: 5_000,
+  },
+});
