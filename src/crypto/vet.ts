@@ -1,0 +1,44 @@
+// Vetting of Ed25519 public keys at registration time (organization and client keys).
+//
+// Ed25519 libraries disagree on adversarial keys (OpenSSL, noble ZIP-215 vs strict, libsodium).
+// Cairn's rule: peers all verify with node:crypto, and every key is vetted when registered, so
+// that for every key in the system all verifiers give the same answer and no signature can be
+// valid for more than one message by accident. A key passes only if it is the canonical encoding
+// of a point of the prime-order subgroup, other than the identity.
+import * as ed from '@noble/ed25519';
+import { ED25519_PUBLIC_KEY_BYTES } from './types.js';
+import { bytesEqual } from '../encoding/bytes.js';
+
+export type VetResult = { ok: true } | { ok: false; code: VetCode; message: string };
+export type VetCode = 'key_length' | 'key_noncanonical' | 'key_not_on_curve' | 'key_small_order' | 'key_torsion';
+
+export function vetPublicKey(pub: Uint8Array): VetResult {
+  if (!(pub instanceof Uint8Array) || pub.length !== ED25519_PUBLIC_KEY_BYTES) {
+    return { ok: false, code: 'key_length', message: `an Ed25519 public key is exactly ${ED25519_PUBLIC_KEY_BYTES} bytes (ED25519_PUBLIC_KEY_BYTES)` };
+  }
+  let point: ed.Point;
+  try {
+    // Permissive (ZIP-215) decoding first, so that a non-canonical encoding of a real point is
+    // reported as such instead of as "not on the curve".
+    point = ed.Point.fromBytes(pub, true);
+  } catch {
+    return { ok: false, code: 'key_not_on_curve', message: 'the bytes do not encode a point on edwards25519 (no square root for x)' };
+  }
+  // RFC 8032 §5.1.3: y must be < p and x = 0 must not carry a sign bit. Both hold exactly when
+  // re-encoding the decoded point gives back the same bytes.
+  if (!bytesEqual(point.toBytes(), pub)) {
+    return { ok: false, code: 'key_noncanonical', message: 'non-canonical point encoding (y >= p, or x = 0 with the sign bit set)' };
+  }
+  if (point.isSmallOrder()) {
+    return {
+      ok: false,
+      code: 'key_small_order',
+      message: point.is0() ? 'the identity point is not a usable public key' : 'small-order point (order divides 8) is not a usable public key',
+    };
+  }
+  // [L]P == identity iff P has no torsion component (mixed-order points fail this).
+  if (!point.isTorsionFree()) {
+    return { ok: false, code: 'key_torsion', message: 'point has a small-order (torsion) component: [L]P is not the identity' };
+  }
+  return { ok: true };
+}
