@@ -5,7 +5,7 @@ import { utf8, concatBytes } from '../../../src/encoding/bytes.js';
 
 export class SeededRandom {
   private counter = 0;
-  private pool = new Uint8Array(0);
+  private pool: Uint8Array = new Uint8Array(0);
   private pos = 0;
   constructor(readonly seed: string) {}
 
