@@ -6,3 +6,4 @@ export { domainMessage, DOMAIN_LENGTH_MAX } from './domain.js';
 export { nobleVerifier, nobleSigner, publicKeyFromSeed, randomSeed } from './noble.js';
 export { vetPublicKey, type VetResult, type VetCode } from './vet.js';
 export { CryptoError } from './errors.js';
+export * from './keys.js';
