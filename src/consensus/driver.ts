@@ -1,0 +1,603 @@
+// The consensus driver: turns inputs (start-height, received messages, fired timeouts) into
+// ordered effects (persist, broadcast, schedule-timeout, decide, evidence, rejected).
+//
+//   message -> shape check -> height routing (current / buffered future / stale)
+//           -> signature check (injected verifier) -> vote keeper (thresholds, equivocation)
+//           -> "upon" clauses that now hold -> round state machine (state-machine.ts)
+//           -> outputs -> signer guard -> persist BEFORE broadcast
+//
+// Pure: no I/O, no clock, no randomness; the same inputs always give the same effects.
+import type {
+  CommitCertificate,
+  ConsensusConfig,
+  ConsensusMessage,
+  Effect,
+  Input,
+  Proposal,
+  SignerState,
+  Step,
+  Vote,
+} from './types.js';
+import { ConsensusError } from './errors.js';
+import { sha256 } from '../crypto/hash.js';
+import { bytesEqual } from '../encoding/bytes.js';
+import { checkMessage, checkMessageShape, messageSignBytes } from './message-check.js';
+import { proposer, quorum, quorumTwoFPlusOne, skipThreshold } from './quorum.js';
+import { initialState, transition, type RoundInput, type RoundOutput, type RoundState } from './state-machine.js';
+import { SignerGuard } from './signer-guard.js';
+import { idKey, VoteKeeper } from './vote-keeper.js';
+import {
+  BUFFERED_PER_VALIDATOR_DEFAULT,
+  CHAIN_ID_BYTES_MAX,
+  FUTURE_HEIGHT_WINDOW_DEFAULT,
+  HEIGHT_MAX,
+  PROPOSAL_VALUE_BYTES_MAX,
+  ROUND_MAX,
+  ROUNDS_KEPT_DEFAULT,
+  VALIDATORS_MAX,
+} from './limits.js';
+import { utf8 } from '../encoding/bytes.js';
+
+/** Most state-machine transitions one input may cause; each transition strictly advances, so hitting this is a bug. */
+const TRANSITIONS_PER_INPUT_MAX = 10_000;
+
+type Phase = 'idle' | 'running' | 'decided';
+
+interface Buffered {
+  entries: { message: ConsensusMessage; valueId: Uint8Array | null }[];
+  perValidator: Uint16Array;
+}
+
+export class ConsensusDriver {
+  private readonly n: number;
+  private readonly q: number;
+  private readonly skip: number;
+  private readonly roundsKept: number;
+  private readonly heightWindow: number;
+  private readonly bufferedPerValidator: number;
+  private readonly maxValueBytes: number;
+  private readonly valueIdOf: (value: Uint8Array) => Uint8Array;
+  private readonly canSign: boolean;
+
+  private state: RoundState;
+  private phase: Phase = 'idle';
+  private resumePending = false;
+  private keeper: VoteKeeper;
+  private readonly guard: SignerGuard;
+  /** valid(v) verdicts of this height, by id(v) (isValid may be expensive). */
+  private validity = new Map<string, boolean>();
+  private readonly buffer = new Map<number, Buffered>();
+  /** Effects of the input being handled. */
+  private out: Effect[] = [];
+  /** Rounds that got a new proposal or precommit during this input (candidates for L49). */
+  private touched = new Set<number>();
+
+  constructor(
+    private readonly cfg: ConsensusConfig,
+    restored?: SignerState,
+  ) {
+    const n = Array.isArray(cfg.validators) ? cfg.validators.length : 0;
+    if (n < 1 || n > VALIDATORS_MAX) throw new ConsensusError('BAD_CONFIG', `validator set size must be 1..${VALIDATORS_MAX} (VALIDATORS_MAX)`);
+    const chain = typeof cfg.chainId === 'string' ? utf8(cfg.chainId).length : 0;
+    if (chain < 1 || chain > CHAIN_ID_BYTES_MAX) throw new ConsensusError('BAD_CONFIG', `chainId must be 1..${CHAIN_ID_BYTES_MAX} (CHAIN_ID_BYTES_MAX) UTF-8 bytes`);
+    for (const k of ['proposeMs', 'prevoteMs', 'precommitMs', 'deltaMs'] as const) {
+      const v = cfg.timeouts?.[k];
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ConsensusError('BAD_CONFIG', `timeouts.${k} must be a finite number >= 0`);
+    }
+    if (cfg.selfIndex !== null && (!Number.isInteger(cfg.selfIndex) || cfg.selfIndex < 0 || cfg.selfIndex >= n)) {
+      throw new ConsensusError('BAD_CONFIG', `selfIndex must be null or in 0..${n - 1}`);
+    }
+    if (cfg.selfIndex !== null && cfg.signer !== null && !bytesEqual(cfg.signer.publicKey, cfg.validators[cfg.selfIndex]!.publicKey)) {
+      throw new ConsensusError('BAD_CONFIG', `signer public key differs from validators[${cfg.selfIndex}].publicKey`);
+    }
+    this.n = n;
+    this.q = cfg.bugs?.quorumTwoFPlusOne === true ? quorumTwoFPlusOne(n) : quorum(n);
+    this.skip = skipThreshold(n);
+    this.roundsKept = positiveInt(cfg.maxRoundsKept, ROUNDS_KEPT_DEFAULT, 'maxRoundsKept');
+    this.heightWindow = positiveInt(cfg.futureHeightWindow, FUTURE_HEIGHT_WINDOW_DEFAULT, 'futureHeightWindow');
+    this.bufferedPerValidator = Math.max(1, Math.ceil(positiveInt(cfg.maxBufferedPerHeight, BUFFERED_PER_VALIDATOR_DEFAULT * n, 'maxBufferedPerHeight') / n));
+    this.maxValueBytes = Math.min(positiveInt(cfg.maxValueBytes, PROPOSAL_VALUE_BYTES_MAX, 'maxValueBytes'), PROPOSAL_VALUE_BYTES_MAX);
+    this.valueIdOf = cfg.valueId ?? sha256;
+    this.canSign = cfg.selfIndex !== null && cfg.signer !== null;
+
+    if (restored === undefined) {
+      this.state = initialState(0);
+      this.guard = new SignerGuard(null);
+    } else {
+      checkSignerState(restored);
+      const s = initialState(restored.height);
+      this.state = {
+        ...s,
+        round: restored.round,
+        step: restored.step,
+        lockedValue: restored.lockedValue,
+        lockedId: restored.lockedValue === null ? null : this.valueIdOf(restored.lockedValue),
+        lockedRound: restored.lockedRound,
+        validValue: restored.validValue,
+        validId: restored.validValue === null ? null : this.valueIdOf(restored.validValue),
+        validRound: restored.validRound,
+      };
+      this.guard = new SignerGuard(restored.lastSigned);
+      // Restored: running at once (WAL messages may be re-fed before start-height), and the
+      // start-height for this height resumes instead of starting over.
+      this.phase = 'running';
+      this.resumePending = true;
+    }
+    this.keeper = new VoteKeeper(this.state.height, n, this.roundsKept);
+    this.keeper.setCurrentRound(this.state.round);
+  }
+
+  get height(): number {
+    return this.state.height;
+  }
+  get round(): number {
+    return this.state.round;
+  }
+  get step(): Step {
+    return this.state.step;
+  }
+  /** True once the current height is decided (until the next start-height). */
+  get decided(): boolean {
+    return this.phase === 'decided';
+  }
+  /** Verified messages buffered for a future height (lets the node start height+1 on a valid message). */
+  bufferedCount(height: number): number {
+    return this.buffer.get(height)?.entries.length ?? 0;
+  }
+
+  /** Everything that must be durable before a signed message leaves (see SignerState). */
+  signerState(): SignerState {
+    return this.snapshot(this.state, this.guard.lastSigned);
+  }
+
+  handle(input: Input): Effect[] {
+    this.out = [];
+    this.touched = new Set();
+    if (typeof input !== 'object' || input === null) {
+      this.reject('MALFORMED', 'input is not an object');
+    } else if (input.kind === 'start-height') {
+      this.onStartHeight(input.height);
+    } else if (input.kind === 'message') {
+      this.onMessage(input.message);
+    } else if (input.kind === 'timeout') {
+      this.onTimeout(input.height, input.round, input.step);
+    } else {
+      this.reject('MALFORMED', 'unknown input kind');
+    }
+    const effects = this.out;
+    this.out = [];
+    return effects;
+  }
+
+  // ---------------------------------------------------------------- inputs
+
+  private onStartHeight(h: unknown): void {
+    if (typeof h !== 'number' || !Number.isSafeInteger(h) || h < 0 || h > HEIGHT_MAX) {
+      this.reject('BAD_HEIGHT', 'start-height needs an integer height in 0..HEIGHT_MAX');
+      return;
+    }
+    if (this.resumePending && h === this.state.height) {
+      this.resume();
+      return;
+    }
+    // A running or decided height may be abandoned for a HIGHER one (the node caught up by
+    // other means, e.g. a block with its commit certificate); never for the same or a lower one.
+    if (this.phase !== 'idle' || this.resumePending) {
+      if (h <= this.state.height) {
+        this.reject('BAD_HEIGHT', `cannot start height ${h}: already at height ${this.state.height}`);
+        return;
+      }
+    }
+    this.resumePending = false;
+    this.phase = 'running';
+    // L53-L54: reset locked/valid values and the message log, then StartRound(0).
+    this.state = initialState(h);
+    this.keeper = new VoteKeeper(h, this.n, this.roundsKept);
+    this.validity = new Map();
+    for (const bh of [...this.buffer.keys()]) if (bh < h) this.buffer.delete(bh);
+    const replay = this.buffer.get(h);
+    this.buffer.delete(h);
+    this.startRound(0);
+    if (replay !== undefined) {
+      for (const e of replay.entries) {
+        if (this.phase !== 'running') break;
+        this.ingest(e.message, e.valueId);
+      }
+    }
+    this.evaluate();
+  }
+
+  /** start-height after a restore: stay in the restored round/step, re-emit, re-arm the timeout. */
+  private resume(): void {
+    this.resumePending = false;
+    if (this.phase !== 'running') return;
+    const s = this.state;
+    if (s.step === 'propose') {
+      if (this.isProposer(s.round)) {
+        // The signer guard re-emits the stored proposal if we had signed one in this round.
+        this.onOutput({ kind: 'propose', round: s.round, value: s.validValue, validRound: s.validRound }, s);
+      } else {
+        this.scheduleTimeout(s.round, 'propose');
+      }
+    } else {
+      const last = this.guard.lastSigned;
+      if (this.canSign && last !== null && last.height === s.height && last.round === s.round) this.reemit(last.message);
+      // Re-arm the step's timeout so a restarted peer cannot wait forever for messages that the
+      // network already delivered before the crash. Firing it only ever leads to nil votes or a
+      // new round, which are always safe.
+      if (s.step === 'prevote') this.state = { ...this.state, l34Round: s.round };
+      else this.state = { ...this.state, l47Round: s.round };
+      this.scheduleTimeout(s.round, s.step);
+    }
+    for (const r of this.keeper.storedRounds()) this.touched.add(r);
+    this.evaluate();
+  }
+
+  private onTimeout(height: unknown, round: unknown, step: unknown): void {
+    if (typeof height !== 'number' || typeof round !== 'number' || (step !== 'propose' && step !== 'prevote' && step !== 'precommit')) {
+      this.reject('MALFORMED', 'timeout needs numeric height and round and a known step');
+      return;
+    }
+    // Stale timeouts (other height, other round, already moved on) are ignored silently: the
+    // state machine's guards at L58/L62/L66 check height/round/step.
+    if (this.phase !== 'running' || height !== this.state.height) return;
+    const line = step === 'propose' ? 'L57' : step === 'prevote' ? 'L61' : 'L65';
+    if (this.apply({ line, height, round })) this.evaluate();
+  }
+
+  private onMessage(m: unknown): void {
+    const shape = checkMessageShape(m, this.n, this.maxValueBytes);
+    if (!shape.ok) return this.reject(shape.code, shape.message);
+    const msg = m as ConsensusMessage;
+    if (this.phase === 'idle' && !this.resumePending) return this.reject('NOT_STARTED', 'no height started yet');
+    const h = this.state.height;
+    if (msg.height < h || (msg.height === h && this.phase === 'decided')) {
+      return this.reject('STALE_HEIGHT', `message for height ${msg.height}, current height ${h} is ${this.phase === 'decided' ? 'decided' : 'ahead'}`);
+    }
+    // Paper L22/L28/L36/L49: a proposal counts only "from proposer(h, r)".
+    if (msg.type === 'proposal' && msg.validator !== proposer(msg.height, msg.round, this.n)) {
+      return this.reject('WRONG_PROPOSER', `validator ${msg.validator} is not the proposer of height ${msg.height} round ${msg.round}`);
+    }
+    if (msg.height > h) return this.bufferFuture(msg);
+    if (this.keeper.position(msg.round) === 'too-old') {
+      return this.reject('ROUND_OUT_OF_WINDOW', `round ${msg.round} is more than ${this.roundsKept} (maxRoundsKept) below the current round ${this.state.round}`);
+    }
+    if (this.keeper.isExactDuplicate(msg)) return; // already verified and counted
+    const id = msg.type === 'proposal' ? this.valueIdOf(msg.value) : null;
+    const sig = this.verify(msg, id);
+    if (!sig.ok) return this.reject(sig.code, sig.message);
+    this.ingest(msg, id);
+    this.evaluate();
+  }
+
+  private bufferFuture(msg: ConsensusMessage): void {
+    const h = this.state.height;
+    if (msg.height > h + this.heightWindow) {
+      return this.reject('FUTURE_HEIGHT_TOO_FAR', `height ${msg.height} is more than ${this.heightWindow} (futureHeightWindow) above ${h}`);
+    }
+    let b = this.buffer.get(msg.height);
+    if (b !== undefined) {
+      for (const e of b.entries) if (sameMessage(e.message, msg)) return; // exact duplicate
+      if (b.perValidator[msg.validator]! >= this.bufferedPerValidator) {
+        return this.reject('BUFFER_FULL', `validator ${msg.validator} already has ${this.bufferedPerValidator} messages buffered for height ${msg.height} (maxBufferedPerHeight / n)`);
+      }
+    }
+    const id = msg.type === 'proposal' ? this.valueIdOf(msg.value) : null;
+    const sig = this.verify(msg, id);
+    if (!sig.ok) return this.reject(sig.code, sig.message);
+    if (b === undefined) {
+      b = { entries: [], perValidator: new Uint16Array(this.n) };
+      this.buffer.set(msg.height, b);
+    }
+    b.entries.push({ message: msg, valueId: id });
+    b.perValidator[msg.validator]! += 1;
+  }
+
+  private verify(msg: ConsensusMessage, id: Uint8Array | null): { ok: true } | { ok: false; code: string; message: string } {
+    // checkMessage re-derives id(v); pass our (possibly custom) valueId function through.
+    return checkMessage(msg, this.cfg.validators, this.cfg.chainId, this.cfg.verifier, id === null ? this.valueIdOf : () => id, this.maxValueBytes);
+  }
+
+  /** Counts a verified message of the current height in the vote keeper. */
+  private ingest(msg: ConsensusMessage, id: Uint8Array | null): void {
+    const res = this.keeper.add(msg, id);
+    if (res.status === 'equivocation') {
+      if (res.evidence !== null) this.out.push({ kind: 'evidence', evidence: res.evidence });
+    } else if (res.status === 'out-of-window') {
+      this.reject('ROUND_OUT_OF_WINDOW', `round ${msg.round} is outside the kept window of ${this.roundsKept} (maxRoundsKept) rounds`);
+    } else if (res.status === 'added' && msg.type !== 'prevote') {
+      this.touched.add(msg.round);
+    }
+  }
+
+  // ---------------------------------------------------------------- rules
+
+  /** Feeds every "upon" clause that holds into the state machine until none does. */
+  private evaluate(): void {
+    for (let i = 0; i < TRANSITIONS_PER_INPUT_MAX; i++) {
+      if (this.phase !== 'running' || this.state.decided) return;
+      if (!this.fireOne()) return;
+    }
+    this.reject('TRANSITION_LIMIT', `more than ${TRANSITIONS_PER_INPUT_MAX} (TRANSITIONS_PER_INPUT_MAX) transitions for one input`);
+  }
+
+  /** Applies the first clause that holds; false when none does. */
+  private fireOne(): boolean {
+    const s = this.state;
+    const k = this.keeper;
+    const q = this.q;
+
+    // L49: a proposal and q precommits for it in ANY round r (catch-up decides in any round/step).
+    this.touched.add(s.round);
+    for (const r of [...this.touched].sort((a, b) => a - b)) {
+      const p = k.proposal(r);
+      if (p !== null && k.count(r, 'precommit', idKey(p.valueId)) >= q && this.valid(p.proposal.value, p.valueId)) {
+        return this.apply({ line: 'L49', round: r, value: p.proposal.value, valueId: p.valueId });
+      }
+    }
+    this.touched.clear();
+
+    // L55: f+1 messages from a higher round.
+    const skipTo = k.skipRound(this.skip);
+    if (skipTo !== null && skipTo > s.round && this.apply({ line: 'L55', round: skipTo })) return true;
+
+    const p = k.proposal(s.round);
+    if (s.step === 'propose' && p !== null) {
+      const vr = p.proposal.validRound;
+      if (vr === -1) {
+        // L22
+        return this.apply({ line: 'L22', valueId: p.valueId, valid: this.valid(p.proposal.value, p.valueId) });
+      }
+      if (k.count(vr, 'prevote', idKey(p.valueId)) >= q) {
+        // L28
+        return this.apply({ line: 'L28', valueId: p.valueId, validRound: vr, valid: this.valid(p.proposal.value, p.valueId) });
+      }
+    }
+    if (s.step === 'prevote' && s.l34Round !== s.round && k.total(s.round, 'prevote') >= q && this.apply({ line: 'L34' })) return true;
+    if (
+      s.step !== 'propose' &&
+      s.l36Round !== s.round &&
+      p !== null &&
+      k.count(s.round, 'prevote', idKey(p.valueId)) >= q &&
+      this.valid(p.proposal.value, p.valueId) &&
+      this.apply({ line: 'L36', value: p.proposal.value, valueId: p.valueId })
+    ) {
+      return true;
+    }
+    if (s.step === 'prevote' && k.count(s.round, 'prevote', 'nil') >= q && this.apply({ line: 'L44' })) return true;
+    if (s.l47Round !== s.round && k.total(s.round, 'precommit') >= q && this.apply({ line: 'L47' })) return true;
+    return false;
+  }
+
+  /** Runs one state-machine transition and executes its outputs. */
+  private apply(input: RoundInput): boolean {
+    const before = this.state;
+    const t = transition(before, input, { noLocking: this.cfg.bugs?.noLocking === true });
+    if (!t.applied) return false;
+    this.state = t.state;
+    for (const o of t.outputs) this.onOutput(o, before);
+    return true;
+  }
+
+  private onOutput(o: RoundOutput, before: RoundState): void {
+    const s = this.state;
+    switch (o.kind) {
+      case 'propose': {
+        if (!this.canSign) return;
+        // Ask the signer guard first: after a restore the proposal of this round may already be
+        // signed, and then it is re-emitted as is, whatever getValue() would return now.
+        const d = this.guard.check(s.height, o.round, 'propose');
+        if (d.action === 'refuse') return;
+        if (d.action === 'reemit') {
+          this.reemit(d.message);
+          return;
+        }
+        let value = o.value;
+        if (value === null) {
+          // L18: proposal ← getValue()
+          try {
+            value = this.cfg.getValue(s.height, o.round);
+          } catch (e) {
+            value = null;
+            this.reject('GET_VALUE_FAILED', `getValue threw: ${(e as Error)?.message ?? String(e)}`);
+          }
+          if (value !== null && (!(value instanceof Uint8Array) || value.length > this.maxValueBytes)) {
+            this.reject('GET_VALUE_FAILED', `getValue must return at most ${this.maxValueBytes} (maxValueBytes) bytes`);
+            value = null;
+          }
+          if (value === null) {
+            // Without a value we cannot propose; behave like a non-proposer (L21) so L57 moves us on.
+            this.scheduleTimeout(o.round, 'propose');
+            return;
+          }
+        }
+        const proposalValue: Uint8Array = value;
+        const id = this.valueIdOf(proposalValue);
+        this.signAndSend('propose', o.round, id, before, (signature) => ({
+          type: 'proposal',
+          height: s.height,
+          round: o.round,
+          value: proposalValue,
+          validRound: o.validRound,
+          validator: this.cfg.selfIndex!,
+          signature,
+        }));
+        return;
+      }
+      case 'vote': {
+        if (!this.canSign) return;
+        this.signAndSend(o.type, o.round, o.valueId, before, (signature) => ({
+          type: o.type,
+          height: s.height,
+          round: o.round,
+          valueId: o.valueId,
+          validator: this.cfg.selfIndex!,
+          signature,
+        }));
+        return;
+      }
+      case 'schedule-timeout':
+        this.scheduleTimeout(o.round, o.step);
+        return;
+      case 'decide': {
+        const votes = this.keeper.precommitsFor(o.round, o.valueId);
+        const certificate: CommitCertificate = {
+          height: s.height,
+          round: o.round,
+          valueId: o.valueId,
+          signatures: votes.map((v) => ({ validator: v.validator, signature: v.signature })),
+        };
+        this.phase = 'decided';
+        this.out.push({ kind: 'decide', height: s.height, round: o.round, value: o.value, valueId: o.valueId, certificate });
+        return;
+      }
+      case 'start-round':
+        this.startRound(o.round);
+        return;
+    }
+  }
+
+  /** L11 StartRound(round) for the current height. */
+  private startRound(round: number): void {
+    if (round > ROUND_MAX) {
+      this.reject('ROUND_OUT_OF_WINDOW', `round ${round} exceeds ${ROUND_MAX} (ROUND_MAX)`);
+      return;
+    }
+    this.keeper.setCurrentRound(round);
+    // Votes already received for the new round may now complete a clause (e.g. L49 in it).
+    this.touched.add(round);
+    this.apply({ line: 'L11', round, proposer: this.isProposer(round) });
+  }
+
+  private isProposer(round: number): boolean {
+    return this.cfg.selfIndex !== null && proposer(this.state.height, round, this.n) === this.cfg.selfIndex;
+  }
+
+  private valid(value: Uint8Array, id: Uint8Array): boolean {
+    const key = idKey(id);
+    const hit = this.validity.get(key);
+    if (hit !== undefined) return hit;
+    let ok = false;
+    try {
+      ok = this.cfg.isValid(this.state.height, value) === true;
+    } catch {
+      ok = false; // a throwing ledger check means "not valid"
+    }
+    // A cache, bounded: proposals are one per round, so clearing is rare and only costs re-checks.
+    if (this.validity.size >= 4 * this.roundsKept + 4) this.validity.clear();
+    this.validity.set(key, ok);
+    return ok;
+  }
+
+  private scheduleTimeout(round: number, step: Step): void {
+    const t = this.cfg.timeouts;
+    const base = step === 'propose' ? t.proposeMs : step === 'prevote' ? t.prevoteMs : t.precommitMs;
+    // Timeouts grow linearly with the round so that, after GST, they eventually exceed the
+    // message delay (paper §3, "timeoutPropose(r) = timeoutPropose + r · δ").
+    this.out.push({ kind: 'schedule-timeout', height: this.state.height, round, step, durationMs: base + round * t.deltaMs });
+  }
+
+  // ---------------------------------------------------------------- signing
+
+  /**
+   * Signs and broadcasts our message for (height, round, step) unless the signer guard forbids it.
+   * Effects: persist(SignerState with the new last-signed record) THEN broadcast.
+   */
+  private signAndSend(step: Step, round: number, valueId: Uint8Array | null, before: RoundState, build: (signature: Uint8Array) => ConsensusMessage): void {
+    const h = this.state.height;
+    const d = this.guard.check(h, round, step);
+    if (d.action === 'refuse') return; // something was already signed later than this slot: stay silent
+    if (d.action === 'reemit') {
+      this.reemit(d.message);
+      return;
+    }
+    const unsigned = build(new Uint8Array(64));
+    const signBytes = messageSignBytes(this.cfg.chainId, unsigned, unsigned.type === 'proposal' ? valueId : null);
+    const message = { ...unsigned, signature: this.cfg.signer!.sign(signBytes) } as ConsensusMessage;
+    this.guard.record({ height: h, round, step, valueId, message });
+    if (this.cfg.bugs?.noSignerPersistence === true) {
+      // BUG INJECTION (simulator only): emulate "persist after broadcast" — the durable state is
+      // the one from before this step and carries no last-signed record.
+      this.out.push({ kind: 'persist', state: this.snapshot(before, null) });
+    } else {
+      this.out.push({ kind: 'persist', state: this.signerState() });
+    }
+    this.out.push({ kind: 'broadcast', message });
+    this.ingestOwn(message, valueId);
+  }
+
+  /** Re-sends a message we signed before (byte-identical) and makes sure it is counted. */
+  private reemit(message: ConsensusMessage): void {
+    this.out.push({ kind: 'broadcast', message });
+    if (message.height === this.state.height && this.phase === 'running') {
+      this.ingestOwn(message, message.type === 'proposal' ? this.valueIdOf(message.value) : null);
+    }
+  }
+
+  private ingestOwn(message: ConsensusMessage, valueId: Uint8Array | null): void {
+    // "the driver counts its own messages itself" (types.ts): no loop-back through the network.
+    this.ingest(message, message.type === 'proposal' ? valueId : null);
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private snapshot(s: RoundState, lastSigned: SignerState['lastSigned']): SignerState {
+    return {
+      version: 1,
+      height: s.height,
+      round: s.round,
+      step: s.step,
+      lockedValue: s.lockedValue,
+      lockedRound: s.lockedRound,
+      validValue: s.validValue,
+      validRound: s.validRound,
+      lastSigned,
+    };
+  }
+
+  private reject(code: string, reason: string): void {
+    this.out.push({ kind: 'rejected', code, reason });
+  }
+}
+
+function positiveInt(v: number | undefined, dflt: number, name: string): number {
+  if (v === undefined) return dflt;
+  if (!Number.isSafeInteger(v) || v < 1) throw new ConsensusError('BAD_CONFIG', `${name} must be a positive integer`);
+  return v;
+}
+
+function sameMessage(a: ConsensusMessage, b: ConsensusMessage): boolean {
+  if (a.type !== b.type || a.height !== b.height || a.round !== b.round || a.validator !== b.validator || !bytesEqual(a.signature, b.signature)) return false;
+  if (a.type === 'proposal') {
+    const bp = b as Proposal;
+    return a.validRound === bp.validRound && bytesEqual(a.value, bp.value);
+  }
+  const bv = (b as Vote).valueId;
+  return a.valueId === null || bv === null ? a.valueId === bv : bytesEqual(a.valueId, bv);
+}
+
+const STEPS: readonly Step[] = ['propose', 'prevote', 'precommit'];
+
+/** Validates a SignerState read back from disk. Throws ConsensusError('BAD_SIGNER_STATE'). */
+export function checkSignerState(s: SignerState): void {
+  const bad = (why: string): never => {
+    throw new ConsensusError('BAD_SIGNER_STATE', why);
+  };
+  if (typeof s !== 'object' || s === null) bad('not an object');
+  if (s.version !== 1) bad(`unsupported version ${String(s.version)}`);
+  if (!Number.isSafeInteger(s.height) || s.height < 0) bad('height must be a non-negative integer');
+  if (!Number.isSafeInteger(s.round) || s.round < 0 || s.round > ROUND_MAX) bad('round out of range');
+  if (!STEPS.includes(s.step)) bad('unknown step');
+  if (!Number.isSafeInteger(s.lockedRound) || s.lockedRound < -1 || s.lockedRound > s.round) bad('lockedRound out of range');
+  if (!Number.isSafeInteger(s.validRound) || s.validRound < -1 || s.validRound > s.round) bad('validRound out of range');
+  if ((s.lockedValue === null) !== (s.lockedRound === -1) || (s.lockedValue !== null && !(s.lockedValue instanceof Uint8Array))) bad('lockedValue/lockedRound mismatch');
+  if ((s.validValue === null) !== (s.validRound === -1) || (s.validValue !== null && !(s.validValue instanceof Uint8Array))) bad('validValue/validRound mismatch');
+  const l = s.lastSigned;
+  if (l !== null) {
+    if (typeof l !== 'object' || !Number.isSafeInteger(l.height) || !Number.isSafeInteger(l.round) || !STEPS.includes(l.step)) bad('malformed lastSigned');
+    const m = l.message;
+    if (typeof m !== 'object' || m === null || m.height !== l.height || m.round !== l.round) bad('lastSigned.message does not match its height/round');
+    const expectStep: Step = m.type === 'proposal' ? 'propose' : m.type;
+    if (expectStep !== l.step) bad('lastSigned.message type does not match its step');
+  }
+}
