@@ -1,0 +1,117 @@
+// The auditor's trust root: which log (origin), which organizations (their signed-note verifier
+// keys) and how many of them must sign a checkpoint (q). Read from a small JSON file:
+//
+//   {
+//     "origin": "cairn.example/devnet",
+//     "quorum": 3,
+//     "keys": ["org1.example+1a2b3c4d+AQ...", "org2.example+...", "org3.example+...", "org4.example+..."]
+//   }
+//
+// q must be at least ⌊2n/3⌋+1 (any two quorums then share more than n/3 organizations, so a
+// checkpoint conflicting with a final one needs more than n/3 dishonest organizations) and at
+// most n. Unknown fields are rejected so that a typo ("quroum") cannot silently weaken the root.
+import { checkTrust, quorumSize, CHECKPOINT_ORIGIN_BYTES_MAX, ORGANIZATIONS_MAX, type QuorumTrust } from '../checkpoint/checkpoint.js';
+import { parseVerifierKey, type VerifierKey } from '../checkpoint/keys.js';
+import { fail, findControlCharacter, type Failure } from '../checkpoint/result.js';
+import { fromUtf8, toHex, utf8 } from '../encoding/bytes.js';
+
+/** The trust configuration of a light verifier. Same shape as the checkpoint module's QuorumTrust. */
+export interface TrustRoot extends QuorumTrust {
+  readonly origin: string;
+  readonly keys: readonly VerifierKey[];
+  readonly quorum: number;
+}
+
+/** Largest trust file accepted, in bytes (100 keys of ≤ 512 characters fit comfortably). */
+export const TRUST_FILE_BYTES_MAX = 128 * 1024;
+
+export type TrustErrorCode =
+  | 'trust_too_large'
+  | 'trust_not_utf8'
+  | 'trust_not_json'
+  | 'trust_not_object'
+  | 'trust_unknown_field'
+  | 'trust_bad_origin'
+  | 'trust_bad_quorum'
+  | 'trust_quorum_too_low'
+  | 'trust_quorum_too_high'
+  | 'trust_bad_keys'
+  | 'trust_too_many_keys'
+  | 'trust_bad_key'
+  | 'trust_duplicate_key'
+  | 'trust_invalid';
+
+const FIELDS = ['origin', 'quorum', 'keys'] as const;
+
+/** Parses and validates a trust file (JSON text or its UTF-8 bytes). Never throws. */
+export function parseTrustFile(input: string | Uint8Array): { ok: true; trust: TrustRoot } | Failure<TrustErrorCode> {
+  let text: string;
+  if (input instanceof Uint8Array) {
+    if (input.length > TRUST_FILE_BYTES_MAX) return fail('trust_too_large', `trust file larger than ${TRUST_FILE_BYTES_MAX} bytes (TRUST_FILE_BYTES_MAX)`);
+    try {
+      text = fromUtf8(input);
+    } catch {
+      return fail('trust_not_utf8', 'trust file is not valid UTF-8');
+    }
+  } else if (typeof input === 'string') {
+    if (input.length > TRUST_FILE_BYTES_MAX || utf8(input).length > TRUST_FILE_BYTES_MAX) {
+      return fail('trust_too_large', `trust file larger than ${TRUST_FILE_BYTES_MAX} bytes (TRUST_FILE_BYTES_MAX)`);
+    }
+    text = input;
+  } else {
+    return fail('trust_not_json', 'trust file must be text');
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    return fail('trust_not_json', `trust file is not JSON: ${(e as Error).message}`);
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    return fail('trust_not_object', 'trust file must be a JSON object {"origin", "quorum", "keys"}');
+  }
+  const obj = json as Record<string, unknown>;
+  for (const k of Object.keys(obj)) {
+    if (!(FIELDS as readonly string[]).includes(k)) return fail('trust_unknown_field', `unknown field ${JSON.stringify(k)} in trust file (allowed: ${FIELDS.join(', ')})`);
+  }
+  const { origin, quorum, keys } = obj;
+  if (typeof origin !== 'string' || origin.length === 0 || origin.includes('\n') || findControlCharacter(origin) >= 0) {
+    return fail('trust_bad_origin', '"origin" must be a non-empty single-line string (the checkpoint origin line)');
+  }
+  if (utf8(origin).length > CHECKPOINT_ORIGIN_BYTES_MAX) {
+    return fail('trust_bad_origin', `"origin" longer than ${CHECKPOINT_ORIGIN_BYTES_MAX} bytes (CHECKPOINT_ORIGIN_BYTES_MAX)`);
+  }
+  if (!Array.isArray(keys) || keys.length === 0) return fail('trust_bad_keys', '"keys" must be a non-empty array of verifier key strings');
+  if (keys.length > ORGANIZATIONS_MAX) return fail('trust_too_many_keys', `more than ${ORGANIZATIONS_MAX} keys (ORGANIZATIONS_MAX)`);
+  const parsed: VerifierKey[] = [];
+  const names = new Set<string>();
+  const pubs = new Set<string>();
+  for (let i = 0; i < keys.length; i++) {
+    const s = keys[i];
+    if (typeof s !== 'string') return fail('trust_bad_key', `keys[${i}] must be a verifier key string <name>+<keyid>+<base64>`);
+    const r = parseVerifierKey(s);
+    if (!r.ok) return fail('trust_bad_key', `keys[${i}]: ${r.message} (${r.code})`);
+    const pub = toHex(r.key.publicKey);
+    if (names.has(r.key.name)) return fail('trust_duplicate_key', `keys[${i}]: key name ${r.key.name} appears twice (one key per organization)`);
+    if (pubs.has(pub)) return fail('trust_duplicate_key', `keys[${i}]: the public key of ${r.key.name} appears twice (one key per organization)`);
+    names.add(r.key.name);
+    pubs.add(pub);
+    parsed.push(r.key);
+  }
+  const n = parsed.length;
+  const q = quorumSize(n);
+  if (typeof quorum !== 'number' || !Number.isSafeInteger(quorum)) return fail('trust_bad_quorum', '"quorum" must be an integer');
+  if (quorum < q) {
+    return fail('trust_quorum_too_low', `"quorum" ${quorum} is below floor(2n/3)+1 = ${q} for n = ${n} organizations`);
+  }
+  if (quorum > n) return fail('trust_quorum_too_high', `"quorum" ${quorum} exceeds the number of organizations (${n})`);
+  const trust: TrustRoot = { origin, keys: parsed, quorum };
+  const checked = checkTrust(trust);
+  if (!checked.ok) return checked;
+  return { ok: true, trust };
+}
+
+/** Serializes a trust root as a trust file (2-space indented JSON, trailing newline). */
+export function formatTrustFile(trust: TrustRoot): string {
+  return JSON.stringify({ origin: trust.origin, quorum: trust.quorum, keys: trust.keys.map((k) => k.text) }, null, 2) + '\n';
+}
