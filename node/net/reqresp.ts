@@ -25,6 +25,13 @@ export interface RequestOptions {
   maxResponseBytes: number;
 }
 
+/**
+ * Longest varint length prefix we read. lpStream would otherwise derive it from maxDataLength,
+ * and a too-long request would fail as a malformed prefix instead of REQUEST_TOO_LARGE.
+ * 5 varint bytes encode up to 2^35 - 1, far past any frame we accept.
+ */
+const LENGTH_PREFIX_MAX_BYTES = 5;
+
 /** Extra headroom over the concurrency limit before libp2p itself resets streams (GUIDE §6). */
 const INBOUND_STREAM_HEADROOM = 40;
 
@@ -64,7 +71,10 @@ export class ProtocolServer {
   async onStream(stream: Stream, connection: Connection): Promise<void> {
     const from = connection.remotePeer.toString();
     const l = this.limits;
-    const lp = lpStream(stream, { maxDataLength: l.maxRequestBytes, maxBufferSize: l.maxRequestBytes + 16 });
+    // The read buffer may hold more than one request's worth: a too-large request keeps arriving
+    // while we answer REQUEST_TOO_LARGE, and overflowing the buffer would reset the stream
+    // before the caller hears why. It stays bounded by the 4 MiB frame limit.
+    const lp = lpStream(stream, { maxDataLength: l.maxRequestBytes, maxLengthLength: LENGTH_PREFIX_MAX_BYTES, maxBufferSize: MAX_FRAME_BYTES + 16 });
 
     // Cheap refusals first, before reading (possibly megabytes of) request body.
     let bucket = this.buckets.get(from);
@@ -163,15 +173,29 @@ export class ProtocolServer {
     await this.finish(stream, lp, encodeErrorResponse(e));
   }
 
-  /** Writes the response frame, closes our writing end and stops reading (discarding the rest). */
+  /**
+   * Writes the response frame and closes our writing end. We do not close our reading end: on
+   * yamux that would drop the stream, and the rest of a refused request would then draw a RST
+   * that can overtake our answer at the caller. The caller closes (or resets, after an error)
+   * its end; a caller that does neither is cut off after requestReadTimeoutMs.
+   */
   private async finish(stream: Stream, lp: ReturnType<typeof lpStream>, frame: Uint8Array): Promise<void> {
     try {
       const signal = AbortSignal.any([AbortSignal.timeout(this.limits.requestReadTimeoutMs), this.stopController.signal]);
       await lp.write(frame, { signal });
       await stream.close({ signal });
-      await stream.closeRead({ signal });
     } catch (err) {
       stream.abort(err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
+    if (stream.status === 'open' || stream.status === 'closing') {
+      const timer = setTimeout(() => {
+        if (stream.status === 'open' || stream.status === 'closing') {
+          stream.abort(new NetError('TIMEOUT', `caller did not close the stream within requestReadTimeoutMs=${this.limits.requestReadTimeoutMs}`));
+        }
+      }, this.limits.requestReadTimeoutMs);
+      timer.unref?.();
+      stream.addEventListener('close', () => clearTimeout(timer), { once: true });
     }
   }
 }
@@ -197,7 +221,7 @@ export function classifyOpenError(err: unknown, peerId: string, protocol: string
  */
 export async function exchange(stream: Stream, req: Uint8Array, opts: RequestOptions, signal: AbortSignal, describe: () => string): Promise<Uint8Array> {
   const maxFrame = Math.max(opts.maxResponseBytes + 1, MAX_ERROR_BODY_BYTES + 1);
-  const lp = lpStream(stream, { maxDataLength: maxFrame, maxBufferSize: maxFrame + 16 });
+  const lp = lpStream(stream, { maxDataLength: maxFrame, maxLengthLength: LENGTH_PREFIX_MAX_BYTES, maxBufferSize: maxFrame + 16 });
   const writing = (async () => {
     await lp.write(req, { signal });
     await stream.close({ signal });
