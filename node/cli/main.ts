@@ -1,0 +1,13 @@
+// Entry point of the `cairn` program (bin/cairn.js imports the compiled dist/node/cli/main.js).
+// Runs the CLI on process.argv; the commands themselves live in run.ts (importable by tests
+// without side effects).
+import '../polyfills.js'; // before anything that may load libp2p (future peer commands)
+import { readProcessStdin } from './io.js';
+import { run } from './run.js';
+
+const code = await run(process.argv.slice(2), {
+  stdout: (s) => process.stdout.write(s),
+  stderr: (s) => process.stderr.write(s),
+  readStdin: readProcessStdin,
+});
+process.exitCode = code;

@@ -1,0 +1,73 @@
+// `cairn verify ...`: the light verifier (src/verifier) from the command line, for auditors.
+//   cairn verify checkpoint <file> --trust <file>
+//   cairn verify receipt <file> --entry <file> --trust <file>
+// <file> may be "-" for standard input. Exit 0 and a short summary when verified; exit 1 with
+// one line `cairn: ... rejected: <reason> [<code>]` when not; exit 2 when the trust file or the
+// arguments are unusable.
+import type { Command } from 'commander';
+import { NOTE_BYTES_MAX } from '../../src/checkpoint/note.js';
+import { RECEIPT_BYTES_MAX } from '../../src/checkpoint/receipt.js';
+import { toBase64 } from '../../src/encoding/bytes.js';
+import { MAX_ENTRY_BYTES } from '../../src/merkle/entry-bundle.js';
+import { parseTrustFile, TRUST_FILE_BYTES_MAX, verifyCheckpoint, verifyReceipt, type TrustRoot, type VerifiedTreeHead } from '../../src/verifier/index.js';
+import { failure, readFileBounded, usageError, type CliIo } from './io.js';
+
+async function loadTrust(io: CliIo, path: string): Promise<TrustRoot> {
+  const bytes = await readFileBounded(io, path, 'trust file', TRUST_FILE_BYTES_MAX, 'TRUST_FILE_BYTES_MAX');
+  const r = parseTrustFile(bytes);
+  if (!r.ok) throw usageError(`invalid trust file ${path}: ${r.message} [${r.code}]`);
+  return r.trust;
+}
+
+function summary(kind: string, head: VerifiedTreeHead, trust: TrustRoot, extra: [string, string][] = []): string {
+  const rows: [string, string][] = [
+    ['origin', head.origin],
+    ['size', String(head.size)],
+    ['root', toBase64(head.root)],
+    ...extra,
+    ['signers', `${head.signers.length} of ${trust.keys.length} (quorum ${trust.quorum}): ${head.signers.join(', ')}`],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return `${kind} OK\n` + rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}\n`).join('');
+}
+
+export async function verifyCheckpointCommand(io: CliIo, file: string, trustPath: string): Promise<void> {
+  const trust = await loadTrust(io, trustPath);
+  const note = await readFileBounded(io, file, 'checkpoint file', NOTE_BYTES_MAX, 'NOTE_BYTES_MAX');
+  const r = verifyCheckpoint(trust, note);
+  if (!r.ok) throw failure(`checkpoint ${file} rejected: ${r.message} [${r.code}]`);
+  io.stdout(summary('checkpoint', r, trust));
+}
+
+export async function verifyReceiptCommand(io: CliIo, file: string, entryPath: string, trustPath: string): Promise<void> {
+  if (file === '-' && entryPath === '-') throw usageError('only one of <file> and --entry can be "-" (standard input)');
+  const trust = await loadTrust(io, trustPath);
+  const receipt = await readFileBounded(io, file, 'receipt file', RECEIPT_BYTES_MAX, 'RECEIPT_BYTES_MAX');
+  const entry = await readFileBounded(io, entryPath, 'entry file', MAX_ENTRY_BYTES, 'MAX_ENTRY_BYTES');
+  const r = verifyReceipt(trust, receipt, entry);
+  if (!r.ok) throw failure(`receipt ${file} rejected: ${r.message} [${r.code}]`);
+  io.stdout(summary('receipt', r, trust, [['index', String(r.index)]]));
+}
+
+export function registerVerify(program: Command, io: CliIo): void {
+  const verify = program
+    .command('verify')
+    .description('verify checkpoints and receipts against a trust file (exit 0 verified, 1 rejected, 2 usage)');
+  verify
+    .command('checkpoint')
+    .description('verify a signed checkpoint (C2SP tlog-checkpoint note) has a quorum of organization signatures')
+    .argument('<file>', 'checkpoint note file, or - for standard input')
+    .requiredOption('--trust <file>', 'trust file: {"origin", "quorum", "keys": [verifier keys]}')
+    .action(async (file: string, opts: { trust: string }) => {
+      await verifyCheckpointCommand(io, file, opts.trust);
+    });
+  verify
+    .command('receipt')
+    .description('verify an inclusion receipt (C2SP tlog-proof) for an entry')
+    .argument('<file>', 'receipt file (.tlog-proof), or - for standard input')
+    .requiredOption('--entry <file>', 'the logged entry bytes (the Merkle leaf)')
+    .requiredOption('--trust <file>', 'trust file: {"origin", "quorum", "keys": [verifier keys]}')
+    .action(async (file: string, opts: { entry: string; trust: string }) => {
+      await verifyReceiptCommand(io, file, opts.entry, opts.trust);
+    });
+}
