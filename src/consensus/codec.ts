@@ -55,8 +55,8 @@ export function encodeMessage(m: ConsensusMessage): Uint8Array {
 
 /**
  * Decodes a message. Never throws. Codes: NOT_BYTES, TOO_LARGE, TRUNCATED, TRAILING_BYTES,
- * BAD_VERSION, BAD_TYPE, BAD_HEIGHT, BAD_ROUND, BAD_VALID_ROUND, BAD_VALUE_ID, BAD_NIL_FLAG,
- * VALUE_TOO_LARGE. (Validator-index range against the actual set is the driver's check.)
+ * BAD_VERSION, BAD_TYPE, BAD_HEIGHT, BAD_ROUND, BAD_VALIDATOR, BAD_VALID_ROUND, BAD_VALUE_ID,
+ * BAD_NIL_FLAG, VALUE_TOO_LARGE. (Validator-index range against the actual set is the driver's check.)
  */
 export function decodeMessage(bytes: Uint8Array, maxValueBytes = PROPOSAL_VALUE_BYTES_MAX): DecodeMessageResult {
   if (!(bytes instanceof Uint8Array)) return bad('NOT_BYTES', 'input is not a Uint8Array');
@@ -73,6 +73,7 @@ export function decodeMessage(bytes: Uint8Array, maxValueBytes = PROPOSAL_VALUE_
   if (tag !== TAG_PROPOSAL && tag !== TAG_PREVOTE && tag !== TAG_PRECOMMIT) return bad('BAD_TYPE', `unknown message tag ${tag}`);
   if (height < 0 || height > HEIGHT_MAX) return bad('BAD_HEIGHT', 'height exceeds HEIGHT_MAX');
   if (round > ROUND_MAX) return bad('BAD_ROUND', `round exceeds ${ROUND_MAX} (ROUND_MAX)`);
+  if (validator >= VALIDATORS_MAX) return bad('BAD_VALIDATOR', `validator index ${validator} exceeds ${VALIDATORS_MAX - 1} (VALIDATORS_MAX)`);
   let message: ConsensusMessage;
   if (tag === TAG_PROPOSAL) {
     const vrPlusOne = r.u32();
