@@ -1,0 +1,85 @@
+// Crypto + entry micro-benchmarks (wired into `npm run bench:core` by bench/core.ts).
+// Each measurement is time-bounded so the whole section takes ~2-3 s on the 2-core dev machine.
+import { nodeSigner, nodeVerifier } from '../src/crypto/node.js';
+import { nobleVerifier } from '../src/crypto/noble.js';
+import type { Ed25519Verifier } from '../src/crypto/types.js';
+import { signEntry, verifyEntrySignature } from '../src/entry/sign.js';
+import { validateEntry } from '../src/entry/validate.js';
+import { entryLeaf, parseLeaf } from '../src/entry/leaf.js';
+import type { AuditEntry } from '../src/entry/types.js';
+import { utf8 } from '../src/encoding/bytes.js';
+
+const ENTRIES = 2000;
+const BUDGET_MS = 600;
+
+/** Runs `op(i)` repeatedly for about `budgetMs` (at least `minOps` times); returns operations per second. */
+function rate(budgetMs: number, minOps: number, op: (i: number) => void): number {
+  const start = performance.now();
+  let n = 0;
+  let elapsed = 0;
+  do {
+    for (let k = 0; k < 16; k++) op(n++);
+    elapsed = performance.now() - start;
+  } while (elapsed < budgetMs || n < minOps);
+  return (n / elapsed) * 1000;
+}
+
+function preSignedEntries(count: number): AuditEntry[] {
+  const clients = [1, 2, 3, 4].map((b) => nodeSigner(new Uint8Array(32).fill(b)));
+  const out: AuditEntry[] = [];
+  for (let i = 0; i < count; i++) {
+    out.push(
+      signEntry(
+        {
+          v: 1,
+          id: `bench-${i}`,
+          time: '2024-05-01T12:00:00.123Z',
+          actor: { id: `user-${i % 97}@example.com`, type: 'user' },
+          action: 'db.query',
+          resource: { type: 'db.table', id: 'payments' },
+          outcome: 'success',
+          source: { ip: '192.0.2.7' },
+          data: { rows: i % 50, query: 'select * from payments where id = ?', params: [i] },
+        },
+        clients[i % clients.length]!,
+      ),
+    );
+  }
+  return out;
+}
+
+export async function benchCrypto(): Promise<Record<string, number>> {
+  const entries = preSignedEntries(ENTRIES);
+  const inputs = entries.map((e) => JSON.parse(JSON.stringify(e)) as unknown);
+  const leaves = entries.map(entryLeaf);
+
+  const validateVerify = (verifier: Ed25519Verifier) => (i: number) => {
+    const r = validateEntry(inputs[i % ENTRIES]);
+    if (!r.ok || !verifyEntrySignature(r.entry, verifier)) throw new Error('bench entry rejected');
+  };
+
+  const signer = nodeSigner(new Uint8Array(32).fill(9));
+  const msg = utf8('x'.repeat(300));
+  const sig = signer.sign(msg);
+  const pub = signer.publicKey;
+
+  return {
+    'entry validate (no verify)': rate(BUDGET_MS, 1000, (i) => {
+      if (!validateEntry(inputs[i % ENTRIES]).ok) throw new Error('bench entry rejected');
+    }),
+    'entry parseLeaf': rate(BUDGET_MS, 1000, (i) => {
+      if (!parseLeaf(leaves[i % ENTRIES]!).ok) throw new Error('bench leaf rejected');
+    }),
+    'entry validate+verify (node)': rate(BUDGET_MS, 500, validateVerify(nodeVerifier)),
+    'ed25519 verify node:crypto': rate(BUDGET_MS, 1000, () => {
+      if (!nodeVerifier.verify(pub, msg, sig)) throw new Error('bench signature rejected');
+    }),
+    // noble is ~15x slower: a shorter budget keeps the section bounded.
+    'ed25519 verify noble': rate(BUDGET_MS / 2, 50, () => {
+      if (!nobleVerifier.verify(pub, msg, sig)) throw new Error('bench signature rejected');
+    }),
+    'ed25519 sign node:crypto': rate(BUDGET_MS / 2, 1000, () => {
+      signer.sign(msg);
+    }),
+  };
+}
