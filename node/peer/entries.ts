@@ -1,0 +1,139 @@
+// Entry admission checks shared by the mempool (client submissions, gossip) and the block
+// validator: schema (src/entry), authorized and vetted client key (genesis), client signature
+// (node:crypto — every peer uses the same implementation, GUIDE §5).
+//
+// Signature verdicts are cached by leaf hash (bounded), so an entry verified when it entered the
+// mempool is not verified again when it arrives inside a proposed block.
+import { createHash } from 'node:crypto';
+import { validateEntry, parseLeaf, entryLeaf, verifyEntrySignature } from '../../src/entry/index.js';
+import type { AuditEntry, EntryError } from '../../src/entry/types.js';
+import { nodeVerifier } from '../../src/crypto/node.js';
+import { toHex } from '../../src/encoding/bytes.js';
+import type { Genesis } from './genesis.js';
+import type { SubmitCode } from './mempool.js';
+
+/** Most signature verdicts remembered (leaf hash -> valid). */
+export const SIGNATURE_CACHE_ENTRIES_MAX = 200_000;
+
+export interface CheckedEntry {
+  leaf: Uint8Array;
+  leafHash: Uint8Array;
+  /** Client public key, 64 lowercase hex. */
+  client: string;
+  id: string;
+  timeMs: number;
+}
+
+export interface EntryCheckFailure {
+  ok: false;
+  code: SubmitCode;
+  message: string;
+  field?: string;
+}
+
+export type EntryCheck = { ok: true; entry: CheckedEntry } | EntryCheckFailure;
+
+export interface EntryChecker {
+  /** A client submission (a JSON value). */
+  checkInput(input: unknown): EntryCheck;
+  /** Leaf bytes from gossip or a block: must be the canonical JCS of a valid signed entry. */
+  checkLeaf(leaf: Uint8Array): EntryCheck;
+  /**
+   * Schema and canonical form only, no signature and no authorization check: for blocks that
+   * come with a commit certificate (q organizations already checked everything; catch-up).
+   */
+  parseDecided(leaf: Uint8Array): EntryCheck;
+  /** RFC 9162 leaf hash SHA-256(0x00 ‖ leaf) (node:crypto fast path; same bytes as src/merkle leafHash). */
+  leafHash(leaf: Uint8Array): Uint8Array;
+}
+
+const LEAF_PREFIX = Buffer.from([0x00]);
+
+/** SHA-256(0x00 ‖ leaf) via node:crypto (RFC 9162 §2.1.1). */
+export function fastLeafHash(leaf: Uint8Array): Uint8Array {
+  const h = createHash('sha256');
+  h.update(LEAF_PREFIX);
+  h.update(leaf);
+  return new Uint8Array(h.digest());
+}
+
+function fromEntryErrors(errors: EntryError[]): EntryCheckFailure {
+  const e = errors[0];
+  if (e === undefined) return { ok: false, code: 'malformed', message: 'invalid entry' };
+  const code: SubmitCode = e.code === 'leaf_too_large' ? 'too_large' : 'malformed';
+  return { ok: false, code, message: errors.length > 1 ? `${e.message} (and ${errors.length - 1} more problems)` : e.message, field: e.field };
+}
+
+/** Bounded map of signature verdicts, oldest evicted first. */
+export class VerdictCache {
+  private readonly map = new Map<string, boolean>();
+  constructor(private readonly max = SIGNATURE_CACHE_ENTRIES_MAX) {}
+  get(key: string): boolean | undefined {
+    return this.map.get(key);
+  }
+  set(key: string, v: boolean): void {
+    if (this.map.size >= this.max) {
+      const oldest = this.map.keys().next().value;
+      if (oldest !== undefined) this.map.delete(oldest);
+    }
+    this.map.set(key, v);
+  }
+  get size(): number {
+    return this.map.size;
+  }
+}
+
+export function createEntryChecker(genesis: Genesis, cache = new VerdictCache()): EntryChecker & { cache: VerdictCache } {
+  const finish = (entry: AuditEntry, leaf: Uint8Array): EntryCheck => {
+    const client = genesis.clients.get(entry.client);
+    if (client === undefined) {
+      return { ok: false, code: 'unknown_client', message: `client key ${entry.client} is not authorized in the genesis`, field: 'client' };
+    }
+    const leafHash = fastLeafHash(leaf);
+    const key = toHex(leafHash);
+    let good = cache.get(key);
+    if (good === undefined) {
+      good = verifyEntrySignature(entry, nodeVerifier);
+      cache.set(key, good);
+    }
+    if (!good) return { ok: false, code: 'bad_signature', message: 'entry signature does not verify with the client key', field: 'sig' };
+    const timeMs = Date.parse(entry.time);
+    if (!Number.isFinite(timeMs)) return { ok: false, code: 'malformed', message: 'entry time is not a valid RFC 3339 time', field: 'time' };
+    return { ok: true, entry: { leaf, leafHash, client: entry.client, id: entry.id, timeMs } };
+  };
+  return {
+    cache,
+    leafHash: fastLeafHash,
+    checkInput(input: unknown): EntryCheck {
+      let r;
+      try {
+        r = validateEntry(input);
+      } catch (e) {
+        // validateEntry must never throw; if it does, the entry is refused, never the peer.
+        return { ok: false, code: 'malformed', message: `entry rejected: ${(e as Error).message}` };
+      }
+      if (!r.ok) return fromEntryErrors(r.errors);
+      return finish(r.entry, entryLeaf(r.entry));
+    },
+    checkLeaf(leaf: Uint8Array): EntryCheck {
+      let r;
+      try {
+        r = parseLeaf(leaf);
+      } catch (e) {
+        return { ok: false, code: 'malformed', message: `leaf rejected: ${(e as Error).message}` };
+      }
+      if (!r.ok) return fromEntryErrors(r.errors);
+      return finish(r.entry, leaf);
+    },
+    parseDecided(leaf: Uint8Array): EntryCheck {
+      let r;
+      try {
+        r = parseLeaf(leaf);
+      } catch (e) {
+        return { ok: false, code: 'malformed', message: `leaf rejected: ${(e as Error).message}` };
+      }
+      if (!r.ok) return fromEntryErrors(r.errors);
+      return { ok: true, entry: { leaf, leafHash: fastLeafHash(leaf), client: r.entry.client, id: r.entry.id, timeMs: Date.parse(r.entry.time) } };
+    },
+  };
+}

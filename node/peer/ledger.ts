@@ -1,0 +1,489 @@
+// The ledger: this peer's view of the log. It builds and validates blocks (the consensus value),
+// applies decided blocks to storage, and turns decided heads into quorum-signed checkpoints.
+//
+// - validateBlock: every rule of issue 4 §4 — height and prevHash chain, entries valid (schema,
+//   authorized client, signature), new (not logged) and unique within the block, entriesHash,
+//   tree size and RFC 9162 root recomputed with the merkle compact range, time strictly after
+//   the previous block and within maxClockSkewMs of the local clock; entries within skew of the
+//   block time. Verdicts are cached by block hash (= consensus valueId), because the consensus
+//   driver's isValid is synchronous while the "not logged" checks read LevelDB.
+// - apply: one synced store.applyBlock (storage contract) BEFORE anything is signed or reported.
+// - checkpoints: after applying a block decided by consensus, sign the C2SP tlog-checkpoint body
+//   (signed-note) and gossip the signature line; collect the others' lines (each verified); with
+//   >= q valid signatures the checkpoint is stored as final. Signatures are ONLY made for
+//   decided blocks (issue 4 §6). An entry is final once a final checkpoint covers its index.
+import { EventEmitter } from 'node:events';
+import { toHex, bytesEqual, utf8, fromUtf8 } from '../../src/encoding/bytes.js';
+import { nodeVerifier } from '../../src/crypto/node.js';
+import type { Ed25519Signer } from '../../src/crypto/types.js';
+import { ByteReader, ByteWriter } from '../../src/consensus/byte-io.js';
+import { decodeCertificate, verifyCommitCertificate, type CommitCertificate } from '../../src/consensus/index.js';
+import {
+  EMPTY_RANGE,
+  EMPTY_ROOT,
+  appendLeafHashes,
+  decodeState,
+  encodeState,
+  rootOf,
+  tileWritesForAppend,
+  treeHash,
+  type CompactRange,
+} from '../../src/merkle/index.js';
+import { formatCheckpoint, parseCheckpoint, verifyCheckpointQuorum } from '../../src/checkpoint/checkpoint.js';
+import { formatNote, parseNote, parseSignatureLine, formatSignatureLine, signText, type NoteSignature } from '../../src/checkpoint/note.js';
+import type { Store } from '../storage/store.js';
+import { blockHash, decodeBlock, encodeBlock, entriesHashOf, entryBytes, type Block } from './block.js';
+import type { CheckedEntry, EntryChecker } from './entries.js';
+import type { Genesis } from './genesis.js';
+import type { Mempool } from './mempool.js';
+import { failure, PeerError, type PeerFailure } from './errors.js';
+
+/** Most block verdicts cached (one per distinct proposal value). */
+const VERDICTS_MAX = 256;
+/** Tree sizes for which signatures are being collected at once (older ones are dropped). */
+const COLLECTING_SIZES_MAX = 64;
+/** Signatures for tree sizes beyond our head, kept until we get there (per validator: the latest). */
+const EARLY_SIGNATURES_MAX_HEIGHTS_AHEAD = 1_000_000;
+/** Largest checkpoint-signature gossip message. */
+export const CHECKPOINT_SIG_MESSAGE_BYTES_MAX = 1024;
+
+export interface LedgerHead {
+  height: number;
+  treeSize: number;
+  root: Uint8Array;
+  blockHash: Uint8Array;
+  timeMs: number;
+}
+
+export interface AppliedInfo {
+  height: number;
+  firstIndex: number;
+  count: number;
+  treeSize: number;
+  root: Uint8Array;
+  blockHash: Uint8Array;
+  leafHashes: Uint8Array[];
+}
+
+export interface LedgerEvents {
+  block: [AppliedInfo];
+  final: [{ treeSize: number; note: Uint8Array }];
+}
+
+export interface LedgerOptions {
+  genesis: Genesis;
+  store: Store;
+  checker: EntryChecker;
+  /** Our validator index and signer; null for an observer. */
+  selfIndex: number | null;
+  signer: Ed25519Signer | null;
+  now?: () => number;
+  /** Gossips our checkpoint signature (encoded by encodeCheckpointSig). */
+  publishCheckpointSig?: (bytes: Uint8Array) => void;
+  log?: (level: 'debug' | 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void;
+}
+
+interface Collecting {
+  text: string;
+  sigs: Map<string, NoteSignature>;
+}
+
+export class Ledger extends EventEmitter<LedgerEvents> {
+  private head: LedgerHead;
+  private range: CompactRange;
+  private final = 0;
+  private mempool: Mempool | null = null;
+  private readonly verdicts = new Map<string, boolean>();
+  private readonly collecting = new Map<number, Collecting>();
+  /** Signature lines for sizes beyond our head: validator name -> latest (size, line). */
+  private readonly early = new Map<string, { size: number; sig: NoteSignature }>();
+  private readonly now: () => number;
+  private readonly n: number;
+  private applying: Promise<unknown> = Promise.resolve();
+  stats = { blocksApplied: 0, entriesApplied: 0, checkpointsFinal: 0, sigsAccepted: 0, sigsRejected: 0 };
+
+  private constructor(private readonly opts: LedgerOptions, head: LedgerHead, range: CompactRange) {
+    super();
+    this.head = head;
+    this.range = range;
+    this.now = opts.now ?? Date.now;
+    this.n = opts.genesis.validators.length;
+  }
+
+  /** Loads the head from the store (the head block gives the last block time). */
+  static async open(opts: LedgerOptions): Promise<Ledger> {
+    const h = opts.store.head();
+    let head: LedgerHead;
+    let range: CompactRange;
+    if (h === null) {
+      head = { height: 0, treeSize: 0, root: EMPTY_ROOT, blockHash: opts.genesis.hash, timeMs: 0 };
+      range = EMPTY_RANGE;
+    } else {
+      const bytes = await opts.store.getBlock(h.height);
+      if (bytes === undefined) throw new PeerError('ledger_corrupt', `head block ${h.height} missing from the store`);
+      const d = decodeBlock(bytes, opts.genesis.limits);
+      if (!d.ok) throw new PeerError('ledger_corrupt', `head block ${h.height} does not decode: ${d.message}`);
+      head = { height: h.height, treeSize: h.treeSize, root: h.root, blockHash: h.blockHash, timeMs: d.block.header.timeMs };
+      range = decodeState(h.logState);
+    }
+    const l = new Ledger(opts, head, range);
+    const fin = await opts.store.latestFinalCheckpoint();
+    if (fin !== undefined) {
+      const n = parseNote(fin);
+      const cp = n.ok ? parseCheckpoint(n.note.text) : null;
+      if (cp !== null && cp.ok) l.final = cp.checkpoint.size;
+    }
+    return l;
+  }
+
+  attachMempool(m: Mempool): void {
+    this.mempool = m;
+  }
+
+  getHead(): LedgerHead {
+    return this.head;
+  }
+  finalSize(): number {
+    return this.final;
+  }
+  get store(): Store {
+    return this.opts.store;
+  }
+
+  // ---------------------------------------------------------------- blocks
+
+  /**
+   * Builds the block for height head+1 from the mempool (oldest entries first, bounded by
+   * maxBlockEntries / maxBlockBytes). Synchronous: it is the consensus getValue(). May return a
+   * block without entries when the mempool is empty (see consensus-runner: a height only starts
+   * when some peer has entries, but the proposer's own mempool may not have them yet).
+   */
+  buildBlock(height: number, proposer: number): Uint8Array {
+    if (height !== this.head.height + 1) throw new PeerError('ledger_bad_height', `cannot build block ${height} on head ${this.head.height}`);
+    const L = this.opts.genesis.limits;
+    // Block time strictly increases along the chain even if our clock is behind the previous proposer's.
+    const timeMs = Math.max(this.now(), this.head.timeMs + 1);
+    const entries: CheckedEntry[] = this.mempool === null ? [] : this.mempool.take(L.maxBlockEntries, L.maxBlockBytes, timeMs, entryBytes);
+    const leafHashes = entries.map((e) => e.leafHash);
+    const appended = appendLeafHashes(this.range, leafHashes);
+    const block: Block = {
+      header: {
+        height,
+        prevHash: this.head.blockHash,
+        proposer,
+        timeMs,
+        treeSize: appended.state.size,
+        root: rootOf(appended.state),
+        entriesHash: entriesHashOf(leafHashes),
+      },
+      entries: entries.map((e) => e.leaf),
+    };
+    const bytes = encodeBlock(block);
+    // Our own proposal is valid by construction (entries were checked on the way into the mempool).
+    this.setVerdict(toHex(blockHash(bytes)), true);
+    return bytes;
+  }
+
+  /** The cached verdict for a value (consensus isValid); undefined = never validated. */
+  verdict(valueIdHex: string): boolean | undefined {
+    return this.verdicts.get(valueIdHex);
+  }
+
+  private setVerdict(key: string, v: boolean): void {
+    if (this.verdicts.size >= VERDICTS_MAX) {
+      const oldest = this.verdicts.keys().next().value;
+      if (oldest !== undefined) this.verdicts.delete(oldest);
+    }
+    this.verdicts.set(key, v);
+  }
+
+  /** Validates a proposed block against the current head and caches the verdict by block hash. */
+  async prevalidate(bytes: Uint8Array): Promise<{ ok: true } | PeerFailure> {
+    const key = toHex(blockHash(bytes));
+    const cached = this.verdicts.get(key);
+    if (cached === true) return { ok: true };
+    const r = await this.validateBlock(bytes, 'proposal');
+    // Only cache verdicts made against the head they were computed for; validateBlock checks height.
+    this.setVerdict(key, r.ok);
+    if (!r.ok) this.opts.log?.('info', 'proposal rejected', { code: r.code, reason: r.message });
+    return r.ok ? { ok: true } : r;
+  }
+
+  /**
+   * Every rule of a block at head+1. mode 'proposal': full checks (signatures, clock). mode
+   * 'decided': the block carries a verified commit certificate — structure, chain and root are
+   * still recomputed (never trust, always verify what is cheap), signatures and clocks are not.
+   */
+  async validateBlock(bytes: Uint8Array, mode: 'proposal' | 'decided'): Promise<{ ok: true; block: Block; entries: CheckedEntry[] } | PeerFailure> {
+    const g = this.opts.genesis;
+    const d = decodeBlock(bytes, g.limits);
+    if (!d.ok) return d;
+    const b = d.block;
+    const h = b.header;
+    const head = this.head;
+    if (h.height !== head.height + 1) return failure('block_wrong_height', `block height ${h.height}, expected ${head.height + 1}`);
+    if (!bytesEqual(h.prevHash, head.blockHash)) return failure('block_wrong_prev', `prevHash does not match block ${head.height}`);
+    if (h.proposer >= this.n) return failure('block_bad_proposer', `proposer index ${h.proposer} outside the ${this.n} validators`);
+    if (mode === 'proposal') {
+      if (h.timeMs <= head.timeMs) return failure('block_time_not_monotonic', `block time ${h.timeMs} is not after the previous block's ${head.timeMs}`);
+      const skew = Math.abs(h.timeMs - this.now());
+      if (skew > g.limits.maxClockSkewMs) return failure('block_clock_skew', `block time is ${skew} ms from our clock (maxClockSkewMs ${g.limits.maxClockSkewMs})`);
+    }
+    let bodyBytes = 0;
+    for (const e of b.entries) bodyBytes += entryBytes(e);
+    if (bodyBytes > g.limits.maxBlockBytes) return failure('block_too_large', `entries take ${bodyBytes} bytes, more than maxBlockBytes ${g.limits.maxBlockBytes}`);
+    const checker = this.opts.checker;
+    const entries: CheckedEntry[] = [];
+    const seenHash = new Set<string>();
+    const seenId = new Set<string>();
+    for (let i = 0; i < b.entries.length; i++) {
+      if (i > 0 && i % 256 === 0) await new Promise<void>((r) => setImmediate(r));
+      const c = mode === 'proposal' ? checker.checkLeaf(b.entries[i]!) : checker.parseDecided(b.entries[i]!);
+      if (!c.ok) return failure('block_bad_entry', `entry ${i}: ${c.code}: ${c.message}`);
+      const e = c.entry;
+      const hk = toHex(e.leafHash);
+      const ik = `${e.client}/${e.id}`;
+      if (seenHash.has(hk)) return failure('block_duplicate_entry', `entry ${i} appears twice in the block`);
+      if (seenId.has(ik)) return failure('block_duplicate_id', `entry ${i} reuses (client, id) of an earlier entry in the block`);
+      seenHash.add(hk);
+      seenId.add(ik);
+      if (mode === 'proposal' && Math.abs(e.timeMs - h.timeMs) > g.limits.maxClockSkewMs) {
+        return failure('block_entry_clock_skew', `entry ${i} time is more than maxClockSkewMs ${g.limits.maxClockSkewMs} from the block time`);
+      }
+      entries.push(e);
+    }
+    if (!bytesEqual(entriesHashOf(entries.map((e) => e.leafHash)), h.entriesHash)) return failure('block_bad_entries_hash', 'entriesHash does not match the entries');
+    const appended = appendLeafHashes(this.range, entries.map((e) => e.leafHash));
+    if (h.treeSize !== appended.state.size) return failure('block_bad_tree_size', `treeSize ${h.treeSize}, expected ${appended.state.size}`);
+    if (!bytesEqual(h.root, rootOf(appended.state))) return failure('block_bad_root', 'root does not match the log after appending the entries (RFC 9162 MTH)');
+    // Not logged yet: by leaf hash and by (client, id). Reads LevelDB, hence async.
+    const store = this.opts.store;
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      if ((await store.indexOfLeafHash(e.leafHash)) !== undefined) return failure('block_entry_logged', `entry ${i} is already in the log`);
+      if ((await store.lookupClientId(e.client, e.id)) !== undefined) return failure('block_id_logged', `entry ${i} reuses a logged (client, id)`);
+    }
+    // The head may have moved while we awaited (applied by another path): re-check the chain.
+    if (this.head !== head) return failure('block_wrong_height', 'the head moved during validation');
+    return { ok: true, block: b, entries };
+  }
+
+  /**
+   * Applies a decided block (consensus decide or verified catch-up). One synced store batch
+   * first; then mempool cleanup and events; then, if `sign`, our checkpoint signature.
+   */
+  apply(bytes: Uint8Array, certificate: Uint8Array, opts: { sign: boolean; mode: 'consensus' | 'sync' }): Promise<AppliedInfo> {
+    const run = this.applying.then(() => this.applyLocked(bytes, certificate, opts));
+    this.applying = run.catch(() => undefined);
+    return run;
+  }
+
+  private async applyLocked(bytes: Uint8Array, certificate: Uint8Array, opts: { sign: boolean; mode: 'consensus' | 'sync' }): Promise<AppliedInfo> {
+    // A decided block is valid (q organizations checked it), but the structure and root are
+    // recomputed anyway: if they do not match, our state diverged and we must stop, not append.
+    const v = await this.validateBlock(bytes, 'decided');
+    if (!v.ok) throw new PeerError('ledger_decided_block_invalid', `decided block does not apply: ${v.code}: ${v.message}`);
+    const { block, entries } = v;
+    const h = block.header;
+    const hash = blockHash(bytes);
+    const leafHashes = entries.map((e) => e.leafHash);
+    const oldSize = this.range.size;
+    const appended = appendLeafHashes(this.range, leafHashes);
+    const tiles = await tileWritesForAppend(this.opts.store, oldSize, appended.state.size, appended.stored);
+    const root = rootOf(appended.state);
+    await this.opts.store.applyBlock({
+      height: h.height,
+      blockBytes: bytes,
+      blockHash: hash,
+      certificate,
+      firstIndex: oldSize,
+      leaves: entries.map((e) => e.leaf),
+      leafHashes,
+      clientIds: entries.map((e) => ({ client: e.client, id: e.id })),
+      tiles: tiles.map((t) => ({ level: t.tile.level, index: t.tile.index, bytes: t.bytes })),
+      logState: encodeState(appended.state),
+      treeSize: appended.state.size,
+      root,
+    });
+    this.range = appended.state;
+    this.head = { height: h.height, treeSize: appended.state.size, root, blockHash: hash, timeMs: h.timeMs };
+    this.verdicts.clear();
+    this.mempool?.removeLogged(entries);
+    this.stats.blocksApplied++;
+    this.stats.entriesApplied += entries.length;
+    const info: AppliedInfo = { height: h.height, firstIndex: oldSize, count: entries.length, treeSize: appended.state.size, root, blockHash: hash, leafHashes };
+    this.emit('block', info);
+    if (opts.sign) await this.signHead();
+    return info;
+  }
+
+  // ---------------------------------------------------------------- checkpoints
+
+  /** Signs the checkpoint of the current head (a decided block) and gossips the signature line. */
+  async signHead(): Promise<void> {
+    const { selfIndex, signer } = this.opts;
+    if (selfIndex === null || signer === null) return;
+    const size = this.head.treeSize;
+    if (size <= this.final) return;
+    const text = formatCheckpoint({ origin: this.opts.genesis.origin, size, root: this.head.root });
+    const name = this.opts.genesis.validators[selfIndex]!.name;
+    const sig = signText(text, { name, signer });
+    const existing = await this.opts.store.getCheckpoint(size);
+    if (existing === undefined) await this.opts.store.putCheckpoint(size, utf8(formatNote({ text, signatures: [sig] })), false);
+    await this.addSignature(size, text, sig);
+    this.opts.publishCheckpointSig?.(encodeCheckpointSig(size, sig, this.now()));
+    // Signatures that arrived before we reached this size.
+    for (const [vname, e] of [...this.early]) {
+      if (e.size <= size) {
+        this.early.delete(vname);
+        await this.receiveSignature(e.size, e.sig);
+      }
+    }
+  }
+
+  /** Re-sends our signature of the head (with a new timestamp so gossip does not deduplicate it). */
+  republishHeadSignature(): void {
+    const { selfIndex, signer } = this.opts;
+    if (selfIndex === null || signer === null || this.head.treeSize === 0) return;
+    const text = formatCheckpoint({ origin: this.opts.genesis.origin, size: this.head.treeSize, root: this.head.root });
+    const sig = signText(text, { name: this.opts.genesis.validators[selfIndex]!.name, signer });
+    this.opts.publishCheckpointSig?.(encodeCheckpointSig(this.head.treeSize, sig, this.now()));
+  }
+
+  /** Gossip topic validator + handler in one: returns what the network should do with the message. */
+  async onCheckpointSigMessage(data: Uint8Array): Promise<'accept' | 'reject' | 'ignore'> {
+    const m = decodeCheckpointSig(data);
+    if (!m.ok) return 'reject';
+    return this.receiveSignature(m.size, m.sig);
+  }
+
+  /** Cheap synchronous pre-check for the gossip validator. */
+  checkCheckpointSigShape(data: Uint8Array): 'accept' | 'reject' {
+    const m = decodeCheckpointSig(data);
+    if (!m.ok) return 'reject';
+    const v = this.opts.genesis.validators.find((x) => x.name === m.sig.name);
+    if (v === undefined || !bytesEqual(v.key.keyId, m.sig.keyId)) return 'reject';
+    return 'accept';
+  }
+
+  private async receiveSignature(size: number, sig: NoteSignature): Promise<'accept' | 'reject' | 'ignore'> {
+    const v = this.opts.genesis.validators.find((x) => x.name === sig.name);
+    if (v === undefined || !bytesEqual(v.key.keyId, sig.keyId)) return 'reject';
+    if (size <= this.final) return 'ignore';
+    if (size > this.head.treeSize) {
+      if (size > this.head.treeSize + EARLY_SIGNATURES_MAX_HEIGHTS_AHEAD * this.opts.genesis.limits.maxBlockEntries) return 'ignore';
+      const prev = this.early.get(sig.name);
+      if (prev === undefined || prev.size <= size) this.early.set(sig.name, { size, sig });
+      return 'ignore';
+    }
+    let c = this.collecting.get(size);
+    let text: string;
+    if (c !== undefined) {
+      text = c.text;
+    } else {
+      const root = size === this.head.treeSize ? this.head.root : await treeHash(this.opts.store, size);
+      text = formatCheckpoint({ origin: this.opts.genesis.origin, size, root });
+    }
+    if (!nodeVerifier.verify(v.publicKey, utf8(text), sig.signature)) {
+      this.stats.sigsRejected++;
+      return 'reject';
+    }
+    this.stats.sigsAccepted++;
+    await this.addSignature(size, text, sig);
+    return 'accept';
+  }
+
+  private async addSignature(size: number, text: string, sig: NoteSignature): Promise<void> {
+    if (size <= this.final) return;
+    let c = this.collecting.get(size);
+    if (c === undefined) {
+      c = { text, sigs: new Map() };
+      this.collecting.set(size, c);
+      if (this.collecting.size > COLLECTING_SIZES_MAX) {
+        const smallest = Math.min(...this.collecting.keys());
+        this.collecting.delete(smallest);
+      }
+    }
+    c.sigs.set(sig.name, sig);
+    if (c.sigs.size >= this.opts.genesis.quorum && size > this.final) {
+      // Signature lines in validator order, so every peer stores the same bytes for the same set.
+      const order = this.opts.genesis.validators.map((x) => x.name);
+      const sigs = [...c.sigs.values()].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
+      const note = utf8(formatNote({ text: c.text, signatures: sigs }));
+      await this.markFinal(size, note);
+    }
+  }
+
+  private async markFinal(size: number, note: Uint8Array): Promise<void> {
+    if (size <= this.final) return;
+    await this.opts.store.putCheckpoint(size, note, true);
+    if (size <= this.final) return;
+    this.final = size;
+    for (const s of [...this.collecting.keys()]) if (s <= size) this.collecting.delete(s);
+    this.stats.checkpointsFinal++;
+    this.emit('final', { treeSize: size, note });
+  }
+
+  /**
+   * Adopts a final checkpoint obtained from another peer (catch-up, missed signature gossip):
+   * verified with the genesis quorum, and its root must equal OUR root at that size.
+   */
+  async adoptFinalCheckpoint(note: Uint8Array): Promise<{ ok: true; size: number } | PeerFailure> {
+    const g = this.opts.genesis;
+    const v = verifyCheckpointQuorum(note, { origin: g.origin, keys: g.validators.map((x) => x.key), quorum: g.quorum }, nodeVerifier);
+    if (!v.ok) return failure(v.code, v.message);
+    const size = v.checkpoint.size;
+    if (size > this.head.treeSize) return failure('checkpoint_ahead', `checkpoint size ${size} is beyond our tree size ${this.head.treeSize}`);
+    if (size <= this.final) return { ok: true, size };
+    const root = size === this.head.treeSize ? this.head.root : await treeHash(this.opts.store, size);
+    if (!bytesEqual(root, v.checkpoint.root)) return failure('checkpoint_fork', `final checkpoint root at size ${size} differs from our log: the logs diverged`);
+    await this.markFinal(size, note);
+    return { ok: true, size };
+  }
+
+  /** Verifies a commit certificate for block bytes at a height (catch-up). */
+  verifyCertificate(height: number, blockBytes: Uint8Array, certBytes: Uint8Array): { ok: true; certificate: CommitCertificate } | PeerFailure {
+    const d = decodeCertificate(certBytes);
+    if (!d.ok) return failure('sync_bad_certificate', `${d.code}: ${d.message}`);
+    const c = d.certificate;
+    if (c.height !== height) return failure('sync_bad_certificate', `certificate is for height ${c.height}, block is ${height}`);
+    if (!bytesEqual(c.valueId, blockHash(blockBytes))) return failure('sync_bad_certificate', 'certificate value id is not the block hash');
+    const g = this.opts.genesis;
+    const r = verifyCommitCertificate(c, g.validators.map((v) => ({ name: v.name, publicKey: v.publicKey })), g.origin, nodeVerifier);
+    if (!r.ok) return failure('sync_bad_certificate', `${r.code}: ${r.message}`);
+    return { ok: true, certificate: c };
+  }
+}
+
+// Checkpoint signature gossip message (version 1):
+//   u8 version = 1 | u64 treeSize | u64 sentAtMs (makes re-sends distinct for gossip dedup)
+//   u16 length | signature line (UTF-8, `— <name> <base64(keyID ‖ sig)>\n`, as in the note)
+export function encodeCheckpointSig(size: number, sig: NoteSignature, sentAtMs: number): Uint8Array {
+  const line = utf8(formatSignatureLine(sig));
+  const w = new ByteWriter(1 + 8 + 8 + 2 + line.length);
+  w.u8(1).u64(size).u64(sentAtMs).u16(line.length).bytes(line);
+  return w.finish();
+}
+
+export function decodeCheckpointSig(data: Uint8Array): { ok: true; size: number; sig: NoteSignature } | PeerFailure {
+  if (!(data instanceof Uint8Array) || data.length > CHECKPOINT_SIG_MESSAGE_BYTES_MAX) return failure('sig_too_large', `checkpoint signature message over ${CHECKPOINT_SIG_MESSAGE_BYTES_MAX} bytes`);
+  const r = new ByteReader(data);
+  const version = r.u8();
+  const size = r.u64();
+  r.u64();
+  const len = r.u16();
+  const line = r.bytes(len);
+  if (r.truncated || r.remaining !== 0) return failure('sig_malformed', 'checkpoint signature message truncated or with trailing bytes');
+  if (version !== 1) return failure('sig_malformed', `unknown version ${version}`);
+  if (size < 1) return failure('sig_malformed', 'tree size must be >= 1');
+  let text: string;
+  try {
+    text = fromUtf8(line);
+  } catch {
+    return failure('sig_malformed', 'signature line is not UTF-8');
+  }
+  const p = parseSignatureLine(text);
+  if (!p.ok) return failure('sig_malformed', `${p.code}: ${p.message}`);
+  if (p.signature.signature.length !== 64) return failure('sig_malformed', 'Ed25519 signatures are 64 bytes');
+  return { ok: true, size, sig: p.signature };
+}

@@ -1,0 +1,286 @@
+// The mempool: entries accepted by this peer (from clients or from other peers' gossip) that are
+// not in the log yet, in arrival order. Blocks are built from its head.
+//
+// Rules (issue 4, "Mempool"):
+// - every entry is validated ONCE on the way in (schema, authorized vetted client key, signature,
+//   time within maxClockSkewMs, not already logged, not a conflicting reuse of (client, id));
+// - deduplicated by leaf hash (its RFC 9162 leaf hash is the entry's identity);
+// - bounded in count and bytes: when full, new entries are refused with `busy` — memory never grows
+//   beyond mempoolMaxEntries / mempoolMaxBytes;
+// - accepted entries are gossiped to the other peers in batches (one gossip message carries up to
+//   GOSSIP_BATCH_ENTRIES_MAX entries / GOSSIP_BATCH_BYTES_MAX bytes, flushed after
+//   GOSSIP_BATCH_DELAY_MS), because one gossip message per entry saturates at ~800 msgs/s (GUIDE §6).
+import { toHex } from '../../src/encoding/bytes.js';
+import type { CheckedEntry, EntryChecker, EntryCheckFailure } from './entries.js';
+
+/** Most entries in one gossip batch message. */
+export const GOSSIP_BATCH_ENTRIES_MAX = 500;
+/** Most bytes of leaves in one gossip batch message. */
+export const GOSSIP_BATCH_BYTES_MAX = 256 * 1024;
+/** How long an accepted entry may wait for its batch to fill before the batch is sent. */
+export const GOSSIP_BATCH_DELAY_MS = 20;
+/** Most entries in one submit call (the HTTP layer bounds request bodies the same way). */
+export const SUBMIT_ENTRIES_MAX = 10_000;
+/** Work done between two yields to the event loop, so consensus timers and gossip keep running. */
+const ENTRIES_PER_SLICE = 200;
+
+export type SubmitCode = 'malformed' | 'unknown_client' | 'bad_signature' | 'conflict' | 'too_large' | 'busy' | 'clock_skew';
+
+export type SubmitResult =
+  | { status: 'accepted' | 'known-pending' | 'known-final'; leafHash: string }
+  | { error: { code: SubmitCode; message: string; field?: string } };
+
+/** What the mempool needs to know about the log (implemented by the ledger). */
+export interface LogLookup {
+  /** Log index of an entry by leaf hash, if logged. */
+  indexOfLeafHash(leafHash: Uint8Array): Promise<number | undefined>;
+  /** The logged entry for (client, id), if any. */
+  lookupClientId(client: string, id: string): Promise<{ index: number; leafHash: Uint8Array } | undefined>;
+  /** Entries with index < finalSize are covered by a final checkpoint. */
+  finalSize(): number;
+}
+
+export interface MempoolLimits {
+  mempoolMaxEntries: number;
+  mempoolMaxBytes: number;
+  maxClockSkewMs: number;
+}
+
+interface Pending extends CheckedEntry {
+  hex: string;
+}
+
+function clientKey(client: string, id: string): string {
+  // client is 64 hex characters, so the separator cannot be ambiguous.
+  return `${client}/${id}`;
+}
+
+const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
+
+export class Mempool {
+  private readonly byHash = new Map<string, Pending>();
+  private readonly byClientId = new Map<string, string>();
+  private bytes = 0;
+  /** Bumped whenever entries leave because they were logged (see admit()). */
+  private generation = 0;
+  private outbox: Uint8Array[] = [];
+  private outboxBytes = 0;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private readonly listeners = new Set<() => void>();
+  stats = { accepted: 0, gossipIn: 0, gossipDropped: 0, busy: 0 };
+
+  constructor(
+    private readonly limits: MempoolLimits,
+    private readonly checker: EntryChecker,
+    private readonly log: LogLookup,
+    /** Sends one batch of leaves to the other peers (encoded by the caller). */
+    private readonly gossip: ((leaves: Uint8Array[]) => void) | null,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get size(): number {
+    return this.byHash.size;
+  }
+  get sizeBytes(): number {
+    return this.bytes;
+  }
+
+  /** Called (synchronously) whenever entries are added; the runner uses it to start a height. */
+  onAdded(f: () => void): () => void {
+    this.listeners.add(f);
+    return () => this.listeners.delete(f);
+  }
+
+  has(leafHash: Uint8Array): boolean {
+    return this.byHash.has(toHex(leafHash));
+  }
+
+  /** A pending entry by hex leaf hash. */
+  getPending(leafHashHex: string): CheckedEntry | undefined {
+    return this.byHash.get(leafHashHex);
+  }
+
+  /** A pending entry by (client, id). */
+  pendingByClientId(client: string, id: string): CheckedEntry | undefined {
+    const hex = this.byClientId.get(clientKey(client, id));
+    return hex === undefined ? undefined : this.byHash.get(hex);
+  }
+
+  /** Client submission: per-entry results, in order. */
+  async submit(inputs: unknown[]): Promise<SubmitResult[]> {
+    if (!Array.isArray(inputs)) return [{ error: { code: 'malformed', message: 'submit takes an array of entries' } }];
+    if (inputs.length > SUBMIT_ENTRIES_MAX) {
+      return [{ error: { code: 'too_large', message: `at most ${SUBMIT_ENTRIES_MAX} entries per submission (SUBMIT_ENTRIES_MAX)` } }];
+    }
+    const out: SubmitResult[] = [];
+    const added: Pending[] = [];
+    for (let i = 0; i < inputs.length; i++) {
+      if (i > 0 && i % ENTRIES_PER_SLICE === 0) await yieldToLoop();
+      const checked = this.checker.checkInput(inputs[i]);
+      if (!checked.ok) {
+        out.push({ error: errorOf(checked) });
+        continue;
+      }
+      const r = await this.admit(checked.entry);
+      if ('status' in r && r.status === 'accepted') added.push(this.byHash.get(r.leafHash)!);
+      out.push(r);
+    }
+    if (added.length > 0) {
+      this.stats.accepted += added.length;
+      for (const p of added) this.enqueueGossip(p.leaf);
+      this.notify();
+    }
+    return out;
+  }
+
+  /** Entries received in a gossip batch from another peer: invalid ones are dropped silently. */
+  async receiveGossip(leaves: Uint8Array[]): Promise<number> {
+    let added = 0;
+    for (let i = 0; i < leaves.length; i++) {
+      if (i > 0 && i % ENTRIES_PER_SLICE === 0) await yieldToLoop();
+      // Already pending: skip before paying for a signature check.
+      if (this.byHash.has(toHex(this.checker.leafHash(leaves[i]!)))) continue;
+      const checked = this.checker.checkLeaf(leaves[i]!);
+      if (!checked.ok) {
+        this.stats.gossipDropped++;
+        continue;
+      }
+      const r = await this.admit(checked.entry);
+      if ('status' in r && r.status === 'accepted') added++;
+      else if ('error' in r) this.stats.gossipDropped++;
+    }
+    this.stats.gossipIn += added;
+    if (added > 0) this.notify();
+    return added;
+  }
+
+  private async admit(e: CheckedEntry): Promise<SubmitResult> {
+    const hex = toHex(e.leafHash);
+    const skew = Math.abs(e.timeMs - this.now());
+    if (skew > this.limits.maxClockSkewMs) {
+      return { error: { code: 'clock_skew', message: `entry time is ${skew} ms away from this peer's clock (maxClockSkewMs ${this.limits.maxClockSkewMs})`, field: 'time' } };
+    }
+    // The log lookups are asynchronous; if a block is applied meanwhile (generation changes) the
+    // answer may be stale, so look again — otherwise an entry could re-enter the mempool right
+    // after being logged and poison every later block built from it.
+    for (;;) {
+      const gen = this.generation;
+      if (this.byHash.has(hex)) return { status: 'known-pending', leafHash: hex };
+      const pendingSameId = this.byClientId.get(clientKey(e.client, e.id));
+      if (pendingSameId !== undefined) {
+        return { error: { code: 'conflict', message: `client ${e.client} already submitted a different entry with id "${e.id}"`, field: 'id' } };
+      }
+      const index = await this.log.indexOfLeafHash(e.leafHash);
+      if (gen !== this.generation) continue;
+      if (index !== undefined) return { status: index < this.log.finalSize() ? 'known-final' : 'known-pending', leafHash: hex };
+      const logged = await this.log.lookupClientId(e.client, e.id);
+      if (gen !== this.generation) continue;
+      if (logged !== undefined) {
+        return { error: { code: 'conflict', message: `client ${e.client} already logged a different entry with id "${e.id}" (index ${logged.index})`, field: 'id' } };
+      }
+      // Re-check the in-memory state after the awaits (another submit may have raced us).
+      if (this.byHash.has(hex)) return { status: 'known-pending', leafHash: hex };
+      if (this.byClientId.has(clientKey(e.client, e.id))) {
+        return { error: { code: 'conflict', message: `client ${e.client} already submitted a different entry with id "${e.id}"`, field: 'id' } };
+      }
+      break;
+    }
+    if (this.byHash.size + 1 > this.limits.mempoolMaxEntries || this.bytes + e.leaf.length > this.limits.mempoolMaxBytes) {
+      this.stats.busy++;
+      return {
+        error: {
+          code: 'busy',
+          message: `mempool full (${this.byHash.size} entries / ${this.bytes} bytes; mempoolMaxEntries ${this.limits.mempoolMaxEntries}, mempoolMaxBytes ${this.limits.mempoolMaxBytes}); retry later`,
+        },
+      };
+    }
+    this.byHash.set(hex, { ...e, hex });
+    this.byClientId.set(clientKey(e.client, e.id), hex);
+    this.bytes += e.leaf.length;
+    return { status: 'accepted', leafHash: hex };
+  }
+
+  /** Oldest entries first, bounded by count and bytes; skips entries whose time is outside skew of `timeMs`. */
+  take(maxEntries: number, maxBytes: number, timeMs: number, bytesOf: (leaf: Uint8Array) => number): CheckedEntry[] {
+    const out: CheckedEntry[] = [];
+    let bytes = 0;
+    for (const p of this.byHash.values()) {
+      if (out.length >= maxEntries) break;
+      if (Math.abs(p.timeMs - timeMs) > this.limits.maxClockSkewMs) continue;
+      const b = bytesOf(p.leaf);
+      if (bytes + b > maxBytes) break;
+      bytes += b;
+      out.push(p);
+    }
+    return out;
+  }
+
+  /** Drops entries whose time fell outside the skew window (they could never be put in a block). */
+  expire(): number {
+    const t = this.now();
+    let n = 0;
+    for (const p of [...this.byHash.values()]) {
+      if (Math.abs(p.timeMs - t) > this.limits.maxClockSkewMs) {
+        this.drop(p);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** A block was applied: its entries, and any pending entry reusing one of their (client, id), leave. */
+  removeLogged(entries: { leafHash: Uint8Array; client: string; id: string }[]): void {
+    this.generation++;
+    for (const e of entries) {
+      const p = this.byHash.get(toHex(e.leafHash));
+      if (p !== undefined) this.drop(p);
+      const other = this.byClientId.get(clientKey(e.client, e.id));
+      if (other !== undefined) {
+        const q = this.byHash.get(other);
+        if (q !== undefined) this.drop(q);
+      }
+    }
+  }
+
+  private drop(p: Pending): void {
+    this.byHash.delete(p.hex);
+    if (this.byClientId.get(clientKey(p.client, p.id)) === p.hex) this.byClientId.delete(clientKey(p.client, p.id));
+    this.bytes -= p.leaf.length;
+  }
+
+  private notify(): void {
+    for (const f of this.listeners) f();
+  }
+
+  private enqueueGossip(leaf: Uint8Array): void {
+    if (this.gossip === null) return;
+    if (this.outboxBytes + leaf.length > GOSSIP_BATCH_BYTES_MAX) this.flush();
+    this.outbox.push(leaf);
+    this.outboxBytes += leaf.length;
+    if (this.outbox.length >= GOSSIP_BATCH_ENTRIES_MAX) this.flush();
+    else if (this.flushTimer === null) this.flushTimer = setTimeout(() => this.flush(), GOSSIP_BATCH_DELAY_MS);
+  }
+
+  /** Sends the pending gossip batch now. */
+  flush(): void {
+    if (this.flushTimer !== null) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = null;
+    }
+    if (this.outbox.length === 0 || this.gossip === null) return;
+    const batch = this.outbox;
+    this.outbox = [];
+    this.outboxBytes = 0;
+    this.gossip(batch);
+  }
+
+  stop(): void {
+    if (this.flushTimer !== null) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    this.outbox = [];
+  }
+}
+
+function errorOf(f: EntryCheckFailure): { code: SubmitCode; message: string; field?: string } {
+  return f.field === undefined ? { code: f.code, message: f.message } : { code: f.code, message: f.message, field: f.field };
+}

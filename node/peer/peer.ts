@@ -1,0 +1,321 @@
+// The peer library API: start one organization's peer in-process and talk to it without HTTP
+// (issue 4 §8). Wires genesis, storage, networking, mempool, ledger, consensus runner and
+// catch-up together; see each module's header for the rules it implements.
+import '../polyfills.js';
+import { EventEmitter } from 'node:events';
+import { join } from 'node:path';
+import type { PrivateKey } from '@libp2p/interface';
+import { publicKeyFromSeed } from '../../src/crypto/noble.js';
+import { nodeSigner } from '../../src/crypto/node.js';
+import { bytesEqual, fromHex, fromUtf8, toBase64, toHex } from '../../src/encoding/bytes.js';
+import { consistencyProof as merkleConsistencyProof, inclusionProof as merkleInclusionProof } from '../../src/merkle/index.js';
+import { createPeerNetwork, silentLogger, type NetLogger, type PeerNetwork, type NetLimits } from '../net/index.js';
+import { openStore, type Store } from '../storage/store.js';
+import { decodeBlock } from './block.js';
+import { decodeEntryBatch, decodeEvidence, encodeEntryBatch } from './codec.js';
+import { loadConfig, loadP2PKey, loadSigningKey, type PeerConfig } from './config.js';
+import { ConsensusRunner, type RunnerStatus } from './consensus-runner.js';
+import { createEntryChecker } from './entries.js';
+import { PeerError } from './errors.js';
+import { loadGenesis, type Genesis } from './genesis.js';
+import { Ledger, type AppliedInfo } from './ledger.js';
+import { Mempool, GOSSIP_BATCH_ENTRIES_MAX, type SubmitResult } from './mempool.js';
+import { Syncer, type SyncStats } from './sync.js';
+
+export interface PeerOptions {
+  genesis: Genesis;
+  /** The organization's 32-byte Ed25519 seed (validator key); must match a genesis validator to vote. */
+  signingSeed: Uint8Array;
+  /** libp2p identity. */
+  p2pKey: PrivateKey;
+  dataDir: string;
+  listen: string[];
+  logger?: NetLogger;
+  netLimits?: Partial<NetLimits>;
+  now?: () => number;
+}
+
+export interface PeerStatus {
+  origin: string;
+  genesisHash: string;
+  peerId: string;
+  validator: { index: number; name: string } | null;
+  height: number;
+  treeSize: number;
+  root: string;
+  finalSize: number;
+  latestFinalCheckpoint: string | null;
+  mempool: { entries: number; bytes: number };
+  peers: { name: string; peerId: string; connected: boolean; height: number | null; treeSize: number | null }[];
+  quorum: { needed: number; reachable: number; ok: boolean };
+  /** null when healthy; "no quorum" when fewer than q validators (us included) are reachable. */
+  problem: string | null;
+  consensus: RunnerStatus;
+  sync: SyncStats;
+  evidence: number;
+}
+
+export type EntryLookup =
+  | { status: 'unknown' }
+  | { status: 'pending'; leafHash: string }
+  | { status: 'logged'; leafHash: string; index: number }
+  | { status: 'final'; leafHash: string; index: number; leaf: Uint8Array; proof: string[]; checkpoint: string; treeSize: number };
+
+export interface PeerEvents {
+  block: [AppliedInfo];
+  final: [{ treeSize: number; note: Uint8Array }];
+}
+
+export interface Peer {
+  readonly peerId: string;
+  readonly genesis: Genesis;
+  readonly events: EventEmitter<PeerEvents>;
+  addresses(): string[];
+  submit(entries: unknown[]): Promise<SubmitResult[]>;
+  status(): PeerStatus;
+  getEntry(leafHash: string | Uint8Array): Promise<EntryLookup>;
+  getEntryByClientId(client: string, id: string): Promise<EntryLookup>;
+  getLeaf(index: number): Promise<Uint8Array | undefined>;
+  inclusionProof(index: number, size: number): Promise<Uint8Array[]>;
+  consistencyProof(size1: number, size2: number): Promise<Uint8Array[]>;
+  /** The latest final checkpoint (C2SP signed note), or null before the first one. */
+  latestCheckpoint(): Promise<string | null>;
+  readTile(level: number, index: number, width?: number): Promise<Uint8Array | undefined>;
+  readEntryBundle(n: number, width?: number): Promise<Uint8Array | undefined>;
+  /** Stored equivocation evidence (decoded), oldest first. */
+  evidence(limit?: number): Promise<{ height: number; round: number; type: string; validator: number }[]>;
+  /** Internals for tests and the HTTP/metrics layers. */
+  readonly internals: { store: Store; ledger: Ledger; mempool: Mempool; runner: ConsensusRunner; syncer: Syncer; net: PeerNetwork };
+  stop(): Promise<void>;
+}
+
+/** Starts a peer from a loaded config (keys and genesis read from disk). */
+export async function startPeerFromConfig(config: PeerConfig, logger?: NetLogger): Promise<Peer> {
+  const genesis = await loadGenesis(config.genesis);
+  const { seed } = await loadSigningKey(config.signingKey);
+  const { privateKey } = await loadP2PKey(config.p2pKey);
+  return startPeer({ genesis, signingSeed: seed, p2pKey: privateKey, dataDir: config.dataDir, listen: config.listen, ...(logger ? { logger } : {}) });
+}
+
+/** Loads a config file (with env overrides) and starts the peer. */
+export async function startPeerFromConfigFile(path: string, logger?: NetLogger): Promise<Peer> {
+  return startPeerFromConfig(await loadConfig(path), logger);
+}
+
+export async function startPeer(opts: PeerOptions): Promise<Peer> {
+  const g = opts.genesis;
+  const log = opts.logger ?? silentLogger;
+  const logFn = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields: Record<string, unknown> = {}) => log[level](fields, msg);
+  const pub = publicKeyFromSeed(opts.signingSeed);
+  const self = g.validators.find((v) => bytesEqual(v.publicKey, pub)) ?? null;
+  const signer = self === null ? null : nodeSigner(opts.signingSeed);
+
+  const store = await openStore(join(opts.dataDir, 'store'), {
+    genesisHash: g.hash,
+    limits: { maxBlockBytes: g.limits.maxBlockBytes + 1024, maxLeavesPerBlock: g.limits.maxBlockEntries },
+    checkHeadBlock: (head, bytes) => {
+      const d = decodeBlock(bytes, g.limits);
+      if (!d.ok) return `head block does not decode: ${d.message}`;
+      const h = d.block.header;
+      if (h.height !== head.height || h.treeSize !== head.treeSize || !bytesEqual(h.root, head.root)) return 'head block header disagrees with the stored head';
+      return null;
+    },
+  });
+  let net: PeerNetwork | null = null;
+  try {
+    const checker = createEntryChecker(g);
+    let publishSig: (b: Uint8Array) => void = () => {};
+    const ledger = await Ledger.open({
+      genesis: g,
+      store,
+      checker,
+      selfIndex: self?.index ?? null,
+      signer,
+      ...(opts.now ? { now: opts.now } : {}),
+      publishCheckpointSig: (b) => publishSig(b),
+      log: logFn,
+    });
+    net = await createPeerNetwork({
+      privateKey: opts.p2pKey,
+      listen: opts.listen,
+      peers: g.validators.map((v) => ({ peerId: v.peerId, addrs: v.addrs })),
+      // Topic and protocol ids carry the genesis hash prefix: peers of another genesis never share a topic.
+      namespace: g.hashHex.slice(0, 16),
+      genesisHash: g.hash,
+      logger: log,
+      ...(opts.netLimits ? { limits: opts.netLimits } : {}),
+    });
+    const network = net;
+    const topics = network.topics;
+    const publish = (topic: string, data: Uint8Array, what: string) => {
+      network.publish(topic, data).catch((e: Error) => logFn('debug', `${what} publish failed`, { error: e.message }));
+    };
+    publishSig = (b) => publish(topics.checkpointSigs, b, 'checkpoint signature');
+    const mempool = new Mempool(
+      g.limits,
+      checker,
+      {
+        indexOfLeafHash: (h) => store.indexOfLeafHash(h),
+        lookupClientId: (c, i) => store.lookupClientId(c, i),
+        finalSize: () => ledger.finalSize(),
+      },
+      (leaves) => publish(topics.entries, encodeEntryBatch(leaves), 'entry batch'),
+      opts.now,
+    );
+    ledger.attachMempool(mempool);
+    let syncer: Syncer | null = null;
+    const runner = new ConsensusRunner({
+      genesis: g,
+      store,
+      ledger,
+      mempool,
+      selfIndex: self?.index ?? null,
+      signer,
+      publish: (b) => publish(topics.consensus, b, 'consensus message'),
+      onBehind: () => syncer?.trigger('message from a higher height'),
+      log: logFn,
+    });
+    syncer = new Syncer(network, store, ledger, runner, logFn);
+    const sync = syncer;
+
+    network.subscribe(
+      topics.entries,
+      (_from, data) => (decodeEntryBatch(data, GOSSIP_BATCH_ENTRIES_MAX).ok ? 'accept' : 'reject'),
+      (_from, data) => {
+        const d = decodeEntryBatch(data, GOSSIP_BATCH_ENTRIES_MAX);
+        if (d.ok) mempool.receiveGossip(d.leaves).catch((e: Error) => logFn('warn', 'entry batch failed', { error: e.message }));
+      },
+    );
+    network.subscribe(
+      topics.consensus,
+      (_from, data) => runner.validateGossip(data),
+      (_from, data) => runner.onGossip(data),
+    );
+    network.subscribe(
+      topics.checkpointSigs,
+      (_from, data) => ledger.checkCheckpointSigShape(data),
+      (_from, data) => {
+        ledger.onCheckpointSigMessage(data).catch((e: Error) => logFn('warn', 'checkpoint signature failed', { error: e.message }));
+      },
+    );
+    await sync.serve();
+    await runner.start();
+    sync.startPolling();
+    sync.trigger('startup');
+
+    const events = new EventEmitter<PeerEvents>();
+    ledger.on('block', (i) => events.emit('block', i));
+    ledger.on('final', (f) => events.emit('final', f));
+    let evidenceCount = (await store.listEvidence(store.limits.maxListEvidence)).length;
+    ledger.on('block', () => {
+      evidenceCount = runner.status().evidence;
+    });
+
+    const latestCheckpoint = async (): Promise<string | null> => {
+      const n = await store.latestFinalCheckpoint();
+      return n === undefined ? null : fromUtf8(n);
+    };
+    let latestNote: string | null = await latestCheckpoint();
+    ledger.on('final', (f) => {
+      latestNote = fromUtf8(f.note);
+    });
+
+    const lookup = async (hex: string, index: number | undefined): Promise<EntryLookup> => {
+      if (index === undefined) return mempool.getPending(hex) !== undefined ? { status: 'pending', leafHash: hex } : { status: 'unknown' };
+      const fin = ledger.finalSize();
+      if (index >= fin || latestNote === null) return { status: 'logged', leafHash: hex, index };
+      const note = latestNote;
+      const leaf = await store.getLeaf(index);
+      const proof = await merkleInclusionProof(store, index, fin);
+      return { status: 'final', leafHash: hex, index, leaf: leaf!, proof: proof.map(toBase64), checkpoint: note, treeSize: fin };
+    };
+
+    let stopped = false;
+    const peer: Peer = {
+      peerId: network.peerId,
+      genesis: g,
+      events,
+      addresses: () => network.addresses(),
+      submit: (entries) => mempool.submit(entries),
+      status: () => {
+        const head = ledger.getHead();
+        const connected = new Set(network.connectedPeers());
+        const peers = g.validators
+          .filter((v) => v.peerId !== network.peerId)
+          .map((v) => {
+            const h = sync.peers.get(v.peerId);
+            return { name: v.name, peerId: v.peerId, connected: connected.has(v.peerId), height: h?.height ?? null, treeSize: h?.treeSize ?? null };
+          });
+        const reachable = peers.filter((p) => p.connected).length + (self !== null ? 1 : 0);
+        const ok = reachable >= g.quorum;
+        return {
+          origin: g.origin,
+          genesisHash: g.hashHex,
+          peerId: network.peerId,
+          validator: self === null ? null : { index: self.index, name: self.name },
+          height: head.height,
+          treeSize: head.treeSize,
+          root: toHex(head.root),
+          finalSize: ledger.finalSize(),
+          latestFinalCheckpoint: latestNote,
+          mempool: { entries: mempool.size, bytes: mempool.sizeBytes },
+          peers,
+          quorum: { needed: g.quorum, reachable, ok },
+          problem: ok ? null : 'no quorum',
+          consensus: runner.status(),
+          sync: { ...sync.stats },
+          evidence: Math.max(evidenceCount, runner.status().evidence),
+        };
+      },
+      getEntry: async (leafHash) => {
+        const bytes = typeof leafHash === 'string' ? fromHex(leafHash) : leafHash;
+        if (bytes === null || bytes.length !== 32) throw new PeerError('malformed', 'leaf hash must be 32 bytes (64 hex characters)', 'leafHash');
+        return lookup(toHex(bytes), await store.indexOfLeafHash(bytes));
+      },
+      getEntryByClientId: async (client, id) => {
+        const logged = await store.lookupClientId(client, id);
+        if (logged !== undefined) return lookup(toHex(logged.leafHash), logged.index);
+        const p = mempool.pendingByClientId(client, id);
+        return p === undefined ? { status: 'unknown' } : { status: 'pending', leafHash: toHex(p.leafHash) };
+      },
+      getLeaf: (index) => store.getLeaf(index),
+      inclusionProof: (index, size) => merkleInclusionProof(store, index, size),
+      consistencyProof: (s1, s2) => merkleConsistencyProof(store, s1, s2),
+      latestCheckpoint,
+      readTile: (level, index, width) => store.readTile(level, index, width),
+      readEntryBundle: (n, width) => store.readEntryBundle(n, width),
+      evidence: async (limit = 100) => {
+        const recs = await store.listEvidence(Math.min(limit, store.limits.maxListEvidence));
+        const out: { height: number; round: number; type: string; validator: number }[] = [];
+        for (const r of recs) {
+          const d = decodeEvidence(r);
+          if (d.ok) out.push({ height: d.first.height, round: d.first.round, type: d.first.type, validator: d.first.validator });
+        }
+        return out;
+      },
+      internals: { store, ledger, mempool, runner, syncer: sync, net: network },
+      stop: async () => {
+        if (stopped) return;
+        stopped = true;
+        mempool.stop();
+        await sync.stop();
+        await runner.stop();
+        await network.stop();
+        await store.close();
+      },
+    };
+    logFn('info', 'peer started', {
+      origin: g.origin,
+      peerId: network.peerId,
+      validator: self?.name ?? null,
+      height: ledger.getHead().height,
+      treeSize: ledger.getHead().treeSize,
+      addresses: network.addresses(),
+    });
+    return peer;
+  } catch (e) {
+    await net?.stop().catch(() => undefined);
+    await store.close().catch(() => undefined);
+    throw e;
+  }
+}

@@ -1,0 +1,282 @@
+// Catch-up over request/response (issue 4 §7): a peer that is behind fetches decided blocks with
+// their commit certificates by height range from the other peers, verifies EVERY certificate
+// (q valid precommits for the block hash, src/consensus/certificate.ts) and recomputes every root
+// (ledger.apply re-derives tree size and RFC 9162 root from the entries), then adopts the latest
+// final checkpoint (verified with the genesis quorum and checked against its own root).
+//
+// Triggered on start-up, when a consensus message or checkpoint for a height above ours is seen,
+// and by a periodic status poll of the connected peers. Served protocols:
+//   blocks/1      blocks + certificates from a height (bounded count and bytes)
+//   checkpoint/1  the latest final checkpoint note
+//   status/1      height, tree size, final size (for status() and to pick a sync source)
+import type { PeerNetwork } from '../net/index.js';
+import type { Store } from '../storage/store.js';
+import {
+  decodeBlocksRequest,
+  decodeBlocksResponse,
+  decodeStatus,
+  encodeBlocksRequest,
+  encodeBlocksResponse,
+  encodeStatus,
+} from './codec.js';
+import type { Ledger } from './ledger.js';
+import type { ConsensusRunner } from './consensus-runner.js';
+import { HandlerError } from '../net/index.js';
+
+export const PROTO_BLOCKS = 'blocks/1';
+export const PROTO_CHECKPOINT = 'checkpoint/1';
+export const PROTO_STATUS = 'status/1';
+/** Most blocks per catch-up response. */
+export const SYNC_BLOCKS_PER_REQUEST_MAX = 64;
+/** Most bytes of blocks + certificates per response (below the 4 MiB frame limit). */
+export const SYNC_RESPONSE_BYTES_MAX = 3 * 1024 * 1024 + 512 * 1024;
+/** Deadline of one request. */
+export const SYNC_REQUEST_TIMEOUT_MS = 20_000;
+/** Status poll interval. */
+export const STATUS_POLL_MS = 1_000;
+
+export interface PeerHeight {
+  peerId: string;
+  height: number;
+  treeSize: number;
+  finalSize: number;
+  atMs: number;
+}
+
+export interface SyncStats {
+  running: boolean;
+  blocksFetched: number;
+  entriesFetched: number;
+  lastRateEntriesPerSec: number;
+  lastDurationMs: number;
+  failures: number;
+}
+
+export class Syncer {
+  private active: Promise<void> | null = null;
+  private again = false;
+  private pollTimer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  readonly peers = new Map<string, PeerHeight>();
+  stats: SyncStats = { running: false, blocksFetched: 0, entriesFetched: 0, lastRateEntriesPerSec: 0, lastDurationMs: 0, failures: 0 };
+
+  constructor(
+    private readonly net: PeerNetwork,
+    private readonly store: Store,
+    private readonly ledger: Ledger,
+    private readonly runner: ConsensusRunner,
+    private readonly log: (level: 'debug' | 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void,
+  ) {}
+
+  /** Registers the served protocols. */
+  async serve(): Promise<void> {
+    await this.net.handle(
+      PROTO_BLOCKS,
+      async (_from, req) => {
+        const r = decodeBlocksRequest(req);
+        if (!r.ok) throw new HandlerError('SYNC_BAD_REQUEST', r.message);
+        const head = this.store.head();
+        const blocks = await this.store.getBlocks(r.fromHeight, Math.min(r.maxCount, SYNC_BLOCKS_PER_REQUEST_MAX), SYNC_RESPONSE_BYTES_MAX);
+        return encodeBlocksResponse(head?.height ?? 0, blocks.map((b) => ({ block: b.block, certificate: b.certificate })));
+      },
+      { maxRequestBytes: 64, rateLimitPerSecond: 200, rateLimitBurst: 400 },
+    );
+    await this.net.handle(
+      PROTO_CHECKPOINT,
+      async () => (await this.store.latestFinalCheckpoint()) ?? new Uint8Array(0),
+      { maxRequestBytes: 64 },
+    );
+    await this.net.handle(
+      PROTO_STATUS,
+      async () => {
+        const h = this.ledger.getHead();
+        return encodeStatus({ height: h.height, treeSize: h.treeSize, finalSize: this.ledger.finalSize() });
+      },
+      { maxRequestBytes: 64, rateLimitPerSecond: 100, rateLimitBurst: 200 },
+    );
+  }
+
+  /** Starts the periodic status poll (drives catch-up and finality repair). */
+  startPolling(): void {
+    const tick = async () => {
+      if (this.stopped) return;
+      try {
+        await this.pollOnce();
+      } catch (e) {
+        this.log('debug', 'status poll failed', { error: (e as Error).message });
+      }
+      if (!this.stopped) this.pollTimer = setTimeout(tick, STATUS_POLL_MS);
+    };
+    this.pollTimer = setTimeout(tick, 10);
+  }
+
+  private finalLagSinceMs: number | null = null;
+
+  async pollOnce(): Promise<void> {
+    const connected = this.net.connectedPeers();
+    await Promise.all(
+      connected.map(async (p) => {
+        try {
+          const res = await this.net.request(p, PROTO_STATUS, new Uint8Array(0), { timeoutMs: 3_000, maxResponseBytes: 64 });
+          const s = decodeStatus(res);
+          if (s.ok) this.peers.set(p, { peerId: p, height: s.height, treeSize: s.treeSize, finalSize: s.finalSize, atMs: Date.now() });
+        } catch {
+          // unreachable peer: its entry just ages
+        }
+      }),
+    );
+    for (const p of [...this.peers.keys()]) if (!connected.includes(p)) this.peers.delete(p);
+    const head = this.ledger.getHead();
+    const best = Math.max(0, ...[...this.peers.values()].map((p) => p.height));
+    if (best > head.height) this.trigger('peer ahead');
+    // Finality repair: our head is not covered by a final checkpoint for a while (we missed the
+    // signature gossip, e.g. while restarting) — re-send ours and fetch a final one.
+    const fin = this.ledger.finalSize();
+    if (head.treeSize > fin) {
+      const now = Date.now();
+      if (this.finalLagSinceMs === null) this.finalLagSinceMs = now;
+      else if (now - this.finalLagSinceMs > 1_500) {
+        this.ledger.republishHeadSignature();
+        await this.fetchFinalCheckpoint();
+        this.finalLagSinceMs = now;
+      }
+    } else {
+      this.finalLagSinceMs = null;
+    }
+  }
+
+  /** Fetches and adopts the best final checkpoint among peers (bounded by our own tree size). */
+  async fetchFinalCheckpoint(): Promise<void> {
+    const candidates = [...this.peers.values()].filter((p) => p.finalSize > this.ledger.finalSize()).sort((a, b) => b.finalSize - a.finalSize);
+    for (const p of candidates.slice(0, 3)) {
+      try {
+        const note = await this.net.request(p.peerId, PROTO_CHECKPOINT, new Uint8Array(0), { timeoutMs: 5_000, maxResponseBytes: 256 * 1024 });
+        if (note.length === 0) continue;
+        const r = await this.ledger.adoptFinalCheckpoint(note);
+        if (r.ok) return;
+        this.log('debug', 'final checkpoint not adopted', { peer: p.peerId, code: r.code, reason: r.message });
+      } catch (e) {
+        this.log('debug', 'checkpoint fetch failed', { peer: p.peerId, error: (e as Error).message });
+      }
+    }
+  }
+
+  /** Requests a catch-up run (coalesced: one at a time, re-run once if triggered meanwhile). */
+  trigger(reason: string): void {
+    if (this.stopped) return;
+    if (this.active !== null) {
+      this.again = true;
+      return;
+    }
+    this.active = (async () => {
+      do {
+        this.again = false;
+        try {
+          await this.runOnce(reason);
+        } catch (e) {
+          this.stats.failures++;
+          this.log('warn', 'catch-up failed', { error: (e as Error).message });
+        }
+      } while (this.again && !this.stopped);
+    })().finally(() => {
+      this.active = null;
+    });
+  }
+
+  /** Waits for the current catch-up run (if any). */
+  async idle(): Promise<void> {
+    while (this.active !== null) await this.active;
+  }
+
+  private async runOnce(reason: string): Promise<void> {
+    const start = performance.now();
+    let fetchedEntries = 0;
+    let fetchedBlocks = 0;
+    this.stats.running = true;
+    try {
+      const sources = () =>
+        this.net
+          .connectedPeers()
+          .map((p) => ({ p, h: this.peers.get(p)?.height ?? Number.MAX_SAFE_INTEGER }))
+          .sort((a, b) => b.h - a.h)
+          .map((x) => x.p);
+      let list = sources();
+      let i = 0;
+      while (!this.stopped && i < list.length) {
+        const peer = list[i]!;
+        const from = this.ledger.getHead().height + 1;
+        let res;
+        try {
+          const bytes = await this.net.request(peer, PROTO_BLOCKS, encodeBlocksRequest(from, SYNC_BLOCKS_PER_REQUEST_MAX), {
+            timeoutMs: SYNC_REQUEST_TIMEOUT_MS,
+            maxResponseBytes: 4 * 1024 * 1024 - 1,
+          });
+          res = decodeBlocksResponse(bytes, SYNC_BLOCKS_PER_REQUEST_MAX);
+        } catch (e) {
+          this.log('debug', 'catch-up request failed', { peer, error: (e as Error).message });
+          i++;
+          continue;
+        }
+        if (!res.ok) {
+          this.log('warn', 'bad catch-up response', { peer, code: res.code });
+          i++;
+          continue;
+        }
+        if (res.blocks.length === 0) {
+          i++; // this peer has nothing beyond our head; try the next one
+          continue;
+        }
+        let height = from;
+        let bad = false;
+        for (const b of res.blocks) {
+          const v = this.ledger.verifyCertificate(height, b.block, b.certificate);
+          if (!v.ok) {
+            this.log('warn', 'catch-up block rejected', { peer, height, code: v.code, reason: v.message });
+            bad = true;
+            break;
+          }
+          const applied = await this.runner.applySynced(height, b.block, b.certificate);
+          if (!applied) {
+            // Either consensus applied it meanwhile (fine) or it did not apply (bad peer or fork).
+            if (this.ledger.getHead().height < height) bad = true;
+            break;
+          }
+          fetchedBlocks++;
+          fetchedEntries += this.store.head() === null ? 0 : countEntries(b.block);
+          height++;
+        }
+        if (bad) {
+          i++;
+          continue;
+        }
+        list = sources();
+        i = 0;
+      }
+    } finally {
+      this.stats.running = false;
+    }
+    const ms = performance.now() - start;
+    if (fetchedBlocks > 0) {
+      this.stats.blocksFetched += fetchedBlocks;
+      this.stats.entriesFetched += fetchedEntries;
+      this.stats.lastDurationMs = ms;
+      this.stats.lastRateEntriesPerSec = fetchedEntries / Math.max(ms / 1000, 0.001);
+      this.log('info', 'caught up', { reason, blocks: fetchedBlocks, entries: fetchedEntries, ms: Math.round(ms), entriesPerSec: Math.round(this.stats.lastRateEntriesPerSec), height: this.ledger.getHead().height });
+      await this.runner.caughtUp();
+      await this.fetchFinalCheckpoint();
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.pollTimer !== null) clearTimeout(this.pollTimer);
+    await this.idle().catch(() => undefined);
+  }
+}
+
+/** Entry count of an encoded block (u32 at a fixed header offset; see block.ts). */
+function countEntries(block: Uint8Array): number {
+  const off = 1 + 8 + 32 + 2 + 8 + 8 + 32 + 32;
+  if (block.length < off + 4) return 0;
+  return new DataView(block.buffer, block.byteOffset + off, 4).getUint32(0);
+}
