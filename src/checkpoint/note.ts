@@ -340,6 +340,9 @@ export function verifyNoteSignatures(
   const msg = utf8(note.text);
   const signers: VerifierKey[] = [];
   const signed = new Set<string>();
+  // Byte-identical lines give identical results: verify each distinct line once, so padding a
+  // note with copies of one valid line costs parsing only, not up to 100 Ed25519 verifications.
+  const verifiedLines = new Set<string>();
   let unknownSignatures = 0;
   for (const sig of note.signatures) {
     const id = indexId(sig.name, sig.keyId);
@@ -348,9 +351,12 @@ export function verifyNoteSignatures(
       unknownSignatures++;
       continue;
     }
+    const line = signatureKey(sig);
+    if (verifiedLines.has(line)) continue;
     if (sig.signature.length !== ED25519_SIGNATURE_BYTES || !callVerifier(verifier, key.publicKey, msg, sig.signature)) {
       return fail('note_invalid_signature', `invalid signature from known key ${id}: the note is rejected`);
     }
+    verifiedLines.add(line);
     if (!signed.has(id)) {
       signed.add(id);
       signers.push(key);
@@ -384,4 +390,19 @@ export function verifyNote(
     return fail('note_no_verified_signature', `note has no signature from a known key (${verified.unknownSignatures} from unknown keys ignored)`);
   }
   return verified;
+}
+
+/**
+ * Verifies one signature (e.g. a line gossiped by a peer) over `text` against the known keys.
+ * Unknown (name, key ID) → `note_no_verified_signature`; known but invalid → `note_invalid_signature`.
+ */
+export function verifySignature(
+  text: string,
+  sig: NoteSignature,
+  keys: KeyIndex | Iterable<VerifierKey>,
+  verifier: Ed25519Verifier,
+): { ok: true; key: VerifierKey } | Failure<NoteErrorCode> {
+  const r = verifyNote({ text, signatures: [sig] }, keys, verifier);
+  if (!r.ok) return r;
+  return { ok: true, key: r.signers[0]! };
 }

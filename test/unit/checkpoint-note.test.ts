@@ -16,6 +16,7 @@ import {
   signText,
   verifierKey,
   verifyNote,
+  verifySignature,
   NOTE_BYTES_MAX,
   NOTE_SIGNATURES_MAX,
   type VerifierKey,
@@ -393,5 +394,29 @@ describe('signature lines: gossip and merge', () => {
     const raw = fromBase64(line.slice('— orgA '.length, -1))!;
     expect(raw).toHaveLength(68);
     expect(toHex(raw.slice(0, 4))).toBe(toHex(keyId('orgA', a.signer.publicKey)));
+  });
+});
+
+describe('verification cost and single signatures', () => {
+  const text = 'cost\n';
+  const s = { name: 'orgC', signer: nobleSigner(seed(20)) };
+  const key = verifierKey('orgC', s.signer.publicKey);
+
+  it('verifies each distinct signature line once (copies of a valid line cost no extra Ed25519)', () => {
+    let calls = 0;
+    const counting: Ed25519Verifier = { name: 'count', verify: (p, m, sg) => (calls++, nobleVerifier.verify(p, m, sg)) };
+    const note = signNote(text, [s]);
+    const line = note.slice(text.length + 1);
+    const padded = note + line.repeat(50);
+    const r = ok(verifyNote(padded, [key], counting));
+    expect(r.signers).toHaveLength(1);
+    expect(calls).toBe(1);
+  });
+
+  it('verifySignature checks one gossiped signature', () => {
+    const sig = signText(text, s);
+    expect(ok(verifySignature(text, sig, [key], nodeVerifier)).key.name).toBe('orgC');
+    expect(verifySignature('other\n', sig, [key], nodeVerifier)).toMatchObject({ ok: false, code: 'note_invalid_signature' });
+    expect(verifySignature(text, { ...sig, name: 'orgD' }, [key], nodeVerifier)).toMatchObject({ ok: false, code: 'note_no_verified_signature' });
   });
 });
