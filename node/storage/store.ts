@@ -75,6 +75,7 @@ import {
   P_WAL,
   bytesKey,
   clientIdKey,
+  prefixEnd,
   singleKey,
   tileKey,
   u64,
@@ -382,8 +383,8 @@ class LevelStore implements Store {
 
     const headBytes = await this.db.get(singleKey(P_HEAD));
     if (headBytes === undefined) {
-      const anyBlock = await this.db.keys({ gte: u64Key(P_BLOCK, 0), lt: Uint8Array.of(P_BLOCK + 1), limit: 1 }).all();
-      const anyLeaf = await this.db.keys({ gte: u64Key(P_LEAF, 0), lt: Uint8Array.of(P_LEAF + 1), limit: 1 }).all();
+      const anyBlock = await this.db.keys({ gte: u64Key(P_BLOCK, 0), lt: prefixEnd(P_BLOCK), limit: 1 }).all();
+      const anyLeaf = await this.db.keys({ gte: u64Key(P_LEAF, 0), lt: prefixEnd(P_LEAF), limit: 1 }).all();
       if (anyBlock.length > 0 || anyLeaf.length > 0) throw new StoreError('CORRUPT_HEAD', `${this.dir} has blocks or leaves but no head record`);
     } else {
       let head: StoreHead;
@@ -396,7 +397,7 @@ class LevelStore implements Store {
       this.cachedHead = head;
     }
 
-    const lastEvidence = await this.db.keys({ gte: u64Key(P_EVIDENCE, 0), lt: Uint8Array.of(P_EVIDENCE + 1), reverse: true, limit: 1 }).all();
+    const lastEvidence = await this.db.keys({ gte: u64Key(P_EVIDENCE, 0), lt: prefixEnd(P_EVIDENCE), reverse: true, limit: 1 }).all();
     this.nextEvidenceSeq = lastEvidence.length === 0 ? 0 : u64OfKey(lastEvidence[0]!) + 1;
   }
 
@@ -909,7 +910,7 @@ class LevelStore implements Store {
     this.assertOpen();
     checkLimit('limit', limit, this.limits.maxListEvidence, 'maxListEvidence');
     if (limit === 0) return [];
-    const values = await this.db.values({ gte: u64Key(P_EVIDENCE, 0), lt: Uint8Array.of(P_EVIDENCE + 1), limit }).all();
+    const values = await this.db.values({ gte: u64Key(P_EVIDENCE, 0), lt: prefixEnd(P_EVIDENCE), limit }).all();
     return values.map(plain);
   }
 

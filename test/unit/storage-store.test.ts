@@ -298,6 +298,11 @@ describe('storage: open-time checks', () => {
     await expectCode(openStore(other), 'SCHEMA_UNSUPPORTED');
   });
 
+  it('with createIfMissing: false, a missing directory is OPEN_FAILED', async () => {
+    const parent = await dirs.make();
+    await expectCode(openStore(`${parent}/absent`, { createIfMissing: false }), 'OPEN_FAILED');
+  });
+
   it('refuses a second open of the same directory (STORE_LOCKED) and use after close (CLOSED)', async () => {
     const { dir, store } = await fresh();
     await expectCode(openStore(dir), 'STORE_LOCKED');
