@@ -2,7 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    // No root `include`: projects extend the root config and vitest concatenates arrays, so a
+    // root include would put every test file into every project.
     setupFiles: ['node/polyfills.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
