@@ -73,18 +73,19 @@ export class MemoryTileStore implements TileReader {
     this.tiles.set(key, bytes.slice());
   }
 
-  /** The stored tile cut to `width` (as a server would serve it), or undefined. */
+  /** A copy of the stored tile cut to `width` (as a server would serve it), or undefined. */
   get(tile: TileId): Uint8Array | undefined {
     checkTileId(tile);
     const b = this.tiles.get(tileKey(tile.level, tile.index));
     if (b === undefined || b.length < tile.width * HASH_BYTES) return undefined;
-    return truncateTile(b, tile.width);
+    return truncateTile(b, tile.width).slice();
   }
 
   get tileCount(): number {
     return this.tiles.size;
   }
 
+  /** Returns the stored arrays themselves (no copy, for proof speed): callers must not modify them. */
   async readTiles(tiles: readonly TileId[]): Promise<Uint8Array[]> {
     return tiles.map((t) => {
       const b = this.tiles.get(tileKey(t.level, t.index));
