@@ -355,6 +355,14 @@ export async function createPeerNetwork(opts: PeerNetworkOptions): Promise<PeerN
     } else {
       stats.helloFailed++;
       log.warn({ peer, side, reason: outcome.reason }, 'hello failed; closing connection');
+      // Same reasoning as for a mismatch, with the ordinary growing backoff: a peer that
+      // cannot complete hello (an old version, overload) must not be redialed in a tight loop.
+      const st = dialState.get(peer);
+      if (st !== undefined) {
+        st.nextAtMs = Math.max(st.nextAtMs, performance.now() + st.backoffMs);
+        st.backoffMs = Math.min(st.backoffMs * 2, limits.redialMaxBackoffMs);
+      }
+      await keepAlive(conn.remotePeer, false);
     }
     const close = (): void => {
       conn.close().catch((err) => conn.abort(toError(err)));
@@ -628,9 +636,12 @@ export async function createPeerNetwork(opts: PeerNetworkOptions): Promise<PeerN
         try {
           stream = await node.dialProtocol(g.id, pid, { signal });
         } catch (err) {
-          throw classifyOpenError(stopped ? new NetError('STOPPED', 'the peer network was stopped') : err, peerId, pid, ro.timeoutMs, signal.aborted);
+          throw classifyOpenError(err, peerId, pid, ro.timeoutMs, signal.aborted);
         }
         return await exchange(stream, req, ro, signal, () => `request to ${peerId} on ${pid}`);
+      } catch (err) {
+        if (stopped) throw new NetError('STOPPED', 'the peer network was stopped during the request', { cause: err });
+        throw err;
       } finally {
         const left = (outbound.get(key) ?? 1) - 1;
         if (left <= 0) outbound.delete(key);

@@ -1,15 +1,22 @@
 // Who may connect: only genesis peer ids (connection gater), and only with the same genesis
 // (hello exchange).
 import { afterEach, describe, expect, it } from 'vitest';
-import { createPeerNetwork, NetError, type GenesisMismatch, type PeerNetwork } from '../../node/net/index.js';
+import { noise } from '@chainsafe/libp2p-noise';
+import { tcp } from '@libp2p/tcp';
+import { yamux } from '@libp2p/yamux';
+import { createLibp2p, type Libp2p } from 'libp2p';
+import { createPeerNetwork, NetError, type GenesisMismatch, type NetLogger, type PeerNetwork } from '../../node/net/index.js';
 import { toHex } from '../../src/encoding/bytes.js';
 import { describeHosts, GENESIS_A, GENESIS_B, identities, NS_A, NS_B, startCluster, stopAll, TEST_LIMITS, waitFor, waitFullMesh } from './net-helpers.js';
 
 describe('admission', () => {
   let hosts: PeerNetwork[] = [];
+  let raw: Libp2p | undefined;
   afterEach(async () => {
     await stopAll(hosts);
     hosts = [];
+    await raw?.stop();
+    raw = undefined;
   });
 
   it('a 5th host outside the genesis cannot connect, in either direction', async () => {
@@ -56,7 +63,10 @@ describe('admission', () => {
 
   it('a genesis peer id started from a different genesis is refused, with the mismatch recorded on both sides', async () => {
     const [a, x] = await identities(2);
-    const [hA] = await startCluster([a!], [a!, x!]);
+    const logged: { level: string; obj: Record<string, unknown>; msg: string }[] = [];
+    const capture = (level: string) => (obj: Record<string, unknown>, msg: string) => logged.push({ level, obj, msg });
+    const logger: NetLogger = { debug: capture('debug'), info: capture('info'), warn: capture('warn'), error: capture('error') };
+    const [hA] = await startCluster([a!], [a!, x!], { extra: { logger } });
     hosts.push(hA!);
     const seenByA: GenesisMismatch[] = [];
     hA!.onGenesisMismatch((m) => seenByA.push(m));
@@ -79,6 +89,7 @@ describe('admission', () => {
     const mX = hX.mismatches()[0]!;
     expect(mX.reason).toBe(`genesis mismatch: ours ${toHex(GENESIS_B)} theirs ${toHex(GENESIS_A)}`);
     expect(seenByA).toHaveLength(hA!.mismatches().length);
+    expect(logged.filter((l) => l.level === 'error').map((l) => l.msg)).toContain(mA.reason);
     // Neither side counts the other as connected, and the connection is closed; the mismatch
     // is not retried in a tight loop (mismatchRetryMs defaults to 30 s).
     await new Promise((r) => setTimeout(r, 1_500));
@@ -135,5 +146,31 @@ describe('admission', () => {
     expect(await bad({ peers: [{ peerId: a!.peerId, addrs: [] }, { peerId: b!.peerId, addrs: [] }], limits: { maxGenesisPeers: 1 } })).toBe('INVALID_CONFIG');
     // our own entry in the genesis list is accepted and ignored
     expect(await bad({ peers: [{ peerId: a!.peerId, addrs: [] }, { peerId: b!.peerId, addrs: [] }] })).toBe('created');
+  });
+
+  it('a genesis peer id that does not speak hello is disconnected and redialed with backoff, not in a loop', async () => {
+    const [a, x] = await identities(2);
+    // x is a bare libp2p node: right key, no Cairn protocols at all.
+    raw = await createLibp2p({
+      privateKey: x!.key,
+      addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+      transports: [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+    });
+    const hA = await createPeerNetwork({
+      privateKey: a!.key,
+      listen: ['/ip4/127.0.0.1/tcp/0'],
+      peers: [{ peerId: x!.peerId, addrs: raw.getMultiaddrs().map(String) }],
+      namespace: NS_A,
+      genesisHash: GENESIS_A,
+      limits: { ...TEST_LIMITS, redialIntervalMs: 200, redialMaxBackoffMs: 2_000 },
+    });
+    hosts.push(hA);
+    await waitFor('a failed hello', () => hA.stats().helloFailed >= 1, 10_000, () => describeHosts(hosts));
+    await new Promise((r) => setTimeout(r, 2_500));
+    // backoff 200, 400, 800, 1600 ms: a handful of attempts, not hundreds
+    expect(hA.stats().helloFailed).toBeLessThanOrEqual(6);
+    expect(hA.connectedPeers()).toEqual([]);
   });
 });
