@@ -260,6 +260,9 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     const store = this.opts.store;
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!;
+      // Mempool invariant: a pending entry is neither logged nor reusing a logged (client, id)
+      // (checked on admission, and removeLogged drops both kinds when a block is applied).
+      if (this.mempool !== null && this.mempool.has(e.leafHash)) continue;
       if ((await store.indexOfLeafHash(e.leafHash)) !== undefined) return failure('block_entry_logged', `entry ${i} is already in the log`);
       if ((await store.lookupClientId(e.client, e.id)) !== undefined) return failure('block_id_logged', `entry ${i} reuses a logged (client, id)`);
     }

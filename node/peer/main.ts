@@ -1,0 +1,106 @@
+// Process entry of a Cairn peer: `node dist/node/peer/main.js --config <file>` (also
+// `cairn start --config <file>`). Logs JSON lines to stdout (pino), one status line per
+// CAIRN_STATUS_INTERVAL_MS (default 1000 ms; 0 disables), and stops cleanly on SIGTERM/SIGINT
+// (a second signal exits at once). Exit codes: 0 clean stop, 1 runtime failure, 2 bad
+// configuration (one line `cairn: <code>: <message>` on stderr).
+import '../polyfills.js';
+import { pino, type Logger } from 'pino';
+import { loadConfig } from './config.js';
+import { PeerError } from './errors.js';
+import { startPeerFromConfig, type Peer } from './peer.js';
+
+function netLogger(l: Logger) {
+  return {
+    debug: (o: Record<string, unknown>, m: string) => l.debug(o, m),
+    info: (o: Record<string, unknown>, m: string) => l.info(o, m),
+    warn: (o: Record<string, unknown>, m: string) => l.warn(o, m),
+    error: (o: Record<string, unknown>, m: string) => l.error(o, m),
+  };
+}
+
+export function parseArgs(argv: string[]): { config: string } | { error: string } {
+  let config: string | null = null;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--config' && i + 1 < argv.length) config = argv[++i]!;
+    else if (a.startsWith('--config=')) config = a.slice('--config='.length);
+    else return { error: `unknown argument ${JSON.stringify(a)}; usage: main.js --config <file>` };
+  }
+  return config === null ? { error: 'missing --config <file>' } : { config };
+}
+
+/** Runs a peer until a signal; resolves to the process exit code. */
+export async function runPeerProcess(configPath: string, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let peer: Peer;
+  let log: Logger;
+  try {
+    const config = await loadConfig(configPath, env);
+    log = pino({ level: config.logLevel, base: { pid: process.pid } });
+    peer = await startPeerFromConfig(config, netLogger(log));
+  } catch (e) {
+    const msg = e instanceof PeerError ? `${e.message}` : `failed to start: ${(e as Error).message}`;
+    process.stderr.write(`cairn: ${msg.replace(/\s+/g, ' ')}\n`);
+    return e instanceof PeerError ? 2 : 1;
+  }
+  const intervalMs = Number(env.CAIRN_STATUS_INTERVAL_MS ?? '1000');
+  const statusLine = () => {
+    const s = peer.status();
+    log.info(
+      {
+        status: {
+          height: s.height,
+          treeSize: s.treeSize,
+          finalSize: s.finalSize,
+          mempool: s.mempool.entries,
+          connected: s.peers.filter((p) => p.connected).length,
+          problem: s.problem,
+          round: s.consensus.round,
+          evidence: s.evidence,
+          catchUpEntriesPerSec: Math.round(s.sync.lastRateEntriesPerSec),
+        },
+      },
+      'status',
+    );
+  };
+  const timer = intervalMs > 0 ? setInterval(statusLine, intervalMs) : null;
+  peer.events.on('final', (f) => log.info({ final: { treeSize: f.treeSize } }, 'checkpoint final'));
+  statusLine();
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (sig: string) => {
+      if (stopping) process.exit(130);
+      stopping = true;
+      log.info({ signal: sig }, 'stopping');
+      if (timer) clearInterval(timer);
+      peer
+        .stop()
+        .then(() => {
+          log.info({}, 'stopped');
+          resolve(0);
+        })
+        .catch((e: Error) => {
+          log.error({ error: e.message }, 'stop failed');
+          resolve(1);
+        });
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  });
+}
+
+// Run when executed directly (not when imported by the CLI or tests).
+const invokedDirectly = import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/node/peer/main.ts') === true || process.argv[1]?.endsWith('/node/peer/main.js') === true;
+if (invokedDirectly) {
+  const args = parseArgs(process.argv.slice(2));
+  if ('error' in args) {
+    process.stderr.write(`cairn: ${args.error}\n`);
+    process.exitCode = 2;
+  } else {
+    process.on('uncaughtException', (e) => {
+      process.stderr.write(`cairn: fatal: ${e.stack ?? e.message}\n`);
+      process.exit(1);
+    });
+    const code = await runPeerProcess(args.config);
+    process.exit(code);
+  }
+}
