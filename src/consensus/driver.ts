@@ -123,7 +123,7 @@ export class ConsensusDriver {
       this.phase = 'running';
       this.resumePending = true;
     }
-    this.keeper = new VoteKeeper(this.state.height, n, this.roundsKept);
+    this.keeper = new VoteKeeper(this.state.height, n, this.roundsKept, this.skip);
     this.keeper.setCurrentRound(this.state.round);
   }
 
@@ -192,7 +192,7 @@ export class ConsensusDriver {
     this.phase = 'running';
     // L53-L54: reset locked/valid values and the message log, then StartRound(0).
     this.state = initialState(h);
-    this.keeper = new VoteKeeper(h, this.n, this.roundsKept);
+    this.keeper = new VoteKeeper(h, this.n, this.roundsKept, this.skip);
     this.validity = new Map();
     for (const bh of [...this.buffer.keys()]) if (bh < h) this.buffer.delete(bh);
     const replay = this.buffer.get(h);
@@ -303,6 +303,7 @@ export class ConsensusDriver {
     const res = this.keeper.add(msg, id);
     if (res.status === 'equivocation') {
       if (res.evidence !== null) this.out.push({ kind: 'evidence', evidence: res.evidence });
+      if (res.counted && msg.type !== 'prevote') this.touched.add(msg.round);
     } else if (res.status === 'out-of-window') {
       this.reject('ROUND_OUT_OF_WINDOW', `round ${msg.round} is outside the kept window of ${this.roundsKept} (maxRoundsKept) rounds`);
     } else if (res.status === 'added' && msg.type !== 'prevote') {
@@ -328,11 +329,13 @@ export class ConsensusDriver {
     const q = this.q;
 
     // L49: a proposal and q precommits for it in ANY round r (catch-up decides in any round/step).
+    // A round holds several proposals only if its proposer equivocated; each is a candidate.
     this.touched.add(s.round);
     for (const r of [...this.touched].sort((a, b) => a - b)) {
-      const p = k.proposal(r);
-      if (p !== null && k.count(r, 'precommit', idKey(p.valueId)) >= q && this.valid(p.proposal.value, p.valueId)) {
-        return this.apply({ line: 'L49', round: r, value: p.proposal.value, valueId: p.valueId });
+      for (const p of k.proposals(r)) {
+        if (k.count(r, 'precommit', idKey(p.valueId)) >= q && this.valid(p.proposal.value, p.valueId)) {
+          return this.apply({ line: 'L49', round: r, value: p.proposal.value, valueId: p.valueId });
+        }
       }
     }
     this.touched.clear();
@@ -341,28 +344,28 @@ export class ConsensusDriver {
     const skipTo = k.skipRound(this.skip);
     if (skipTo !== null && skipTo > s.round && this.apply({ line: 'L55', round: skipTo })) return true;
 
-    const p = k.proposal(s.round);
-    if (s.step === 'propose' && p !== null) {
-      const vr = p.proposal.validRound;
-      if (vr === -1) {
-        // L22
-        return this.apply({ line: 'L22', valueId: p.valueId, valid: this.valid(p.proposal.value, p.valueId) });
-      }
-      if (k.count(vr, 'prevote', idKey(p.valueId)) >= q) {
-        // L28
-        return this.apply({ line: 'L28', valueId: p.valueId, validRound: vr, valid: this.valid(p.proposal.value, p.valueId) });
+    const proposals = k.proposals(s.round);
+    if (s.step === 'propose') {
+      for (const p of proposals) {
+        const vr = p.proposal.validRound;
+        if (vr === -1) {
+          // L22
+          return this.apply({ line: 'L22', valueId: p.valueId, valid: this.valid(p.proposal.value, p.valueId) });
+        }
+        if (k.count(vr, 'prevote', idKey(p.valueId)) >= q) {
+          // L28
+          return this.apply({ line: 'L28', valueId: p.valueId, validRound: vr, valid: this.valid(p.proposal.value, p.valueId) });
+        }
       }
     }
     if (s.step === 'prevote' && s.l34Round !== s.round && k.total(s.round, 'prevote') >= q && this.apply({ line: 'L34' })) return true;
-    if (
-      s.step !== 'propose' &&
-      s.l36Round !== s.round &&
-      p !== null &&
-      k.count(s.round, 'prevote', idKey(p.valueId)) >= q &&
-      this.valid(p.proposal.value, p.valueId) &&
-      this.apply({ line: 'L36', value: p.proposal.value, valueId: p.valueId })
-    ) {
-      return true;
+    if (s.step !== 'propose' && s.l36Round !== s.round) {
+      for (const p of proposals) {
+        // L36: proposal v AND q prevotes for id(v) in round_p, while valid(v) ∧ step ≥ prevote.
+        if (k.count(s.round, 'prevote', idKey(p.valueId)) >= q && this.valid(p.proposal.value, p.valueId)) {
+          if (this.apply({ line: 'L36', value: p.proposal.value, valueId: p.valueId })) return true;
+        }
+      }
     }
     if (s.step === 'prevote' && k.count(s.round, 'prevote', 'nil') >= q && this.apply({ line: 'L44' })) return true;
     if (s.l47Round !== s.round && k.total(s.round, 'precommit') >= q && this.apply({ line: 'L47' })) return true;

@@ -3,15 +3,33 @@
 // round, ∗, ∗⟩", ...). It never verifies signatures: the driver only hands it messages that passed
 // checkMessage. Here "2f+1" means q = ⌊2n/3⌋+1 and "f+1" means n − q + 1 (quorum.ts).
 //
-// Rules:
-// - exact duplicates are ignored (gossip and anti-entropy re-send messages);
-// - a second DIFFERENT message from one validator for the same (round, type) is equivocation:
-//   only the first is counted, the second is returned as evidence (once per validator/round/type);
-// - memory is bounded: full records are kept only for rounds in [current − K, current + K]
-//   (K = maxRoundsKept); for rounds above the window only each validator's highest round is
-//   remembered (n numbers), which is all the skip rule (L55) needs.
+// Counting (the paper counts MESSAGES from distinct senders):
+// - count(r, type, id) = number of distinct validators that signed ⟨type, h, r, id⟩. A validator
+//   that equivocates counts toward EACH value it signed: the paper's Byzantine processes may send
+//   different messages to different peers anyway, and safety rests on quorum intersection (two
+//   sets of q validators share ≥ f+1, so at least one correct validator, which signs only one
+//   value). Counting only the first vote would let an equivocator split the correct peers'
+//   views forever (a peer could never see the polka or commit the others saw: a liveness bug
+//   found by the simulator).
+// - total(r, type) and the L55 sender count count each validator ONCE, whatever it signed.
+// - exact duplicates are ignored; the first conflicting message of a validator for a (round,
+//   type) is returned as Equivocation evidence (once).
+//
+// Bounds (memory is never at the mercy of a Byzantine validator):
+// - full records only for rounds in [current − K, current + K] (K = maxRoundsKept); above the
+//   window only each validator's highest round is remembered (n numbers) for the skip rule;
+// - per validator and (round, type), conflicting votes beyond the first are kept only up to
+//   EXTRA_VOTES_PER_VALIDATOR_MAX, or when their value already has ≥ f+1 distinct supporters
+//   (so ≥ 1 correct validator signed it; there are at most n − f such values per (round, type));
+// - per round, proposals from an equivocating proposer likewise: up to EXTRA_PROPOSALS_PER_ROUND_MAX
+//   extra ones, or when ≥ f+1 validators prevoted or precommitted the value in that round.
 import type { ConsensusMessage, Equivocation, Proposal, Vote } from './types.js';
 import { bytesEqual, toHex } from '../encoding/bytes.js';
+
+/** Conflicting votes kept per validator per (round, type) beyond the first, unless supported. */
+export const EXTRA_VOTES_PER_VALIDATOR_MAX = 2;
+/** Conflicting proposals kept per round beyond the first, unless supported. */
+export const EXTRA_PROPOSALS_PER_ROUND_MAX = 2;
 
 /** Tally key of a value id: its hex, or 'nil'. */
 export function idKey(valueId: Uint8Array | null): string {
@@ -19,24 +37,41 @@ export function idKey(valueId: Uint8Array | null): string {
 }
 
 class Tally {
-  /** Vote of validator i (the first one received), or undefined. */
-  readonly byValidator: (Vote | undefined)[];
+  /** First vote of validator i, or undefined (drives `total`). */
+  readonly first: (Vote | undefined)[];
+  /** Extra (conflicting) votes stored per validator. */
+  readonly extras: Uint8Array;
   /** Validators already reported as equivocating (evidence is emitted once). */
   readonly equivocated: Uint8Array;
-  readonly counts = new Map<string, number>();
+  /** For each value key, the votes for it by validator index. */
+  readonly byValue = new Map<string, Map<number, Vote>>();
   total = 0;
   constructor(n: number) {
-    this.byValidator = new Array<Vote | undefined>(n);
+    this.first = new Array<Vote | undefined>(n);
+    this.extras = new Uint8Array(n);
     this.equivocated = new Uint8Array(n);
   }
   count(key: string): number {
-    return this.counts.get(key) ?? 0;
+    return this.byValue.get(key)?.size ?? 0;
+  }
+  put(key: string, v: Vote): void {
+    let m = this.byValue.get(key);
+    if (m === undefined) {
+      m = new Map();
+      this.byValue.set(key, m);
+    }
+    m.set(v.validator, v);
   }
 }
 
+interface StoredProposal {
+  proposal: Proposal;
+  valueId: Uint8Array;
+}
+
 interface RoundRecord {
-  proposal: Proposal | null;
-  proposalId: Uint8Array | null;
+  /** Proposals from the round's proposer; [0] is the first received. */
+  proposals: StoredProposal[];
   proposalEquivocated: boolean;
   prevotes: Tally;
   precommits: Tally;
@@ -48,7 +83,8 @@ interface RoundRecord {
 export type AddResult =
   | { status: 'added' }
   | { status: 'duplicate' }
-  | { status: 'equivocation'; evidence: Equivocation | null /* null: already reported */ }
+  /** evidence null: already reported. counted: whether the conflicting message was stored and counts. */
+  | { status: 'equivocation'; evidence: Equivocation | null; counted: boolean }
   | { status: 'far-future' }
   | { status: 'out-of-window' };
 
@@ -65,6 +101,8 @@ export class VoteKeeper {
     private readonly n: number,
     /** K: rounds kept below and above the current round. */
     private readonly roundsKept: number,
+    /** f+1 = n − q + 1: support that proves at least one correct validator signed a value. */
+    private readonly support: number = n - (Math.floor((2 * n) / 3) + 1) + 1,
   ) {
     this.farRound = new Int32Array(n).fill(-1);
   }
@@ -96,8 +134,7 @@ export class VoteKeeper {
     let rec = this.rounds.get(round);
     if (rec === undefined) {
       rec = {
-        proposal: null,
-        proposalId: null,
+        proposals: [],
         proposalEquivocated: false,
         prevotes: new Tally(this.n),
         precommits: new Tally(this.n),
@@ -114,11 +151,10 @@ export class VoteKeeper {
     const rec = this.rounds.get(m.round);
     if (rec === undefined) return false;
     if (m.type === 'proposal') {
-      const p = rec.proposal;
-      return p !== null && p.validator === m.validator && samePropos(p, m) && bytesEqual(p.signature, m.signature);
+      return rec.proposals.some((p) => p.proposal.validator === m.validator && sameProposal(p.proposal, m) && bytesEqual(p.proposal.signature, m.signature));
     }
-    const v = (m.type === 'prevote' ? rec.prevotes : rec.precommits).byValidator[m.validator];
-    return v !== undefined && sameId(v.valueId, m.valueId) && bytesEqual(v.signature, m.signature);
+    const v = (m.type === 'prevote' ? rec.prevotes : rec.precommits).byValue.get(idKey(m.valueId))?.get(m.validator);
+    return v !== undefined && bytesEqual(v.signature, m.signature);
   }
 
   /**
@@ -133,52 +169,78 @@ export class VoteKeeper {
       return { status: 'far-future' };
     }
     const rec = this.record(m.round);
+    let result: AddResult;
     if (m.type === 'proposal') {
-      const p = rec.proposal;
-      if (p !== null) {
-        if (samePropos(p, m)) return { status: 'duplicate' };
-        if (rec.proposalEquivocated) return { status: 'equivocation', evidence: null };
-        rec.proposalEquivocated = true;
-        return { status: 'equivocation', evidence: evidence(m, p) };
-      }
-      rec.proposal = m;
-      rec.proposalId = proposalId;
+      if (proposalId === null) throw new Error('VoteKeeper.add: a proposal needs its value id');
+      result = this.addProposal(rec, m, proposalId);
     } else {
-      const tally = m.type === 'prevote' ? rec.prevotes : rec.precommits;
-      const prev = tally.byValidator[m.validator];
-      if (prev !== undefined) {
-        if (sameId(prev.valueId, m.valueId)) return { status: 'duplicate' };
-        if (tally.equivocated[m.validator] === 1) return { status: 'equivocation', evidence: null };
-        tally.equivocated[m.validator] = 1;
-        return { status: 'equivocation', evidence: evidence(m, prev) };
-      }
-      tally.byValidator[m.validator] = m;
-      const key = idKey(m.valueId);
-      tally.counts.set(key, tally.count(key) + 1);
-      tally.total += 1;
+      result = this.addVote(m.type === 'prevote' ? rec.prevotes : rec.precommits, m);
     }
-    if (rec.senders[m.validator] === 0) {
+    if ((result.status === 'added' || result.status === 'equivocation') && rec.senders[m.validator] === 0) {
       rec.senders[m.validator] = 1;
       rec.senderCount += 1;
     }
-    return { status: 'added' };
+    return result;
   }
 
-  /** The proposal of `round` (from its proposer) and id(v), if received. */
-  proposal(round: number): { proposal: Proposal; valueId: Uint8Array } | null {
-    const rec = this.rounds.get(round);
-    if (rec === undefined || rec.proposal === null || rec.proposalId === null) return null;
-    return { proposal: rec.proposal, valueId: rec.proposalId };
+  private addProposal(rec: RoundRecord, m: Proposal, valueId: Uint8Array): AddResult {
+    if (rec.proposals.length === 0) {
+      rec.proposals.push({ proposal: m, valueId });
+      return { status: 'added' };
+    }
+    if (rec.proposals.some((p) => sameProposal(p.proposal, m))) return { status: 'duplicate' };
+    const first = rec.proposals[0]!.proposal;
+    const evidence = rec.proposalEquivocated ? null : makeEvidence(first, m);
+    rec.proposalEquivocated = true;
+    const key = idKey(valueId);
+    const supported = rec.prevotes.count(key) >= this.support || rec.precommits.count(key) >= this.support;
+    const counted = rec.proposals.length <= EXTRA_PROPOSALS_PER_ROUND_MAX || supported;
+    if (counted) rec.proposals.push({ proposal: m, valueId });
+    return { status: 'equivocation', evidence, counted };
   }
 
-  /** Votes of `type` in `round` for the value with tally key `key` ('nil' for nil). */
+  private addVote(tally: Tally, m: Vote): AddResult {
+    const key = idKey(m.valueId);
+    if (tally.byValue.get(key)?.has(m.validator) === true) return { status: 'duplicate' };
+    const first = tally.first[m.validator];
+    if (first === undefined) {
+      tally.first[m.validator] = m;
+      tally.total += 1;
+      tally.put(key, m);
+      return { status: 'added' };
+    }
+    // A second, different vote of this validator for this (round, type): equivocation.
+    const evidence = tally.equivocated[m.validator] === 1 ? null : makeEvidence(first, m);
+    tally.equivocated[m.validator] = 1;
+    let counted = false;
+    if (tally.extras[m.validator]! < EXTRA_VOTES_PER_VALIDATOR_MAX) {
+      tally.extras[m.validator]! += 1;
+      counted = true;
+    } else if (tally.count(key) >= this.support) {
+      counted = true; // at least one correct validator signed this value: bounded by n − f values
+    }
+    if (counted) tally.put(key, m);
+    return { status: 'equivocation', evidence, counted };
+  }
+
+  /** The first proposal of `round` (from its proposer) and id(v), if received. */
+  proposal(round: number): StoredProposal | null {
+    return this.rounds.get(round)?.proposals[0] ?? null;
+  }
+
+  /** All stored proposals of `round`, first received first (several only if the proposer equivocated). */
+  proposals(round: number): readonly StoredProposal[] {
+    return this.rounds.get(round)?.proposals ?? [];
+  }
+
+  /** Distinct validators that signed a vote of `type` in `round` for key ('nil' for nil). */
   count(round: number, type: 'prevote' | 'precommit', key: string): number {
     const rec = this.rounds.get(round);
     if (rec === undefined) return 0;
     return (type === 'prevote' ? rec.prevotes : rec.precommits).count(key);
   }
 
-  /** All votes of `type` in `round`, whatever their value ("2f+1 ⟨PREVOTE, h, r, ∗⟩", L34/L47). */
+  /** Distinct validators that sent a vote of `type` in `round`, whatever the value ("2f+1 ⟨PREVOTE, h, r, ∗⟩", L34/L47). */
   total(round: number, type: 'prevote' | 'precommit'): number {
     const rec = this.rounds.get(round);
     if (rec === undefined) return 0;
@@ -187,11 +249,9 @@ export class VoteKeeper {
 
   /** The precommits for `valueId` in `round`, ordered by validator index (a commit certificate). */
   precommitsFor(round: number, valueId: Uint8Array): Vote[] {
-    const rec = this.rounds.get(round);
-    if (rec === undefined) return [];
-    const out: Vote[] = [];
-    for (const v of rec.precommits.byValidator) if (v !== undefined && sameId(v.valueId, valueId)) out.push(v);
-    return out;
+    const votes = this.rounds.get(round)?.precommits.byValue.get(idKey(valueId));
+    if (votes === undefined) return [];
+    return [...votes.values()].sort((a, b) => a.validator - b.validator);
   }
 
   /**
@@ -216,15 +276,10 @@ export class VoteKeeper {
   }
 }
 
-function sameId(a: Uint8Array | null, b: Uint8Array | null): boolean {
-  if (a === null || b === null) return a === b;
-  return bytesEqual(a, b);
-}
-
-function samePropos(a: Proposal, b: Proposal): boolean {
+function sameProposal(a: Proposal, b: Proposal): boolean {
   return a.validRound === b.validRound && bytesEqual(a.value, b.value);
 }
 
-function evidence(second: ConsensusMessage, first: ConsensusMessage): Equivocation {
+function makeEvidence(first: ConsensusMessage, second: ConsensusMessage): Equivocation {
   return { height: first.height, round: first.round, type: first.type, validator: first.validator, first, second };
 }

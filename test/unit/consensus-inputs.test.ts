@@ -88,24 +88,45 @@ describe('malformed, unauthenticated and misattributed messages are ignored', ()
 });
 
 describe('equivocation', () => {
-  it('a second different prevote yields evidence once; only the first counts', () => {
+  it('a second different prevote yields evidence once and counts toward its own value', () => {
     const { net, d } = started();
     feed(d, net.proposal(1, 1, 0, V)); // we prevote V
-    const first = net.vote(1, 'prevote', 1, 0, id(V));
-    const second = net.vote(1, 'prevote', 1, 0, id(W));
+    const first = net.vote(1, 'prevote', 1, 0, id(W));
+    const second = net.vote(1, 'prevote', 1, 0, id(V));
     expect(feed(d, first)).toEqual([]);
     const e = feed(d, second);
     expect(evidenceOf(e)).toEqual([{ kind: 'evidence', evidence: { height: 1, round: 0, type: 'prevote', validator: 1, first, second } }]);
     expect(evidenceOf(feed(d, net.vote(1, 'prevote', 1, 0, null)))).toEqual([]); // reported once
-    // W has only validator 1's (uncounted) vote + 2 and 3: no polka for W is possible from 2 votes
-    const e2 = feed(d, net.vote(2, 'prevote', 1, 0, id(W)));
-    expect(votesOf(e2, 'precommit')).toEqual([]);
-    // the first vote (V) counts: 0 + 1 + 3 = q for V
+    // The paper counts messages from distinct senders: 1's V prevote counts for V, so 0 + 1 + 3 = q.
     const e3 = feed(d, net.vote(3, 'prevote', 1, 0, id(V)));
     expect(votesOf(e3, 'precommit').map((v) => v.valueId)).toEqual([id(V)]);
   });
 
-  it('an equivocating proposer yields evidence and its first proposal stands', () => {
+  it('an equivocator counts once in "any value" totals (L34) and its extra votes are bounded', () => {
+    const { net, d } = started();
+    d.handle({ kind: 'timeout', height: 1, round: 0, step: 'propose' }); // we prevote nil
+    // validator 1 floods prevotes for 6 different junk values: evidence once, and the "any value"
+    // total counts it once (us + 1 = 2 < q: no L34)
+    const junk = [1, 2, 3, 4, 5, 6].map((i) => net.vote(1, 'prevote', 1, 0, Uint8Array.of(i)));
+    const e = feed(d, ...junk);
+    expect(evidenceOf(e)).toHaveLength(1);
+    expect(timeoutsOf(e, 'prevote')).toEqual([]);
+    // beyond the cap (first + 2 extra), 1's nil prevote is not counted: nil had only 1 supporter (us)
+    feed(d, net.vote(1, 'prevote', 1, 0, null));
+    const e2 = feed(d, net.vote(2, 'prevote', 1, 0, null));
+    expect(votesOf(e2, 'precommit')).toEqual([]); // nil: 0 and 2 only -> no L44
+    expect(timeoutsOf(e2, 'prevote')).toHaveLength(1); // 3 distinct validators: L34
+    const e2b = feed(d, net.vote(3, 'prevote', 1, 0, null));
+    expect(votesOf(e2b, 'precommit').map((v) => v.valueId)).toEqual([null]); // 0, 2, 3 -> L44
+    // ...but a conflicting vote for a value with f+1 supporters is always counted
+    const e3 = feed(d, net.vote(2, 'precommit', 1, 0, id(W)), net.vote(3, 'precommit', 1, 0, id(W)));
+    expect(decisionOf(e3)).toBeUndefined();
+    for (const j of [7, 8]) feed(d, net.vote(1, 'precommit', 1, 0, Uint8Array.of(j)));
+    const e4 = feed(d, net.proposal(1, 1, 0, W), net.vote(1, 'precommit', 1, 0, id(W)));
+    expect(decisionOf(e4)?.value).toEqual(W); // 1's third precommit counted: W had 2 ≥ f+1 supporters
+  });
+
+  it('an equivocating proposer yields evidence; its second proposal can still be decided (catch-up)', () => {
     const { net, d } = started();
     const p1 = net.proposal(1, 1, 0, V);
     const p2 = net.proposal(1, 1, 0, W);
@@ -114,6 +135,8 @@ describe('equivocation', () => {
     const e2 = feed(d, p2);
     expect(evidenceOf(e2)[0]!.evidence).toMatchObject({ type: 'proposal', validator: 1, first: p1, second: p2 });
     expect(votesOf(e2, 'prevote')).toEqual([]);
+    const e3 = feed(d, ...[1, 2, 3].map((i) => net.vote(i, 'precommit', 1, 0, id(W))));
+    expect(decisionOf(e3)?.value).toEqual(W);
   });
 
   it('a precommit equivocation with a bad signature is not evidence', () => {

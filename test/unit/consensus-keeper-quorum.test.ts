@@ -50,21 +50,25 @@ describe('VoteKeeper', () => {
   const net = makeNet(4);
   const V = utf8('V');
 
-  it('counts per round, type and value; ignores duplicates; first vote wins on equivocation', () => {
+  it('counts distinct signers per value; totals count each validator once; duplicates ignored', () => {
     const k = new VoteKeeper(1, 4, 8);
     expect(k.add(net.vote(1, 'prevote', 1, 0, id(V)))).toEqual({ status: 'added' });
     expect(k.add(net.vote(1, 'prevote', 1, 0, id(V)))).toEqual({ status: 'duplicate' });
     const eq = k.add(net.vote(1, 'prevote', 1, 0, null));
-    expect(eq.status).toBe('equivocation');
-    expect(k.add(net.vote(1, 'prevote', 1, 0, Uint8Array.of(9)))).toEqual({ status: 'equivocation', evidence: null });
+    expect(eq).toMatchObject({ status: 'equivocation', counted: true });
+    expect(eq.status === 'equivocation' && eq.evidence?.validator).toBe(1);
+    expect(k.add(net.vote(1, 'prevote', 1, 0, Uint8Array.of(9)))).toEqual({ status: 'equivocation', evidence: null, counted: true });
+    expect(k.add(net.vote(1, 'prevote', 1, 0, Uint8Array.of(8)))).toEqual({ status: 'equivocation', evidence: null, counted: false }); // cap
     k.add(net.vote(2, 'prevote', 1, 0, null));
     k.add(net.vote(2, 'precommit', 1, 0, id(V)));
     expect(k.count(0, 'prevote', idKey(id(V)))).toBe(1);
-    expect(k.count(0, 'prevote', 'nil')).toBe(1);
+    expect(k.count(0, 'prevote', 'nil')).toBe(2);
+    expect(k.count(0, 'prevote', idKey(Uint8Array.of(8)))).toBe(0);
     expect(k.total(0, 'prevote')).toBe(2);
     expect(k.total(0, 'precommit')).toBe(1);
     expect(k.count(1, 'prevote', 'nil')).toBe(0);
     expect(k.precommitsFor(0, id(V)).map((v) => v.validator)).toEqual([2]);
+    expect(k.isExactDuplicate(net.vote(1, 'prevote', 1, 0, null))).toBe(true);
   });
 
   it('keeps at most 2K+1 rounds and only per-validator highest rounds above the window', () => {
