@@ -154,7 +154,9 @@ export type Input =
  *   caller must NOT loop it back (doing so is harmless: it is an exact duplicate).
  * - schedule-timeout: call handle({kind:'timeout', height, round, step}) after durationMs.
  * - decide: value decided at height; the driver then waits for start-height(height + 1).
- * - evidence: equivocation seen (the first message is the one counted).
+ * - evidence: equivocation seen (reported once per validator/round/type). Both messages count
+ *   toward their own values, as the paper counts messages from distinct senders (bounded: see
+ *   vote-keeper.ts).
  * - rejected: diagnostics for an ignored input (bad signature, malformed, stale, ...).
  */
 export type Effect =
@@ -180,4 +182,6 @@ export type ConsensusErrorCode =
   | 'VALUE_TOO_LARGE'
   | 'NOT_STARTED'
   | 'BAD_HEIGHT'
-  | 'STALE_TIMEOUT';
+  | 'STALE_TIMEOUT'
+  | 'GET_VALUE_FAILED'
+  | 'TRANSITION_LIMIT';
