@@ -300,7 +300,12 @@ export async function createPeerNetwork(opts: PeerNetworkOptions): Promise<PeerN
     }
   };
 
+  const untagged = new Set<string>(); // genesis peers whose KEEP_ALIVE tag we removed
   const keepAlive = async (id: PeerId, on: boolean): Promise<void> => {
+    const key = id.toString();
+    if (on && !untagged.has(key)) return;
+    if (on) untagged.delete(key);
+    else untagged.add(key);
     try {
       await node.peerStore.merge(id, { tags: { [KEEP_ALIVE]: on ? { value: 1 } : undefined } });
     } catch (err) {
@@ -325,10 +330,10 @@ export async function createPeerNetwork(opts: PeerNetworkOptions): Promise<PeerN
         st.backoffMs = limits.redialIntervalMs;
         st.nextAtMs = 0;
       }
-      if (!ready.has(peer)) {
+      await keepAlive(conn.remotePeer, true); // restore it if a past failure removed it
+      if (!ready.has(peer) && conn.status === 'open') {
         ready.add(peer);
         log.info({ peer }, 'genesis peer connected');
-        await keepAlive(conn.remotePeer, true); // restore it if a past mismatch removed it
         emit(connectCbs, peer, 'peer connect');
       }
       return;
