@@ -47,11 +47,9 @@ describe('gossip', () => {
       }
       expect(texts).toEqual(want.sort()); // exactly once each, none of our own
     }
-    // With floodPublish in a full mesh, each message arrives straight from its publisher.
-    for (const m of received[0]!) {
-      const j = Number(/from host (\d)/.exec(m.text)![1]);
-      expect(m.from).toBe(ids[j]!.peerId);
-    }
+    // `from` is the last hop: with floodPublish in a full mesh that is normally the publisher
+    // itself, but a forwarded copy may win the race, so only membership is a hard rule.
+    for (const m of received[0]!) expect(ids.slice(1).map((x) => x.peerId)).toContain(m.from);
   });
 
   it('a rejecting validator stops delivery and propagation, and penalises the sender', async () => {

@@ -17,21 +17,23 @@ describe('request/response', () => {
   let hosts: PeerNetwork[] = [];
   let ids: Identity[] = [];
   let client: PeerNetwork;
+  let client2: PeerNetwork;
   let server: PeerNetwork;
   let serverId: string;
   const opts = { timeoutMs: 5_000, maxResponseBytes: 1 << 20 };
   let disconnects = 0;
 
   beforeAll(async () => {
-    ids = await identities(2);
+    ids = await identities(3);
     hosts = await startCluster(ids, ids);
     await waitFullMesh(hosts);
-    [server, client] = hosts as [PeerNetwork, PeerNetwork];
+    [server, client, client2] = hosts as [PeerNetwork, PeerNetwork, PeerNetwork];
     serverId = ids[0]!.peerId;
     client.onPeerDisconnect(() => disconnects++);
     server.onPeerDisconnect(() => disconnects++);
+    client2.onPeerDisconnect(() => disconnects++);
     await server.handle('echo/1', async (from, req) => {
-      expect(from).toBe(ids[1]!.peerId);
+      expect(from).toBe(ids[1]!.peerId); // only `client` uses echo/1
       return Uint8Array.from(req).reverse();
     }, { maxRequestBytes: 64 * 1024, rateLimitPerSecond: 10_000, rateLimitBurst: 10_000 });
   });
@@ -125,7 +127,7 @@ describe('request/response', () => {
   });
 
   it('rate-limits each peer with a token bucket and names the limit', async () => {
-    await server.handle('limited/1', async () => utf8('ok'), { rateLimitPerSecond: 0.5, rateLimitBurst: 5 });
+    await server.handle('limited/1', async () => utf8('ok'), { rateLimitPerSecond: 0.01, rateLimitBurst: 5 });
     const results: string[] = [];
     for (let i = 0; i < 8; i++) {
       results.push(
@@ -136,7 +138,18 @@ describe('request/response', () => {
       );
     }
     expect(results.slice(0, 5)).toEqual(['ok', 'ok', 'ok', 'ok', 'ok']);
-    expect(results.slice(5)).toEqual(Array(3).fill('RATE_LIMITED rateLimitPerSecond=0.5,rateLimitBurst=5'));
+    expect(results.slice(5)).toEqual(Array(3).fill('RATE_LIMITED rateLimitPerSecond=0.01,rateLimitBurst=5'));
+    // The bucket is per peer: another peer is unaffected.
+    expect(fromUtf8(await client2.request(serverId, 'limited/1', new Uint8Array(0), opts))).toBe('ok');
+  });
+
+  it('refills the bucket over time', async () => {
+    await server.handle('refill/1', async () => utf8('ok'), { rateLimitPerSecond: 2, rateLimitBurst: 1 });
+    expect(fromUtf8(await client.request(serverId, 'refill/1', new Uint8Array(0), opts))).toBe('ok');
+    // right away: empty (a token takes 500 ms to come back)
+    expect((await failure(client.request(serverId, 'refill/1', new Uint8Array(0), opts))).code).toBe('RATE_LIMITED');
+    await new Promise((r) => setTimeout(r, 600));
+    expect(fromUtf8(await client.request(serverId, 'refill/1', new Uint8Array(0), opts))).toBe('ok');
   });
 
   it('limits concurrent requests per peer', async () => {
@@ -176,6 +189,7 @@ describe('request/response', () => {
 
   it('kept the one connection up through every refusal and failure above', () => {
     expect(disconnects).toBe(0);
-    expect(client.connectedPeers()).toEqual([serverId]);
+    expect(client.connectedPeers()).toContain(serverId);
+    expect(server.connectedPeers()).toHaveLength(2);
   });
 });
