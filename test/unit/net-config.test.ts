@@ -5,6 +5,7 @@ import { DEFAULT_NET_LIMITS, DEFAULT_PROTOCOL_LIMITS, MAX_FRAME_BYTES, resolveNe
 import { extraTopic, protocolId, topics, HELLO_PROTOCOL } from '../../node/net/topics.js';
 import { toHex, utf8 } from '../../src/encoding/bytes.js';
 import { createHash } from 'node:crypto';
+import type { NetLogger } from '../../node/net/logger.js';
 
 function code(f: () => unknown): string {
   try {
@@ -101,5 +102,16 @@ describe('HandlerError', () => {
     expect(new HandlerError('NOT_FOUND', 'x').code).toBe('NOT_FOUND');
     expect(code(() => new HandlerError('not found', 'x'))).toBe('INVALID_ARGUMENT');
     expect(code(() => new HandlerError('A'.repeat(65), 'x'))).toBe('INVALID_ARGUMENT');
+  });
+});
+
+describe('NetLogger', () => {
+  it('accepts a pino logger as is (same argument order)', async () => {
+    const { pino } = await import('pino');
+    const lines: string[] = [];
+    const p = pino({ level: 'debug' }, { write: (s: string) => void lines.push(s) });
+    const l: NetLogger = p; // compile-time check: pino's LogFn fits NetLogger
+    l.error({ peer: 'x' }, 'genesis mismatch: ours a theirs b');
+    expect(JSON.parse(lines[0]!)).toMatchObject({ peer: 'x', msg: 'genesis mismatch: ours a theirs b', level: 50 });
   });
 });
