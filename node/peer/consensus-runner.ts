@@ -48,6 +48,28 @@ const HELD_HEIGHTS_AHEAD_MAX = 2;
 /** Queue length beyond which gossip consensus messages are dropped (backpressure; they are re-sent on timeouts). */
 const QUEUE_DEPTH_MAX = 10_000;
 
+// Consensus gossip envelope (version 1): u8 1 | u64 sentAtMs | encoded consensus message.
+// Gossipsub identifies messages by SHA-256 of their bytes and drops a re-publish of identical
+// bytes for minutes; the timestamp makes a deliberate re-send (see rebroadcast) a new message,
+// while the driver ignores the exact duplicate message inside it.
+export function encodeEnvelope(message: Uint8Array, sentAtMs: number): Uint8Array {
+  const out = new Uint8Array(9 + message.length);
+  const v = new DataView(out.buffer);
+  out[0] = 1;
+  v.setUint32(1, Math.floor(sentAtMs / 2 ** 32));
+  v.setUint32(5, sentAtMs >>> 0);
+  out.set(message, 9);
+  return out;
+}
+
+export function openEnvelope(data: Uint8Array): Uint8Array | null {
+  if (!(data instanceof Uint8Array) || data.length < 10 || data[0] !== 1) return null;
+  return data.subarray(9);
+}
+
+/** Own messages of the current height kept for re-sending. */
+const RESEND_KEPT_MAX = 48;
+
 export function fastSha256(b: Uint8Array): Uint8Array {
   return new Uint8Array(createHash('sha256').update(b).digest());
 }
@@ -72,6 +94,7 @@ export interface RunnerStatus {
   running: boolean;
   queueDepth: number;
   decided: number;
+  resent: number;
   evidence: number;
   rejected: Record<string, number>;
 }
@@ -88,7 +111,12 @@ export class ConsensusRunner {
   private readonly held = new Map<number, ConsensusMessage[]>();
   private stopped = false;
   private unsubscribeMempool: (() => void) | null = null;
-  private stats = { decided: 0, evidence: 0, rejected: {} as Record<string, number> };
+  private stats = { decided: 0, evidence: 0, rejected: {} as Record<string, number>, resent: 0 };
+  /** Our own messages of height `sentHeight` (encoded), for re-sending. */
+  private sent: Uint8Array[] = [];
+  private sentHeight = -1;
+  private resendTimer: NodeJS.Timeout | null = null;
+  private lastProgressMs = Date.now();
 
   constructor(private readonly o: RunnerOptions) {
     const g = o.genesis;
@@ -132,6 +160,24 @@ export class ConsensusRunner {
     }
     this.unsubscribeMempool = this.o.mempool.onAdded(() => this.maybeStart());
     this.maybeStart();
+    const every = Math.max(200, this.o.genesis.limits.timeouts.proposeMs);
+    const tick = () => {
+      if (this.stopped) return;
+      // Tendermint assumes every message of a correct process eventually reaches every correct
+      // process (the paper's gossip). Gossipsub gives no such guarantee to a peer that was down
+      // or disconnected when we sent, so while a height is stuck we re-send our own messages.
+      if (this.running && Date.now() - this.lastProgressMs >= every) this.resend();
+      this.resendTimer = setTimeout(tick, every);
+    };
+    this.resendTimer = setTimeout(tick, every);
+  }
+
+  /** Re-sends our own messages of the current height (e.g. to a peer that just (re)connected). */
+  resend(): void {
+    if (this.stopped || !this.running || this.sentHeight !== this.o.ledger.getHead().height + 1) return;
+    const now = Date.now();
+    for (const m of this.sent) this.o.publish(encodeEnvelope(m, now));
+    this.stats.resent += this.sent.length;
   }
 
   status(): RunnerStatus {
@@ -142,13 +188,16 @@ export class ConsensusRunner {
       running: this.running,
       queueDepth: this.depth,
       decided: this.stats.decided,
+      resent: this.stats.resent,
       evidence: this.stats.evidence,
       rejected: { ...this.stats.rejected },
     };
   }
 
   /** Synchronous gossip validator: malformed, unknown-validator and wrongly-signed messages are rejected. */
-  validateGossip(data: Uint8Array): 'accept' | 'reject' | 'ignore' {
+  validateGossip(envelope: Uint8Array): 'accept' | 'reject' | 'ignore' {
+    const data = openEnvelope(envelope);
+    if (data === null) return 'reject';
     const d = decodeMessage(data, this.cfg.maxValueBytes);
     if (!d.ok) return 'reject';
     const m = d.message;
@@ -160,9 +209,11 @@ export class ConsensusRunner {
   }
 
   /** A consensus message from gossip (already validated by validateGossip). */
-  onGossip(data: Uint8Array): void {
+  onGossip(envelope: Uint8Array): void {
     if (this.stopped) return;
     if (this.depth > QUEUE_DEPTH_MAX) return;
+    const data = openEnvelope(envelope);
+    if (data === null) return;
     const d = decodeMessage(data, this.cfg.maxValueBytes);
     if (!d.ok) return;
     void this.enqueue(() => this.feedMessage(d.message, true));
@@ -231,6 +282,7 @@ export class ConsensusRunner {
     if (height !== this.o.ledger.getHead().height + 1) return;
     if (this.running && this.driver.height === height) return;
     this.running = true;
+    this.lastProgressMs = Date.now();
     this.o.log('debug', 'start height', { height });
     await this.execute(this.driver.handle({ kind: 'start-height', height }));
     for (const h of [...this.held.keys()]) if (h < height) this.held.delete(h);
@@ -263,9 +315,17 @@ export class ConsensusRunner {
         case 'persist':
           await this.o.store.putSignerState(encodeSignerState(e.state));
           break;
-        case 'broadcast':
-          this.o.publish(encodeMessage(e.message));
+        case 'broadcast': {
+          const bytes = encodeMessage(e.message);
+          if (e.message.height !== this.sentHeight) {
+            this.sentHeight = e.message.height;
+            this.sent = [];
+          }
+          this.sent.push(bytes);
+          if (this.sent.length > RESEND_KEPT_MAX) this.sent.shift();
+          this.o.publish(encodeEnvelope(bytes, Date.now()));
           break;
+        }
         case 'schedule-timeout': {
           const t = setTimeout(() => {
             this.timers.delete(t);
@@ -291,6 +351,7 @@ export class ConsensusRunner {
 
   private async onDecide(height: number, value: Uint8Array, certificate: Uint8Array): Promise<void> {
     this.running = false;
+    this.lastProgressMs = Date.now();
     const head = this.o.ledger.getHead();
     if (height === head.height + 1) {
       const info = await this.o.ledger.apply(value, certificate, { sign: true, mode: 'consensus' });
@@ -345,6 +406,7 @@ export class ConsensusRunner {
     this.stopped = true;
     this.unsubscribeMempool?.();
     if (this.startTimer !== null) clearTimeout(this.startTimer);
+    if (this.resendTimer !== null) clearTimeout(this.resendTimer);
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     await this.queue.catch(() => undefined);

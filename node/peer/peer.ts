@@ -200,6 +200,12 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
     );
     await sync.serve();
     await runner.start();
+    // A (re)connected peer missed what we sent while it was away.
+    // (after a moment: its topic subscriptions reach us just after the connection opens).
+    network.onPeerConnect(() => {
+      const t = setTimeout(() => runner.resend(), 500);
+      t.unref();
+    });
     sync.startPolling();
     sync.trigger('startup');
 

@@ -16,6 +16,8 @@ export interface Cluster {
   clients: ClientFixture[];
   dirs: string[];
   peers: (Peer | null)[];
+  /** warn/error log lines of each peer (index = peer). */
+  logs: { level: string; msg: string; obj: Record<string, unknown> }[][];
   start(i: number): Promise<Peer>;
   stop(i: number): Promise<void>;
   close(): Promise<void>;
@@ -28,15 +30,23 @@ export async function makeCluster(n: number, opts: { clients?: number; limits?: 
   const dirs: string[] = [];
   for (let i = 0; i < n; i++) dirs.push(await mkdtemp(join(tmpdir(), `cairn-peer${i}-`)));
   const peers: (Peer | null)[] = new Array(n).fill(null);
+  const logs: Cluster['logs'] = orgs.map(() => []);
+  const collector = (i: number) => {
+    const rec = (level: string) => (obj: Record<string, unknown>, msg: string) => {
+      if (logs[i]!.length < 10_000) logs[i]!.push({ level, msg, obj });
+    };
+    return { debug: () => {}, info: () => {}, warn: rec('warn'), error: rec('error') };
+  };
   const c: Cluster = {
     genesis,
     orgs,
     clients,
     dirs,
     peers,
+    logs,
     async start(i) {
       const o = orgs[i]!;
-      const p = await startPeer({ genesis, signingSeed: o.seed, p2pKey: o.p2pKey, dataDir: dirs[i]!, listen: [`/ip4/127.0.0.1/tcp/${o.port}`] });
+      const p = await startPeer({ genesis, signingSeed: o.seed, p2pKey: o.p2pKey, dataDir: dirs[i]!, listen: [`/ip4/127.0.0.1/tcp/${o.port}`], logger: collector(i) });
       peers[i] = p;
       return p;
     },
