@@ -192,4 +192,20 @@ describe('request/response', () => {
     expect(client.connectedPeers()).toContain(serverId);
     expect(server.connectedPeers()).toHaveLength(2);
   });
+
+  it('fails a request in flight with STOPPED when the caller stops (runs last: stops client2)', async () => {
+    let entered!: () => void;
+    const inHandler = new Promise<void>((r) => (entered = r));
+    await server.handle('forever/1', async (_f, _r, signal) => {
+      entered();
+      await new Promise((r) => signal.addEventListener('abort', r));
+      return new Uint8Array(0);
+    }, { handlerTimeoutMs: 20_000 });
+    const p = client2.request(serverId, 'forever/1', new Uint8Array(0), { timeoutMs: 20_000, maxResponseBytes: 10 });
+    const outcome = failure(p); // observe it before it rejects
+    await inHandler;
+    await client2.stop();
+    expect((await outcome).code).toBe('STOPPED');
+    expect((await failure(client2.request(serverId, 'echo/1', new Uint8Array(0), opts))).code).toBe('STOPPED');
+  });
 });
