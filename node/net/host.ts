@@ -120,6 +120,8 @@ export interface PeerNetwork {
 
 /** Outbound requests in flight to one peer on one protocol (below libp2p's 64 stream cap). */
 export const MAX_OUTBOUND_REQUESTS_PER_PEER = 32;
+/** Addresses remembered per genesis peer (config + addPeerAddresses). */
+const MAX_ADDRS_PER_PEER = 16;
 /** A listener keeps a mismatched connection open this long so the dialer can read our hello. */
 const MISMATCH_CLOSE_GRACE_MS = 500;
 const VERDICTS: ReadonlySet<string> = new Set(['accept', 'reject', 'ignore']);
@@ -190,7 +192,9 @@ export async function createPeerNetwork(opts: PeerNetworkOptions): Promise<PeerN
       throw new NetError('INVALID_CONFIG', `peers[${i}].peerId ${JSON.stringify(p.peerId)} is not a peer id: ${describeError(err)}`);
     }
     if (id.toString() !== p.peerId) throw new NetError('INVALID_CONFIG', `peers[${i}].peerId is not in canonical form`);
-    if (!Array.isArray(p.addrs) || p.addrs.length > 16) throw new NetError('INVALID_CONFIG', `peers[${i}].addrs must be an array of at most 16 strings`);
+    if (!Array.isArray(p.addrs) || p.addrs.length > MAX_ADDRS_PER_PEER) {
+      throw new NetError('INVALID_CONFIG', `peers[${i}].addrs must be an array of at most MAX_ADDRS_PER_PEER=${MAX_ADDRS_PER_PEER} strings`);
+    }
     const addrs = p.addrs.map((a) => parseAddr(p.peerId, a, `peers[${i}]`));
     if (p.peerId === selfStr) continue; // our own entry in a shared genesis file
     if (genesis.has(p.peerId)) throw new NetError('INVALID_CONFIG', `peers[${i}]: duplicate peer id ${p.peerId}`);
@@ -657,14 +661,19 @@ export async function createPeerNetwork(opts: PeerNetworkOptions): Promise<PeerN
     async addPeerAddresses(peerId, addrs) {
       assertRunning();
       const g = genesisPeer(peerId);
-      if (!Array.isArray(addrs) || addrs.length > 16) throw new NetError('INVALID_ARGUMENT', 'addrs must be an array of at most 16 strings');
+      if (!Array.isArray(addrs) || addrs.length > MAX_ADDRS_PER_PEER) {
+        throw new NetError('INVALID_ARGUMENT', `addrs must be an array of at most MAX_ADDRS_PER_PEER=${MAX_ADDRS_PER_PEER} strings`);
+      }
       let parsed: Multiaddr[];
       try {
         parsed = addrs.map((a) => parseAddr(peerId, a, 'addPeerAddresses'));
       } catch (err) {
         throw new NetError('INVALID_ARGUMENT', (err as Error).message);
       }
-      g.addrs.push(...parsed);
+      // Keep the newest MAX_ADDRS_PER_PEER distinct addresses.
+      const all = [...g.addrs, ...parsed].map((a) => a.toString());
+      const distinct = [...new Set(all.reverse())].slice(0, MAX_ADDRS_PER_PEER).reverse();
+      g.addrs.splice(0, g.addrs.length, ...distinct.map((a) => multiaddr(a)));
       await node.peerStore.merge(g.id, { multiaddrs: parsed });
       const st = dialState.get(peerId);
       if (st !== undefined && st.nextAtMs < performance.now() + limits.mismatchRetryMs / 2) {

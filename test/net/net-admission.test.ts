@@ -25,6 +25,9 @@ describe('admission', () => {
     const members = await startCluster(genesisIds, genesisIds);
     hosts.push(...members);
     await waitFullMesh(members);
+    // A manual dial to a member works and names it (the connection already exists).
+    expect(await members[0]!.dial(members[1]!.addresses()[0]!)).toBe(genesisIds[1]!.peerId);
+    await expect(members[0]!.dial('garbage')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     // The outsider believes it belongs (its own config lists everyone with their addresses)
     // and keeps dialing all four.
     const outsider = await createPeerNetwork({
