@@ -5,6 +5,8 @@
 export type NetErrorCode =
   /** Options passed to createPeerNetwork / handle / subscribe are malformed. */
   | 'INVALID_CONFIG'
+  /** A listen address could not be bound (e.g. the port is in use). */
+  | 'LISTEN_FAILED'
   /** An argument of a call (peer id, topic, protocol name, payload) is malformed. */
   | 'INVALID_ARGUMENT'
   /** The peer id is not one of the genesis peers: we never talk to it. */

@@ -120,6 +120,8 @@ export interface PeerNetwork {
 
 /** Outbound requests in flight to one peer on one protocol (below libp2p's 64 stream cap). */
 export const MAX_OUTBOUND_REQUESTS_PER_PEER = 32;
+/** How often a refused outsider is logged (it is counted every time). */
+const DENIED_LOG_INTERVAL_MS = 60_000;
 /** Addresses remembered per genesis peer (config + addPeerAddresses). */
 const MAX_ADDRS_PER_PEER = 16;
 /** A listener keeps a mismatched connection open this long so the dialer can read our hello. */
@@ -230,6 +232,7 @@ export async function createPeerNetwork(opts: PeerNetworkOptions): Promise<PeerN
     gossipHandlerErrors: 0,
   };
   const isGenesis = (id: PeerId): boolean => genesis.has(id.toString());
+  const deniedLoggedAt = new Map<string, number>();
 
   const node: Libp2p<{ identify: unknown; pubsub: GossipSub }> = await createLibp2p({
     start: false,
@@ -255,7 +258,14 @@ export async function createPeerNetwork(opts: PeerNetworkOptions): Promise<PeerN
         const deny = !isGenesis(id);
         if (deny) {
           stats.gaterDeniedInbound++;
-          log.warn({ peer: id.toString() }, 'refused inbound connection from a peer outside the genesis');
+          // An outsider may retry every second: log it once per DENIED_LOG_INTERVAL_MS.
+          const key = id.toString();
+          const now = performance.now();
+          if ((deniedLoggedAt.get(key) ?? -Infinity) + DENIED_LOG_INTERVAL_MS < now) {
+            if (deniedLoggedAt.size >= 1024) deniedLoggedAt.clear();
+            deniedLoggedAt.set(key, now);
+            log.warn({ peer: key, refusedSoFar: stats.gaterDeniedInbound }, 'refused inbound connection from a peer outside the genesis');
+          }
         }
         return deny;
       },
@@ -511,7 +521,14 @@ export async function createPeerNetwork(opts: PeerNetworkOptions): Promise<PeerN
   for (const [, g] of genesis) {
     await node.peerStore.merge(g.id, { multiaddrs: g.addrs, tags: { [KEEP_ALIVE]: { value: 1 } } });
   }
-  await node.start();
+  try {
+    await node.start();
+  } catch (err) {
+    await Promise.resolve()
+      .then(() => node.stop())
+      .catch(() => {});
+    throw new NetError('LISTEN_FAILED', `could not start listening on ${listen.join(', ')}: ${describeError(err)}`, { cause: err });
+  }
   const redialTimer = setInterval(tick, Math.max(10, Math.floor(limits.redialIntervalMs / 2)));
   tick();
   log.info({ peerId: selfStr, namespace, addrs: node.getMultiaddrs().map(String), genesisPeers: genesis.size }, 'peer network started');

@@ -147,6 +147,11 @@ describe('admission', () => {
     expect(await bad({ limits: { nonsense: 1 } })).toBe('INVALID_CONFIG');
     expect(await bad({ peers: [{ peerId: b!.peerId, addrs: [] }], limits: { maxGenesisPeers: 1 } })).toBe('created');
     expect(await bad({ peers: [{ peerId: a!.peerId, addrs: [] }, { peerId: b!.peerId, addrs: [] }], limits: { maxGenesisPeers: 1 } })).toBe('INVALID_CONFIG');
+    // a port that is already taken
+    const [holder] = await startCluster([b!], [a!, b!]);
+    hosts.push(holder!);
+    const takenPort = /\/tcp\/(\d+)/.exec(holder!.addresses()[0]!)![1];
+    expect(await bad({ listen: [`/ip4/127.0.0.1/tcp/${takenPort}`] })).toBe('LISTEN_FAILED');
     // our own entry in the genesis list is accepted and ignored
     expect(await bad({ peers: [{ peerId: a!.peerId, addrs: [] }, { peerId: b!.peerId, addrs: [] }] })).toBe('created');
   });
