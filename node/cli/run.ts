@@ -10,11 +10,24 @@ import { Command, CommanderError } from 'commander';
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliIo } from './io.js';
 import { registerKeygen } from './keygen.js';
 import { registerVerify } from './verify.js';
+import { registerVerifyConsistency } from './verify-online.js';
+import { registerSubmit } from './submit.js';
+import { registerGet } from './get.js';
+import { registerAudit } from './audit.js';
+import { registerStatus } from './status.js';
 
 export type { CliIo } from './io.js';
 
 /** Command groups, in help order. */
-export const COMMANDS: readonly ((program: Command, io: CliIo) => void)[] = [registerKeygen, registerVerify];
+export const COMMANDS: readonly ((program: Command, io: CliIo) => void)[] = [
+  registerKeygen,
+  registerSubmit,
+  registerGet,
+  registerStatus,
+  registerVerify,
+  registerVerifyConsistency,
+  registerAudit,
+];
 
 /** Builds a fresh commander program whose commands write to `io`. */
 export function buildProgram(io: CliIo): Command {

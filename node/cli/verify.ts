@@ -1,6 +1,7 @@
 // `cairn verify ...`: the light verifier (src/verifier) from the command line, for auditors.
 //   cairn verify checkpoint <file> --trust <file>
 //   cairn verify receipt <file> --entry <file> --trust <file>
+// Online variants (--peer <url>) and `verify consistency`: verify-online.ts.
 // <file> may be "-" for standard input. Exit 0 and a short summary when verified; exit 1 with
 // one line `cairn: ... rejected: <reason> [<code>]` when not; exit 2 when the trust file or the
 // arguments are unusable.
@@ -11,6 +12,7 @@ import { toBase64 } from '../../src/encoding/bytes.js';
 import { MAX_ENTRY_BYTES } from '../../src/merkle/entry-bundle.js';
 import { parseTrustFile, TRUST_FILE_BYTES_MAX, verifyCheckpoint, verifyReceipt, type TrustRoot, type VerifiedTreeHead } from '../../src/verifier/index.js';
 import { failure, readFileBounded, usageError, type CliIo } from './io.js';
+import { verifyCheckpointOnline, verifyReceiptOnline } from './verify-online.js';
 
 async function loadTrust(io: CliIo, path: string): Promise<TrustRoot> {
   const bytes = await readFileBounded(io, path, 'trust file', TRUST_FILE_BYTES_MAX, 'TRUST_FILE_BYTES_MAX');
@@ -56,18 +58,37 @@ export function registerVerify(program: Command, io: CliIo): void {
   verify
     .command('checkpoint')
     .description('verify a signed checkpoint (C2SP tlog-checkpoint note) has a quorum of organization signatures')
-    .argument('<file>', 'checkpoint note file, or - for standard input')
+    .argument('[file]', 'checkpoint note file, or - for standard input (omit with --peer)')
     .requiredOption('--trust <file>', 'trust file: {"origin", "quorum", "keys": [verifier keys]}')
-    .action(async (file: string, opts: { trust: string }) => {
+    .option('--peer <url>', "online: verify the peer's latest checkpoint (GET <url>/checkpoint)")
+    .option('--out <file>', 'with --peer: save the verified checkpoint')
+    .action(async (file: string | undefined, opts: { trust: string; peer?: string; out?: string }) => {
+      // Online variant: node/cli/verify-online.ts.
+      if (opts.peer !== undefined) {
+        if (file !== undefined) throw usageError('give either <file> or --peer <url>, not both');
+        return verifyCheckpointOnline(io, opts.peer, opts.trust, opts.out);
+      }
+      if (file === undefined) throw usageError("missing required argument 'file' (or use --peer <url>)");
+      if (opts.out !== undefined) throw usageError('--out is for use with --peer');
       await verifyCheckpointCommand(io, file, opts.trust);
     });
   verify
     .command('receipt')
     .description('verify an inclusion receipt (C2SP tlog-proof) for an entry')
-    .argument('<file>', 'receipt file (.tlog-proof), or - for standard input')
-    .requiredOption('--entry <file>', 'the logged entry bytes (the Merkle leaf)')
+    .argument('<file>', 'receipt file (.tlog-proof), or - for standard input; with --peer: the entry leaf hash (64 hex)')
+    .option('--entry <file>', 'the logged entry bytes (the Merkle leaf); required offline')
     .requiredOption('--trust <file>', 'trust file: {"origin", "quorum", "keys": [verifier keys]}')
-    .action(async (file: string, opts: { entry: string; trust: string }) => {
+    .option('--peer <url>', 'online: fetch the entry and its receipt from the peer and verify them')
+    .option('--out <file>', 'with --peer: save the verified receipt')
+    .option('--entry-out <file>', 'with --peer: save the entry bytes (for offline verification later)')
+    .action(async (file: string, opts: { entry?: string; trust: string; peer?: string; out?: string; entryOut?: string }) => {
+      // Online variant: node/cli/verify-online.ts.
+      if (opts.peer !== undefined) {
+        if (opts.entry !== undefined) throw usageError('--entry is for offline use; with --peer the entry is fetched');
+        return verifyReceiptOnline(io, opts.peer, file, { trust: opts.trust, ...(opts.out !== undefined ? { out: opts.out } : {}), ...(opts.entryOut !== undefined ? { entryOut: opts.entryOut } : {}) });
+      }
+      if (opts.entry === undefined) throw usageError("required option '--entry <file>' not specified (or use --peer <url>)");
+      if (opts.out !== undefined || opts.entryOut !== undefined) throw usageError('--out and --entry-out are for use with --peer');
       await verifyReceiptCommand(io, file, opts.entry, opts.trust);
     });
 }
