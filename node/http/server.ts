@@ -1,0 +1,198 @@
+// The HTTP API of one peer (docs/api.md), on fastify 5. Limits (docs/api.md "Limits"): body size
+// (bodyLimit), array length (submit.ts), requests in flight (onRequest hook below), long-poll
+// waiters (waiters.ts), and slow-client timeouts on the Node server itself (requestTimeout,
+// headersTimeout, keepAliveTimeout, idle socket timeout).
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { API_ERROR_STATUS, type HealthResponse } from '../../src/client/types.js';
+import type { Peer } from '../peer/peer.js';
+import { authorizeRead as allowAll, type AuthorizeRead } from './auth.js';
+import { allowRead, type RouteContext } from './context.js';
+import { registerEntryRoutes } from './entries.js';
+import { errorBody, sendError } from './errors.js';
+import { resolveHttpLimits, type HttpLimits } from './limits.js';
+import { registerLogRoutes } from './log-routes.js';
+import { createPeerMetrics, type PeerMetrics } from './metrics.js';
+import { FinalityWaiters } from './waiters.js';
+
+export interface HttpServerOptions {
+  host: string;
+  /** 0 = an ephemeral port (read it back from `url`). */
+  port: number;
+  limits?: Partial<HttpLimits>;
+  /** Read authorization hook; default allows every read (issue 5). */
+  authorizeRead?: AuthorizeRead;
+}
+
+export interface HttpServer {
+  /** e.g. http://127.0.0.1:41234 (no trailing slash). */
+  readonly url: string;
+  readonly port: number;
+  readonly metrics: PeerMetrics;
+  readonly limits: HttpLimits;
+  /** Ends pending long-polls, closes every connection, stops listening. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Longest URL path parameter the router accepts. */
+export const URL_PARAM_CHARS_MAX = 256;
+
+const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'] as const;
+
+/** Maps fastify's own request errors to API codes. */
+function mapFastifyError(err: FastifyError): { code: keyof typeof API_ERROR_STATUS; message: string } {
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { code: 'body_too_large', message: `request body too large (bodyBytesMax)` };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return { code: 'unsupported_media_type', message: err.message };
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return { code: 'invalid_json', message: err.message };
+  }
+  if (err instanceof SyntaxError) return { code: 'invalid_json', message: `request body is not valid JSON: ${err.message}` };
+  const status = err.statusCode ?? 500;
+  if (status === 413) return { code: 'body_too_large', message: err.message };
+  if (status === 415) return { code: 'unsupported_media_type', message: err.message };
+  if (status >= 400 && status < 500) return { code: 'bad_request', message: err.message };
+  return { code: 'internal', message: `internal error: ${err.message}` };
+}
+
+/** A raw HTTP response for errors raised before fastify sees a request (slow or broken clients). */
+function rawErrorResponse(status: number, reason: string, code: 'request_timeout' | 'bad_request', message: string): string {
+  const body = JSON.stringify(errorBody(code, message));
+  return `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+}
+
+export async function startHttpServer(peer: Peer, opts: HttpServerOptions): Promise<HttpServer> {
+  const limits = resolveHttpLimits(opts.limits);
+  const metrics = createPeerMetrics(peer);
+  const waiters = new FinalityWaiters(peer.events, limits.waitersMax);
+  const ctx: RouteContext = { peer, limits, waiters, metrics, authorizeRead: opts.authorizeRead ?? allowAll };
+
+  let server: Server | null = null;
+  const app: FastifyInstance = Fastify({
+    logger: false,
+    bodyLimit: limits.bodyBytesMax,
+    forceCloseConnections: true,
+    return503OnClosing: true,
+    // Hash, client and id parameters are at most 128 characters; longer ones answer 400 below.
+    routerOptions: { maxParamLength: URL_PARAM_CHARS_MAX },
+    // Errors the router raises before any route runs (malformed URL encoding, overlong parameter).
+    frameworkErrors: (err, _req, reply) =>
+      sendError(reply, 'bad_request', err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? `a URL parameter is longer than ${URL_PARAM_CHARS_MAX} characters (URL_PARAM_CHARS_MAX)` : `malformed URL: ${err.message}`),
+    // The Node server is built here so that every slow-client timeout is set on it, including
+    // how often Node checks them (connectionsCheckingInterval, default 30 s, too coarse).
+    serverFactory: (handler) => {
+      const s = createServer(
+        {
+          requestTimeout: limits.requestTimeoutMs,
+          headersTimeout: limits.requestTimeoutMs,
+          keepAliveTimeout: limits.keepAliveTimeoutMs,
+          connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(limits.requestTimeoutMs / 2))),
+        },
+        handler as (req: IncomingMessage, res: ServerResponse) => void,
+      );
+      s.setTimeout(limits.connectionTimeoutMs);
+      server = s;
+      return s;
+    },
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket: Socket) => {
+      if (err.code === 'ECONNRESET' || socket.destroyed || !socket.writable) {
+        socket.destroy();
+        return;
+      }
+      const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+      socket.end(
+        timeout
+          ? rawErrorResponse(408, 'Request Timeout', 'request_timeout', `request not received within ${limits.requestTimeoutMs} ms (requestTimeoutMs)`)
+          : rawErrorResponse(400, 'Bad Request', 'bad_request', `malformed HTTP request: ${err.code ?? err.message}`),
+      );
+    },
+  });
+  // Only JSON bodies are accepted (POST /v1/entries); text/plain would otherwise parse as a string.
+  app.removeContentTypeParser('text/plain');
+
+  let inFlight = 0;
+  app.addHook('onRequest', async (req, reply) => {
+    if (inFlight >= limits.inFlightMax) {
+      return sendError(reply, 'too_many_requests', `${inFlight} requests in flight (inFlightMax ${limits.inFlightMax}); retry later`);
+    }
+    inFlight++;
+    // 'close' fires once the response is sent or the connection died: exactly one decrement.
+    reply.raw.once('close', () => {
+      inFlight--;
+    });
+    return undefined;
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.observeHttp(req.routeOptions.url ?? 'unmatched', reply.statusCode);
+  });
+  app.setErrorHandler((err: FastifyError, _req, reply) => {
+    const m = mapFastifyError(err);
+    return sendError(reply, m.code, m.message);
+  });
+  app.setNotFoundHandler((req, reply) => sendError(reply, 'not_found', `no route ${req.method} ${req.url.split('?')[0]}`));
+
+  registerEntryRoutes(app, ctx);
+  registerLogRoutes(app, ctx);
+
+  app.get('/v1/status', async (req, reply) => {
+    if (!(await allowRead(ctx, req, reply, { kind: 'status' }))) return reply;
+    return reply.code(200).send(peer.status());
+  });
+  app.get('/healthz', async (_req, reply) => {
+    const s = peer.status();
+    if (s.problem !== null) return sendError(reply, 'unhealthy', s.problem);
+    const body: HealthResponse = { ok: true, height: s.height, treeSize: s.treeSize, finalSize: s.finalSize };
+    return reply.code(200).send(body);
+  });
+  app.get('/metrics', async (req, reply) => {
+    if (!(await allowRead(ctx, req, reply, { kind: 'metrics' }))) return reply;
+    metrics.setInFlight(inFlight);
+    metrics.setWaiters(waiters.size);
+    return reply.code(200).type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  // Known paths with a wrong method answer 405, not 404.
+  const allowed: Record<string, string[]> = {
+    '/v1/entries': ['POST'],
+    '/v1/entries/:hash': ['GET'],
+    '/v1/entries/by-id/:client/:id': ['GET'],
+    '/checkpoint': ['GET'],
+    '/tile/*': ['GET'],
+    '/v1/proofs/consistency': ['GET'],
+    '/v1/status': ['GET'],
+    '/healthz': ['GET'],
+    '/metrics': ['GET'],
+  };
+  for (const [url, ok] of Object.entries(allowed)) {
+    const other = METHODS.filter((m) => !ok.includes(m));
+    app.route({
+      method: other,
+      url,
+      handler: async (_req, reply) => sendError(reply.header('allow', ok.join(', ')), 'method_not_allowed', `${url} allows ${ok.join(', ')}`),
+    });
+  }
+
+  await app.listen({ host: opts.host, port: opts.port });
+  const addr = (server as Server | null)?.address();
+  const port = typeof addr === 'object' && addr !== null ? addr.port : opts.port;
+  const hostPart = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  let closing: Promise<void> | null = null;
+  return {
+    url: `http://${hostPart}:${port}`,
+    port,
+    metrics,
+    limits,
+    close: () => {
+      closing ??= (async () => {
+        waiters.close();
+        await app.close();
+        metrics.close();
+      })();
+      return closing;
+    },
+  };
+}

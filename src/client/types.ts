@@ -1,0 +1,135 @@
+// Wire shapes of the Cairn peer HTTP API (docs/api.md). Shared by the server (node/http) and the
+// portable client SDK, so the contract is written down once.
+import type { AuditEntry } from '../entry/types.js';
+
+/** Every error code the API can answer with (docs/api.md, "Status codes and error codes"). */
+export const API_ERROR_CODES = [
+  'malformed',
+  'clock_skew',
+  'invalid_json',
+  'bad_request',
+  'bad_range',
+  'bad_tile_path',
+  'unknown_client',
+  'bad_signature',
+  'forbidden',
+  'not_found',
+  'entry_not_found',
+  'not_final',
+  'no_checkpoint',
+  'tile_not_found',
+  'method_not_allowed',
+  'request_timeout',
+  'conflict',
+  'too_large',
+  'body_too_large',
+  'too_many_entries',
+  'unsupported_media_type',
+  'too_many_requests',
+  'too_many_waiters',
+  'busy',
+  'unhealthy',
+  'internal',
+] as const;
+
+export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
+
+/** HTTP status of each error code. */
+export const API_ERROR_STATUS: Readonly<Record<ApiErrorCode, number>> = {
+  malformed: 400,
+  clock_skew: 400,
+  invalid_json: 400,
+  bad_request: 400,
+  bad_range: 400,
+  bad_tile_path: 400,
+  unknown_client: 401,
+  bad_signature: 403,
+  forbidden: 403,
+  not_found: 404,
+  entry_not_found: 404,
+  not_final: 404,
+  no_checkpoint: 404,
+  tile_not_found: 404,
+  method_not_allowed: 405,
+  request_timeout: 408,
+  conflict: 409,
+  too_large: 413,
+  body_too_large: 413,
+  too_many_entries: 413,
+  unsupported_media_type: 415,
+  too_many_requests: 429,
+  too_many_waiters: 429,
+  busy: 503,
+  unhealthy: 503,
+  internal: 500,
+};
+
+export interface ApiErrorBody {
+  code: string;
+  message: string;
+  field?: string;
+}
+
+/** The result of submitting one entry. */
+export type SubmitItem =
+  | { status: 'accepted' | 'known-pending' | 'known-final'; leafHash: string }
+  | { error: ApiErrorBody };
+
+/** Body of an array submission. `error` is present when every entry failed with the same code. */
+export interface SubmitBatchResponse {
+  results: SubmitItem[];
+  error?: ApiErrorBody;
+}
+
+/** GET /v1/entries/{hash} and /v1/entries/by-id/{client}/{id}. */
+export interface EntryResponse {
+  leafHash: string;
+  status: 'pending' | 'logged' | 'final';
+  entry: AuditEntry;
+  /** base64 of the leaf bytes (the entry's JCS). */
+  leaf: string;
+  index?: number;
+  treeSize?: number;
+  /** base64 hashes: RFC 9162 inclusion proof of `index` in the tree of `treeSize`. */
+  proof?: string[];
+  /** The quorum-signed C2SP checkpoint note the proof is relative to. */
+  checkpoint?: string;
+}
+
+/** GET /v1/proofs/consistency. */
+export interface ConsistencyResponse {
+  from: number;
+  to: number;
+  proof: string[];
+}
+
+/** GET /healthz when healthy. */
+export interface HealthResponse {
+  ok: true;
+  height: number;
+  treeSize: number;
+  finalSize: number;
+}
+
+/** GET /v1/status (node/peer/peer.ts PeerStatus, as JSON). */
+export interface StatusResponse {
+  origin: string;
+  genesisHash: string;
+  peerId: string;
+  validator: { index: number; name: string } | null;
+  height: number;
+  treeSize: number;
+  root: string;
+  finalSize: number;
+  latestFinalCheckpoint: string | null;
+  mempool: { entries: number; bytes: number };
+  peers: { name: string; peerId: string; connected: boolean; height: number | null; treeSize: number | null }[];
+  quorum: { needed: number; reachable: number; ok: boolean };
+  problem: string | null;
+  [more: string]: unknown;
+}
+
+/** Longest array accepted by POST /v1/entries (issue 5). */
+export const SUBMIT_ARRAY_MAX = 1000;
+/** Header of a long-poll response: milliseconds spent waiting. */
+export const WAITED_HEADER = 'cairn-waited-ms';
