@@ -120,4 +120,26 @@ describe('gossip', () => {
     await h.stop();
     await expect(h.publish(h.topics.entries, new Uint8Array(1))).rejects.toMatchObject({ code: 'STOPPED' });
   });
+
+  it('unsubscribe stops delivery; subscribing again resumes it', async () => {
+    const ids = await identities(2);
+    hosts = await startCluster(ids, ids);
+    await waitFullMesh(hosts);
+    const [h0, h1] = hosts;
+    const topic = h0!.topics.checkpointSigs;
+    const got: string[] = [];
+    h0!.subscribe(topic, () => 'accept', () => {});
+    h1!.subscribe(topic, () => 'accept', (_f, d) => got.push(fromUtf8(d)));
+    await waitTopicMesh(hosts, topic);
+    await h0!.publish(topic, utf8('one'));
+    await waitFor('one', () => got.includes('one'), 10_000);
+    h1!.unsubscribe(topic);
+    await waitFor('h0 to see the unsubscription', () => h0!.topicPeers(topic).length === 0, 10_000, () => describeHosts(hosts));
+    await h0!.publish(topic, utf8('two'));
+    h1!.subscribe(topic, () => 'accept', (_f, d) => got.push(fromUtf8(d)));
+    await waitTopicMesh(hosts, topic);
+    await h0!.publish(topic, utf8('three'));
+    await waitFor('three', () => got.includes('three'), 10_000);
+    expect(got).toEqual(['one', 'three']);
+  });
 });
