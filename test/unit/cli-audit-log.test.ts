@@ -113,7 +113,7 @@ describe('auditLog', () => {
     const bad = leaves.slice();
     for (const index of [300, 500, 780]) {
       const e = bad[index]!.slice();
-      e[e.length - 5] ^= 0x01;
+      e[e.length - 5] = e[e.length - 5]! ^ 0x01;
       bad[index] = e;
     }
     for (const n of [1, 3]) b.bundles.set(n, encodeEntryBundle(bad.slice(n * 256, (n + 1) * 256)));
@@ -130,7 +130,7 @@ describe('auditLog', () => {
   it('reports a tampered level-0 tile hash at its entry', async () => {
     const b = await build(leaves);
     const t = b.log.tiles.get({ level: 0, index: 3, width: 17 })!.slice();
-    t[5 * 32] ^= 0xff;
+    t[5 * 32] = t[5 * 32]! ^ 0xff;
     b.tiles.set('0/3', t);
     const r = await auditLog(b.source, trust, opts);
     expect(r.ok ? null : [r.problem.code, r.problem.index, r.problem.tile]).toEqual(['leaf_hash_mismatch', 3 * 256 + 5, { level: 0, index: 3, width: 17 }]);
@@ -139,7 +139,7 @@ describe('auditLog', () => {
   it('reports a tampered level-1 tile hash with the entry range it covers', async () => {
     const b = await build(leaves);
     const t = b.log.tiles.get({ level: 1, index: 0, width: 3 })!.slice();
-    t[2 * 32 + 7] ^= 0x01;
+    t[2 * 32 + 7] = t[2 * 32 + 7]! ^ 0x01;
     b.tiles.set('1/0', t);
     const r = await auditLog(b.source, trust, opts);
     expect(r.ok).toBe(false);
