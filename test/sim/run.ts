@@ -6,11 +6,12 @@
 // every iteration over ordered collections — the result includes a trace hash to prove it.
 //
 // Liveness (paper §4, "Termination"): after GST, with every correct peer up and connected, each
-// height must be decided within a bounded number of rounds. The bound is LIVENESS_EXTRA_ROUNDS
-// rounds more than the f rounds Byzantine proposers can waste (proposer(h, r) = (h + r) mod n
-// rotates, so among any f + 1 consecutive rounds one has a correct proposer), counted from the
-// round a height was in at GST; and the run must finish by a virtual deadline computed from those
-// rounds' timeouts (which grow by deltaMs per round).
+// height must be decided within a bounded number of rounds, counted from the round it was in at
+// GST: the rounds its timeouts (growing by deltaMs per round) need to exceed the effective
+// message delay, plus the f rounds Byzantine proposers can waste (proposer(h, r) = (h + r) mod n
+// rotates, so among any f + 1 consecutive rounds one has a correct proposer), plus
+// LIVENESS_EXTRA_ROUNDS; and the run must finish by a virtual deadline computed from those
+// rounds' timeouts.
 
 import type { ConsensusConfig, Effect, Validator } from '../../src/consensus/types.js';
 import { sha256 } from '../../src/crypto/hash.js';
@@ -28,8 +29,9 @@ import { isValidValue, makeValue } from './values.js';
 
 export type { SimConfig } from './scenario.js';
 
-/** Rounds allowed per height after GST beyond the f that Byzantine proposers may waste. */
-export const LIVENESS_EXTRA_ROUNDS = 3;
+/** Rounds allowed per height after GST beyond the f that Byzantine proposers may waste and the
+ * rounds timeouts need to outgrow the effective message delay (see roundBound). */
+export const LIVENESS_EXTRA_ROUNDS = 2;
 /** Default number of events one run may process. */
 export const EVENTS_MAX_DEFAULT = 3_000_000;
 /** Most trace lines kept (replay output). */
@@ -95,6 +97,8 @@ class Simulation {
   private roundAtGst = new Map<number, number>();
   private gstPassed = false;
   private deadlineMs = Infinity;
+  /** Worst delay after GST of a message a correct peer needs (see onGst). */
+  private effectiveDelayMs = 0;
   /** Virtual time of the first correct decision per height. */
   private readonly decidedAt = new Map<number, number>();
   private readonly validators: Validator[];
@@ -272,16 +276,15 @@ class Simulation {
   private onGst(): void {
     this.gstPassed = true;
     this.trace(`GST at ${this.q.now}ms`);
-    // Liveness deadline: from GST, each remaining height may take f + LIVENESS_EXTRA_ROUNDS rounds
-    // (the first one starting from the round it had reached), each round bounded by its three
-    // timeouts at the slowest clock plus message delays and one anti-entropy interval.
     const plan = this.plan;
-    const rounds = plan.f + LIVENESS_EXTRA_ROUNDS;
-    const slowest = Math.max(...plan.network.clockRates);
+    const rates = plan.network.clockRates;
+    const slowest = Math.max(...rates);
     const delta = plan.network.latencyAfterGst.maxMs;
     const t = plan.timeouts;
-    const roundMs = (r: number) =>
-      (t.proposeMs + t.prevoteMs + t.precommitMs + 3 * r * t.deltaMs) * slowest + 4 * delta + plan.gossipIntervalMs;
+    // After GST a message a correct peer needs arrives within Δ if it is sent after GST, and
+    // within one anti-entropy round trip if it was lost before GST or only reached some peers
+    // (Byzantine partial sends): the effective delay bound.
+    this.effectiveDelayMs = 2 * plan.gossipIntervalMs * slowest + 4 * delta;
     let startRound = 0;
     let lowest = Infinity;
     for (const p of this.peers) {
@@ -293,13 +296,31 @@ class Simulation {
         startRound = Math.max(startRound, p.round);
       }
     }
+    // Virtual deadline: every remaining height may use its whole round bound, each round lasting
+    // its three timeouts on the slowest clock plus the effective delay.
+    const roundMs = (r: number) => (t.proposeMs + t.prevoteMs + t.precommitMs + 3 * r * t.deltaMs) * slowest + this.effectiveDelayMs;
     const remaining = Math.max(0, plan.firstHeight + plan.heights - 1 - (lowest === Infinity ? 0 : lowest));
-    let budget = 2 * plan.gossipIntervalMs + 4 * delta;
-    for (let r = startRound; r <= startRound + rounds; r++) budget += roundMs(r);
+    let budget = this.effectiveDelayMs;
+    const first = this.roundBound(startRound);
+    for (let r = startRound; r <= startRound + first; r++) budget += roundMs(r);
     let perHeight = 0;
-    for (let r = 0; r <= rounds; r++) perHeight += roundMs(r);
+    for (let r = 0; r <= this.roundBound(0); r++) perHeight += roundMs(r);
     budget += Math.max(0, remaining - 1) * perHeight;
     this.deadlineMs = this.q.now + budget;
+  }
+
+  /**
+   * Rounds a height may need after GST, counted from round `from` (paper §4, Termination): rounds
+   * until every step timeout (which grows by deltaMs per round) exceeds the effective delay on
+   * the fastest clock, plus f rounds with Byzantine proposers, plus LIVENESS_EXTRA_ROUNDS.
+   */
+  private roundBound(from: number): number {
+    const t = this.plan.timeouts;
+    const fastest = Math.min(...this.plan.network.clockRates);
+    const base = Math.min(t.proposeMs, t.prevoteMs, t.precommitMs);
+    let grow = 0;
+    while (grow < 10_000 && (base + (from + grow) * t.deltaMs) * fastest < this.effectiveDelayMs) grow++;
+    return grow + this.plan.f + LIVENESS_EXTRA_ROUNDS;
   }
 
   private done(): boolean {
@@ -372,18 +393,18 @@ class Simulation {
       return;
     }
     // Round bound for heights decided after GST.
-    const bound = plan.f + LIVENESS_EXTRA_ROUNDS;
     if (!this.gstPassed) return;
     for (let h = plan.firstHeight; h <= target; h++) {
       const r = this.checker.decisionRound(h);
       if (r === undefined) continue;
       const from = this.roundAtGst.get(h) ?? 0;
+      const bound = this.roundBound(from);
       if (r - from > bound && this.decidedAfterGst(h)) {
         this.checker.report({
           kind: 'liveness',
           atMs: this.q.now,
           height: h,
-          detail: `height ${h} needed ${r - from} rounds after GST (decided in round ${r}, round at GST ${from}); bound f+${LIVENESS_EXTRA_ROUNDS} = ${bound}`,
+          detail: `height ${h} needed ${r - from} rounds after GST (decided in round ${r}, round at GST ${from}); bound ${bound} = f + ${LIVENESS_EXTRA_ROUNDS} + rounds until timeouts exceed the effective delay ${this.effectiveDelayMs.toFixed(0)}ms`,
         });
       }
     }

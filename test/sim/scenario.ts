@@ -51,6 +51,12 @@ export interface SimConfig {
   trace?: boolean;
   /** Event budget of one run (default 3,000,000). */
   maxEvents?: number;
+  /**
+   * Validators 0..silent-1 made silent on top of the plan (tests of the liveness detector: more
+   * than f silent validators break n >= 3f + 1 on purpose and must be reported as a liveness
+   * violation).
+   */
+  silent?: number;
 }
 
 export interface PeerPlan {
@@ -103,6 +109,7 @@ export function validateSimConfig(c: SimConfig): void {
     bad(`heights must be an integer in [1, HEIGHTS_MAX_SIM=${HEIGHTS_MAX_SIM}], got ${c.heights}`);
   }
   if (c.bug != null && !BUG_NAMES.includes(c.bug)) bad(`unknown bug ${String(c.bug)}; known: ${BUG_NAMES.join(', ')}`);
+  if (c.silent !== undefined && (!Number.isInteger(c.silent) || c.silent < 0 || c.silent > c.n)) bad(`silent must be an integer in [0, n]`);
   if (c.scenario !== undefined && !SCENARIO_NAMES.includes(c.scenario)) {
     bad(`unknown scenario ${String(c.scenario)}; known: ${SCENARIO_NAMES.join(', ')}`);
   }
@@ -143,7 +150,7 @@ export function buildPlan(seed: number, c: SimConfig): Plan {
       clockRates: Array.from({ length: n }, () => 1),
     },
     timeouts: randomTimeouts(prng),
-    gossipIntervalMs: prng.range(150, 400),
+    gossipIntervalMs: prng.range(50, 150),
     crashes: [],
     pointCrashProbability: Array.from({ length: n }, () => 0),
     pointCrashDownMs: { min: 10, max: 500 },
@@ -166,15 +173,23 @@ export function buildPlan(seed: number, c: SimConfig): Plan {
       crashRevote(prng, base);
       break;
   }
+  for (let v = 0; v < (c.silent ?? 0); v++) {
+    for (const p of base.peers) if (p.validator === v) p.behaviour = 'silent';
+  }
   return base;
 }
 
+/**
+ * Timeouts in the proportions of a real deployment: larger than the post-GST delay bound Δ
+ * (<= 100 ms) and than the anti-entropy interval (<= 150 ms), but shorter than the worst pre-GST
+ * delays, so rounds fail before GST and succeed after it.
+ */
 function randomTimeouts(prng: Prng): Timeouts {
   return {
-    proposeMs: prng.range(300, 800),
-    prevoteMs: prng.range(100, 400),
-    precommitMs: prng.range(100, 400),
-    deltaMs: prng.range(30, 150),
+    proposeMs: prng.range(400, 1_000),
+    prevoteMs: prng.range(200, 600),
+    precommitMs: prng.range(200, 600),
+    deltaMs: prng.range(50, 200),
   };
 }
 

@@ -73,6 +73,21 @@ describe('fault sweep (real driver, random faults)', () => {
   });
 });
 
+describe('the liveness check can fail', () => {
+  test('f silent validators: still live; f + 1 silent validators (no quorum left): liveness violation', () => {
+    for (const n of [4, 7]) {
+      const f = Math.floor((n - 1) / 3);
+      const ok = runSimulation(9, { n, heights: 2, faults: false, silent: f });
+      expect(ok.violations).toEqual([]);
+      expect(ok.heightsDecided).toBe(2);
+      const stuck = runSimulation(9, { n, heights: 2, faults: false, silent: f + 1 });
+      expect(stuck.heightsDecided).toBe(0);
+      expect(stuck.violations.map((v) => v.kind)).toEqual(['liveness']);
+      expect(stuck.safetyViolated).toBe(false);
+    }
+  });
+});
+
 describe('determinism', () => {
   test('same seed and config -> identical result and trace hash; other seeds differ', () => {
     const cfg: SimConfig = { n: 7, heights: 3, faults: true };
