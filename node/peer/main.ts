@@ -8,6 +8,7 @@ import { pino, type Logger } from 'pino';
 import { loadConfig } from './config.js';
 import { PeerError } from './errors.js';
 import { startPeerFromConfig, type Peer } from './peer.js';
+import { attachHttp } from '../http/attach.js';
 
 function netLogger(l: Logger) {
   return {
@@ -37,6 +38,13 @@ export async function runPeerProcess(configPath: string, env: NodeJS.ProcessEnv 
     const config = await loadConfig(configPath, env);
     log = pino({ level: config.logLevel, base: { pid: process.pid } });
     peer = await startPeerFromConfig(config, netLogger(log));
+    // The HTTP API (docs/api.md) when the config has "http"; peer.stop() then closes it first.
+    try {
+      await attachHttp(peer, config.http, log);
+    } catch (e) {
+      await peer.stop().catch(() => undefined);
+      throw e;
+    }
   } catch (e) {
     const msg = e instanceof PeerError ? `${e.message}` : `failed to start: ${(e as Error).message}`;
     process.stderr.write(`cairn: ${msg.replace(/\s+/g, ' ')}\n`);
