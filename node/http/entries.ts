@@ -2,6 +2,7 @@
 // with ?wait=final long-polls and C2SP tlog-proof receipts (docs/api.md).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { parseCheckpoint } from '../../src/checkpoint/checkpoint.js';
+import { parseNote } from '../../src/checkpoint/note.js';
 import { formatReceipt } from '../../src/checkpoint/receipt.js';
 import { fromBase64, fromUtf8, toBase64 } from '../../src/encoding/bytes.js';
 import { ID_LENGTH_MAX } from '../../src/entry/limits.js';
@@ -59,13 +60,20 @@ async function currentEntry(ctx: RouteContext, key: Key): Promise<EntryResponse 
     if (l.status === 'pending') return { ...base, status: 'pending' };
     if (l.status === 'logged') return { ...base, status: 'logged', index: l.index };
     // Final: the proof must be relative to exactly the checkpoint we return.
-    const cp = parseCheckpoint(l.checkpoint);
-    if (!cp.ok || l.index >= cp.checkpoint.size) return { ...base, status: 'logged', index: l.index };
-    const size = cp.checkpoint.size;
+    const size = checkpointSize(l.checkpoint);
+    if (size === null || l.index >= size) return { ...base, status: 'logged', index: l.index };
     const proof = size === l.treeSize ? l.proof : (await ctx.peer.inclusionProof(l.index, size)).map(toBase64);
     return { ...base, status: 'final', index: l.index, treeSize: size, proof, checkpoint: l.checkpoint };
   }
   return null;
+}
+
+/** Tree size of a signed checkpoint note (C2SP tlog-checkpoint body inside a signed note). */
+function checkpointSize(note: string): number | null {
+  const n = parseNote(note);
+  if (!n.ok) return null;
+  const cp = parseCheckpoint(n.note.text);
+  return cp.ok ? cp.checkpoint.size : null;
 }
 
 function receiptOf(e: EntryResponse): string {

@@ -1,0 +1,309 @@
+// The Cairn client SDK (portable: only `fetch`, runs in Node 20+ and browsers). Talks to one peer's
+// HTTP API (docs/api.md): submit signed entries, wait for finality, fetch receipts and verify them
+// offline with the light verifier (src/verifier) — the peer is not trusted for the verdict.
+import type { Ed25519Signer } from '../crypto/types.js';
+import { fromBase64 } from '../encoding/bytes.js';
+import { signEntry, EntrySignError } from '../entry/sign.js';
+import type { AuditEntry, UnsignedEntry } from '../entry/types.js';
+import { entryBundlePath, tilePath, TILE_WIDTH } from '../merkle/tiles.js';
+import type { TrustRoot } from '../verifier/trust.js';
+import { verifyReceipt as lightVerifyReceipt, type VerifyOptions } from '../verifier/verify.js';
+import { CairnApiError } from './errors.js';
+import {
+  SUBMIT_ARRAY_MAX,
+  type ConsistencyResponse,
+  type EntryResponse,
+  type HealthResponse,
+  type StatusResponse,
+  type SubmitBatchResponse,
+  type SubmitItem,
+} from './types.js';
+
+export interface CairnClientOptions {
+  /** Base URL of a peer, e.g. http://127.0.0.1:8080 (a trailing slash is ignored). */
+  url: string;
+  /** fetch implementation; default globalThis.fetch. */
+  fetch?: typeof fetch;
+  /** Per-request timeout for ordinary requests (not long-polls), default 30,000 ms. */
+  requestTimeoutMs?: number;
+  /** Extra headers on every request (e.g. authorization, once reads need it). */
+  headers?: Record<string, string>;
+}
+
+export interface WaitOptions {
+  /** Give up after this long (default 30,000 ms). */
+  timeoutMs?: number;
+}
+
+/** Longest single long-poll the SDK asks for; it re-polls until its own deadline. */
+export const LONG_POLL_MS_MAX = 25_000;
+const REQUEST_TIMEOUT_MS_DEFAULT = 30_000;
+const WAIT_TIMEOUT_MS_DEFAULT = 30_000;
+/** Slack added to a long-poll's fetch timeout over the server-side wait. */
+const LONG_POLL_SLACK_MS = 5_000;
+const HEX64_RE = /^[0-9a-f]{64}$/;
+
+/** A successful submit result. */
+export type SubmitOk = Extract<SubmitItem, { status: string }>;
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function isSubmitItem(v: unknown): v is SubmitItem {
+  if (!isObject(v)) return false;
+  if (isObject(v.error)) return typeof v.error.code === 'string' && typeof v.error.message === 'string';
+  return typeof v.status === 'string' && typeof v.leafHash === 'string';
+}
+
+function isEntryResponse(v: unknown): v is EntryResponse {
+  return isObject(v) && typeof v.leafHash === 'string' && typeof v.status === 'string' && typeof v.leaf === 'string' && isObject(v.entry);
+}
+
+export class CairnClient {
+  readonly url: string;
+  private readonly fetchFn: typeof fetch;
+  private readonly requestTimeoutMs: number;
+  private readonly headers: Record<string, string>;
+
+  constructor(opts: CairnClientOptions) {
+    if (typeof opts?.url !== 'string' || !/^https?:\/\//.test(opts.url)) throw new CairnApiError('bad_request', 'url must be an http(s) URL');
+    this.url = opts.url.replace(/\/+$/, '');
+    const f = opts.fetch ?? globalThis.fetch;
+    if (typeof f !== 'function') throw new CairnApiError('network_error', 'no fetch implementation available');
+    this.fetchFn = f.bind(globalThis);
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS_DEFAULT;
+    this.headers = { ...(opts.headers ?? {}) };
+  }
+
+  /** One request; resolves with the status and body text, throws CairnApiError on transport failure. */
+  private async request(path: string, init: { method?: string; body?: string; accept?: string; timeoutMs?: number } = {}): Promise<{ status: number; text: string; bytes?: Uint8Array }> {
+    const headers: Record<string, string> = { ...this.headers, accept: init.accept ?? 'application/json' };
+    if (init.body !== undefined) headers['content-type'] = 'application/json';
+    const timeoutMs = init.timeoutMs ?? this.requestTimeoutMs;
+    let res: Response;
+    try {
+      res = await this.fetchFn(this.url + path, {
+        method: init.method ?? 'GET',
+        headers,
+        ...(init.body !== undefined ? { body: init.body } : {}),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (e) {
+      const name = (e as Error)?.name;
+      if (name === 'TimeoutError' || name === 'AbortError') throw new CairnApiError('timeout', `no answer from ${this.url}${path} within ${timeoutMs} ms`);
+      throw new CairnApiError('network_error', `${this.url}${path}: ${(e as Error)?.message ?? String(e)}`);
+    }
+    if (init.accept === 'application/octet-stream' && res.status === 200) {
+      return { status: res.status, text: '', bytes: new Uint8Array(await res.arrayBuffer()) };
+    }
+    return { status: res.status, text: await res.text() };
+  }
+
+  /** Throws the API's error from an error response (or bad_response when it has none). */
+  private fail(status: number, text: string): never {
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    if (isObject(body) && isObject(body.error) && typeof body.error.code === 'string') {
+      const e = body.error;
+      throw new CairnApiError(e.code as string, typeof e.message === 'string' ? e.message : '', status, typeof e.field === 'string' ? e.field : undefined);
+    }
+    throw new CairnApiError('bad_response', `HTTP ${status} without an API error body: ${text.slice(0, 200)}`, status);
+  }
+
+  private json(status: number, text: string): unknown {
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new CairnApiError('bad_response', `HTTP ${status} with a body that is not JSON`, status);
+    }
+  }
+
+  /**
+   * Submits one signed entry (resolves to its result; an error result throws CairnApiError) or an
+   * array of up to 1,000 (resolves to per-entry results, errors included; only errors about the
+   * request as a whole throw).
+   */
+  submit(entry: AuditEntry): Promise<SubmitOk>;
+  submit(entries: AuditEntry[]): Promise<SubmitItem[]>;
+  async submit(input: AuditEntry | AuditEntry[]): Promise<SubmitItem | SubmitItem[]> {
+    if (Array.isArray(input) && input.length > SUBMIT_ARRAY_MAX) {
+      throw new CairnApiError('too_many_entries', `${input.length} entries; at most ${SUBMIT_ARRAY_MAX} per request (SUBMIT_ARRAY_MAX)`, 0);
+    }
+    const { status, text } = await this.request('/v1/entries', { method: 'POST', body: JSON.stringify(input) });
+    if (!Array.isArray(input)) {
+      if (status !== 200 && status !== 202) this.fail(status, text);
+      const body = this.json(status, text);
+      if (!isSubmitItem(body) || 'error' in body) throw new CairnApiError('bad_response', 'submit answer is not a result', status);
+      return body;
+    }
+    const body = this.json(status, text) as Partial<SubmitBatchResponse>;
+    if (!Array.isArray(body?.results)) this.fail(status, text);
+    if (body.results.length !== input.length || !body.results.every(isSubmitItem)) {
+      throw new CairnApiError('bad_response', `expected ${input.length} results`, status);
+    }
+    return body.results;
+  }
+
+  /** Signs `unsigned` with `signer` (client key = signer's public key) and submits it. */
+  async signAndSubmit(unsigned: UnsignedEntry, signer: Ed25519Signer): Promise<{ entry: AuditEntry; leafHash: string; status: 'accepted' | 'known-pending' | 'known-final' }> {
+    let entry: AuditEntry;
+    try {
+      entry = signEntry(unsigned, signer);
+    } catch (e) {
+      if (e instanceof EntrySignError) {
+        const first = e.errors[0];
+        throw new CairnApiError(e.code === 'entry_invalid' ? 'invalid_entry' : e.code, e.message, 0, first?.field);
+      }
+      throw e;
+    }
+    const r = await this.submit(entry);
+    return { entry, leafHash: r.leafHash, status: r.status };
+  }
+
+  private static entryPath(key: string | { client: string; id: string }): string {
+    if (typeof key === 'string') {
+      if (!HEX64_RE.test(key)) throw new CairnApiError('bad_request', 'leaf hash must be 64 lowercase hex digits', 0, 'hash');
+      return `/v1/entries/${key}`;
+    }
+    return `/v1/entries/by-id/${encodeURIComponent(key.client)}/${encodeURIComponent(key.id)}`;
+  }
+
+  /** The entry by leaf hash or by (client, id): pending, logged or final (with proof and checkpoint). */
+  async getEntry(key: string | { client: string; id: string }): Promise<EntryResponse> {
+    const { status, text } = await this.request(CairnClient.entryPath(key));
+    if (status !== 200) this.fail(status, text);
+    const body = this.json(status, text);
+    if (!isEntryResponse(body)) throw new CairnApiError('bad_response', 'entry answer has an unexpected shape', status);
+    return body;
+  }
+
+  /**
+   * Long-polls until the entry is final; resolves with it (index, proof, checkpoint). Throws
+   * CairnApiError `timeout` when it is not final by `timeoutMs`, `entry_not_found` when the peer
+   * still does not know the entry at that point.
+   */
+  async waitFinal(key: string | { client: string; id: string }, opts: WaitOptions = {}): Promise<EntryResponse> {
+    return this.longPoll(key, 'application/json', opts.timeoutMs ?? WAIT_TIMEOUT_MS_DEFAULT, (status, text) => {
+      const body = this.json(status, text);
+      if (!isEntryResponse(body)) throw new CairnApiError('bad_response', 'entry answer has an unexpected shape', status);
+      return body.status === 'final' ? body : null;
+    });
+  }
+
+  /**
+   * The C2SP tlog-proof receipt of a final entry (text). With `wait`, long-polls until it exists.
+   * Throws `not_final` (without wait) or `timeout` (with wait) when the entry is not final yet.
+   */
+  async getReceipt(key: string | { client: string; id: string }, opts: { wait?: boolean; timeoutMs?: number } = {}): Promise<string> {
+    if (opts.wait !== true) {
+      const { status, text } = await this.request(CairnClient.entryPath(key), { accept: 'text/plain' });
+      if (status !== 200) this.fail(status, text);
+      return text;
+    }
+    return this.longPoll(key, 'text/plain', opts.timeoutMs ?? WAIT_TIMEOUT_MS_DEFAULT, (status, text) => (status === 200 ? text : null));
+  }
+
+  private async longPoll<T>(key: string | { client: string; id: string }, accept: string, timeoutMs: number, done: (status: number, text: string) => T | null): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    const path = CairnClient.entryPath(key);
+    let last: { status: number; text: string } | null = null;
+    for (;;) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      const waitMs = Math.min(left, LONG_POLL_MS_MAX);
+      const r = await this.request(`${path}?wait=final&timeout=${waitMs}ms`, { accept, timeoutMs: waitMs + LONG_POLL_SLACK_MS });
+      last = r;
+      if (r.status === 200) {
+        const v = done(r.status, r.text);
+        if (v !== null) return v;
+        continue;
+      }
+      // Not final yet (receipt) or not arrived yet (gossip may still bring it): poll again.
+      if (r.status === 404) {
+        const code = (() => {
+          try {
+            return (JSON.parse(r.text) as { error?: { code?: string } }).error?.code;
+          } catch {
+            return undefined;
+          }
+        })();
+        if (code === 'not_final' || code === 'entry_not_found') {
+          if (code === 'entry_not_found') await new Promise((res) => setTimeout(res, Math.min(250, Math.max(0, deadline - Date.now()))));
+          continue;
+        }
+      }
+      if (r.status === 429 || r.status === 503) {
+        await new Promise((res) => setTimeout(res, Math.min(1000, Math.max(0, deadline - Date.now()))));
+        continue;
+      }
+      this.fail(r.status, r.text);
+    }
+    if (last !== null && last.status === 404 && last.text.includes('"entry_not_found"')) this.fail(last.status, last.text);
+    throw new CairnApiError('timeout', `entry not final within ${timeoutMs} ms`);
+  }
+
+  /** The latest final checkpoint (signed note text). Verify it with verifyCheckpoint from src/verifier. */
+  async checkpoint(): Promise<string> {
+    const { status, text } = await this.request('/checkpoint', { accept: 'text/plain' });
+    if (status !== 200) this.fail(status, text);
+    return text;
+  }
+
+  async status(): Promise<StatusResponse> {
+    const { status, text } = await this.request('/v1/status');
+    if (status !== 200) this.fail(status, text);
+    const body = this.json(status, text);
+    if (!isObject(body) || typeof body.origin !== 'string') throw new CairnApiError('bad_response', 'status answer has an unexpected shape', status);
+    return body as StatusResponse;
+  }
+
+  async health(): Promise<HealthResponse> {
+    const { status, text } = await this.request('/healthz');
+    if (status !== 200) this.fail(status, text);
+    return this.json(status, text) as HealthResponse;
+  }
+
+  /** RFC 9162 consistency proof between two tree sizes (hashes decoded). */
+  async consistency(from: number, to: number): Promise<{ from: number; to: number; proof: Uint8Array[] }> {
+    const { status, text } = await this.request(`/v1/proofs/consistency?from=${from}&to=${to}`);
+    if (status !== 200) this.fail(status, text);
+    const body = this.json(status, text) as Partial<ConsistencyResponse>;
+    const proof = Array.isArray(body?.proof) ? body.proof.map((b) => (typeof b === 'string' ? fromBase64(b) : null)) : null;
+    if (proof === null || proof.some((h) => h === null || h.length !== 32)) throw new CairnApiError('bad_response', 'consistency proof is not a list of base64 hashes', status);
+    return { from, to, proof: proof as Uint8Array[] };
+  }
+
+  /** A C2SP tlog-tiles hash tile (width 256 = full). */
+  async tile(level: number, index: number, width = TILE_WIDTH): Promise<Uint8Array> {
+    return this.binary('/' + tilePath({ level, index, width }));
+  }
+
+  /** A C2SP tlog-tiles entry bundle (width 256 = full). */
+  async entryBundle(index: number, width = TILE_WIDTH): Promise<Uint8Array> {
+    return this.binary('/' + entryBundlePath({ index, width }));
+  }
+
+  private async binary(path: string): Promise<Uint8Array> {
+    const r = await this.request(path, { accept: 'application/octet-stream' });
+    if (r.status !== 200 || r.bytes === undefined) this.fail(r.status, r.text);
+    return r.bytes;
+  }
+
+  /**
+   * Verifies a receipt offline against a trust root (quorum of organization signatures + RFC 9162
+   * inclusion of `leaf`, the entry's logged bytes). Does not contact the peer.
+   */
+  verifyReceipt(trust: TrustRoot, receiptText: string, leaf: Uint8Array, opts?: VerifyOptions): ReturnType<typeof lightVerifyReceipt> {
+    return verifyReceipt(trust, receiptText, leaf, opts);
+  }
+}
+
+/** Standalone form of CairnClient.verifyReceipt (src/verifier's verifyReceipt). */
+export function verifyReceipt(trust: TrustRoot, receiptText: string, leaf: Uint8Array, opts?: VerifyOptions): ReturnType<typeof lightVerifyReceipt> {
+  return lightVerifyReceipt(trust, receiptText, leaf, opts);
+}
