@@ -15,12 +15,14 @@ import { registerSubmit } from './submit.js';
 import { registerGet } from './get.js';
 import { registerAudit } from './audit.js';
 import { registerStatus } from './status.js';
+import { registerStart } from './start.js';
 
 export type { CliIo } from './io.js';
 
 /** Command groups, in help order. */
 export const COMMANDS: readonly ((program: Command, io: CliIo) => void)[] = [
   registerKeygen,
+  registerStart,
   registerSubmit,
   registerGet,
   registerStatus,
