@@ -149,6 +149,13 @@ function replay(seed: number, o: Options): number {
   return r.violations.length > 0 ? 1 : 0;
 }
 
+/** Severity order for reporting: a broken agreement matters more than a rejected certificate. */
+const SEVERITY = ['agreement', 'double-sign', 'validity', 'bad-own-signature', 'certificate', 'exception', 'codec', 'liveness', 'limit'];
+
+function mostSevere(r: SimResult): SimResult['violations'][number] {
+  return [...r.violations].sort((a, b) => SEVERITY.indexOf(a.kind) - SEVERITY.indexOf(b.kind))[0]!;
+}
+
 function summaryLine(r: SimResult): string {
   return (
     `decided ${r.heightsDecided}/${r.heightsTarget} heights, rounds [${r.decisionRounds.join(',')}], ` +
@@ -213,10 +220,11 @@ function sweep(o: Options): number {
     if (r.violations.length > 0) {
       violatingRuns++;
       if (firstViolation === null) firstViolation = { seed, cfg };
-      for (const v of r.violations) byKind.set(v.kind, (byKind.get(v.kind) ?? 0) + 1);
+      const kinds = [...new Set(r.violations.map((v) => v.kind))];
+      for (const k of kinds) byKind.set(k, (byKind.get(k) ?? 0) + 1);
       if (printed.length < VIOLATIONS_PRINTED_MAX) {
-        const v = r.violations[0]!;
-        printed.push(`  seed ${seed} (n=${cfg.n}): ${v.kind}: ${v.detail}\n    replay: ${replayCommand(seed, cfg)}`);
+        const v = mostSevere(r);
+        printed.push(`  seed ${seed} (n=${cfg.n}) [${kinds.join(', ')}]: ${v.kind}: ${v.detail}\n    replay: ${replayCommand(seed, cfg)}`);
       }
     }
     if ((i + 1) % 1000 === 0 && i + 1 < o.seeds) {
@@ -247,7 +255,7 @@ function sweep(o: Options): number {
     out.write('violations: none\n');
     return 0;
   }
-  out.write(`violations: ${violatingRuns} runs (${[...byKind.entries()].map(([k, c]) => `${k} ${c}`).join(', ')})\n`);
+  out.write(`violations: ${violatingRuns} runs (runs per kind: ${[...byKind.entries()].map(([k, c]) => `${k} ${c}`).join(', ')})\n`);
   for (const p of printed) out.write(p + '\n');
   if (firstViolation !== null) out.write(`replay the first: ${replayCommand(firstViolation.seed, firstViolation.cfg)}\n`);
   return 1;

@@ -138,6 +138,8 @@ export interface PeerOptions {
   firstHeight: number;
   /** Amnesiac Byzantine peers play the targeted lock attack instead of random partial sends. */
   amnesiacTargeted?: boolean;
+  /** Local time a node stays idle after a decision before starting the next height (empty mempool). */
+  idleMs?: number;
 }
 
 /**
@@ -306,7 +308,14 @@ export class SimPeer {
       return;
     }
     this.walAppend(m); // write-ahead: durable before the driver sees it
-    this.run({ kind: 'message', message: m });
+    if (!this.run({ kind: 'message', message: m })) return;
+    // Idle after a decision: a valid message for the next height (the driver verified and
+    // buffered it) wakes the node up at once, so an idle peer never holds the others back.
+    const next = this.decidedTop + 1;
+    if (this.driver.decided && m.height === next && this.driver.bufferedCount(next) > 0 && this.driver.height < next) {
+      this.pruneBelow(next);
+      this.run({ kind: 'start-height', height: next });
+    }
   }
 
   private walAppend(m: ConsensusMessage): void {
@@ -381,8 +390,9 @@ export class SimPeer {
             false,
           );
         }
-        // The node starts the next height right away (its mempool is never empty here).
-        this.env.timer(this.node, this.incarnation, 0, { kind: 'start-height', height: eff.height + 1 });
+        // The node starts the next height when it has entries (after `idleMs`: an idle mempool)
+        // OR as soon as it holds a valid message for the next height (see onConsensusMessage).
+        this.env.timer(this.node, this.incarnation, this.opts.idleMs ?? 0, { kind: 'start-height', height: eff.height + 1 });
         return;
       }
       case 'evidence':
@@ -569,6 +579,7 @@ export class SimPeer {
     // Only a peer that made no progress during the last interval asks for help: a progressing
     // peer needs nothing, and this keeps anti-entropy traffic near zero in the common case.
     const progress = `${h}/${this.driver.round}/${this.driver.step}/${this.store.get(h)?.size ?? 0}`;
+    if (this.driver.decided) return; // idle after a decision: needs nothing (it still answers others)
     if (progress !== this.lastProgress) {
       this.lastProgress = progress;
       return;

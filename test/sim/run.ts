@@ -148,6 +148,7 @@ class Simulation {
             prng,
             firstHeight: plan.firstHeight,
             amnesiacTargeted: plan.amnesiacTargeted,
+            idleMs: plan.idleMs,
           },
           env,
         ),
@@ -303,7 +304,7 @@ class Simulation {
     let budget = this.effectiveDelayMs;
     const first = this.roundBound(startRound);
     for (let r = startRound; r <= startRound + first; r++) budget += roundMs(r);
-    let perHeight = 0;
+    let perHeight = plan.idleMs * slowest;
     for (let r = 0; r <= this.roundBound(0); r++) perHeight += roundMs(r);
     budget += Math.max(0, remaining - 1) * perHeight;
     this.deadlineMs = this.q.now + budget;

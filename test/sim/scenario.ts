@@ -83,6 +83,8 @@ export interface Plan {
   network: NetworkConfig;
   timeouts: Timeouts;
   gossipIntervalMs: number;
+  /** Local ms a node idles after a decision before starting the next height (unless woken by a message). */
+  idleMs: number;
   crashes: ScheduledCrash[];
   /** Per node: probability of crashing right after a persist/broadcast effect (before GST only). */
   pointCrashProbability: number[];
@@ -151,6 +153,7 @@ export function buildPlan(seed: number, c: SimConfig): Plan {
     },
     timeouts: randomTimeouts(prng),
     gossipIntervalMs: prng.range(50, 150),
+    idleMs: 0,
     crashes: [],
     pointCrashProbability: Array.from({ length: n }, () => 0),
     pointCrashDownMs: { min: 10, max: 500 },
@@ -219,6 +222,7 @@ function randomFaults(prng: Prng, p: Plan): void {
   const n = p.n;
   const net = p.network;
   net.gstMs = prng.range(500, 8_000);
+  p.idleMs = prng.chance(0.5) ? 0 : prng.range(0, 1_500);
   const lmax = prng.range(20, 300);
   net.latency = { minMs: prng.range(0, 20), maxMs: lmax };
   net.tailProbability = prng.chance(0.5) ? prng.next() * 0.1 : 0;
