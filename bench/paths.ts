@@ -1,0 +1,19 @@
+// Where the program files are, whether the bench runs compiled (`npm run bench` ->
+// dist/bench/run.js) or from source (`npx tsx bench/run.ts`): child processes (peers, load
+// generators, the `cairn` CLI) are started the same way the parent was.
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** True when running from dist/ (compiled JavaScript). */
+export const compiled = here.endsWith(`${'/'}dist${'/'}bench`);
+
+/** The repository root (holds node_modules, and dist/ when compiled). */
+export function codeRoot(): string {
+  return compiled ? resolve(here, '../..') : resolve(here, '..');
+}
+
+/** Node arguments that run module `m` (e.g. 'node/peer/main', no extension). */
+export function nodeEntryArgs(m: string): string[] {
+  return compiled ? [join(codeRoot(), 'dist', `${m}.js`)] : ['--import', 'tsx', join(codeRoot(), `${m}.ts`)];
+}

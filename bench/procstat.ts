@@ -1,0 +1,60 @@
+// Per-process resource use from Linux /proc (the peers are separate processes): CPU seconds
+// (utime + stime of /proc/<pid>/stat), peak resident set (VmHWM of /proc/<pid>/status), and bytes
+// on disk of a directory tree.
+import { readFile, readdir, lstat } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ; 100 on every Linux this runs on). */
+const CLOCK_TICKS_PER_S = 100;
+/** Most directory entries visited by diskBytes (bounded walk). */
+const DISK_WALK_ENTRIES_MAX = 200_000;
+
+/** CPU seconds (user + system) used so far by a process; NaN if it is gone. */
+export async function cpuSeconds(pid: number): Promise<number> {
+  try {
+    const s = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may contain spaces) start after the last ')'.
+    const rest = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    // rest[0] is field 3 (state); utime is field 14, stime field 15.
+    const utime = Number(rest[11]);
+    const stime = Number(rest[12]);
+    return (utime + stime) / CLOCK_TICKS_PER_S;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Peak resident set size in bytes (VmHWM); NaN if the process is gone. */
+export async function peakRssBytes(pid: number): Promise<number> {
+  try {
+    const s = await readFile(`/proc/${pid}/status`, 'utf8');
+    const m = /^VmHWM:\s+(\d+)\s+kB$/m.exec(s);
+    return m ? Number(m[1]) * 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Bytes allocated on disk under `dir` (like `du -s --block-size=1`: 512-byte blocks used). */
+export async function diskBytes(dir: string): Promise<number> {
+  let total = 0;
+  let visited = 0;
+  const walk = async (d: string): Promise<void> => {
+    let names: string[];
+    try {
+      names = await readdir(d);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      if (++visited > DISK_WALK_ENTRIES_MAX) throw new Error(`more than ${DISK_WALK_ENTRIES_MAX} files under ${dir} (DISK_WALK_ENTRIES_MAX)`);
+      const p = join(d, n);
+      const st = await lstat(p).catch(() => null);
+      if (st === null) continue;
+      total += st.blocks * 512;
+      if (st.isDirectory()) await walk(p);
+    }
+  };
+  await walk(dir);
+  return total;
+}

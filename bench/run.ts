@@ -1,0 +1,444 @@
+// `npm run bench` (compiled: node dist/bench/run.js; from source: npx tsx bench/run.ts).
+//
+// Starts a network of N real peer processes on 127.0.0.1 (bench/network.ts) and separate
+// load-generator processes (bench/loadgen.ts), then measures, from what the load generators saw
+// finalized (verified checkpoints + entry bundles + sampled inclusion proofs):
+//   - max sustained throughput (open-loop steps rising until the backlog grows, then a long step);
+//   - submit -> final latency at 25 / 50 / 75 % of that maximum;
+//   - the verification bound (node:crypto verifications/s on one core × cores ÷ peers);
+//   - CPU seconds and disk bytes per finalized entry, peak RSS per peer;
+//   - auditor speed (light verifier) and `cairn audit` over the whole log;
+//   - catch-up rate of a peer restarted ≥ 100,000 entries behind.
+// Prints a table and writes JSON under bench/results/. Every wait is bounded; every child is
+// killed (process groups) on exit, error and SIGINT/SIGTERM.
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile, readdir } from 'node:fs/promises';
+import os from 'node:os';
+import { join } from 'node:path';
+import { parseTrustFile } from '../src/verifier/index.js';
+import { auditorSpeed, fetchProofSamples, runCairnAudit, verifyRatePerCore, type AuditorSpeed, type AuditRun } from './auditor.js';
+import { BenchHttp } from './http.js';
+import { LoadgenPool, type MergedResult } from './loadgens.js';
+import { killAllPeers, startPeerProcess, stopAllPeers, stopPeerProcess, writeNetwork, type BenchNetworkSpec, type PeerProcess } from './network.js';
+import { codeRoot } from './paths.js';
+import { cpuSeconds, diskBytes, peakRssBytes } from './procstat.js';
+import { summarizeProfile } from './profile.js';
+import type { LoadgenPhase } from './protocol.js';
+import { latencyTrend, round, summarize, type LatencySummary } from './stats.js';
+import { formatTable } from './table.js';
+
+export interface BenchOptions {
+  orgs: number;
+  entryBytes: number;
+  durationS: number;
+  smoke: boolean;
+  out: string | null;
+  loadgens: number;
+  clients: number;
+  startRate: number;
+  catchupEntries: number;
+  profile: boolean;
+  keep: boolean;
+}
+
+const USAGE = `usage: bench [--orgs 4|7|10] [--entry-bytes N] [--duration S] [--smoke] [--out FILE]
+             [--loadgens K] [--clients C] [--start-rate R] [--catchup-entries N] [--profile] [--keep]`;
+
+export function parseBenchArgs(argv: string[]): BenchOptions {
+  const o: BenchOptions = { orgs: 4, entryBytes: 300, durationS: 30, smoke: false, out: null, loadgens: 2, clients: 256, startRate: 1000, catchupEntries: 100_000, profile: false, keep: false };
+  const num = (v: string | undefined, name: string, min: number, max: number): number => {
+    const n = Number(v);
+    if (v === undefined || !Number.isFinite(n) || n < min || n > max) throw new Error(`${name} must be a number in ${min}..${max}\n${USAGE}`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const v = () => argv[++i];
+    switch (a) {
+      case '--orgs':
+        o.orgs = num(v(), '--orgs', 1, 16);
+        break;
+      case '--entry-bytes':
+        o.entryBytes = num(v(), '--entry-bytes', 250, 60_000);
+        break;
+      case '--duration':
+        o.durationS = num(v(), '--duration', 1, 600);
+        break;
+      case '--smoke':
+        o.smoke = true;
+        break;
+      case '--out':
+        o.out = v() ?? null;
+        break;
+      case '--loadgens':
+        o.loadgens = num(v(), '--loadgens', 1, 8);
+        break;
+      case '--clients':
+        o.clients = num(v(), '--clients', 1, 4096);
+        break;
+      case '--start-rate':
+        o.startRate = num(v(), '--start-rate', 10, 100_000);
+        break;
+      case '--catchup-entries':
+        o.catchupEntries = num(v(), '--catchup-entries', 0, 2_000_000);
+        break;
+      case '--profile':
+        o.profile = true;
+        break;
+      case '--keep':
+        o.keep = true;
+        break;
+      case '--help':
+      case '-h':
+        throw new Error(USAGE);
+      default:
+        throw new Error(`unknown argument ${JSON.stringify(a)}\n${USAGE}`);
+    }
+  }
+  return o;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+function log(msg: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+}
+
+interface StepReport {
+  id: string;
+  offeredRate: number;
+  offered: number;
+  accepted: number;
+  final: number;
+  finalizedPerSec: number;
+  latencyMs: LatencySummary;
+  firstQuarterP50Ms: number;
+  lastQuarterP50Ms: number;
+  drainMs: number;
+  dropped: number;
+  errors: Record<string, number>;
+  keepsUp: boolean;
+  why: string;
+  proofsOk: number;
+  proofsFailed: number;
+}
+
+function stepReport(r: MergedResult, rate: number, durationMs: number): StepReport {
+  const lat = summarize(r.latencyMs);
+  const trend = latencyTrend(r.submitMs, r.latencyMs, durationMs);
+  const errors = Object.fromEntries(Object.entries(r.codes).filter(([, n]) => n > 0));
+  const window = Math.max(r.sendMs, r.lastFinalMs) / 1000;
+  const finalizedPerSec = window > 0 ? r.finalAccepted / window : 0;
+  let why = '';
+  if (r.dropped > 0) why = `${r.dropped} entries dropped (too many requests in flight)`;
+  else if (Object.keys(errors).length > 0) why = `rejections ${JSON.stringify(errors)}`;
+  else if (r.sent < r.offered) why = `only ${r.sent} of ${r.offered} sent in time`;
+  else if (r.finalAccepted < r.accepted) why = `${r.accepted - r.finalAccepted} accepted entries not final after the drain`;
+  else if (!(trend.lastQuarterP50 <= 1.5 * trend.firstQuarterP50 + 300)) why = `backlog grows (p50 ${round(trend.firstQuarterP50)} ms -> ${round(trend.lastQuarterP50)} ms)`;
+  else if (!(lat.p99 <= 5000)) why = `p99 ${round(lat.p99)} ms > 5 s`;
+  if (r.proofsFailed > 0) why = `${why}${why ? '; ' : ''}${r.proofsFailed} inclusion proofs failed: ${r.proofProblems.join(' | ')}`;
+  return {
+    id: r.id,
+    offeredRate: round(rate),
+    offered: r.offered,
+    accepted: r.accepted,
+    final: r.finalAccepted,
+    finalizedPerSec: round(finalizedPerSec),
+    latencyMs: { count: lat.count, p50: round(lat.p50), p90: round(lat.p90), p99: round(lat.p99), max: round(lat.max) },
+    firstQuarterP50Ms: round(trend.firstQuarterP50),
+    lastQuarterP50Ms: round(trend.lastQuarterP50),
+    drainMs: round(r.drainMs),
+    dropped: r.dropped,
+    errors,
+    keepsUp: why === '',
+    why,
+    proofsOk: r.proofsOk,
+    proofsFailed: r.proofsFailed,
+  };
+}
+
+interface PeerStatusJson {
+  height: number;
+  treeSize: number;
+  finalSize: number;
+  peers: { connected: boolean }[];
+  mempool: { entries: number };
+}
+
+async function status(http: BenchHttp, url: string): Promise<PeerStatusJson | null> {
+  try {
+    const r = await http.json<PeerStatusJson>(`${url}/v1/status`, 5_000);
+    return r.status === 200 ? r.value : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Waits until every listed peer answers and sees all the others; bounded. */
+async function waitConnected(http: BenchHttp, procs: PeerProcess[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ss = await Promise.all(procs.map((p) => status(http, p.spec.url)));
+    if (ss.every((s) => s !== null && s.peers.filter((x) => x.connected).length >= procs.length - 1)) return;
+    for (const p of procs) if (!p.alive) throw new Error(`peer ${p.spec.name} exited during startup:\n${p.lines.slice(-20).join('\n')}`);
+    if (Date.now() > deadline) {
+      throw new Error(`peers not connected after ${timeoutMs} ms: ${JSON.stringify(ss.map((s) => (s === null ? null : s.peers.map((x) => x.connected))))}\n${procs.map((p) => `${p.spec.name}: ${p.lines.slice(-5).join('\n')}`).join('\n')}`);
+    }
+    await sleep(250);
+  }
+}
+
+function machine() {
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: codeRoot(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    // not a git checkout
+  }
+  return { cpuModel: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, memoryGiB: round(os.totalmem() / 2 ** 30, 1), node: process.version, platform: `${os.platform()} ${os.release()}`, commit };
+}
+
+export async function runBench(o: BenchOptions): Promise<Record<string, unknown>> {
+  const startedAt = new Date();
+  const S = o.smoke;
+  const http = new BenchHttp(16);
+  const benchDir = await mkdtemp(join(os.tmpdir(), 'cairn-bench-'));
+  const profDir = join(benchDir, 'profiles');
+  let pool: LoadgenPool | null = null;
+  const procs: PeerProcess[] = [];
+  const cleanup = () => {
+    pool?.kill();
+    killAllPeers();
+  };
+  process.once('exit', cleanup);
+  const onSignal = (sig: NodeJS.Signals) => {
+    log(`${sig}: stopping every child`);
+    cleanup();
+    process.exit(130);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    // 1. The verification bound, measured before anything else runs on this machine.
+    const verifyPerCore = verifyRatePerCore(o.entryBytes, S ? 300 : 1500);
+    const cores = os.cpus().length;
+    const bound = (verifyPerCore * cores) / o.orgs;
+    log(`node:crypto Ed25519 verify: ${round(verifyPerCore)}/s per core; bound ${round(verifyPerCore)} × ${cores} cores ÷ ${o.orgs} peers = ${round(bound)} entries/s`);
+
+    // 2. The network.
+    const net: BenchNetworkSpec = await writeNetwork(benchDir, { peers: o.orgs, clients: o.clients });
+    const trust = parseTrustFile(net.trustJson);
+    if (!trust.ok) throw new Error(`trust file: ${trust.message}`);
+    if (o.profile) await mkdir(profDir, { recursive: true });
+    for (const [i, spec] of net.peers.entries()) procs.push(startPeerProcess(spec, o.profile && i === 0 ? { cpuProfDir: profDir } : {}));
+    await waitConnected(http, procs, 60_000);
+    log(`${o.orgs} peers up and connected (${benchDir})`);
+    pool = await LoadgenPool.start(o.loadgens, { trustJson: net.trustJson, entryBytes: o.entryBytes }, net.clients.map((c) => c.seedHex));
+    const allUrls = net.peers.map((p) => p.url);
+    const phase = (id: string, rate: number, durationMs: number, urls = allUrls): LoadgenPhase => ({
+      id,
+      rate,
+      durationMs,
+      urls,
+      tickMs: 50,
+      pollMs: 20,
+      drainMs: S ? 15_000 : 20_000,
+      stallMs: S ? 8_000 : 6_000,
+      proofSample: S ? 10 : 50,
+    });
+    const run = async (id: string, rate: number, durationMs: number, urls = allUrls): Promise<StepReport> => {
+      const r = await pool!.runPhase(phase(id, rate, durationMs, urls));
+      const rep = stepReport(r, rate, durationMs);
+      log(`${id}: offered ${round(rate)}/s -> finalized ${rep.finalizedPerSec}/s, p50 ${rep.latencyMs.p50} ms, p99 ${rep.latencyMs.p99} ms, ${rep.keepsUp ? 'keeps up' : `does NOT keep up: ${rep.why}`}`);
+      return rep;
+    };
+
+    // 3. Warm-up (JIT, first checkpoints), then rising open-loop steps.
+    await run('warmup', S ? 100 : 300, S ? 1500 : 3000);
+    const steps: StepReport[] = [];
+    const stepMs = S ? 1500 : 8000;
+    let rate = S ? 200 : o.startRate;
+    let best: number | null = null;
+    let failedAt: number | null = null;
+    const ramp = S ? 1 : 12;
+    for (let k = 0; k < ramp; k++) {
+      const rep = await run(`step${k}`, rate, stepMs);
+      steps.push(rep);
+      if (rep.keepsUp) {
+        best = rate;
+        rate = rate * 1.4;
+      } else {
+        failedAt = rate;
+        break;
+      }
+    }
+    if (!S && best !== null && failedAt !== null) {
+      const mid = (best + failedAt) / 2;
+      const rep = await run('step-mid', mid, stepMs);
+      steps.push(rep);
+      if (rep.keepsUp) best = mid;
+    }
+    if (best === null) best = (S ? 200 : o.startRate) / 2;
+
+    // 4. The sustained step (>= 30 s by default) at the highest rate that kept up; one retry lower.
+    const durationMs = (S ? 3 : o.durationS) * 1000;
+    const cpu0 = await Promise.all(procs.map((p) => cpuSeconds(p.pid)));
+    const lg0 = await pool.cpuSeconds();
+    let sustained = await run('sustained', best, durationMs);
+    let cpu1 = await Promise.all(procs.map((p) => cpuSeconds(p.pid)));
+    let lg1 = await pool.cpuSeconds();
+    let cpuBase = cpu0;
+    let lgBase = lg0;
+    if (!sustained.keepsUp && !S) {
+      cpuBase = cpu1;
+      lgBase = lg1;
+      sustained = await run('sustained-retry', best * 0.85, durationMs);
+      cpu1 = await Promise.all(procs.map((p) => cpuSeconds(p.pid)));
+      lg1 = await pool.cpuSeconds();
+    }
+    const maxThroughput = sustained.finalizedPerSec;
+    const peerCpuS = cpu1.reduce((a, x, i) => a + (x - cpuBase[i]!), 0);
+    const cpuPerEntryMs = sustained.final > 0 ? (peerCpuS / sustained.final) * 1000 : NaN;
+    const loadgenCpuPerEntryMs = sustained.final > 0 ? ((lg1 - lgBase) / sustained.final) * 1000 : NaN;
+
+    // 5. Latency at 25 / 50 / 75 % of the maximum.
+    const latMs = S ? 1500 : 15_000;
+    const latency: Record<string, StepReport> = {};
+    for (const pct of [25, 50, 75]) latency[`${pct}%`] = await run(`latency${pct}`, (maxThroughput * pct) / 100, latMs);
+
+    // 6. Resources: peak RSS per peer now (before the catch-up restarts one), disk per entry.
+    const rss = await Promise.all(procs.map((p) => peakRssBytes(p.pid)));
+
+    // 7. Catch-up: stop the last peer, push entries to the others, restart it, time to the head.
+    let catchup: Record<string, unknown> = { skipped: true };
+    const target = S ? 600 : o.catchupEntries;
+    if (target > 0 && o.orgs >= 4) {
+      const victim = procs[procs.length - 1]!;
+      const before = (await status(http, victim.spec.url))?.treeSize ?? 0;
+      await stopPeerProcess(victim);
+      log(`catch-up: ${victim.spec.name} stopped at tree size ${before}; pushing ${target} entries to the others`);
+      const others = allUrls.slice(0, -1);
+      const pushRate = Math.max(100, maxThroughput * 0.9);
+      const push = await run('catchup-push', pushRate, Math.ceil((target / pushRate) * 1000), others);
+      const heads = await Promise.all(others.map((u) => status(http, u)));
+      const head = Math.max(...heads.map((s) => s?.treeSize ?? 0));
+      const restarted = startPeerProcess(victim.spec);
+      procs[procs.length - 1] = restarted;
+      const t0 = performance.now();
+      let size = before;
+      let lastChange = t0;
+      let reached = false;
+      let firstProgressAt = NaN;
+      const deadline = t0 + (S ? 60_000 : 300_000);
+      while (performance.now() < deadline) {
+        const s = await status(http, restarted.spec.url);
+        if (s !== null && s.treeSize !== size) {
+          if (Number.isNaN(firstProgressAt) && s.treeSize > before) firstProgressAt = performance.now();
+          size = s.treeSize;
+          lastChange = performance.now();
+        }
+        if (size >= head) {
+          reached = true;
+          break;
+        }
+        if (!restarted.alive) throw new Error(`restarted peer exited:\n${restarted.lines.slice(-20).join('\n')}`);
+        if (performance.now() - lastChange > 60_000) break;
+        await sleep(100);
+      }
+      const seconds = (performance.now() - t0) / 1000;
+      const syncSeconds = (performance.now() - firstProgressAt) / 1000;
+      catchup = {
+        entriesBehind: head - before,
+        pushFinalized: push.final,
+        pushFinalizedPerSec: push.finalizedPerSec,
+        reachedHead: reached,
+        seconds: round(seconds, 2),
+        entriesPerSec: round((size - before) / seconds),
+        // Without the process start (module loading, LevelDB open, p2p connect).
+        secondsFromFirstProgress: round(syncSeconds, 2),
+        entriesPerSecFromFirstProgress: round((size - before) / syncSeconds),
+      };
+      log(`catch-up: ${JSON.stringify(catchup)}`);
+      await waitConnected(http, procs, 60_000);
+    }
+
+    // 8. Auditor speed (light verifier) and `cairn audit` over the whole log.
+    const head0 = await status(http, allUrls[0]!);
+    const treeSize = head0?.finalSize ?? 0;
+    const samples = await fetchProofSamples(http, allUrls[0]!, treeSize, S ? 8 : 32);
+    const auditor: AuditorSpeed = auditorSpeed(trust.trust, samples, S ? 200 : 1000);
+    log(`auditor: ${JSON.stringify(auditor)}`);
+    const audit: AuditRun = await runCairnAudit(allUrls[0]!, net.trustPath, S ? 60_000 : 300_000);
+    log(`cairn audit: ${audit.ok ? 'OK' : 'FAILED'} ${audit.entries} entries in ${round(audit.seconds, 2)} s (${round(audit.entriesPerSec)}/s)`);
+
+    const disk = await Promise.all(procs.map((p) => diskBytes(p.spec.dataDir)));
+    const finalSizes = await Promise.all(procs.map((p) => status(http, p.spec.url)));
+    await pool.close();
+    pool = null;
+    await stopAllPeers();
+    let profile: unknown = null;
+    if (o.profile) {
+      const files = (await readdir(profDir)).filter((f) => f.endsWith('.cpuprofile'));
+      if (files[0] !== undefined) profile = { file: join(profDir, files[0]), ...(await summarizeProfile(join(profDir, files[0]), 25)) };
+    }
+
+    const result = {
+      kind: S ? 'smoke' : 'full',
+      startedAt: startedAt.toISOString(),
+      elapsedS: round((Date.now() - startedAt.getTime()) / 1000, 1),
+      machine: machine(),
+      options: { ...o },
+      network: { peers: o.orgs, quorum: net.genesis.quorum, clients: o.clients, loadgens: o.loadgens, limits: net.genesis.limits },
+      verificationBound: { verifyPerSecPerCore: round(verifyPerCore), cores, peers: o.orgs, entriesPerSec: round(bound) },
+      maxThroughput: { entriesPerSec: maxThroughput, offeredRate: sustained.offeredRate, durationS: durationMs / 1000, ratioToBound: round(maxThroughput / bound, 3), step: sustained },
+      steps,
+      latency,
+      resources: {
+        cpuMsPerEntry: round(cpuPerEntryMs, 3),
+        loadgenCpuMsPerEntry: round(loadgenCpuPerEntryMs, 3),
+        peakRssMiB: rss.map((b) => round(b / 2 ** 20, 1)),
+        diskBytesPerEntry: disk.map((b, i) => round(b / Math.max(1, finalSizes[i]?.treeSize ?? 1))),
+        diskBytes: disk,
+        treeSize: finalSizes.map((s) => s?.treeSize ?? null),
+      },
+      catchup,
+      auditor: { ...auditor, cairnAudit: { ok: audit.ok, entries: audit.entries, seconds: round(audit.seconds, 2), entriesPerSec: round(audit.entriesPerSec), ...(audit.ok ? {} : { output: audit.output }) } },
+      profile,
+    };
+    return result;
+  } finally {
+    process.removeListener('exit', cleanup);
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    cleanup();
+    http.close();
+    if (!o.keep) await rm(benchDir, { recursive: true, force: true }).catch(() => undefined);
+    else log(`kept ${benchDir}`);
+  }
+}
+
+async function main(): Promise<void> {
+  let o: BenchOptions;
+  try {
+    o = parseBenchArgs(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`bench: ${(e as Error).message}\n`);
+    process.exit(2);
+  }
+  const result = await runBench(o);
+  const stamp = (result.startedAt as string).replace(/[:.]/g, '-');
+  const out = o.out ?? join(codeRoot(), 'bench', 'results', `${stamp}${o.smoke ? '-smoke' : ''}.json`);
+  await mkdir(join(out, '..'), { recursive: true });
+  await writeFile(out, JSON.stringify(result, null, 2) + '\n');
+  process.stdout.write(formatTable(result) + '\n');
+  process.stdout.write(`JSON: ${out}\n`);
+  process.exit(0);
+}
+
+const invokedDirectly = process.argv[1]?.endsWith('/bench/run.ts') === true || process.argv[1]?.endsWith('/bench/run.js') === true;
+if (invokedDirectly) {
+  main().catch((e: Error) => {
+    process.stderr.write(`bench: failed: ${e.stack ?? e.message}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,40 @@
+// The human-readable table of a bench result (the same numbers as the JSON).
+/* eslint-disable @typescript-eslint/no-explicit-any */
+
+function fmt(x: unknown, digits = 0): string {
+  if (typeof x !== 'number' || !Number.isFinite(x)) return String(x);
+  return x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+export function formatTable(r: any): string {
+  const rows: [string, string][] = [];
+  const m = r.machine;
+  rows.push(['machine', `${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node} (commit ${m.commit})`]);
+  rows.push(['network', `${r.network.peers} peer processes (quorum ${r.network.quorum}), ${r.network.clients} client keys, ${r.network.loadgens} load-generator processes, ${r.options.entryBytes}-byte entries`]);
+  const b = r.verificationBound;
+  rows.push(['verification bound', `${fmt(b.verifyPerSecPerCore)} verify/s/core × ${b.cores} cores ÷ ${b.peers} peers = ${fmt(b.entriesPerSec)} entries/s`]);
+  const t = r.maxThroughput;
+  rows.push(['max sustained throughput', `${fmt(t.entriesPerSec)} finalized entries/s over ${t.durationS} s (offered ${fmt(t.offeredRate)}/s; ${t.step.keepsUp ? 'kept up' : `did not keep up: ${t.step.why}`})`]);
+  rows.push(['  ratio to the bound', `${fmt(t.ratioToBound * 100, 1)} %`]);
+  rows.push(['  latency at the max', `p50 ${fmt(t.step.latencyMs.p50)} / p90 ${fmt(t.step.latencyMs.p90)} / p99 ${fmt(t.step.latencyMs.p99)} / max ${fmt(t.step.latencyMs.max)} ms`]);
+  for (const [pct, s] of Object.entries<any>(r.latency)) {
+    rows.push([`latency at ${pct} (${fmt(s.offeredRate)}/s)`, `p50 ${fmt(s.latencyMs.p50)} / p90 ${fmt(s.latencyMs.p90)} / p99 ${fmt(s.latencyMs.p99)} / max ${fmt(s.latencyMs.max)} ms (${fmt(s.final)} entries${s.keepsUp ? '' : `; ${s.why}`})`]);
+  }
+  const res = r.resources;
+  rows.push(['CPU per finalized entry', `${fmt(res.cpuMsPerEntry, 3)} ms (all peers together; load generators ${fmt(res.loadgenCpuMsPerEntry, 3)} ms)`]);
+  rows.push(['disk per entry', `${res.diskBytesPerEntry.map((x: number) => fmt(x)).join(' / ')} bytes (each peer)`]);
+  rows.push(['peak RSS per peer', `${res.peakRssMiB.map((x: number) => fmt(x, 1)).join(' / ')} MiB`]);
+  const c = r.catchup;
+  if (c.skipped !== true) {
+    rows.push(['catch-up', `${fmt(c.entriesBehind)} entries behind -> head in ${fmt(c.seconds, 1)} s from restart = ${fmt(c.entriesPerSec)} entries/s (${fmt(c.entriesPerSecFromFirstProgress)}/s from its first new block)${c.reachedHead ? '' : ' (did NOT reach the head)'}`]);
+  }
+  const a = r.auditor;
+  rows.push(['checkpoint verify (light verifier)', `${fmt(a.checkpointVerifyPerSecNode)}/s node:crypto, ${fmt(a.checkpointVerifyPerSecNoble)}/s noble`]);
+  rows.push(['inclusion proof verify (receipt)', `${fmt(a.inclusionVerifyPerSecNode)}/s node:crypto, ${fmt(a.inclusionVerifyPerSecNoble)}/s noble`]);
+  rows.push(['cairn audit', `${a.cairnAudit.ok ? 'OK' : 'FAILED'}: ${fmt(a.cairnAudit.entries)} entries in ${fmt(a.cairnAudit.seconds, 1)} s = ${fmt(a.cairnAudit.entriesPerSec)} entries/s`]);
+  const steps = r.steps.map((s: any) => `${fmt(s.offeredRate)}->${fmt(s.finalizedPerSec)}${s.keepsUp ? '' : '✗'}`).join(', ');
+  rows.push(['rate steps (offered->finalized/s)', steps]);
+  const w = Math.max(...rows.map(([k]) => k.length));
+  const line = '-'.repeat(w + 2 + Math.min(100, Math.max(...rows.map(([, v]) => v.length))));
+  return [`Cairn benchmark (${r.kind}, ${r.startedAt}, ${r.elapsedS} s)`, line, ...rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`), line].join('\n');
+}
