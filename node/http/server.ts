@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
-import { API_ERROR_STATUS, type HealthResponse } from '../../src/client/types.js';
+import { API_ERROR_STATUS, WAITED_HEADER, type HealthResponse } from '../../src/client/types.js';
 import type { Peer } from '../peer/peer.js';
 import { authorizeRead as allowAll, type AuthorizeRead } from './auth.js';
 import { allowRead, type RouteContext } from './context.js';
@@ -34,6 +34,9 @@ export interface HttpServer {
   /** Ends pending long-polls, closes every connection, stops listening. Idempotent. */
   close(): Promise<void>;
 }
+
+/** How long browsers may cache a CORS preflight answer. */
+const CORS_MAX_AGE_S = 600;
 
 /** Longest URL path parameter the router accepts. */
 export const URL_PARAM_CHARS_MAX = 256;
@@ -76,7 +79,9 @@ export async function startHttpServer(peer: Peer, opts: HttpServerOptions): Prom
     logger: false,
     bodyLimit: limits.bodyBytesMax,
     forceCloseConnections: true,
-    return503OnClosing: true,
+    // The API closes before the peer (attach.ts), so requests arriving while it closes are still
+    // served normally instead of getting fastify's non-API 503 body.
+    return503OnClosing: false,
     // Hash, client and id parameters are at most 128 characters; longer ones answer 400 below.
     routerOptions: { maxParamLength: URL_PARAM_CHARS_MAX },
     // Errors the router raises before any route runs (malformed URL encoding, overlong parameter).
@@ -129,6 +134,21 @@ export async function startHttpServer(peer: Peer, opts: HttpServerOptions): Prom
   app.addHook('onResponse', async (req, reply) => {
     metrics.observeHttp(req.routeOptions.url ?? 'unmatched', reply.statusCode);
   });
+  // CORS: the SDK runs in browsers (issue 5). Reads are public and submissions carry their own
+  // signatures; no cookies or credentials are involved, so any origin may call the API.
+  app.addHook('onSend', async (_req, reply, payload) => {
+    reply.header('access-control-allow-origin', '*');
+    reply.header('access-control-expose-headers', `retry-after, ${WAITED_HEADER}`);
+    return payload;
+  });
+  app.options('*', async (_req, reply) =>
+    reply
+      .code(204)
+      .header('access-control-allow-methods', 'GET, HEAD, POST')
+      .header('access-control-allow-headers', 'content-type, accept, authorization')
+      .header('access-control-max-age', String(CORS_MAX_AGE_S))
+      .send(),
+  );
   app.setErrorHandler((err: FastifyError, _req, reply) => {
     const m = mapFastifyError(err);
     return sendError(reply, m.code, m.message);

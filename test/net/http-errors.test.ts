@@ -250,6 +250,18 @@ describe('read errors', () => {
     expectError(await call(`${url}/checkpoint`, { method: 'DELETE' }), 405, 'method_not_allowed');
   });
 
+  it('CORS: preflight answered, every response (errors too) allows any origin', async () => {
+    const pre = await call(`${url}/v1/entries`, { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } });
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get('access-control-allow-origin')).toBe('*');
+    expect(pre.headers.get('access-control-allow-methods')).toContain('POST');
+    expect(pre.headers.get('access-control-allow-headers')).toContain('content-type');
+    const nf = await call(`${url}/v1/entries/${'ab'.repeat(32)}`, { headers: { origin: 'https://app.example' } });
+    expect(nf.status).toBe(404);
+    expect(nf.headers.get('access-control-allow-origin')).toBe('*');
+    expect(nf.headers.get('access-control-expose-headers')).toContain('cairn-waited-ms');
+  });
+
   it('503 unhealthy without a quorum; status names the problem', async () => {
     expectError(await call(`${url}/healthz`), 503, 'unhealthy');
     const s = await call(`${url}/v1/status`);
