@@ -41,6 +41,8 @@ const REQUEST_TIMEOUT_MS_DEFAULT = 30_000;
 const WAIT_TIMEOUT_MS_DEFAULT = 30_000;
 /** Slack added to a long-poll's fetch timeout over the server-side wait. */
 const LONG_POLL_SLACK_MS = 5_000;
+/** Immediate retries of a GET after a connection-level failure. */
+const GET_RETRIES_MAX = 1;
 const HEX64_RE = /^[0-9a-f]{64}$/;
 
 /** A successful submit result. */
@@ -81,18 +83,24 @@ export class CairnClient {
     const headers: Record<string, string> = { ...this.headers, accept: init.accept ?? 'application/json' };
     if (init.body !== undefined) headers['content-type'] = 'application/json';
     const timeoutMs = init.timeoutMs ?? this.requestTimeoutMs;
-    let res: Response;
-    try {
-      res = await this.fetchFn(this.url + path, {
-        method: init.method ?? 'GET',
-        headers,
-        ...(init.body !== undefined ? { body: init.body } : {}),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-    } catch (e) {
-      const name = (e as Error)?.name;
-      if (name === 'TimeoutError' || name === 'AbortError') throw new CairnApiError('timeout', `no answer from ${this.url}${path} within ${timeoutMs} ms`);
-      throw new CairnApiError('network_error', `${this.url}${path}: ${(e as Error)?.message ?? String(e)}`);
+    const method = init.method ?? 'GET';
+    let res: Response | null = null;
+    // A GET is idempotent: one immediate retry covers a pooled keep-alive connection that the
+    // server closed just as it was reused. POSTs are not retried (the caller decides; a retried
+    // submission would anyway answer known-pending).
+    for (let attempt = 0; res === null; attempt++) {
+      try {
+        res = await this.fetchFn(this.url + path, {
+          method,
+          headers,
+          ...(init.body !== undefined ? { body: init.body } : {}),
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+      } catch (e) {
+        const name = (e as Error)?.name;
+        if (name === 'TimeoutError' || name === 'AbortError') throw new CairnApiError('timeout', `no answer from ${this.url}${path} within ${timeoutMs} ms`);
+        if (method !== 'GET' || attempt >= GET_RETRIES_MAX) throw new CairnApiError('network_error', `${this.url}${path}: ${(e as Error)?.message ?? String(e)}`);
+      }
     }
     if (init.accept === 'application/octet-stream' && res.status === 200) {
       return { status: res.status, text: '', bytes: new Uint8Array(await res.arrayBuffer()) };
