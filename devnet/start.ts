@@ -106,6 +106,13 @@ export interface Devnet {
   exited: Promise<{ name: string; code: number | null; signal: string | null }>;
   /** Stops every peer (SIGTERM to each process group, SIGKILL after STOP_GRACE_MS). Idempotent. */
   stop(): Promise<void>;
+  /** Stops one organization's peer (for operations and tests); its exit is not reported in `exited`. */
+  stopPeer(name: string): Promise<void>;
+  /**
+   * Starts a stopped organization's peer again; resolves once it answers /v1/status, rejects with
+   * DevnetError 'peer_exited' (and the tail of its log) if it exits first, e.g. refusing a corrupt store.
+   */
+  startPeer(name: string): Promise<void>;
 }
 
 export class DevnetError extends Error {
@@ -409,69 +416,110 @@ export async function startDevnet(opts: DevnetOptions = {}): Promise<Devnet> {
   }
 
   const command = opts.peerCommand ?? defaultPeerCommand();
-  const children: Child[] = [];
+  // The current process of each organization (replaced by startPeer after a stopPeer).
+  const children = new Map<string, Child>();
+  /** Organizations stopped on purpose (stopPeer): their exit is not a crash. */
+  const expectedExit = new Set<string>();
   let stopping = false;
   let resolveExited!: (v: { name: string; code: number | null; signal: string | null }) => void;
   const exited = new Promise<{ name: string; code: number | null; signal: string | null }>((r) => (resolveExited = r));
 
-  const stop = async (): Promise<void> => {
-    if (stopping) return Promise.all(children.map((c) => c.exit)).then(() => undefined);
-    stopping = true;
-    process.off('exit', killAllNow);
-    for (const c of children) if (!c.exited) killGroup(c.peer.pid, 'SIGTERM');
+  /** SIGTERM to the child's process group, SIGKILL after STOP_GRACE_MS; resolves once it exited. */
+  const terminate = async (c: Child): Promise<void> => {
+    if (!c.exited) killGroup(c.peer.pid, 'SIGTERM');
     const timer = setTimeout(() => {
-      for (const c of children) if (!c.exited) killGroup(c.peer.pid, 'SIGKILL');
+      if (!c.exited) killGroup(c.peer.pid, 'SIGKILL');
     }, STOP_GRACE_MS);
-    await Promise.all(children.map((c) => c.exit));
+    await c.exit;
     clearTimeout(timer);
     // A peer's own children (none today) would share its group: make sure the group is gone.
-    for (const c of children) killGroup(c.peer.pid, 'SIGKILL');
+    killGroup(c.peer.pid, 'SIGKILL');
+  };
+  const stop = async (): Promise<void> => {
+    stopping = true;
+    process.off('exit', killAllNow);
+    await Promise.all([...children.values()].map(terminate));
   };
   // Last resort if the launcher exits without stop() (uncaught exception, process.exit): kill synchronously.
   const killAllNow = () => {
-    for (const c of children) if (!c.exited) killGroup(c.peer.pid, 'SIGKILL');
+    for (const c of children.values()) if (!c.exited) killGroup(c.peer.pid, 'SIGKILL');
   };
   process.on('exit', killAllNow);
 
+  const spawnPeer = (p: DevnetPeer): Child => {
+    const fd = openSync(p.logFile, 'a');
+    let proc: ChildProcess;
+    try {
+      proc = spawn(command[0]!, [...command.slice(1), '--config', p.configFile, '--stop-with-stdin'], {
+        cwd: dir,
+        detached: true, // own process group: Ctrl-C in the terminal reaches only the launcher, which stops peers in order
+        stdio: ['pipe', fd, fd],
+        env: { ...process.env, CAIRN_STATUS_INTERVAL_MS: '10000', ...(opts.env ?? {}) },
+      });
+    } finally {
+      closeSync(fd);
+    }
+    if (proc.pid === undefined) throw new DevnetError('spawn_failed', `cannot start ${command[0]} for ${p.name}`);
+    p.pid = proc.pid;
+    const child: Child = {
+      peer: p,
+      proc,
+      exited: false,
+      exit: new Promise((r) => {
+        proc.once('exit', (code, signal) => {
+          child.exited = true;
+          if (!stopping && !expectedExit.has(p.name)) resolveExited({ name: p.name, code, signal });
+          r({ code, signal });
+        });
+        proc.once('error', () => {
+          child.exited = true;
+          r({ code: null, signal: null });
+        });
+      }),
+    };
+    // Our end of the stdin pipe stays open for the peer's lifetime; it closes when we die.
+    proc.stdin?.on('error', () => undefined);
+    children.set(p.name, child);
+    log(`started ${p.name} (pid ${p.pid}), log ${shown(p.logFile, cwd)}`);
+    return child;
+  };
+  const peerNamed = (name: string): DevnetPeer => {
+    const p = peers.find((x) => x.name === name);
+    if (p === undefined) throw new DevnetError('bad_option', `no organization named ${name} (have ${peers.map((x) => x.name).join(', ')})`);
+    return p;
+  };
+  const stopPeer = async (name: string): Promise<void> => {
+    const c = children.get(peerNamed(name).name);
+    if (c === undefined || c.exited) return;
+    expectedExit.add(name);
+    await terminate(c);
+  };
+  const startPeer = async (name: string): Promise<void> => {
+    const p = peerNamed(name);
+    const old = children.get(name);
+    if (old !== undefined && !old.exited) throw new DevnetError('bad_option', `${name} is running (pid ${old.peer.pid})`);
+    const c = spawnPeer(p);
+    // Until it answers, an exit is reported to the caller (below), not as a crash.
+    expectedExit.add(name);
+    const started = Date.now();
+    for (;;) {
+      if (c.exited) {
+        const r = await c.exit;
+        throw new DevnetError('peer_exited', `peer ${name} exited during start-up (code ${r.code}, signal ${r.signal}); last lines of ${p.logFile}:\n${await tail(p.logFile, 15)}`);
+      }
+      if ((await viewOf(p.url)).answered) break;
+      if (Date.now() - started > READY_STALL_MS) {
+        throw new DevnetError('not_ready', `peer ${name} did not answer ${p.url}/v1/status within ${READY_STALL_MS} ms; see ${p.logFile}`);
+      }
+      await sleep(200);
+    }
+    expectedExit.delete(name);
+  };
+
   try {
     await mkdir(join(dir, 'logs'), { recursive: true });
-    for (const p of peers) {
-      const fd = openSync(p.logFile, 'a');
-      let proc: ChildProcess;
-      try {
-        proc = spawn(command[0]!, [...command.slice(1), '--config', p.configFile, '--stop-with-stdin'], {
-          cwd: dir,
-          detached: true, // own process group: Ctrl-C in the terminal reaches only the launcher, which stops peers in order
-          stdio: ['pipe', fd, fd],
-          env: { ...process.env, CAIRN_STATUS_INTERVAL_MS: '10000', ...(opts.env ?? {}) },
-        });
-      } finally {
-        closeSync(fd);
-      }
-      if (proc.pid === undefined) throw new DevnetError('spawn_failed', `cannot start ${command[0]} for ${p.name}`);
-      p.pid = proc.pid;
-      const child: Child = {
-        peer: p,
-        proc,
-        exited: false,
-        exit: new Promise((r) => {
-          proc.once('exit', (code, signal) => {
-            child.exited = true;
-            if (!stopping) resolveExited({ name: p.name, code, signal });
-            r({ code, signal });
-          });
-          proc.once('error', () => {
-            child.exited = true;
-            r({ code: null, signal: null });
-          });
-        }),
-      };
-      // Our end of the stdin pipe stays open for the peer's lifetime; it closes when we die.
-      proc.stdin?.on('error', () => undefined);
-      children.push(child);
-      log(`started ${p.name} (pid ${p.pid}), log ${shown(p.logFile, cwd)}`);
-    }
-    await waitReady(children, log);
+    for (const p of peers) spawnPeer(p);
+    await waitReady([...children.values()], log);
     const clientKeyFile = join(dir, 'keys', 'client.pem');
     let samples: string[] = [];
     if (checked.samples > 0) {
@@ -497,6 +545,8 @@ export async function startDevnet(opts: DevnetOptions = {}): Promise<Devnet> {
       commands: [],
       exited,
       stop,
+      stopPeer,
+      startPeer,
     };
     devnet.commands = exampleCommands(devnet, cwd);
     return devnet;
