@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
-import { API_ERROR_STATUS, WAITED_HEADER, type HealthResponse } from '../../src/client/types.js';
+import { API_ERROR_STATUS, WAITED_HEADER, type HealthResponse, type StatusResponse } from '../../src/client/types.js';
 import type { Peer } from '../peer/peer.js';
 import { authorizeRead as allowAll, type AuthorizeRead } from './auth.js';
 import { allowRead, type RouteContext } from './context.js';
@@ -160,7 +160,9 @@ export async function startHttpServer(peer: Peer, opts: HttpServerOptions): Prom
 
   app.get('/v1/status', async (req, reply) => {
     if (!(await allowRead(ctx, req, reply, { kind: 'status' }))) return reply;
-    return reply.code(200).send(peer.status());
+    // Typed as the wire shape so the SDK's StatusResponse cannot drift from PeerStatus unnoticed.
+    const body: StatusResponse = peer.status();
+    return reply.code(200).send(body);
   });
   app.get('/healthz', async (_req, reply) => {
     const s = peer.status();

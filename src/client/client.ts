@@ -39,6 +39,7 @@ export interface WaitOptions {
 export const LONG_POLL_MS_MAX = 25_000;
 const REQUEST_TIMEOUT_MS_DEFAULT = 30_000;
 const WAIT_TIMEOUT_MS_DEFAULT = 30_000;
+const WAIT_MANY_CONCURRENCY_DEFAULT = 32;
 /** Slack added to a long-poll's fetch timeout over the server-side wait. */
 const LONG_POLL_SLACK_MS = 5_000;
 /** Immediate retries of a GET after a connection-level failure. */
@@ -204,6 +205,32 @@ export class CairnClient {
   }
 
   /**
+   * waitFinal for many entries with at most `concurrency` long-polls at a time (default 32, well
+   * under a peer's waitersMax), so a bulk submitter does not trip 429 too_many_waiters. Resolves in
+   * input order; the first failure rejects (with its CairnApiError) after the others settle.
+   */
+  async waitFinalMany(keys: (string | { client: string; id: string })[], opts: WaitOptions & { concurrency?: number } = {}): Promise<EntryResponse[]> {
+    const concurrency = Math.max(1, Math.min(opts.concurrency ?? WAIT_MANY_CONCURRENCY_DEFAULT, keys.length || 1));
+    const deadline = Date.now() + (opts.timeoutMs ?? WAIT_TIMEOUT_MS_DEFAULT);
+    const out: EntryResponse[] = new Array(keys.length);
+    let next = 0;
+    let failure: unknown = null;
+    const worker = async () => {
+      while (failure === null && next < keys.length) {
+        const i = next++;
+        try {
+          out[i] = await this.waitFinal(keys[i]!, { timeoutMs: Math.max(1, deadline - Date.now()) });
+        } catch (e) {
+          failure ??= e;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    if (failure !== null) throw failure;
+    return out;
+  }
+
+  /**
    * The C2SP tlog-proof receipt of a final entry (text). With `wait`, long-polls until it exists.
    * Throws `not_final` (without wait) or `timeout` (with wait) when the entry is not final yet.
    */
@@ -267,7 +294,7 @@ export class CairnClient {
     if (status !== 200) this.fail(status, text);
     const body = this.json(status, text);
     if (!isObject(body) || typeof body.origin !== 'string') throw new CairnApiError('bad_response', 'status answer has an unexpected shape', status);
-    return body as StatusResponse;
+    return body as unknown as StatusResponse;
   }
 
   async health(): Promise<HealthResponse> {

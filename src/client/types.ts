@@ -126,7 +126,12 @@ export interface StatusResponse {
   peers: { name: string; peerId: string; connected: boolean; height: number | null; treeSize: number | null }[];
   quorum: { needed: number; reachable: number; ok: boolean };
   problem: string | null;
-  [more: string]: unknown;
+  /** The consensus engine (node/peer/consensus-runner.ts RunnerStatus). */
+  consensus: { height: number; round: number; step: string; running: boolean; queueDepth: number; decided: number; evidence: number; rejected: Record<string, number> };
+  /** Catch-up sync (node/peer/sync.ts SyncStats). */
+  sync: { running: boolean; blocksFetched: number; entriesFetched: number; lastRateEntriesPerSec: number; lastDurationMs: number; failures: number };
+  /** Stored equivocation evidence records. */
+  evidence: number;
 }
 
 /** Longest array accepted by POST /v1/entries (issue 5). */

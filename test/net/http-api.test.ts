@@ -154,8 +154,17 @@ describe('tlog-tiles, proofs and metrics', () => {
       }),
     );
     await clients[0]!.submit({ ...entries[0]!, outcome: 'failure' }).catch(() => undefined); // one rejection (bad_signature)
-    const last = entries[N - 1]!;
-    await clients[0]!.waitFinal({ client: last.client, id: last.id }, { timeoutMs: 60_000 });
+    // Every entry final, asked of the peer each was submitted to (bounded concurrent long-polls).
+    await Promise.all(
+      clients.map(async (cl, p) => {
+        const mine = entries.filter((_, i) => i % 4 === p);
+        const fin = await cl.waitFinalMany(mine.map((e) => ({ client: e.client, id: e.id })), { timeoutMs: 60_000, concurrency: 16 });
+        fin.forEach((f, k) => {
+          expect(f.status).toBe('final');
+          expect(f.entry).toEqual(mine[k]);
+        });
+      }),
+    );
     await waitFor(
       c,
       'all peers final past the tiles entries',

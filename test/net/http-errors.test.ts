@@ -230,6 +230,32 @@ describe('read errors', () => {
     }
   });
 
+  it('idle sockets are closed: connectionTimeoutMs before a request, keepAliveTimeoutMs after one', async () => {
+    const second = await startSecond({ waitTimeoutMsMax: 100, connectionTimeoutMs: 400, keepAliveTimeoutMs: 300 });
+    try {
+      const closedAfter = async (send: string | null): Promise<{ ms: number; got: string }> => {
+        const sock = connect(second.port, '127.0.0.1');
+        let got = '';
+        sock.on('data', (d) => (got += d.toString()));
+        const closed = new Promise<void>((r) => sock.once('close', () => r()));
+        await new Promise<void>((r) => sock.once('connect', () => r()));
+        const t0 = Date.now();
+        if (send !== null) sock.write(send);
+        await closed;
+        return { ms: Date.now() - t0, got };
+      };
+      const idle = await closedAfter(null);
+      expect(idle.ms).toBeGreaterThanOrEqual(300);
+      expect(idle.ms).toBeLessThan(5000);
+      const kept = await closedAfter('GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n');
+      expect(kept.got).toMatch(/^HTTP\/1\.1 200/);
+      expect(kept.ms).toBeGreaterThanOrEqual(250);
+      expect(kept.ms).toBeLessThan(5000);
+    } finally {
+      await second.close();
+    }
+  });
+
   it('404 no_checkpoint, tile_not_found; 400 bad_tile_path, bad_range; 404 not_found; 405', async () => {
     expectError(await call(`${url}/checkpoint`), 404, 'no_checkpoint');
     expectError(await call(`${url}/tile/0/000`), 404, 'tile_not_found');
