@@ -144,13 +144,14 @@ function replay(seed: number, o: Options): number {
   for (const line of r.trace ?? []) out.write(line + '\n');
   out.write('--- result ---\n');
   out.write(`${summaryLine(r)}\n`);
+  out.write(`driver rejections: ${JSON.stringify(r.rejected)}\n`);
   for (const v of r.violations) out.write(`VIOLATION ${v.kind} at ${v.atMs.toFixed(1)}ms: ${v.detail}\n`);
   out.write(`trace hash ${r.traceHash}\n`);
   return r.violations.length > 0 ? 1 : 0;
 }
 
 /** Severity order for reporting: a broken agreement matters more than a rejected certificate. */
-const SEVERITY = ['agreement', 'double-sign', 'validity', 'bad-own-signature', 'certificate', 'exception', 'codec', 'liveness', 'limit'];
+const SEVERITY = ['agreement', 'double-sign', 'validity', 'bad-own-signature', 'certificate', 'exception', 'codec', 'unexpected-rejection', 'liveness', 'limit'];
 
 function mostSevere(r: SimResult): SimResult['violations'][number] {
   return [...r.violations].sort((a, b) => SEVERITY.indexOf(a.kind) - SEVERITY.indexOf(b.kind))[0]!;
@@ -180,6 +181,7 @@ function sweep(o: Options): number {
   let byzantine = 0;
   let evidence = 0;
   let synced = 0;
+  const rejected = new Map<string, number>();
   let violatingRuns = 0;
   let slowest = { ms: -1, seed: -1, n: 0 };
   const byKind = new Map<string, number>();
@@ -217,6 +219,7 @@ function sweep(o: Options): number {
     byzantine += new Set(r.byzantine.map((b) => b.validator)).size;
     evidence += r.evidence;
     synced += r.synced;
+    for (const [k, c] of Object.entries(r.rejected)) rejected.set(k, (rejected.get(k) ?? 0) + c);
     if (r.violations.length > 0) {
       violatingRuns++;
       if (firstViolation === null) firstViolation = { seed, cfg };
@@ -242,6 +245,7 @@ function sweep(o: Options): number {
     `messages per height: ${(consensusMessages / decidedHeights).toFixed(1)} consensus + ${(statusMessages / decidedHeights).toFixed(1)} anti-entropy (each copy to each recipient counted)\n`,
   );
   out.write(`faults injected: ${crashes} crashes, ${byzantine} Byzantine validators, ${evidence} equivocation evidence, ${synced} heights adopted from certificates\n`);
+  out.write(`driver rejections (diagnostics): ${[...rejected.entries()].sort().map(([k, c]) => `${k} ${c}`).join(', ') || 'none'}\n`);
   out.write(`slowest seed: ${slowest.seed} (n=${slowest.n}, ${slowest.ms.toFixed(0)} ms)\n`);
   out.write(
     `wall time: ${wall.toFixed(1)} s, cpu time: ${cpu.toFixed(1)} s (${((cpu * 1000) / runs).toFixed(1)} ms cpu/run; wall per run by n: ` +

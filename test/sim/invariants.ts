@@ -29,6 +29,7 @@ export type ViolationKind =
   | 'liveness'
   | 'codec'
   | 'exception'
+  | 'unexpected-rejection'
   | 'limit';
 
 export interface Violation {

@@ -68,6 +68,9 @@ export const STORE_MESSAGES_PER_HEIGHT_MAX = 20_000;
 /** Heights ahead of the current one whose messages the gossip store keeps (the driver buffers its own window). */
 export const STORE_FUTURE_HEIGHTS_MAX = 2;
 
+/** Driver rejections that no message of the simulation deserves: one of them is a bug (driver or sim). */
+export const UNEXPECTED_REJECTIONS: ReadonlySet<string> = new Set(['BAD_SIGNATURE', 'UNKNOWN_VALIDATOR', 'MALFORMED', 'WRONG_PROPOSER', 'VALUE_TOO_LARGE', 'TRANSITION_LIMIT', 'GET_VALUE_FAILED']);
+
 export type Payload =
   | { kind: 'consensus'; type: ConsensusMessage['type']; bytes: Uint8Array }
   | { kind: 'status'; height: number; have: string[] }
@@ -178,6 +181,8 @@ export class SimPeer {
   private store = new Map<number, Map<string, ConsensusMessage>>();
   /** Equivocator bookkeeping: (h,r) -> recipients of the alternative proposal and its id. */
   private readonly splits = new Map<string, { groupB: Set<number>; altId: Uint8Array }>();
+  /** Cache of decidedTop (the ledger only grows). */
+  private ledgerTop: number | null = null;
   /** (height, round, step, messages held) at the last gossip tick. */
   private lastProgress = '';
   /** Targeted amnesiac bookkeeping: height -> the round attacked and who is kept in the dark. */
@@ -207,10 +212,11 @@ export class SimPeer {
     return this.driver?.round ?? 0;
   }
 
-  /** Highest height in the ledger (0 when nothing decided). */
+  /** Highest height of the contiguous ledger (firstHeight - 1 when nothing is decided). */
   get decidedTop(): number {
-    let top = this.opts.firstHeight - 1;
+    let top = this.ledgerTop ?? this.opts.firstHeight - 1;
     while (this.disk.ledger.has(top + 1)) top++;
+    this.ledgerTop = top;
     return top;
   }
 
@@ -296,12 +302,12 @@ export class SimPeer {
 
   private onConsensusMessage(m: ConsensusMessage): void {
     if (this.driver === null) return;
-    if (m.height < this.driver.height) return;
+    if (m.height < this.driver.height) return; // stale: the driver would ignore it too; keep the WAL small
     if (this.behaviour === 'amnesiac' && m.type === 'precommit' && this.attacks.get(m.height)?.round === m.round) {
       // The attacker must not decide the attacked round itself: it still has to vote for the
       // fresh value in the next round (it gets there by the L55 skip rule).
       return;
-    } // stale: the driver would ignore it too; keep the WAL small
+    }
     if (!this.remember(m)) {
       // An exact duplicate of a message we already hold: nothing new for the driver. (An
       // equivocating second version is NOT a duplicate: it goes to the driver for evidence.)
@@ -400,6 +406,11 @@ export class SimPeer {
         return;
       case 'rejected':
         this.stats.rejected.set(eff.code, (this.stats.rejected.get(eff.code) ?? 0) + 1);
+        if (UNEXPECTED_REJECTIONS.has(eff.code)) {
+          // Every message in the simulation is well-formed and signed by the validator it names
+          // (Byzantine peers sign with their own key and propose only in their own rounds).
+          this.env.report({ kind: 'unexpected-rejection', atMs: this.env.now(), node: this.node, detail: `driver rejected an input: ${eff.code}: ${eff.reason}` });
+        }
         return;
     }
   }

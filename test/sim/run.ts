@@ -69,6 +69,8 @@ export interface SimResult {
   gstMs: number;
   crashes: number;
   evidence: number;
+  /** Driver `rejected` effects by code, over all peers (diagnostics). */
+  rejected: Record<string, number>;
   /** Heights adopted by correct peers from a verified commit certificate (block sync) instead of their own driver. */
   synced: number;
   violations: Violation[];
@@ -372,11 +374,18 @@ class Simulation {
       crashes: this.peers.reduce((s, p) => s + p.crashes, 0),
       evidence: this.peers.reduce((s, p) => s + p.stats.evidence, 0),
       synced: this.synced,
+      rejected: this.rejectedCounts(),
       violations: this.checker.violations,
       safetyViolated: this.checker.violations.some((v) => SAFETY_KINDS.has(v.kind)),
       traceHash: this.hash.hex(),
       ...(this.traceLines !== null ? { trace: this.traceLines } : {}),
     };
+  }
+
+  private rejectedCounts(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const p of this.peers) for (const [k, v] of p.stats.rejected) out[k] = (out[k] ?? 0) + v;
+    return Object.fromEntries(Object.entries(out).sort((a, b) => (a[0] < b[0] ? -1 : 1)));
   }
 
   private checkLiveness(correct: SimPeer[], target: number, decidedTop: number): void {
