@@ -72,6 +72,19 @@ describe('POST /v1/entries errors', () => {
     expectError(await call(`${url}/v1/entries`, { method: 'POST', headers: { 'content-type': 'application/json' } }), 400, 'invalid_json');
   });
 
+  it('deeply nested bodies are refused with a code, never a crash', async () => {
+    const depth = 200_000;
+    const arr = await postJson(`${url}/v1/entries`, '['.repeat(depth) + ']'.repeat(depth));
+    expect(arr.status).toBe(400);
+    expect(arr.json.results?.[0]?.error?.code ?? arr.json.error.code).toBe('malformed');
+    const e = entry(13) as any;
+    const nested = JSON.stringify({ ...e, data: { x: '__NEST__' } }).replace('"__NEST__"', '{"a":'.repeat(depth) + '1' + '}'.repeat(depth));
+    const r = await postJson(`${url}/v1/entries`, nested);
+    expectError(r, 400, 'malformed');
+    expect(r.json.error.field).toMatch(/^data/);
+    expect((await call(`${url}/v1/status`)).status).toBe(200);
+  });
+
   it('400 clock_skew for an entry from another time', async () => {
     const r = await postJson(`${url}/v1/entries`, entry(3, { time: '2001-01-01T00:00:00Z' }));
     expectError(r, 400, 'clock_skew', 'time');
