@@ -44,10 +44,10 @@ export const URL_PARAM_CHARS_MAX = 256;
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'] as const;
 
 /** Maps fastify's own request errors to API codes. */
-function mapFastifyError(err: FastifyError): { code: keyof typeof API_ERROR_STATUS; message: string } {
+function mapFastifyError(err: FastifyError, limits: HttpLimits): { code: keyof typeof API_ERROR_STATUS; message: string } {
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return { code: 'body_too_large', message: `request body too large (bodyBytesMax)` };
+      return { code: 'body_too_large', message: `request body larger than ${limits.bodyBytesMax} bytes (bodyBytesMax)` };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return { code: 'unsupported_media_type', message: err.message };
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
@@ -150,7 +150,7 @@ export async function startHttpServer(peer: Peer, opts: HttpServerOptions): Prom
       .send(),
   );
   app.setErrorHandler((err: FastifyError, _req, reply) => {
-    const m = mapFastifyError(err);
+    const m = mapFastifyError(err, limits);
     return sendError(reply, m.code, m.message);
   });
   app.setNotFoundHandler((req, reply) => sendError(reply, 'not_found', `no route ${req.method} ${req.url.split('?')[0]}`));

@@ -116,7 +116,7 @@ describe('POST /v1/entries errors', () => {
       const big = { ...entry(7), data: { blob: 'x'.repeat(8000) } };
       const r = await postJson(`${small.url}/v1/entries`, big);
       expectError(r, 413, 'body_too_large');
-      expect(r.json.error.message).toContain('bodyBytesMax');
+      expect(r.json.error.message).toContain('4096 bytes (bodyBytesMax)');
     } finally {
       await small.close();
     }
