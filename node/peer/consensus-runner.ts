@@ -67,6 +67,8 @@ export function openEnvelope(data: Uint8Array): Uint8Array | null {
   return data.subarray(9);
 }
 
+/** Message hashes remembered per height to drop re-sent duplicates before the WAL and the driver. */
+const SEEN_PER_HEIGHT_MAX = 8_192;
 /** Own messages of the current height kept for re-sending. */
 const RESEND_KEPT_MAX = 48;
 
@@ -160,7 +162,10 @@ export class ConsensusRunner {
     }
     this.unsubscribeMempool = this.o.mempool.onAdded(() => this.maybeStart());
     this.maybeStart();
-    const every = Math.max(200, this.o.genesis.limits.timeouts.proposeMs);
+    // Re-send only when a height has been stuck for two full rounds' worth of base timeouts:
+    // proposals carry whole blocks, re-sending them often would flood a loaded network.
+    const t = this.o.genesis.limits.timeouts;
+    const every = Math.max(1_000, 2 * (t.proposeMs + t.prevoteMs + t.precommitMs));
     const tick = () => {
       if (this.stopped) return;
       // Tendermint assumes every message of a correct process eventually reaches every correct
@@ -216,7 +221,7 @@ export class ConsensusRunner {
     if (data === null) return;
     const d = decodeMessage(data, this.cfg.maxValueBytes);
     if (!d.ok) return;
-    void this.enqueue(() => this.feedMessage(d.message, true));
+    void this.enqueue(() => this.feedMessage(d.message, true, data));
   }
 
   /** Runs `task` after everything queued before it. Errors are logged, never thrown into the loop. */
@@ -236,10 +241,23 @@ export class ConsensusRunner {
     return run;
   }
 
-  private async feedMessage(m: ConsensusMessage, fromNetwork: boolean): Promise<void> {
+  /** Hashes of messages already handled at height `seenHeight` (re-sends are dropped cheaply). */
+  private seen = new Set<string>();
+  private seenHeight = -1;
+
+  private async feedMessage(m: ConsensusMessage, fromNetwork: boolean, raw?: Uint8Array): Promise<void> {
     const head = this.o.ledger.getHead();
     const next = head.height + 1;
     if (m.height < next) return; // decided already
+    if (raw !== undefined && m.height === next) {
+      if (this.seenHeight !== next) {
+        this.seenHeight = next;
+        this.seen = new Set();
+      }
+      const key = toHex(fastSha256(raw));
+      if (this.seen.has(key)) return; // an exact duplicate (a re-send): nothing new
+      if (this.seen.size < SEEN_PER_HEIGHT_MAX) this.seen.add(key);
+    }
     if (m.height > next) {
       // Others decided `next` (or more) already: we are behind.
       this.o.onBehind(m.height - 1);

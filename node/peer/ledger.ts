@@ -200,8 +200,10 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   /** Validates a proposed block against the current head and caches the verdict by block hash. */
   async prevalidate(bytes: Uint8Array): Promise<{ ok: true } | PeerFailure> {
     const key = toHex(blockHash(bytes));
+    // Verdicts are cleared whenever the head moves, so a cached one was made against this head.
     const cached = this.verdicts.get(key);
     if (cached === true) return { ok: true };
+    if (cached === false) return failure('block_invalid', 'proposal already found invalid at this height');
     const r = await this.validateBlock(bytes, 'proposal');
     // Only cache verdicts made against the head they were computed for; validateBlock checks height.
     this.setVerdict(key, r.ok);
@@ -238,9 +240,18 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     const seenId = new Set<string>();
     for (let i = 0; i < b.entries.length; i++) {
       if (i > 0 && i % 256 === 0) await new Promise<void>((r) => setImmediate(r));
-      const c = mode === 'proposal' ? checker.checkLeaf(b.entries[i]!) : checker.parseDecided(b.entries[i]!);
-      if (!c.ok) return failure('block_bad_entry', `entry ${i}: ${c.code}: ${c.message}`);
-      const e = c.entry;
+      const leaf = b.entries[i]!;
+      // An entry pending in our mempool was fully checked on admission (schema, client,
+      // signature); identical bytes are the same entry, so its checked form is reused.
+      const pending = this.mempool?.getPending(toHex(checker.leafHash(leaf)));
+      let e: CheckedEntry;
+      if (pending !== undefined && bytesEqual(pending.leaf, leaf)) {
+        e = pending;
+      } else {
+        const c = mode === 'proposal' ? checker.checkLeaf(leaf) : checker.parseDecided(leaf);
+        if (!c.ok) return failure('block_bad_entry', `entry ${i}: ${c.code}: ${c.message}`);
+        e = c.entry;
+      }
       const hk = toHex(e.leafHash);
       const ik = `${e.client}/${e.id}`;
       if (seenHash.has(hk)) return failure('block_duplicate_entry', `entry ${i} appears twice in the block`);
@@ -256,15 +267,26 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     const appended = appendLeafHashes(this.range, entries.map((e) => e.leafHash));
     if (h.treeSize !== appended.state.size) return failure('block_bad_tree_size', `treeSize ${h.treeSize}, expected ${appended.state.size}`);
     if (!bytesEqual(h.root, rootOf(appended.state))) return failure('block_bad_root', 'root does not match the log after appending the entries (RFC 9162 MTH)');
-    // Not logged yet: by leaf hash and by (client, id). Reads LevelDB, hence async.
-    const store = this.opts.store;
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i]!;
+    // Not logged yet: by leaf hash and by (client, id). Reads LevelDB, hence async; the reads
+    // run concurrently (LevelDB serves them from its thread pool). A decided block skips this:
+    // its commit certificate shows q organizations (at least one honest) checked it, and the
+    // lookups are the most expensive part of catch-up.
+    if (mode === 'proposal') {
+      const store = this.opts.store;
       // Mempool invariant: a pending entry is neither logged nor reusing a logged (client, id)
       // (checked on admission, and removeLogged drops both kinds when a block is applied).
-      if (this.mempool !== null && this.mempool.has(e.leafHash)) continue;
-      if ((await store.indexOfLeafHash(e.leafHash)) !== undefined) return failure('block_entry_logged', `entry ${i} is already in the log`);
-      if ((await store.lookupClientId(e.client, e.id)) !== undefined) return failure('block_id_logged', `entry ${i} reuses a logged (client, id)`);
+      const unknown = entries.map((e, i) => ({ e, i })).filter(({ e }) => this.mempool === null || !this.mempool.has(e.leafHash));
+      const looked = await Promise.all(
+        unknown.map(async ({ e, i }) => ({
+          i,
+          byHash: await store.indexOfLeafHash(e.leafHash),
+          byId: await store.lookupClientId(e.client, e.id),
+        })),
+      );
+      for (const l of looked) {
+        if (l.byHash !== undefined) return failure('block_entry_logged', `entry ${l.i} is already in the log`);
+        if (l.byId !== undefined) return failure('block_id_logged', `entry ${l.i} reuses a logged (client, id)`);
+      }
     }
     // The head may have moved while we awaited (applied by another path): re-check the chain.
     if (this.head !== head) return failure('block_wrong_height', 'the head moved during validation');

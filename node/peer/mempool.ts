@@ -112,40 +112,41 @@ export class Mempool {
     if (inputs.length > SUBMIT_ENTRIES_MAX) {
       return [{ error: { code: 'too_large', message: `at most ${SUBMIT_ENTRIES_MAX} entries per submission (SUBMIT_ENTRIES_MAX)` } }];
     }
-    const out: SubmitResult[] = [];
-    const added: Pending[] = [];
+    const out: (SubmitResult | null)[] = new Array(inputs.length).fill(null);
+    const checked: { at: number; entry: CheckedEntry }[] = [];
     for (let i = 0; i < inputs.length; i++) {
       if (i > 0 && i % ENTRIES_PER_SLICE === 0) await yieldToLoop();
-      const checked = this.checker.checkInput(inputs[i]);
-      if (!checked.ok) {
-        out.push({ error: errorOf(checked) });
-        continue;
-      }
-      const r = await this.admit(checked.entry);
-      if ('status' in r && r.status === 'accepted') added.push(this.byHash.get(r.leafHash)!);
-      out.push(r);
+      const c = this.checker.checkInput(inputs[i]);
+      if (!c.ok) out[i] = { error: errorOf(c) };
+      else checked.push({ at: i, entry: c.entry });
     }
+    const results = await this.admitMany(checked.map((c) => c.entry));
+    const added: Pending[] = [];
+    results.forEach((r, k) => {
+      out[checked[k]!.at] = r;
+      if ('status' in r && r.status === 'accepted') added.push(this.byHash.get(r.leafHash)!);
+    });
     if (added.length > 0) {
       this.stats.accepted += added.length;
       for (const p of added) this.enqueueGossip(p.leaf);
       this.notify();
     }
-    return out;
+    return out as SubmitResult[];
   }
 
   /** Entries received in a gossip batch from another peer: invalid ones are dropped silently. */
   async receiveGossip(leaves: Uint8Array[]): Promise<number> {
-    let added = 0;
+    const checked: CheckedEntry[] = [];
     for (let i = 0; i < leaves.length; i++) {
       if (i > 0 && i % ENTRIES_PER_SLICE === 0) await yieldToLoop();
       // Already pending: skip before paying for a signature check.
       if (this.byHash.has(toHex(this.checker.leafHash(leaves[i]!)))) continue;
-      const checked = this.checker.checkLeaf(leaves[i]!);
-      if (!checked.ok) {
-        this.stats.gossipDropped++;
-        continue;
-      }
-      const r = await this.admit(checked.entry);
+      const c = this.checker.checkLeaf(leaves[i]!);
+      if (!c.ok) this.stats.gossipDropped++;
+      else checked.push(c.entry);
+    }
+    let added = 0;
+    for (const r of await this.admitMany(checked)) {
       if ('status' in r && r.status === 'accepted') added++;
       else if ('error' in r) this.stats.gossipDropped++;
     }
@@ -154,36 +155,42 @@ export class Mempool {
     return added;
   }
 
-  private async admit(e: CheckedEntry): Promise<SubmitResult> {
+  /**
+   * Admission of checked entries, in order. The "already logged" lookups of the whole batch run
+   * concurrently; if a block is applied meanwhile (generation changes) their answers may be
+   * stale, so they are done again — otherwise an entry could re-enter the mempool right after
+   * being logged and poison every later block built from it.
+   */
+  private async admitMany(entries: CheckedEntry[]): Promise<SubmitResult[]> {
+    if (entries.length === 0) return [];
+    for (;;) {
+      const gen = this.generation;
+      const looked = await Promise.all(
+        entries.map(async (e) => {
+          if (this.byHash.has(toHex(e.leafHash))) return null;
+          return { index: await this.log.indexOfLeafHash(e.leafHash), logged: await this.log.lookupClientId(e.client, e.id) };
+        }),
+      );
+      if (gen !== this.generation) continue;
+      // From here on everything is synchronous: no block can be applied in between.
+      return entries.map((e, i) => this.admitOne(e, looked[i]!));
+    }
+  }
+
+  private admitOne(e: CheckedEntry, looked: { index: number | undefined; logged: { index: number; leafHash: Uint8Array } | undefined } | null): SubmitResult {
     const hex = toHex(e.leafHash);
+    if (this.byHash.has(hex)) return { status: 'known-pending', leafHash: hex };
+    if (looked === null) return { status: 'known-pending', leafHash: hex };
+    if (looked.index !== undefined) return { status: looked.index < this.log.finalSize() ? 'known-final' : 'known-pending', leafHash: hex };
+    if (looked.logged !== undefined) {
+      return { error: { code: 'conflict', message: `client ${e.client} already logged a different entry with id "${e.id}" (index ${looked.logged.index})`, field: 'id' } };
+    }
+    if (this.byClientId.has(clientKey(e.client, e.id))) {
+      return { error: { code: 'conflict', message: `client ${e.client} already submitted a different entry with id "${e.id}"`, field: 'id' } };
+    }
     const skew = Math.abs(e.timeMs - this.now());
     if (skew > this.limits.maxClockSkewMs) {
       return { error: { code: 'clock_skew', message: `entry time is ${skew} ms away from this peer's clock (maxClockSkewMs ${this.limits.maxClockSkewMs})`, field: 'time' } };
-    }
-    // The log lookups are asynchronous; if a block is applied meanwhile (generation changes) the
-    // answer may be stale, so look again — otherwise an entry could re-enter the mempool right
-    // after being logged and poison every later block built from it.
-    for (;;) {
-      const gen = this.generation;
-      if (this.byHash.has(hex)) return { status: 'known-pending', leafHash: hex };
-      const pendingSameId = this.byClientId.get(clientKey(e.client, e.id));
-      if (pendingSameId !== undefined) {
-        return { error: { code: 'conflict', message: `client ${e.client} already submitted a different entry with id "${e.id}"`, field: 'id' } };
-      }
-      const index = await this.log.indexOfLeafHash(e.leafHash);
-      if (gen !== this.generation) continue;
-      if (index !== undefined) return { status: index < this.log.finalSize() ? 'known-final' : 'known-pending', leafHash: hex };
-      const logged = await this.log.lookupClientId(e.client, e.id);
-      if (gen !== this.generation) continue;
-      if (logged !== undefined) {
-        return { error: { code: 'conflict', message: `client ${e.client} already logged a different entry with id "${e.id}" (index ${logged.index})`, field: 'id' } };
-      }
-      // Re-check the in-memory state after the awaits (another submit may have raced us).
-      if (this.byHash.has(hex)) return { status: 'known-pending', leafHash: hex };
-      if (this.byClientId.has(clientKey(e.client, e.id))) {
-        return { error: { code: 'conflict', message: `client ${e.client} already submitted a different entry with id "${e.id}"`, field: 'id' } };
-      }
-      break;
     }
     if (this.byHash.size + 1 > this.limits.mempoolMaxEntries || this.bytes + e.leaf.length > this.limits.mempoolMaxBytes) {
       this.stats.busy++;
