@@ -16,12 +16,14 @@ import { registerGet } from './get.js';
 import { registerAudit } from './audit.js';
 import { registerStatus } from './status.js';
 import { registerStart } from './start.js';
+import { registerGenesis } from './genesis-cmd.js';
 
 export type { CliIo } from './io.js';
 
 /** Command groups, in help order. */
 export const COMMANDS: readonly ((program: Command, io: CliIo) => void)[] = [
   registerKeygen,
+  registerGenesis,
   registerStart,
   registerSubmit,
   registerGet,
