@@ -31,7 +31,7 @@ import {
 } from '../../src/merkle/index.js';
 import { formatCheckpoint, parseCheckpoint, verifyCheckpointQuorum } from '../../src/checkpoint/checkpoint.js';
 import { formatNote, parseNote, parseSignatureLine, formatSignatureLine, signText, type NoteSignature } from '../../src/checkpoint/note.js';
-import type { Store } from '../storage/store.js';
+import { LOOKUP_BATCH_MAX, type Store } from '../storage/store.js';
 import { blockHash, decodeBlock, encodeBlock, entriesHashOf, entryBytes, type Block } from './block.js';
 import type { CheckedEntry, EntryChecker } from './entries.js';
 import type { Genesis } from './genesis.js';
@@ -154,9 +154,9 @@ export class Ledger extends EventEmitter<LedgerEvents> {
 
   /**
    * Builds the block for height head+1 from the mempool (oldest entries first, bounded by
-   * maxBlockEntries / maxBlockBytes). Synchronous: it is the consensus getValue(). May return a
-   * block without entries when the mempool is empty (see consensus-runner: a height only starts
-   * when some peer has entries, but the proposer's own mempool may not have them yet).
+   * maxBlockEntries / maxBlockBytes). Synchronous: it is the consensus getValue(). Throws when
+   * the mempool is empty (a height starts when SOME peer has entries; the proposer's own mempool
+   * may not have them yet) — the round then times out to the next proposer.
    */
   buildBlock(height: number, proposer: number): Uint8Array {
     if (height !== this.head.height + 1) throw new PeerError('ledger_bad_height', `cannot build block ${height} on head ${this.head.height}`);
@@ -164,6 +164,9 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     // Block time strictly increases along the chain even if our clock is behind the previous proposer's.
     const timeMs = Math.max(this.now(), this.head.timeMs + 1);
     const entries: CheckedEntry[] = this.mempool === null ? [] : this.mempool.take(L.maxBlockEntries, L.maxBlockBytes, timeMs, entryBytes);
+    // Never an empty block. The driver treats a throwing getValue like a proposer without a
+    // value: it lets the propose timeout (L57) move the round on to a proposer that has entries.
+    if (entries.length === 0) throw new PeerError('ledger_no_entries', `no entries to propose at height ${height}`);
     const leafHashes = entries.map((e) => e.leafHash);
     const appended = appendLeafHashes(this.range, leafHashes);
     const block: Block = {
@@ -268,7 +271,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     if (h.treeSize !== appended.state.size) return failure('block_bad_tree_size', `treeSize ${h.treeSize}, expected ${appended.state.size}`);
     if (!bytesEqual(h.root, rootOf(appended.state))) return failure('block_bad_root', 'root does not match the log after appending the entries (RFC 9162 MTH)');
     // Not logged yet: by leaf hash and by (client, id). Reads LevelDB, hence async; the reads
-    // run concurrently (LevelDB serves them from its thread pool). A decided block skips this:
+    // are batched into multi-gets (Store.lookupLogged). A decided block skips this:
     // its commit certificate shows q organizations (at least one honest) checked it, and the
     // lookups are the most expensive part of catch-up.
     if (mode === 'proposal') {
@@ -276,16 +279,14 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       // Mempool invariant: a pending entry is neither logged nor reusing a logged (client, id)
       // (checked on admission, and removeLogged drops both kinds when a block is applied).
       const unknown = entries.map((e, i) => ({ e, i })).filter(({ e }) => this.mempool === null || !this.mempool.has(e.leafHash));
-      const looked = await Promise.all(
-        unknown.map(async ({ e, i }) => ({
-          i,
-          byHash: await store.indexOfLeafHash(e.leafHash),
-          byId: await store.lookupClientId(e.client, e.id),
-        })),
-      );
-      for (const l of looked) {
-        if (l.byHash !== undefined) return failure('block_entry_logged', `entry ${l.i} is already in the log`);
-        if (l.byId !== undefined) return failure('block_id_logged', `entry ${l.i} reuses a logged (client, id)`);
+      // One LevelDB multi-get per LOOKUP_BATCH_MAX entries (far cheaper than a get per key).
+      for (let from = 0; from < unknown.length; from += LOOKUP_BATCH_MAX) {
+        const part = unknown.slice(from, from + LOOKUP_BATCH_MAX);
+        const looked = await store.lookupLogged(part.map(({ e }) => e));
+        for (let k = 0; k < part.length; k++) {
+          if (looked[k]!.index !== undefined) return failure('block_entry_logged', `entry ${part[k]!.i} is already in the log`);
+          if (looked[k]!.logged !== undefined) return failure('block_id_logged', `entry ${part[k]!.i} reuses a logged (client, id)`);
+        }
       }
     }
     // The head may have moved while we awaited (applied by another path): re-check the chain.
