@@ -21,7 +21,7 @@ function vote(valueId: Uint8Array | null): Vote {
 function mutations(b: Uint8Array, f: (x: Uint8Array) => unknown): void {
   for (let i = 0; i < Math.min(b.length, 300); i++) {
     const m = b.slice();
-    m[i] ^= 0xff;
+    m[i] = m[i]! ^ 0xff;
     expect(() => f(m)).not.toThrow();
     expect(() => f(b.subarray(0, i))).not.toThrow();
   }

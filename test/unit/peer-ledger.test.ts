@@ -90,7 +90,7 @@ describe('ledger', () => {
     const signedClash = (await import('../../src/entry/index.js')).signEntry({ ...unsigned, outcome: 'failure' }, clients[0]!.signer);
     expect(await code(tamper(bytes, (k) => k.entries.push(entryLeaf(signedClash))))).toBe('block_duplicate_id');
     const badSig = entryLeaf(es[1]!).slice();
-    badSig[badSig.indexOf(0x22, 10) + 1] ^= 0x01; // flip a byte inside the JSON
+    { const k = badSig.indexOf(0x22, 10) + 1; badSig[k] = badSig[k]! ^ 0x01; } // flip a byte inside the JSON
     expect(await code(tamper(bytes, (k) => (k.entries[1] = badSig)))).toBe('block_bad_entry');
     expect(await code(new Uint8Array([1, 2, 3]))).toBe('block_truncated');
   });
@@ -139,7 +139,7 @@ describe('ledger', () => {
   it('rejects forged and unknown checkpoint signatures; detects a fork when adopting a final checkpoint', async () => {
     const n0 = nodes[0]!;
     const msg = nodes[1]!.sigs[0]!.slice();
-    msg[msg.length - 10] ^= 1; // corrupt the signature bytes (still valid base64? maybe not)
+    msg[msg.length - 10] = msg[msg.length - 10]! ^ 1; // corrupt the signature line
     expect(await n0.ledger.onCheckpointSigMessage(msg)).toMatch(/reject|ignore/);
     expect(await n0.ledger.onCheckpointSigMessage(utf8('junk'))).toBe('reject');
     // A final checkpoint for a different root at our size is a fork.
