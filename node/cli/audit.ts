@@ -4,11 +4,12 @@
 // the FIRST discrepancy (entry index or tile, expected vs got); exit 2 for unusable arguments.
 import type { Command } from 'commander';
 import { nodeVerifier } from '../../src/crypto/node.js';
-import { toBase64 } from '../../src/encoding/bytes.js';
+import { fromUtf8, toBase64 } from '../../src/encoding/bytes.js';
 import { FULL_TILE_BYTES, MAX_ENTRY_BYTES, TILE_WIDTH, entryBundlePath, tilePath, truncateTile } from '../../src/merkle/index.js';
 import { NOTE_BYTES_MAX } from '../../src/checkpoint/note.js';
 import { auditLog, AUDIT_CONCURRENCY_MAX, type LogSource } from './audit-log.js';
-import { failure, usageError, type CliIo } from './io.js';
+import { failure, readFileBounded, usageError, type CliIo } from './io.js';
+import { GENESIS_BYTES_MAX, parseGenesisText } from '../peer/genesis.js';
 import { describeHttpFailure, parsePeerUrl, peerRequest } from './peer-http.js';
 import { ProgressBar, type ProgressSink } from './progress.js';
 import { loadTrust } from './trust.js';
@@ -46,8 +47,24 @@ export function httpLogSource(base: string, timeoutMs: number): LogSource {
   };
 }
 
+/** The authorized client keys (lowercase hex) of a genesis file; its origin must be the trust file's. */
+async function loadClients(io: CliIo, path: string, origin: string): Promise<Set<string>> {
+  const bytes = await readFileBounded(io, path, 'genesis file', GENESIS_BYTES_MAX, 'GENESIS_BYTES_MAX');
+  let text: string;
+  try {
+    text = fromUtf8(bytes);
+  } catch {
+    throw usageError(`genesis file ${path} is not UTF-8 text`);
+  }
+  const g = parseGenesisText(text);
+  if (!g.ok) throw usageError(`invalid genesis file ${path}: ${g.message} [${g.code}]`);
+  if (g.genesis.origin !== origin) throw usageError(`genesis file ${path} is for origin ${g.genesis.origin}, the trust file for ${origin}`);
+  return new Set(g.genesis.clients.keys());
+}
+
 export interface AuditCommandOptions {
   trust: string;
+  genesis?: string;
   concurrency?: string;
   timeout?: string;
   quiet?: boolean;
@@ -62,10 +79,12 @@ export async function auditCommand(io: CliIo, peerUrl: string, opts: AuditComman
   const timeoutMs = opts.timeout === undefined ? 30_000 : Number(opts.timeout) * 1000;
   if (!Number.isFinite(timeoutMs) || timeoutMs < 1000 || timeoutMs > 600_000) throw usageError('--timeout must be a number of seconds in 1..600');
   const trust = await loadTrust(io, opts.trust);
+  const authorizedClients = opts.genesis === undefined ? undefined : await loadClients(io, opts.genesis, trust.origin);
   const bar = new ProgressBar(progressSink, 'auditing', 0);
   const r = await auditLog(httpLogSource(base, timeoutMs), trust, {
     verifier: nodeVerifier,
     concurrency,
+    ...(authorizedClients !== undefined ? { authorizedClients } : {}),
     onProgress: (done, total) => {
       bar.setTotal(total);
       bar.update(done);
@@ -76,6 +95,7 @@ export async function auditCommand(io: CliIo, peerUrl: string, opts: AuditComman
     throw failure(`audit of ${base} failed after ${r.entriesChecked} entries: ${r.problem.message} [${r.problem.code}]`);
   }
   const secs = (r.elapsedMs / 1000).toFixed(2);
+  const clientsLine = authorizedClients === undefined ? '' : `  clients     every entry's client is authorized in ${opts.genesis}\n`;
   io.stdout(
     `audit OK: ${base}\n` +
       `  origin      ${r.origin}\n` +
@@ -83,6 +103,7 @@ export async function auditCommand(io: CliIo, peerUrl: string, opts: AuditComman
       `  root        ${toBase64(r.root)}\n` +
       `  checkpoint  signed by ${r.signers.length} of ${trust.keys.length} (quorum ${trust.quorum}): ${r.signers.join(', ')}\n` +
       `  entries     ${r.entriesChecked} checked: canonical, client signatures valid, leaf hashes match the tiles\n` +
+      clientsLine +
       `  tiles       ${r.tilesChecked} hash tiles and ${r.bundlesChecked} entry bundles match the recomputed tree (${r.bytesRead} bytes read)\n` +
       `  speed       ${secs} s, ${r.entriesPerSec} entries/s\n`,
   );
@@ -94,6 +115,7 @@ export function registerAudit(program: Command, io: CliIo): void {
     .description('download every tile and entry bundle of a peer (C2SP tlog-tiles), recompute the tree, check every entry signature and the quorum checkpoint; report the first discrepancy')
     .argument('<peer-url>', 'base URL of the peer API, e.g. http://127.0.0.1:8401')
     .requiredOption('--trust <file>', 'trust file: {"origin", "quorum", "keys": [verifier keys]}')
+    .option('--genesis <file>', "also check every entry's client key is authorized in this genesis")
     .option('--concurrency <n>', `entry bundles fetched ahead (1..${AUDIT_CONCURRENCY_MAX})`, '8')
     .option('--timeout <seconds>', 'deadline of each HTTP request', '30')
     .action(async (peerUrl: string, opts: AuditCommandOptions) => {

@@ -215,6 +215,10 @@ describe('devnet acceptance (4 peer processes, slow: ~1-2 min on 2 cores)', () =
       expect(r.stdout).toMatch(new RegExp(`entries {5}${size} checked`));
       expect(r.stdout).toMatch(/ \d+ entries\/s\n/);
     }
+    // With the genesis, the auditor also checks every client is authorized.
+    const g = await cli(['audit', devnet!.urls[1]!, '--trust', devnet!.trustFile, '--genesis', devnet!.genesisFile]);
+    expect(g.code, g.stderr).toBe(0);
+    expect(g.stdout).toContain("clients     every entry's client is authorized in");
   }, 120_000);
 
   it('a receipt fetched from one peer verifies offline with cairn verify receipt; the online commands work too', async () => {

@@ -113,6 +113,8 @@ describe('bad arguments → exit 2, one line', () => {
     expectError(await cli(['audit', closedUrl, '--trust', p('bad-trust.json')]), 2, /invalid trust file .*bad-trust\.json: .*\[trust_unknown_field\]/);
     expectError(await cli(['verify', 'checkpoint', '--peer', closedUrl, '--trust', p('client.pem')]), 2, /\[trust_not_json\]/);
     expectError(await cli(['verify', 'consistency', p('cp'), '--peer', closedUrl, '--trust', p('bad-trust.json')]), 2, /\[trust_unknown_field\]/);
+    expectError(await cli(['audit', closedUrl, '--trust', p('trust.json'), '--genesis', p('none.json')]), 2, /cannot read genesis file .*none\.json: no such file or directory/);
+    expectError(await cli(['audit', closedUrl, '--trust', p('trust.json'), '--genesis', p('trust.json')]), 2, /invalid genesis file .*trust\.json: .*\[genesis_unknown_field\]/);
   });
 });
 
