@@ -198,7 +198,15 @@ export async function startHttpServer(peer: Peer, opts: HttpServerOptions): Prom
     });
   }
 
-  await app.listen({ host: opts.host, port: opts.port });
+  try {
+    await app.listen({ host: opts.host, port: opts.port });
+  } catch (e) {
+    // e.g. EADDRINUSE: leave nothing attached to the peer.
+    waiters.close();
+    metrics.close();
+    await app.close().catch(() => undefined);
+    throw e;
+  }
   const addr = (server as Server | null)?.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : opts.port;
   const hostPart = opts.host.includes(':') ? `[${opts.host}]` : opts.host;

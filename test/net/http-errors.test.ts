@@ -332,6 +332,20 @@ describe('read errors', () => {
   });
 });
 
+describe('server lifecycle', () => {
+  it('a port in use fails startHttpServer and leaves no listener on the peer; close is idempotent', async () => {
+    const peer = c.peers[0]!;
+    const before = [peer.events.listenerCount('final'), peer.events.listenerCount('block')];
+    const { startHttpServer } = await import('../../node/http/server.js');
+    await expect(startHttpServer(peer, { host: '127.0.0.1', port: api.port })).rejects.toThrow(/EADDRINUSE/);
+    expect([peer.events.listenerCount('final'), peer.events.listenerCount('block')]).toEqual(before);
+    const s = await startSecond({});
+    expect(peer.events.listenerCount('final')).toBe(before[0]! + 2); // waiters + metrics
+    await Promise.all([s.close(), s.close()]);
+    expect([peer.events.listenerCount('final'), peer.events.listenerCount('block')]).toEqual(before);
+  });
+});
+
 async function startSecond(limits: Partial<HttpServer['limits']>, authorizeRead?: import('../../node/http/auth.js').AuthorizeRead): Promise<HttpServer> {
   const { startHttpServer } = await import('../../node/http/server.js');
   return startHttpServer(c.peers[0]!, { host: '127.0.0.1', port: 0, limits, ...(authorizeRead ? { authorizeRead } : {}) });
