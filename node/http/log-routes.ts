@@ -1,6 +1,8 @@
 // C2SP tlog-tiles read routes (c2sp.org/tlog-tiles): GET /checkpoint, /tile/<L>/<N>[.p/<W>],
 // /tile/entries/<N>[.p/<W>]; and GET /v1/proofs/consistency (RFC 9162 §2.1.4).
-import type { FastifyInstance } from 'fastify';
+import { promisify } from 'node:util';
+import { gzip as gzipCb } from 'node:zlib';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { toBase64 } from '../../src/encoding/bytes.js';
 import { parseTilePath, TILE_WIDTH } from '../../src/merkle/tiles.js';
 import type { ConsistencyResponse } from '../../src/client/types.js';
@@ -18,6 +20,24 @@ export const CACHE_PARTIAL_TILE = 'public, max-age=10';
 export const CACHE_CHECKPOINT = 'public, max-age=1';
 
 const SIZE_RE = /^(0|[1-9][0-9]{0,15})$/;
+const gzip = promisify(gzipCb);
+
+/**
+ * True when the client accepts gzip (RFC 9110 §12.5.3; "gzip;q=0" refuses it). tlog-tiles: "Entry
+ * bundles SHOULD be compressed at the HTTP layer [...] any compression algorithm requested by the
+ * client with Accept-Encoding". Hash tiles are random bytes and are never compressed.
+ */
+export function acceptsGzip(req: FastifyRequest): boolean {
+  const h = req.headers['accept-encoding'];
+  if (typeof h !== 'string') return false;
+  for (const part of h.toLowerCase().split(',')) {
+    const [coding, ...params] = part.trim().split(';');
+    if (coding !== 'gzip' && coding !== 'x-gzip') continue;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  }
+  return false;
+}
 
 export function registerLogRoutes(app: FastifyInstance, ctx: RouteContext): void {
   app.get('/checkpoint', async (req, reply) => {
@@ -35,11 +55,20 @@ export function registerLogRoutes(app: FastifyInstance, ctx: RouteContext): void
     const width = p.kind === 'hash' ? p.tile.width : p.bundle.width;
     const bytes = p.kind === 'hash' ? await ctx.peer.readTile(p.tile.level, p.tile.index, width) : await ctx.peer.readEntryBundle(p.bundle.index, width);
     if (bytes === undefined) return sendError(reply, 'tile_not_found', `${path} is beyond the current tree (size ${ctx.peer.internals.ledger.getHead().treeSize})`);
+    let body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (p.kind === 'entries') {
+      reply.header('vary', 'accept-encoding');
+      if (acceptsGzip(req)) {
+        // zlib runs on the libuv thread pool: the event loop stays free for consensus.
+        body = await gzip(body);
+        reply.header('content-encoding', 'gzip');
+      }
+    }
     return reply
       .code(200)
       .header('cache-control', width === TILE_WIDTH ? CACHE_FULL_TILE : CACHE_PARTIAL_TILE)
       .type('application/octet-stream')
-      .send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      .send(body);
   });
 
   app.get('/v1/proofs/consistency', async (req, reply) => {

@@ -265,6 +265,27 @@ describe('tlog-tiles, proofs and metrics', () => {
       expect((bodies[0]![0]! << 8) | bodies[0]![1]!).toBe(leaves[0]!.length);
       leaves.forEach((l, i) => expect(toHex(leafHash(l))).toBe(toHex(tree.leafHashes[start + i]!)));
     }
+    // Compressed at the HTTP layer when asked (tlog-tiles "Entry bundles SHOULD be compressed").
+    const { request } = await import('node:http');
+    const raw = (enc: string) =>
+      new Promise<{ headers: Record<string, unknown>; body: Buffer }>((res, rej) => {
+        const q = request(`${urls[1]}/tile/entries/000`, { headers: { 'accept-encoding': enc } }, (r) => {
+          const parts: Buffer[] = [];
+          r.on('data', (d: Buffer) => parts.push(d));
+          r.on('end', () => res({ headers: r.headers, body: Buffer.concat(parts) }));
+        });
+        q.on('error', rej);
+        q.end();
+      });
+    const { gunzipSync } = await import('node:zlib');
+    const plain = await raw('identity');
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    const gz = await raw('gzip, identity');
+    expect(gz.headers['content-encoding']).toBe('gzip');
+    expect(gz.headers['vary']).toBe('accept-encoding');
+    expect(gz.body.length).toBeLessThan(plain.body.length);
+    expect(toHex(new Uint8Array(gunzipSync(gz.body)))).toBe(toHex(new Uint8Array(plain.body)));
+    expect((await raw('gzip;q=0, identity')).headers['content-encoding']).toBeUndefined();
     const r = await call(`${urls[0]}/tile/entries/${String(full + 1).padStart(3, '0')}`);
     expect(r.status).toBe(404);
     expect(r.json.error.code).toBe('tile_not_found');
