@@ -100,6 +100,7 @@ async function getEntry(ctx: RouteContext, req: FastifyRequest, reply: FastifyRe
     return sendError(reply, 'bad_request', 'timeout is only meaningful with wait=final', 'timeout');
   }
 
+  const since = ctx.waiters.generation;
   let current = await currentEntry(ctx, key);
   if (current?.status !== 'final' && waitMs > 0) {
     if (!ctx.waiters.hasRoom()) {
@@ -113,6 +114,7 @@ async function getEntry(ctx: RouteContext, req: FastifyRequest, reply: FastifyRe
       },
       waitMs,
       (cb) => reply.raw.once('close', cb),
+      since,
     );
     reply.header(WAITED_HEADER, String(Date.now() - t0));
     if (reply.raw.destroyed) return reply;

@@ -14,7 +14,10 @@ interface Waiter {
 
 export class FinalityWaiters {
   private readonly waiters = new Set<Waiter>();
+  /** Counts final checkpoints seen; lets a caller detect one that arrived during its own check. */
+  private finals = 0;
   private readonly onFinal = () => {
+    this.finals++;
     for (const w of this.waiters) this.run(w);
   };
 
@@ -34,12 +37,19 @@ export class FinalityWaiters {
     return this.waiters.size < this.max;
   }
 
+  /** Take this before the caller's own first check, and pass it to wait(). */
+  get generation(): number {
+    return this.finals;
+  }
+
   /**
    * Resolves true as soon as `check()` returns true after a final checkpoint, false after
-   * `timeoutMs` or when `abort` fires. The caller checks once before waiting (a waiter only
-   * wakes on the NEXT final checkpoint). Never rejects: a throwing check ends the wait as false.
+   * `timeoutMs` or when `abort` fires. The caller checks once before waiting; `since` is the
+   * generation taken before that check: if a final checkpoint arrived while the caller was
+   * checking, the waiter checks again at once instead of sleeping until the next one (which may
+   * never come when the log is idle). Never rejects: a throwing check ends the wait as false.
    */
-  wait(check: () => Promise<boolean>, timeoutMs: number, abort: (cb: () => void) => void): Promise<boolean> {
+  wait(check: () => Promise<boolean>, timeoutMs: number, abort: (cb: () => void) => void, since: number): Promise<boolean> {
     return new Promise<boolean>((resolve) => {
       let timer: NodeJS.Timeout | null = null;
       const w: Waiter = {
@@ -55,6 +65,7 @@ export class FinalityWaiters {
       this.waiters.add(w);
       timer = setTimeout(() => w.finish(false), timeoutMs);
       abort(() => w.finish(false));
+      if (this.finals !== since) this.run(w);
     });
   }
 
