@@ -9,6 +9,7 @@ import { ID_LENGTH_MAX } from '../../src/entry/limits.js';
 import type { AuditEntry } from '../../src/entry/types.js';
 import { WAITED_HEADER, type EntryResponse } from '../../src/client/types.js';
 import type { EntryLookup } from '../peer/peer.js';
+import { prefersReceipt } from './accept.js';
 import { allowRead, type RouteContext } from './context.js';
 import { RETRY_AFTER_S, sendError } from './errors.js';
 import { WAIT_TIMEOUT_MS_DEFAULT } from './limits.js';
@@ -33,10 +34,9 @@ function isJsonMediaType(ct: string | undefined): boolean {
   return media === 'application/json';
 }
 
-/** A client asking for text/plain (and not JSON) wants the tlog-proof receipt. */
+/** A client preferring text/plain over JSON wants the tlog-proof receipt. */
 function wantsReceipt(req: FastifyRequest): boolean {
-  const a = (req.headers.accept ?? '').toLowerCase();
-  return a.includes('text/plain') && !a.includes('application/json');
+  return prefersReceipt(req.headers.accept);
 }
 
 type Key = { leafHash: string } | { client: string; id: string };

@@ -8,6 +8,7 @@ import { parseSubmitBody, submitResponse } from '../../node/http/submit.js';
 import { parseTimeout } from '../../node/http/entries.js';
 import { resolveHttpLimits, DEFAULT_HTTP_LIMITS } from '../../node/http/limits.js';
 import { parseHostPort } from '../../node/http/attach.js';
+import { prefersReceipt } from '../../node/http/accept.js';
 import type { SubmitResult } from '../../node/peer/mempool.js';
 
 const H = 'ab'.repeat(32);
@@ -66,6 +67,15 @@ describe('parseTimeout', () => {
     expect(parseTimeout('7')).toBe(7_000);
     expect(parseTimeout('0')).toBe(0);
     for (const bad of ['', 's', '10m', '1.5s', '-1s', '010s', ' 1s', '1e3', '9999999999s', '10S']) expect(parseTimeout(bad), bad).toBeNull();
+  });
+});
+
+describe('Accept negotiation (receipt vs JSON)', () => {
+  it('text/plain only when preferred; ties, wildcards and junk go to JSON', () => {
+    const yes = ['text/plain', 'text/plain; charset=utf-8', 'text/plain, application/json;q=0.5', 'application/json;q=0, text/*', 'TEXT/PLAIN'];
+    const no = [undefined, '', '*/*', 'application/json', 'text/plain, application/json', 'text/plain;q=0.5, */*', 'text/html', 'text/plain;q=0', 'garbage', 'text/plain;q=abc', 'application/json, text/plain;q=0.9'];
+    for (const a of yes) expect(prefersReceipt(a), String(a)).toBe(true);
+    for (const a of no) expect(prefersReceipt(a), String(a)).toBe(false);
   });
 });
 
