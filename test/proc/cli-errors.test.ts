@@ -66,9 +66,16 @@ describe('cairn peer commands as a process', () => {
     expect(r.stderr).toMatch(/^cairn: invalid trust file .*bad-trust\.json: keys\[0\]: .*\[trust_bad_key\]\n$/);
   }, 40_000);
 
+  it('cairn start with an unreadable config: exit 2, one line', async () => {
+    const r = await cairn(['start', '--config', join(dir.path, 'missing.json')]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^cairn: config_unreadable: cannot read config file .*missing\.json: [^\n]+\n$/);
+  }, 40_000);
+
   it('help for every new command', async () => {
     const r = await cairn(['--help']);
     expect(r.code).toBe(0);
-    for (const c of ['start', 'submit', 'get', 'receipt', 'status', 'verify', 'audit']) expect(r.stdout).toMatch(new RegExp(`\\n  ${c} `));
+    for (const c of ['p2p-key', 'genesis', 'start', 'submit', 'get', 'receipt', 'status', 'verify', 'audit']) expect(r.stdout).toMatch(new RegExp(`\\n  ${c} `));
   }, 40_000);
 });
