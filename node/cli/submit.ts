@@ -27,10 +27,14 @@ export const SUBMIT_BATCH_ENTRIES = 1000;
 export const SUBMIT_CONCURRENCY = 4;
 /** Long-polls in flight at once with --wait (the API allows 512 waiters per peer; leave room for others). */
 export const WAIT_CONCURRENCY = 32;
-/** Largest standard input read for --stdin. */
-export const STDIN_BYTES_MAX = 256 * 1024 * 1024;
-/** Most entries in one `cairn submit --stdin` run. */
-export const SUBMIT_ENTRIES_MAX = 1_000_000;
+/** Largest standard input read for --stdin (every line is signed before anything is sent). */
+export const STDIN_BYTES_MAX = 64 * 1024 * 1024;
+/**
+ * Most entries in one `cairn submit --stdin` run. All are validated and signed before the first
+ * request, so a bad line N never leaves lines 1..N-1 half-submitted; this bounds the memory that
+ * takes (a few hundred MB). Split larger inputs.
+ */
+export const SUBMIT_ENTRIES_MAX = 100_000;
 /** Most retries of one batch answered 429/503 (busy), each after Retry-After (capped at RETRY_WAIT_MS_MAX). */
 export const BUSY_RETRIES_MAX = 30;
 export const RETRY_WAIT_MS_MAX = 5_000;

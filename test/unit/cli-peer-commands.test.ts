@@ -161,6 +161,8 @@ describe('parsers', () => {
     expect(parseProofText(`${h}\n${h}\n`, 'f')).toHaveLength(2);
     expect(parseProofText(JSON.stringify({ from: 1, to: 2, proof: [h] }), 'f')).toHaveLength(1);
     expect(parseProofText('', 'f')).toHaveLength(0);
+    expect(parseJsonLines('{}\n'.repeat(100_000))).toHaveLength(100_000);
+    expect(() => parseJsonLines('{}\n'.repeat(100_001))).toThrow(/more than 100000 entries on standard input \(SUBMIT_ENTRIES_MAX\)/);
     expect(() => parseProofText('AAAA\n', 'f')).toThrow(/hash 0 is not the base64 of 32 bytes/);
     expect(() => parseProofText(`${h}\n`.repeat(65), 'f')).toThrow(/more than 64 hashes \(MAX_PROOF_HASHES\)/);
   });
