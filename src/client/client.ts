@@ -2,12 +2,13 @@
 // HTTP API (docs/api.md): submit signed entries, wait for finality, fetch receipts and verify them
 // offline with the light verifier (src/verifier) — the peer is not trusted for the verdict.
 import type { Ed25519Signer } from '../crypto/types.js';
-import { fromBase64 } from '../encoding/bytes.js';
+import { bytesEqual, fromBase64, toHex } from '../encoding/bytes.js';
 import { signEntry, EntrySignError } from '../entry/sign.js';
+import { entryLeaf } from '../entry/leaf.js';
 import type { AuditEntry, UnsignedEntry } from '../entry/types.js';
 import { entryBundlePath, tilePath, TILE_WIDTH } from '../merkle/tiles.js';
 import type { TrustRoot } from '../verifier/trust.js';
-import { verifyReceipt as lightVerifyReceipt, type VerifyOptions } from '../verifier/verify.js';
+import { verifyInclusion, verifyReceipt as lightVerifyReceipt, type VerifyOptions } from '../verifier/verify.js';
 import { CairnApiError } from './errors.js';
 import {
   SUBMIT_ARRAY_MAX,
@@ -165,8 +166,9 @@ export class CairnClient {
       entry = signEntry(unsigned, signer);
     } catch (e) {
       if (e instanceof EntrySignError) {
-        const first = e.errors[0];
-        throw new CairnApiError(e.code === 'entry_invalid' ? 'invalid_entry' : e.code, e.message, 0, first?.field);
+        // entry_invalid (with the validator's errors) or client_mismatch (entry.client is not the signer's key).
+        const field = e.code === 'client_mismatch' ? 'client' : e.errors[0]?.field;
+        throw new CairnApiError('invalid_entry', e.message, 0, field);
       }
       throw e;
     }
@@ -336,6 +338,31 @@ export class CairnClient {
   verifyReceipt(trust: TrustRoot, receiptText: string, leaf: Uint8Array, opts?: VerifyOptions): ReturnType<typeof lightVerifyReceipt> {
     return verifyReceipt(trust, receiptText, leaf, opts);
   }
+}
+
+/**
+ * Verifies a final EntryResponse offline (a JSON answer of getEntry / waitFinal): the quorum-signed
+ * checkpoint, the RFC 9162 inclusion proof of `leaf` at `index`, that `leafHash` is that leaf's
+ * hash, and that the displayed `entry` is exactly the proven leaf (its JCS bytes). The peer that
+ * answered is not trusted for any of it.
+ */
+export function verifyEntryResponse(trust: TrustRoot, r: EntryResponse, opts?: VerifyOptions): ReturnType<typeof verifyInclusion> {
+  if (r?.status !== 'final' || r.index === undefined || !Array.isArray(r.proof) || typeof r.checkpoint !== 'string') {
+    return { ok: false, code: 'entry_bad_input', message: 'the entry response is not final (no index, proof and checkpoint)' };
+  }
+  const leaf = typeof r.leaf === 'string' ? fromBase64(r.leaf) : null;
+  const proof = r.proof.map((b) => (typeof b === 'string' ? fromBase64(b) : null));
+  if (leaf === null || proof.some((h) => h === null)) return { ok: false, code: 'entry_bad_input', message: 'leaf or proof is not canonical base64' };
+  let canonical: Uint8Array;
+  try {
+    canonical = entryLeaf(r.entry);
+  } catch {
+    return { ok: false, code: 'entry_bad_input', message: 'the entry cannot be canonicalized' };
+  }
+  if (!bytesEqual(canonical, leaf)) return { ok: false, code: 'entry_bad_input', message: 'the entry shown is not the proven leaf (JCS bytes differ)' };
+  const v = verifyInclusion(trust, { entryLeaf: leaf, index: r.index, proof: proof as Uint8Array[], checkpoint: r.checkpoint }, opts);
+  if (v.ok && toHex(v.leafHash) !== r.leafHash) return { ok: false, code: 'entry_bad_input', message: 'leafHash does not match the leaf' };
+  return v;
 }
 
 /** Standalone form of CairnClient.verifyReceipt (src/verifier's verifyReceipt). */

@@ -3,7 +3,7 @@
 // C2SP tlog-tiles tiles and entry bundles (paths, partial widths, content types, cache headers,
 // byte-identical across peers, recomputed root); consistency proofs; /metrics moving.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CairnApiError, CairnClient } from '../../src/client/index.js';
+import { CairnApiError, CairnClient, verifyEntryResponse } from '../../src/client/index.js';
 import { nodeVerifier } from '../../src/crypto/node.js';
 import { bytesEqual, fromBase64, toHex } from '../../src/encoding/bytes.js';
 import { entryLeaf, leafHashOfEntry } from '../../src/entry/index.js';
@@ -65,6 +65,14 @@ describe('SDK: submit -> waitFinal -> receipt -> verify', () => {
     expect(fin.entry).toEqual(entry);
     expect(bytesEqual(fromBase64(fin.leaf)!, entryLeaf(entry))).toBe(true);
     expect(verifyCheckpoint(trust, fin.checkpoint!).ok).toBe(true);
+    // The JSON answer verifies offline too; any tampering with it is caught.
+    const ve = verifyEntryResponse(trust, fin);
+    expect(ve.ok, JSON.stringify(ve)).toBe(true);
+    expect(verifyEntryResponse(trust, { ...fin, entry: { ...fin.entry, outcome: 'failure' } }).ok).toBe(false);
+    expect(verifyEntryResponse(trust, { ...fin, index: fin.index! + 1 }).ok).toBe(false);
+    expect(verifyEntryResponse(trust, { ...fin, leafHash: '00'.repeat(32) }).ok).toBe(false);
+    expect(verifyEntryResponse(trust, { ...fin, status: 'pending' }).ok).toBe(false);
+    expect(verifyEntryResponse({ ...trust, quorum: 4 }, fin).ok).toBe(fin.checkpoint!.split('\u2014').length - 1 >= 4);
 
     // The receipt, fetched from a different peer (waiting until that peer has the final checkpoint too).
     const other = new CairnClient({ url: urls[2]! });
@@ -98,6 +106,9 @@ describe('SDK: submit -> waitFinal -> receipt -> verify', () => {
     expect(nf).toMatchObject({ code: 'entry_not_found', status: 404 });
     const bad = await client.signAndSubmit({ v: 1, id: 'x' } as any, c.clients[0]!.signer).catch((x: unknown) => x);
     expect(bad).toMatchObject({ code: 'invalid_entry', status: 0 });
+    const { client: _cl, sig: _sg, ...unsigned } = e!;
+    const mismatch = await client.signAndSubmit({ ...unsigned, client: c.clients[3]!.publicKeyHex }, c.clients[0]!.signer).catch((x: unknown) => x);
+    expect(mismatch).toMatchObject({ code: 'invalid_entry', field: 'client' });
     const down = await new CairnClient({ url: 'http://127.0.0.1:1' }).status().catch((x: unknown) => x);
     expect(down).toMatchObject({ code: 'network_error', status: 0 });
     const t = await client.waitFinal('11'.repeat(32), { timeoutMs: 600 }).catch((x: unknown) => x);
