@@ -127,6 +127,16 @@ describe('devnet acceptance (4 peer processes, slow: ~1-2 min on 2 cores)', () =
     for (const p of d.peers) expect(await readFile(p.logFile, 'utf8')).toContain('"msg":"http api listening"');
   });
 
+  it('every command the banner prints works as printed', async () => {
+    for (const command of devnet!.commands) {
+      expect(command.startsWith('npx cairn ')).toBe(true);
+      // The printed commands hold no quotes: split on spaces as a shell would.
+      const r = await cli(command.slice('npx cairn '.length).split(' '), { cwd: dir.path });
+      expect(r.code, `${command}\n${r.stderr}`).toBe(0);
+      expect(r.stderr).toBe('');
+    }
+  }, 120_000);
+
   it('takes 5,000 entries through all 4 peers with the SDK; every one becomes final', async () => {
     const d = devnet!;
     const before = await new CairnClient({ url: d.urls[0]! }).status();
