@@ -259,8 +259,10 @@ export class ConsensusRunner {
       if (this.seen.size < SEEN_PER_HEIGHT_MAX) this.seen.add(key);
     }
     if (m.height > next) {
-      // Others decided `next` (or more) already: we are behind.
-      this.o.onBehind(m.height - 1);
+      // Others decided `next` (or more) already: we are behind. One height ahead is the normal
+      // race at a block boundary (the decision usually reaches us a moment later, or the
+      // periodic status poll catches it); two or more heights ahead means we missed blocks.
+      if (m.height > next + 1) this.o.onBehind(m.height - 1);
       if (m.type === 'proposal') {
         if (m.height <= next + HELD_HEIGHTS_AHEAD_MAX) this.hold(m);
       } else {
@@ -341,6 +343,10 @@ export class ConsensusRunner {
           }
           this.sent.push(bytes);
           if (this.sent.length > RESEND_KEPT_MAX) this.sent.shift();
+          // Our own messages go to the WAL too, so a restarted driver counts them again (it
+          // restores only the last one from the signer state). Not synced: the signer state,
+          // synced just before, is what prevents double-signing.
+          await this.o.store.walAppend(e.message.height, [bytes], { sync: false });
           this.o.publish(encodeEnvelope(bytes, Date.now()));
           break;
         }

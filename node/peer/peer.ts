@@ -22,6 +22,9 @@ import { Ledger, type AppliedInfo } from './ledger.js';
 import { Mempool, GOSSIP_BATCH_ENTRIES_MAX, type SubmitResult } from './mempool.js';
 import { Syncer, type SyncStats } from './sync.js';
 
+/** How often the mempool drops entries whose time left the maxClockSkewMs window. */
+export const MEMPOOL_EXPIRE_INTERVAL_MS = 10_000;
+
 export interface PeerOptions {
   genesis: Genesis;
   /** The organization's 32-byte Ed25519 seed (validator key); must match a genesis validator to vote. */
@@ -157,6 +160,7 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
       {
         indexOfLeafHash: (h) => store.indexOfLeafHash(h),
         lookupClientId: (c, i) => store.lookupClientId(c, i),
+        lookupMany: (es) => store.lookupLogged(es),
         finalSize: () => ledger.finalSize(),
       },
       (leaves) => publish(topics.entries, encodeEntryBatch(leaves), 'entry batch'),
@@ -208,6 +212,9 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
     });
     sync.startPolling();
     sync.trigger('startup');
+    // Entries whose time left the skew window can never be put in a block: drop them.
+    const expireTimer = setInterval(() => mempool.expire(), MEMPOOL_EXPIRE_INTERVAL_MS);
+    expireTimer.unref();
 
     const events = new EventEmitter<PeerEvents>();
     ledger.on('block', (i) => events.emit('block', i));
@@ -303,6 +310,7 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
       stop: async () => {
         if (stopped) return;
         stopped = true;
+        clearInterval(expireTimer);
         mempool.stop();
         await sync.stop();
         await runner.stop();
