@@ -238,6 +238,10 @@ export function parseGenesis(input: unknown): { ok: true; genesis: Genesis } | P
   if (typeof origin !== 'string' || !ORIGIN_PATTERN.test(origin) || origin.length > ORIGIN_BYTES_MAX) {
     return failure('genesis_bad_origin', `origin must be 1..${ORIGIN_BYTES_MAX} (ORIGIN_BYTES_MAX) printable ASCII characters without spaces, e.g. cairn.example/devnet`, 'origin');
   }
+  // Organization keys sign checkpoint bodies (raw note text, first line = origin) and
+  // domain-separated messages (`cairn/<purpose>/v1\n…`, src/crypto/domain.ts). Keeping origins out
+  // of the `cairn/` namespace keeps the two kinds of signed bytes disjoint by construction.
+  if (origin.startsWith('cairn/')) return failure('genesis_bad_origin', 'origins starting with "cairn/" are reserved for signature domains', 'origin');
   if (!Array.isArray(input.validators) || input.validators.length === 0 || input.validators.length > GENESIS_VALIDATORS_MAX) {
     return failure('genesis_bad_validators', `validators must be an array of 1..${GENESIS_VALIDATORS_MAX} (GENESIS_VALIDATORS_MAX) entries`, 'validators');
   }

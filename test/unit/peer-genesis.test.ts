@@ -41,6 +41,7 @@ describe('genesis', () => {
     ['bad version', (d) => { d.version = 2; }, 'genesis_bad_version', 'version'],
     ['origin with space', (d) => { d.origin = 'a b'; }, 'genesis_bad_origin', 'origin'],
     ['origin with newline', (d) => { d.origin = 'a\nb'; }, 'genesis_bad_origin', 'origin'],
+    ['origin in the reserved signature-domain namespace', (d) => { d.origin = 'cairn/consensus/v1'; }, 'genesis_bad_origin', 'origin'],
     ['no validators', (d) => { d.validators = []; }, 'genesis_bad_validators', 'validators'],
     ['validator bad name', (d) => { d.validators[1].name = 'a b'; }, 'genesis_bad_name', 'validators[1].name'],
     ['validator key name mismatch', (d) => { d.validators[1].name = 'orgX'; }, 'genesis_bad_key', 'validators[1].verifierKey'],
