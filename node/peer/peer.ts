@@ -5,6 +5,7 @@ import '../polyfills.js';
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import type { PrivateKey } from '@libp2p/interface';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { publicKeyFromSeed } from '../../src/crypto/noble.js';
 import { nodeSigner } from '../../src/crypto/node.js';
 import { bytesEqual, fromHex, fromUtf8, toBase64, toHex } from '../../src/encoding/bytes.js';
@@ -112,6 +113,14 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
   const pub = publicKeyFromSeed(opts.signingSeed);
   const self = g.validators.find((v) => bytesEqual(v.publicKey, pub)) ?? null;
   const signer = self === null ? null : nodeSigner(opts.signingSeed);
+  if (self !== null) {
+    // The other peers' gaters admit exactly the genesis peer id of each organization: a wrong
+    // p2p key would leave this peer silently unable to connect, so refuse to start instead.
+    const ours = peerIdFromPrivateKey(opts.p2pKey).toString();
+    if (ours !== self.peerId) {
+      throw new PeerError('config_p2p_key_mismatch', `p2p key gives peer id ${ours}, but the genesis lists ${self.peerId} for validator ${self.name}`);
+    }
+  }
 
   const store = await openStore(join(opts.dataDir, 'store'), {
     genesisHash: g.hash,
