@@ -89,6 +89,8 @@ export type { StoreHead } from './codec.js';
 
 /** The schema this code writes and the only one it opens. Bump on any incompatible key/value change. */
 export const SCHEMA_VERSION = 1;
+/** Most entries in one Store.lookupLogged call (two keys each in one LevelDB multi-get). */
+export const LOOKUP_BATCH_MAX = 10_000;
 
 /** A decided block and everything it changes, as computed by the peer (see the storage contract). */
 export interface AppliedBlock {
@@ -229,6 +231,12 @@ export interface Store extends TileReader {
   indexOfLeafHash(hash: Uint8Array): Promise<number | undefined>;
   /** The FIRST leaf logged with this (client, id). */
   lookupClientId(client: string, id: string): Promise<{ index: number; leafHash: Uint8Array } | undefined>;
+  /**
+   * indexOfLeafHash and lookupClientId for many entries in ONE LevelDB multi-get (at most
+   * LOOKUP_BATCH_MAX): the admission path asks this for every entry, and one getMany costs a
+   * fraction of the CPU of as many concurrent gets (measured ~6x on the bench machine).
+   */
+  lookupLogged(entries: readonly { leafHash: Uint8Array; client: string; id: string }[]): Promise<{ index: number | undefined; logged: { index: number; leafHash: Uint8Array } | undefined }[]>;
   /**
    * Synced. treeSize must not exceed the head's tree size (checkpoints are only made for decided
    * blocks). A non-final note never replaces a final one of the same size.
@@ -744,6 +752,28 @@ class LevelStore implements Store {
     if (typeof client !== 'string' || typeof id !== 'string') bad('client and id must be strings');
     const v = await this.db.get(this.clientKey(client, id, 'lookupClientId'));
     return v === undefined ? undefined : decodeClientIdValue(plain(v));
+  }
+
+  async lookupLogged(entries: readonly { leafHash: Uint8Array; client: string; id: string }[]): Promise<{ index: number | undefined; logged: { index: number; leafHash: Uint8Array } | undefined }[]> {
+    this.assertOpen();
+    if (!Array.isArray(entries)) bad('entries must be an array');
+    if (entries.length > LOOKUP_BATCH_MAX) throw new StoreError('LIMIT_EXCEEDED', `lookupLogged: ${entries.length} entries, more than LOOKUP_BATCH_MAX = ${LOOKUP_BATCH_MAX}`);
+    if (entries.length === 0) return [];
+    const keys: Uint8Array[] = [];
+    for (const e of entries) {
+      if (!(e.leafHash instanceof Uint8Array) || e.leafHash.length !== HASH_BYTES) bad(`leaf hash must be ${HASH_BYTES} bytes`);
+      if (typeof e.client !== 'string' || typeof e.id !== 'string') bad('client and id must be strings');
+      keys.push(bytesKey(P_LEAF_HASH, e.leafHash), this.clientKey(e.client, e.id, 'lookupLogged'));
+    }
+    const values = await this.db.getMany(keys);
+    return entries.map((_, i) => {
+      const byHash = values[2 * i];
+      const byId = values[2 * i + 1];
+      return {
+        index: byHash === undefined ? undefined : decodeU64Value(byHash, 'leaf-hash index'),
+        logged: byId === undefined ? undefined : decodeClientIdValue(plain(byId)),
+      };
+    });
   }
 
   // ---------------------------------------------------------------------------------------------
