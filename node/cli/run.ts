@@ -11,6 +11,7 @@ import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliIo } from './io.js
 import { registerKeygen } from './keygen.js';
 import { registerVerify } from './verify.js';
 import { registerVerifyConsistency } from './verify-online.js';
+import { registerVerifyStore } from './verify-store.js';
 import { registerSubmit } from './submit.js';
 import { registerGet } from './get.js';
 import { registerAudit } from './audit.js';
@@ -30,6 +31,7 @@ export const COMMANDS: readonly ((program: Command, io: CliIo) => void)[] = [
   registerStatus,
   registerVerify,
   registerVerifyConsistency,
+  registerVerifyStore,
   registerAudit,
 ];
 

@@ -21,8 +21,6 @@ import { bytesEqual, fromBase64, toHex } from '../../src/encoding/bytes.js';
 import { decodeEntryBundle, leafHash, tilesForSize } from '../../src/merkle/index.js';
 import { parseTrustFile, verifyCheckpoint, verifyInclusion, type TrustRoot } from '../../src/verifier/index.js';
 import { startDevnet, type Devnet } from '../../devnet/start.js';
-import { openStore } from '../../node/storage/store.js';
-import { verifyStore } from '../../node/storage/verify.js';
 import { u64Key, P_LEAF } from '../../node/storage/keys.js';
 import { cli, tempDir } from '../unit/support/cli.js';
 
@@ -301,7 +299,14 @@ describe('devnet acceptance (4 peer processes, slow: ~1-2 min on 2 cores)', () =
     const victim = d.peers[3]!;
     const storeDir = join(d.dir, 'peers', victim.name, 'data', 'store');
     const index = 1234;
+    // While the peer runs, its store is locked: the deep check refuses instead of racing it.
+    const locked = await cli(['verify', 'store', '--config', victim.configFile]);
+    expect(locked.code).toBe(2);
+    expect(locked.stderr).toMatch(/^cairn: store .* is locked: stop the peer that uses it first\n$/);
     await d.stopPeer(victim.name);
+    const clean = await cli(['verify', 'store', '--store', storeDir]);
+    expect(clean.code, clean.stderr).toBe(0);
+    expect(clean.stdout).toMatch(/^store OK: /);
 
     const db = new ClassicLevel<Uint8Array, Uint8Array>(storeDir, { keyEncoding: 'view', valueEncoding: 'view' });
     const key = u64Key(P_LEAF, index);
@@ -313,11 +318,10 @@ describe('devnet acceptance (4 peer processes, slow: ~1-2 min on 2 cores)', () =
     await db.put(key, leaf);
     await db.close();
 
-    // The operator's offline check names the same entry.
-    const store = await openStore(storeDir);
-    const vs = await verifyStore(store);
-    await store.close();
-    expect(vs.ok ? null : [vs.code, vs.index]).toEqual(['LEAF_HASH_MISMATCH', index]);
+    // The operator's offline deep check (`cairn verify store`) names the same entry.
+    const vs = await cli(['verify', 'store', '--config', victim.configFile]);
+    expect(vs.code).toBe(1);
+    expect(vs.stderr).toMatch(new RegExp(`^cairn: store .* is inconsistent at leaf ${index}: leaf ${index} does not hash to the stored level-0 tile hash.*\\[LEAF_HASH_MISMATCH\\]\\n$`));
 
     await d.startPeer(victim.name);
     const a = await cli(['audit', victim.url, '--trust', d.trustFile]);
@@ -338,6 +342,9 @@ describe('devnet acceptance (4 peer processes, slow: ~1-2 min on 2 cores)', () =
     lastLeaf[lastLeaf.length - 3] = lastLeaf[lastLeaf.length - 3]! ^ 0x01;
     await db2.put(last, lastLeaf);
     await db2.close();
+    const corruptHead = await cli(['verify', 'store', '--config', victim.configFile]);
+    expect(corruptHead.code).toBe(1);
+    expect(corruptHead.stderr).toMatch(/^cairn: store .* is corrupt: CORRUPT_HEAD: .*does not hash to the level-0 tile hash.*\n$/);
     await expect(d.startPeer(victim.name)).rejects.toThrow(/exited during start-up \(code 1[\s\S]*CORRUPT_HEAD[\s\S]*does not hash to the level-0 tile hash/);
   }, 180_000);
 });
