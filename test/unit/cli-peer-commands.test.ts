@@ -108,6 +108,13 @@ describe('bad arguments → exit 2, one line', () => {
     expectError(await cli([...base, '--stdin'], { stdin: new TextEncoder().encode('{"action":"a.b"}\n') }), 2, /line 1: invalid entry: field_missing/);
   });
 
+  it('verify store: needs exactly one of --config / --store; a missing store is not created', async () => {
+    expectError(await cli(['verify', 'store']), 2, /give either --config <peer config file> or --store <store directory>/);
+    expectError(await cli(['verify', 'store', '--config', p('a'), '--store', p('b')]), 2, /give either --config/);
+    expectError(await cli(['verify', 'store', '--config', p('nope.json')]), 2, /config_unreadable: cannot read config file/);
+    expectError(await cli(['verify', 'store', '--store', p('no-store')]), 2, /cannot open store .*no-store: /);
+  });
+
   it('bad trust files → exit 2 naming the file and the reason', async () => {
     expectError(await cli(['audit', closedUrl, '--trust', p('missing.json')]), 2, /cannot read trust file .*missing\.json: no such file or directory/);
     expectError(await cli(['audit', closedUrl, '--trust', p('bad-trust.json')]), 2, /invalid trust file .*bad-trust\.json: .*\[trust_unknown_field\]/);
