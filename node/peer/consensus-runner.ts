@@ -116,6 +116,7 @@ export class ConsensusRunner {
   private stats = { decided: 0, evidence: 0, rejected: {} as Record<string, number>, resent: 0 };
   /** Our own messages of height `sentHeight` (encoded), for re-sending. */
   private sent: Uint8Array[] = [];
+  private sentRounds = new Map<Uint8Array, number>();
   private sentHeight = -1;
   private resendTimer: NodeJS.Timeout | null = null;
   private lastProgressMs = Date.now();
@@ -181,8 +182,12 @@ export class ConsensusRunner {
   resend(): void {
     if (this.stopped || !this.running || this.sentHeight !== this.o.ledger.getHead().height + 1) return;
     const now = Date.now();
-    for (const m of this.sent) this.o.publish(encodeEnvelope(m, now));
-    this.stats.resent += this.sent.length;
+    // Only the current and the previous round matter for progress (a proposer re-proposes its
+    // valid value itself in new rounds); older proposals would only add megabytes of traffic.
+    const minRound = Math.max(0, this.driver.round - 1);
+    const recent = this.sent.filter((m) => (this.sentRounds.get(m) ?? 0) >= minRound);
+    for (const m of recent) this.o.publish(encodeEnvelope(m, now));
+    this.stats.resent += recent.length;
   }
 
   status(): RunnerStatus {
@@ -340,9 +345,11 @@ export class ConsensusRunner {
           if (e.message.height !== this.sentHeight) {
             this.sentHeight = e.message.height;
             this.sent = [];
+            this.sentRounds = new Map();
           }
           this.sent.push(bytes);
-          if (this.sent.length > RESEND_KEPT_MAX) this.sent.shift();
+          this.sentRounds.set(bytes, e.message.round);
+          if (this.sent.length > RESEND_KEPT_MAX) this.sentRounds.delete(this.sent.shift()!);
           // Our own messages go to the WAL too, so a restarted driver counts them again (it
           // restores only the last one from the signer state). Not synced: the signer state,
           // synced just before, is what prevents double-signing.
