@@ -360,7 +360,14 @@ async function submitSamples(urls: string[], clientKeyFile: string, count: numbe
       return { client, leafHash: r.leafHash };
     }),
   );
-  await Promise.all(submitted.map((s) => s.client.waitFinal(s.leafHash, { timeoutMs: SAMPLES_FINAL_MS })));
+  try {
+    await Promise.all(submitted.map((s) => s.client.waitFinal(s.leafHash, { timeoutMs: SAMPLES_FINAL_MS })));
+  } catch (e) {
+    // Say what each peer was doing: the usual causes are a stalled consensus or a peer cut off.
+    const views = await Promise.all(urls.map(async (u) => [u, await viewOf(u)] as const));
+    const states = views.map(([u, v]) => (v.answered ? `${u}: final size ${v.finalSize}, ${v.connected} connected, quorum ${v.quorumOk ? 'ok' : 'missing'}` : `${u}: ${v.error}`)).join('; ');
+    throw new DevnetError('samples_not_final', `sample entries not final within ${SAMPLES_FINAL_MS} ms (${(e as Error).message}); ${states}`);
+  }
   return submitted.map((s) => s.leafHash);
 }
 
