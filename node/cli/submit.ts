@@ -146,6 +146,13 @@ export function parseJsonLines(text: string): { line: number; entry: Record<stri
 
 export type ItemResult = { status: 'accepted' | 'known-pending' | 'known-final'; leafHash: string } | { error: { code: string; message: string; field?: string } };
 
+function isItemResult(v: unknown): v is ItemResult {
+  if (typeof v !== 'object' || v === null) return false;
+  const o = v as { status?: unknown; leafHash?: unknown; error?: { code?: unknown; message?: unknown } };
+  if (o.error !== undefined) return typeof o.error === 'object' && o.error !== null && typeof o.error.code === 'string' && typeof o.error.message === 'string';
+  return ['accepted', 'known-pending', 'known-final'].includes(o.status as string) && typeof o.leafHash === 'string' && /^[0-9a-f]{64}$/.test(o.leafHash);
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -171,6 +178,9 @@ export async function postBatch(base: string, entries: AuditEntry[]): Promise<It
     const doc = jsonBody<{ results?: unknown; error?: unknown }>(res);
     if (Array.isArray(doc.results)) {
       if (doc.results.length !== entries.length) throw failure(`${res.url}: ${doc.results.length} results for ${entries.length} entries`);
+      doc.results.forEach((r, i) => {
+        if (!isItemResult(r)) throw failure(`${res.url}: result ${i} is neither {status, leafHash} nor {error: {code, message}}`);
+      });
       return doc.results as ItemResult[];
     }
     throw new CliError(EXIT_FAILURE, describeHttpFailure(res));
@@ -295,7 +305,7 @@ export function registerSubmit(program: Command, io: CliIo): void {
     .description('sign audit entries with a client key and submit them to a peer: one entry from flags, or JSON lines on standard input (--stdin)')
     .requiredOption('--peer <url>', 'base URL of the peer API, e.g. http://127.0.0.1:8401')
     .requiredOption('--key <file>', 'client private key (PKCS#8 PEM, JWK, 64 hex digits, or PRIVATE+KEY+ from cairn keygen)')
-    .option('--stdin', 'read entries from standard input, one JSON object per line (v, time and id are filled in if missing)')
+    .option('--stdin', 'read entries from standard input, one JSON object per line (v, time and id are filled in if missing; give ids to make a re-run after a failure idempotent)')
     .option('--action <action>', 'what was done, dot-separated lowercase, e.g. db.query')
     .option('--actor <id>', 'who did it, e.g. alice@example.com')
     .option('--actor-type <type>', 'e.g. user, service')
