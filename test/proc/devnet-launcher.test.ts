@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '../unit/support/cli.js';
@@ -17,7 +18,16 @@ const OUTPUT_STALL_MS = 60_000;
 let dir: { path: string; cleanup: () => Promise<void> };
 const running: ChildProcess[] = [];
 const peerPids: number[] = [];
-const basePort = 20_000 + 200 * Math.floor(Math.random() * 120) + 50;
+let basePort = 0;
+
+/** True when `port` on 127.0.0.1 can be bound right now. */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen({ host: '127.0.0.1', port, exclusive: true }, () => s.close(() => resolve(true)));
+  });
+}
 
 interface Launch {
   proc: ChildProcess;
@@ -78,6 +88,12 @@ function pidsIn(banner: string): number[] {
 
 beforeAll(async () => {
   dir = await tempDir('devnet-launch');
+  // A base whose HTTP (base+1) and libp2p (base+101) ports are free now; other test files use other ranges.
+  for (let attempt = 0; basePort === 0; attempt++) {
+    const b = 20_000 + 200 * Math.floor(Math.random() * 120) + 50;
+    if ((await portFree(b + 1)) && (await portFree(b + 101))) basePort = b;
+    else if (attempt > 20) throw new Error('no free port pair found for the devnet launcher test');
+  }
 });
 
 afterAll(async () => {
