@@ -75,6 +75,8 @@ export interface DevnetOptions {
   log?: (line: string) => void;
   /** Directory relative paths are shown against (default process.cwd()). */
   cwd?: string;
+  /** Aborting it during start-up stops the peers started so far, cleanly, and rejects with DevnetError 'aborted'. */
+  signal?: AbortSignal;
 }
 
 export interface DevnetPeer {
@@ -294,12 +296,28 @@ async function viewOf(url: string): Promise<PeerView> {
 }
 
 /** Waits until every peer answers, is connected to all others and has a quorum (progress-derived deadline). */
-async function waitReady(children: Child[], log: (l: string) => void): Promise<void> {
+function checkAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted === true) throw new DevnetError('aborted', 'start-up interrupted; the peers started so far were stopped');
+}
+
+/** `p`, or a DevnetError 'aborted' as soon as `signal` aborts (p keeps running; its result is dropped). */
+function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return p;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new DevnetError('aborted', 'start-up interrupted; the peers started so far were stopped'));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+async function waitReady(children: Child[], log: (l: string) => void, signal?: AbortSignal): Promise<void> {
   const n = children.length;
   const started = Date.now();
   let lastProgress = Date.now();
   let best = -1;
   for (;;) {
+    checkAborted(signal);
     const dead = children.find((c) => c.exited);
     if (dead !== undefined) {
       const r = await dead.exit;
@@ -526,15 +544,13 @@ export async function startDevnet(opts: DevnetOptions = {}): Promise<Devnet> {
   try {
     await mkdir(join(dir, 'logs'), { recursive: true });
     for (const p of peers) spawnPeer(p);
-    await waitReady([...children.values()], log);
+    await waitReady([...children.values()], log, opts.signal);
     const clientKeyFile = join(dir, 'keys', 'client.pem');
     let samples: string[] = [];
+    checkAborted(opts.signal);
     if (checked.samples > 0) {
-      samples = await submitSamples(
-        peers.map((p) => p.url),
-        clientKeyFile,
-        checked.samples,
-      );
+      samples = await abortable(submitSamples(peers.map((p) => p.url), clientKeyFile, checked.samples), opts.signal);
+      checkAborted(opts.signal);
       log(`${samples.length} sample entries submitted and final`);
     }
     const trustFile = join(dir, 'trust.json');
@@ -631,13 +647,14 @@ async function main(argv: string[]): Promise<number> {
   const say = (l: string) => process.stdout.write(`devnet: ${l}\n`);
   let interrupted = false;
   let stopNow: (() => Promise<void>) | null = null;
+  // During start-up a signal aborts startDevnet, which stops the peers started so far cleanly.
+  const abort = new AbortController();
   const onSignal = (sig: string) => {
     if (interrupted) return;
     interrupted = true;
     say(`${sig}: stopping every peer...`);
-    if (stopNow !== null) stopNow().then(() => process.exit(0));
-    // Before the devnet object exists, startDevnet's own cleanup (process 'exit' hook) kills the peers.
-    else process.exit(130);
+    if (stopNow !== null) void stopNow().then(() => process.exit(0));
+    else abort.abort();
   };
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));
@@ -651,12 +668,21 @@ async function main(argv: string[]): Promise<number> {
       ...(basePort !== undefined ? { basePort } : {}),
       ...(samples !== undefined ? { samples } : {}),
       log: say,
+      signal: abort.signal,
     });
   } catch (e) {
+    if (interrupted) {
+      say('stopped');
+      return 130;
+    }
     process.stderr.write(`devnet: ${(e as Error).message}\n`);
     return 1;
   }
   stopNow = devnet.stop;
+  if (interrupted) {
+    await devnet.stop();
+    return 130;
+  }
   process.stdout.write(formatBanner(devnet, process.cwd()) + '\n');
   const crashed = await devnet.exited;
   if (interrupted) return new Promise<number>(() => undefined); // onSignal exits when the stop completes

@@ -19,7 +19,13 @@ export function registerStart(program: Command, io: CliIo): void {
       // Loaded here, not at the top: the other commands never load libp2p.
       const { runPeerProcess } = await import('../peer/main.js');
       if (opts.stopWithStdin === true) {
-        const stop = () => process.kill(process.pid, 'SIGTERM');
+        // Once: the peer treats a second SIGTERM as "exit now", and 'end' and 'error' can both fire.
+        let sent = false;
+        const stop = () => {
+          if (sent) return;
+          sent = true;
+          process.kill(process.pid, 'SIGTERM');
+        };
         process.stdin.on('end', stop);
         process.stdin.on('error', stop);
         process.stdin.resume();

@@ -157,6 +157,17 @@ describe('devnet launcher process (slow: two 1-organization starts under tsx)', 
     expect(log.trimEnd().split('\n').pop()).toContain('"msg":"stopped"');
   }, 120_000);
 
+  it('Ctrl-C during start-up stops the peers started so far and exits 130', async () => {
+    const l = launch(['--orgs', '1', '--base-port', String(basePort), '--dir', join(dir.path, 'early'), '--samples', '1']);
+    const out = await waitFor(l, /started org1\.devnet \(pid \d+\)/);
+    const pid = Number(/started org1\.devnet \(pid (\d+)\)/.exec(out)![1]);
+    peerPids.push(pid);
+    l.proc.kill('SIGINT');
+    expect(await l.exit).toBe(130);
+    expect(l.out()).toMatch(/devnet: SIGINT: stopping every peer\.\.\.\ndevnet: stopped\n$/);
+    expect(await waitGone(pid, 15_000)).toBe(true);
+  }, 60_000);
+
   it('rejects bad options with one line and exit 1 or 2', async () => {
     {
       const a = launch(['--orgs', 'x', '--dir', join(dir.path, 'x')]);
