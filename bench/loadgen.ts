@@ -305,7 +305,8 @@ class Loadgen {
       const slot = finalSlots[Math.floor((s * finalSlots.length) / sampleN)]!;
       const url = phase.urls[s % phase.urls.length]!;
       try {
-        const r = await this.http.json<{ status?: string; index?: number; proof?: string[]; checkpoint?: string }>(`${url}/v1/entries/${entries.hashes[slot]}`);
+        // wait=final: this peer may not hold the newest final checkpoint yet (another peer served it).
+        const r = await this.http.json<{ status?: string; index?: number; proof?: string[]; checkpoint?: string }>(`${url}/v1/entries/${entries.hashes[slot]}?wait=final&timeout=10s`, 15_000);
         const e = r.value;
         if (r.status !== 200 || e === null || e.status !== 'final' || !Array.isArray(e.proof) || typeof e.checkpoint !== 'string') {
           throw new Error(`entry not final on ${url}: HTTP ${r.status} ${e?.status ?? ''}`);

@@ -10,6 +10,7 @@ export function formatTable(r: any): string {
   const rows: [string, string][] = [];
   const m = r.machine;
   rows.push(['machine', `${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node} (commit ${m.commit})`]);
+  rows.push(['load average (1 min)', `${r.loadAverage.start} at start, ${r.loadAverage.end} at end (other work on the machine competes with the bench)`]);
   rows.push(['network', `${r.network.peers} peer processes (quorum ${r.network.quorum}), ${r.network.clients} client keys, ${r.network.loadgens} load-generator processes, ${r.options.entryBytes}-byte entries`]);
   const b = r.verificationBound;
   rows.push(['verification bound', `${fmt(b.verifyPerSecPerCore)} verify/s/core × ${b.cores} cores ÷ ${b.peers} peers = ${fmt(b.entriesPerSec)} entries/s`]);
@@ -22,11 +23,12 @@ export function formatTable(r: any): string {
   }
   const res = r.resources;
   rows.push(['CPU per finalized entry', `${fmt(res.cpuMsPerEntry, 3)} ms (all peers together; load generators ${fmt(res.loadgenCpuMsPerEntry, 3)} ms)`]);
+  rows.push(['idle CPU per peer', `${res.idleCpuPctPerPeer.map((x: number) => fmt(x, 1)).join(' / ')} % of a core (no load)`]);
   rows.push(['disk per entry', `${res.diskBytesPerEntry.map((x: number) => fmt(x)).join(' / ')} bytes (each peer)`]);
   rows.push(['peak RSS per peer', `${res.peakRssMiB.map((x: number) => fmt(x, 1)).join(' / ')} MiB`]);
   const c = r.catchup;
   if (c.skipped !== true) {
-    rows.push(['catch-up', `${fmt(c.entriesBehind)} entries behind -> head in ${fmt(c.seconds, 1)} s from restart = ${fmt(c.entriesPerSec)} entries/s (${fmt(c.entriesPerSecFromFirstProgress)}/s from its first new block)${c.reachedHead ? '' : ' (did NOT reach the head)'}`]);
+    rows.push(['catch-up', `${fmt(c.entriesBehind)} entries behind -> head in ${fmt(c.seconds, 1)} s from restart = ${fmt(c.entriesPerSec)} entries/s (${fmt(c.entriesPerSecFromFirstProgress)}/s from its first new block)${c.reachedHead ? '' : ' (did NOT reach the head)'}${c.belowTarget ? ` [target was ${fmt(c.target)}: the push is bounded in time]` : ''}`]);
   }
   const a = r.auditor;
   rows.push(['checkpoint verify (light verifier)', `${fmt(a.checkpointVerifyPerSecNode)}/s node:crypto, ${fmt(a.checkpointVerifyPerSecNoble)}/s noble`]);
