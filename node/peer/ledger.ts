@@ -389,6 +389,13 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     if (!m.ok) return 'reject';
     const v = this.opts.genesis.validators.find((x) => x.name === m.sig.name);
     if (v === undefined || !bytesEqual(v.key.keyId, m.sig.keyId)) return 'reject';
+    // When the signed body is at hand synchronously (our head, or a size being collected), a
+    // forged signature is rejected here so gossipsub penalizes the sender; other sizes are
+    // verified by the handler.
+    let text: string | null = null;
+    if (m.size === this.head.treeSize && m.size > 0) text = formatCheckpoint({ origin: this.opts.genesis.origin, size: m.size, root: this.head.root });
+    else text = this.collecting.get(m.size)?.text ?? null;
+    if (text !== null && !nodeVerifier.verify(v.publicKey, utf8(text), m.sig.signature)) return 'reject';
     return 'accept';
   }
 

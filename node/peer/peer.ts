@@ -193,7 +193,19 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
 
     network.subscribe(
       topics.entries,
-      (_from, data) => (decodeEntryBatch(data, GOSSIP_BATCH_ENTRIES_MAX).ok ? 'accept' : 'reject'),
+      (_from, data) => {
+        // Malformed batches and entries that no honest peer would relay (schema violations,
+        // unauthorized clients, bad signatures) are rejected: gossipsub then penalizes the
+        // sender. Entries that are merely stale for us (skew, already logged) are the handler's
+        // business. The signature verdicts are cached, so the handler does not verify again.
+        const d = decodeEntryBatch(data, GOSSIP_BATCH_ENTRIES_MAX);
+        if (!d.ok) return 'reject';
+        for (const leaf of d.leaves) {
+          const c = checker.checkLeaf(leaf);
+          if (!c.ok && (c.code === 'malformed' || c.code === 'unknown_client' || c.code === 'bad_signature' || c.code === 'too_large')) return 'reject';
+        }
+        return 'accept';
+      },
       (_from, data) => {
         const d = decodeEntryBatch(data, GOSSIP_BATCH_ENTRIES_MAX);
         if (d.ok) mempool.receiveGossip(d.leaves).catch((e: Error) => logFn('warn', 'entry batch failed', { error: e.message }));

@@ -124,6 +124,11 @@ describe('byzantine and foreign peers', () => {
     // wrongly signed: validator 3's vote with validator 0's index
     const forged = { ...vote('prevote', h, 0, null), validator: 0 };
     await publish(t.consensus, encodeEnvelope(encodeMessage(forged), Date.now()));
+    // wrongly-signed entries: a batch carrying an entry whose content no longer matches its signature
+    const victim = makeEntries(c.clients, 1, 'byz-forged')[0]!;
+    const forgedEntry = { ...victim, outcome: 'denied' as const };
+    const { entryLeaf } = await import('../../src/entry/index.js');
+    await publish(t.entries, encodeEntryBatch([entryLeaf(forgedEntry)]));
     // replayed: honest messages captured earlier, re-published (old heights)
     for (const m of captured.slice(0, 20)) await publish(t.consensus, encodeEnvelope(m.subarray(9), Date.now() + 1));
 
@@ -133,7 +138,8 @@ describe('byzantine and foreign peers', () => {
     await waitFor(c, 'honest peers keep deciding', () => c.peers.slice(0, 3).every((p) => p!.status().finalSize >= base + 300), () => clusterProgress(c));
     const rejectedAfter = c.peers.slice(0, 3).map((p) => p!.internals.net.stats().gossipRejected);
     const newlyRejected = rejectedAfter.reduce((s, x, i) => s + x - rejectedBefore[i]!, 0);
-    expect(newlyRejected, 'garbage, oversized and forged messages are rejected by the topic validators').toBeGreaterThanOrEqual(3);
+    expect(newlyRejected, 'garbage, oversized and forged messages are rejected by the topic validators').toBeGreaterThanOrEqual(3 * 5);
+    for (const p of c.peers.slice(0, 3)) expect((await p!.getEntryByClientId(forgedEntry.client, forgedEntry.id)).status).toBe('unknown');
     // The byzantine peer is penalised by gossipsub scoring.
     for (const p of c.peers.slice(0, 3)) expect(p!.internals.net.peerScore(byz.peerId)).toBeLessThan(0);
     // No honest peer was affected: same head, no errors.
