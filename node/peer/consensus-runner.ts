@@ -375,6 +375,7 @@ export class ConsensusRunner {
           break;
         case 'rejected':
           this.stats.rejected[e.code] = (this.stats.rejected[e.code] ?? 0) + 1;
+          this.o.log(e.code === 'GET_VALUE_FAILED' ? 'info' : 'debug', 'consensus input rejected', { code: e.code, reason: e.reason });
           break;
       }
     }
