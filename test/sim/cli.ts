@@ -7,6 +7,7 @@
 //   --scenario <s>   random | split-brain | lock-race | crash-revote (default: the bug's, else random)
 //   --real-crypto    Ed25519 via node:crypto instead of the fast keyed-hash scheme
 //   --seed S         replay ONE seed verbosely (prints the plan and the full trace)
+//   --max-rounds-kept K  pass cfg.maxRoundsKept to every driver (default: the driver's own)
 //
 // Prints runs, heights decided, mean/max rounds per height, messages per height, the slowest
 // seed, and every violation with its seed and a replay command. Exit code 1 on any violation,
@@ -35,10 +36,11 @@ interface Options {
   scenario: ScenarioName | undefined;
   realCrypto: boolean;
   replay: number | null;
+  maxRoundsKept: number | undefined;
 }
 
 function usage(msg: string): never {
-  process.stderr.write(`sim: ${msg}\nusage: tsx test/sim/cli.ts [--seeds N] [--start S] [--n 4|5|7|10|mixed] [--heights H] [--faults on|off] [--bug ${BUG_NAMES.join('|')}] [--scenario ${SCENARIO_NAMES.join('|')}] [--real-crypto] [--seed S]\n`);
+  process.stderr.write(`sim: ${msg}\nusage: tsx test/sim/cli.ts [--seeds N] [--start S] [--n 4|5|7|10|mixed] [--heights H] [--faults on|off] [--bug ${BUG_NAMES.join('|')}] [--scenario ${SCENARIO_NAMES.join('|')}] [--real-crypto] [--max-rounds-kept K] [--seed S]\n`);
   process.exit(2);
 }
 
@@ -64,6 +66,7 @@ function parse(): Options {
         scenario: { type: 'string' },
         'real-crypto': { type: 'boolean' },
         seed: { type: 'string' },
+        'max-rounds-kept': { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -93,6 +96,7 @@ function parse(): Options {
     scenario: scArg as ScenarioName | undefined,
     realCrypto: values['real-crypto'] === true,
     replay: seedArg === undefined ? null : intArg('seed', seedArg, 0, 0, SEED_MAX),
+    maxRoundsKept: str('max-rounds-kept') === undefined ? undefined : intArg('max-rounds-kept', str('max-rounds-kept'), 16, 1, 1_000_000),
   };
 }
 
@@ -111,6 +115,7 @@ function configFor(seed: number, o: Options, trace: boolean): SimConfig {
     ...(o.scenario !== undefined ? { scenario: o.scenario } : {}),
     realCrypto: o.realCrypto,
     trace,
+    ...(o.maxRoundsKept !== undefined ? { maxRoundsKept: o.maxRoundsKept } : {}),
   };
 }
 
@@ -119,7 +124,8 @@ function replayCommand(seed: number, c: SimConfig): string {
     `npx tsx test/sim/cli.ts --seed ${seed} --n ${c.n} --heights ${c.heights} --faults ${c.faults ? 'on' : 'off'}` +
     (c.bug ? ` --bug ${c.bug}` : '') +
     (c.scenario !== undefined ? ` --scenario ${c.scenario}` : '') +
-    (c.realCrypto ? ' --real-crypto' : '')
+    (c.realCrypto ? ' --real-crypto' : '') +
+    (c.maxRoundsKept !== undefined ? ` --max-rounds-kept ${c.maxRoundsKept}` : '')
   );
 }
 

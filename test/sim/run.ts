@@ -134,6 +134,7 @@ class Simulation {
         isValid: isValidValue,
         valueId,
         timeouts: plan.timeouts,
+        ...(config.maxRoundsKept !== undefined ? { maxRoundsKept: config.maxRoundsKept } : {}),
         // An injected bug is in the software every peer runs, Byzantine ones included; an
         // amnesiac Byzantine peer ignores its locks on purpose.
         bugs: { ...(plan.bug !== null ? { [plan.bug]: true } : {}), ...(pp.behaviour === 'amnesiac' ? { noLocking: true } : {}) },

@@ -9,6 +9,9 @@
 //   lock-race     f amnesiac Byzantine validators playing the targeted lock attack (peer.ts), so
 //                 a value gets decided by one correct peer and only locked by another, and a
 //                 different value is proposed in the next round (bites noLocking);
+//   long-async    a long asynchronous period (GST 30-120 s) with heavy loss and slow links: many
+//                 rounds per height, locks taken in early rounds, then GST (round windows, L28 on
+//                 old valid rounds);
 //   crash-revote  peers crash often right after signing, proposals often arrive after the
 //                 propose timeout; a restarted peer replays its WAL (bites noSignerPersistence).
 
@@ -21,8 +24,8 @@ import { Prng } from './prng.js';
 export type BugName = 'quorumTwoFPlusOne' | 'noLocking' | 'noSignerPersistence';
 export const BUG_NAMES: readonly BugName[] = ['quorumTwoFPlusOne', 'noLocking', 'noSignerPersistence'];
 
-export type ScenarioName = 'random' | 'split-brain' | 'lock-race' | 'crash-revote';
-export const SCENARIO_NAMES: readonly ScenarioName[] = ['random', 'split-brain', 'lock-race', 'crash-revote'];
+export type ScenarioName = 'random' | 'split-brain' | 'lock-race' | 'crash-revote' | 'long-async';
+export const SCENARIO_NAMES: readonly ScenarioName[] = ['random', 'split-brain', 'lock-race', 'crash-revote', 'long-async'];
 
 /** The adversarial scenario used by default when a bug is injected. */
 export const BUG_SCENARIO: Record<BugName, ScenarioName> = {
@@ -57,6 +60,8 @@ export interface SimConfig {
    * violation).
    */
   silent?: number;
+  /** Passed to every driver as cfg.maxRoundsKept (default: the driver's). */
+  maxRoundsKept?: number;
 }
 
 export interface PeerPlan {
@@ -174,6 +179,9 @@ export function buildPlan(seed: number, c: SimConfig): Plan {
       break;
     case 'crash-revote':
       crashRevote(prng, base);
+      break;
+    case 'long-async':
+      longAsync(prng, base);
       break;
   }
   for (let v = 0; v < (c.silent ?? 0); v++) {
@@ -333,4 +341,20 @@ function crashRevote(prng: Prng, p: Plan): void {
   }
   p.pointCrashDownMs = { min: 5, max: 200 };
   net.clockRates = Array.from({ length: net.nodes }, () => 0.8 + prng.next() * 0.45);
+}
+
+function longAsync(prng: Prng, p: Plan): void {
+  const net = p.network;
+  net.gstMs = prng.range(30_000, 120_000);
+  net.latency = { minMs: prng.range(1, 50), maxMs: prng.range(100, 800) };
+  net.tailProbability = prng.next() * 0.2;
+  net.tailMaxMs = net.latency.maxMs + prng.range(0, 3_000);
+  net.latencyAfterGst = { minMs: 1, maxMs: prng.range(20, 100) };
+  net.dropRate = 0.1 + prng.next() * 0.4;
+  net.kinds = { status: { dropRate: 0.9 } };
+  p.gossipIntervalMs = prng.range(200, 500); // long runs: keep anti-entropy traffic moderate
+  // Short, slowly growing timeouts: many rounds fail before GST.
+  p.timeouts = { proposeMs: prng.range(100, 300), prevoteMs: prng.range(50, 200), precommitMs: prng.range(50, 200), deltaMs: prng.range(20, 60) };
+  net.clockRates = Array.from({ length: net.nodes }, () => 0.8 + prng.next() * 0.45);
+  if (prng.chance(0.5) && p.f > 0) p.peers[prng.int(p.n)]!.behaviour = prng.pick(['silent', 'double-voter', 'amnesiac'] as const);
 }
