@@ -138,7 +138,8 @@ export function clusterProgress(c: Cluster): number {
   let s = 0;
   for (const p of c.peers) if (p) {
     const st = p.status();
-    s += st.treeSize + st.finalSize + st.height + st.mempool.entries;
+    // Rounds count as progress too: a height that is still being agreed on is not a stall.
+    s += st.treeSize + st.finalSize + st.height + st.mempool.entries + st.consensus.round + st.consensus.decided;
   }
   return s;
 }
