@@ -259,6 +259,8 @@ async function tail(path: string, lines: number): Promise<string> {
 
 interface Child {
   peer: DevnetPeer;
+  /** This process's pid (peer.pid changes when the organization's peer is restarted). */
+  pid: number;
   proc: ChildProcess;
   exit: Promise<{ code: number | null; signal: string | null }>;
   exited: boolean;
@@ -451,14 +453,14 @@ export async function startDevnet(opts: DevnetOptions = {}): Promise<Devnet> {
 
   /** SIGTERM to the child's process group, SIGKILL after STOP_GRACE_MS; resolves once it exited. */
   const terminate = async (c: Child): Promise<void> => {
-    if (!c.exited) killGroup(c.peer.pid, 'SIGTERM');
+    if (!c.exited) killGroup(c.pid, 'SIGTERM');
     const timer = setTimeout(() => {
-      if (!c.exited) killGroup(c.peer.pid, 'SIGKILL');
+      if (!c.exited) killGroup(c.pid, 'SIGKILL');
     }, STOP_GRACE_MS);
     await c.exit;
     clearTimeout(timer);
     // A peer's own children (none today) would share its group: make sure the group is gone.
-    killGroup(c.peer.pid, 'SIGKILL');
+    killGroup(c.pid, 'SIGKILL');
   };
   const stop = async (): Promise<void> => {
     stopping = true;
@@ -467,7 +469,7 @@ export async function startDevnet(opts: DevnetOptions = {}): Promise<Devnet> {
   };
   // Last resort if the launcher exits without stop() (uncaught exception, process.exit): kill synchronously.
   const killAllNow = () => {
-    for (const c of children.values()) if (!c.exited) killGroup(c.peer.pid, 'SIGKILL');
+    for (const c of children.values()) if (!c.exited) killGroup(c.pid, 'SIGKILL');
   };
   process.on('exit', killAllNow);
 
@@ -488,6 +490,7 @@ export async function startDevnet(opts: DevnetOptions = {}): Promise<Devnet> {
     p.pid = proc.pid;
     const child: Child = {
       peer: p,
+      pid: proc.pid,
       proc,
       exited: false,
       exit: new Promise((r) => {
@@ -522,7 +525,7 @@ export async function startDevnet(opts: DevnetOptions = {}): Promise<Devnet> {
   const startPeer = async (name: string): Promise<void> => {
     const p = peerNamed(name);
     const old = children.get(name);
-    if (old !== undefined && !old.exited) throw new DevnetError('bad_option', `${name} is running (pid ${old.peer.pid})`);
+    if (old !== undefined && !old.exited) throw new DevnetError('bad_option', `${name} is running (pid ${old.pid})`);
     const c = spawnPeer(p);
     // Until it answers, an exit is reported to the caller (below), not as a crash.
     expectedExit.add(name);
