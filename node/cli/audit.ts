@@ -10,7 +10,7 @@ import { NOTE_BYTES_MAX } from '../../src/checkpoint/note.js';
 import { auditLog, AUDIT_CONCURRENCY_MAX, type LogSource } from './audit-log.js';
 import { failure, readFileBounded, usageError, type CliIo } from './io.js';
 import { GENESIS_BYTES_MAX, parseGenesisText } from '../peer/genesis.js';
-import { describeHttpFailure, parsePeerUrl, peerRequest } from './peer-http.js';
+import { describeHttpFailure, parseDurationMs, parsePeerUrl, peerRequest } from './peer-http.js';
 import { ProgressBar, type ProgressSink } from './progress.js';
 import { loadTrust } from './trust.js';
 
@@ -76,8 +76,8 @@ export async function auditCommand(io: CliIo, peerUrl: string, opts: AuditComman
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > AUDIT_CONCURRENCY_MAX) {
     throw usageError(`--concurrency must be an integer in 1..${AUDIT_CONCURRENCY_MAX} (AUDIT_CONCURRENCY_MAX)`);
   }
-  const timeoutMs = opts.timeout === undefined ? 30_000 : Number(opts.timeout) * 1000;
-  if (!Number.isFinite(timeoutMs) || timeoutMs < 1000 || timeoutMs > 600_000) throw usageError('--timeout must be a number of seconds in 1..600');
+  const timeoutMs = opts.timeout === undefined ? 30_000 : parseDurationMs(opts.timeout, '--timeout', 600_000);
+  if (timeoutMs < 1000) throw usageError('--timeout must be at least 1s');
   const trust = await loadTrust(io, opts.trust);
   const authorizedClients = opts.genesis === undefined ? undefined : await loadClients(io, opts.genesis, trust.origin);
   const bar = new ProgressBar(progressSink, 'auditing', 0);
@@ -117,7 +117,7 @@ export function registerAudit(program: Command, io: CliIo): void {
     .requiredOption('--trust <file>', 'trust file: {"origin", "quorum", "keys": [verifier keys]}')
     .option('--genesis <file>', "also check every entry's client key is authorized in this genesis")
     .option('--concurrency <n>', `entry bundles fetched ahead (1..${AUDIT_CONCURRENCY_MAX})`, '8')
-    .option('--timeout <seconds>', 'deadline of each HTTP request', '30')
+    .option('--timeout <duration>', 'deadline of each HTTP request, e.g. 30s, 2m (default 30s)')
     .action(async (peerUrl: string, opts: AuditCommandOptions) => {
       await auditCommand(io, peerUrl, opts, process.stderr.isTTY ? { isTTY: true, write: (s) => io.stderr(s) } : null);
     });

@@ -83,6 +83,8 @@ describe('bad arguments → exit 2, one line', () => {
     expectError(await cli(['receipt', HASH, '--peer', closedUrl, '--wait', '2m']), 2, /--wait 2m exceeds 60000 ms/);
     expectError(await cli(['audit', closedUrl, '--trust', p('trust.json'), '--concurrency', '0']), 2, /--concurrency must be an integer in 1\.\.64 \(AUDIT_CONCURRENCY_MAX\)/);
     expectError(await cli(['audit', closedUrl]), 2, /required option '--trust <file>'/);
+    expectError(await cli(['audit', closedUrl, '--trust', p('trust.json'), '--timeout', '500ms']), 2, /--timeout must be at least 1s/);
+    expectError(await cli(['audit', closedUrl, '--trust', p('trust.json'), '--timeout', 'forever']), 2, /invalid --timeout "forever"/);
     expectError(await cli(['verify', 'consistency', p('cp'), '--trust', p('trust.json')]), 2, /give either <new-checkpoint> and --proof <file> \(offline\) or --peer <url> \(online\)/);
     expectError(await cli(['verify', 'consistency', p('cp'), p('cp'), '--trust', p('trust.json')]), 2, /offline consistency needs --proof <file>/);
     expectError(await cli(['verify', 'checkpoint', p('cp'), '--peer', closedUrl, '--trust', p('trust.json')]), 2, /give either <file> or --peer <url>, not both/);
