@@ -55,11 +55,17 @@ import { makeValue } from './values.js';
  * - amnesiac: ignores its lock (its driver runs with noLocking) and sends each vote to a random
  *   subset of peers only — the adversary that tries to make correct peers decide a second value
  *   after one was decided in an earlier round (defeated only by correct peers' locks, L23/L29);
+ * - spammer: behaves, but with every vote also sends validly signed nil votes for far-future
+ *   rounds of this height and for future heights (tests the driver's round/height windows and
+ *   buffers, and that f such validators cannot trigger the L55 skip on their own);
  * - twin: correct code, but two nodes share one validator key (Twins; Byzantine as a pair).
  */
-export type Behaviour = 'correct' | 'silent' | 'equivocator' | 'double-voter' | 'invalid-proposer' | 'amnesiac' | 'twin';
+export type Behaviour = 'correct' | 'silent' | 'equivocator' | 'double-voter' | 'invalid-proposer' | 'amnesiac' | 'spammer' | 'twin';
 
-export const BYZANTINE_BEHAVIOURS: readonly Behaviour[] = ['silent', 'equivocator', 'double-voter', 'invalid-proposer', 'amnesiac', 'twin'];
+export const BYZANTINE_BEHAVIOURS: readonly Behaviour[] = ['silent', 'equivocator', 'double-voter', 'invalid-proposer', 'amnesiac', 'spammer', 'twin'];
+
+/** Extra messages a spammer sends per vote of its own. */
+export const SPAM_PER_VOTE = 4;
 
 /** Most WAL records kept per peer (older records of the current height are never dropped silently: overflow is reported). */
 export const WAL_ENTRIES_MAX = 50_000;
@@ -447,6 +453,9 @@ export class SimPeer {
       case 'amnesiac':
         this.amnesiac(m, to);
         return;
+      case 'spammer':
+        if (m.type !== 'proposal') this.spam(m, to);
+        break;
       default:
         break;
     }
@@ -540,6 +549,18 @@ export class SimPeer {
       return;
     }
     for (const t of to) if (prng.chance(0.5)) this.env.send(this.node, t, payload);
+  }
+
+  private spam(m: Vote, to: number[]): void {
+    const prng = this.opts.prng;
+    for (let i = 0; i < SPAM_PER_VOTE; i++) {
+      const type = prng.chance(0.5) ? 'prevote' : 'precommit';
+      const far = prng.chance(0.5);
+      const height = far ? m.height + 1 + prng.int(4) : m.height;
+      const round = far ? prng.int(40) : m.round + 1 + prng.int(60);
+      const v = this.signVote(type, height, round, null);
+      for (const t of to) this.sendTo(t, v);
+    }
   }
 
   private signVote(type: 'prevote' | 'precommit', height: number, round: number, valueId: Uint8Array | null): Vote {

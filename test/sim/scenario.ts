@@ -251,7 +251,7 @@ function randomFaults(prng: Prng, p: Plan): void {
   const chosen = prng.shuffled(Array.from({ length: n }, (_, i) => i)).slice(0, byz);
   const twins: number[] = [];
   for (const v of chosen) {
-    const b = prng.pick(['silent', 'equivocator', 'double-voter', 'invalid-proposer', 'amnesiac', 'twin'] as const);
+    const b = prng.pick(['silent', 'equivocator', 'double-voter', 'invalid-proposer', 'amnesiac', 'spammer', 'twin'] as const);
     if (b === 'twin') twins.push(v);
     else p.peers[v]!.behaviour = b;
   }
