@@ -54,7 +54,7 @@ export async function verifyReceiptCommand(io: CliIo, file: string, entryPath: s
 export function registerVerify(program: Command, io: CliIo): void {
   const verify = program
     .command('verify')
-    .description('verify checkpoints, receipts and consistency against a trust file, or a stopped peer'\''s store (exit 0 verified, 1 rejected, 2 usage)');
+    .description("verify checkpoints, receipts and consistency against a trust file, or a stopped peer's store (exit 0 verified, 1 rejected, 2 usage)");
   verify
     .command('checkpoint')
     .description('verify a signed checkpoint (C2SP tlog-checkpoint note) has a quorum of organization signatures')
