@@ -333,9 +333,12 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
         stopped = true;
         clearInterval(expireTimer);
         mempool.stop();
-        await sync.stop();
+        sync.stop();
         await runner.stop();
+        // Stopping the network first makes a catch-up request in flight fail at once instead
+        // of running into its timeout; then the last catch-up step can finish before the store closes.
         await network.stop();
+        await sync.idle().catch(() => undefined);
         await store.close();
       },
     };

@@ -267,10 +267,10 @@ export class Syncer {
     }
   }
 
-  async stop(): Promise<void> {
+  /** Stops polling and new runs; a run in progress ends at its next step (await idle()). */
+  stop(): void {
     this.stopped = true;
     if (this.pollTimer !== null) clearTimeout(this.pollTimer);
-    await this.idle().catch(() => undefined);
   }
 }
 
