@@ -73,12 +73,10 @@ describe('gossip settings', () => {
     expect(toHex(gossipMessageId('/ta', utf8('bc')))).not.toBe(want);
   });
 
-  it('uses a full mesh for n peers, flood publishing, no signatures, and scores only invalid messages', () => {
+  it('publishes to every peer directly (flood, no eager mesh forwarding), gossips ids to all, no signatures, and scores only invalid messages', () => {
     const o = gossipsubOptions({ n: 4, allowedTopics: ['/a', '/b'] });
-    expect([o.D, o.Dlo]).toEqual([3, 3]);
-    expect(o.Dhi!).toBeGreaterThanOrEqual(3);
-    expect(o.Dout!).toBeLessThan(o.Dlo!);
-    expect(o.Dout!).toBeLessThanOrEqual(o.D! / 2);
+    expect([o.D, o.Dlo, o.Dhi, o.Dout]).toEqual([0, 0, 0, 0]);
+    expect(o.Dlazy).toBe(3);
     expect(o.floodPublish).toBe(true);
     expect(o.globalSignaturePolicy).toBe('StrictNoSign');
     expect(o.allowPublishToZeroTopicPeers).toBe(true);
@@ -87,7 +85,7 @@ describe('gossip settings', () => {
     expect(o.scoreParams!.topics!['/a']!.invalidMessageDeliveriesWeight).toBeLessThan(0);
     expect(o.scoreParams!.topics!['/a']!.meshMessageDeliveriesWeight).toBe(0);
     const one = gossipsubOptions({ n: 1, allowedTopics: [] });
-    expect([one.D, one.Dlo, one.Dout]).toEqual([1, 1, 0]);
+    expect([one.D, one.Dlo, one.Dout, one.Dlazy]).toEqual([0, 0, 0, 1]);
     // msgIdFn and fastMsgIdFn agree on one message
     const data = utf8('payload');
     const viaFast = o.fastMsgIdFn!({ topic: '/a', data } as never);
