@@ -21,7 +21,7 @@ import { BenchHttp } from './http.js';
 import { LoadgenPool, type MergedResult } from './loadgens.js';
 import { killAllPeers, startPeerProcess, stopAllPeers, stopPeerProcess, writeNetwork, type BenchNetworkSpec, type PeerProcess } from './network.js';
 import { codeRoot } from './paths.js';
-import { cpuSeconds, diskBytes, peakRssBytes } from './procstat.js';
+import { cpuSeconds, diskBytes, peakRssBytes, threadCpuSeconds } from './procstat.js';
 import { summarizeProfile } from './profile.js';
 import type { LoadgenPhase } from './protocol.js';
 import { latencyTrend, round, summarize, type LatencySummary } from './stats.js';
@@ -195,6 +195,20 @@ async function waitConnected(http: BenchHttp, procs: PeerProcess[], timeoutMs: n
   }
 }
 
+/**
+ * Waits (bounded) until every listed peer has an empty mempool, and all agree on a final size
+ * equal to their tree size: nothing left over from the previous phase.
+ */
+async function settle(http: BenchHttp, urls: string[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ss = await Promise.all(urls.map((u) => status(http, u)));
+    if (ss.every((s) => s !== null && s.mempool.entries === 0 && s.finalSize === s.treeSize && s.treeSize === ss[0]!.treeSize)) return;
+    await sleep(200);
+  }
+  log(`network did not settle within ${timeoutMs} ms; continuing (the next phase starts with a backlog)`);
+}
+
 function machine() {
   let commit = 'unknown';
   try {
@@ -262,6 +276,9 @@ export async function runBench(o: BenchOptions): Promise<Record<string, unknown>
       proofSample: S ? 10 : 50,
     });
     const run = async (id: string, rate: number, durationMs: number, urls = allUrls): Promise<StepReport> => {
+      // Each phase starts on a settled network: a backlog left by an overloaded step would
+      // otherwise be charged to the next one's latency.
+      await settle(http, urls, S ? 20_000 : 60_000);
       const r = await pool!.runPhase(phase(id, rate, durationMs, urls));
       const rep = stepReport(r, rate, durationMs);
       log(`${id}: offered ${round(rate)}/s -> finalized ${rep.finalizedPerSec}/s, p50 ${rep.latencyMs.p50} ms, p99 ${rep.latencyMs.p99} ms, ${rep.keepsUp ? 'keeps up' : `does NOT keep up: ${rep.why}`}`);
@@ -269,7 +286,7 @@ export async function runBench(o: BenchOptions): Promise<Record<string, unknown>
     };
 
     // 3. Warm-up (JIT, first checkpoints), then rising open-loop steps.
-    await run('warmup', S ? 100 : 300, S ? 1000 : 3000);
+    await run('warmup', S ? 100 : Math.max(RATE_FLOOR, o.startRate / 2), S ? 1000 : 3000);
     const steps: StepReport[] = [];
     const stepMs = S ? 1500 : 8000;
     let rate = S ? 200 : o.startRate;
@@ -303,19 +320,33 @@ export async function runBench(o: BenchOptions): Promise<Record<string, unknown>
     // 4. The sustained step (>= 30 s by default) at the highest rate that kept up; one retry lower.
     const durationMs = (S ? 3 : o.durationS) * 1000;
     const cpu0 = await Promise.all(procs.map((p) => cpuSeconds(p.pid)));
+    const threads0 = await Promise.all(procs.map((p) => threadCpuSeconds(p.pid)));
     const lg0 = await pool.cpuSeconds();
     let sustained = await run('sustained', best, durationMs);
     let cpu1 = await Promise.all(procs.map((p) => cpuSeconds(p.pid)));
+    let threads1 = await Promise.all(procs.map((p) => threadCpuSeconds(p.pid)));
     let lg1 = await pool.cpuSeconds();
     let cpuBase = cpu0;
+    let threadsBase = threads0;
     let lgBase = lg0;
     if (!sustained.keepsUp && !S) {
       cpuBase = cpu1;
+      threadsBase = threads1;
       lgBase = lg1;
       sustained = await run('sustained-retry', best * 0.85, durationMs);
       cpu1 = await Promise.all(procs.map((p) => cpuSeconds(p.pid)));
+      threads1 = await Promise.all(procs.map((p) => threadCpuSeconds(p.pid)));
       lg1 = await pool.cpuSeconds();
     }
+    // Per finalized entry, summed over the peers: which threads the CPU went to.
+    const threadMsPerEntry: Record<string, number> = {};
+    for (let i = 0; i < procs.length; i++) {
+      for (const [name, secs] of Object.entries(threads1[i]!)) {
+        const d = secs - (threadsBase[i]![name] ?? 0);
+        if (sustained.final > 0) threadMsPerEntry[name] = (threadMsPerEntry[name] ?? 0) + (d / sustained.final) * 1000;
+      }
+    }
+    for (const k of Object.keys(threadMsPerEntry)) threadMsPerEntry[k] = round(threadMsPerEntry[k]!, 3);
     const maxThroughput = sustained.finalizedPerSec;
     const peerCpuS = cpu1.reduce((a, x, i) => a + (x - cpuBase[i]!), 0);
     const cpuPerEntryMs = sustained.final > 0 ? (peerCpuS / sustained.final) * 1000 : NaN;
@@ -431,6 +462,7 @@ export async function runBench(o: BenchOptions): Promise<Record<string, unknown>
       resources: {
         cpuMsPerEntry: round(cpuPerEntryMs, 3),
         idleCpuPctPerPeer: idleCpuPct,
+        cpuMsPerEntryByThread: threadMsPerEntry,
         loadgenCpuMsPerEntry: round(loadgenCpuPerEntryMs, 3),
         peakRssMiB: rss.map((b) => round(b / 2 ** 20, 1)),
         diskBytesPerEntry: disk.map((b, i) => round(b / Math.max(1, finalSizes[i]?.treeSize ?? 1))),
