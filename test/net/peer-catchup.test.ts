@@ -42,6 +42,17 @@ describe('catch-up from an empty data dir', () => {
       const res = await c.peers[k % 3]!.submit(entries.slice(i, i + 2_000));
       const bad = res.filter((r) => !('status' in r));
       expect(bad, JSON.stringify(bad.slice(0, 3))).toEqual([]);
+      // Flow control, as a real client would do: do not run more than ~3 chunks ahead of what
+      // every peer has received. Otherwise the three peers of this one process queue up
+      // minutes of gossip verification and consensus starves behind it.
+      const sent = i + 2_000;
+      await waitFor(
+        c,
+        'peers to absorb the submitted entries',
+        () => c.peers.slice(0, 3).every((p) => p!.status().treeSize + p!.status().mempool.entries >= sent - 6_000),
+        () => clusterProgress(c),
+        { stallMs: 60_000, maxMs: 300_000 },
+      );
     }
     await waitFor(
       c,
