@@ -69,6 +69,7 @@ import {
   P_HEAD,
   P_LEAF,
   P_LEAF_HASH,
+  P_CLIENT_ID,
   P_META,
   P_SCHEMA,
   P_SIGNER,
@@ -85,7 +86,12 @@ import {
   walSeqOfKey,
 } from './keys.js';
 
+import { LoggedFilter } from './logged-filter.js';
+
 export type { StoreHead } from './codec.js';
+
+/** Most index keys scanned into the logged filter at open; beyond, the store runs without it. */
+export const LOGGED_FILTER_SCAN_KEYS_MAX = 20_000_000;
 
 /** The schema this code writes and the only one it opens. Bump on any incompatible key/value change. */
 export const SCHEMA_VERSION = 1;
@@ -350,6 +356,11 @@ class LevelStore implements Store {
   /** Per-height WAL usage, loaded lazily from disk on the first append at a height. */
   private readonly walUsage = new Map<number, { next: number; bytes: number }>();
   private nextEvidenceSeq = 0;
+  /**
+   * Bloom filter over every leaf-hash and (client, id) index key (logged-filter.ts): a "no" skips
+   * LevelDB in lookupLogged / applyBlock. null when the log is too large to scan at open.
+   */
+  private loggedFilter: LoggedFilter | null = null;
 
   constructor(db: Db, dir: string, limits: StoreLimits, firstHeight: number) {
     this.db = db;
@@ -407,6 +418,28 @@ class LevelStore implements Store {
 
     const lastEvidence = await this.db.keys({ gte: u64Key(P_EVIDENCE, 0), lt: prefixEnd(P_EVIDENCE), reverse: true, limit: 1 }).all();
     this.nextEvidenceSeq = lastEvidence.length === 0 ? 0 : u64OfKey(lastEvidence[0]!) + 1;
+    this.loggedFilter = await this.scanLoggedKeys();
+  }
+
+  /** Builds the logged filter from the two index prefixes (bounded by LOGGED_FILTER_SCAN_KEYS_MAX). */
+  private async scanLoggedKeys(): Promise<LoggedFilter | null> {
+    const filter = new LoggedFilter();
+    let scanned = 0;
+    for (const prefix of [P_LEAF_HASH, P_CLIENT_ID]) {
+      const it = this.db.keys({ gte: Uint8Array.of(prefix), lt: prefixEnd(prefix) });
+      try {
+        for (;;) {
+          const batch = await it.nextv(10_000);
+          if (batch.length === 0) break;
+          scanned += batch.length;
+          if (scanned > LOGGED_FILTER_SCAN_KEYS_MAX) return null;
+          for (const k of batch) filter.add(k);
+        }
+      } finally {
+        await it.close();
+      }
+    }
+    return filter;
   }
 
   /**
@@ -579,10 +612,7 @@ class LevelStore implements Store {
 
     // Indexes keep the FIRST leaf with a given hash / (client, id): never overwritten.
     const hashKeys = b.leafHashes.map((h) => bytesKey(P_LEAF_HASH, h));
-    const [hashHave, clientHave] = await Promise.all([
-      n === 0 ? [] : this.db.hasMany(hashKeys),
-      n === 0 ? [] : this.db.hasMany(clientKeys),
-    ]);
+    const [hashHave, clientHave] = await Promise.all([this.hasManyFiltered(hashKeys), this.hasManyFiltered(clientKeys)]);
     const seenHash = new Set<string>();
     const seenClient = new Set<string>();
     ops.push({ type: 'put', key: u64Key(P_BLOCK, b.height), value: b.blockBytes });
@@ -609,6 +639,14 @@ class LevelStore implements Store {
       logState: b.logState.slice(),
     };
     ops.push({ type: 'put', key: singleKey(P_HEAD), value: encodeHead(head) });
+    // Into the filter BEFORE the write: a lookup racing the write then reads LevelDB, exactly as
+    // without a filter (a failed write only leaves harmless false positives).
+    if (this.loggedFilter !== null) {
+      for (let i = 0; i < n; i++) {
+        this.loggedFilter.add(hashKeys[i]!);
+        this.loggedFilter.add(clientKeys[i]!);
+      }
+    }
     await this.db.batch(ops, { sync: true });
     this.cachedHead = head;
   }
@@ -740,17 +778,47 @@ class LevelStore implements Store {
     return encodeEntryBundle(await this.getLeaves(n * TILE_WIDTH, width));
   }
 
+  /** db.getMany that answers undefined from the logged filter for keys never added (index keys only). */
+  private async getManyFiltered(keys: Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
+    const f = this.loggedFilter;
+    if (f === null) return this.db.getMany(keys);
+    const ask: number[] = [];
+    for (let i = 0; i < keys.length; i++) if (f.mightContain(keys[i]!)) ask.push(i);
+    const out: (Uint8Array | undefined)[] = new Array<undefined>(keys.length).fill(undefined);
+    if (ask.length === 0) return out;
+    const got = await this.db.getMany(ask.map((i) => keys[i]!));
+    ask.forEach((i, k) => (out[i] = got[k]));
+    return out;
+  }
+
+  private async hasManyFiltered(keys: Uint8Array[]): Promise<boolean[]> {
+    if (keys.length === 0) return [];
+    const f = this.loggedFilter;
+    if (f === null) return this.db.hasMany(keys);
+    const ask: number[] = [];
+    for (let i = 0; i < keys.length; i++) if (f.mightContain(keys[i]!)) ask.push(i);
+    const out: boolean[] = new Array<boolean>(keys.length).fill(false);
+    if (ask.length === 0) return out;
+    const got = await this.db.hasMany(ask.map((i) => keys[i]!));
+    ask.forEach((i, k) => (out[i] = got[k]!));
+    return out;
+  }
+
   async indexOfLeafHash(hash: Uint8Array): Promise<number | undefined> {
     this.assertOpen();
     if (!(hash instanceof Uint8Array) || hash.length !== HASH_BYTES) bad(`leaf hash must be ${HASH_BYTES} bytes`);
-    const v = await this.db.get(bytesKey(P_LEAF_HASH, hash));
+    const key = bytesKey(P_LEAF_HASH, hash);
+    if (this.loggedFilter !== null && !this.loggedFilter.mightContain(key)) return undefined;
+    const v = await this.db.get(key);
     return v === undefined ? undefined : decodeU64Value(v, 'leaf-hash index');
   }
 
   async lookupClientId(client: string, id: string): Promise<{ index: number; leafHash: Uint8Array } | undefined> {
     this.assertOpen();
     if (typeof client !== 'string' || typeof id !== 'string') bad('client and id must be strings');
-    const v = await this.db.get(this.clientKey(client, id, 'lookupClientId'));
+    const key = this.clientKey(client, id, 'lookupClientId');
+    if (this.loggedFilter !== null && !this.loggedFilter.mightContain(key)) return undefined;
+    const v = await this.db.get(key);
     return v === undefined ? undefined : decodeClientIdValue(plain(v));
   }
 
@@ -765,7 +833,7 @@ class LevelStore implements Store {
       if (typeof e.client !== 'string' || typeof e.id !== 'string') bad('client and id must be strings');
       keys.push(bytesKey(P_LEAF_HASH, e.leafHash), this.clientKey(e.client, e.id, 'lookupLogged'));
     }
-    const values = await this.db.getMany(keys);
+    const values = await this.getManyFiltered(keys);
     return entries.map((_, i) => {
       const byHash = values[2 * i];
       const byId = values[2 * i + 1];
