@@ -22,7 +22,7 @@ export const GOSSIP_BATCH_DELAY_MS = 20;
 /** Most entries in one submit call (the HTTP layer bounds request bodies the same way). */
 export const SUBMIT_ENTRIES_MAX = 10_000;
 /** Work done between two yields to the event loop, so consensus timers and gossip keep running. */
-const ENTRIES_PER_SLICE = 200;
+const ENTRIES_PER_SLICE = 64;
 
 export type SubmitCode = 'malformed' | 'unknown_client' | 'bad_signature' | 'conflict' | 'too_large' | 'busy' | 'clock_skew';
 

@@ -35,7 +35,7 @@ export async function makeCluster(n: number, opts: { clients?: number; limits?: 
     const rec = (level: string) => (obj: Record<string, unknown>, msg: string) => {
       if (logs[i]!.length < 10_000) logs[i]!.push({ level, msg, obj });
     };
-    return { debug: process.env.CAIRN_TEST_LOG === 'debug' ? (o: Record<string, unknown>, m: string) => console.log(`peer${i}`, m, JSON.stringify(o)) : () => {}, info: process.env.CAIRN_TEST_LOG ? (o: Record<string, unknown>, m: string) => console.log(`peer${i}`, m, JSON.stringify(o)) : () => {}, warn: rec('warn'), error: rec('error') };
+    return { debug: process.env.CAIRN_TEST_LOG === 'debug' ? (o: Record<string, unknown>, m: string) => console.log(Date.now() % 1000000, `peer${i}`, m, JSON.stringify(o)) : () => {}, info: process.env.CAIRN_TEST_LOG ? (o: Record<string, unknown>, m: string) => console.log(Date.now() % 1000000, `peer${i}`, m, JSON.stringify(o)) : () => {}, warn: rec('warn'), error: rec('error') };
   };
   const c: Cluster = {
     genesis,
