@@ -27,6 +27,7 @@ import {
   rootOf,
   tileWritesForAppend,
   treeHash,
+  type AppendResult,
   type CompactRange,
 } from '../../src/merkle/index.js';
 import { formatCheckpoint, parseCheckpoint, verifyCheckpointQuorum } from '../../src/checkpoint/checkpoint.js';
@@ -219,7 +220,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
    * 'decided': the block carries a verified commit certificate — structure, chain and root are
    * still recomputed (never trust, always verify what is cheap), signatures and clocks are not.
    */
-  async validateBlock(bytes: Uint8Array, mode: 'proposal' | 'decided'): Promise<{ ok: true; block: Block; entries: CheckedEntry[] } | PeerFailure> {
+  async validateBlock(bytes: Uint8Array, mode: 'proposal' | 'decided'): Promise<{ ok: true; block: Block; entries: CheckedEntry[]; appended: AppendResult } | PeerFailure> {
     const g = this.opts.genesis;
     const d = decodeBlock(bytes, g.limits);
     if (!d.ok) return d;
@@ -291,7 +292,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     }
     // The head may have moved while we awaited (applied by another path): re-check the chain.
     if (this.head !== head) return failure('block_wrong_height', 'the head moved during validation');
-    return { ok: true, block: b, entries };
+    return { ok: true, block: b, entries, appended };
   }
 
   /**
@@ -309,12 +310,12 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     // recomputed anyway: if they do not match, our state diverged and we must stop, not append.
     const v = await this.validateBlock(bytes, 'decided');
     if (!v.ok) throw new PeerError('ledger_decided_block_invalid', `decided block does not apply: ${v.code}: ${v.message}`);
-    const { block, entries } = v;
+    // validateBlock already appended the leaf hashes to our compact range (pure, not yet kept).
+    const { block, entries, appended } = v;
     const h = block.header;
     const hash = blockHash(bytes);
     const leafHashes = entries.map((e) => e.leafHash);
     const oldSize = this.range.size;
-    const appended = appendLeafHashes(this.range, leafHashes);
     const tiles = await tileWritesForAppend(this.opts.store, oldSize, appended.state.size, appended.stored);
     const root = rootOf(appended.state);
     await this.opts.store.applyBlock({

@@ -200,20 +200,28 @@ export class Syncer {
           .map((p) => ({ p, h: this.peers.get(p)?.height ?? Number.MAX_SAFE_INTEGER }))
           .sort((a, b) => b.h - a.h)
           .map((x) => x.p);
+      type Fetched = Awaited<ReturnType<typeof decodeBlocksResponse>> | Error;
+      const fetchFrom = (peer: string, from: number): Promise<Fetched> =>
+        this.net
+          .request(peer, PROTO_BLOCKS, encodeBlocksRequest(from, SYNC_BLOCKS_PER_REQUEST_MAX), {
+            timeoutMs: SYNC_REQUEST_TIMEOUT_MS,
+            maxResponseBytes: 4 * 1024 * 1024 - 1,
+          })
+          .then((bytes) => decodeBlocksResponse(bytes, SYNC_BLOCKS_PER_REQUEST_MAX))
+          .catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+      // One request is kept in flight while the previous response is applied (pipelining: the
+      // network round trip and the peer's reads overlap our verification and synced writes).
+      let prefetch: { peer: string; from: number; res: Promise<Fetched> } | null = null;
       let list = sources();
       let i = 0;
       while (!this.stopped && i < list.length) {
         const peer = list[i]!;
         const from = this.ledger.getHead().height + 1;
-        let res;
-        try {
-          const bytes = await this.net.request(peer, PROTO_BLOCKS, encodeBlocksRequest(from, SYNC_BLOCKS_PER_REQUEST_MAX), {
-            timeoutMs: SYNC_REQUEST_TIMEOUT_MS,
-            maxResponseBytes: 4 * 1024 * 1024 - 1,
-          });
-          res = decodeBlocksResponse(bytes, SYNC_BLOCKS_PER_REQUEST_MAX);
-        } catch (e) {
-          this.log('debug', 'catch-up request failed', { peer, error: (e as Error).message });
+        const res: Fetched =
+          prefetch !== null && prefetch.peer === peer && prefetch.from === from ? await prefetch.res : await fetchFrom(peer, from);
+        prefetch = null;
+        if (res instanceof Error) {
+          this.log('debug', 'catch-up request failed', { peer, error: res.message });
           i++;
           continue;
         }
@@ -226,6 +234,7 @@ export class Syncer {
           i++; // this peer has nothing beyond our head; try the next one
           continue;
         }
+        if (res.peerHeight >= from + res.blocks.length) prefetch = { peer, from: from + res.blocks.length, res: fetchFrom(peer, from + res.blocks.length) };
         let height = from;
         let bad = false;
         for (const b of res.blocks) {
@@ -242,15 +251,18 @@ export class Syncer {
             break;
           }
           fetchedBlocks++;
-          fetchedEntries += this.store.head() === null ? 0 : countEntries(b.block);
+          fetchedEntries += countEntries(b.block);
           height++;
         }
         if (bad) {
+          prefetch = null;
           i++;
           continue;
         }
-        list = sources();
-        i = 0;
+        if (prefetch === null) {
+          list = sources();
+          i = 0;
+        }
       }
     } finally {
       this.stats.running = false;
