@@ -323,7 +323,9 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
       getLeaf: (index) => store.getLeaf(index),
       inclusionProof: (index, size) => merkleInclusionProof(store, index, size),
       consistencyProof: (s1, s2) => merkleConsistencyProof(store, s1, s2),
-      latestCheckpoint,
+      // Cached: kept equal to the store's latest final checkpoint by the 'final' event (which
+      // fires after the synced write); clients and auditors poll this often.
+      latestCheckpoint: async () => latestNote,
       readTile: (level, index, width) => store.readTile(level, index, width),
       readEntryBundle: (n, width) => store.readEntryBundle(n, width),
       evidence: async (limit = 100) => {
