@@ -58,3 +58,33 @@ export async function diskBytes(dir: string): Promise<number> {
   await walk(dir);
   return total;
 }
+
+/** Most threads read per process. */
+const THREADS_MAX = 256;
+
+/**
+ * CPU seconds per thread name of a process (/proc/<pid>/task/<tid>/comm and stat): separates the
+ * JavaScript main thread from libuv's pool (LevelDB reads/writes, crypto), V8's GC helpers and
+ * LevelDB's own compaction thread. Names are summed (e.g. all "libuv-worker" threads together).
+ */
+export async function threadCpuSeconds(pid: number): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  let tids: string[];
+  try {
+    tids = (await readdir(`/proc/${pid}/task`)).slice(0, THREADS_MAX);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const comm = (await readFile(`/proc/${pid}/task/${tid}/comm`, 'utf8')).trim();
+      const s = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const rest = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      const name = tid === String(pid) ? 'main (JavaScript)' : comm;
+      out[name] = (out[name] ?? 0) + (Number(rest[11]) + Number(rest[12])) / CLOCK_TICKS_PER_S;
+    } catch {
+      // thread ended meanwhile
+    }
+  }
+  return out;
+}

@@ -23,6 +23,8 @@ export function formatTable(r: any): string {
   }
   const res = r.resources;
   rows.push(['CPU per finalized entry', `${fmt(res.cpuMsPerEntry, 3)} ms (all peers together; load generators ${fmt(res.loadgenCpuMsPerEntry, 3)} ms)`]);
+  const th = Object.entries<number>(res.cpuMsPerEntryByThread ?? {}).sort((a, b) => b[1] - a[1]);
+  if (th.length > 0) rows.push(['  by thread (ms/entry)', th.map(([k, v]) => `${k} ${fmt(v, 3)}`).join(', ')]);
   rows.push(['idle CPU per peer', `${res.idleCpuPctPerPeer.map((x: number) => fmt(x, 1)).join(' / ')} % of a core (no load)`]);
   rows.push(['disk per entry', `${res.diskBytesPerEntry.map((x: number) => fmt(x)).join(' / ')} bytes (each peer)`]);
   rows.push(['peak RSS per peer', `${res.peakRssMiB.map((x: number) => fmt(x, 1)).join(' / ')} MiB`]);
