@@ -22,7 +22,7 @@ export function formatTable(r: any): string {
     rows.push([`latency at ${pct} (${fmt(s.offeredRate)}/s)`, `p50 ${fmt(s.latencyMs.p50)} / p90 ${fmt(s.latencyMs.p90)} / p99 ${fmt(s.latencyMs.p99)} / max ${fmt(s.latencyMs.max)} ms (${fmt(s.final)} entries${s.keepsUp ? '' : `; ${s.why}`})`]);
   }
   const res = r.resources;
-  rows.push(['CPU per finalized entry', `${fmt(res.cpuMsPerEntry, 3)} ms (all peers together; load generators ${fmt(res.loadgenCpuMsPerEntry, 3)} ms)`]);
+  rows.push(['CPU per finalized entry', `${fmt(res.cpuMsPerEntry, 3)} ms (all peers together; load generators incl. pre-signing ${fmt(res.loadgenCpuMsPerEntry, 3)} ms)`]);
   const th = Object.entries<number>(res.cpuMsPerEntryByThread ?? {}).sort((a, b) => b[1] - a[1]);
   if (th.length > 0) rows.push(['  by thread (ms/entry)', th.map(([k, v]) => `${k} ${fmt(v, 3)}`).join(', ')]);
   rows.push(['idle CPU per peer', `${res.idleCpuPctPerPeer.map((x: number) => fmt(x, 1)).join(' / ')} % of a core (no load)`]);
