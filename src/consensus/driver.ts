@@ -31,6 +31,7 @@ import {
   CHAIN_ID_BYTES_MAX,
   FUTURE_HEIGHT_WINDOW_DEFAULT,
   HEIGHT_MAX,
+  PAST_ROUNDS_KEPT_DEFAULT,
   PROPOSAL_VALUE_BYTES_MAX,
   ROUND_MAX,
   ROUNDS_KEPT_DEFAULT,
@@ -53,6 +54,7 @@ export class ConsensusDriver {
   private readonly q: number;
   private readonly skip: number;
   private readonly roundsKept: number;
+  private readonly pastRoundsKept: number;
   private readonly heightWindow: number;
   private readonly bufferedPerValidator: number;
   private readonly maxValueBytes: number;
@@ -94,6 +96,7 @@ export class ConsensusDriver {
     this.q = cfg.bugs?.quorumTwoFPlusOne === true ? quorumTwoFPlusOne(n) : quorum(n);
     this.skip = skipThreshold(n);
     this.roundsKept = positiveInt(cfg.maxRoundsKept, ROUNDS_KEPT_DEFAULT, 'maxRoundsKept');
+    this.pastRoundsKept = positiveInt(cfg.maxPastRoundsKept, PAST_ROUNDS_KEPT_DEFAULT, 'maxPastRoundsKept');
     this.heightWindow = positiveInt(cfg.futureHeightWindow, FUTURE_HEIGHT_WINDOW_DEFAULT, 'futureHeightWindow');
     this.bufferedPerValidator = Math.max(1, Math.ceil(positiveInt(cfg.maxBufferedPerHeight, BUFFERED_PER_VALIDATOR_DEFAULT * n, 'maxBufferedPerHeight') / n));
     this.maxValueBytes = Math.min(positiveInt(cfg.maxValueBytes, PROPOSAL_VALUE_BYTES_MAX, 'maxValueBytes'), PROPOSAL_VALUE_BYTES_MAX);
@@ -123,8 +126,15 @@ export class ConsensusDriver {
       this.phase = 'running';
       this.resumePending = true;
     }
-    this.keeper = new VoteKeeper(this.state.height, n, this.roundsKept, this.skip);
+    this.keeper = this.newKeeper(this.state.height);
     this.keeper.setCurrentRound(this.state.round);
+  }
+
+  /** A vote keeper for height h that pins our current lockedRound/validRound (restored or initial). */
+  private newKeeper(h: number): VoteKeeper {
+    const k = new VoteKeeper(h, this.n, this.roundsKept, this.skip, this.pastRoundsKept, this.q);
+    k.pinRounds(this.state.lockedRound, this.state.validRound);
+    return k;
   }
 
   get height(): number {
@@ -192,19 +202,28 @@ export class ConsensusDriver {
     this.phase = 'running';
     // L53-L54: reset locked/valid values and the message log, then StartRound(0).
     this.state = initialState(h);
-    this.keeper = new VoteKeeper(h, this.n, this.roundsKept, this.skip);
+    this.keeper = this.newKeeper(h);
     this.validity = new Map();
     for (const bh of [...this.buffer.keys()]) if (bh < h) this.buffer.delete(bh);
     const replay = this.buffer.get(h);
     this.buffer.delete(h);
     this.startRound(0);
+    const far: Buffered['entries'] = [];
     if (replay !== undefined) {
       for (const e of replay.entries) {
         if (this.phase !== 'running') break;
+        if (this.keeper.position(e.message.round) === 'far-future') far.push(e);
         this.ingest(e.message, e.valueId);
       }
     }
     this.evaluate();
+    // Buffered messages of rounds above the keeper's window only counted for the L55 skip; when
+    // the skip brought their round into the window, count them for real (they are the round's
+    // votes, and nobody re-sends what we already received).
+    if (far.length > 0 && this.phase === 'running') {
+      for (const e of far) if (this.keeper.position(e.message.round) === 'kept') this.ingest(e.message, e.valueId);
+      this.evaluate();
+    }
   }
 
   /** start-height after a restore: stay in the restored round/step, re-emit, re-arm the timeout. */
@@ -260,7 +279,7 @@ export class ConsensusDriver {
     }
     if (msg.height > h) return this.bufferFuture(msg);
     if (this.keeper.position(msg.round) === 'too-old') {
-      return this.reject('ROUND_OUT_OF_WINDOW', `round ${msg.round} is more than ${this.roundsKept} (maxRoundsKept) below the current round ${this.state.round}`);
+      return this.reject('ROUND_OUT_OF_WINDOW', this.tooOldReason(msg.round));
     }
     if (this.keeper.isExactDuplicate(msg)) return; // already verified and counted
     const id = msg.type === 'proposal' ? this.valueIdOf(msg.value) : null;
@@ -305,7 +324,12 @@ export class ConsensusDriver {
       if (res.evidence !== null) this.out.push({ kind: 'evidence', evidence: res.evidence });
       if (res.counted && msg.type !== 'prevote') this.touched.add(msg.round);
     } else if (res.status === 'out-of-window') {
-      this.reject('ROUND_OUT_OF_WINDOW', `round ${msg.round} is outside the kept window of ${this.roundsKept} (maxRoundsKept) rounds`);
+      this.reject(
+        'ROUND_OUT_OF_WINDOW',
+        msg.type === 'proposal'
+          ? `proposal of round ${msg.round}, more than ${this.roundsKept} (maxRoundsKept) below the current round ${this.state.round}, has fewer than f+1 votes for its value`
+          : this.tooOldReason(msg.round),
+      );
     } else if (res.status === 'added' && msg.type !== 'prevote') {
       this.touched.add(msg.round);
     }
@@ -372,12 +396,21 @@ export class ConsensusDriver {
     return false;
   }
 
+  private tooOldReason(round: number): string {
+    return `round ${round} is more than ${this.pastRoundsKept} (maxPastRoundsKept) below the current round ${this.state.round} and neither a polka round nor our locked/valid round nor the validRound of a current proposal`;
+  }
+
   /** Runs one state-machine transition and executes its outputs. */
   private apply(input: RoundInput): boolean {
     const before = this.state;
     const t = transition(before, input, { noLocking: this.cfg.bugs?.noLocking === true });
     if (!t.applied) return false;
     this.state = t.state;
+    if (t.state.lockedRound !== before.lockedRound || t.state.validRound !== before.validRound) {
+      // L36-L43 moved lockedRound_p / validRound_p: the keeper must keep those rounds' prevotes
+      // (our own L28 when we re-propose validValue; see vote-keeper.ts).
+      this.keeper.pinRounds(t.state.lockedRound, t.state.validRound);
+    }
     for (const o of t.outputs) this.onOutput(o, before);
     return true;
   }

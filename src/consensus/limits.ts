@@ -16,8 +16,21 @@ export const PROPOSAL_VALUE_BYTES_MAX = 4 * 1024 * 1024 - 1024;
 export const CHAIN_ID_BYTES_MAX = 255;
 /** Ed25519 signature length. */
 export const SIGNATURE_BYTES = 64;
-/** Default vote-keeper window: rounds kept below and above the current round per height. */
+/** Default vote-keeper window ABOVE the current round (cfg.maxRoundsKept): future rounds kept in full. */
 export const ROUNDS_KEPT_DEFAULT = 16;
+/**
+ * Default vote-keeper window BELOW the current round (cfg.maxPastRoundsKept): past rounds kept in
+ * full. Generous on purpose (Tendermint-go keeps every round): timeouts grow by deltaMs per round,
+ * so with the default genesis timeouts (5 s + 1.5 s·r per round) round 256 is ~14 hours into one
+ * height. Votes only: proposals are kept in full for maxRoundsKept rounds below the current one.
+ */
+export const PAST_ROUNDS_KEPT_DEFAULT = 256;
+/**
+ * Polka rounds (q prevotes for one value) older than the past window that stay pinned so that a
+ * re-proposal with validRound = that round still passes L28 (the highest ones are kept); the same
+ * cap again for partial polkas (f+1 prevotes for one value). See vote-keeper.ts.
+ */
+export const POLKA_ROUNDS_KEPT_MAX = 64;
 /** Default number of future heights whose messages are buffered for replay at start-height. */
 export const FUTURE_HEIGHT_WINDOW_DEFAULT = 2;
 /** Default future-height buffer per height, per validator (proposal + 2 votes over 4 rounds). */

@@ -120,8 +120,17 @@ export interface ConsensusConfig {
   /** Default sha256(value). */
   valueId?(value: Uint8Array): Uint8Array;
   timeouts: Timeouts;
-  /** Vote keeper bound: rounds kept per height (default 16). */
+  /**
+   * Vote keeper bound: rounds kept in full ABOVE the current round (default 16, ROUNDS_KEPT_DEFAULT);
+   * proposals are also kept in full only down to this many rounds below it.
+   */
   maxRoundsKept?: number;
+  /**
+   * Vote keeper bound: rounds kept in full BELOW the current round (default 256,
+   * PAST_ROUNDS_KEPT_DEFAULT). Older rounds stay only while pinned (polka rounds, our
+   * locked/valid round, the validRound of a current proposal): see vote-keeper.ts.
+   */
+  maxPastRoundsKept?: number;
   /** How many heights ahead messages are buffered for replay at start-height (default 2). */
   futureHeightWindow?: number;
   /** Messages buffered per future height (default 4 * n * (rounds kept) ). */

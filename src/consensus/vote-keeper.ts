@@ -15,16 +15,40 @@
 // - exact duplicates are ignored; the first conflicting message of a validator for a (round,
 //   type) is returned as Equivocation evidence (once).
 //
-// Bounds (memory is never at the mercy of a Byzantine validator):
-// - full records only for rounds in [current − K, current + K] (K = maxRoundsKept); above the
-//   window only each validator's highest round is remembered (n numbers) for the skip rule;
+// Bounds (memory is never at the mercy of a Byzantine validator), with K = futureRoundsKept
+// (cfg.maxRoundsKept), P = pastRoundsKept (cfg.maxPastRoundsKept):
+// - FUTURE rounds (current, current + K]: full records (early messages, the L55 skip count);
+//   above them only each validator's highest round is remembered (n numbers) for L55;
+// - PAST rounds [current − P, current]: full records. P is generous (PAST_ROUNDS_KEPT_DEFAULT):
+//   Tendermint-go keeps every round of a height; we keep a bounded window instead;
+// - OLDER rounds (< current − P) are kept only while PINNED, because L28 ("⟨PROPOSAL, h, round,
+//   v, vr⟩ AND 2f+1 ⟨PREVOTE, h, vr, id(v)⟩") may need the prevotes of round vr however old it is:
+//   a correct proposer re-proposes validValue with vr = validRound (L16) forever, and if no peer
+//   can still count the polka of round vr, every such proposal is prevoted nil, locked peers never
+//   unlock (L29), fresh proposals are refused by the locked ones (L23) and the height never
+//   decides (liveness bug #2, found by the simulator). A round is pinned when it is
+//     · our lockedRound or validRound (the driver tells us: pinRounds), or
+//     · the validRound of a proposal stored for the current or a future round (so the prevotes
+//       that complete L28 are accepted when re-gossiped, even into a round we never stored), or
+//     · a polka round: some value has ≥ q distinct prevoters (with ≤ f Byzantine at most one
+//       value per round can, by quorum intersection), the highest POLKA_ROUNDS_KEPT_MAX of them,
+//     · a partial polka round: some value has ≥ f+1 distinct prevoters (a correct validator
+//       prevoted it, so another peer may hold the polka and re-propose with this vr), the
+//       highest POLKA_ROUNDS_KEPT_MAX of them;
+//   messages for an older round that is not pinned are refused ('out-of-window');
+// - proposals (up to 4 MiB each) are kept in full only for rounds ≥ current − K and our
+//   locked/valid rounds; in older rounds only a proposal whose value has ≥ f+1 prevotes or
+//   precommits there (≥ 1 correct validator voted for it, so it is what L49 could still
+//   decide) is stored;
 // - per validator and (round, type), conflicting votes beyond the first are kept only up to
 //   EXTRA_VOTES_PER_VALIDATOR_MAX, or when their value already has ≥ f+1 distinct supporters
 //   (so ≥ 1 correct validator signed it; there are at most n − f such values per (round, type));
 // - per round, proposals from an equivocating proposer likewise: up to EXTRA_PROPOSALS_PER_ROUND_MAX
 //   extra ones, or when ≥ f+1 validators prevoted or precommitted the value in that round.
+// Rounds stored ≤ (P + 1) + K + 2 + 2·POLKA_ROUNDS_KEPT_MAX + (K + 1)·(1 + EXTRA_PROPOSALS_PER_ROUND_MAX).
 import type { ConsensusMessage, Equivocation, Proposal, Vote } from './types.js';
 import { bytesEqual, toHex } from '../encoding/bytes.js';
+import { PAST_ROUNDS_KEPT_DEFAULT, POLKA_ROUNDS_KEPT_MAX } from './limits.js';
 
 /** Conflicting votes kept per validator per (round, type) beyond the first, unless supported. */
 export const EXTRA_VOTES_PER_VALIDATOR_MAX = 2;
@@ -95,29 +119,97 @@ export class VoteKeeper {
   /** Highest round seen per validator among messages above the window (for L55 only). */
   private readonly farRound: Int32Array;
   private current = 0;
+  /** Our lockedRound_p / validRound_p (-1 = none): always kept (see pinRounds). */
+  private lockedRound = -1;
+  private validRound = -1;
 
   constructor(
     readonly height: number,
     private readonly n: number,
-    /** K: rounds kept below and above the current round. */
+    /** K: future rounds kept in full above the current round; proposals kept in full K rounds below it. */
     private readonly roundsKept: number,
     /** f+1 = n − q + 1: support that proves at least one correct validator signed a value. */
     private readonly support: number = n - (Math.floor((2 * n) / 3) + 1) + 1,
+    /** P: past rounds kept in full below the current round (older ones only while pinned). */
+    private readonly pastRoundsKept: number = PAST_ROUNDS_KEPT_DEFAULT,
+    /** q: prevotes for one value that make a polka (the driver's quorum). */
+    private readonly quorum: number = Math.floor((2 * n) / 3) + 1,
   ) {
     this.farRound = new Int32Array(n).fill(-1);
   }
 
-  /** Moves the window to the new current round and forgets rounds below current − K. */
-  setCurrentRound(round: number): void {
-    this.current = round;
-    const low = round - this.roundsKept;
-    for (const r of [...this.rounds.keys()]) if (r < low) this.rounds.delete(r);
+  /**
+   * Pins our lockedRound_p and validRound_p: their records are never pruned, and votes for them are
+   * accepted however old they are (after a restart the WAL re-feeds them; L28 for our own
+   * re-proposal of validValue needs the polka of validRound, L29 compares with lockedRound).
+   */
+  pinRounds(lockedRound: number, validRound: number): void {
+    this.lockedRound = lockedRound;
+    this.validRound = validRound;
   }
 
+  /** Moves the window to the new current round and forgets what is no longer needed (see the header). */
+  setCurrentRound(round: number): void {
+    this.current = round;
+    const low = round - this.pastRoundsKept;
+    const proposalLow = round - this.roundsKept;
+    const referenced = this.referencedRounds();
+    const polkas: number[] = [];
+    const partial: number[] = [];
+    for (const [r, rec] of [...this.rounds]) {
+      if (r < proposalLow && rec.proposals.length > 0 && r !== this.lockedRound && r !== this.validRound) {
+        // Old round: keep only proposals that some correct validator voted for (L49 candidates).
+        rec.proposals = rec.proposals.filter((p) => this.supported(rec, idKey(p.valueId)));
+      }
+      if (r >= low || r === this.lockedRound || r === this.validRound || referenced.has(r)) continue;
+      const prevoters = this.mostPrevoters(rec);
+      if (prevoters >= this.quorum) polkas.push(r);
+      else if (prevoters >= this.support) partial.push(r);
+      else this.rounds.delete(r);
+    }
+    // Keep the highest ones: correct proposers re-propose their validRound, which only grows.
+    // Full polkas and partial ones (≥ f+1 prevoters: a correct validator prevoted the value, so
+    // other peers may have seen the polka and may re-propose it with this vr; the missing
+    // prevotes can still arrive) are capped separately, so partial ones never evict a polka.
+    for (const list of [polkas, partial]) {
+      if (list.length <= POLKA_ROUNDS_KEPT_MAX) continue;
+      list.sort((a, b) => b - a);
+      for (const r of list.slice(POLKA_ROUNDS_KEPT_MAX)) this.rounds.delete(r);
+    }
+  }
+
+  /**
+   * 'kept': messages of `round` are stored; 'far-future': only the sender's highest round is noted
+   * (L55); 'too-old': refused (older than the past window and not pinned).
+   */
   position(round: number): RoundPosition {
-    if (round < this.current - this.roundsKept) return 'too-old';
     if (round > this.current + this.roundsKept) return 'far-future';
-    return 'kept';
+    if (round >= this.current - this.pastRoundsKept) return 'kept';
+    if (this.rounds.has(round) || round === this.lockedRound || round === this.validRound) return 'kept';
+    // L28: a proposal of the current (or a future) round with vr = round needs round's prevotes.
+    return this.referencedRounds().has(round) ? 'kept' : 'too-old';
+  }
+
+  /** validRound of every proposal stored for the current or a future round (L28 may need them). */
+  private referencedRounds(): Set<number> {
+    const out = new Set<number>();
+    for (const [r, rec] of this.rounds) {
+      if (r < this.current) continue;
+      for (const p of rec.proposals) if (p.proposal.validRound >= 0) out.add(p.proposal.validRound);
+    }
+    return out;
+  }
+
+  /** Most distinct prevoters of one value in the round (nil does not count: L28 needs a value); ≥ q is a polka. */
+  private mostPrevoters(rec: RoundRecord): number {
+    let most = 0;
+    for (const [key, votes] of rec.prevotes.byValue) if (key !== 'nil' && votes.size > most) most = votes.size;
+    return most;
+  }
+
+  /** ≥ f+1 prevotes or precommits for the value: at least one correct validator voted for it. */
+  private supported(rec: RoundRecord, key: string): boolean {
+    return rec.prevotes.count(key) >= this.support || rec.precommits.count(key) >= this.support;
   }
 
   /** Rounds with full records, ascending. */
@@ -168,11 +260,16 @@ export class VoteKeeper {
       if (m.round > this.farRound[m.validator]!) this.farRound[m.validator] = m.round;
       return { status: 'far-future' };
     }
+    if (m.type === 'proposal' && proposalId === null) throw new Error('VoteKeeper.add: a proposal needs its value id');
+    if (m.type === 'proposal' && m.round < this.current - this.roundsKept && m.round !== this.lockedRound && m.round !== this.validRound) {
+      // Old round: a proposal is only worth its (up to 4 MiB of) memory if L49 could decide it.
+      const rec = this.rounds.get(m.round);
+      if (rec === undefined || !this.supported(rec, idKey(proposalId!))) return { status: 'out-of-window' };
+    }
     const rec = this.record(m.round);
     let result: AddResult;
     if (m.type === 'proposal') {
-      if (proposalId === null) throw new Error('VoteKeeper.add: a proposal needs its value id');
-      result = this.addProposal(rec, m, proposalId);
+      result = this.addProposal(rec, m, proposalId!);
     } else {
       result = this.addVote(m.type === 'prevote' ? rec.prevotes : rec.precommits, m);
     }

@@ -8,6 +8,7 @@
 //   --real-crypto    Ed25519 via node:crypto instead of the fast keyed-hash scheme
 //   --seed S         replay ONE seed verbosely (prints the plan and the full trace)
 //   --max-rounds-kept K  pass cfg.maxRoundsKept to every driver (default: the driver's own)
+//   --max-past-rounds-kept P  pass cfg.maxPastRoundsKept to every driver (default: the driver's own)
 //
 // Prints runs, heights decided, mean/max rounds per height, messages per height, the slowest
 // seed, and every violation with its seed and a replay command. Exit code 1 on any violation,
@@ -37,10 +38,11 @@ interface Options {
   realCrypto: boolean;
   replay: number | null;
   maxRoundsKept: number | undefined;
+  maxPastRoundsKept: number | undefined;
 }
 
 function usage(msg: string): never {
-  process.stderr.write(`sim: ${msg}\nusage: tsx test/sim/cli.ts [--seeds N] [--start S] [--n 4|5|7|10|mixed] [--heights H] [--faults on|off] [--bug ${BUG_NAMES.join('|')}] [--scenario ${SCENARIO_NAMES.join('|')}] [--real-crypto] [--max-rounds-kept K] [--seed S]\n`);
+  process.stderr.write(`sim: ${msg}\nusage: tsx test/sim/cli.ts [--seeds N] [--start S] [--n 4|5|7|10|mixed] [--heights H] [--faults on|off] [--bug ${BUG_NAMES.join('|')}] [--scenario ${SCENARIO_NAMES.join('|')}] [--real-crypto] [--max-rounds-kept K] [--max-past-rounds-kept P] [--seed S]\n`);
   process.exit(2);
 }
 
@@ -67,6 +69,7 @@ function parse(): Options {
         'real-crypto': { type: 'boolean' },
         seed: { type: 'string' },
         'max-rounds-kept': { type: 'string' },
+        'max-past-rounds-kept': { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -97,6 +100,7 @@ function parse(): Options {
     realCrypto: values['real-crypto'] === true,
     replay: seedArg === undefined ? null : intArg('seed', seedArg, 0, 0, SEED_MAX),
     maxRoundsKept: str('max-rounds-kept') === undefined ? undefined : intArg('max-rounds-kept', str('max-rounds-kept'), 16, 1, 1_000_000),
+    maxPastRoundsKept: str('max-past-rounds-kept') === undefined ? undefined : intArg('max-past-rounds-kept', str('max-past-rounds-kept'), 256, 1, 1_000_000),
   };
 }
 
@@ -116,6 +120,7 @@ function configFor(seed: number, o: Options, trace: boolean): SimConfig {
     realCrypto: o.realCrypto,
     trace,
     ...(o.maxRoundsKept !== undefined ? { maxRoundsKept: o.maxRoundsKept } : {}),
+    ...(o.maxPastRoundsKept !== undefined ? { maxPastRoundsKept: o.maxPastRoundsKept } : {}),
   };
 }
 
@@ -125,7 +130,8 @@ function replayCommand(seed: number, c: SimConfig): string {
     (c.bug ? ` --bug ${c.bug}` : '') +
     (c.scenario !== undefined ? ` --scenario ${c.scenario}` : '') +
     (c.realCrypto ? ' --real-crypto' : '') +
-    (c.maxRoundsKept !== undefined ? ` --max-rounds-kept ${c.maxRoundsKept}` : '')
+    (c.maxRoundsKept !== undefined ? ` --max-rounds-kept ${c.maxRoundsKept}` : '') +
+    (c.maxPastRoundsKept !== undefined ? ` --max-past-rounds-kept ${c.maxPastRoundsKept}` : '')
   );
 }
 

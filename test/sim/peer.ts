@@ -28,6 +28,7 @@ import { encodeMessage, decodeMessage, encodeCertificate, decodeCertificate } fr
 import type { CertificateResult } from '../../src/consensus/certificate.js';
 import { proposalSignBytes, voteSignBytes } from '../../src/consensus/sign-bytes.js';
 import { proposer } from '../../src/consensus/quorum.js';
+import { ROUNDS_KEPT_DEFAULT } from '../../src/consensus/limits.js';
 import type {
   CommitCertificate,
   ConsensusConfig,
@@ -191,6 +192,8 @@ export class SimPeer {
   private ledgerTop: number | null = null;
   /** (height, round, step, messages held) at the last gossip tick. */
   private lastProgress = '';
+  /** Effects of the last driver input (read right after run()). */
+  private lastEffects: Effect[] = [];
   /** Targeted amnesiac bookkeeping: height -> the round attacked and who is kept in the dark. */
   private readonly attacks = new Map<number, { round: number; hideAll: Set<number>; hidePrecommit: Set<number> }>();
   private readonly opts: PeerOptions;
@@ -320,7 +323,19 @@ export class SimPeer {
       return;
     }
     this.walAppend(m); // write-ahead: durable before the driver sees it
+    const [heightBefore, roundBefore] = [this.driver.height, this.driver.round];
     if (!this.run({ kind: 'message', message: m })) return;
+    const farFuture = m.height === heightBefore && m.round > roundBefore + (this.opts.config.maxRoundsKept ?? ROUNDS_KEPT_DEFAULT);
+    const tooOld = this.lastEffects.some((e) => e.kind === 'rejected' && e.code === 'ROUND_OUT_OF_WINDOW');
+    if (farFuture || (tooOld && m.type === 'prevote' && m.valueId !== null)) {
+      // The driver did not keep it (a round outside its vote-keeper window: far-future rounds
+      // only count for the L55 skip), so we do not "have" it: anti-entropy may deliver it again
+      // once the driver wants it (e.g. the prevotes of a proposal's validRound, which L28 needs,
+      // or the votes of the round we skipped to). Tendermint-go's gossip works the same way: what
+      // a peer has is what its vote sets hold, and the POL prevotes go to peers that lack them.
+      // Old nil votes and old precommits are never needed again (catch-up uses certificates).
+      this.store.get(m.height)?.delete(msgKey(m, this.opts.valueId));
+    }
     // Idle after a decision: a valid message for the next height (the driver verified and
     // buffered it) wakes the node up at once, so an idle peer never holds the others back.
     const next = this.decidedTop + 1;
@@ -359,6 +374,7 @@ export class SimPeer {
       return false;
     }
     if (this.env.tracing) this.traceInput(input, effects);
+    this.lastEffects = effects;
     for (const eff of effects) {
       const crashAt = this.isCorrect ? this.env.crashPoint(this, eff) : -1;
       this.execute(eff, crashAt);

@@ -135,6 +135,7 @@ class Simulation {
         valueId,
         timeouts: plan.timeouts,
         ...(config.maxRoundsKept !== undefined ? { maxRoundsKept: config.maxRoundsKept } : {}),
+        ...(config.maxPastRoundsKept !== undefined ? { maxPastRoundsKept: config.maxPastRoundsKept } : {}),
         // An injected bug is in the software every peer runs, Byzantine ones included; an
         // amnesiac Byzantine peer ignores its locks on purpose.
         bugs: { ...(plan.bug !== null ? { [plan.bug]: true } : {}), ...(pp.behaviour === 'amnesiac' ? { noLocking: true } : {}) },

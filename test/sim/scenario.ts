@@ -62,6 +62,8 @@ export interface SimConfig {
   silent?: number;
   /** Passed to every driver as cfg.maxRoundsKept (default: the driver's). */
   maxRoundsKept?: number;
+  /** Passed to every driver as cfg.maxPastRoundsKept (default: the driver's). */
+  maxPastRoundsKept?: number;
 }
 
 export interface PeerPlan {

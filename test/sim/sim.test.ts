@@ -8,7 +8,7 @@ import { describe, expect, test } from 'vitest';
 import { runSimulation, type SimResult } from './run.js';
 import type { BugName, ScenarioName, SimConfig } from './scenario.js';
 
-function describeFailures(results: SimResult[]): string {
+function describeFailures(results: SimResult[], extraFlags = ''): string {
   return results
     .filter((r) => r.violations.length > 0)
     .slice(0, 5)
@@ -16,7 +16,7 @@ function describeFailures(results: SimResult[]): string {
       (r) =>
         `seed ${r.seed} n=${r.n}: ${r.violations[0]!.kind}: ${r.violations[0]!.detail}\n  replay: npx tsx test/sim/cli.ts --seed ${r.seed} --n ${r.n} --heights ${r.heightsTarget} --faults on` +
         (r.bug ? ` --bug ${r.bug}` : '') +
-        ` --scenario ${r.scenario}`,
+        ` --scenario ${r.scenario}${extraFlags}`,
     )
     .join('\n');
 }
@@ -70,6 +70,33 @@ describe('fault sweep (real driver, random faults)', () => {
     const results = sweep(3, 77, { n: 4, heights: 2, faults: true, realCrypto: true });
     expect(describeFailures(results)).toBe('');
     for (const r of results) expect(r.heightsDecided).toBe(2);
+  });
+});
+
+describe('liveness bug #2 regression: polka rounds older than the vote-keeper window (long-async)', () => {
+  // Long pre-GST asynchrony drives heights to round 20-30; the old keeper dropped every round more
+  // than maxRoundsKept (16) below the current one, so re-proposals of validValue (vr = the polka
+  // round) failed L28 everywhere and no height decided again (seeds 73, 257, 368, 445 at n = 4).
+  // ~100 runs, a few seconds on one core.
+  const seeds = [...Array.from({ length: 50 }, (_, i) => i), 73, 257, 368, 445];
+
+  function longAsync(extra: Partial<SimConfig>): SimResult[] {
+    return seeds.map((s) => runSimulation(s, { n: 4, heights: 4, faults: true, scenario: 'long-async', ...extra }));
+  }
+
+  test('default limits: every height decided, no violation, and heights really went past round 16', { timeout: 60_000 }, () => {
+    const results = longAsync({});
+    expect(describeFailures(results)).toBe('');
+    for (const r of results) expect(r.heightsDecided).toBe(4);
+    expect(Math.max(...results.flatMap((r) => r.decisionRounds))).toBeGreaterThan(16);
+  });
+
+  test('maxRoundsKept = maxPastRoundsKept = 2: old rounds survive only as pinned polka/locked/valid/vr rounds, still live', { timeout: 60_000 }, () => {
+    const results = longAsync({ maxRoundsKept: 2, maxPastRoundsKept: 2 });
+    expect(describeFailures(results, ' --max-rounds-kept 2 --max-past-rounds-kept 2')).toBe('');
+    for (const r of results) expect(r.heightsDecided).toBe(4);
+    // The tiny window really discarded old rounds (messages for them were refused).
+    expect(results.reduce((s, r) => s + (r.rejected['ROUND_OUT_OF_WINDOW'] ?? 0), 0)).toBeGreaterThan(0);
   });
 });
 

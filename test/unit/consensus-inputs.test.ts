@@ -175,7 +175,7 @@ describe('heights, windows and buffers', () => {
 
   it('stale heights and rounds below the kept window are rejected', () => {
     const net = makeNet(4);
-    const d = net.driver(0, { maxRoundsKept: 2 });
+    const d = net.driver(0, { maxRoundsKept: 2, maxPastRoundsKept: 2 });
     d.handle({ kind: 'start-height', height: 5 });
     expect(rejectedOf(feed(d, net.vote(1, 'prevote', 4, 0, null)))[0]!.code).toBe('STALE_HEIGHT');
     feed(d, net.vote(2, 'prevote', 5, 10, null), net.vote(3, 'prevote', 5, 10, null)); // skip to 10
@@ -222,6 +222,7 @@ describe('callbacks and configuration', () => {
       [() => new ConsensusDriver(net.cfg(0, { signer: net.signers[1]! })), 'BAD_CONFIG'],
       [() => new ConsensusDriver(net.cfg(0, { timeouts: { proposeMs: -1, prevoteMs: 1, precommitMs: 1, deltaMs: 1 } })), 'BAD_CONFIG'],
       [() => new ConsensusDriver(net.cfg(0, { maxRoundsKept: 0 })), 'BAD_CONFIG'],
+      [() => new ConsensusDriver(net.cfg(0, { maxPastRoundsKept: 0 })), 'BAD_CONFIG'],
       [() => new ConsensusDriver(net.cfg(0), { version: 2 } as unknown as SignerState), 'BAD_SIGNER_STATE'],
       [
         () =>

@@ -71,17 +71,18 @@ describe('VoteKeeper', () => {
     expect(k.isExactDuplicate(net.vote(1, 'prevote', 1, 0, null))).toBe(true);
   });
 
-  it('keeps at most 2K+1 rounds and only per-validator highest rounds above the window', () => {
+  it('keeps K future and P past rounds in full (nil-only rounds are not pinned), per-validator highest rounds above', () => {
     const K = 3;
-    const k = new VoteKeeper(1, 4, K);
+    const P = 2;
+    const k = new VoteKeeper(1, 4, K, 2, P);
     for (let r = 0; r < 50; r++) {
       k.setCurrentRound(r);
       for (let v = 0; v < 4; v++) k.add(net.vote(v, 'prevote', 1, r + K, null));
-      expect(k.roundsStored()).toBeLessThanOrEqual(2 * K + 1);
+      expect(k.roundsStored()).toBeLessThanOrEqual(P + 1 + K);
     }
     expect(k.add(net.vote(0, 'precommit', 1, 49 + K + 1, null))).toEqual({ status: 'far-future' });
-    expect(k.add(net.vote(0, 'precommit', 1, 49 - K - 1, null))).toEqual({ status: 'out-of-window' });
-    expect(k.storedRounds()).toEqual([46, 47, 48, 49, 50, 51, 52]);
+    expect(k.add(net.vote(0, 'precommit', 1, 49 - P - 1, null))).toEqual({ status: 'out-of-window' });
+    expect(k.storedRounds()).toEqual([47, 48, 49, 50, 51, 52]);
   });
 
   it('skipRound: distinct senders of one higher round (L55), or the skip-th highest far round', () => {
