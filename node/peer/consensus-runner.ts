@@ -69,8 +69,13 @@ export function openEnvelope(data: Uint8Array): Uint8Array | null {
 
 /** Message hashes remembered per height to drop re-sent duplicates before the WAL and the driver. */
 const SEEN_PER_HEIGHT_MAX = 8_192;
-/** Own messages of the current height kept for re-sending. */
-const RESEND_KEPT_MAX = 48;
+/**
+ * Own messages of the current height kept for re-sending. Votes are small (~150 bytes) and a
+ * re-proposal's validRound can lie many rounds back, so far more votes than proposals (which carry
+ * whole blocks) are kept.
+ */
+const RESEND_VOTES_KEPT_MAX = 512;
+const RESEND_PROPOSALS_KEPT_MAX = 4;
 
 export function fastSha256(b: Uint8Array): Uint8Array {
   return new Uint8Array(createHash('sha256').update(b).digest());
@@ -114,9 +119,9 @@ export class ConsensusRunner {
   private stopped = false;
   private unsubscribeMempool: (() => void) | null = null;
   private stats = { decided: 0, evidence: 0, rejected: {} as Record<string, number>, resent: 0 };
-  /** Our own messages of height `sentHeight` (encoded), for re-sending. */
-  private sent: Uint8Array[] = [];
-  private sentRounds = new Map<Uint8Array, number>();
+  /** Our own messages of height `sentHeight` (encoded, with their round), for re-sending. */
+  private sentVotes: { bytes: Uint8Array; round: number }[] = [];
+  private sentProposals: { bytes: Uint8Array; round: number }[] = [];
   private sentHeight = -1;
   private resendTimer: NodeJS.Timeout | null = null;
   private lastProgressMs = Date.now();
@@ -156,7 +161,10 @@ export class ConsensusRunner {
       await this.enqueue(async () => {
         for (const rec of wal) {
           const m = decodeMessage(rec, this.cfg.maxValueBytes);
-          if (m.ok) await this.feedMessage(m.message, false);
+          if (!m.ok) continue;
+          // Our own messages from before the restart are re-sendable like any other.
+          if (m.message.validator === this.cfg.selfIndex) this.rememberSent(m.message, rec);
+          await this.feedMessage(m.message, false);
         }
         await this.startHeight(next);
       });
@@ -184,10 +192,24 @@ export class ConsensusRunner {
     const now = Date.now();
     // Only the current and the previous round matter for progress (a proposer re-proposes its
     // valid value itself in new rounds); older proposals would only add megabytes of traffic.
+    // Votes of every kept round go again: a re-proposal with validRound vr needs our prevote of
+    // round vr at the other peers (paper L28), however old vr is.
     const minRound = Math.max(0, this.driver.round - 1);
-    const recent = this.sent.filter((m) => (this.sentRounds.get(m) ?? 0) >= minRound);
-    for (const m of recent) this.o.publish(encodeEnvelope(m, now));
+    const recent = [...this.sentProposals.filter((m) => m.round >= minRound), ...this.sentVotes];
+    for (const m of recent) this.o.publish(encodeEnvelope(m.bytes, now));
     this.stats.resent += recent.length;
+  }
+
+  /** Keeps one of our own messages for re-sending (bounded per kind; a new height starts afresh). */
+  private rememberSent(m: ConsensusMessage, bytes: Uint8Array): void {
+    if (m.height !== this.sentHeight) {
+      this.sentHeight = m.height;
+      this.sentVotes = [];
+      this.sentProposals = [];
+    }
+    const [list, max] = m.type === 'proposal' ? [this.sentProposals, RESEND_PROPOSALS_KEPT_MAX] : [this.sentVotes, RESEND_VOTES_KEPT_MAX];
+    list.push({ bytes, round: m.round });
+    if (list.length > max) list.shift();
   }
 
   status(): RunnerStatus {
@@ -342,14 +364,7 @@ export class ConsensusRunner {
           break;
         case 'broadcast': {
           const bytes = encodeMessage(e.message);
-          if (e.message.height !== this.sentHeight) {
-            this.sentHeight = e.message.height;
-            this.sent = [];
-            this.sentRounds = new Map();
-          }
-          this.sent.push(bytes);
-          this.sentRounds.set(bytes, e.message.round);
-          if (this.sent.length > RESEND_KEPT_MAX) this.sentRounds.delete(this.sent.shift()!);
+          this.rememberSent(e.message, bytes);
           // Our own messages go to the WAL too, so a restarted driver counts them again (it
           // restores only the last one from the signer state). Not synced: the signer state,
           // synced just before, is what prevents double-signing.
