@@ -3,6 +3,7 @@
 // exactly one stderr line `cairn: <what is wrong>` and the exit code.
 import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { concatBytes } from '../../src/encoding/bytes.js';
 
 /** Exit codes of every cairn command. */
 export const EXIT_OK = 0;
@@ -108,11 +109,5 @@ export async function readProcessStdin(bytesMax: number): Promise<Uint8Array> {
     len += c.length;
     if (len > bytesMax) break;
   }
-  const out = new Uint8Array(len);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
+  return concatBytes(...chunks);
 }

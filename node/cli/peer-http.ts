@@ -3,6 +3,7 @@
 // and one-line errors that say which peer and what went wrong ("connection refused", "HTTP 404:
 // entry_not_found: ..."). Bodies of error responses follow docs/api.md:
 // {"error": {"code", "message", "field"?}}.
+import { concatBytes } from '../../src/encoding/bytes.js';
 import { CliError, EXIT_FAILURE, usageError } from './io.js';
 
 /** Default deadline of one request, in milliseconds (long-polls add their own wait on top). */
@@ -105,13 +106,7 @@ async function readBodyBounded(res: Response, bytesMax: number, limitName: strin
     }
     chunks.push(value);
   }
-  const out = new Uint8Array(len);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
+  return concatBytes(...chunks);
 }
 
 /**

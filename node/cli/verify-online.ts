@@ -11,25 +11,14 @@ import { NOTE_BYTES_MAX } from '../../src/checkpoint/note.js';
 import { RECEIPT_BYTES_MAX } from '../../src/checkpoint/receipt.js';
 import { fromBase64, fromUtf8, toBase64, toHex } from '../../src/encoding/bytes.js';
 import { leafHash, MAX_PROOF_HASHES } from '../../src/merkle/index.js';
-import { verifyCheckpoint, verifyConsistency, verifyReceipt, type TrustRoot, type VerifiedTreeHead } from '../../src/verifier/index.js';
+import { verifyCheckpoint, verifyConsistency, verifyReceipt } from '../../src/verifier/index.js';
 import { describeFsError, failure, readFileBounded, resolvePath, usageError, type CliIo } from './io.js';
 import { describeHttpFailure, getJson, parsePeerUrl, peerRequest } from './peer-http.js';
 import { loadTrust } from './trust.js';
+import { summary } from './tree-head-summary.js';
 
 /** Largest consistency proof file: at most MAX_PROOF_HASHES base64 lines, or the API's JSON. */
 export const PROOF_FILE_BYTES_MAX = 16 * 1024;
-
-function summary(kind: string, head: VerifiedTreeHead, trust: TrustRoot, extra: [string, string][] = []): string {
-  const rows: [string, string][] = [
-    ['origin', head.origin],
-    ['size', String(head.size)],
-    ['root', toBase64(head.root)],
-    ...extra,
-    ['signers', `${head.signers.length} of ${trust.keys.length} (quorum ${trust.quorum}): ${head.signers.join(', ')}`],
-  ];
-  const width = Math.max(...rows.map(([k]) => k.length));
-  return `${kind} OK\n` + rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}\n`).join('');
-}
 
 async function writeOut(io: CliIo, path: string, data: Uint8Array | string, what: string): Promise<void> {
   try {

@@ -8,11 +8,11 @@
 import type { Command } from 'commander';
 import { NOTE_BYTES_MAX } from '../../src/checkpoint/note.js';
 import { RECEIPT_BYTES_MAX } from '../../src/checkpoint/receipt.js';
-import { toBase64 } from '../../src/encoding/bytes.js';
 import { MAX_ENTRY_BYTES } from '../../src/merkle/entry-bundle.js';
-import { parseTrustFile, TRUST_FILE_BYTES_MAX, verifyCheckpoint, verifyReceipt, type TrustRoot, type VerifiedTreeHead } from '../../src/verifier/index.js';
+import { parseTrustFile, TRUST_FILE_BYTES_MAX, verifyCheckpoint, verifyReceipt, type TrustRoot } from '../../src/verifier/index.js';
 import { failure, readFileBounded, usageError, type CliIo } from './io.js';
 import { verifyCheckpointOnline, verifyReceiptOnline } from './verify-online.js';
+import { summary } from './tree-head-summary.js';
 
 async function loadTrust(io: CliIo, path: string): Promise<TrustRoot> {
   const bytes = await readFileBounded(io, path, 'trust file', TRUST_FILE_BYTES_MAX, 'TRUST_FILE_BYTES_MAX');
@@ -21,17 +21,6 @@ async function loadTrust(io: CliIo, path: string): Promise<TrustRoot> {
   return r.trust;
 }
 
-function summary(kind: string, head: VerifiedTreeHead, trust: TrustRoot, extra: [string, string][] = []): string {
-  const rows: [string, string][] = [
-    ['origin', head.origin],
-    ['size', String(head.size)],
-    ['root', toBase64(head.root)],
-    ...extra,
-    ['signers', `${head.signers.length} of ${trust.keys.length} (quorum ${trust.quorum}): ${head.signers.join(', ')}`],
-  ];
-  const width = Math.max(...rows.map(([k]) => k.length));
-  return `${kind} OK\n` + rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}\n`).join('');
-}
 
 export async function verifyCheckpointCommand(io: CliIo, file: string, trustPath: string): Promise<void> {
   const trust = await loadTrust(io, trustPath);
