@@ -146,7 +146,7 @@ function stepReport(r: MergedResult, rate: number, durationMs: number): StepRepo
   else if (Object.keys(errors).length > 0) why = `rejections ${JSON.stringify(errors)}`;
   else if (r.sent < r.offered) why = `only ${r.sent} of ${r.offered} sent in time`;
   else if (r.finalAccepted < r.accepted) why = `${r.accepted - r.finalAccepted} accepted entries not final after the drain`;
-  else if (!(trend.lastQuarterP50 <= 1.3 * trend.firstQuarterP50 + 250)) why = `backlog grows (p50 ${round(trend.firstQuarterP50)} ms -> ${round(trend.lastQuarterP50)} ms)`;
+  else if (!(trend.lastQuarterP50 <= 1.5 * trend.firstQuarterP50 + 300)) why = `backlog grows (p50 ${round(trend.firstQuarterP50)} ms -> ${round(trend.lastQuarterP50)} ms)`;
   else if (!(lat.p99 <= KEEP_UP_P99_MS)) why = `p99 ${round(lat.p99)} ms > ${KEEP_UP_P99_MS} ms`;
   if (r.proofsFailed > 0) why = `${why}${why ? '; ' : ''}${r.proofsFailed} inclusion proofs failed: ${r.proofProblems.join(' | ')}`;
   return {
@@ -215,7 +215,8 @@ async function settle(http: BenchHttp, urls: string[], timeoutMs: number): Promi
 }
 
 function machine() {
-  let commit = 'unknown';
+  // CAIRN_BENCH_COMMIT names the code when it runs from an export without .git (e.g. a clean copy of HEAD).
+  let commit = process.env.CAIRN_BENCH_COMMIT ?? 'unknown';
   try {
     commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: codeRoot(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
     // The bench runs the working tree: say so when it differs from the commit.
