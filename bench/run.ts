@@ -46,7 +46,7 @@ const USAGE = `usage: bench [--orgs 4|7|10] [--entry-bytes N] [--duration S] [--
              [--loadgens K] [--clients C] [--start-rate R] [--catchup-entries N] [--catchup-max-s S] [--profile] [--keep]`;
 
 export function parseBenchArgs(argv: string[]): BenchOptions {
-  const o: BenchOptions = { orgs: 4, entryBytes: 300, durationS: 30, smoke: false, out: null, loadgens: 2, clients: 256, startRate: 200, catchupEntries: 100_000, catchupMaxS: 140, profile: false, keep: false };
+  const o: BenchOptions = { orgs: 4, entryBytes: 300, durationS: 30, smoke: false, out: null, loadgens: 2, clients: 256, startRate: 200, catchupEntries: 100_000, catchupMaxS: 150, profile: false, keep: false };
   const num = (v: string | undefined, name: string, min: number, max: number): number => {
     const n = Number(v);
     if (v === undefined || !Number.isFinite(n) || n < min || n > max) throw new Error(`${name} must be a number in ${min}..${max}\n${USAGE}`);
