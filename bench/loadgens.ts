@@ -18,28 +18,8 @@ interface Child {
   lines: string[];
 }
 
-export interface MergedResult {
-  id: string;
-  offered: number;
-  sent: number;
-  dropped: number;
-  accepted: number;
-  final: number;
-  finalAccepted: number;
-  codes: Record<string, number>;
-  httpStatus: Record<string, number>;
-  requests: number;
-  sendMs: number;
-  drainMs: number;
-  lastFinalMs: number;
-  latencyMs: number[];
-  submitMs: number[];
-  proofsOk: number;
-  proofsFailed: number;
-  proofProblems: string[];
-  checkpointsVerified: number;
-  signMs: number;
-}
+/** The load generators' results of one phase, merged (per-process counters summed, samples concatenated). */
+export type MergedResult = Omit<LoadgenResult, 'requestErrors' | 'verifiedSize'>;
 
 export class LoadgenPool {
   private readonly children: Child[] = [];
