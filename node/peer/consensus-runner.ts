@@ -40,6 +40,7 @@ import { decodeSignerState, encodeEvidence, encodeSignerState } from './codec.js
 import type { Genesis } from './genesis.js';
 import type { Ledger } from './ledger.js';
 import type { Mempool } from './mempool.js';
+import { OwnMessages } from './own-messages.js';
 
 /** Proposals held per future height (proposer re-proposals across rounds). */
 const HELD_PROPOSALS_PER_HEIGHT_MAX = 16;
@@ -69,13 +70,6 @@ export function openEnvelope(data: Uint8Array): Uint8Array | null {
 
 /** Message hashes remembered per height to drop re-sent duplicates before the WAL and the driver. */
 const SEEN_PER_HEIGHT_MAX = 8_192;
-/**
- * Own messages of the current height kept for re-sending. Votes are small (~150 bytes) and a
- * re-proposal's validRound can lie many rounds back, so far more votes than proposals (which carry
- * whole blocks) are kept.
- */
-const RESEND_VOTES_KEPT_MAX = 512;
-const RESEND_PROPOSALS_KEPT_MAX = 4;
 
 export function fastSha256(b: Uint8Array): Uint8Array {
   return new Uint8Array(createHash('sha256').update(b).digest());
@@ -119,10 +113,8 @@ export class ConsensusRunner {
   private stopped = false;
   private unsubscribeMempool: (() => void) | null = null;
   private stats = { decided: 0, evidence: 0, rejected: {} as Record<string, number>, resent: 0 };
-  /** Our own messages of height `sentHeight` (encoded, with their round), for re-sending. */
-  private sentVotes: { bytes: Uint8Array; round: number }[] = [];
-  private sentProposals: { bytes: Uint8Array; round: number }[] = [];
-  private sentHeight = -1;
+  /** Our own messages of the current height, for re-sending. */
+  private readonly own = new OwnMessages();
   private resendTimer: NodeJS.Timeout | null = null;
   private lastProgressMs = Date.now();
 
@@ -163,7 +155,7 @@ export class ConsensusRunner {
           const m = decodeMessage(rec, this.cfg.maxValueBytes);
           if (!m.ok) continue;
           // Our own messages from before the restart are re-sendable like any other.
-          if (m.message.validator === this.cfg.selfIndex) this.rememberSent(m.message, rec);
+          if (m.message.validator === this.cfg.selfIndex) this.own.remember(m.message, rec);
           await this.feedMessage(m.message, false);
         }
         await this.startHeight(next);
@@ -188,29 +180,17 @@ export class ConsensusRunner {
 
   /** Re-sends our own messages of the current height (e.g. to a peer that just (re)connected). */
   resend(): void {
-    if (this.stopped || !this.running || this.sentHeight !== this.o.ledger.getHead().height + 1) return;
+    if (this.stopped || !this.running || this.own.height !== this.o.ledger.getHead().height + 1) return;
     const now = Date.now();
     // Only the current and the previous round matter for progress (a proposer re-proposes its
     // valid value itself in new rounds); older proposals would only add megabytes of traffic.
     // Votes of every kept round go again: a re-proposal with validRound vr needs our prevote of
     // round vr at the other peers (paper L28), however old vr is.
-    const minRound = Math.max(0, this.driver.round - 1);
-    const recent = [...this.sentProposals.filter((m) => m.round >= minRound), ...this.sentVotes];
-    for (const m of recent) this.o.publish(encodeEnvelope(m.bytes, now));
+    const recent = this.own.forResend(this.driver.round);
+    for (const m of recent) this.o.publish(encodeEnvelope(m, now));
     this.stats.resent += recent.length;
   }
 
-  /** Keeps one of our own messages for re-sending (bounded per kind; a new height starts afresh). */
-  private rememberSent(m: ConsensusMessage, bytes: Uint8Array): void {
-    if (m.height !== this.sentHeight) {
-      this.sentHeight = m.height;
-      this.sentVotes = [];
-      this.sentProposals = [];
-    }
-    const [list, max] = m.type === 'proposal' ? [this.sentProposals, RESEND_PROPOSALS_KEPT_MAX] : [this.sentVotes, RESEND_VOTES_KEPT_MAX];
-    list.push({ bytes, round: m.round });
-    if (list.length > max) list.shift();
-  }
 
   status(): RunnerStatus {
     return {
@@ -364,7 +344,7 @@ export class ConsensusRunner {
           break;
         case 'broadcast': {
           const bytes = encodeMessage(e.message);
-          this.rememberSent(e.message, bytes);
+          this.own.remember(e.message, bytes);
           // Our own messages go to the WAL too, so a restarted driver counts them again (it
           // restores only the last one from the signer state). Not synced: the signer state,
           // synced just before, is what prevents double-signing.
