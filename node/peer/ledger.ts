@@ -11,7 +11,9 @@
 // - checkpoints: after applying a block decided by consensus, sign the C2SP tlog-checkpoint body
 //   (signed-note) and gossip the signature line; collect the others' lines (each verified); with
 //   >= q valid signatures the checkpoint is stored as final. Signatures are ONLY made for
-//   decided blocks (issue 4 §6). An entry is final once a final checkpoint covers its index.
+//   decided blocks (a signed undecided head could become final on a branch consensus never
+//   took). An entry is final once a final checkpoint covers its index. A received signature is
+//   relayed or kept only once verified against a body we know; see checkCheckpointSigShape.
 import { EventEmitter } from 'node:events';
 import { toHex, bytesEqual, utf8, fromUtf8 } from '../../src/encoding/bytes.js';
 import { nodeVerifier } from '../../src/crypto/node.js';
@@ -43,8 +45,19 @@ import { failure, PeerError, type PeerFailure } from './errors.js';
 const VERDICTS_MAX = 256;
 /** Tree sizes for which signatures are being collected at once (older ones are dropped). */
 const COLLECTING_SIZES_MAX = 64;
-/** Signatures for tree sizes beyond our head, kept until we get there (per validator: the latest). */
-const EARLY_SIGNATURES_MAX_HEIGHTS_AHEAD = 1_000_000;
+/**
+ * Signatures for tree sizes beyond our head cannot be verified yet (we do not know the root).
+ * They are kept, unverified, only in a store bounded per sender (the peer that delivered them,
+ * so a Byzantine peer can only crowd out its own), only within this many blocks' worth of
+ * entries ahead, and are verified when we reach the size; a dropped one is re-sent by its
+ * signer (finality repair) or comes with a final checkpoint.
+ */
+const EARLY_SIGNATURES_BLOCKS_AHEAD = 16;
+const EARLY_SIGNATURES_PER_SENDER_MAX = 16;
+/** Senders tracked in the early store (genesis peers only reach us; this bounds the map anyway). */
+const EARLY_SIGNATURE_SENDERS_MAX = 64;
+/** Checkpoint bodies of recently applied heads, so signatures for them verify synchronously. */
+const RECENT_BODIES_MAX = COLLECTING_SIZES_MAX;
 /** Largest checkpoint-signature gossip message. */
 export const CHECKPOINT_SIG_MESSAGE_BYTES_MAX = 1024;
 
@@ -96,12 +109,14 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   private mempool: Mempool | null = null;
   private readonly verdicts = new Map<string, boolean>();
   private readonly collecting = new Map<number, Collecting>();
-  /** Signature lines for sizes beyond our head: validator name -> latest (size, line). */
-  private readonly early = new Map<string, { size: number; sig: NoteSignature }>();
+  /** Unverified signature lines for sizes beyond our head: sender peer -> (size, line), oldest first. */
+  private readonly early = new Map<string, { size: number; sig: NoteSignature }[]>();
+  /** Checkpoint body text of recently applied heads by tree size (insertion order = age). */
+  private readonly bodies = new Map<number, string>();
   private readonly now: () => number;
   private readonly n: number;
   private applying: Promise<unknown> = Promise.resolve();
-  stats = { blocksApplied: 0, entriesApplied: 0, checkpointsFinal: 0, sigsAccepted: 0, sigsRejected: 0 };
+  stats = { blocksApplied: 0, entriesApplied: 0, checkpointsFinal: 0, sigsAccepted: 0, sigsRejected: 0, sigsEarlyDropped: 0 };
 
   private constructor(private readonly opts: LedgerOptions, head: LedgerHead, range: CompactRange) {
     super();
@@ -109,6 +124,8 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     this.range = range;
     this.now = opts.now ?? Date.now;
     this.n = opts.genesis.validators.length;
+    // Registered first, so the body of a new head is known before anyone else hears of it.
+    this.on('block', (i) => this.onHeadApplied(i));
   }
 
   /** Loads the head from the store (the head block gives the last block time). */
@@ -359,13 +376,6 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     if (existing === undefined) await this.opts.store.putCheckpoint(size, utf8(formatNote({ text, signatures: [sig] })), false);
     await this.addSignature(size, text, sig);
     this.opts.publishCheckpointSig?.(encodeCheckpointSig(size, sig, this.now()));
-    // Signatures that arrived before we reached this size.
-    for (const [vname, e] of [...this.early]) {
-      if (e.size <= size) {
-        this.early.delete(vname);
-        await this.receiveSignature(e.size, e.sig);
-      }
-    }
   }
 
   /** Re-sends our signature of the head (with a new timestamp so gossip does not deduplicate it). */
@@ -384,40 +394,99 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     return this.receiveSignature(m.size, m.sig);
   }
 
-  /** Cheap synchronous pre-check for the gossip validator. */
-  checkCheckpointSigShape(data: Uint8Array): 'accept' | 'reject' {
+  /**
+   * Gossip topic validator (synchronous). Only a signature verified against a checkpoint body we
+   * know (our head, a size being collected, a recently applied head) is accepted, i.e. handed
+   * to the handler and relayed. One for a size we cannot check is ignored, never rejected: an
+   * honest peer at another head may have relayed it, and a 'reject' would cost that peer gossip
+   * score until it is graylisted. A size ahead of ours goes, unverified, to the bounded early
+   * store of `from` (the peer that delivered it) and is verified when we get there.
+   */
+  checkCheckpointSigShape(data: Uint8Array, from = ''): 'accept' | 'reject' | 'ignore' {
     const m = decodeCheckpointSig(data);
     if (!m.ok) return 'reject';
-    const v = this.opts.genesis.validators.find((x) => x.name === m.sig.name);
-    if (v === undefined || !bytesEqual(v.key.keyId, m.sig.keyId)) return 'reject';
-    // When the signed body is at hand synchronously (our head, or a size being collected), a
-    // forged signature is rejected here so gossipsub penalizes the sender; other sizes are
-    // verified by the handler.
-    let text: string | null = null;
-    if (m.size === this.head.treeSize && m.size > 0) text = formatCheckpoint({ origin: this.opts.genesis.origin, size: m.size, root: this.head.root });
-    else text = this.collecting.get(m.size)?.text ?? null;
-    if (text !== null && !nodeVerifier.verify(v.publicKey, utf8(text), m.sig.signature)) return 'reject';
+    const v = this.validatorOf(m.sig);
+    if (v === null) return 'reject';
+    if (m.size <= this.final) return 'ignore';
+    const text = this.bodyOf(m.size);
+    if (text === null) {
+      if (m.size > this.head.treeSize) this.keepEarly(from, m.size, m.sig);
+      return 'ignore';
+    }
+    // Same body, same key: an honest peer accepts exactly what we accept, so a signature that
+    // fails here was made up by whoever sent it.
+    if (!nodeVerifier.verify(v.publicKey, utf8(text), m.sig.signature)) {
+      this.stats.sigsRejected++;
+      return 'reject';
+    }
     return 'accept';
   }
 
-  private async receiveSignature(size: number, sig: NoteSignature): Promise<'accept' | 'reject' | 'ignore'> {
+  /** Unverified early signatures held (all senders). */
+  pendingSignatures(): number {
+    let k = 0;
+    for (const l of this.early.values()) k += l.length;
+    return k;
+  }
+
+  private validatorOf(sig: NoteSignature): Genesis['validators'][number] | null {
     const v = this.opts.genesis.validators.find((x) => x.name === sig.name);
-    if (v === undefined || !bytesEqual(v.key.keyId, sig.keyId)) return 'reject';
+    return v === undefined || !bytesEqual(v.key.keyId, sig.keyId) ? null : v;
+  }
+
+  /** The checkpoint body at `size` when it is at hand synchronously, else null. */
+  private bodyOf(size: number): string | null {
+    const c = this.collecting.get(size);
+    if (c !== undefined) return c.text;
+    if (size === this.head.treeSize && size > 0) return formatCheckpoint({ origin: this.opts.genesis.origin, size, root: this.head.root });
+    return this.bodies.get(size) ?? null;
+  }
+
+  private keepEarly(from: string, size: number, sig: NoteSignature): void {
+    const ahead = EARLY_SIGNATURES_BLOCKS_AHEAD * this.opts.genesis.limits.maxBlockEntries;
+    let list = this.early.get(from);
+    // Beyond the window, over the sender's share, or a new sender past the cap: dropped, never
+    // evicting what is kept (the kept ones are the nearest sizes, needed first).
+    if (size > this.head.treeSize + ahead || (list === undefined && this.early.size >= EARLY_SIGNATURE_SENDERS_MAX) || (list?.length ?? 0) >= EARLY_SIGNATURES_PER_SENDER_MAX) {
+      this.stats.sigsEarlyDropped++;
+      return;
+    }
+    if (list === undefined) this.early.set(from, (list = []));
+    if (!list.some((e) => e.size === size && bytesEqual(e.sig.signature, sig.signature))) list.push({ size, sig });
+  }
+
+  /** A new head: remember its body, then verify the early signatures it makes checkable. */
+  private onHeadApplied(info: AppliedInfo): void {
+    const text = formatCheckpoint({ origin: this.opts.genesis.origin, size: info.treeSize, root: info.root });
+    this.bodies.set(info.treeSize, text);
+    if (this.bodies.size > RECENT_BODIES_MAX) this.bodies.delete(this.bodies.keys().next().value!);
+    const due: { size: number; sig: NoteSignature }[] = [];
+    for (const [from, list] of this.early) {
+      const keep = list.filter((e) => e.size > info.treeSize);
+      for (const e of list) if (e.size <= info.treeSize) due.push(e);
+      if (keep.length === 0) this.early.delete(from);
+      else this.early.set(from, keep);
+    }
+    for (const e of due) {
+      const body = e.size > this.final ? this.bodyOf(e.size) : null;
+      const v = this.validatorOf(e.sig);
+      if (body === null || v === null) continue;
+      if (!nodeVerifier.verify(v.publicKey, utf8(body), e.sig.signature)) {
+        this.stats.sigsRejected++;
+        continue;
+      }
+      this.stats.sigsAccepted++;
+      this.addSignature(e.size, body, e.sig).catch((err: Error) => this.opts.log?.('warn', 'early checkpoint signature failed', { error: err.message }));
+    }
+  }
+
+  private async receiveSignature(size: number, sig: NoteSignature): Promise<'accept' | 'reject' | 'ignore'> {
+    const v = this.validatorOf(sig);
+    if (v === null) return 'reject';
     if (size <= this.final) return 'ignore';
-    if (size > this.head.treeSize) {
-      if (size > this.head.treeSize + EARLY_SIGNATURES_MAX_HEIGHTS_AHEAD * this.opts.genesis.limits.maxBlockEntries) return 'ignore';
-      const prev = this.early.get(sig.name);
-      if (prev === undefined || prev.size <= size) this.early.set(sig.name, { size, sig });
-      return 'ignore';
-    }
-    let c = this.collecting.get(size);
-    let text: string;
-    if (c !== undefined) {
-      text = c.text;
-    } else {
-      const root = size === this.head.treeSize ? this.head.root : await treeHash(this.opts.store, size);
-      text = formatCheckpoint({ origin: this.opts.genesis.origin, size, root });
-    }
+    // Beyond our head the body is unknown: the gossip validator keeps such signatures (bounded).
+    if (size > this.head.treeSize) return 'ignore';
+    const text = this.bodyOf(size) ?? formatCheckpoint({ origin: this.opts.genesis.origin, size, root: await treeHash(this.opts.store, size) });
     if (!nodeVerifier.verify(v.publicKey, utf8(text), sig.signature)) {
       this.stats.sigsRejected++;
       return 'reject';

@@ -226,7 +226,7 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
     );
     network.subscribe(
       topics.checkpointSigs,
-      (_from, data) => ledger.checkCheckpointSigShape(data),
+      (from, data) => ledger.checkCheckpointSigShape(data, from),
       (_from, data) => {
         ledger.onCheckpointSigMessage(data).catch((e: Error) => logFn('warn', 'checkpoint signature failed', { error: e.message }));
       },
