@@ -1,5 +1,5 @@
-// The single authorization point for reads (issue 5: "Route every read through one authorization
-// hook so that change is small"). Today every read is allowed; a later issue adds roles, e.g. by
+// The single authorization point for reads: every read goes through this one hook, so adding
+// access control later is a small change. Today every read is allowed; roles could be added e.g. by
 // inspecting a bearer token in `request.headers.authorization` and the resource's tenant.
 import type { FastifyRequest } from 'fastify';
 
@@ -17,5 +17,5 @@ export type ReadDecision = { allow: true } | { allow: false; message: string };
 
 export type AuthorizeRead = (request: FastifyRequest, resource: ReadResource) => ReadDecision | Promise<ReadDecision>;
 
-/** Allow-all policy of issue 5: reads are open to anyone who can reach the peer. */
+/** Allow-all policy: reads are open to anyone who can reach the peer (auditors trust no peer). */
 export const authorizeRead: AuthorizeRead = () => ({ allow: true });
