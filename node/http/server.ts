@@ -21,7 +21,7 @@ export interface HttpServerOptions {
   /** 0 = an ephemeral port (read it back from `url`). */
   port: number;
   limits?: Partial<HttpLimits>;
-  /** Read authorization hook; default allows every read (issue 5). */
+  /** Read authorization hook; default allows every read (auth.ts). */
   authorizeRead?: AuthorizeRead;
 }
 
@@ -134,7 +134,7 @@ export async function startHttpServer(peer: Peer, opts: HttpServerOptions): Prom
   app.addHook('onResponse', async (req, reply) => {
     metrics.observeHttp(req.routeOptions.url ?? 'unmatched', reply.statusCode);
   });
-  // CORS: the SDK runs in browsers (issue 5). Reads are public and submissions carry their own
+  // CORS: the client SDK and light verifier also run in browsers. Reads are public and submissions carry their own
   // signatures; no cookies or credentials are involved, so any origin may call the API.
   app.addHook('onSend', async (_req, reply, payload) => {
     reply.header('access-control-allow-origin', '*');
