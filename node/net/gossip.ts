@@ -1,4 +1,4 @@
-// gossipsub configuration for a small, fixed set of peers (GUIDE §6).
+// gossipsub configuration for a small, fixed set of peers (the genesis validators).
 import { createHash } from 'node:crypto';
 import type { GossipsubOpts } from '@libp2p/gossipsub';
 import type { Message } from '@libp2p/gossipsub';
@@ -8,10 +8,10 @@ export type GossipVerdict = 'accept' | 'reject' | 'ignore';
 
 /**
  * Message id = SHA-256(len(topic) ‖ topic ‖ data), where len is 4 bytes big-endian.
- * Content-addressed (GUIDE §6: the messages carry their own signatures, StrictNoSign leaves no
+ * Content-addressed (the messages carry their own signatures, so StrictNoSign leaves no
  * author/seqno to hash) so a message re-forwarded by several peers is recognised as one.
  * The topic is included so identical bytes on two topics are not silently dropped as duplicates.
- * A consequence (GUIDE §6): re-publishing identical bytes on a topic within seenTTL is a no-op.
+ * A consequence: re-publishing identical bytes on a topic within seenTTL is a no-op.
  */
 export function gossipMessageId(topic: string, data: Uint8Array): Uint8Array {
   const t = utf8(topic);
