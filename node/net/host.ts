@@ -1,7 +1,7 @@
 // The peer's networking layer: one libp2p v3 host (TCP + Noise + Yamux, identify, gossipsub)
 // that talks only to the genesis peers, plus request/response protocols and the hello check.
-// The rest of the peer sees only the small PeerNetwork interface below (GUIDE §6 for the
-// libp2p settings and pitfalls).
+// The rest of the peer sees only the small PeerNetwork interface below (each libp2p
+// setting says why it is set).
 import '../polyfills.js';
 import { noise } from '@chainsafe/libp2p-noise';
 import { gossipsub, TopicValidatorResult, type GossipSub } from '@libp2p/gossipsub';
@@ -275,7 +275,7 @@ export async function createPeerNetwork(opts: PeerNetworkOptions): Promise<PeerN
       maxConnections: 2 * n + 8,
       dialTimeout: limits.dialTimeoutMs,
       inboundConnectionThreshold: limits.inboundConnectionsPerSecondPerIp,
-      // GUIDE §6: genesis peers carry KEEP_ALIVE tags and are redialed forever; a factor of 1
+      // Genesis peers carry KEEP_ALIVE tags and are redialed forever; a factor of 1
       // keeps the interval fixed instead of growing without bound during a long outage.
       reconnectRetries: Infinity,
       reconnectRetryInterval: limits.redialIntervalMs,
@@ -441,7 +441,7 @@ export async function createPeerNetwork(opts: PeerNetworkOptions): Promise<PeerN
   // ---- gossip -------------------------------------------------------------------------------
   const handlers = new Map<string, GossipHandler>();
   // Until subscribe() installs a validator, messages on an allowed topic are ignored (never
-  // forwarded unvalidated): GUIDE §6 "topic validators on every topic".
+  // forwarded unvalidated): every topic has a validator.
   for (const t of allowedTopics) gs.topicValidators.set(t, () => TopicValidatorResult.Ignore);
 
   const toResult = (v: GossipVerdict): TopicValidatorResult =>
