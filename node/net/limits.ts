@@ -8,7 +8,7 @@ const MiB = 1024 * KiB;
 /**
  * Largest length-prefixed frame on any stream. it-length-prefixed (used by gossipsub) and
  * @libp2p/utils' byteStream both default to 4 MiB; gossipsub cannot even *send* an RPC frame
- * larger than that (encode.single throws). GUIDE §6: "Gossip and stream frames are limited to 4 MiB".
+ * larger than that (encode.single throws). So gossip and stream frames are limited to 4 MiB.
  */
 export const MAX_FRAME_BYTES = 4 * MiB;
 
