@@ -32,7 +32,10 @@ export interface RequestOptions {
  */
 const LENGTH_PREFIX_MAX_BYTES = 5;
 
-/** Extra headroom over the concurrency limit before libp2p itself resets streams (GUIDE §6). */
+/**
+ * Extra headroom over the concurrency limit before libp2p itself resets streams: past its
+ * maxInboundStreams a stream fails with an unclear "stream closed" instead of our BUSY answer.
+ */
 const INBOUND_STREAM_HEADROOM = 40;
 
 function errName(err: unknown): string {
