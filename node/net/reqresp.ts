@@ -34,7 +34,7 @@ const LENGTH_PREFIX_MAX_BYTES = 5;
 
 /**
  * Extra headroom over the concurrency limit before libp2p itself resets streams: past its
- * maxInboundStreams a stream fails with an unclear "stream closed" instead of our BUSY answer.
+ * maxInboundStreams a stream fails with an unclear "stream closed" instead of our CONCURRENCY_LIMIT answer.
  */
 const INBOUND_STREAM_HEADROOM = 40;
 
