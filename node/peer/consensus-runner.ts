@@ -5,12 +5,12 @@
 // ONE serialized queue, and the driver's effects are executed strictly in order:
 //   persist   -> store.putSignerState (synced) BEFORE any later effect, in particular before the
 //                broadcast it protects (never sign two messages for one (h, r, step), also across
-//                a crash — GUIDE §4);
+//                a crash, so the last signed (h, r, step) must be on disk before it is sent);
 //   broadcast -> gossip on the consensus topic;
 //   schedule-timeout -> setTimeout feeding a timeout input back into the queue;
 //   decide    -> ledger.apply (one synced batch, then our checkpoint signature), then the next
 //                height starts only when there is work: entries in the mempool, or a valid
-//                message for the next height (no empty blocks while idle — issue 4 §4);
+//                message for the next height (no empty blocks while idle);
 //   evidence  -> store.putEvidence.
 // Received messages are appended to the WAL of their height before they are handled, so a
 // restarted peer re-feeds them and resumes where it stopped (restore protocol: types.ts).
@@ -280,7 +280,7 @@ export class ConsensusRunner {
     }
     if (fromNetwork) await this.o.store.walAppend(m.height, [encodeMessage(m)], { sync: false });
     if (!this.running) {
-      // A valid message for the next height: others have work, join them (issue 4: start the
+      // A valid message for the next height: others have work, join them (start the
       // next height when the mempool has entries OR a valid message for it arrives).
       if (m.type === 'proposal') this.hold(m);
       await this.startHeight(next);
