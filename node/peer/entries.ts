@@ -1,6 +1,7 @@
 // Entry admission checks shared by the mempool (client submissions, gossip) and the block
 // validator: schema (src/entry), authorized and vetted client key (genesis), client signature
-// (node:crypto — every peer uses the same implementation, GUIDE §5).
+// (node:crypto — every peer uses the same implementation, because Ed25519 libraries disagree on
+// adversarial signatures and peers must all accept or all reject an entry).
 //
 // Signature verdicts are cached by leaf hash (bounded), so an entry verified when it entered the
 // mempool is not verified again when it arrives inside a proposed block.
