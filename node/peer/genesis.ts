@@ -9,7 +9,7 @@
 //
 // Parsing is strict: unknown fields are rejected, every limit has a floor and a ceiling, and every
 // validator and client public key must pass vetPublicKey (so node:crypto and noble agree on every
-// signature made with it — see GUIDE §5).
+// signature made with it; Ed25519 libraries disagree on adversarial keys such as small-order points).
 import { readFile } from 'node:fs/promises';
 import canonicalizeModule from 'canonicalize';
 import { peerIdFromString } from '@libp2p/peer-id';
@@ -42,7 +42,7 @@ export const ORIGIN_BYTES_MAX = 255;
 export const NAME_BYTES_MAX = 64;
 /**
  * Largest value of maxBlockBytes: a proposal carries the whole block in one gossip message, and
- * gossip frames are limited to 4 MiB (GUIDE §6); keep 256 KiB for the message envelope.
+ * gossip frames are limited to 4 MiB (node/net/limits.ts); keep 256 KiB for the message envelope.
  */
 export const BLOCK_BYTES_CEILING = 4 * 1024 * 1024 - 256 * 1024;
 
