@@ -1,7 +1,7 @@
 // The ledger: this peer's view of the log. It builds and validates blocks (the consensus value),
 // applies decided blocks to storage, and turns decided heads into quorum-signed checkpoints.
 //
-// - validateBlock: every rule of issue 4 §4 — height and prevHash chain, entries valid (schema,
+// - validateBlock: every block rule — height and prevHash chain, entries valid (schema,
 //   authorized client, signature), new (not logged) and unique within the block, entriesHash,
 //   tree size and RFC 9162 root recomputed with the merkle compact range, time strictly after
 //   the previous block and within maxClockSkewMs of the local clock; entries within skew of the
