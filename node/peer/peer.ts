@@ -1,5 +1,5 @@
 // The peer library API: start one organization's peer in-process and talk to it without HTTP
-// (issue 4 §8). Wires genesis, storage, networking, mempool, ledger, consensus runner and
+// (tests, benchmarks, embedding). Wires genesis, storage, networking, mempool, ledger, consensus runner and
 // catch-up together; see each module's header for the rules it implements.
 import '../polyfills.js';
 import { EventEmitter } from 'node:events';
