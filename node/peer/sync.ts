@@ -1,4 +1,4 @@
-// Catch-up over request/response (issue 4 §7): a peer that is behind fetches decided blocks with
+// Catch-up over request/response: a peer that is behind fetches decided blocks with
 // their commit certificates by height range from the other peers, verifies EVERY certificate
 // (q valid precommits for the block hash, src/consensus/certificate.ts) and recomputes every root
 // (ledger.apply re-derives tree size and RFC 9162 root from the entries), then adopts the latest
