@@ -10,7 +10,7 @@ export const ROUND_MAX = 2 ** 31 - 2;
 /** Value ids: sha256 by default (32 bytes); a custom valueId function may use up to 64 bytes. */
 export const VALUE_ID_BYTES_MIN = 1;
 export const VALUE_ID_BYTES_MAX = 64;
-/** Largest proposal value, so an encoded proposal fits a 4 MiB gossip frame (GUIDE §6). */
+/** Largest proposal value, so an encoded proposal fits a 4 MiB gossip frame (libp2p's frame limit). */
 export const PROPOSAL_VALUE_BYTES_MAX = 4 * 1024 * 1024 - 1024;
 /** Longest chain id (log origin), in UTF-8 bytes. */
 export const CHAIN_ID_BYTES_MAX = 255;
