@@ -1,6 +1,6 @@
 // The exact bytes a validator signs for a consensus message.
 //
-// Tendermint paper §2 assumes messages are signed; the GUIDE (§4) requires sign-bytes to include
+// Tendermint paper §2 assumes messages are signed; Cairn's sign-bytes include
 // the chain identity, the message type, height, round and value id, so that a signature can never
 // be replayed in another chain, height, round or step. The payload is wrapped by
 // domainMessage('cairn/consensus/v1', ...) so consensus signatures are disjoint from every other
