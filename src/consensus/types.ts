@@ -1,6 +1,6 @@
 // The consensus API contract shared by the state machine (src/consensus/) and the deterministic
-// simulator (test/sim/) and the peer program (node/). Change it only ADDITIVELY and record every
-// change as a dated line in /tmp/consensus-contract-notes.md.
+// simulator (test/sim/) and the peer program (node/). Change it only ADDITIVELY: all three
+// build against it, so a removed or renamed field breaks the others.
 //
 // Model: Algorithm 1 of "The latest gossip on BFT consensus" (Buchman, Kwon, Milosevic,
 // arXiv 1807.04938), equal-power validators, quorum q = floor(2n/3)+1, skip threshold n - q + 1.
