@@ -26,7 +26,7 @@
 //   a correct proposer re-proposes validValue with vr = validRound (L16) forever, and if no peer
 //   can still count the polka of round vr, every such proposal is prevoted nil, locked peers never
 //   unlock (L29), fresh proposals are refused by the locked ones (L23) and the height never
-//   decides (liveness bug #2, found by the simulator). A round is pinned when it is
+//   decides (a liveness bug the simulator found). A round is pinned when it is
 //     · our lockedRound or validRound (the driver tells us: pinRounds), or
 //     · the validRound of a proposal stored for the current or a future round (so the prevotes
 //       that complete L28 are accepted when re-gossiped, even into a round we never stored), or
