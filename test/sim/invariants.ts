@@ -8,7 +8,7 @@
 // - no double signing: a correct validator never signs two different messages for one
 //   (height, round, step) — checked over EVERY message it ever broadcast, across crashes and
 //   restarts (the record lives outside the simulated process), which is what the persisted
-//   SignerState must guarantee (GUIDE §4);
+//   SignerState must guarantee (it is persisted before the signature leaves the process);
 // - every signed message of a correct validator verifies under its key (sign-bytes agree);
 // - every decision carries a commit certificate that verifyCommitCertificate accepts, for the
 //   decided (height, round, valueId).
