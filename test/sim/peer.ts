@@ -2,7 +2,7 @@
 // plumbing a real node has around the driver.
 //
 // Disk (survives a crash; nothing else does):
-//   - signerState: the last `persist` effect (GUIDE §4: durable BEFORE any later effect runs, in
+//   - signerState: the last `persist` effect (durable BEFORE any later effect runs, in
 //     particular before the broadcast it protects — effects run strictly in order here);
 //   - wal: every consensus message received, appended BEFORE it is handed to the driver
 //     (write-ahead), and every message we broadcast, appended before it is sent; pruned when a
