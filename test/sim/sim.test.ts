@@ -73,7 +73,7 @@ describe('fault sweep (real driver, random faults)', () => {
   });
 });
 
-describe('liveness bug #2 regression: polka rounds older than the vote-keeper window (long-async)', () => {
+describe('liveness regression: polka rounds older than the vote-keeper window (long-async)', () => {
   // Long pre-GST asynchrony drives heights to round 20-30; the old keeper dropped every round more
   // than maxRoundsKept (16) below the current one, so re-proposals of validValue (vr = the polka
   // round) failed L28 everywhere and no height decided again (seeds 73, 257, 368, 445 at n = 4).
