@@ -1,4 +1,4 @@
-// The pure core must run in a browser (issue 2): bundle the light verifier and client SDK for the
+// The pure core must run in a browser (auditors verify from a web page): bundle the light verifier and client SDK for the
 // browser platform with esbuild — which refuses Node built-ins there — and run the bundle in a bare
 // V8 context that has only what a browser page has for these modules (TextEncoder/TextDecoder,
 // WebCrypto's getRandomValues): no require, process, Buffer or node: modules. Inside it, sign a
