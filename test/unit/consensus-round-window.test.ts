@@ -1,4 +1,4 @@
-// Liveness bug #2 (found by the simulator, /tmp/consensus-contract-notes.md 22:44 / 23:01): the
+// A liveness bug found by the simulator (test/sim/sim.test.ts keeps its long-async regression): the
 // vote keeper used to keep full records only for rounds in [current − K, current + K] (K = 16).
 // Once a height's round was more than K above a polka round, the polka's prevotes were gone, so a
 // re-proposal of validValue with vr = that round failed L28 ("⟨PROPOSAL, h, round, v, vr⟩ AND
@@ -45,7 +45,7 @@ function roundOf1Above(above: number): number {
   return r;
 }
 
-describe('liveness bug #2: a polka more than K rounds old still justifies L28', () => {
+describe('liveness regression: a polka more than K rounds old still justifies L28', () => {
   it('unlocked peer (saw the polka of round 0 too late for L36): after > K nil rounds, the re-proposal with vr = 0 is prevoted and decided', () => {
     const net = makeNet(4);
     const d = net.driver(0);
