@@ -1,4 +1,4 @@
-// In-process peers with their HTTP API: the issue-4 cluster helper (test/peer-support/cluster.ts)
+// In-process peers with their HTTP API: the in-process cluster helper (test/peer-support/cluster.ts)
 // plus startHttpServer on 127.0.0.1:0 for each started peer.
 import { startHttpServer, type HttpServer, type HttpServerOptions } from '../../../node/http/server.js';
 import { makeCluster, type Cluster } from '../../peer-support/cluster.js';
