@@ -1,4 +1,4 @@
-// Issue 4 acceptance: 4 peers, 2,000 entries submitted round-robin to all peers; every entry
+// Peer acceptance: 4 peers, 2,000 entries submitted round-robin to all peers; every entry
 // becomes final; all 4 peers hold identical leaves and serve an identical checkpoint body with
 // >= 3 valid signatures; the light verifier verifies inclusion of every entry against it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
