@@ -1,4 +1,4 @@
-// Issue 4 acceptance: a fifth process that is not in the genesis cannot connect; a peer that
+// Peer acceptance: a fifth process that is not in the genesis cannot connect; a peer that
 // gossips garbage, oversized, replayed, wrongly-signed or conflicting (equivocating) messages is
 // ignored and its equivocation is recorded as evidence, while the others keep deciding.
 // Validators 0-2 are honest in-process peers; validator 3's key is driven by the test through a
