@@ -1,4 +1,4 @@
-// Issue 4 acceptance: a peer starting with an empty data dir catches up a log of >= 50,000
+// Peer acceptance: a peer starting with an empty data dir catches up a log of >= 50,000
 // entries and reports its catch-up rate (entries/s). The log is built by the network itself
 // (3 of 4 validators, q = 3) from pre-signed entries, in big blocks.
 // Slow by nature (~2 min on 2 shared cores): every entry is signature-checked by 3 peers in this
