@@ -1,4 +1,4 @@
-// Issue 4 acceptance: with 2 of 4 peers down there is no progress and no error beyond "no
+// Peer acceptance: with 2 of 4 peers down there is no progress and no error beyond "no
 // quorum" (status says so); when one returns, progress resumes and every entry accepted
 // meanwhile becomes final.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
