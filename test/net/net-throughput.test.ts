@@ -1,5 +1,5 @@
 // Measures (does not assert) gossip throughput of 64 KiB batch messages between 4 hosts on this
-// machine. GUIDE §6 measured ~700-800 msg/s for 1 KiB messages; Cairn batches entries into
+// machine. One gossip message per 1 KiB entry tops out at ~700-800 msg/s here; Cairn batches entries into
 // large gossip messages, so this is the number that bounds entry throughput over the network.
 // Takes ~10 s on 2 cores (more when the machine is busy).
 import { loadavg } from 'node:os';
