@@ -25,6 +25,7 @@ import { checkMessage, checkMessageShape, messageSignBytes } from './message-che
 import { proposer, quorum, quorumTwoFPlusOne, skipThreshold } from './quorum.js';
 import { initialState, transition, type RoundInput, type RoundOutput, type RoundState } from './state-machine.js';
 import { SignerGuard } from './signer-guard.js';
+import { ValueChecks } from './validity.js';
 import { idKey, VoteKeeper } from './vote-keeper.js';
 import {
   BUFFERED_PER_VALIDATOR_DEFAULT,
@@ -42,7 +43,8 @@ import { utf8 } from '../encoding/bytes.js';
 /** Most state-machine transitions one input may cause; each transition strictly advances, so hitting this is a bug. */
 const TRANSITIONS_PER_INPUT_MAX = 10_000;
 
-type Phase = 'idle' | 'running' | 'decided';
+/** 'halted': an invariant broke (transition limit); the driver takes no more input, signs nothing. */
+type Phase = 'idle' | 'running' | 'decided' | 'halted';
 
 interface Buffered {
   entries: { message: ConsensusMessage; valueId: Uint8Array | null }[];
@@ -66,8 +68,8 @@ export class ConsensusDriver {
   private resumePending = false;
   private keeper: VoteKeeper;
   private readonly guard: SignerGuard;
-  /** valid(v) verdicts of this height, by id(v) (isValid may be expensive). */
-  private validity = new Map<string, boolean>();
+  /** valid(v) (cached), attribution and timeliness of proposed values: see validity.ts. */
+  private readonly checks: ValueChecks;
   private readonly buffer = new Map<number, Buffered>();
   /** Effects of the input being handled. */
   private out: Effect[] = [];
@@ -102,6 +104,8 @@ export class ConsensusDriver {
     this.maxValueBytes = Math.min(positiveInt(cfg.maxValueBytes, PROPOSAL_VALUE_BYTES_MAX, 'maxValueBytes'), PROPOSAL_VALUE_BYTES_MAX);
     this.valueIdOf = cfg.valueId ?? sha256;
     this.canSign = cfg.selfIndex !== null && cfg.signer !== null;
+    // Proposals are one per round, so this bound is rarely reached.
+    this.checks = new ValueChecks(cfg, n, 4 * this.roundsKept + 4);
 
     if (restored === undefined) {
       this.state = initialState(0);
@@ -119,6 +123,8 @@ export class ConsensusDriver {
         validValue: restored.validValue,
         validId: restored.validValue === null ? null : this.valueIdOf(restored.validValue),
         validRound: restored.validRound,
+        // The restored round was started before the crash: a StartRound of it is a no-op (L11).
+        started: true,
       };
       this.guard = new SignerGuard(restored.lastSigned);
       // Restored: running at once (WAL messages may be re-fed before start-height), and the
@@ -150,6 +156,10 @@ export class ConsensusDriver {
   get decided(): boolean {
     return this.phase === 'decided';
   }
+  /** True once an invariant broke; every later input is rejected with HALTED (fail-stop). */
+  get halted(): boolean {
+    return this.phase === 'halted';
+  }
   /** Verified messages buffered for a future height (lets the node start height+1 on a valid message). */
   bufferedCount(height: number): number {
     return this.buffer.get(height)?.entries.length ?? 0;
@@ -163,7 +173,10 @@ export class ConsensusDriver {
   handle(input: Input): Effect[] {
     this.out = [];
     this.touched = new Set();
-    if (typeof input !== 'object' || input === null) {
+    if (this.phase === 'halted') {
+      // Whatever state produced the broken invariant cannot be trusted to sign anything more.
+      this.reject('HALTED', 'consensus halted after a broken invariant');
+    } else if (typeof input !== 'object' || input === null) {
       this.reject('MALFORMED', 'input is not an object');
     } else if (input.kind === 'start-height') {
       this.onStartHeight(input.height);
@@ -203,7 +216,7 @@ export class ConsensusDriver {
     // L53-L54: reset locked/valid values and the message log, then StartRound(0).
     this.state = initialState(h);
     this.keeper = this.newKeeper(h);
-    this.validity = new Map();
+    this.checks.reset();
     for (const bh of [...this.buffer.keys()]) if (bh < h) this.buffer.delete(bh);
     const replay = this.buffer.get(h);
     this.buffer.delete(h);
@@ -343,6 +356,9 @@ export class ConsensusDriver {
       if (this.phase !== 'running' || this.state.decided) return;
       if (!this.fireOne()) return;
     }
+    // Every transition strictly advances the state, so this is a bug, not an attack: stop (the
+    // caller halts the peer on TRANSITION_LIMIT) rather than keep voting from a broken state.
+    this.phase = 'halted';
     this.reject('TRANSITION_LIMIT', `more than ${TRANSITIONS_PER_INPUT_MAX} (TRANSITIONS_PER_INPUT_MAX) transitions for one input`);
   }
 
@@ -357,7 +373,7 @@ export class ConsensusDriver {
     this.touched.add(s.round);
     for (const r of [...this.touched].sort((a, b) => a - b)) {
       for (const p of k.proposals(r)) {
-        if (k.count(r, 'precommit', idKey(p.valueId)) >= q && this.valid(p.proposal.value, p.valueId)) {
+        if (k.count(r, 'precommit', idKey(p.valueId)) >= q && this.checks.acceptable(p.proposal, p.valueId)) {
           return this.apply({ line: 'L49', round: r, value: p.proposal.value, valueId: p.valueId });
         }
       }
@@ -373,12 +389,14 @@ export class ConsensusDriver {
       for (const p of proposals) {
         const vr = p.proposal.validRound;
         if (vr === -1) {
-          // L22
-          return this.apply({ line: 'L22', valueId: p.valueId, valid: this.valid(p.proposal.value, p.valueId) });
+          // L22. Only here does the local clock matter: whether to prevote a NEW value. It is
+          // never part of valid(v), so a peer with a wrong clock still locks and decides below.
+          const ok = this.checks.acceptable(p.proposal, p.valueId) && this.checks.timely(s.height, p.proposal.value);
+          return this.apply({ line: 'L22', valueId: p.valueId, valid: ok });
         }
         if (k.count(vr, 'prevote', idKey(p.valueId)) >= q) {
           // L28
-          return this.apply({ line: 'L28', valueId: p.valueId, validRound: vr, valid: this.valid(p.proposal.value, p.valueId) });
+          return this.apply({ line: 'L28', valueId: p.valueId, validRound: vr, valid: this.checks.acceptable(p.proposal, p.valueId) });
         }
       }
     }
@@ -386,7 +404,7 @@ export class ConsensusDriver {
     if (s.step !== 'propose' && s.l36Round !== s.round) {
       for (const p of proposals) {
         // L36: proposal v AND q prevotes for id(v) in round_p, while valid(v) ∧ step ≥ prevote.
-        if (k.count(s.round, 'prevote', idKey(p.valueId)) >= q && this.valid(p.proposal.value, p.valueId)) {
+        if (k.count(s.round, 'prevote', idKey(p.valueId)) >= q && this.checks.acceptable(p.proposal, p.valueId)) {
           if (this.apply({ line: 'L36', value: p.proposal.value, valueId: p.valueId })) return true;
         }
       }
@@ -507,22 +525,6 @@ export class ConsensusDriver {
 
   private isProposer(round: number): boolean {
     return this.cfg.selfIndex !== null && proposer(this.state.height, round, this.n) === this.cfg.selfIndex;
-  }
-
-  private valid(value: Uint8Array, id: Uint8Array): boolean {
-    const key = idKey(id);
-    const hit = this.validity.get(key);
-    if (hit !== undefined) return hit;
-    let ok = false;
-    try {
-      ok = this.cfg.isValid(this.state.height, value) === true;
-    } catch {
-      ok = false; // a throwing ledger check means "not valid"
-    }
-    // A cache, bounded: proposals are one per round, so clearing is rare and only costs re-checks.
-    if (this.validity.size >= 4 * this.roundsKept + 4) this.validity.clear();
-    this.validity.set(key, ok);
-    return ok;
   }
 
   private scheduleTimeout(round: number, step: Step): void {

@@ -20,6 +20,12 @@ export interface RoundState {
   validRound: number;
   /** Paper L5 decision_p[h_p] ≠ nil. */
   decided: boolean;
+  /**
+   * StartRound(round) ran for `round`. False only between initialState and the height's
+   * StartRound(0): the paper starts every height with round_p = 0 AND a call of StartRound(0), so
+   * round_p = round alone cannot tell "not started yet" from "already in this round".
+   */
+  started: boolean;
   /** "for the first time" guards of L34, L36 and L47: the round in which each last fired (-1 = never). */
   l34Round: number;
   l36Round: number;
@@ -86,6 +92,7 @@ export function initialState(height: number): RoundState {
     validId: null,
     validRound: -1,
     decided: false,
+    started: false,
     l34Round: -1,
     l36Round: -1,
     l47Round: -1,
@@ -110,9 +117,11 @@ export function transition(state: RoundState, input: RoundInput, opts: StateMach
   if (state.decided) return unchanged(state); // a decided height takes no more steps
   switch (input.line) {
     case 'L11': {
-      // L11-L21 StartRound(round). Rounds only move forward within a height.
-      if (input.round < state.round) return unchanged(state);
-      const s: RoundState = { ...state, round: input.round, step: 'propose' };
+      // L11-L21 StartRound(round). Rounds only move forward within a height, and starting the
+      // round we are already in is a no-op: it would reset step_p to propose and let L22/L28 fire
+      // a second time in the same round (a second prevote for the signer guard to refuse).
+      if (input.round < state.round || (input.round === state.round && state.started)) return unchanged(state);
+      const s: RoundState = { ...state, round: input.round, step: 'propose', started: true };
       if (input.proposer) {
         // L15-L19: re-propose validValue_p (with validRound_p) if there is one, else a new value.
         return { state: s, outputs: [{ kind: 'propose', round: input.round, value: s.validValue, validRound: s.validRound }], applied: true };

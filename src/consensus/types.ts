@@ -115,8 +115,30 @@ export interface ConsensusConfig {
   verifier: Ed25519Verifier;
   /** Proposer's new value (the node's block) — paper: getValue(). */
   getValue(height: number, round: number): Uint8Array;
-  /** The ledger's verdict — paper: valid(v) at L22 / L28. */
+  /**
+   * The ledger's verdict — paper: valid(v) at L22, L28, L36 and L49. Must be DETERMINISTIC: the
+   * same (height, value) gives the same answer on every correct peer at any time (chain, entries,
+   * roots, block time after the previous block ...), because it gates decisions (L49) as well as
+   * votes; the driver caches it by id(v) for the height. Nothing that depends on the local clock.
+   */
   isValid(height: number, value: Uint8Array): boolean;
+  /**
+   * Timeliness of a FRESH proposal (validRound = −1, L22 only): e.g. the block time is within the
+   * allowed skew of the local clock. Default: always timely. Asked afresh every time (never
+   * cached): a peer whose clock is off only withholds its prevote for new values; it still
+   * locks, precommits and decides values that q peers prevoted (L28, L36, L49 ignore it).
+   */
+  isTimely?(height: number, value: Uint8Array): boolean;
+  /**
+   * The validator index a value attributes itself to (a block header's proposer), or null when
+   * the value carries none (then isValid alone decides). When set, the driver requires, for a
+   * proposal of round r with validRound vr: vr = −1 -> proposerOf(v) = proposer(h, r) (a fresh
+   * value names the proposer that signed it); vr >= 0 -> proposerOf(v) = proposer(h, r') for
+   * some r' <= vr (a re-proposed value keeps the name of the round that first proposed it).
+   * Checked at L22, L28, L36 and L49, so a decided value is attributed to a validator that
+   * signed a fresh proposal of it.
+   */
+  proposerOf?(value: Uint8Array): number | null;
   /** Default sha256(value). */
   valueId?(value: Uint8Array): Uint8Array;
   timeouts: Timeouts;
@@ -166,7 +188,9 @@ export type Input =
  * - evidence: equivocation seen (reported once per validator/round/type). Both messages count
  *   toward their own values, as the paper counts messages from distinct senders (bounded: see
  *   vote-keeper.ts).
- * - rejected: diagnostics for an ignored input (bad signature, malformed, stale, ...).
+ * - rejected: diagnostics for an ignored input (bad signature, malformed, stale, ...). Code
+ *   TRANSITION_LIMIT means an invariant broke: the driver has halted (every later input is
+ *   rejected with HALTED) and the caller must halt the peer's consensus and report it.
  */
 export type Effect =
   | { kind: 'persist'; state: SignerState }
@@ -193,4 +217,6 @@ export type ConsensusErrorCode =
   | 'BAD_HEIGHT'
   | 'STALE_TIMEOUT'
   | 'GET_VALUE_FAILED'
-  | 'TRANSITION_LIMIT';
+  | 'TRANSITION_LIMIT'
+  /** Every input after TRANSITION_LIMIT: the driver stopped (fail-stop). */
+  | 'HALTED';
