@@ -26,6 +26,8 @@ export interface PeerProc {
   lines: string[];
   /** Every parsed stdout JSON line goes here too (the Byzantine peer's reports). */
   onJson: ((j: Record<string, unknown>) => void) | null;
+  /** Warn/error log lines (pino level >= 40) by message: count and the first one's fields. */
+  warnings: Map<string, { count: number; example: string }>;
   exitCode: number | null | undefined;
   exited: Promise<number | null>;
   kill(signal: NodeJS.Signals): void;
@@ -69,6 +71,7 @@ export function spawnPeerProc(name: string, dir: string, url: string, script: st
     proc,
     lines: [],
     onJson: null,
+    warnings: new Map(),
     exitCode: undefined,
     exited: new Promise((resolve) => proc.on('exit', (code) => resolve(code))),
     kill(signal) {
@@ -98,6 +101,12 @@ export function spawnPeerProc(name: string, dir: string, url: string, script: st
       }
       // Status lines every 250 ms would push everything else out of the ring.
       if (!(j && 'status' in j)) keep(line.length > 600 ? line.slice(0, 600) + '…' : line);
+      if (j && typeof j.level === 'number' && j.level >= 40) {
+        const key = `${j.level >= 50 ? 'error' : 'warn'}: ${String(j.msg)}`;
+        const seen = p.warnings.get(key);
+        if (seen) seen.count++;
+        else p.warnings.set(key, { count: 1, example: line.slice(0, 400) });
+      }
       if (j && p.onJson) p.onJson(j);
     }
   });

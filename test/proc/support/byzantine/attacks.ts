@@ -43,17 +43,25 @@ export interface StreamPlan {
 
 export type AttackPlan = Record<AttackName, StreamPlan>;
 
-/** About 60 s worth: ~5 flood proposals/s (up to ~450 MiB in total), the rest small and frequent. */
-export const DEFAULT_PLAN: AttackPlan = {
-  walFlood: { everyMs: 200, max: 300 },
-  junkVotes: { everyMs: 50, max: 1_200 },
-  junkProposer: { everyMs: 500, max: 120 },
-  farFuture: { everyMs: 100, max: 600 },
-  forgedSigsFuture: { everyMs: 200, max: 300 },
+/** Pause between two messages of each stream: ~5 flood proposals/s (7.5 MiB/s), the rest small and frequent. */
+export const ATTACK_EVERY_MS: Record<AttackName, number> = {
+  walFlood: 200,
+  junkVotes: 50,
+  junkProposer: 500,
+  farFuture: 100,
+  forgedSigsFuture: 200,
   // Slow on purpose (see the header): ~1 rejected message per 4 s keeps the P4 score above the
   // gossip threshold (the counter decays by 10 %/s).
-  forgedSigsCurrent: { everyMs: 4_000, max: 15 },
+  forgedSigsCurrent: 4_000,
 };
+
+/** The plan for a run of durationMs: each stream may send one message per everyMs, no more. */
+export function planFor(durationMs: number): AttackPlan {
+  const d = Math.min(durationMs, ATTACK_DURATION_MAX_MS);
+  const plan = {} as AttackPlan;
+  for (const [k, everyMs] of Object.entries(ATTACK_EVERY_MS) as [AttackName, number][]) plan[k] = { everyMs, max: Math.ceil(d / everyMs) };
+  return plan;
+}
 
 export interface AttackTarget {
   /** The log origin (consensus chain id). */

@@ -16,7 +16,7 @@ import { nodeSigner } from '../../../../src/crypto/node.js';
 import { bytesEqual } from '../../../../src/encoding/bytes.js';
 import { loadConfig, loadSigningKey } from '../../../../node/peer/config.js';
 import { startPeerFromConfig } from '../../../../node/peer/peer.js';
-import { DEFAULT_PLAN, runAttacks, type AttackStats } from './attacks.js';
+import { planFor, runAttacks, type AttackStats } from './attacks.js';
 
 const emit = (o: Record<string, unknown>) => process.stdout.write(JSON.stringify({ byzantine: o }) + '\n');
 
@@ -59,7 +59,8 @@ rl.on('line', (line) => {
   const m = /^attack (\d+)$/.exec(line.trim());
   if (m === null || attack !== null) return;
   const durationMs = Number(m[1]);
-  emit({ started: { durationMs, plan: DEFAULT_PLAN } });
+  const plan = planFor(durationMs);
+  emit({ started: { durationMs, plan } });
   attack = runAttacks(
     {
       chainId: g.origin,
@@ -74,7 +75,7 @@ rl.on('line', (line) => {
       publishConsensus: (data) => net.publish(net.topics.consensus, data),
       publishCheckpointSig: (data) => net.publish(net.topics.checkpointSigs, data),
     },
-    DEFAULT_PLAN,
+    plan,
     durationMs,
     abort.signal,
     (s) => emit({ progress: s }),

@@ -125,6 +125,7 @@ export function describePeers(peers: PeerProc[], w: Watch | null, logLines = 8):
         (s === undefined ? 'no sample' : s.ok ? `h=${s.height} final=${s.finalSize} tree=${s.treeSize} round=${s.round} queue=${s.queueDepth} mempool=${s.mempool}` : `status failed: ${s.error}`) +
         ` rss=${mib(s?.rss)} wal=${mib(s?.walBytes)}/${s?.walRecords ?? '?'} rec data=${mib(data)} step=${String(c.step)} running=${String(c.running)} ` +
         `rejected=${JSON.stringify(c.rejected ?? {})} evidence=${String(st?.evidence)} peers=[${conn}] problem=${String(st?.problem ?? '-')}\n` +
+        [...p.warnings].map(([k, v]) => `    ${v.count} x ${k}: ${v.example}\n`).join('') +
         p.lines.slice(-logLines).map((l) => `    | ${l}`).join('\n')
       );
     })
