@@ -1,58 +1,97 @@
-// Runs the pure Tendermint driver (src/consensus) against the real world: gossip, timers,
-// LevelDB and the ledger.
+// Runs the pure Tendermint driver (src/consensus) against the world: gossip, timers, the store
+// and the ledger. Everything it touches is injected (runner/ports.ts), so the deterministic
+// simulator runs this same code with a virtual clock and an in-memory disk.
 //
 // Every input (received message, fired timeout, start of a height, a catch-up block) goes through
 // ONE serialized queue, and the driver's effects are executed strictly in order:
 //   persist   -> store.putSignerState (synced) BEFORE any later effect, in particular before the
-//                broadcast it protects (never sign two messages for one (h, r, step), also across
-//                a crash, so the last signed (h, r, step) must be on disk before it is sent);
-//   broadcast -> gossip on the consensus topic;
-//   schedule-timeout -> setTimeout feeding a timeout input back into the queue;
+//                broadcast it protects: never sign two messages for one (h, r, step), also across
+//                a crash;
+//   broadcast -> WAL (once per message) then gossip; a re-emission of a message signed before a
+//                restart takes the same path, so it is in the WAL before it leaves;
+//   schedule-timeout -> a timer feeding a timeout input back into the queue;
 //   decide    -> ledger.apply (one synced batch, then our checkpoint signature), then the next
 //                height starts only when there is work: entries in the mempool, or a valid
 //                message for the next height (no empty blocks while idle);
-//   evidence  -> store.putEvidence.
-// Received messages are appended to the WAL of their height before they are handled, so a
-// restarted peer re-feeds them and resumes where it stopped (restore protocol: types.ts).
+//   evidence  -> store.putEvidence (compact, bounded per validator: runner/evidence.ts).
 //
-// The driver's isValid is synchronous, but validating a block reads LevelDB ("not logged yet").
-// So every proposal is validated asynchronously BEFORE it enters the driver and the verdict is
-// cached by value id (ledger.prevalidate); proposals for a future height are held here until
-// that height starts (the driver would replay them from its own buffer without a verdict).
+// Received messages pass cheap checks first (size, shape, height window, proposer(h, r), duplicate
+// or third version of a slot) and only then the signature and the block validation; a message of
+// the current height reaches the WAL only if the driver used it and its sender's WAL share of the
+// height is not used up (runner/admission.ts). The WAL is written after the driver handled the
+// message but before any of the resulting effects runs, so it is still write-ahead for every
+// effect that leaves the process. A restarted peer re-feeds the WAL and resumes.
+//
+// The driver's isValid is synchronous, but validating a block reads the store. So a proposal is
+// validated asynchronously BEFORE it enters the driver and the verdict is cached by value id
+// (ledger.prevalidate); proposals for a future height are held until that height starts.
+//
+// Fail-stop: a decided block that does not apply (our state diverged from the quorum's), a
+// driver transition limit, a full WAL or a failed signer-state write are states this peer cannot
+// continue from safely. It stops feeding the driver, logs at error level and calls onHalt.
 import { createHash } from 'node:crypto';
 import { toHex } from '../../src/encoding/bytes.js';
 import { nodeVerifier } from '../../src/crypto/node.js';
 import type { Ed25519Signer } from '../../src/crypto/types.js';
+import { invariant, isInvariantError } from '../../src/assert.js';
 import {
   ConsensusDriver,
   checkMessage,
   decodeMessage,
   encodeCertificate,
   encodeMessage,
+  proposer,
+  FUTURE_HEIGHT_WINDOW_DEFAULT,
+  ROUNDS_KEPT_DEFAULT,
   type ConsensusConfig,
   type ConsensusMessage,
   type Effect,
   type Input,
-  type Proposal,
+  type Timeouts,
 } from '../../src/consensus/index.js';
-import type { Store } from '../storage/store.js';
-import { decodeSignerState, encodeEvidence, encodeSignerState } from './codec.js';
-import type { Genesis } from './genesis.js';
-import type { Ledger } from './ledger.js';
-import type { Mempool } from './mempool.js';
+import { decodeSignerState, encodeSignerState } from './codec.js';
 import { OwnMessages } from './own-messages.js';
+import { HeightAdmission, messageIdHex, type Quota } from './runner/admission.js';
+import { EvidenceBudget, encodeCompactEvidence } from './runner/evidence.js';
+import { HeldProposals } from './runner/held.js';
+import { systemClock, type RunnerClock, type RunnerCrypto, type RunnerLedger, type RunnerMempool, type RunnerStore } from './runner/ports.js';
 
-/** Proposals held per future height (proposer re-proposals across rounds). */
-const HELD_PROPOSALS_PER_HEIGHT_MAX = 16;
-/** Heights ahead of ours for which proposals are held (the driver's futureHeightWindow). */
-const HELD_HEIGHTS_AHEAD_MAX = 2;
-/** Queue length beyond which gossip consensus messages are dropped (backpressure; they are re-sent on timeouts). */
+export type { RunnerClock, RunnerCrypto, RunnerLedger, RunnerMempool, RunnerStore } from './runner/ports.js';
+
+/**
+ * Heights above ours whose messages are accepted from gossip and held or buffered: the driver's
+ * futureHeightWindow. Anything higher is 'ignore'd by the topic validator, so gossipsub neither
+ * caches nor relays it; a peer really that far behind learns it from the sync status poll.
+ */
+export const HEIGHTS_AHEAD_MAX = FUTURE_HEIGHT_WINDOW_DEFAULT;
+/** Future-height proposals held per (height, validator): the proposer's re-proposals across rounds. */
+const HELD_PER_VALIDATOR_MAX = 2;
+/** Queued gossip tasks per validator (back-pressure; dropped messages are re-sent on timeouts). */
+const QUEUE_TASKS_PER_VALIDATOR_MAX = 1_024;
+/** Queued gossip tasks in total. */
 const QUEUE_DEPTH_MAX = 10_000;
+/** Store WAL caps assumed when the store does not expose its limits (the LevelDB store's defaults). */
+const WAL_RECORDS_PER_HEIGHT_DEFAULT = 100_000;
+const WAL_BYTES_PER_HEIGHT_DEFAULT = 256 * 1024 * 1024;
+
+/** Driver rejections that mean "this message was not used" (it is then not written to the WAL). */
+const MESSAGE_REJECTIONS: ReadonlySet<string> = new Set([
+  'BAD_SIGNATURE',
+  'UNKNOWN_VALIDATOR',
+  'MALFORMED',
+  'STALE_HEIGHT',
+  'FUTURE_HEIGHT_TOO_FAR',
+  'BUFFER_FULL',
+  'ROUND_OUT_OF_WINDOW',
+  'WRONG_PROPOSER',
+  'VALUE_TOO_LARGE',
+  'NOT_STARTED',
+]);
 
 // Consensus gossip envelope (version 1): u8 1 | u64 sentAtMs | encoded consensus message.
 // Gossipsub identifies messages by SHA-256 of their bytes and drops a re-publish of identical
-// bytes for minutes; the timestamp makes a deliberate re-send (see rebroadcast) a new message,
-// while the driver ignores the exact duplicate message inside it.
+// bytes for minutes; the timestamp makes a deliberate re-send (see resend) a new message, while
+// the runner drops the exact duplicate message inside it.
 export function encodeEnvelope(message: Uint8Array, sentAtMs: number): Uint8Array {
   const out = new Uint8Array(9 + message.length);
   const v = new DataView(out.buffer);
@@ -68,24 +107,40 @@ export function openEnvelope(data: Uint8Array): Uint8Array | null {
   return data.subarray(9);
 }
 
-/** Message hashes remembered per height to drop re-sent duplicates before the WAL and the driver. */
-const SEEN_PER_HEIGHT_MAX = 8_192;
-
 export function fastSha256(b: Uint8Array): Uint8Array {
   return new Uint8Array(createHash('sha256').update(b).digest());
 }
 
+/** The parts of the genesis the runner reads (a full Genesis satisfies it). */
+export interface RunnerGenesis {
+  origin: string;
+  validators: readonly { name: string; publicKey: Uint8Array }[];
+  limits: { maxBlockBytes: number; blockIntervalMs: number; timeouts: Timeouts };
+}
+
+export type HaltCode = 'DIVERGENCE' | 'TRANSITION_LIMIT' | 'WAL_FULL' | 'STORE_FAILED' | 'DOUBLE_SIGN_RISK' | 'INVARIANT';
+
 export interface RunnerOptions {
-  genesis: Genesis;
-  store: Store;
-  ledger: Ledger;
-  mempool: Mempool;
+  genesis: RunnerGenesis;
+  store: RunnerStore;
+  ledger: RunnerLedger;
+  mempool: RunnerMempool;
   selfIndex: number | null;
   signer: Ed25519Signer | null;
   publish: (bytes: Uint8Array) => void;
   /** Called when a message shows that others are at a height above ours (catch-up needed). */
   onBehind: (height: number) => void;
   log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+  /** Consensus stopped on this peer for good (fail-stop); see HaltCode. Called once. */
+  onHalt?: (code: HaltCode, message: string, fields?: Record<string, unknown>) => void;
+  /** Default: the process clock. */
+  clock?: RunnerClock;
+  /** Default: node:crypto Ed25519 and SHA-256. */
+  crypto?: RunnerCrypto;
+  /** Per-validator WAL share of a height; default: the store's per-height caps divided by n. */
+  walQuota?: Quota;
+  /** Driver settings for tests and the simulator (windows, injected bugs). Never set in production. */
+  driverOverrides?: Partial<Pick<ConsensusConfig, 'maxRoundsKept' | 'maxPastRoundsKept' | 'bugs' | 'maxValueBytes'>>;
 }
 
 export interface RunnerStatus {
@@ -93,7 +148,20 @@ export interface RunnerStatus {
   round: number;
   step: string;
   running: boolean;
+  /** Consensus stopped for good on this peer (see haltCode and the error log). */
+  halted: boolean;
+  haltCode: HaltCode | null;
   queueDepth: number;
+  /** Bytes of queued gossip messages. */
+  queueBytes: number;
+  /** Future-height proposals held, and their value bytes. */
+  heldProposals: number;
+  heldBytes: number;
+  /** WAL records and bytes of the current height written (or replayed) by this runner. */
+  walRecords: number;
+  walBytes: number;
+  /** Messages handed to the driver but not written because their sender's WAL share was used up. */
+  walSkipped: number;
   decided: number;
   resent: number;
   evidence: number;
@@ -103,35 +171,69 @@ export interface RunnerStatus {
 export class ConsensusRunner {
   private driver!: ConsensusDriver;
   private readonly cfg: ConsensusConfig;
+  private readonly clock: RunnerClock;
+  private readonly valueId: (v: Uint8Array) => Uint8Array;
+  private readonly n: number;
+  private readonly roundsKept: number;
   private queue: Promise<void> = Promise.resolve();
   private depth = 0;
+  private queueBytes = 0;
+  private readonly queuedTasks: Uint32Array;
+  private readonly queuedBytes: Float64Array;
+  private readonly queueBytesPerValidator: number;
   /** A height was started with the driver and is not decided yet. */
   private running = false;
-  private startTimer: NodeJS.Timeout | null = null;
-  private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly held = new Map<number, ConsensusMessage[]>();
+  private startTimer: unknown = null;
+  private readonly timers = new Set<unknown>();
+  private readonly held: HeldProposals;
+  private readonly admission: HeightAdmission;
+  private readonly evidenceBudget: EvidenceBudget;
   private stopped = false;
+  private halted: HaltCode | null = null;
   private unsubscribeMempool: (() => void) | null = null;
-  private stats = { decided: 0, evidence: 0, rejected: {} as Record<string, number>, resent: 0 };
+  private stats = { decided: 0, evidence: 0, rejected: {} as Record<string, number>, resent: 0, walSkipped: 0 };
   /** Our own messages of the current height, for re-sending. */
   private readonly own = new OwnMessages();
-  private resendTimer: NodeJS.Timeout | null = null;
-  private lastProgressMs = Date.now();
+  private resendTimer: unknown = null;
+  private lastProgressMs: number;
 
   constructor(private readonly o: RunnerOptions) {
     const g = o.genesis;
+    this.clock = o.clock ?? systemClock;
+    this.valueId = o.crypto?.valueId ?? fastSha256;
+    this.n = g.validators.length;
+    this.lastProgressMs = this.clock.now();
     this.cfg = {
       chainId: g.origin,
       validators: g.validators.map((v) => ({ name: v.name, publicKey: v.publicKey })),
       selfIndex: o.selfIndex,
       signer: o.signer,
-      verifier: nodeVerifier,
-      getValue: (height, round) => o.ledger.buildBlock(height, (height + round) % g.validators.length),
-      isValid: (_height, value) => o.ledger.verdict(toHex(fastSha256(value))) === true,
-      valueId: fastSha256,
+      verifier: o.crypto?.verifier ?? nodeVerifier,
+      getValue: (height, round) => o.ledger.buildBlock(height, proposer(height, round, this.n)),
+      isValid: (_height, value) => o.ledger.verdict(toHex(this.valueId(value))) === true,
+      valueId: this.valueId,
       timeouts: g.limits.timeouts,
       maxValueBytes: g.limits.maxBlockBytes + 1024,
+      ...o.driverOverrides,
     };
+    this.roundsKept = this.cfg.maxRoundsKept ?? ROUNDS_KEPT_DEFAULT;
+    const maxValue = this.cfg.maxValueBytes!;
+    // One validator may have a couple of proposals (whole blocks) and its votes in the queue.
+    this.queueBytesPerValidator = 2 * maxValue + 1024 * 1024;
+    this.queuedTasks = new Uint32Array(this.n);
+    this.queuedBytes = new Float64Array(this.n);
+    this.held = new HeldProposals(HELD_PER_VALIDATOR_MAX, HEIGHTS_AHEAD_MAX * this.n * HELD_PER_VALIDATOR_MAX * maxValue);
+    const storeLimits = (o.store as { limits?: { maxWalRecordsPerHeight?: number; maxWalBytesPerHeight?: number } }).limits;
+    // Shares sum to at most the store's per-height cap, so admitted messages never fill it: one
+    // validator's junk can use up only its own share.
+    this.admission = new HeightAdmission(
+      this.n,
+      o.walQuota ?? {
+        recordsPerValidator: Math.floor((storeLimits?.maxWalRecordsPerHeight ?? WAL_RECORDS_PER_HEIGHT_DEFAULT) / this.n),
+        bytesPerValidator: Math.floor((storeLimits?.maxWalBytesPerHeight ?? WAL_BYTES_PER_HEIGHT_DEFAULT) / this.n),
+      },
+    );
+    this.evidenceBudget = new EvidenceBudget(this.n);
   }
 
   /** Restores the signer state, replays the WAL and resumes (or waits for work). */
@@ -147,16 +249,20 @@ export class ConsensusRunner {
     this.driver = new ConsensusDriver(this.cfg, restored);
     const next = head.height + 1;
     if (restored !== undefined && restored.height === next) {
-      // Resume the interrupted height: re-feed its WAL, then start-height resumes the round.
+      // Resume the interrupted height: re-feed its WAL (the restored driver takes messages before
+      // start-height), then start-height resumes the round and re-emits our last message, which
+      // the replay has already recorded as written.
       const wal = await this.o.store.walRead(next);
       this.o.log('info', 'resuming consensus', { height: next, round: restored.round, step: restored.step, walRecords: wal.length });
       await this.enqueue(async () => {
+        this.admission.reset(next);
         for (const rec of wal) {
+          if (this.halted !== null) return;
           const m = decodeMessage(rec, this.cfg.maxValueBytes);
-          if (!m.ok) continue;
+          if (!m.ok || m.message.height !== next) continue;
           // Our own messages from before the restart are re-sendable like any other.
           if (m.message.validator === this.cfg.selfIndex) this.own.remember(m.message, rec);
-          await this.feedMessage(m.message, false);
+          await this.admit(m.message, rec.length);
         }
         await this.startHeight(next);
       });
@@ -168,37 +274,46 @@ export class ConsensusRunner {
     const t = this.o.genesis.limits.timeouts;
     const every = Math.max(1_000, 2 * (t.proposeMs + t.prevoteMs + t.precommitMs));
     const tick = () => {
-      if (this.stopped) return;
+      if (this.stopped || this.halted !== null) return;
       // Tendermint assumes every message of a correct process eventually reaches every correct
       // process (the paper's gossip). Gossipsub gives no such guarantee to a peer that was down
       // or disconnected when we sent, so while a height is stuck we re-send our own messages.
-      if (this.running && Date.now() - this.lastProgressMs >= every) this.resend();
-      this.resendTimer = setTimeout(tick, every);
+      if (this.running && this.clock.now() - this.lastProgressMs >= every) this.resend();
+      this.resendTimer = this.clock.setTimeout(tick, every);
     };
-    this.resendTimer = setTimeout(tick, every);
+    this.resendTimer = this.clock.setTimeout(tick, every);
   }
 
   /** Re-sends our own messages of the current height (e.g. to a peer that just (re)connected). */
   resend(): void {
-    if (this.stopped || !this.running || this.own.height !== this.o.ledger.getHead().height + 1) return;
-    const now = Date.now();
+    if (this.stopped || this.halted !== null || !this.running || this.own.height !== this.o.ledger.getHead().height + 1) return;
+    const now = this.clock.now();
     // Only the current and the previous round matter for progress (a proposer re-proposes its
     // valid value itself in new rounds); older proposals would only add megabytes of traffic.
     // Votes of every kept round go again: a re-proposal with validRound vr needs our prevote of
-    // round vr at the other peers (paper L28), however old vr is.
+    // round vr at the other peers (paper L28), however old vr is. All of them are in the WAL
+    // already (written before their first send).
     const recent = this.own.forResend(this.driver.round);
     for (const m of recent) this.o.publish(encodeEnvelope(m, now));
     this.stats.resent += recent.length;
   }
 
-
   status(): RunnerStatus {
+    const wal = this.admission.usage();
     return {
       height: this.driver?.height ?? 0,
       round: this.driver?.round ?? 0,
       step: this.driver?.step ?? 'propose',
       running: this.running,
+      halted: this.halted !== null,
+      haltCode: this.halted,
       queueDepth: this.depth,
+      queueBytes: this.queueBytes,
+      heldProposals: this.held.count,
+      heldBytes: this.held.heldBytes,
+      walRecords: wal.records,
+      walBytes: wal.bytes,
+      walSkipped: this.stats.walSkipped,
       decided: this.stats.decided,
       resent: this.stats.resent,
       evidence: this.stats.evidence,
@@ -206,128 +321,191 @@ export class ConsensusRunner {
     };
   }
 
-  /** Synchronous gossip validator: malformed, unknown-validator and wrongly-signed messages are rejected. */
+  /**
+   * Synchronous gossip validator, cheap checks first: envelope and shape; height window (old and
+   * far-future heights are 'ignore'd: not kept, not relayed); a proposal from anyone but
+   * proposer(h, r) is 'reject'ed; a repeat of a message already handled at our height is
+   * 'ignore'd before its signature is checked; then the signature.
+   */
   validateGossip(envelope: Uint8Array): 'accept' | 'reject' | 'ignore' {
     const data = openEnvelope(envelope);
     if (data === null) return 'reject';
     const d = decodeMessage(data, this.cfg.maxValueBytes);
     if (!d.ok) return 'reject';
     const m = d.message;
-    const c = checkMessage(m, this.cfg.validators, this.cfg.chainId, nodeVerifier, fastSha256, this.cfg.maxValueBytes);
+    const next = this.o.ledger.getHead().height + 1;
+    if (m.height < next || m.height > next + HEIGHTS_AHEAD_MAX) return 'ignore';
+    if (m.type === 'proposal' && m.validator !== proposer(m.height, m.round, this.n)) return 'reject';
+    const id = m.type === 'proposal' ? this.valueId(m.value) : null;
+    if (m.height === this.admission.height) {
+      const a = this.admission.classify(m, id === null ? messageIdHex(m, this.valueId) : toHex(id));
+      if (a === 'duplicate' || a === 'excess') return 'ignore';
+    }
+    const c = checkMessage(m, this.cfg.validators, this.cfg.chainId, this.cfg.verifier, id === null ? this.valueId : () => id, this.cfg.maxValueBytes);
     if (!c.ok) return 'reject';
-    // Replays of old heights carry nothing new.
-    if (m.height <= this.o.ledger.getHead().height) return 'ignore';
     return 'accept';
   }
 
   /** A consensus message from gossip (already validated by validateGossip). */
   onGossip(envelope: Uint8Array): void {
-    if (this.stopped) return;
-    if (this.depth > QUEUE_DEPTH_MAX) return;
+    if (this.stopped || this.halted !== null) return;
     const data = openEnvelope(envelope);
     if (data === null) return;
     const d = decodeMessage(data, this.cfg.maxValueBytes);
     if (!d.ok) return;
-    void this.enqueue(() => this.feedMessage(d.message, true, data));
+    const m = d.message;
+    const v = m.validator;
+    if (v >= this.n) return;
+    // Back-pressure in bytes and count, per sending validator: a flooder fills only its own share.
+    const size = data.length;
+    if (this.depth >= QUEUE_DEPTH_MAX || this.queuedTasks[v]! >= QUEUE_TASKS_PER_VALIDATOR_MAX || this.queuedBytes[v]! + size > this.queueBytesPerValidator) {
+      this.count('QUEUE_FULL');
+      return;
+    }
+    this.queuedTasks[v]! += 1;
+    this.queuedBytes[v]! += size;
+    this.queueBytes += size;
+    void this.enqueue(
+      () => this.onMessage(m),
+      () => {
+        this.queuedTasks[v]! -= 1;
+        this.queuedBytes[v]! -= size;
+        this.queueBytes -= size;
+      },
+    );
   }
 
-  /** Runs `task` after everything queued before it. Errors are logged, never thrown into the loop. */
-  enqueue(task: () => Promise<void>): Promise<void> {
+  /**
+   * Runs `task` after everything queued before it (not at all once stopped or halted); `done`
+   * runs in every case. Errors are logged, never thrown into the loop; a broken invariant halts.
+   */
+  enqueue(task: () => Promise<void>, done?: () => void): Promise<void> {
     this.depth++;
     const run = this.queue.then(async () => {
-      if (this.stopped) return;
       try {
+        if (this.stopped || this.halted !== null) return;
         await task();
       } catch (e) {
-        this.o.log('error', 'consensus task failed', { error: (e as Error).message, stack: (e as Error).stack });
+        if (isInvariantError(e)) this.halt('INVARIANT', e.message, { invariant: e.code });
+        else this.o.log('error', 'consensus task failed', { error: (e as Error).message, stack: (e as Error).stack });
       } finally {
         this.depth--;
+        done?.();
       }
     });
     this.queue = run;
     return run;
   }
 
-  /** Hashes of messages already handled at height `seenHeight` (re-sends are dropped cheaply). */
-  private seen = new Set<string>();
-  private seenHeight = -1;
+  private count(code: string): void {
+    this.stats.rejected[code] = (this.stats.rejected[code] ?? 0) + 1;
+  }
 
-  private async feedMessage(m: ConsensusMessage, fromNetwork: boolean, raw?: Uint8Array): Promise<void> {
-    const head = this.o.ledger.getHead();
-    const next = head.height + 1;
-    if (m.height < next) return; // decided already
-    if (raw !== undefined && m.height === next) {
-      if (this.seenHeight !== next) {
-        this.seenHeight = next;
-        this.seen = new Set();
-      }
-      const key = toHex(fastSha256(raw));
-      if (this.seen.has(key)) return; // an exact duplicate (a re-send): nothing new
-      if (this.seen.size < SEEN_PER_HEIGHT_MAX) this.seen.add(key);
-    }
+  /** A message from the network, in the queue. */
+  private async onMessage(m: ConsensusMessage): Promise<void> {
+    const next = this.o.ledger.getHead().height + 1;
+    if (m.height < next || m.height > next + HEIGHTS_AHEAD_MAX) return;
+    // Paper L22/L28/L36/L49 count a proposal only "from proposer(h, r)": checked before anything
+    // costly (hold slots, block validation).
+    if (m.type === 'proposal' && m.validator !== proposer(m.height, m.round, this.n)) return this.count('WRONG_PROPOSER');
     if (m.height > next) {
       // Others decided `next` (or more) already: we are behind. One height ahead is the normal
       // race at a block boundary (the decision usually reaches us a moment later, or the
-      // periodic status poll catches it); two or more heights ahead means we missed blocks.
+      // periodic status poll catches it); two heights ahead means we missed blocks.
       if (m.height > next + 1) this.o.onBehind(m.height - 1);
       if (m.type === 'proposal') {
-        if (m.height <= next + HELD_HEIGHTS_AHEAD_MAX) this.hold(m);
+        if (!this.held.hold(m)) this.count('HELD_FULL');
       } else {
-        // Votes for a future height: the driver verifies and buffers them (bounded window).
+        // Votes for a future height: the driver verifies and buffers them (bounded per validator).
         await this.execute(this.driver.handle({ kind: 'message', message: m }));
       }
       return;
     }
-    if (fromNetwork) await this.o.store.walAppend(m.height, [encodeMessage(m)], { sync: false });
     if (!this.running) {
-      // A valid message for the next height: others have work, join them (start the
-      // next height when the mempool has entries OR a valid message for it arrives).
-      if (m.type === 'proposal') this.hold(m);
+      // A valid message for the next height: others have work, join them (start the next height
+      // when the mempool has entries OR a valid message for it arrives).
+      if (m.type === 'proposal') {
+        this.held.hold(m);
+        await this.startHeight(next); // feeds the held proposal
+        return;
+      }
       await this.startHeight(next);
-      if (m.type === 'proposal') return; // fed from `held` by startHeight
+      if (!this.running) return;
     }
-    if (m.type === 'proposal') await this.o.ledger.prevalidate(m.value);
-    await this.execute(this.driver.handle({ kind: 'message', message: m }));
+    await this.admit(m, 0);
   }
 
-  private hold(p: Proposal): void {
-    let list = this.held.get(p.height);
-    if (list === undefined) {
-      list = [];
-      this.held.set(p.height, list);
+  /**
+   * Hands a message of the driver's current height to the driver and writes it to the WAL if
+   * the driver used it (see the file header). `replayedBytes` > 0: the record came from the WAL.
+   */
+  private async admit(m: ConsensusMessage, replayedBytes: number): Promise<void> {
+    if (this.halted !== null || m.height !== this.driver.height || m.height !== this.admission.height) return;
+    if (m.type === 'proposal' && m.validator !== proposer(m.height, m.round, this.n)) return this.count('WRONG_PROPOSER');
+    const idHex = messageIdHex(m, this.valueId);
+    const a = this.admission.classify(m, idHex);
+    if (a === 'duplicate') return;
+    if (a === 'excess') return this.count('EXCESS_VERSION');
+    // Far-future rounds only count toward the L55 skip: not written (the signer state keeps the
+    // round we skip to) and not recorded, so they are handled in full once in the window.
+    const farFuture = m.round > this.driver.round + this.roundsKept;
+    if (m.type === 'proposal' && !farFuture) await this.o.ledger.prevalidate(m.value);
+    if (this.halted !== null || m.height !== this.driver.height) return;
+    const effects = this.driver.handle({ kind: 'message', message: m });
+    const used = !effects.some((e) => e.kind === 'rejected' && MESSAGE_REJECTIONS.has(e.code));
+    if (replayedBytes > 0) {
+      this.admission.commit(m, idHex, replayedBytes);
+    } else if (used && !farFuture) {
+      const bytes = encodeMessage(m);
+      let written = 0;
+      if (this.admission.fits(m.validator, bytes.length)) {
+        if (!(await this.walAppend(m.height, bytes))) return;
+        written = bytes.length;
+      } else {
+        this.stats.walSkipped++;
+      }
+      this.admission.commit(m, idHex, written);
     }
-    if (list.length >= HELD_PROPOSALS_PER_HEIGHT_MAX) return;
-    list.push(p);
+    await this.execute(effects);
+  }
+
+  private async walAppend(height: number, bytes: Uint8Array): Promise<boolean> {
+    try {
+      await this.o.store.walAppend(height, [bytes], { sync: false });
+      return true;
+    } catch (e) {
+      const full = (e as { code?: string }).code === 'WAL_FULL';
+      // The shares sum to the store's cap, so a full WAL means something else wrote to it or the
+      // disk failed: carrying on would drop messages silently and a restart could not resume.
+      this.halt(full ? 'WAL_FULL' : 'STORE_FAILED', `WAL append for height ${height} failed: ${(e as Error).message}`);
+      return false;
+    }
   }
 
   /** Starts consensus at `height` (must be head + 1) and feeds the proposals held for it. */
   private async startHeight(height: number): Promise<void> {
     if (this.startTimer !== null) {
-      clearTimeout(this.startTimer);
+      this.clock.clearTimeout(this.startTimer);
       this.startTimer = null;
     }
-    if (height !== this.o.ledger.getHead().height + 1) return;
+    if (this.halted !== null || height !== this.o.ledger.getHead().height + 1) return;
     if (this.running && this.driver.height === height) return;
     this.running = true;
-    this.lastProgressMs = Date.now();
+    this.lastProgressMs = this.clock.now();
+    this.admission.reset(height);
     this.o.log('debug', 'start height', { height });
     await this.execute(this.driver.handle({ kind: 'start-height', height }));
-    for (const h of [...this.held.keys()]) if (h < height) this.held.delete(h);
-    const held = this.held.get(height);
-    this.held.delete(height);
-    for (const p of held ?? []) {
-      if (!this.running || this.driver.height !== height) break;
-      await this.o.store.walAppend(height, [encodeMessage(p)], { sync: false });
-      await this.o.ledger.prevalidate((p as Proposal).value);
-      await this.execute(this.driver.handle({ kind: 'message', message: p }));
+    for (const p of this.held.take(height)) {
+      if (this.halted !== null || !this.running || this.driver.height !== height) break;
+      await this.admit(p, 0);
     }
   }
 
   /** Idle and there are entries: start the next height after blockIntervalMs (lets a block fill). */
   private maybeStart(): void {
-    if (this.stopped || this.running || this.startTimer !== null) return;
+    if (this.stopped || this.halted !== null || this.running || this.startTimer !== null) return;
     if (this.o.mempool.size === 0) return;
-    this.startTimer = setTimeout(() => {
+    this.startTimer = this.clock.setTimeout(() => {
       this.startTimer = null;
       void this.enqueue(async () => {
         if (!this.running && this.o.mempool.size > 0) await this.startHeight(this.o.ledger.getHead().height + 1);
@@ -335,25 +513,26 @@ export class ConsensusRunner {
     }, this.o.genesis.limits.blockIntervalMs);
   }
 
-  /** Executes effects strictly in order (see the file header). */
+  /** Executes effects strictly in order (see the file header); nothing more once halted. */
   private async execute(effects: Effect[]): Promise<void> {
     for (const e of effects) {
+      if (this.halted !== null) return;
       switch (e.kind) {
         case 'persist':
-          await this.o.store.putSignerState(encodeSignerState(e.state));
+          try {
+            await this.o.store.putSignerState(encodeSignerState(e.state));
+          } catch (err) {
+            // Without a durable signer state the broadcast that follows could be signed again
+            // differently after a crash: never send it.
+            this.halt('STORE_FAILED', `signer state not stored: ${(err as Error).message}`);
+            return;
+          }
           break;
-        case 'broadcast': {
-          const bytes = encodeMessage(e.message);
-          this.own.remember(e.message, bytes);
-          // Our own messages go to the WAL too, so a restarted driver counts them again (it
-          // restores only the last one from the signer state). Not synced: the signer state,
-          // synced just before, is what prevents double-signing.
-          await this.o.store.walAppend(e.message.height, [bytes], { sync: false });
-          this.o.publish(encodeEnvelope(bytes, Date.now()));
+        case 'broadcast':
+          if (!(await this.broadcast(e.message))) return;
           break;
-        }
         case 'schedule-timeout': {
-          const t = setTimeout(() => {
+          const t = this.clock.setTimeout(() => {
             this.timers.delete(t);
             void this.enqueue(() => this.execute(this.driver.handle({ kind: 'timeout', height: e.height, round: e.round, step: e.step } satisfies Input)));
           }, e.durationMs);
@@ -363,29 +542,80 @@ export class ConsensusRunner {
         case 'decide':
           await this.onDecide(e.height, e.value, encodeCertificate(e.certificate));
           break;
-        case 'evidence':
+        case 'evidence': {
           this.stats.evidence++;
-          this.o.log('warn', 'equivocation evidence', { height: e.evidence.height, round: e.evidence.round, type: e.evidence.type, validator: e.evidence.validator });
-          await this.o.store.putEvidence(encodeEvidence(e.evidence)).catch((err: Error) => this.o.log('warn', 'evidence not stored', { error: err.message }));
+          const ev = e.evidence;
+          this.o.log('warn', 'equivocation evidence', { height: ev.height, round: ev.round, type: ev.type, validator: ev.validator });
+          if (this.evidenceBudget.take(ev.height, ev.validator)) {
+            await this.o.store.putEvidence(encodeCompactEvidence(ev, this.valueId)).catch((err: Error) => this.o.log('warn', 'evidence not stored', { error: err.message }));
+          }
           break;
+        }
         case 'rejected':
-          this.stats.rejected[e.code] = (this.stats.rejected[e.code] ?? 0) + 1;
+          this.count(e.code);
+          if (e.code === 'TRANSITION_LIMIT') {
+            // Every transition strictly advances the state, so the limit means a driver bug.
+            this.halt('TRANSITION_LIMIT', e.reason);
+            return;
+          }
           this.o.log(e.code === 'GET_VALUE_FAILED' ? 'info' : 'debug', 'consensus input rejected', { code: e.code, reason: e.reason });
           break;
       }
     }
   }
 
+  /**
+   * Our own message (first send or re-emission after a restart): WAL first, once per message,
+   * then gossip. False when consensus halted instead.
+   */
+  private async broadcast(m: ConsensusMessage): Promise<boolean> {
+    const bytes = encodeMessage(m);
+    this.own.remember(m, bytes);
+    if (m.height === this.admission.height) {
+      // Our own messages go to the WAL so a restarted driver counts them again (it restores only
+      // the last one from the signer state). Not synced: the signer state, synced just before,
+      // is what prevents double-signing.
+      const idHex = messageIdHex(m, this.valueId);
+      const a = this.admission.classify(m, idHex);
+      if (a === 'conflict' || a === 'excess') {
+        // The WAL holds a different message of our key for this slot: another process signs
+        // with our key, or our signer state was lost. Sending would be double-signing.
+        this.halt('DOUBLE_SIGN_RISK', `our ${m.type} of height ${m.height} round ${m.round} differs from one already signed with our key`);
+        return false;
+      }
+      if (a === 'new') {
+        let written = 0;
+        if (this.admission.fits(m.validator, bytes.length)) {
+          if (!(await this.walAppend(m.height, bytes))) return false;
+          written = bytes.length;
+        } else {
+          this.stats.walSkipped++;
+        }
+        this.admission.commit(m, idHex, written);
+      }
+    }
+    this.o.publish(encodeEnvelope(bytes, this.clock.now()));
+    return true;
+  }
+
   private async onDecide(height: number, value: Uint8Array, certificate: Uint8Array): Promise<void> {
+    invariant(height === this.driver.height, 'DECIDE_HEIGHT', () => `decide for height ${height} while the driver is at ${this.driver.height}`);
     this.running = false;
-    this.lastProgressMs = Date.now();
+    this.lastProgressMs = this.clock.now();
     const head = this.o.ledger.getHead();
     if (height === head.height + 1) {
-      const info = await this.o.ledger.apply(value, certificate, { sign: true, mode: 'consensus' });
+      let info: { count?: number; treeSize?: number } | undefined;
+      try {
+        info = (await this.o.ledger.apply(value, certificate, { sign: true, mode: 'consensus' })) as typeof info;
+      } catch (e) {
+        // q validators committed a block that our ledger refuses: our state differs from theirs.
+        this.halt('DIVERGENCE', `decided block ${height} does not apply: ${(e as Error).message}`, { height });
+        return;
+      }
       this.stats.decided++;
-      this.o.log('debug', 'decided', { height, entries: info.count, treeSize: info.treeSize });
+      this.o.log('debug', 'decided', { height, entries: info?.count, treeSize: info?.treeSize });
     }
-    await this.o.store.walPrune(height + 1);
+    await this.o.store.walPrune(height + 1).catch((e: Error) => this.o.log('warn', 'WAL prune failed', { error: e.message }));
     this.afterHeadMoved();
   }
 
@@ -396,6 +626,23 @@ export class ConsensusRunner {
       void this.enqueue(() => this.startHeight(next));
     } else {
       this.maybeStart();
+    }
+  }
+
+  /** Stops consensus on this peer for good (fail-stop): no more driver input, no timers. */
+  private halt(code: HaltCode, message: string, fields?: Record<string, unknown>): void {
+    if (this.halted !== null) return;
+    this.halted = code;
+    this.running = false;
+    if (this.startTimer !== null) this.clock.clearTimeout(this.startTimer);
+    if (this.resendTimer !== null) this.clock.clearTimeout(this.resendTimer);
+    for (const t of this.timers) this.clock.clearTimeout(t);
+    this.timers.clear();
+    this.o.log('error', 'consensus halted', { code, reason: message, ...fields });
+    try {
+      this.o.onHalt?.(code, message, fields);
+    } catch (e) {
+      this.o.log('error', 'onHalt callback failed', { error: (e as Error).message });
     }
   }
 
@@ -432,9 +679,9 @@ export class ConsensusRunner {
   async stop(): Promise<void> {
     this.stopped = true;
     this.unsubscribeMempool?.();
-    if (this.startTimer !== null) clearTimeout(this.startTimer);
-    if (this.resendTimer !== null) clearTimeout(this.resendTimer);
-    for (const t of this.timers) clearTimeout(t);
+    if (this.startTimer !== null) this.clock.clearTimeout(this.startTimer);
+    if (this.resendTimer !== null) this.clock.clearTimeout(this.resendTimer);
+    for (const t of this.timers) this.clock.clearTimeout(t);
     this.timers.clear();
     await this.queue.catch(() => undefined);
   }

@@ -1,0 +1,66 @@
+// What the consensus runner needs from the world, as narrow interfaces. The real peer passes its
+// LevelDB Store, its Ledger, its Mempool and the process clock; the deterministic simulator
+// (test/sim) passes an in-memory "disk" that survives simulated crashes, a ledger over its simple
+// values and a simulated clock. Keeping them narrow is what lets one runner serve both.
+import type { Ed25519Verifier } from '../../../src/crypto/types.js';
+
+/** The durable part the runner uses: signer state, per-height WAL, evidence. */
+export interface RunnerStore {
+  /** Synced: durable before the promise resolves. */
+  putSignerState(s: Uint8Array): Promise<void>;
+  getSignerState(): Promise<Uint8Array | undefined>;
+  /** Appends records to height's WAL in one write (synced unless opts.sync === false). */
+  walAppend(height: number, records: Uint8Array[], opts?: { sync?: boolean }): Promise<void>;
+  /** All records of height's WAL in append order. */
+  walRead(height: number): Promise<Uint8Array[]>;
+  /** Deletes the WAL of every height < belowHeight. */
+  walPrune(belowHeight: number): Promise<void>;
+  /** Synced; identical records are stored once. */
+  putEvidence(e: Uint8Array): Promise<void>;
+}
+
+export interface RunnerLedgerHead {
+  height: number;
+}
+
+/** The ledger seen from consensus: its head, block building, validation and application. */
+export interface RunnerLedger {
+  getHead(): RunnerLedgerHead;
+  /** The proposer's new block for (height, proposer index) — paper getValue(). */
+  buildBlock(height: number, proposer: number): Uint8Array;
+  /** Validates a proposed value against the head and caches the verdict by hex value id. */
+  prevalidate(value: Uint8Array): Promise<{ ok: true } | { ok: false; code: string; message: string }>;
+  /** The cached verdict of prevalidate (consensus isValid); undefined = never validated. */
+  verdict(valueIdHex: string): boolean | undefined;
+  /** Applies a decided (or synced) block durably; throws when it does not apply. */
+  apply(value: Uint8Array, certificate: Uint8Array, opts: { sign: boolean; mode: 'consensus' | 'sync' }): Promise<unknown>;
+  /** Signs and publishes our checkpoint signature of the head (after catch-up). */
+  signHead(): Promise<void>;
+  /** Optional timeliness of a fresh proposal (see ConsensusConfig.isTimely). */
+  timely?(value: Uint8Array): boolean;
+}
+
+export interface RunnerMempool {
+  readonly size: number;
+  /** Calls f whenever entries were added; returns the unsubscribe function. */
+  onAdded(f: () => void): () => void;
+}
+
+/** Time and timers (the simulator's virtual clock in tests). */
+export interface RunnerClock {
+  now(): number;
+  setTimeout(f: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const systemClock: RunnerClock = {
+  now: () => Date.now(),
+  setTimeout: (f, ms) => setTimeout(f, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+/** Cryptography the runner uses (the simulator injects fast stand-ins). */
+export interface RunnerCrypto {
+  verifier: Ed25519Verifier;
+  valueId(value: Uint8Array): Uint8Array;
+}
