@@ -5,14 +5,17 @@
 // Key space: one prefix byte per record kind, documented in keys.ts. Binary keys and values
 // (`keyEncoding: 'view'`, `valueEncoding: 'view'`).
 //
-// Durability rules (issue "Peer node" §5):
+// Durability rules:
+// - Every write that must survive a power loss goes through durable.ts (durablePut,
+//   durableBatch, writeBatch with durable: true), the one place that passes `sync: true`.
 // - applyBlock writes a decided block and EVERYTHING it changes (block, certificate, leaves,
-//   indexes, tiles, log state, head) in ONE LevelDB batch with `sync: true`, so the peer may sign
+//   indexes, tiles, log state, head) in ONE synced LevelDB batch, so the peer may sign
 //   the checkpoint / report entries final as soon as the promise resolves, and a crash leaves
 //   either the whole block or none of it.
 // - putSignerState, putCheckpoint, putEvidence, putMeta and walAppend are synced too: the signer
 //   state must be durable before a vote leaves the process (Tendermint: never sign two messages for
-//   one (h, r, step), also across restarts). WAL appends take many records per write.
+//   one (h, r, step), also across restarts). WAL appends take many records per write; a caller may
+//   append unsynced (`sync: false`) a record whose loss in a crash is harmless.
 //
 // Integrity: applyBlock re-derives the new compact range from the previous head's log state and
 // the block's leaf hashes (RFC 9162 §2.1.1), and checks the caller's log state, root and tiles
@@ -21,6 +24,7 @@
 // block (see checkHead). verify.ts recomputes the whole tree from the leaves.
 
 import { ClassicLevel } from 'classic-level';
+import { durableBatch, durablePut, writeBatch, type BatchOp } from './durable.js';
 import { bytesEqual, toHex, utf8 } from '../../src/encoding/bytes.js';
 import { sha256 } from '../../src/crypto/hash.js';
 import {
@@ -271,7 +275,6 @@ export interface Store extends TileReader {
 }
 
 type Db = ClassicLevel<Uint8Array, Uint8Array>;
-type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
 
 /** LevelDB hands back Buffers; callers get plain Uint8Array views (no copy). */
 function plain(b: Uint8Array): Uint8Array {
@@ -379,7 +382,7 @@ class LevelStore implements Store {
       if (anyKey.length > 0) {
         throw new StoreError('SCHEMA_UNSUPPORTED', `${this.dir} holds data but no schema version key: not a Cairn store of schema ${SCHEMA_VERSION}`);
       }
-      await this.db.put(singleKey(P_SCHEMA), u32(SCHEMA_VERSION), { sync: true });
+      await durablePut(this.db, singleKey(P_SCHEMA), u32(SCHEMA_VERSION));
     } else {
       const v = version.length === 4 ? new DataView(version.buffer, version.byteOffset, 4).getUint32(0) : -1;
       if (v !== SCHEMA_VERSION) {
@@ -391,7 +394,7 @@ class LevelStore implements Store {
       checkBytes('genesisHash', opts.genesisHash, 64, 'the genesis hash length limit', 1);
       const stored = await this.db.get(singleKey(P_GENESIS));
       if (stored === undefined) {
-        await this.db.put(singleKey(P_GENESIS), opts.genesisHash, { sync: true });
+        await durablePut(this.db, singleKey(P_GENESIS), opts.genesisHash);
       } else if (!bytesEqual(stored, opts.genesisHash)) {
         throw new StoreError(
           'GENESIS_MISMATCH',
@@ -647,7 +650,7 @@ class LevelStore implements Store {
         this.loggedFilter.add(clientKeys[i]!);
       }
     }
-    await this.db.batch(ops, { sync: true });
+    await durableBatch(this.db, ops);
     this.cachedHead = head;
   }
 
@@ -868,7 +871,7 @@ class LevelStore implements Store {
           ops.push({ type: 'put', key: singleKey(P_FINAL), value: u64(treeSize) });
         }
       }
-      await this.db.batch(ops, { sync: true });
+      await durableBatch(this.db, ops);
     });
   }
 
@@ -895,7 +898,7 @@ class LevelStore implements Store {
   async putSignerState(s: Uint8Array): Promise<void> {
     this.assertOpen();
     checkBytes('signer state', s, this.limits.maxSignerStateBytes, 'maxSignerStateBytes', 1);
-    await this.db.put(singleKey(P_SIGNER), s, { sync: true });
+    await durablePut(this.db, singleKey(P_SIGNER), s);
   }
 
   async getSignerState(): Promise<Uint8Array | undefined> {
@@ -925,7 +928,7 @@ class LevelStore implements Store {
         throw new StoreError('WAL_FULL', `WAL of height ${height} would hold ${usage.bytes + bytes} bytes, more than maxWalBytesPerHeight = ${L.maxWalBytesPerHeight}`);
       }
       const ops: BatchOp[] = records.map((r, i) => ({ type: 'put', key: walKey(height, usage.next + i), value: r }));
-      await this.db.batch(ops, { sync: opts.sync ?? true });
+      await writeBatch(this.db, ops, { durable: opts.sync !== false });
       usage.next += records.length;
       usage.bytes += bytes;
     });
@@ -993,13 +996,10 @@ class LevelStore implements Store {
         throw new StoreError('EVIDENCE_FULL', `the store holds maxEvidenceRecords = ${this.limits.maxEvidenceRecords} evidence records`);
       }
       const seq = this.nextEvidenceSeq;
-      await this.db.batch(
-        [
-          { type: 'put', key: u64Key(P_EVIDENCE, seq), value: e },
-          { type: 'put', key: hashKey, value: u64(seq) },
-        ],
-        { sync: true },
-      );
+      await durableBatch(this.db, [
+        { type: 'put', key: u64Key(P_EVIDENCE, seq), value: e },
+        { type: 'put', key: hashKey, value: u64(seq) },
+      ]);
       this.nextEvidenceSeq = seq + 1;
     });
   }
@@ -1034,7 +1034,7 @@ class LevelStore implements Store {
     this.assertOpen();
     const k = this.metaKey(key);
     checkBytes('meta value', v, this.limits.maxMetaValueBytes, 'maxMetaValueBytes');
-    await this.db.put(k, v, { sync: true });
+    await durablePut(this.db, k, v);
   }
 
   async close(): Promise<void> {

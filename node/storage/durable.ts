@@ -1,0 +1,35 @@
+// The one place where the store makes a LevelDB write durable. A synced write (`sync: true`)
+// makes LevelDB fsync its log before the write resolves, so the record survives a power loss or
+// an OS crash, not only a killed process (after SIGKILL the kernel still holds unsynced pages and
+// writes them out; a test that kills the process cannot tell a synced write from an unsynced one).
+//
+// Every write that must survive a power loss calls durablePut / durableBatch (or writeBatch with
+// `durable: true`), so `git grep -n 'durable\(Put\|Batch\)\|writeBatch' node/` lists them all, and
+// test/unit/storage-durable.test.ts checks that no `sync: true` or direct db.put / db.batch is
+// left elsewhere in node/storage.
+import type { ClassicLevel } from 'classic-level';
+
+/** One operation of a batch, keys and values as bytes (the store's encodings). */
+export type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
+
+/** The part of a classic-level database the helpers use. */
+export type WritableDb = Pick<ClassicLevel<Uint8Array, Uint8Array>, 'put' | 'batch'>;
+
+/** Puts one record; resolves only once LevelDB has synced it to disk. */
+export async function durablePut(db: WritableDb, key: Uint8Array, value: Uint8Array): Promise<void> {
+  await db.put(key, value, { sync: true });
+}
+
+/** Writes `ops` atomically; resolves only once LevelDB has synced them to disk. */
+export async function durableBatch(db: WritableDb, ops: BatchOp[]): Promise<void> {
+  await db.batch(ops, { sync: true });
+}
+
+/**
+ * Writes `ops` atomically, synced when `durable` (as durableBatch). `durable: false` is for
+ * records whose loss in a crash is harmless by design (the caller says why at its call site).
+ */
+export async function writeBatch(db: WritableDb, ops: BatchOp[], opts: { durable: boolean }): Promise<void> {
+  if (opts.durable) await durableBatch(db, ops);
+  else await db.batch(ops, { sync: false });
+}
