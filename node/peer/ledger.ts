@@ -1,12 +1,16 @@
 // The ledger: this peer's view of the log. It builds and validates blocks (the consensus value),
 // applies decided blocks to storage, and turns decided heads into quorum-signed checkpoints.
 //
-// - validateBlock: every block rule — height and prevHash chain, entries valid (schema,
-//   authorized client, signature), new (not logged) and unique within the block, entriesHash,
-//   tree size and RFC 9162 root recomputed with the merkle compact range, time strictly after
-//   the previous block and within maxClockSkewMs of the local clock; entries within skew of the
-//   block time. Verdicts are cached by block hash (= consensus valueId), because the consensus
-//   driver's isValid is synchronous while the "not logged" checks read LevelDB.
+// - validateBlock: every DETERMINISTIC block rule — height and prevHash chain, entries valid
+//   (schema, authorized client, signature), new (not logged) and unique within the block,
+//   entriesHash, tree size and RFC 9162 root recomputed with the merkle compact range, time
+//   strictly after the previous block; entries within skew of the block time. Verdicts are cached
+//   by block hash (= consensus valueId), because the consensus driver's isValid is synchronous
+//   while the "not logged" checks read LevelDB. The local clock is NOT a validity rule (a peer
+//   whose clock is off would otherwise never decide): `timely` answers it separately, and
+//   consensus asks it only before prevoting a fresh proposal.
+// - attribution: the block's header.proposer must be a proposer of the rounds up to the decision
+//   round (consensus checks it per proposal round; verifyCertificate checks it for catch-up).
 // - apply: one synced store.applyBlock (storage contract) BEFORE anything is signed or reported.
 // - checkpoints: after applying a block decided by consensus, sign the C2SP tlog-checkpoint body
 //   (signed-note) and gossip the signature line; collect the others' lines (each verified); with
@@ -40,6 +44,9 @@ import type { CheckedEntry, EntryChecker } from './entries.js';
 import type { Genesis } from './genesis.js';
 import type { Mempool } from './mempool.js';
 import { failure, PeerError, type PeerFailure } from './errors.js';
+import { peekBlockHeader } from './block-rules.js';
+import { attributionOk } from '../../src/consensus/validity.js';
+import { invariant } from '../../src/assert.js';
 
 /** Most block verdicts cached (one per distinct proposal value). */
 const VERDICTS_MAX = 256;
@@ -205,6 +212,21 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     return bytes;
   }
 
+  /**
+   * Consensus isTimely: the block time is within maxClockSkewMs of OUR clock. Asked afresh each
+   * time (never cached) and only before prevoting a fresh proposal; false when the header does
+   * not parse.
+   */
+  timely(bytes: Uint8Array): boolean {
+    const h = peekBlockHeader(bytes);
+    return h !== null && Math.abs(h.timeMs - this.now()) <= this.opts.genesis.limits.maxClockSkewMs;
+  }
+
+  /** Consensus proposerOf: the validator index the block names as its proposer (null: unparsable). */
+  proposerOf(bytes: Uint8Array): number | null {
+    return peekBlockHeader(bytes)?.proposer ?? null;
+  }
+
   /** The cached verdict for a value (consensus isValid); undefined = never validated. */
   verdict(valueIdHex: string): boolean | undefined {
     return this.verdicts.get(valueIdHex);
@@ -233,9 +255,10 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   }
 
   /**
-   * Every rule of a block at head+1. mode 'proposal': full checks (signatures, clock). mode
-   * 'decided': the block carries a verified commit certificate — structure, chain and root are
-   * still recomputed (never trust, always verify what is cheap), signatures and clocks are not.
+   * Every deterministic rule of a block at head+1 (no local clock: see `timely`). mode
+   * 'proposal': full checks (signatures, not logged yet). mode 'decided': the block carries a
+   * verified commit certificate — structure, chain and root are still recomputed (never trust,
+   * always verify what is cheap), signatures and "not logged" lookups are not.
    */
   async validateBlock(bytes: Uint8Array, mode: 'proposal' | 'decided'): Promise<{ ok: true; block: Block; entries: CheckedEntry[]; appended: AppendResult } | PeerFailure> {
     const g = this.opts.genesis;
@@ -247,10 +270,8 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     if (h.height !== head.height + 1) return failure('block_wrong_height', `block height ${h.height}, expected ${head.height + 1}`);
     if (!bytesEqual(h.prevHash, head.blockHash)) return failure('block_wrong_prev', `prevHash does not match block ${head.height}`);
     if (h.proposer >= this.n) return failure('block_bad_proposer', `proposer index ${h.proposer} outside the ${this.n} validators`);
-    if (mode === 'proposal') {
-      if (h.timeMs <= head.timeMs) return failure('block_time_not_monotonic', `block time ${h.timeMs} is not after the previous block's ${head.timeMs}`);
-      const skew = Math.abs(h.timeMs - this.now());
-      if (skew > g.limits.maxClockSkewMs) return failure('block_clock_skew', `block time is ${skew} ms from our clock (maxClockSkewMs ${g.limits.maxClockSkewMs})`);
+    if (mode === 'proposal' && h.timeMs <= head.timeMs) {
+      return failure('block_time_not_monotonic', `block time ${h.timeMs} is not after the previous block's ${head.timeMs}`);
     }
     let bodyBytes = 0;
     for (const e of b.entries) bodyBytes += entryBytes(e);
@@ -323,6 +344,12 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   }
 
   private async applyLocked(bytes: Uint8Array, certificate: Uint8Array, opts: { sign: boolean; mode: 'consensus' | 'sync' }): Promise<AppliedInfo> {
+    if (opts.mode === 'consensus') {
+      // Consensus decides height head + 1 only, and the runner applies a decision only for
+      // head + 1; anything else means the runner and the ledger disagree about the head.
+      const p = peekBlockHeader(bytes);
+      invariant(p !== null && p.height === this.head.height + 1, 'decided_height', () => `decided block of height ${p?.height ?? '?'} on head ${this.head.height}`);
+    }
     // A decided block is valid (q organizations checked it), but the structure and root are
     // recomputed anyway: if they do not match, our state diverged and we must stop, not append.
     const v = await this.validateBlock(bytes, 'decided');
@@ -551,6 +578,13 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     const c = d.certificate;
     if (c.height !== height) return failure('sync_bad_certificate', `certificate is for height ${c.height}, block is ${height}`);
     if (!bytesEqual(c.valueId, blockHash(blockBytes))) return failure('sync_bad_certificate', 'certificate value id is not the block hash');
+    // Attribution (cheap, before the signatures): consensus only decides in round r a block that
+    // names the proposer of some round r' <= r (the round that first proposed it fresh).
+    const hp = peekBlockHeader(blockBytes);
+    if (hp === null) return failure('sync_bad_block', 'block header does not parse');
+    if (!attributionOk(hp.proposer, height, c.round, c.round, this.n)) {
+      return failure('sync_wrong_proposer', `block names proposer ${hp.proposer}, not a proposer of height ${height} rounds 0..${c.round}`);
+    }
     const g = this.opts.genesis;
     const r = verifyCommitCertificate(c, g.validators.map((v) => ({ name: v.name, publicKey: v.publicKey })), g.origin, nodeVerifier);
     if (!r.ok) return failure('sync_bad_certificate', `${r.code}: ${r.message}`);
