@@ -16,7 +16,7 @@ import { buildGenesis, formatGenesis, type BuildGenesisInput, type Genesis } fro
 import { formatP2PKey, p2pKeyFromSeed } from '../node/peer/config.js';
 import { codeRoot, nodeEntryArgs } from './paths.js';
 
-/** Most peers a bench network runs (the issue asks for 4, 7 and 10). */
+/** Most peers a bench network runs (the reference runs use 4, 7 and 10). */
 export const BENCH_PEERS_MAX = 16;
 /** Most client keys put into the bench genesis (the genesis allows 10,000). */
 export const BENCH_CLIENTS_MAX = 4096;

@@ -14,13 +14,13 @@
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile, readdir, stat } from 'node:fs/promises';
 import os from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { parseTrustFile } from '../src/verifier/index.js';
 import { auditorSpeed, fetchProofSamples, runCairnAudit, verifyRatePerCore, type AuditorSpeed, type AuditRun } from './auditor.js';
 import { BenchHttp } from './http.js';
 import { LoadgenPool, type MergedResult } from './loadgens.js';
 import { killAllPeers, startPeerProcess, stopAllPeers, stopPeerProcess, writeNetwork, type BenchNetworkSpec, type PeerProcess } from './network.js';
-import { codeRoot } from './paths.js';
+import { codeRoot, recordedPath } from './paths.js';
 import { cpuSeconds, diskBytes, peakRssBytes, threadCpuSeconds } from './procstat.js';
 import { summarizeProfile } from './profile.js';
 import type { LoadgenPhase } from './protocol.js';
@@ -453,7 +453,8 @@ export async function runBench(o: BenchOptions): Promise<Record<string, unknown>
       files.sort((a, b) => b.size - a.size);
       if (files[0] !== undefined) {
         const file = join(profDir, files[0].f);
-        profile = { file, ...(await summarizeProfile(file, 25)) };
+        // Recorded relative to the bench's temp dir (kept with --keep; the log names it).
+        profile = { file: relative(benchDir, file), ...(await summarizeProfile(file, 25)) };
         log(`profile of ${net.peers[0]!.name}: ${file}`);
       }
     }
@@ -497,6 +498,12 @@ export async function runBench(o: BenchOptions): Promise<Record<string, unknown>
   }
 }
 
+/** The result with `options.out` set to where it is written, as recordedPath records it. */
+export function recordOutput(result: Record<string, unknown>, out: string): Record<string, unknown> {
+  const options = (result.options ?? {}) as Record<string, unknown>;
+  return { ...result, options: { ...options, out: recordedPath(out) } };
+}
+
 async function main(): Promise<void> {
   let o: BenchOptions;
   try {
@@ -509,7 +516,7 @@ async function main(): Promise<void> {
   const stamp = (result.startedAt as string).replace(/[:.]/g, '-');
   const out = o.out ?? join(codeRoot(), 'bench', 'results', `${stamp}${o.smoke ? '-smoke' : ''}.json`);
   await mkdir(join(out, '..'), { recursive: true });
-  await writeFile(out, JSON.stringify(result, null, 2) + '\n');
+  await writeFile(out, JSON.stringify(recordOutput(result, out), null, 2) + '\n');
   process.stdout.write(formatTable(result) + '\n');
   process.stdout.write(`JSON: ${out}\n`);
   process.exit(0);

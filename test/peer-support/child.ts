@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { formatGenesis, type Genesis } from '../../node/peer/genesis.js';
 import { formatP2PKey } from '../../node/peer/config.js';
 import type { OrgFixture } from './fixtures.js';
@@ -41,9 +42,15 @@ export async function writePeerFiles(dir: string, genesis: Genesis, org: OrgFixt
 
 const children = new Set<ChildPeer>();
 
+/**
+ * The checkout this test file belongs to: the child runs THIS repository's code, wherever it is
+ * cloned (a fixed path would run another checkout's code, or fail where there is none).
+ */
+export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
 export function startChild(configPath: string, env: Record<string, string> = {}): ChildPeer {
   const proc = spawn(process.execPath, ['--import', 'tsx', 'node/peer/main.ts', '--config', configPath], {
-    cwd: '/work/main',
+    cwd: REPO_ROOT,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, CAIRN_STATUS_INTERVAL_MS: '250', ...env },

@@ -1,4 +1,4 @@
-// In-process peer clusters for the issue-4 acceptance tests: real libp2p on 127.0.0.1, real
+// In-process peer clusters for the peer acceptance tests: real libp2p on 127.0.0.1, real
 // LevelDB in temp dirs. Every wait has a deadline derived from progress and prints each peer's
 // status when it fails.
 import { mkdtemp, rm } from 'node:fs/promises';

@@ -1,4 +1,4 @@
-// CI smoke of the benchmark (issue 6): `bench/run.ts --smoke` starts 4 real peer processes and
+// CI smoke of the benchmark: `bench/run.ts --smoke` starts 4 real peer processes and
 // the load-generator processes, runs every phase briefly (rates, latency, catch-up, auditor,
 // `cairn audit`) and writes its JSON. It must WORK, not be fast: the assertions check that every
 // measured field is present, finite and non-zero, and that what the load generator saw final was
@@ -7,7 +7,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+
+/** This checkout: the bench that runs is the one next to this test, wherever it is cloned. */
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 let proc: ChildProcess | null = null;
 let dir = '';
@@ -35,12 +39,15 @@ describe('bench --smoke', () => {
     dir = await mkdtemp(join(tmpdir(), 'cairn-bench-smoke-'));
     const out = join(dir, 'result.json');
     const lines: string[] = [];
-    proc = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--smoke', '--out', out], { cwd: process.cwd(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    proc = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--smoke', '--out', out], { cwd: REPO_ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     proc.stdout!.on('data', (d: Buffer) => lines.push(d.toString('utf8')));
     proc.stderr!.on('data', (d: Buffer) => lines.push(d.toString('utf8')));
     const code = await new Promise<number | null>((resolve) => proc!.on('exit', (c) => resolve(c)));
     expect(code, lines.join('')).toBe(0);
     const r = JSON.parse(await readFile(out, 'utf8'));
+    // Written outside the repository: the result records the file name, never the machine's path.
+    expect(r.options.out).toBe('result.json');
+    expect(JSON.stringify(r)).not.toContain(dir);
     const text = lines.join('');
     expect(text).toContain('max sustained throughput');
     expect(text).toContain('cairn audit');

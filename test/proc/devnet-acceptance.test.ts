@@ -1,4 +1,4 @@
-// Issue 5 acceptance, with real processes: the devnet start-up path (startDevnet, the same code
+// Devnet acceptance, with real processes: the devnet start-up path (startDevnet, the same code
 // `npm start` runs) brings up 4 `cairn start` peer processes on 127.0.0.1; 5,000 entries go in
 // through all 4 peers with the client SDK and all become final; every peer's checkpoint verifies
 // with the light verifier; `cairn audit` passes on every peer; tiles and entry bundles served by

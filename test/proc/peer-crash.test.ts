@@ -1,6 +1,11 @@
-// Issue 4 acceptance: a peer killed abruptly (SIGKILL, child process) in the middle of a load,
-// then restarted: no entry reported final is lost, it does not double-sign, and it catches up
-// and converges to the same checkpoint. Three peers run in-process, the fourth is the child.
+// Crash consistency of a peer PROCESS: a peer killed abruptly (SIGKILL, child process) in the
+// middle of a load, then restarted: no entry reported final is lost, it does not double-sign, and
+// it catches up and converges to the same checkpoint. Three peers run in-process, the fourth is
+// the child.
+// What this does NOT prove: durability across a power loss or an OS crash. SIGKILL ends the
+// process but the kernel keeps its page cache and still writes it out, so an unsynced write
+// survives here too. That the writes which must survive a power loss are synced is checked where
+// a test can see it: test/unit/storage-durable.test.ts (node/storage/durable.ts).
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -52,7 +57,7 @@ async function waitChild(ch: ChildPeer, what: string, cond: () => boolean, maxMs
   }
 }
 
-describe('crash and restart (SIGKILL)', () => {
+describe('process crash and restart (SIGKILL; not a power-loss test)', () => {
   it('loses no final entry, never double-signs, catches up and converges (~40 s)', async () => {
     let child = startChild(cfgPath);
     await waitChild(child, 'child connected', () => (child.status?.connected ?? 0) >= 3);

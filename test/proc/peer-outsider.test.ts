@@ -1,4 +1,4 @@
-// Issue 4 acceptance: a fifth PROCESS that is not in the genesis cannot connect. It runs the real
+// Peer acceptance: a fifth PROCESS that is not in the genesis cannot connect. It runs the real
 // peer program (node/peer/main.ts) with the network's genesis file but its own keys, which the
 // genesis does not list; the four validators' connection gaters refuse it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,7 +1,10 @@
-// Crash safety of the store with a real process kill: a child applies blocks in a loop and is
-// SIGKILLed at arbitrary moments (mid-batch most of the time). Every block the child reported
+// Crash consistency of the store with a real process kill: a child applies blocks in a loop and
+// is SIGKILLed at arbitrary moments (mid-batch most of the time). Every block the child reported
 // applied (after applyBlock resolved) must survive, the store must pass its open-time head check
-// and a full verifyStore, and the signer state must be one the child wrote.
+// and a full verifyStore, and the signer state must be one the child wrote. This shows that a
+// killed process never leaves a half-written block (LevelDB batches are atomic); it does NOT
+// show that writes were synced to disk: the page cache survives SIGKILL, so an unsynced write
+// survives too. The sync of every durable write is checked in test/unit/storage-durable.test.ts.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -10,6 +13,8 @@ import { openStore, verifyStore } from '../../node/storage/index.js';
 import { TempDirs } from '../unit/support/storage-fixture.js';
 
 const CHILD = fileURLToPath(new URL('./support/storage-crash-child.ts', import.meta.url));
+/** This checkout (`--import tsx` resolves from the working directory). */
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const dirs = new TempDirs();
 const children: ChildProcess[] = [];
 
@@ -20,7 +25,7 @@ afterEach(async () => {
 
 /** Runs the child until it has reported `minApplied` more blocks plus a random delay, then SIGKILLs it. */
 async function runAndKill(dir: string, minApplied: number, extraMs: number): Promise<number> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, dir], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let lastApplied = 0;
   let seen = 0;
@@ -55,7 +60,7 @@ async function runAndKill(dir: string, minApplied: number, extraMs: number): Pro
   return lastApplied;
 }
 
-describe('storage survives SIGKILL during writes', () => {
+describe('storage is crash-consistent when its process is SIGKILLed during writes (not a power-loss test)', () => {
   it('every reported block survives; head check and verifyStore pass after each of 4 kills', async () => {
     const dir = await dirs.make();
     for (const [round, extraMs] of [3, 17, 41, 0].entries()) {

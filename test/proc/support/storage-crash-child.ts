@@ -1,6 +1,6 @@
 // Child process for storage-crash.test.ts: applies 200-entry blocks to the store in argv[2]
-// forever, printing "applied <height>" on stdout after each applyBlock resolves (i.e. after the
-// synced batch). The parent SIGKILLs it at an arbitrary moment.
+// forever, printing "applied <height>" on stdout after each applyBlock resolves (i.e. after its
+// one batch is written). The parent SIGKILLs it at an arbitrary moment.
 import { utf8 } from '../../../src/encoding/bytes.js';
 import { openStore } from '../../../node/storage/index.js';
 import { appendBlock } from '../../unit/support/storage-fixture.js';
