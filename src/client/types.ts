@@ -134,7 +134,7 @@ export interface StatusResponse {
   evidence: number;
 }
 
-/** Longest array accepted by POST /v1/entries (issue 5). */
+/** Longest array accepted by POST /v1/entries (bounds one request's validation work). */
 export const SUBMIT_ARRAY_MAX = 1000;
 /** Header of a long-poll response: milliseconds spent waiting. */
 export const WAITED_HEADER = 'cairn-waited-ms';
