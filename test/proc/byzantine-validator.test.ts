@@ -245,6 +245,8 @@ describe('Byzantine validator process (slow: ~2-3 min, 4 peer processes and a 60
         const growth = Math.max(0, ...w!.dataBytes[i]!.filter((d) => d.t >= attackStart).map((d) => d.bytes)) - dataBefore[i]!;
         if (growth > DATA_GROWTH_MAX_BYTES) problems.push(`${p.name}: data directory grew by ${mib(growth)} (> ${mib(DATA_GROWTH_MAX_BYTES)}; the runner status has no walBytes)`);
       }
+      const halted = during.find((s) => s.halted === true);
+      if (halted) problems.push(`${p.name}: consensus halted (${halted.haltCode}) at +${((halted.t - attackStart) / 1000).toFixed(1)} s`);
       if (p.exitCode !== undefined) problems.push(`${p.name} exited with ${p.exitCode}`);
     });
 

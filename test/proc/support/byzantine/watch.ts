@@ -16,6 +16,9 @@ export interface Sample {
   /** Consensus WAL usage, when the runner status exposes it (walBytes / walRecords). */
   walBytes?: number;
   walRecords?: number;
+  /** The runner stopped consensus for good (fail-stop), when the status reports it. */
+  halted?: boolean;
+  haltCode?: string;
   rss: number | null;
 }
 
@@ -43,6 +46,10 @@ export async function sampleOnce(p: PeerProc): Promise<{ sample: Sample; status:
     const wr = num(c.walRecords);
     if (wb !== undefined) sample.walBytes = wb;
     if (wr !== undefined) sample.walRecords = wr;
+    if (c.halted === true) {
+      sample.halted = true;
+      sample.haltCode = String(c.haltCode);
+    }
     return { sample, status: s };
   } catch (e) {
     return { sample: { t, ok: false, error: (e as Error).message.slice(0, 200), rss }, status: null };
@@ -123,7 +130,7 @@ export function describePeers(peers: PeerProc[], w: Watch | null, logLines = 8):
       return (
         `${p.name} (pid ${p.proc.pid}, exit ${p.exitCode === undefined ? 'running' : p.exitCode}): ` +
         (s === undefined ? 'no sample' : s.ok ? `h=${s.height} final=${s.finalSize} tree=${s.treeSize} round=${s.round} queue=${s.queueDepth} mempool=${s.mempool}` : `status failed: ${s.error}`) +
-        ` rss=${mib(s?.rss)} wal=${mib(s?.walBytes)}/${s?.walRecords ?? '?'} rec data=${mib(data)} step=${String(c.step)} running=${String(c.running)} ` +
+        ` rss=${mib(s?.rss)} wal=${mib(s?.walBytes)}/${s?.walRecords ?? '?'} rec data=${mib(data)} step=${String(c.step)} running=${String(c.running)}${c.halted === true ? ` HALTED(${String(c.haltCode)})` : ''} ` +
         `rejected=${JSON.stringify(c.rejected ?? {})} evidence=${String(st?.evidence)} peers=[${conn}] problem=${String(st?.problem ?? '-')}\n` +
         [...p.warnings].map(([k, v]) => `    ${v.count} x ${k}: ${v.example}\n`).join('') +
         p.lines.slice(-logLines).map((l) => `    | ${l}`).join('\n')
