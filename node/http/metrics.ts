@@ -60,6 +60,16 @@ export function createPeerMetrics(peer: Peer, now: () => number = Date.now): Pee
   gauge('cairn_mempool_entries', 'Entries waiting in the mempool', (s) => s.mempool.entries);
   gauge('cairn_mempool_bytes', 'Bytes of entries waiting in the mempool', (s) => s.mempool.bytes);
   gauge('cairn_peers_connected', 'Connected genesis peers', (s) => s.peers.filter((p) => p.connected).length);
+  new Counter({
+    name: 'cairn_gossip_publish_failures_total',
+    help: 'Gossip publishes that failed, by kind (consensus and checkpointSig failures are also logged at warn)',
+    labelNames: ['kind'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [kind, n] of Object.entries(status().publishFailures)) this.inc({ kind }, n);
+    },
+  });
   const http = new Counter({ name: 'cairn_http_requests_total', help: 'HTTP requests answered', labelNames: ['route', 'status'], registers });
   const inFlight = new Gauge({ name: 'cairn_http_in_flight', help: 'HTTP requests being served', registers });
   const waiters = new Gauge({ name: 'cairn_http_waiters', help: 'Long-polls waiting for finality', registers });

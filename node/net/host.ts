@@ -46,6 +46,10 @@ export interface PeerNetworkOptions {
   logger?: NetLogger;
 }
 
+export interface PublishOptions {
+  priority?: 'urgent' | 'bulk';
+}
+
 export type GossipValidator = (from: string, data: Uint8Array) => GossipVerdict;
 export type GossipHandler = (from: string, data: Uint8Array) => void;
 
@@ -71,6 +75,15 @@ export interface NetStats {
   gossipIgnored: number;
   gossipDelivered: number;
   gossipHandlerErrors: number;
+  /** Publishes sent, by priority. */
+  gossipUrgentPublished: number;
+  gossipBulkPublished: number;
+  /** Bulk publishes refused because gossipBulkQueueMax were already waiting. */
+  gossipBulkShed: number;
+  /** Publishes that failed on backpressure after waiting (bulk, or urgent past the hard cap). */
+  gossipBackpressureFailures: number;
+  /** Largest gossip write buffer (bytes, any peer) seen when a publish checked it. */
+  gossipQueuedBytesMax: number;
 }
 
 export interface PeerNetwork {
@@ -97,8 +110,15 @@ export interface PeerNetwork {
    */
   subscribe(topic: string, validator: GossipValidator, handler: GossipHandler): void;
   unsubscribe(topic: string): void;
-  /** Publishes to every subscribed peer. Identical bytes re-published on a topic within ~2 min are a no-op. */
-  publish(topic: string, data: Uint8Array): Promise<{ recipients: number }>;
+  /**
+   * Publishes to every subscribed peer. Identical bytes re-published on a topic within ~2 min are a no-op.
+   * Priority (default: 'urgent' on the consensus and checkpoint-signature topics, 'bulk'
+   * elsewhere): an urgent publish goes out at once, never behind bulk ones; bulk publishes go out
+   * one at a time while every peer's gossip write buffer is below gossipMaxQueuedBytes, at most
+   * gossipBulkQueueMax wait (more are shed: GOSSIP_BACKPRESSURE at once), each at most
+   * gossipBackpressureTimeoutMs.
+   */
+  publish(topic: string, data: Uint8Array, opts?: PublishOptions): Promise<{ recipients: number }>;
   /** Serves a request/response protocol (`name` like `blocks/1`; the id is namespaced). */
   handle(name: string, handler: RequestHandler, limits?: Partial<ProtocolLimits>): Promise<void>;
   /** Sends one request to a genesis peer on protocol `name` and returns the response body. */
@@ -230,6 +250,11 @@ export async function createPeerNetwork(opts: PeerNetworkOptions): Promise<PeerN
     gossipIgnored: 0,
     gossipDelivered: 0,
     gossipHandlerErrors: 0,
+    gossipUrgentPublished: 0,
+    gossipBulkPublished: 0,
+    gossipBulkShed: 0,
+    gossipBackpressureFailures: 0,
+    gossipQueuedBytesMax: 0,
   };
   const isGenesis = (id: PeerId): boolean => genesis.has(id.toString());
   const deniedLoggedAt = new Map<string, number>();
@@ -474,6 +499,34 @@ export async function createPeerNetwork(opts: PeerNetworkOptions): Promise<PeerN
   const assertRunning = (): void => {
     if (stopped) throw new NetError('STOPPED', 'the peer network was stopped');
   };
+
+  // Backpressure that gossipsub lacks: wait while some peer's write buffer is over `max`.
+  const waitForQueueBelow = async (max: number, name: string, deadline: number): Promise<void> => {
+    for (;;) {
+      const queued = maxQueuedGossipBytes();
+      if (queued > stats.gossipQueuedBytesMax) stats.gossipQueuedBytesMax = queued;
+      if (queued <= max) return;
+      if (performance.now() > deadline) {
+        stats.gossipBackpressureFailures++;
+        throw new NetError('GOSSIP_BACKPRESSURE', `a peer's gossip queue stayed above ${name}=${max} for gossipBackpressureTimeoutMs=${limits.gossipBackpressureTimeoutMs}`, {
+          limit: `${name}=${max}`,
+        });
+      }
+      await new Promise((r) => setTimeout(r, 5));
+      assertRunning();
+    }
+  };
+  const gossipPublish = async (t: string, data: Uint8Array): Promise<{ recipients: number }> => {
+    try {
+      const res = await gs.publish(t, data);
+      return { recipients: res.recipients.length };
+    } catch (err) {
+      throw new NetError('GOSSIP_PUBLISH_FAILED', `publish on ${t} failed: ${describeError(err)}`, { cause: err });
+    }
+  };
+  /** Bulk publishes run one after another on this chain; bulkWaiting counts the queued ones. */
+  let bulkTail: Promise<void> = Promise.resolve();
+  let bulkWaiting = 0;
   const assertTopic = (topic: unknown): string => {
     if (typeof topic !== 'string' || !allowedTopics.includes(topic)) {
       throw new NetError('UNKNOWN_TOPIC', `topic ${JSON.stringify(topic)?.slice(0, 200)} is not one of ${allowedTopics.join(', ')}`);
@@ -586,7 +639,7 @@ export async function createPeerNetwork(opts: PeerNetworkOptions): Promise<PeerN
       if (!stopped) gs.unsubscribe(t);
     },
 
-    async publish(topic, data) {
+    async publish(topic, data, pubOpts) {
       assertRunning();
       const t = assertTopic(topic);
       if (!(data instanceof Uint8Array)) throw new NetError('INVALID_ARGUMENT', 'gossip data must be a Uint8Array');
@@ -595,25 +648,40 @@ export async function createPeerNetwork(opts: PeerNetworkOptions): Promise<PeerN
           limit: `maxGossipMessageBytes=${limits.maxGossipMessageBytes}`,
         });
       }
-      // Backpressure that gossipsub lacks: wait while some peer's queue is over the limit.
+      const priority = pubOpts?.priority ?? (t === cairnTopics.consensus || t === cairnTopics.checkpointSigs ? 'urgent' : 'bulk');
+      if (priority === 'urgent') {
+        // Consensus traffic is small and bounded by its own protocol; it must not queue behind
+        // entry batches, so it only waits for a peer that has stopped reading altogether.
+        await waitForQueueBelow(limits.gossipUrgentMaxQueuedBytes, 'gossipUrgentMaxQueuedBytes', performance.now() + limits.gossipBackpressureTimeoutMs);
+        const r = await gossipPublish(t, data);
+        stats.gossipUrgentPublished++;
+        return r;
+      }
+      // Bulk: one at a time, FIFO, bounded; shed at once rather than queue without limit.
+      if (bulkWaiting >= limits.gossipBulkQueueMax) {
+        stats.gossipBulkShed++;
+        throw new NetError('GOSSIP_BACKPRESSURE', `${bulkWaiting} bulk publishes already waiting (gossipBulkQueueMax=${limits.gossipBulkQueueMax})`, {
+          limit: `gossipBulkQueueMax=${limits.gossipBulkQueueMax}`,
+        });
+      }
       const deadline = performance.now() + limits.gossipBackpressureTimeoutMs;
-      while (maxQueuedGossipBytes() > limits.gossipMaxQueuedBytes) {
-        if (performance.now() > deadline) {
-          throw new NetError(
-            'GOSSIP_BACKPRESSURE',
-            `a peer's gossip queue stayed above gossipMaxQueuedBytes=${limits.gossipMaxQueuedBytes} for gossipBackpressureTimeoutMs=${limits.gossipBackpressureTimeoutMs}`,
-            { limit: `gossipMaxQueuedBytes=${limits.gossipMaxQueuedBytes}` },
-          );
+      bulkWaiting++;
+      const turn = bulkTail.then(async () => {
+        try {
+          assertRunning();
+          await waitForQueueBelow(limits.gossipMaxQueuedBytes, 'gossipMaxQueuedBytes', deadline);
+          const r = await gossipPublish(t, data);
+          stats.gossipBulkPublished++;
+          return r;
+        } finally {
+          bulkWaiting--;
         }
-        await new Promise((r) => setTimeout(r, 5));
-        assertRunning();
-      }
-      try {
-        const res = await gs.publish(t, data);
-        return { recipients: res.recipients.length };
-      } catch (err) {
-        throw new NetError('GOSSIP_PUBLISH_FAILED', `publish on ${t} failed: ${describeError(err)}`, { cause: err });
-      }
+      });
+      bulkTail = turn.then(
+        () => undefined,
+        () => undefined,
+      );
+      return turn;
     },
 
     async handle(name, handler, protoLimits) {

@@ -25,11 +25,20 @@ export interface NetLimits {
   maxGossipMessageBytes: number;
   /**
    * gossipsub has no backpressure (its OutboundStream.push just appends to the stream's write
-   * buffer); publish() waits while any peer's gossip write buffer holds more than this.
+   * buffer); a bulk publish (entry batches) waits while any peer's gossip write buffer holds more
+   * than this. It is also about the most bulk data a consensus message can find queued ahead of
+   * it on a connection, so it is kept small.
    */
   gossipMaxQueuedBytes: number;
-  /** How long publish() waits for that buffer to drain before failing GOSSIP_BACKPRESSURE. */
+  /** How long a bulk publish waits for that buffer to drain before failing GOSSIP_BACKPRESSURE. */
   gossipBackpressureTimeoutMs: number;
+  /** Bulk publishes waiting their turn; one more is shed at once with GOSSIP_BACKPRESSURE. */
+  gossipBulkQueueMax: number;
+  /**
+   * An urgent publish (consensus, checkpoint signatures) never waits behind bulk ones; it waits
+   * only while a peer's write buffer is above this hard cap (that peer reads nothing at all).
+   */
+  gossipUrgentMaxQueuedBytes: number;
   /** One dial attempt to a genesis peer. */
   dialTimeoutMs: number;
   /** First delay between redials of a disconnected genesis peer; doubles up to the max. */
@@ -65,8 +74,10 @@ export interface ProtocolLimits {
 export const DEFAULT_NET_LIMITS: Readonly<NetLimits> = Object.freeze({
   maxGenesisPeers: 256,
   maxGossipMessageBytes: MAX_FRAME_BYTES - GOSSIP_FRAME_HEADROOM_BYTES,
-  gossipMaxQueuedBytes: 16 * MiB,
+  gossipMaxQueuedBytes: 4 * MiB,
   gossipBackpressureTimeoutMs: 10_000,
+  gossipBulkQueueMax: 64,
+  gossipUrgentMaxQueuedBytes: 64 * MiB,
   dialTimeoutMs: 5_000,
   redialIntervalMs: 500,
   redialMaxBackoffMs: 5_000,
@@ -92,6 +103,8 @@ const NET_LIMIT_RANGES: { [K in keyof NetLimits]: readonly [number, number] } = 
   maxGossipMessageBytes: [1, MAX_FRAME_BYTES - GOSSIP_FRAME_HEADROOM_BYTES],
   gossipMaxQueuedBytes: [MAX_FRAME_BYTES, 1024 * MiB],
   gossipBackpressureTimeoutMs: [1, 600_000],
+  gossipBulkQueueMax: [1, 100_000],
+  gossipUrgentMaxQueuedBytes: [MAX_FRAME_BYTES, 4096 * MiB],
   dialTimeoutMs: [10, 600_000],
   redialIntervalMs: [10, 600_000],
   redialMaxBackoffMs: [10, 3_600_000],
@@ -143,6 +156,9 @@ function resolve<T extends object>(
 
 export function resolveNetLimits(given?: Partial<NetLimits>): NetLimits {
   const out = resolve('limits', DEFAULT_NET_LIMITS, NET_LIMIT_RANGES, given, new Set(Object.keys(DEFAULT_NET_LIMITS)));
+  if (out.gossipUrgentMaxQueuedBytes < out.gossipMaxQueuedBytes) {
+    throw new NetError('INVALID_CONFIG', 'limits.gossipUrgentMaxQueuedBytes must be >= limits.gossipMaxQueuedBytes');
+  }
   if (out.redialMaxBackoffMs < out.redialIntervalMs) {
     throw new NetError('INVALID_CONFIG', 'limits.redialMaxBackoffMs must be >= limits.redialIntervalMs');
   }

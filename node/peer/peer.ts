@@ -59,6 +59,8 @@ export interface PeerStatus {
   consensus: RunnerStatus;
   sync: SyncStats;
   evidence: number;
+  /** Gossip publishes that failed, by kind (consensus and checkpointSig failures are logged at warn). */
+  publishFailures: { consensus: number; checkpointSig: number; entries: number };
 }
 
 export type EntryLookup =
@@ -161,10 +163,19 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
     });
     const network = net;
     const topics = network.topics;
-    const publish = (topic: string, data: Uint8Array, what: string) => {
-      network.publish(topic, data).catch((e: Error) => logFn('debug', `${what} publish failed`, { error: e.message }));
+    const publishFailures = { consensus: 0, checkpointSig: 0, entries: 0 };
+    // Consensus messages and checkpoint signatures are published 'urgent' (never behind entry
+    // batches); a failure there can delay a height or finality, so it is a warning and counted.
+    // Entry batches are 'bulk': under backpressure they wait or are shed, which is expected
+    // under load (the entries stay in our mempool and reach blocks through our proposals).
+    const publish = (topic: string, data: Uint8Array, kind: keyof typeof publishFailures) => {
+      const priority = kind === 'entries' ? 'bulk' : 'urgent';
+      network.publish(topic, data, { priority }).catch((e: Error) => {
+        publishFailures[kind]++;
+        logFn(priority === 'urgent' ? 'warn' : 'debug', `${kind} publish failed`, { error: e.message, failures: publishFailures[kind] });
+      });
     };
-    publishSig = (b) => publish(topics.checkpointSigs, b, 'checkpoint signature');
+    publishSig = (b) => publish(topics.checkpointSigs, b, 'checkpointSig');
     const mempool = new Mempool(
       g.limits,
       checker,
@@ -174,7 +185,7 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
         lookupMany: (es) => store.lookupLogged(es),
         finalSize: () => ledger.finalSize(),
       },
-      (leaves) => publish(topics.entries, encodeEntryBatch(leaves), 'entry batch'),
+      (leaves) => publish(topics.entries, encodeEntryBatch(leaves), 'entries'),
       opts.now,
     );
     ledger.attachMempool(mempool);
@@ -186,7 +197,7 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
       mempool,
       selfIndex: self?.index ?? null,
       signer,
-      publish: (b) => publish(topics.consensus, b, 'consensus message'),
+      publish: (b) => publish(topics.consensus, b, 'consensus'),
       onBehind: () => syncer?.trigger('message from a higher height'),
       log: logFn,
     });
@@ -307,6 +318,7 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
           consensus: runner.status(),
           sync: { ...sync.stats },
           evidence: Math.max(evidenceCount, runner.status().evidence),
+          publishFailures: { ...publishFailures },
         };
       },
       getEntry: async (leafHash) => {
