@@ -60,6 +60,19 @@ export function createPeerMetrics(peer: Peer, now: () => number = Date.now): Pee
   gauge('cairn_mempool_entries', 'Entries waiting in the mempool', (s) => s.mempool.entries);
   gauge('cairn_mempool_bytes', 'Bytes of entries waiting in the mempool', (s) => s.mempool.bytes);
   gauge('cairn_peers_connected', 'Connected genesis peers', (s) => s.peers.filter((p) => p.connected).length);
+  // Fail-stop: one series, reason="none" 0 while consensus runs, reason=<halt code> 1 once it
+  // stopped for good (alert on max(cairn_consensus_halted) > 0).
+  new Gauge({
+    name: 'cairn_consensus_halted',
+    help: 'Whether consensus stopped for good on this peer (1, labelled with the halt code) or runs (0)',
+    labelNames: ['reason'],
+    registers,
+    collect() {
+      const h = status().halted;
+      this.reset();
+      this.set({ reason: h === null ? 'none' : h.code }, h === null ? 0 : 1);
+    },
+  });
   new Counter({
     name: 'cairn_gossip_publish_failures_total',
     help: 'Gossip publishes that failed, by kind (consensus and checkpointSig failures are also logged at warn)',

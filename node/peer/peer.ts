@@ -54,8 +54,19 @@ export interface PeerStatus {
   mempool: { entries: number; bytes: number };
   peers: { name: string; peerId: string; connected: boolean; height: number | null; treeSize: number | null }[];
   quorum: { needed: number; reachable: number; ok: boolean };
-  /** null when healthy; "no quorum" when fewer than q validators (us included) are reachable. */
+  /**
+   * null when healthy; "consensus halted: <code>: <reason>" once consensus stopped for good on
+   * this peer (fail-stop, see `halted`); else "no quorum" when fewer than q validators (us
+   * included) are reachable.
+   */
   problem: string | null;
+  /**
+   * Set once this peer's consensus stopped for good: a decided block that does not apply
+   * (DIVERGENCE), a driver transition limit, a full WAL, a failed durable write, a broken
+   * invariant. The peer keeps serving reads; it needs an operator (restart after the cause is
+   * understood), so health checks fail.
+   */
+  halted: { code: string; message: string; atMs: number } | null;
   consensus: RunnerStatus;
   sync: SyncStats;
   evidence: number;
@@ -92,6 +103,12 @@ export interface Peer {
   readEntryBundle(n: number, width?: number): Promise<Uint8Array | undefined>;
   /** Stored equivocation evidence (decoded), oldest first. */
   evidence(limit?: number): Promise<{ height: number; round: number; type: string; validator: number }[]>;
+  /**
+   * Stops this peer's consensus for good (fail-stop) and reports it in status().problem,
+   * /healthz and the cairn_consensus_halted metric. For states the code believes impossible.
+   * Only the first call counts.
+   */
+  halt(code: string, message: string, fields?: Record<string, unknown>): void;
   /** Internals for tests and the HTTP/metrics layers. */
   readonly internals: { store: Store; ledger: Ledger; mempool: Mempool; runner: ConsensusRunner; syncer: Syncer; net: PeerNetwork };
   stop(): Promise<void>;
@@ -190,6 +207,13 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
     );
     ledger.attachMempool(mempool);
     let syncer: Syncer | null = null;
+    let halted: PeerStatus['halted'] = null;
+    // Fail-stop: record the first reason; the runner has stopped itself when it reports one.
+    const halt = (code: string, message: string, fields: Record<string, unknown> = {}) => {
+      if (halted !== null) return;
+      halted = { code, message, atMs: (opts.now ?? Date.now)() };
+      logFn('error', 'peer halted: consensus stopped, operator action needed', { code, reason: message, ...fields });
+    };
     const runner = new ConsensusRunner({
       genesis: g,
       store,
@@ -199,6 +223,7 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
       signer,
       publish: (b) => publish(topics.consensus, b, 'consensus'),
       onBehind: () => syncer?.trigger('message from a higher height'),
+      onHalt: (code, message, fields) => halt(code, message, fields),
       log: logFn,
     });
     syncer = new Syncer(network, store, ledger, runner, logFn);
@@ -314,7 +339,8 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
           mempool: { entries: mempool.size, bytes: mempool.sizeBytes },
           peers,
           quorum: { needed: g.quorum, reachable, ok },
-          problem: ok ? null : 'no quorum',
+          problem: halted !== null ? `consensus halted: ${halted.code}: ${halted.message}` : ok ? null : 'no quorum',
+          halted,
           consensus: runner.status(),
           sync: { ...sync.stats },
           evidence: Math.max(evidenceCount, runner.status().evidence),
@@ -348,6 +374,12 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
           if (d.ok) out.push({ height: d.first.height, round: d.first.round, type: d.first.type, validator: d.first.validator });
         }
         return out;
+      },
+      halt: (code, message, fields) => {
+        if (halted !== null) return;
+        halt(code, message, fields);
+        // Not awaited: a halt may be raised from inside a consensus task, which stop() waits for.
+        void runner.stop();
       },
       internals: { store, ledger, mempool, runner, syncer: sync, net: network },
       stop: async () => {
