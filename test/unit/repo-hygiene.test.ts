@@ -1,6 +1,6 @@
 // Repository hygiene, checked over every TRACKED file as it is in the working tree:
 // - no absolute path of the machine the tests run on (the checkout's own path, the home
-//   directory, the /work/ tree), so the repository behaves the same wherever it is cloned
+//   directory, the tree where development checkouts live), so the repository behaves the same wherever it is cloned
 //   and a test never runs another checkout's code;
 // - comments and docs stand on their own: they do not cite an outside guide, issue numbers or
 //   notes under /tmp that a reader of the repository cannot open.
@@ -65,7 +65,7 @@ export function machinePathPatterns(root: string, home: string): RegExp[] {
     // The tree where this project's checkouts live on the development machines.
     new RegExp(escape(slash + ['work', ''].join(slash))),
   ];
-  // The home directory of the user running the tests (e.g. /root/), when it is a real one.
+  // The home directory of the user running the tests, when it is a real one.
   if (home.length > 1 && home !== slash) p.push(new RegExp(`${escape(home)}${escape(slash)}`));
   return p;
 }
@@ -75,7 +75,7 @@ export function outsideCitationPatterns(): RegExp[] {
   return [
     // The engineering guide that lives outside the repository, by name or section.
     new RegExp(`\\b${'GUI'}${'DE'}\\b`),
-    // Issue-tracker numbers: "issue 4", "Issue 5", "issue-4", "issue #6".
+    // Issue-tracker numbers, any case, with a space, a hyphen or a '#' before the number.
     new RegExp(`\\b${'iss'}${'ue'}[ -]?#?\\d`, 'i'),
     // Notes kept under /tmp.
     new RegExp(`${escape('/' + 'tmp' + '/')}[^\\s'"\`]*${escape('.' + 'md')}\\b`),
@@ -97,7 +97,7 @@ describe('tracked files name no absolute path of this machine', () => {
     expect(hit('new URL("../..", import.meta.url)')).toBe(false);
   });
 
-  it('no tracked file (except package-lock.json) names the checkout path, the home dir or /work/', async () => {
+  it('no tracked file (except package-lock.json) names the checkout path, the home dir or the checkouts tree', async () => {
     const files = trackedFiles().filter((f) => f !== 'package-lock.json');
     const hits = await scan(files, machinePathPatterns(ROOT, homedir()));
     expect(show(hits), `machine paths in tracked files (checkout at ${ROOT})`).toEqual([]);
