@@ -115,6 +115,17 @@ export function windows(samples: Sample[], start: number, end: number, windowMs:
   return out;
 }
 
+/** `+Ns h/r` of the first good sample in each stepMs slot from `start` (a compact progress trace). */
+export function timeline(samples: Sample[], start: number, stepMs: number): string {
+  const out: string[] = [];
+  for (const s of samples) {
+    if (!s.ok || s.t < start) continue;
+    const slot = Math.floor((s.t - start) / stepMs);
+    if (out[slot] === undefined) out[slot] = `+${slot * (stepMs / 1000)}s ${s.height}/${s.round}`;
+  }
+  return out.filter((x) => x !== undefined).join(' ');
+}
+
 const MiB = 1024 * 1024;
 export const mib = (b: number | null | undefined): string => (b === null || b === undefined ? '?' : `${(b / MiB).toFixed(1)} MiB`);
 
