@@ -211,6 +211,8 @@ export class ConsensusRunner {
       verifier: o.crypto?.verifier ?? nodeVerifier,
       getValue: (height, round) => o.ledger.buildBlock(height, proposer(height, round, this.n)),
       isValid: (_height, value) => o.ledger.verdict(toHex(this.valueId(value))) === true,
+      ...(o.ledger.timely !== undefined ? { isTimely: (_height: number, value: Uint8Array) => o.ledger.timely!(value) } : {}),
+      isTimely: (_height, value) => o.ledger.timely?.(value) ?? true, proposerOf: (value) => o.ledger.proposerOf?.(value) ?? null,
       valueId: this.valueId,
       timeouts: g.limits.timeouts,
       maxValueBytes: g.limits.maxBlockBytes + 1024,
@@ -344,6 +346,11 @@ export class ConsensusRunner {
     const c = checkMessage(m, this.cfg.validators, this.cfg.chainId, this.cfg.verifier, id === null ? this.valueId : () => id, this.cfg.maxValueBytes);
     if (!c.ok) return 'reject';
     return 'accept';
+  }
+
+  /** True when `m` (of the height being decided) was handled already: a repeat carries nothing new. */
+  hasMessage(m: ConsensusMessage): boolean {
+    return m.height === this.admission.height && this.admission.classify(m, messageIdHex(m, this.valueId)) === 'duplicate';
   }
 
   /** A consensus message from gossip (already validated by validateGossip). */

@@ -135,7 +135,7 @@ function replayCommand(seed: number, c: SimConfig): string {
   );
 }
 
-function replay(seed: number, o: Options): number {
+async function replay(seed: number, o: Options): Promise<number> {
   const cfg = configFor(seed, o, true);
   const plan = buildPlan(seed, cfg);
   const out = process.stdout;
@@ -151,7 +151,7 @@ function replay(seed: number, o: Options): number {
   for (const c of plan.crashes) out.write(`  crash node ${c.node} at ${c.atMs}ms for ${c.downMs}ms\n`);
   const pc = plan.pointCrashProbability.map((p, i) => (p > 0 ? `n${i}:${p.toFixed(3)}` : '')).filter((x) => x !== '');
   if (pc.length > 0) out.write(`  crash right after persist/broadcast: ${pc.join(' ')}\n`);
-  const r = runSimulation(seed, cfg);
+  const r = await runSimulation(seed, cfg);
   out.write('--- trace ---\n');
   for (const line of r.trace ?? []) out.write(line + '\n');
   out.write('--- result ---\n');
@@ -177,7 +177,7 @@ function summaryLine(r: SimResult): string {
   );
 }
 
-function sweep(o: Options): number {
+async function sweep(o: Options): Promise<number> {
   const out = process.stdout;
   const wall0 = performance.now();
   const cpu0 = process.cpuUsage();
@@ -208,7 +208,7 @@ function sweep(o: Options): number {
     const seed = o.start + i;
     const cfg = configFor(seed, o, false);
     const t0 = performance.now();
-    const r = runSimulation(seed, cfg);
+    const r = await runSimulation(seed, cfg);
     const ms = performance.now() - t0;
     runs++;
     const perN = byN.get(cfg.n) ?? { runs: 0, ms: 0 };
@@ -277,10 +277,10 @@ function sweep(o: Options): number {
   return 1;
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const o = parse();
-  const code = o.replay !== null ? replay(o.replay, o) : sweep(o);
+  const code = o.replay !== null ? await replay(o.replay, o) : await sweep(o);
   process.exitCode = code;
 }
 
-main();
+void main();

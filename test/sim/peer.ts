@@ -59,11 +59,43 @@ import { makeValue } from './values.js';
  * - spammer: behaves, but with every vote also sends validly signed nil votes for far-future
  *   rounds of this height and for future heights (tests the driver's round/height windows and
  *   buffers, and that f such validators cannot trigger the L55 skip on their own);
- * - twin: correct code, but two nodes share one validator key (Twins; Byzantine as a pair).
+ * - twin: correct code, but two nodes share one validator key (Twins; Byzantine as a pair);
+ * - wal-flooder: behaves, but with every message also sends validly signed junk for the current
+ *   height: fresh proposals in its own proposer rounds (many versions of one slot) and votes for
+ *   random value ids in the rounds ahead — what used to fill a peer's per-height WAL;
+ * - junk-proposer: behaves, but also sends validly signed proposals for rounds it does not
+ *   propose in (this height and the next);
+ * - height-liar: behaves, but also sends validly signed votes and proposals for heights far
+ *   above the current one (and a few just above it).
  */
-export type Behaviour = 'correct' | 'silent' | 'equivocator' | 'double-voter' | 'invalid-proposer' | 'amnesiac' | 'spammer' | 'twin';
+export type Behaviour =
+  | 'correct'
+  | 'silent'
+  | 'equivocator'
+  | 'double-voter'
+  | 'invalid-proposer'
+  | 'amnesiac'
+  | 'spammer'
+  | 'twin'
+  | 'wal-flooder'
+  | 'junk-proposer'
+  | 'height-liar';
 
-export const BYZANTINE_BEHAVIOURS: readonly Behaviour[] = ['silent', 'equivocator', 'double-voter', 'invalid-proposer', 'amnesiac', 'spammer', 'twin'];
+export const BYZANTINE_BEHAVIOURS: readonly Behaviour[] = [
+  'silent',
+  'equivocator',
+  'double-voter',
+  'invalid-proposer',
+  'amnesiac',
+  'spammer',
+  'twin',
+  'wal-flooder',
+  'junk-proposer',
+  'height-liar',
+];
+
+/** Validly signed junk messages a wal-flooder / junk-proposer / height-liar adds per message of its own. */
+export const JUNK_PER_MESSAGE = 8;
 
 /** Extra messages a spammer sends per vote of its own. */
 export const SPAM_PER_VOTE = 4;
@@ -87,7 +119,9 @@ export type Payload =
 export type PeerTimer =
   | { kind: 'timeout'; height: number; round: number; step: Step }
   | { kind: 'start-height'; height: number }
-  | { kind: 'gossip' };
+  | { kind: 'gossip' }
+  /** A runner peer's timer (its injected clock's setTimeout). */
+  | { kind: 'callback'; id: number };
 
 export interface LedgerEntry {
   round: number;
@@ -118,7 +152,7 @@ export interface PeerEnv {
   onDecide(node: number, d: DecideRecord, synced: boolean): void;
   verifyCertificate(c: CommitCertificate): CertificateResult;
   /** Crash injection: after effect `index` of an effects list (-1: keep running; for a broadcast, k >= 0 = crash after k recipients got it). */
-  crashPoint(peer: SimPeer, effect: Effect): number;
+  crashPoint(peer: { node: number }, effect: Effect): number;
   report(v: Violation): void;
   trace(line: string): void;
   readonly tracing: boolean;
@@ -206,6 +240,11 @@ export class SimPeer {
     this.node = opts.node;
     this.validator = opts.validator;
     this.behaviour = opts.behaviour;
+  }
+
+  /** This peer works synchronously: nothing left to settle after an input. */
+  get busy(): boolean {
+    return false;
   }
 
   /** Correct peers are held to the invariants (Twins and Byzantine peers are not). */
@@ -428,7 +467,9 @@ export class SimPeer {
         return;
       case 'rejected':
         this.stats.rejected.set(eff.code, (this.stats.rejected.get(eff.code) ?? 0) + 1);
-        if (UNEXPECTED_REJECTIONS.has(eff.code)) {
+        // Only correct peers are held to this; they run the real runner (runner-peer.ts), which
+        // reports it the same way. Byzantine receivers may see junk from other Byzantine peers.
+        if (this.isCorrect && UNEXPECTED_REJECTIONS.has(eff.code)) {
           // Every message in the simulation is well-formed and signed by the validator it names
           // (Byzantine peers sign with their own key and propose only in their own rounds).
           this.env.report({ kind: 'unexpected-rejection', atMs: this.env.now(), node: this.node, detail: `driver rejected an input: ${eff.code}: ${eff.reason}` });
@@ -471,6 +512,11 @@ export class SimPeer {
         return;
       case 'spammer':
         if (m.type !== 'proposal') this.spam(m, to);
+        break;
+      case 'wal-flooder':
+      case 'junk-proposer':
+      case 'height-liar':
+        this.junk(m, to);
         break;
       default:
         break;
@@ -577,6 +623,47 @@ export class SimPeer {
       const v = this.signVote(type, height, round, null);
       for (const t of to) this.sendTo(t, v);
     }
+  }
+
+  /** Validly signed junk of the wal-flooder, junk-proposer and height-liar behaviours. */
+  private junk(m: ConsensusMessage, to: number[]): void {
+    const prng = this.opts.prng;
+    const n = this.opts.config.validators.length;
+    const out: ConsensusMessage[] = [];
+    for (let i = 0; i < JUNK_PER_MESSAGE; i++) {
+      if (this.behaviour === 'wal-flooder') {
+        if (prng.chance(0.5)) {
+          // A fresh version of a proposal in one of our own proposer rounds at or above m.round.
+          let r = m.round + prng.int(3 * n);
+          while (proposer(m.height, r, n) !== this.validator) r++;
+          out.push(this.signProposal(m.height, r, makeValue(prng, m.height, this.node, prng.chance(0.5))));
+        } else {
+          const type = prng.chance(0.5) ? 'prevote' : 'precommit';
+          out.push(this.signVote(type, m.height, m.round + prng.int(16), prng.bytes(32)));
+        }
+      } else if (this.behaviour === 'junk-proposer') {
+        const height = m.height + (prng.chance(0.8) ? 0 : 1);
+        let r = m.round + prng.int(4);
+        if (proposer(height, r, n) === this.validator) r++;
+        out.push(this.signProposal(height, r, makeValue(prng, height, this.node, true)));
+      } else {
+        const height = m.height + (prng.chance(0.2) ? 1 + prng.int(2) : 3 + prng.int(1_000_000));
+        const r = prng.int(4);
+        if (prng.chance(0.3)) {
+          let pr = r;
+          while (proposer(height, pr, n) !== this.validator) pr++;
+          out.push(this.signProposal(height, pr, makeValue(prng, height, this.node, true)));
+        } else {
+          out.push(this.signVote(prng.chance(0.5) ? 'prevote' : 'precommit', height, r, prng.chance(0.5) ? null : prng.bytes(32)));
+        }
+      }
+    }
+    for (const j of out) for (const t of to) this.sendTo(t, j);
+  }
+
+  private signProposal(height: number, round: number, value: Uint8Array): Proposal {
+    const signature = this.opts.signer.sign(proposalSignBytes(this.env.chainId, height, round, this.opts.valueId(value), -1));
+    return { type: 'proposal', height, round, value, validRound: -1, validator: this.validator, signature };
   }
 
   private signVote(type: 'prevote' | 'precommit', height: number, round: number, valueId: Uint8Array | null): Vote {

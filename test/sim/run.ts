@@ -21,6 +21,7 @@ import { EventQueue } from './clock.js';
 import { InvariantChecker, SAFETY_KINDS, type DecideRecord, type Violation } from './invariants.js';
 import { Network, type MessageKind } from './network.js';
 import { SimPeer, type Payload, type PeerEnv, type PeerTimer } from './peer.js';
+import { RunnerSimPeer, SETTLE_TURNS_MAX } from './runner-peer.js';
 import { Prng } from './prng.js';
 import { buildPlan, type BugName, type Plan, type ScenarioName, type SimConfig } from './scenario.js';
 import { makeSimCrypto } from './sim-crypto.js';
@@ -73,20 +74,25 @@ export interface SimResult {
   rejected: Record<string, number>;
   /** Heights adopted by correct peers from a verified commit certificate (block sync) instead of their own driver. */
   synced: number;
+  /** Most WAL records a correct peer held for one height (bounded by the runner's admission). */
+  walRecordsMax: number;
   violations: Violation[];
   safetyViolated: boolean;
   traceHash: string;
   trace?: string[];
 }
 
-export function runSimulation(seed: number, config: SimConfig): SimResult {
+/** Correct peers run the real consensus runner; Byzantine peers (and Twins) the driver with custom code. */
+type AnyPeer = SimPeer | RunnerSimPeer;
+
+export function runSimulation(seed: number, config: SimConfig): Promise<SimResult> {
   return new Simulation(buildPlan(seed, config), config).run();
 }
 
 class Simulation {
   private readonly q = new EventQueue<SimEvent>();
   private readonly net: Network;
-  private readonly peers: SimPeer[] = [];
+  private readonly peers: AnyPeer[] = [];
   private readonly checker: InvariantChecker;
   private readonly hash = new TraceHash();
   private readonly traceLines: string[] | null;
@@ -140,9 +146,7 @@ class Simulation {
         // amnesiac Byzantine peer ignores its locks on purpose.
         bugs: { ...(plan.bug !== null ? { [plan.bug]: true } : {}), ...(pp.behaviour === 'amnesiac' ? { noLocking: true } : {}) },
       };
-      this.peers.push(
-        new SimPeer(
-          {
+      const peerOpts = {
             node: pp.node,
             validator: pp.validator,
             behaviour: pp.behaviour,
@@ -153,10 +157,8 @@ class Simulation {
             firstHeight: plan.firstHeight,
             amnesiacTargeted: plan.amnesiacTargeted,
             idleMs: plan.idleMs,
-          },
-          env,
-        ),
-      );
+      };
+      this.peers.push(pp.behaviour === 'correct' ? new RunnerSimPeer(peerOpts, env) : new SimPeer(peerOpts, env));
     }
   }
 
@@ -181,7 +183,7 @@ class Simulation {
     };
   }
 
-  run(): SimResult {
+  async run(): Promise<SimResult> {
     const plan = this.plan;
     for (const p of this.peers) this.q.schedule(this.crashPrng.int(10), { kind: 'boot', node: p.node });
     for (const c of plan.crashes) this.q.schedule(c.atMs, { kind: 'crash', node: c.node, downMs: c.downMs });
@@ -195,11 +197,25 @@ class Simulation {
         break;
       }
       this.dispatch(item.event);
+      // A runner peer works through promises (its store and ledger are async ports that resolve
+      // at once here): let every queued task finish before the next event, so virtual time does
+      // not move while a peer is still handling an input.
+      if (!(await this.settle())) break;
       // Runs continue after a safety violation (e.g. a rejected certificate is often followed by
       // the agreement violation it enables); the checker keeps the first VIOLATIONS_KEPT_MAX.
       if (this.done()) break;
     }
     return this.result();
+  }
+
+  /** Runs microtasks until no peer is busy; false (and a 'limit' violation) if that never happens. */
+  private async settle(): Promise<boolean> {
+    for (let turns = 0; turns < SETTLE_TURNS_MAX; turns++) {
+      if (!this.peers.some((p) => p.busy)) return true;
+      await Promise.resolve();
+    }
+    this.checker.report({ kind: 'limit', atMs: this.q.now, detail: `a peer did not settle within ${SETTLE_TURNS_MAX} microtask turns` });
+    return false;
   }
 
   private dispatch(e: SimEvent): void {
@@ -258,7 +274,7 @@ class Simulation {
   }
 
   /** Crash injection right after an effect (correct peers, before GST only). */
-  private crashPoint(peer: SimPeer, effect: Effect): number {
+  private crashPoint(peer: { node: number }, effect: Effect): number {
     if (effect.kind !== 'persist' && effect.kind !== 'broadcast') return -1;
     const p = this.plan.pointCrashProbability[peer.node] ?? 0;
     if (p <= 0 || this.q.now >= this.plan.network.gstMs - this.plan.pointCrashDownMs.max) return -1;
@@ -376,6 +392,7 @@ class Simulation {
       crashes: this.peers.reduce((s, p) => s + p.crashes, 0),
       evidence: this.peers.reduce((s, p) => s + p.stats.evidence, 0),
       synced: this.synced,
+      walRecordsMax: this.peers.reduce((m, p) => Math.max(m, p instanceof RunnerSimPeer ? p.walRecordsMax : 0), 0),
       rejected: this.rejectedCounts(),
       violations: this.checker.violations,
       safetyViolated: this.checker.violations.some((v) => SAFETY_KINDS.has(v.kind)),
@@ -390,7 +407,7 @@ class Simulation {
     return Object.fromEntries(Object.entries(out).sort((a, b) => (a[0] < b[0] ? -1 : 1)));
   }
 
-  private checkLiveness(correct: SimPeer[], target: number, decidedTop: number): void {
+  private checkLiveness(correct: AnyPeer[], target: number, decidedTop: number): void {
     const plan = this.plan;
     if (decidedTop < target) {
       const lag = correct

@@ -13,7 +13,10 @@
 //                 rounds per height, locks taken in early rounds, then GST (round windows, L28 on
 //                 old valid rounds);
 //   crash-revote  peers crash often right after signing, proposals often arrive after the
-//                 propose timeout; a restarted peer replays its WAL (bites noSignerPersistence).
+//                 propose timeout; a restarted peer replays its WAL (bites noSignerPersistence);
+//   junk          crash-revote's crashes plus f Byzantine validators sending validly signed junk
+//                 (wal-flooder, junk-proposer, height-liar): correct peers must keep their WAL
+//                 bounded and still decide, also across restarts.
 
 import type { Timeouts } from '../../src/consensus/types.js';
 import type { Behaviour } from './peer.js';
@@ -24,8 +27,8 @@ import { Prng } from './prng.js';
 export type BugName = 'quorumTwoFPlusOne' | 'noLocking' | 'noSignerPersistence';
 export const BUG_NAMES: readonly BugName[] = ['quorumTwoFPlusOne', 'noLocking', 'noSignerPersistence'];
 
-export type ScenarioName = 'random' | 'split-brain' | 'lock-race' | 'crash-revote' | 'long-async';
-export const SCENARIO_NAMES: readonly ScenarioName[] = ['random', 'split-brain', 'lock-race', 'crash-revote', 'long-async'];
+export type ScenarioName = 'random' | 'split-brain' | 'lock-race' | 'crash-revote' | 'long-async' | 'junk';
+export const SCENARIO_NAMES: readonly ScenarioName[] = ['random', 'split-brain', 'lock-race', 'crash-revote', 'long-async', 'junk'];
 
 /** The adversarial scenario used by default when a bug is injected. */
 export const BUG_SCENARIO: Record<BugName, ScenarioName> = {
@@ -185,6 +188,12 @@ export function buildPlan(seed: number, c: SimConfig): Plan {
     case 'long-async':
       longAsync(prng, base);
       break;
+    case 'junk':
+      crashRevote(prng, base);
+      for (const v of prng.shuffled(Array.from({ length: n }, (_, i) => i)).slice(0, base.f)) {
+        base.peers[v]!.behaviour = prng.pick(['wal-flooder', 'junk-proposer', 'height-liar'] as const);
+      }
+      break;
   }
   for (let v = 0; v < (c.silent ?? 0); v++) {
     for (const p of base.peers) if (p.validator === v) p.behaviour = 'silent';
@@ -253,7 +262,7 @@ function randomFaults(prng: Prng, p: Plan): void {
   const chosen = prng.shuffled(Array.from({ length: n }, (_, i) => i)).slice(0, byz);
   const twins: number[] = [];
   for (const v of chosen) {
-    const b = prng.pick(['silent', 'equivocator', 'double-voter', 'invalid-proposer', 'amnesiac', 'spammer', 'twin'] as const);
+    const b = prng.pick(['silent', 'equivocator', 'double-voter', 'invalid-proposer', 'amnesiac', 'spammer', 'twin', 'wal-flooder', 'junk-proposer', 'height-liar'] as const);
     if (b === 'twin') twins.push(v);
     else p.peers[v]!.behaviour = b;
   }

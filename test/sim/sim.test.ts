@@ -21,9 +21,9 @@ function describeFailures(results: SimResult[], extraFlags = ''): string {
     .join('\n');
 }
 
-function sweep(seeds: number, start: number, cfg: SimConfig): SimResult[] {
+async function sweep(seeds: number, start: number, cfg: SimConfig): Promise<SimResult[]> {
   const out: SimResult[] = [];
-  for (let s = start; s < start + seeds; s++) out.push(runSimulation(s, cfg));
+  for (let s = start; s < start + seeds; s++) out.push(await runSimulation(s, cfg));
   return out;
 }
 
@@ -38,8 +38,8 @@ describe('fault sweep (real driver, random faults)', () => {
     [10, 40],
   ];
   for (const [n, seeds] of plan) {
-    test(`n=${n}: ${seeds} seeds with faults, no violation, every height decided`, { timeout: 120_000 }, () => {
-      const results = sweep(seeds, 1_000 * n, { n, heights: 3, faults: true });
+    test(`n=${n}: ${seeds} seeds with faults, no violation, every height decided`, { timeout: 120_000 }, async () => {
+      const results = await sweep(seeds, 1_000 * n, { n, heights: 3, faults: true });
       expect(describeFailures(results)).toBe('');
       for (const r of results) {
         expect(r.heightsDecided).toBe(3);
@@ -53,9 +53,9 @@ describe('fault sweep (real driver, random faults)', () => {
     });
   }
 
-  test('faults off: every height decided in round 0 for n in {4, 5, 7, 10}', () => {
+  test('faults off: every height decided in round 0 for n in {4, 5, 7, 10}', async () => {
     for (const n of [4, 5, 7, 10]) {
-      const results = sweep(10, 500, { n, heights: 3, faults: false });
+      const results = await sweep(10, 500, { n, heights: 3, faults: false });
       expect(describeFailures(results)).toBe('');
       for (const r of results) {
         expect(r.heightsDecided).toBe(3);
@@ -66,8 +66,8 @@ describe('fault sweep (real driver, random faults)', () => {
     }
   });
 
-  test('real Ed25519 (node:crypto) instead of the fast signature scheme', () => {
-    const results = sweep(3, 77, { n: 4, heights: 2, faults: true, realCrypto: true });
+  test('real Ed25519 (node:crypto) instead of the fast signature scheme', async () => {
+    const results = await sweep(3, 77, { n: 4, heights: 2, faults: true, realCrypto: true });
     expect(describeFailures(results)).toBe('');
     for (const r of results) expect(r.heightsDecided).toBe(2);
   });
@@ -80,19 +80,21 @@ describe('liveness regression: polka rounds older than the vote-keeper window (l
   // ~100 runs, a few seconds on one core.
   const seeds = [...Array.from({ length: 50 }, (_, i) => i), 73, 257, 368, 445];
 
-  function longAsync(extra: Partial<SimConfig>): SimResult[] {
-    return seeds.map((s) => runSimulation(s, { n: 4, heights: 4, faults: true, scenario: 'long-async', ...extra }));
+  async function longAsync(extra: Partial<SimConfig>): Promise<SimResult[]> {
+    const out: SimResult[] = [];
+    for (const s of seeds) out.push(await runSimulation(s, { n: 4, heights: 4, faults: true, scenario: 'long-async', ...extra }));
+    return out;
   }
 
-  test('default limits: every height decided, no violation, and heights really went past round 16', { timeout: 60_000 }, () => {
-    const results = longAsync({});
+  test('default limits: every height decided, no violation, and heights really went past round 16', { timeout: 60_000 }, async () => {
+    const results = await longAsync({});
     expect(describeFailures(results)).toBe('');
     for (const r of results) expect(r.heightsDecided).toBe(4);
     expect(Math.max(...results.flatMap((r) => r.decisionRounds))).toBeGreaterThan(16);
   });
 
-  test('maxRoundsKept = maxPastRoundsKept = 2: old rounds survive only as pinned polka/locked/valid/vr rounds, still live', { timeout: 60_000 }, () => {
-    const results = longAsync({ maxRoundsKept: 2, maxPastRoundsKept: 2 });
+  test('maxRoundsKept = maxPastRoundsKept = 2: old rounds survive only as pinned polka/locked/valid/vr rounds, still live', { timeout: 60_000 }, async () => {
+    const results = await longAsync({ maxRoundsKept: 2, maxPastRoundsKept: 2 });
     expect(describeFailures(results, ' --max-rounds-kept 2 --max-past-rounds-kept 2')).toBe('');
     for (const r of results) expect(r.heightsDecided).toBe(4);
     // The tiny window really discarded old rounds (messages for them were refused).
@@ -101,13 +103,13 @@ describe('liveness regression: polka rounds older than the vote-keeper window (l
 });
 
 describe('the liveness check can fail', () => {
-  test('f silent validators: still live; f + 1 silent validators (no quorum left): liveness violation', () => {
+  test('f silent validators: still live; f + 1 silent validators (no quorum left): liveness violation', async () => {
     for (const n of [4, 7]) {
       const f = Math.floor((n - 1) / 3);
-      const ok = runSimulation(9, { n, heights: 2, faults: false, silent: f });
+      const ok = await runSimulation(9, { n, heights: 2, faults: false, silent: f });
       expect(ok.violations).toEqual([]);
       expect(ok.heightsDecided).toBe(2);
-      const stuck = runSimulation(9, { n, heights: 2, faults: false, silent: f + 1 });
+      const stuck = await runSimulation(9, { n, heights: 2, faults: false, silent: f + 1 });
       expect(stuck.heightsDecided).toBe(0);
       expect(stuck.violations.map((v) => v.kind)).toEqual(['liveness']);
       expect(stuck.safetyViolated).toBe(false);
@@ -116,31 +118,32 @@ describe('the liveness check can fail', () => {
 });
 
 describe('determinism', () => {
-  test('same seed and config -> identical result and trace hash; other seeds differ', () => {
+  test('same seed and config -> identical result and trace hash; other seeds differ', async () => {
     const cfg: SimConfig = { n: 7, heights: 3, faults: true };
     for (const seed of [3, 41, 2_024]) {
-      const a = runSimulation(seed, cfg);
-      const b = runSimulation(seed, cfg);
+      const a = await runSimulation(seed, cfg);
+      const b = await runSimulation(seed, cfg);
       expect(b.traceHash).toBe(a.traceHash);
       expect(b).toEqual(a);
       expect(a.events).toBeGreaterThan(100);
     }
-    const hashes = new Set([1, 2, 3, 4, 5].map((s) => runSimulation(s, cfg).traceHash));
+    const hashes = new Set<string>();
+    for (const s of [1, 2, 3, 4, 5]) hashes.add((await runSimulation(s, cfg)).traceHash);
     expect(hashes.size).toBe(5);
   });
 
-  test('tracing does not change the run', () => {
+  test('tracing does not change the run', async () => {
     const cfg: SimConfig = { n: 4, heights: 2, faults: true };
-    const plain = runSimulation(11, cfg);
-    const traced = runSimulation(11, { ...cfg, trace: true });
+    const plain = await runSimulation(11, cfg);
+    const traced = await runSimulation(11, { ...cfg, trace: true });
     expect(traced.traceHash).toBe(plain.traceHash);
     expect(traced.trace!.length).toBeGreaterThan(10);
   });
 
-  test('a bug scenario replays identically (a violation is reproducible from its seed)', () => {
+  test('a bug scenario replays identically (a violation is reproducible from its seed)', async () => {
     const cfg: SimConfig = { n: 4, heights: 3, faults: true, bug: 'noSignerPersistence' };
-    const a = runSimulation(5, cfg);
-    const b = runSimulation(5, cfg);
+    const a = await runSimulation(5, cfg);
+    const b = await runSimulation(5, cfg);
     expect(a.violations.length).toBeGreaterThan(0);
     expect(b.violations).toEqual(a.violations);
     expect(b.traceHash).toBe(a.traceHash);
@@ -151,29 +154,29 @@ describe('determinism', () => {
  * Runs the seed budget with the bug and asserts that a violation of `kind` is found; then runs the
  * same seeds without the bug and asserts they are clean.
  */
-function expectBugFound(bug: BugName, scenario: ScenarioName, n: number, budget: number, kind: string, heights: number): void {
-  const withBug = sweep(budget, 0, { n, heights, faults: true, bug, scenario });
+async function expectBugFound(bug: BugName, scenario: ScenarioName, n: number, budget: number, kind: string, heights: number): Promise<void> {
+  const withBug = await sweep(budget, 0, { n, heights, faults: true, bug, scenario });
   const found = withBug.filter((r) => r.violations.some((v) => v.kind === kind));
   expect(found.length, `no ${kind} violation within ${budget} seeds of ${scenario} with ${bug} at n=${n}`).toBeGreaterThan(0);
-  const without = sweep(budget, 0, { n, heights, faults: true, scenario });
+  const without = await sweep(budget, 0, { n, heights, faults: true, scenario });
   expect(describeFailures(without)).toBe('');
   for (const r of without) expect(r.heightsDecided).toBe(heights);
 }
 
 describe('injected driver bugs are found within a fixed seed budget', () => {
-  test('quorumTwoFPlusOne at n=6 (q=5 but 2f+1=3): Twins across a partition -> two decisions at one height', () => {
-    expectBugFound('quorumTwoFPlusOne', 'split-brain', 6, 20, 'agreement', 3);
+  test('quorumTwoFPlusOne at n=6 (q=5 but 2f+1=3): Twins across a partition -> two decisions at one height', async () => {
+    await expectBugFound('quorumTwoFPlusOne', 'split-brain', 6, 20, 'agreement', 3);
   });
 
-  test('quorumTwoFPlusOne at n=5 (q=4 but 2f+1=3): Twins across a partition -> two decisions at one height', () => {
-    expectBugFound('quorumTwoFPlusOne', 'split-brain', 5, 20, 'agreement', 3);
+  test('quorumTwoFPlusOne at n=5 (q=4 but 2f+1=3): Twins across a partition -> two decisions at one height', async () => {
+    await expectBugFound('quorumTwoFPlusOne', 'split-brain', 5, 20, 'agreement', 3);
   });
 
-  test('noLocking at n=4: a value decided by one peer and locked by another, then a fresh proposal -> agreement broken', () => {
-    expectBugFound('noLocking', 'lock-race', 4, 30, 'agreement', 4);
+  test('noLocking at n=4: a value decided by one peer and locked by another, then a fresh proposal -> agreement broken', async () => {
+    await expectBugFound('noLocking', 'lock-race', 4, 30, 'agreement', 4);
   });
 
-  test('noSignerPersistence at n=4: crash right after signing, restart, re-sign differently -> double signing', () => {
-    expectBugFound('noSignerPersistence', 'crash-revote', 4, 10, 'double-sign', 3);
+  test('noSignerPersistence at n=4: crash right after signing, restart, re-sign differently -> double signing', async () => {
+    await expectBugFound('noSignerPersistence', 'crash-revote', 4, 10, 'double-sign', 3);
   });
 });

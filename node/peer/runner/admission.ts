@@ -3,17 +3,19 @@
 // at it, so one validator's validly signed junk could fill the WAL (and the store's per-height
 // cap) and every honest message after it failed. Here a message is admitted only if the driver
 // could use it, and each validator gets its own share of the WAL:
-//   - at most one message per (type, validator, round) plus ONE conflicting copy (kept so the
-//     driver sees the equivocation and reports evidence; a third version carries nothing new);
+//   - per (type, validator, round) the versions the driver's vote keeper would count: the first,
+//     up to EXTRA_*_MAX conflicting ones (the driver sees the equivocation and reports evidence),
+//     and beyond that only a version whose value already has f+1 distinct supporters in that
+//     round (so a correct validator signed it: it may complete a polka or a commit that other
+//     peers saw; refusing it would split the correct peers' views for good). Junk versions for
+//     values nobody else voted for are refused;
 //   - an exact repeat (same type, validator, round and value id) is a duplicate;
 //   - per validator, at most `recordsPerValidator` records and `bytesPerValidator` bytes.
 // A message is recorded only once it was handled (`commit`), so a message dropped by back-pressure
 // or a failed write is handled again when it is re-sent.
 import { toHex } from '../../../src/encoding/bytes.js';
-import type { ConsensusMessage } from '../../../src/consensus/index.js';
-
-/** Versions of one (type, validator, round) kept: the first plus one conflicting copy (evidence). */
-export const VERSIONS_PER_SLOT_MAX = 2;
+import { skipThreshold, type ConsensusMessage } from '../../../src/consensus/index.js';
+import { EXTRA_PROPOSALS_PER_ROUND_MAX, EXTRA_VOTES_PER_VALIDATOR_MAX } from '../../../src/consensus/vote-keeper.js';
 
 /** Slots remembered per height: far above what the driver's round window can produce honestly. */
 export const SLOTS_PER_HEIGHT_MAX = 65_536;
@@ -32,6 +34,9 @@ export function slotKey(m: ConsensusMessage): string {
 
 export class HeightAdmission {
   private slots = new Map<string, string[]>();
+  /** Distinct validators that voted for a value: key `${V|C}${round}:${idHex}`. */
+  private support = new Map<string, Set<number>>();
+  private readonly fPlusOne: number;
   private records: Uint32Array;
   private bytes: Float64Array;
   private totalRecords = 0;
@@ -44,6 +49,7 @@ export class HeightAdmission {
   ) {
     this.records = new Uint32Array(n);
     this.bytes = new Float64Array(n);
+    this.fPlusOne = skipThreshold(n);
   }
 
   /** The height being tracked; a different height resets everything. */
@@ -55,6 +61,7 @@ export class HeightAdmission {
     if (height === this.current) return;
     this.current = height;
     this.slots = new Map();
+    this.support = new Map();
     this.records = new Uint32Array(this.n);
     this.bytes = new Float64Array(this.n);
     this.totalRecords = 0;
@@ -66,7 +73,15 @@ export class HeightAdmission {
     const versions = this.slots.get(slotKey(m));
     if (versions === undefined) return 'new';
     if (versions.includes(idHex)) return 'duplicate';
-    return versions.length >= VERSIONS_PER_SLOT_MAX ? 'excess' : 'conflict';
+    const extra = m.type === 'proposal' ? EXTRA_PROPOSALS_PER_ROUND_MAX : EXTRA_VOTES_PER_VALIDATOR_MAX;
+    return versions.length < 1 + extra || this.supported(m, idHex) ? 'conflict' : 'excess';
+  }
+
+  /** The value has f+1 distinct voters in the message's round (a proposal: prevotes or precommits). */
+  private supported(m: ConsensusMessage, idHex: string): boolean {
+    const count = (t: string) => this.support.get(`${t}${m.round}:${idHex}`)?.size ?? 0;
+    if (m.type === 'proposal') return count('V') >= this.fPlusOne || count('C') >= this.fPlusOne;
+    return count(m.type === 'prevote' ? 'V' : 'C') >= this.fPlusOne;
   }
 
   /** True when `bytes` more from `validator` still fit its WAL share of the height. */
@@ -80,8 +95,15 @@ export class HeightAdmission {
     const versions = this.slots.get(k);
     if (versions === undefined) {
       if (this.slots.size < SLOTS_PER_HEIGHT_MAX) this.slots.set(k, [idHex]);
+    } else if (!versions.includes(idHex)) {
+      versions.push(idHex);
     }
-    else if (!versions.includes(idHex) && versions.length < VERSIONS_PER_SLOT_MAX) versions.push(idHex);
+    if (m.type !== 'proposal' && this.support.size < SLOTS_PER_HEIGHT_MAX) {
+      const sk = `${m.type === 'prevote' ? 'V' : 'C'}${m.round}:${idHex}`;
+      let set = this.support.get(sk);
+      if (set === undefined) this.support.set(sk, (set = new Set()));
+      set.add(m.validator);
+    }
     if (walBytes > 0) {
       this.records[m.validator]! += 1;
       this.bytes[m.validator]! += walBytes;
