@@ -11,6 +11,8 @@ import { startHttpServer, type HttpServer } from './server.js';
 
 export interface AttachLogger {
   info(fields: Record<string, unknown>, msg: string): void;
+  /** Details of internal errors (500 answers carry only a request id); stderr when absent. */
+  error?(fields: Record<string, unknown>, msg: string): void;
 }
 
 /** Splits the config's "host:port" (validated by node/peer/config.ts); throws PeerError config_bad_http. */
@@ -25,7 +27,8 @@ export function parseHostPort(s: string): { host: string; port: number } {
 export async function attachHttp(peer: Peer, http: string | null, log?: AttachLogger, limits?: Partial<HttpLimits>): Promise<HttpServer | null> {
   if (http === null) return null;
   const { host, port } = parseHostPort(http);
-  const server = await startHttpServer(peer, { host, port, ...(limits ? { limits } : {}) });
+  const errorLog = log?.error?.bind(log);
+  const server = await startHttpServer(peer, { host, port, ...(limits ? { limits } : {}), ...(errorLog ? { log: { error: errorLog } } : {}) });
   const stopPeer = peer.stop.bind(peer);
   peer.stop = async () => {
     await server.close();

@@ -6,6 +6,7 @@ import type { AuthorizeRead, ReadResource } from './auth.js';
 import { sendError } from './errors.js';
 import type { HttpLimits } from './limits.js';
 import type { PeerMetrics } from './metrics.js';
+import type { BundleGzipCache } from './gzip-cache.js';
 import type { FinalityWaiters } from './waiters.js';
 
 export interface RouteContext {
@@ -14,6 +15,25 @@ export interface RouteContext {
   waiters: FinalityWaiters;
   metrics: PeerMetrics;
   authorizeRead: AuthorizeRead;
+  bundleGzip: BundleGzipCache;
+}
+
+const gone = new WeakMap<object, AbortSignal>();
+
+/**
+ * Aborted when the request's connection closes or its response is done. Set up when the request
+ * arrives (server.ts onRequest), so a client that leaves at any later point is seen, even one that
+ * left before the code asking had started waiting.
+ */
+export function watchClient(req: FastifyRequest, reply: FastifyReply): void {
+  const ac = new AbortController();
+  gone.set(req.raw, ac.signal);
+  if (reply.raw.destroyed || req.raw.socket?.destroyed) ac.abort();
+  else reply.raw.once('close', () => ac.abort());
+}
+
+export function clientGone(req: FastifyRequest): AbortSignal {
+  return gone.get(req.raw) ?? AbortSignal.abort();
 }
 
 /** Runs the read authorization hook; on refusal sends 403 forbidden and returns false. */

@@ -10,7 +10,7 @@ import type { AuditEntry } from '../../src/entry/types.js';
 import { WAITED_HEADER, type EntryResponse } from '../../src/client/types.js';
 import type { EntryLookup } from '../peer/peer.js';
 import { prefersReceipt } from './accept.js';
-import { allowRead, type RouteContext } from './context.js';
+import { allowRead, clientGone, type RouteContext } from './context.js';
 import { RETRY_AFTER_S, sendError } from './errors.js';
 import { WAIT_TIMEOUT_MS_DEFAULT } from './limits.js';
 import { parseSubmitBody, submitResponse } from './submit.js';
@@ -103,6 +103,9 @@ async function getEntry(ctx: RouteContext, req: FastifyRequest, reply: FastifyRe
   const since = ctx.waiters.generation;
   let current = await currentEntry(ctx, key);
   if (current?.status !== 'final' && waitMs > 0) {
+    // The client may have left during the lookup: then there is nobody to wait for.
+    const gone = clientGone(req);
+    if (gone.aborted) return reply;
     if (!ctx.waiters.hasRoom()) {
       return sendError(reply, 'too_many_waiters', `${ctx.waiters.size} long-polls already waiting (waitersMax ${ctx.waiters.max}); retry later`);
     }
@@ -113,7 +116,7 @@ async function getEntry(ctx: RouteContext, req: FastifyRequest, reply: FastifyRe
         return current?.status === 'final';
       },
       waitMs,
-      (cb) => reply.raw.once('close', cb),
+      gone,
       since,
     );
     reply.header(WAITED_HEADER, String(Date.now() - t0));

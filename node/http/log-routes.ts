@@ -59,8 +59,9 @@ export function registerLogRoutes(app: FastifyInstance, ctx: RouteContext): void
     if (p.kind === 'entries') {
       reply.header('vary', 'accept-encoding');
       if (acceptsGzip(req)) {
+        // A full bundle is immutable: compressed once and served from the cache afterwards.
         // zlib runs on the libuv thread pool: the event loop stays free for consensus.
-        body = await gzip(body);
+        body = width === TILE_WIDTH ? await ctx.bundleGzip.get(p.bundle.index, body) : await gzip(body);
         reply.header('content-encoding', 'gzip');
       }
     }

@@ -1,16 +1,22 @@
-// The HTTP API of one peer (docs/api.md), on fastify 5. Limits (docs/api.md "Limits"): body size
-// (bodyLimit), array length (submit.ts), requests in flight (onRequest hook below), long-poll
-// waiters (waiters.ts), and slow-client timeouts on the Node server itself (requestTimeout,
-// headersTimeout, keepAliveTimeout, idle socket timeout).
+// The HTTP API of one peer (docs/api.md), on fastify 5. Limits (docs/api.md "Limits"), cheapest
+// first: connections in total and per client address (admission.ts, before the HTTP parser),
+// request rate per address and requests in flight (onRequest hook below), request-body bytes in
+// flight, body size, JSON depth/entries/values before parsing (body.ts), array length
+// (submit.ts), long-poll waiters (waiters.ts), and slow-client timeouts on the Node server itself
+// (requestTimeout, headersTimeout, keepAliveTimeout, idle socket timeout).
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { API_ERROR_STATUS, WAITED_HEADER, type HealthResponse, type StatusResponse } from '../../src/client/types.js';
 import type { Peer } from '../peer/peer.js';
 import { authorizeRead as allowAll, type AuthorizeRead } from './auth.js';
-import { allowRead, type RouteContext } from './context.js';
+import { BodyBudget, capConnections, clientAddress, RateLimiter } from './admission.js';
+import { registerJsonBodyParser } from './body.js';
+import { allowRead, watchClient, type RouteContext } from './context.js';
 import { registerEntryRoutes } from './entries.js';
-import { errorBody, sendError } from './errors.js';
+import { ApiError, errorBody, sendError } from './errors.js';
+import { BundleGzipCache, type GzipCacheStats } from './gzip-cache.js';
 import { resolveHttpLimits, type HttpLimits } from './limits.js';
 import { registerLogRoutes } from './log-routes.js';
 import { createPeerMetrics, type PeerMetrics } from './metrics.js';
@@ -23,7 +29,19 @@ export interface HttpServerOptions {
   limits?: Partial<HttpLimits>;
   /** Read authorization hook; default allows every read (auth.ts). */
   authorizeRead?: AuthorizeRead;
+  /** Where the details of internal errors go (500 answers carry only a request id). */
+  log?: HttpLogger;
 }
+
+export interface HttpLogger {
+  error(fields: Record<string, unknown>, msg: string): void;
+}
+
+/** Internal errors are logged to stderr when the embedder gives no logger: never lost, never sent. */
+const STDERR_LOG: HttpLogger = { error: (fields, msg) => console.error(msg, JSON.stringify(fields)) };
+
+/** Header carrying the id of a 500 answer, which also names it in the log. */
+export const REQUEST_ID_HEADER = 'cairn-request-id';
 
 export interface HttpServer {
   /** e.g. http://127.0.0.1:41234 (no trailing slash). */
@@ -31,6 +49,8 @@ export interface HttpServer {
   readonly port: number;
   readonly metrics: PeerMetrics;
   readonly limits: HttpLimits;
+  /** Admission counters, for tests and operators. */
+  stats(): { connections: number; bodyBytesInFlight: number; inFlight: number; bundleGzip: GzipCacheStats };
   /** Ends pending long-polls, closes every connection, stops listening. Idempotent. */
   close(): Promise<void>;
 }
@@ -43,8 +63,8 @@ export const URL_PARAM_CHARS_MAX = 256;
 
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'] as const;
 
-/** Maps fastify's own request errors to API codes. */
-function mapFastifyError(err: FastifyError, limits: HttpLimits): { code: keyof typeof API_ERROR_STATUS; message: string } {
+/** Maps fastify's own request errors to API codes; null for an internal error. */
+function mapFastifyError(err: FastifyError, limits: HttpLimits): { code: keyof typeof API_ERROR_STATUS; message: string } | null {
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return { code: 'body_too_large', message: `request body larger than ${limits.bodyBytesMax} bytes (bodyBytesMax)` };
@@ -59,7 +79,7 @@ function mapFastifyError(err: FastifyError, limits: HttpLimits): { code: keyof t
   if (status === 413) return { code: 'body_too_large', message: err.message };
   if (status === 415) return { code: 'unsupported_media_type', message: err.message };
   if (status >= 400 && status < 500) return { code: 'bad_request', message: err.message };
-  return { code: 'internal', message: `internal error: ${err.message}` };
+  return null;
 }
 
 /** A raw HTTP response for errors raised before fastify sees a request (slow or broken clients). */
@@ -72,7 +92,12 @@ export async function startHttpServer(peer: Peer, opts: HttpServerOptions): Prom
   const limits = resolveHttpLimits(opts.limits);
   const metrics = createPeerMetrics(peer);
   const waiters = new FinalityWaiters(peer.events, limits.waitersMax);
-  const ctx: RouteContext = { peer, limits, waiters, metrics, authorizeRead: opts.authorizeRead ?? allowAll };
+  const bundleGzip = new BundleGzipCache(limits.bundleGzipCacheBytesMax);
+  const ctx: RouteContext = { peer, limits, waiters, metrics, authorizeRead: opts.authorizeRead ?? allowAll, bundleGzip };
+  const log = opts.log ?? STDERR_LOG;
+  const rate = new RateLimiter(limits.requestsPerSecondPerAddress, limits.requestBurstPerAddress, limits.addressesTrackedMax);
+  const bodies = new BodyBudget(limits.bodyBytesInFlightMax, limits.bodyBytesInFlightPerAddressMax);
+  let connections = () => 0;
 
   let server: Server | null = null;
   const app: FastifyInstance = Fastify({
@@ -100,6 +125,7 @@ export async function startHttpServer(peer: Peer, opts: HttpServerOptions): Prom
         handler as (req: IncomingMessage, res: ServerResponse) => void,
       );
       s.setTimeout(limits.connectionTimeoutMs);
+      connections = capConnections(s, limits.connectionsMax, limits.connectionsPerAddressMax);
       server = s;
       return s;
     },
@@ -118,9 +144,14 @@ export async function startHttpServer(peer: Peer, opts: HttpServerOptions): Prom
   });
   // Only JSON bodies are accepted (POST /v1/entries); text/plain would otherwise parse as a string.
   app.removeContentTypeParser('text/plain');
+  registerJsonBodyParser(app, limits, bodies);
 
   let inFlight = 0;
   app.addHook('onRequest', async (req, reply) => {
+    const wait = rate.take(clientAddress(req.raw.socket?.remoteAddress));
+    if (wait !== null) {
+      return sendError(reply, 'rate_limited', `this client address sends more than ${limits.requestsPerSecondPerAddress} requests per second (requestsPerSecondPerAddress, burst requestBurstPerAddress ${limits.requestBurstPerAddress}); retry later`, undefined, wait);
+    }
     if (inFlight >= limits.inFlightMax) {
       return sendError(reply, 'too_many_requests', `${inFlight} requests in flight (inFlightMax ${limits.inFlightMax}); retry later`);
     }
@@ -129,6 +160,7 @@ export async function startHttpServer(peer: Peer, opts: HttpServerOptions): Prom
     reply.raw.once('close', () => {
       inFlight--;
     });
+    watchClient(req, reply);
     return undefined;
   });
   app.addHook('onResponse', async (req, reply) => {
@@ -138,7 +170,7 @@ export async function startHttpServer(peer: Peer, opts: HttpServerOptions): Prom
   // signatures; no cookies or credentials are involved, so any origin may call the API.
   app.addHook('onSend', async (_req, reply, payload) => {
     reply.header('access-control-allow-origin', '*');
-    reply.header('access-control-expose-headers', `retry-after, ${WAITED_HEADER}`);
+    reply.header('access-control-expose-headers', `retry-after, ${WAITED_HEADER}, ${REQUEST_ID_HEADER}`);
     return payload;
   });
   app.options('*', async (_req, reply) =>
@@ -149,9 +181,19 @@ export async function startHttpServer(peer: Peer, opts: HttpServerOptions): Prom
       .header('access-control-max-age', String(CORS_MAX_AGE_S))
       .send(),
   );
-  app.setErrorHandler((err: FastifyError, _req, reply) => {
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err instanceof ApiError) {
+      if (err.close) reply.header('connection', 'close');
+      return sendError(reply, err.code, err.message, undefined, err.retryAfterS);
+    }
     const m = mapFastifyError(err, limits);
-    return sendError(reply, m.code, m.message);
+    if (m !== null) return sendError(reply, m.code, m.message);
+    // Internal errors (storage, bugs) may carry file paths, LevelDB messages or stacks: the answer
+    // names only a request id, the details go to the log under that id.
+    const requestId = randomUUID();
+    log.error({ requestId, method: req.method, url: req.url, error: err.message, stack: err.stack }, 'http internal error');
+    reply.header(REQUEST_ID_HEADER, requestId);
+    return sendError(reply, 'internal', `internal error (request id ${requestId}); the details are in the peer's log`);
   });
   app.setNotFoundHandler((req, reply) => sendError(reply, 'not_found', `no route ${req.method} ${req.url.split('?')[0]}`));
 
@@ -216,6 +258,7 @@ export async function startHttpServer(peer: Peer, opts: HttpServerOptions): Prom
     port,
     metrics,
     limits,
+    stats: () => ({ connections: connections(), bodyBytesInFlight: bodies.bytes, inFlight, bundleGzip: bundleGzip.stats() }),
     close: () => {
       closing ??= (async () => {
         waiters.close();

@@ -44,12 +44,16 @@ export class FinalityWaiters {
 
   /**
    * Resolves true as soon as `check()` returns true after a final checkpoint, false after
-   * `timeoutMs` or when `abort` fires. The caller checks once before waiting; `since` is the
+   * `timeoutMs` or when `abort` fires (a callback registration, or a signal: an already aborted
+   * signal resolves false at once without taking a slot). The caller checks once before waiting; `since` is the
    * generation taken before that check: if a final checkpoint arrived while the caller was
    * checking, the waiter checks again at once instead of sleeping until the next one (which may
    * never come when the log is idle). Never rejects: a throwing check ends the wait as false.
    */
-  wait(check: () => Promise<boolean>, timeoutMs: number, abort: (cb: () => void) => void, since: number): Promise<boolean> {
+  wait(check: () => Promise<boolean>, timeoutMs: number, abort: AbortSignal | ((cb: () => void) => void), since: number): Promise<boolean> {
+    // A client that left before the wait began (its socket closed during the caller's first
+    // check) takes no slot: its 'close' event has already fired and would never end the wait.
+    if (typeof abort !== 'function' && abort.aborted) return Promise.resolve(false);
     return new Promise<boolean>((resolve) => {
       let timer: NodeJS.Timeout | null = null;
       const w: Waiter = {
@@ -64,7 +68,16 @@ export class FinalityWaiters {
       };
       this.waiters.add(w);
       timer = setTimeout(() => w.finish(false), timeoutMs);
-      abort(() => w.finish(false));
+      const onAbort = () => w.finish(false);
+      if (typeof abort === 'function') abort(onAbort);
+      else {
+        abort.addEventListener('abort', onAbort, { once: true });
+        const finish = w.finish;
+        w.finish = (done) => {
+          abort.removeEventListener('abort', onAbort);
+          finish(done);
+        };
+      }
       if (this.finals !== since) this.run(w);
     });
   }

@@ -38,3 +38,18 @@ export const DATA_BYTES_MAX = 49_152;
 
 /** Most errors reported for one entry (validation stops collecting after this many). */
 export const ENTRY_ERRORS_MAX = 32;
+
+/** JSON values one entry can hold: DATA_VALUES_MAX inside `data` plus the fixed fields and their
+ *  objects (23 today), rounded up. The HTTP API refuses a body element with more before parsing it. */
+export const ENTRY_VALUES_MAX = DATA_VALUES_MAX + 32;
+/** Nesting depth of one entry as JSON: the entry object (1), `data` (2), and DATA_DEPTH_MAX - 1
+ *  more levels inside `data`. */
+export const ENTRY_DEPTH_MAX = DATA_DEPTH_MAX + 1;
+
+/** Bytes of request JSON an array submission may spend per entry, on average. Typical entries are
+ *  0.3-1 KiB; a full array (SUBMIT_ARRAY_MAX entries) therefore fits in SUBMIT_ARRAY_MAX x 2 KiB,
+ *  about one default block (maxBlockBytes 2 MiB). Entries near LEAF_BYTES_MAX are sent in smaller
+ *  arrays. Bounding the body bounds what JSON.parse may cost the event loop. */
+export const SUBMIT_BYTES_PER_ENTRY = 2048;
+/** JSON values an array submission may hold per entry, on average (typical entries have 20-60). */
+export const SUBMIT_VALUES_PER_ENTRY = 128;

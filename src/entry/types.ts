@@ -68,6 +68,7 @@ export const ENTRY_ERROR_CODES = [
   'string_empty',
   'string_length',
   'string_control',
+  'string_invisible',
   'string_surrogate',
   'token_format',
   'action_format',

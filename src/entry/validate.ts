@@ -47,6 +47,21 @@ const LOWER_HEX_128 = /^[0-9a-f]{128}$/;
  * lone surrogates: they are data, not display text.
  */
 const CONTROL_OR_BIDI = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+/**
+ * Invisible characters, also forbidden in the descriptive fields: every Unicode format character
+ * (general category Cf: zero-width space/joiners U+200B-200D, word joiner and invisible operators
+ * U+2060-2064, BOM U+FEFF, Arabic letter mark U+061C, Mongolian vowel separator U+180E, soft hyphen
+ * U+00AD, tag characters, ...) and the characters outside Cf that render as nothing or as a blank
+ * (combining grapheme joiner U+034F, Hangul fillers U+115F/1160/3164/FFA0, Khmer inherent vowels
+ * U+17B4/17B5). With them, "admin" and "ad\u200Bmin" look the same on screen but are different
+ * actors, so a forged look-alike could be logged. Checked after CONTROL_OR_BIDI, which keeps its
+ * own code for the bidirectional controls (also Cf).
+ */
+const INVISIBLE = /[\p{Cf}\u034f\u115f\u1160\u17b4\u17b5\u3164\uffa0]/u;
+
+function codePointName(s: string, i: number): string {
+  return `U+${s.codePointAt(i)!.toString(16).toUpperCase().padStart(4, '0')}`;
+}
 
 function hasLoneSurrogate(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
@@ -119,6 +134,11 @@ function checkString(value: unknown, field: string, rule: StringRule, errors: Er
   }
   if (CONTROL_OR_BIDI.test(value)) {
     errors.add('string_control', field, 'contains a control, line-separator or bidirectional formatting character');
+    return undefined;
+  }
+  const invisible = INVISIBLE.exec(value);
+  if (invisible !== null) {
+    errors.add('string_invisible', field, `contains the invisible character ${codePointName(value, invisible.index)} (zero-width or format characters would let look-alike values be logged)`);
     return undefined;
   }
   const bad = rule.syntax?.(value) ?? null;
