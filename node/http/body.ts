@@ -3,10 +3,12 @@
 // bodyBytesMax and the bytes-in-flight budgets (from the headers, before any byte is read), then,
 // as bytes arrive, the running length and the shape scan (depth, entries, values), and JSON.parse
 // only for a body that passed all of them. A refused body closes the connection so its remaining
-// bytes are not read. Budget bytes are held from the first byte until parsing ended.
+// bytes are not read. Budget bytes are held from the first byte until the response is done: the
+// parsed body lives as long as its submission is being checked, so this bounds that memory too.
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { BodyBudget, clientAddress } from './admission.js';
+import { whenResponseDone } from './context.js';
 import { ApiError } from './errors.js';
 import { JsonShapeScanner, type JsonScanLimits } from './json-scan.js';
 import type { HttpLimits } from './limits.js';
@@ -31,8 +33,10 @@ export function registerJsonBodyParser(app: FastifyInstance, limits: HttpLimits,
     const finish = (err: Error | null, body?: unknown) => {
       if (finished) return;
       finished = true;
-      budget.release(address, reserved);
+      const held = reserved;
       reserved = 0;
+      if (err !== null) budget.release(address, held);
+      else whenResponseDone(req, () => budget.release(address, held));
       payload.removeListener('data', onData);
       payload.removeListener('end', onEnd);
       if (err !== null) done(err);

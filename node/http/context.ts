@@ -19,6 +19,7 @@ export interface RouteContext {
 }
 
 const gone = new WeakMap<object, AbortSignal>();
+const responses = new WeakMap<object, FastifyReply['raw']>();
 
 /**
  * Aborted when the request's connection closes or its response is done. Set up when the request
@@ -28,12 +29,20 @@ const gone = new WeakMap<object, AbortSignal>();
 export function watchClient(req: FastifyRequest, reply: FastifyReply): void {
   const ac = new AbortController();
   gone.set(req.raw, ac.signal);
+  responses.set(req.raw, reply.raw);
   if (reply.raw.destroyed || req.raw.socket?.destroyed) ac.abort();
   else reply.raw.once('close', () => ac.abort());
 }
 
 export function clientGone(req: FastifyRequest): AbortSignal {
   return gone.get(req.raw) ?? AbortSignal.abort();
+}
+
+/** Calls `fn` once the request's response is done or its connection closed (now if already so). */
+export function whenResponseDone(req: FastifyRequest, fn: () => void): void {
+  const res = responses.get(req.raw);
+  if (res === undefined || res.destroyed || res.writableFinished) fn();
+  else res.once('close', fn);
 }
 
 /** Runs the read authorization hook; on refusal sends 403 forbidden and returns false. */

@@ -193,6 +193,9 @@ describe('per-address and global admission', () => {
       b.sock.destroy();
       await new Promise((r) => setTimeout(r, 200));
       expect((await postJson(`${s.url}/v1/entries`, makeEntries(c.clients, 1, 'after')[0])).status).toBe(202);
+      // Nothing leaks: every reservation (refused, abandoned, served) was given back.
+      await new Promise((r) => setTimeout(r, 100));
+      expect(s.stats().bodyBytesInFlight).toBe(0);
     } finally {
       await s.close();
     }
