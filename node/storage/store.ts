@@ -91,6 +91,8 @@ import {
 } from './keys.js';
 
 import { LoggedFilter } from './logged-filter.js';
+import { SearchIndexer } from '../search/index-writer.js';
+import { makeSearchAccess, type SearchAccess } from '../search/db.js';
 
 export type { StoreHead } from './codec.js';
 
@@ -208,6 +210,8 @@ export interface StoreOptions {
    * certificate is checked.
    */
   checkHeadBlock?: (head: StoreHead, blockBytes: Uint8Array) => string | null;
+  /** Write the search indexes (node/search) in each block's batch (default true). */
+  searchIndexes?: boolean;
 }
 
 export interface Store extends TileReader {
@@ -271,6 +275,8 @@ export interface Store extends TileReader {
   getMeta(key: string): Promise<Uint8Array | undefined>;
   /** Synced. */
   putMeta(key: string, v: Uint8Array): Promise<void>;
+  /** The search indexes' records (node/search/db.ts): reads, and writes under the block lock. */
+  searchAccess(): SearchAccess;
   close(): Promise<void>;
 }
 
@@ -364,6 +370,8 @@ class LevelStore implements Store {
    * LevelDB in lookupLogged / applyBlock. null when the log is too large to scan at open.
    */
   private loggedFilter: LoggedFilter | null = null;
+  /** Search index writer (node/search), null when opened with searchIndexes: false. */
+  private searchIndexer: SearchIndexer | null = null;
 
   constructor(db: Db, dir: string, limits: StoreLimits, firstHeight: number) {
     this.db = db;
@@ -422,6 +430,7 @@ class LevelStore implements Store {
     const lastEvidence = await this.db.keys({ gte: u64Key(P_EVIDENCE, 0), lt: prefixEnd(P_EVIDENCE), reverse: true, limit: 1 }).all();
     this.nextEvidenceSeq = lastEvidence.length === 0 ? 0 : u64OfKey(lastEvidence[0]!) + 1;
     this.loggedFilter = await this.scanLoggedKeys();
+    if (opts.searchIndexes !== false) this.searchIndexer = await SearchIndexer.load((keys) => this.db.getMany(keys));
   }
 
   /** Builds the logged filter from the two index prefixes (bounded by LOGGED_FILTER_SCAN_KEYS_MAX). */
@@ -641,6 +650,9 @@ class LevelStore implements Store {
       blockHash: b.blockHash.slice(),
       logState: b.logState.slice(),
     };
+    // Search index records ride in the same synced batch as the leaves (node/search/index-writer.ts).
+    const search = this.searchIndexer === null ? null : await this.searchIndexer.opsForBlock(oldSize, b.leaves);
+    if (search !== null) for (const op of search.ops) ops.push(op);
     ops.push({ type: 'put', key: singleKey(P_HEAD), value: encodeHead(head) });
     // Into the filter BEFORE the write: a lookup racing the write then reads LevelDB, exactly as
     // without a filter (a failed write only leaves harmless false positives).
@@ -652,6 +664,7 @@ class LevelStore implements Store {
     }
     await durableBatch(this.db, ops);
     this.cachedHead = head;
+    search?.commit();
   }
 
   private clientKey(client: string, id: string, name: string): Uint8Array {
@@ -1035,6 +1048,11 @@ class LevelStore implements Store {
     const k = this.metaKey(key);
     checkBytes('meta value', v, this.limits.maxMetaValueBytes, 'maxMetaValueBytes');
     await durablePut(this.db, k, v);
+  }
+
+  searchAccess(): SearchAccess {
+    this.assertOpen();
+    return makeSearchAccess(this.db, (fn) => this.blockLock.run(async () => (this.assertOpen(), fn())), () => this.cachedHead?.treeSize ?? 0, this.searchIndexer);
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,111 @@
+// What the search modules may do with the peer's LevelDB, handed out by Store.searchAccess():
+// range reads anywhere in the search key range, leaf reads, and — under the store's block lock, so
+// never interleaved with applyBlock — synced writes and clears confined to the search key range.
+import type { ClassicLevel } from 'classic-level';
+import { durableBatch, durablePut, type BatchOp } from '../storage/durable.js';
+import { P_LEAF, u64Key } from '../storage/keys.js';
+import { StoreError } from '../storage/errors.js';
+import { SEARCH_GTE, SEARCH_LT, STATE_KEY, encodeU64 } from './keys.js';
+import type { SearchIndexer } from './index-writer.js';
+
+type Db = ClassicLevel<Uint8Array, Uint8Array>;
+
+export interface SearchRange {
+  gte: Uint8Array;
+  lt: Uint8Array;
+  reverse?: boolean;
+  limit: number;
+}
+
+export interface SearchWriter {
+  /** Tree size of the store's head now (stable while the lock is held). */
+  treeSize(): number;
+  /** One synced batch; every key must lie in the search key range. */
+  write(ops: BatchOp[]): Promise<void>;
+  /** Marks the indexes empty (synced) and deletes every search record. */
+  clearAll(): Promise<void>;
+  /** Records (synced, with `ops`) that leaves [0, n) are indexed. */
+  writeIndexed(n: number, ops: BatchOp[]): Promise<void>;
+}
+
+export interface SearchAccess {
+  /** Leaves [0, indexedSize) are indexed; 0 when indexing is off. */
+  indexedSize(): number;
+  /** False when the store was opened with searchIndexes: false. */
+  readonly enabled: boolean;
+  treeSize(): number;
+  keys(r: SearchRange): Promise<Uint8Array[]>;
+  records(r: SearchRange): Promise<{ key: Uint8Array; value: Uint8Array }[]>;
+  get(keys: Uint8Array[]): Promise<(Uint8Array | undefined)[]>;
+  /** Leaves by index (undefined when not stored). */
+  leaves(indexes: readonly number[]): Promise<(Uint8Array | undefined)[]>;
+  /** Runs fn under the store's block lock (no block is applied meanwhile). */
+  exclusive<T>(fn: (w: SearchWriter) => Promise<T>): Promise<T>;
+}
+
+function plain(b: Uint8Array): Uint8Array {
+  return b.constructor === Uint8Array ? b : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+function inRange(k: Uint8Array): boolean {
+  return k.length >= 2 && k[0] === SEARCH_GTE[0];
+}
+
+function checkRange(r: SearchRange): void {
+  if (!inRange(r.gte) || r.lt.length < 1 || r.lt[0]! > SEARCH_LT[0]! || (r.lt[0] === SEARCH_LT[0] && r.lt.length > 1)) {
+    throw new StoreError('BAD_ARGUMENT', 'search reads must stay in the search key range');
+  }
+  if (!Number.isSafeInteger(r.limit) || r.limit < 1 || r.limit > 100_000) throw new StoreError('BAD_ARGUMENT', `search read limit ${r.limit} is not in 1..100000`);
+}
+
+export function makeSearchAccess(
+  db: Db,
+  runLocked: <T>(fn: () => Promise<T>) => Promise<T>,
+  treeSize: () => number,
+  indexer: SearchIndexer | null,
+): SearchAccess {
+  const writer: SearchWriter = {
+    treeSize,
+    async write(ops) {
+      for (const op of ops) if (!inRange(op.key) || op.key[1] === STATE_KEY[1]) throw new StoreError('BAD_ARGUMENT', 'search writes must stay in the search key range (state via writeIndexed)');
+      if (ops.length > 0) await durableBatch(db, ops);
+    },
+    async clearAll() {
+      await durablePut(db, STATE_KEY, encodeU64(0));
+      indexer?.setIndexedSize(0);
+      // Not synced itself: the synced state record above already says "nothing indexed", so a
+      // clear lost in a crash leaves stale records that the next reindex rewrites or verify reports.
+      await db.clear({ gte: Uint8Array.of(SEARCH_GTE[0]!, STATE_KEY[1]! + 1), lt: SEARCH_LT });
+    },
+    async writeIndexed(n, ops) {
+      for (const op of ops) if (!inRange(op.key)) throw new StoreError('BAD_ARGUMENT', 'search writes must stay in the search key range');
+      await durableBatch(db, [...ops, { type: 'put', key: STATE_KEY, value: encodeU64(n) }]);
+      indexer?.setIndexedSize(n);
+    },
+  };
+  return {
+    enabled: indexer !== null,
+    indexedSize: () => indexer?.indexedSize ?? 0,
+    treeSize,
+    async keys(r) {
+      checkRange(r);
+      return (await db.keys({ gte: r.gte, lt: r.lt, reverse: r.reverse === true, limit: r.limit }).all()).map(plain);
+    },
+    async records(r) {
+      checkRange(r);
+      const out = await db.iterator({ gte: r.gte, lt: r.lt, reverse: r.reverse === true, limit: r.limit }).all();
+      return out.map(([key, value]) => ({ key: plain(key), value: plain(value) }));
+    },
+    async get(keys) {
+      for (const k of keys) if (!inRange(k)) throw new StoreError('BAD_ARGUMENT', 'search reads must stay in the search key range');
+      return (await db.getMany(keys)).map((v) => (v === undefined ? undefined : plain(v)));
+    },
+    async leaves(indexes) {
+      const size = treeSize();
+      const ask = indexes.map((i) => u64Key(P_LEAF, i));
+      const got = await db.getMany(ask);
+      return got.map((v, k) => (v === undefined || indexes[k]! >= size ? undefined : plain(v)));
+    },
+    exclusive: (fn) => runLocked(() => fn(writer)),
+  };
+}

@@ -1,0 +1,143 @@
+// Search index records for a run of leaves, as LevelDB batch operations. The store calls
+// SearchIndexer.opsForBlock inside applyBlock and writes the returned operations in the SAME synced
+// batch as the block's leaves, so the indexes are never ahead of or behind the log; reindex.ts
+// uses the same functions to rebuild them from the stored log.
+import type { BatchOp } from '../storage/durable.js';
+import { actionPrefixes, fieldsOf, parseLeafJson, type SearchFields } from '../../src/search/fields.js';
+import {
+  K_ACTION,
+  K_ACTION_PREFIX,
+  K_ACTOR,
+  K_CLIENT,
+  K_OUTCOME,
+  K_RESOURCE,
+  K_RID,
+  K_RTYPE,
+  K_TENANT,
+  STATE_KEY,
+  TIME_CHUNK,
+  decodeTimeSummary,
+  encodeTimeSummary,
+  encodeU64,
+  postingBase,
+  postingKey,
+  timeKey,
+} from './keys.js';
+import { readU64 } from '../storage/keys.js';
+
+/** Reads many keys at once (LevelDB getMany). */
+export type SearchReader = (keys: Uint8Array[]) => Promise<(Uint8Array | undefined)[]>;
+
+const EMPTY = new Uint8Array(0);
+
+/** The posting key bases (see keys.ts) an entry with these fields is listed under. */
+export function postingBasesOf(f: SearchFields | null): Uint8Array[] {
+  if (f === null) return [];
+  const out: (Uint8Array | null)[] = [];
+  if (f.actor !== undefined) out.push(postingBase(K_ACTOR, f.actor));
+  if (f.action !== undefined) {
+    out.push(postingBase(K_ACTION, f.action));
+    for (const p of actionPrefixes(f.action)) out.push(postingBase(K_ACTION_PREFIX, p));
+  }
+  if (f.resourceType !== undefined) out.push(postingBase(K_RTYPE, f.resourceType));
+  if (f.resourceId !== undefined) out.push(postingBase(K_RID, f.resourceId));
+  if (f.resourceType !== undefined && f.resourceId !== undefined) out.push(postingBase(K_RESOURCE, f.resourceType, f.resourceId));
+  if (f.tenant !== undefined) out.push(postingBase(K_TENANT, f.tenant));
+  if (f.outcome !== undefined) out.push(postingBase(K_OUTCOME, f.outcome));
+  if (f.client !== undefined) out.push(postingBase(K_CLIENT, f.client));
+  return out.filter((b): b is Uint8Array => b !== null);
+}
+
+/** Fields of a stored leaf (null for a leaf that is not a JSON object). */
+export function fieldsOfLeaf(leaf: Uint8Array): SearchFields | null {
+  return fieldsOf(parseLeafJson(leaf));
+}
+
+/** Time summaries (min, max entry time) per chunk of the given leaves (chunks without times absent). */
+export function timeSummariesOf(firstIndex: number, fields: (SearchFields | null)[]): Map<number, { min: number; max: number }> {
+  const out = new Map<number, { min: number; max: number }>();
+  fields.forEach((f, i) => {
+    const t = f?.timeMs;
+    if (t === undefined) return;
+    const chunk = Math.floor((firstIndex + i) / TIME_CHUNK);
+    const s = out.get(chunk);
+    if (s === undefined) out.set(chunk, { min: t, max: t });
+    else {
+      if (t < s.min) s.min = t;
+      if (t > s.max) s.max = t;
+    }
+  });
+  return out;
+}
+
+/**
+ * Posting puts and time-summary puts for leaves [firstIndex, firstIndex + leaves.length). A chunk
+ * that already has a summary (the block continues a chunk) is merged with it, read through `read`.
+ */
+export async function indexOpsForLeaves(read: SearchReader, firstIndex: number, leaves: readonly Uint8Array[]): Promise<BatchOp[]> {
+  const ops: BatchOp[] = [];
+  const fields = leaves.map((l) => fieldsOfLeaf(l));
+  fields.forEach((f, i) => {
+    for (const base of postingBasesOf(f)) ops.push({ type: 'put', key: postingKey(base, firstIndex + i), value: EMPTY });
+  });
+  const sums = timeSummariesOf(firstIndex, fields);
+  if (sums.size > 0) {
+    const chunks = [...sums.keys()];
+    const old = await read(chunks.map((c) => timeKey(c)));
+    chunks.forEach((c, i) => {
+      const s = sums.get(c)!;
+      const o = old[i] === undefined ? null : decodeTimeSummary(old[i]!);
+      const min = o === null ? s.min : Math.min(o.min, s.min);
+      const max = o === null ? s.max : Math.max(o.max, s.max);
+      ops.push({ type: 'put', key: timeKey(c), value: encodeTimeSummary(min, max) });
+    });
+  }
+  return ops;
+}
+
+export function decodeIndexedSize(b: Uint8Array | undefined): number {
+  if (b === undefined || b.length !== 8) return 0;
+  const n = readU64(b, 0);
+  return Number.isSafeInteger(n) ? n : 0;
+}
+
+/**
+ * The store's view of the search indexes: how far they are complete (leaves [0, indexedSize) are
+ * indexed) and the operations a block adds. The indexed size only advances when a block starts
+ * exactly where it stands, so a store whose indexes were never built (or were cleared) stays
+ * "incomplete" until `reindex` catches up; the query engine refuses to answer past it.
+ */
+export class SearchIndexer {
+  private constructor(
+    private readonly read: SearchReader,
+    private size: number,
+  ) {}
+
+  static async load(read: SearchReader): Promise<SearchIndexer> {
+    const [v] = await read([STATE_KEY]);
+    return new SearchIndexer(read, decodeIndexedSize(v));
+  }
+
+  get indexedSize(): number {
+    return this.size;
+  }
+
+  /** Called by reindex (under the store's block lock) after it wrote the state record. */
+  setIndexedSize(n: number): void {
+    this.size = n;
+  }
+
+  /** Operations to add to the block's batch; call commit() once that batch is written. */
+  async opsForBlock(firstIndex: number, leaves: readonly Uint8Array[]): Promise<{ ops: BatchOp[]; commit: () => void }> {
+    const ops = await indexOpsForLeaves(this.read, firstIndex, leaves);
+    const extends_ = this.size === firstIndex;
+    const after = firstIndex + leaves.length;
+    if (extends_) ops.push({ type: 'put', key: STATE_KEY, value: encodeU64(after) });
+    return {
+      ops,
+      commit: () => {
+        if (extends_) this.size = after;
+      },
+    };
+  }
+}
