@@ -250,13 +250,17 @@ export class ConsensusRunner {
     }
     this.driver = new ConsensusDriver(this.cfg, restored);
     const next = head.height + 1;
-    if (restored !== undefined && restored.height === next) {
+    const wal = await this.o.store.walRead(next);
+    const resume = restored !== undefined && restored.height === next;
+    if (resume || wal.length > 0) {
       // Resume the interrupted height: re-feed its WAL (the restored driver takes messages before
       // start-height), then start-height resumes the round and re-emits our last message, which
-      // the replay has already recorded as written.
-      const wal = await this.o.store.walRead(next);
-      this.o.log('info', 'resuming consensus', { height: next, round: restored.round, step: restored.step, walRecords: wal.length });
+      // the replay has already recorded as written. Without a signer state for this height we
+      // had not signed anything in it yet, but the messages we had received for it are still
+      // needed (others will not send them again): start the height, then re-feed them.
+      if (resume && restored !== undefined) this.o.log('info', 'resuming consensus', { height: next, round: restored.round, step: restored.step, walRecords: wal.length });
       await this.enqueue(async () => {
+        if (!resume) await this.startHeight(next);
         this.admission.reset(next);
         for (const rec of wal) {
           if (this.halted !== null) return;
@@ -266,7 +270,7 @@ export class ConsensusRunner {
           if (m.message.validator === this.cfg.selfIndex) this.own.remember(m.message, rec);
           await this.admit(m.message, rec.length);
         }
-        await this.startHeight(next);
+        if (resume) await this.startHeight(next);
       });
     }
     this.unsubscribeMempool = this.o.mempool.onAdded(() => this.maybeStart());

@@ -183,8 +183,10 @@ export const DEFAULT_LIMITS: Readonly<StoreLimits> = Object.freeze({
   maxWalRecordsPerAppend: 10_000,
   maxWalRecordsPerHeight: 100_000,
   maxWalBytesPerHeight: 256 * 1024 * 1024,
-  // Evidence holds two conflicting signed messages; two proposals of ≤ 4 MiB each fit.
-  maxEvidenceBytes: 16 * 1024 * 1024,
+  // Evidence holds two conflicting signed messages, proposals with their value id instead of
+  // the block (the signature covers only the id): a few hundred bytes. 100,000 records of this
+  // size stay far below a gigabyte; whole blocks (megabytes each) would not.
+  maxEvidenceBytes: 4 * 1024,
   maxEvidenceRecords: 100_000,
   maxListEvidence: 1000,
   maxMetaKeyBytes: 256,

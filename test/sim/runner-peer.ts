@@ -377,6 +377,7 @@ export class RunnerSimPeer {
       return;
     }
     const have = [...(this.store.get(h)?.keys() ?? [])];
+    if (this.env.tracing) this.env.trace(`n${this.node} STATUS h=${h} have ${have.join(" ")}`);
     for (const to of this.recipients()) this.env.send(this.node, to, { kind: 'status', height: h, have });
   }
 
