@@ -128,7 +128,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await w?.stop();
   await stopAllPeerProcs();
-  if (root) await rm(root, { recursive: true, force: true });
+  // CAIRN_TEST_KEEP=1 keeps every peer's data and full log (<dir>/peerN/out.log) for a post-mortem.
+  if (root && process.env.CAIRN_TEST_KEEP === '1') console.log(`[byzantine] kept ${root}`);
+  else if (root) await rm(root, { recursive: true, force: true });
 }, 60_000);
 
 describe('Byzantine validator process (slow: ~2-3 min, 4 peer processes and a 60 s load under a gossip flood)', () => {
@@ -203,7 +205,7 @@ describe('Byzantine validator process (slow: ~2-3 min, 4 peer processes and a 60
 
     // Progress in every window of the load, on every honest peer.
     honest.forEach((p, i) => {
-      for (const win of windows(w!.samples[i]!, attackStart, loadEnd, WINDOW_MS)) {
+      for (const win of windows(w!.samples[i]!, attackStart, attackStart + LOAD_MS, WINDOW_MS)) {
         const at = `${p.name} window +${((win.from - attackStart) / 1000).toFixed(0)}..${((win.to - attackStart) / 1000).toFixed(0)} s`;
         if (win.newFinalCheckpoints < MIN_FINAL_CHECKPOINTS_PER_WINDOW) problems.push(`${at}: ${win.newFinalCheckpoints} new final checkpoints (< ${MIN_FINAL_CHECKPOINTS_PER_WINDOW}); ${win.failedSamples} status requests failed`);
         if (win.heightsAdvanced < MIN_HEIGHTS_PER_WINDOW) problems.push(`${at}: height advanced by ${win.heightsAdvanced} (< ${MIN_HEIGHTS_PER_WINDOW})`);
@@ -235,7 +237,7 @@ describe('Byzantine validator process (slow: ~2-3 min, 4 peer processes and a 60
       `(attack still running: ${attackStillRunning}); flood sent ${a.walFlood?.sent ?? 0} proposals, ${mib(a.walFlood?.bytes)}; ` +
       `${fin.finalOnSubmitPeer}/${accepted.length} final on their accepting peer, slowest long-poll ${fin.slowestMs} ms, ` +
       `all final on every honest peer ${fin.allFinalAtMs === null ? 'never' : `${((fin.allFinalAtMs - loadEnd) / 1000).toFixed(1)} s after the load`}\n` +
-      honest.map((p, i) => `${p.name} windows ${JSON.stringify(windows(w!.samples[i]!, attackStart, loadEnd, WINDOW_MS).map((x) => [x.newFinalCheckpoints, x.heightsAdvanced, x.failedSamples]))} ` +
+      honest.map((p, i) => `${p.name} windows ${JSON.stringify(windows(w!.samples[i]!, attackStart, attackStart + LOAD_MS, WINDOW_MS).map((x) => [x.newFinalCheckpoints, x.heightsAdvanced, x.failedSamples]))} ` +
         `rss max ${mib(Math.max(0, ...w!.samples[i]!.map((s) => s.rss ?? 0)))} wal max ${mib(Math.max(0, ...w!.samples[i]!.map((s) => s.walBytes ?? 0)))} ` +
         `data ${mib(dataBefore[i])} -> max ${mib(Math.max(0, ...w!.dataBytes[i]!.map((d) => d.bytes)))}\n    height/round every 5 s: ${timeline(w!.samples[i]!, attackStart, 5_000)}`).join('\n');
     console.log(`${summary}\n${state()}`);

@@ -4,6 +4,7 @@
 // group, and samples what a test asserts on: /v1/status, VmRSS from /proc/<pid>/status and the
 // size of the data directory.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +23,7 @@ export interface PeerProc {
   dataDir: string;
   url: string;
   proc: ChildProcess;
-  /** The last lines of stdout/stderr (a ring of LINES_KEPT). */
+  /** The last lines of stdout/stderr (a ring of LINES_KEPT); all of them go to <dir>/out.log. */
   lines: string[];
   /** Every parsed stdout JSON line goes here too (the Byzantine peer's reports). */
   onJson: ((j: Record<string, unknown>) => void) | null;
@@ -86,6 +87,10 @@ export function spawnPeerProc(name: string, dir: string, url: string, script: st
     p.lines.push(l);
     if (p.lines.length > LINES_KEPT) p.lines.shift();
   };
+  const out = createWriteStream(join(dir, 'out.log'));
+  out.on('error', () => undefined);
+  proc.stdout!.pipe(out);
+  proc.stderr!.pipe(out);
   let buf = '';
   proc.stdout!.on('data', (d: Buffer) => {
     buf += d.toString('utf8');
