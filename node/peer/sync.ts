@@ -9,6 +9,12 @@
 //   blocks/1      blocks + certificates from a height (bounded count and bytes)
 //   checkpoint/1  the latest final checkpoint note
 //   status/1      height, tree size, final size (for status() and to pick a sync source)
+//
+// Sources are not trusted: a claimed height is a hint used to rank them (capped at
+// SYNC_CLAIM_AHEAD_MAX ahead; a source with no claim comes last), each request has a short
+// deadline, and a source that times out, answers garbage, serves a block that fails
+// verification or serves nothing for a height it claimed is backed off (doubling) and its
+// claim dropped, so the next source is asked and a liar cannot keep re-triggering catch-up.
 import type { PeerNetwork } from '../net/index.js';
 import type { Store } from '../storage/store.js';
 import {
@@ -30,8 +36,21 @@ export const PROTO_STATUS = 'status/1';
 export const SYNC_BLOCKS_PER_REQUEST_MAX = 64;
 /** Most bytes of blocks + certificates per response (below the 4 MiB frame limit). */
 export const SYNC_RESPONSE_BYTES_MAX = 3 * 1024 * 1024 + 512 * 1024;
-/** Deadline of one request. */
-export const SYNC_REQUEST_TIMEOUT_MS = 20_000;
+/**
+ * Deadline of one blocks request. A response is at most SYNC_RESPONSE_BYTES_MAX; a source that
+ * cannot deliver it in this time is moved past (and backed off), so a source that stalls
+ * costs at most this much per back-off period.
+ */
+export const SYNC_REQUEST_TIMEOUT_MS = 5_000;
+/** First back-off of a source that failed to deliver verifiable blocks; doubles on each failure. */
+export const SYNC_SOURCE_BACKOFF_MS = 2_000;
+export const SYNC_SOURCE_BACKOFF_MAX_MS = 60_000;
+/**
+ * How far beyond our height a claimed height counts, for ranking sources. Claims are not
+ * verifiable before the blocks arrive, so a lie of 2^53 ranks no higher than an honest peer
+ * this far ahead (and loses its rank as soon as it fails to deliver).
+ */
+export const SYNC_CLAIM_AHEAD_MAX = 1_000_000;
 /** Status poll interval. */
 export const STATUS_POLL_MS = 1_000;
 
@@ -45,6 +64,8 @@ export interface PeerHeight {
 
 export interface SyncStats {
   running: boolean;
+  /** Sources backed off because they failed to deliver verifiable blocks (or timed out). */
+  sourcesDemoted: number;
   blocksFetched: number;
   entriesFetched: number;
   lastRateEntriesPerSec: number;
@@ -58,7 +79,9 @@ export class Syncer {
   private pollTimer: NodeJS.Timeout | null = null;
   private stopped = false;
   readonly peers = new Map<string, PeerHeight>();
-  stats: SyncStats = { running: false, blocksFetched: 0, entriesFetched: 0, lastRateEntriesPerSec: 0, lastDurationMs: 0, failures: 0 };
+  /** Sources that failed us: consecutive failures and when they may be asked again. */
+  private readonly backoff = new Map<string, { failures: number; untilMs: number }>();
+  stats: SyncStats = { running: false, sourcesDemoted: 0, blocksFetched: 0, entriesFetched: 0, lastRateEntriesPerSec: 0, lastDurationMs: 0, failures: 0 };
 
   constructor(
     private readonly net: PeerNetwork,
@@ -127,7 +150,10 @@ export class Syncer {
     );
     for (const p of [...this.peers.keys()]) if (!connected.includes(p)) this.peers.delete(p);
     const head = this.ledger.getHead();
-    const best = Math.max(0, ...[...this.peers.values()].map((p) => p.height));
+    // A backed-off source's claim does not count: a peer that lies about its height must not
+    // start a catch-up run every poll.
+    const now = Date.now();
+    const best = Math.max(0, ...[...this.peers.values()].filter((p) => this.available(p.peerId, now)).map((p) => p.height));
     if (best > head.height) this.trigger('peer ahead');
     // Finality repair: our head is not covered by a final checkpoint for a while (we missed the
     // signature gossip, e.g. while restarting) — re-send ours and fetch a final one.
@@ -147,10 +173,13 @@ export class Syncer {
 
   /** Fetches and adopts the best final checkpoint among peers (bounded by our own tree size). */
   async fetchFinalCheckpoint(): Promise<void> {
-    const candidates = [...this.peers.values()].filter((p) => p.finalSize > this.ledger.finalSize()).sort((a, b) => b.finalSize - a.finalSize);
+    const now = Date.now();
+    const candidates = [...this.peers.values()]
+      .filter((p) => p.finalSize > this.ledger.finalSize() && this.available(p.peerId, now))
+      .sort((a, b) => Math.min(b.finalSize, this.ledger.getHead().treeSize) - Math.min(a.finalSize, this.ledger.getHead().treeSize));
     for (const p of candidates.slice(0, 3)) {
       try {
-        const note = await this.net.request(p.peerId, PROTO_CHECKPOINT, new Uint8Array(0), { timeoutMs: 5_000, maxResponseBytes: 256 * 1024 });
+        const note = await this.net.request(p.peerId, PROTO_CHECKPOINT, new Uint8Array(0), { timeoutMs: 3_000, maxResponseBytes: 256 * 1024 });
         if (note.length === 0) continue;
         const r = await this.ledger.adoptFinalCheckpoint(note);
         if (r.ok) return;
@@ -194,12 +223,18 @@ export class Syncer {
     let fetchedBlocks = 0;
     this.stats.running = true;
     try {
-      const sources = () =>
-        this.net
+      // Sources not backed off, highest claimed height first (capped: a claim is only a hint);
+      // a source that has not told us its height comes last, not first.
+      const sources = () => {
+        const now = Date.now();
+        const cap = this.ledger.getHead().height + SYNC_CLAIM_AHEAD_MAX;
+        return this.net
           .connectedPeers()
-          .map((p) => ({ p, h: this.peers.get(p)?.height ?? Number.MAX_SAFE_INTEGER }))
+          .filter((p) => this.available(p, now))
+          .map((p) => ({ p, h: Math.min(this.peers.get(p)?.height ?? -1, cap) }))
           .sort((a, b) => b.h - a.h)
           .map((x) => x.p);
+      };
       type Fetched = Awaited<ReturnType<typeof decodeBlocksResponse>> | Error;
       const fetchFrom = (peer: string, from: number): Promise<Fetched> =>
         this.net
@@ -221,17 +256,21 @@ export class Syncer {
           prefetch !== null && prefetch.peer === peer && prefetch.from === from ? await prefetch.res : await fetchFrom(peer, from);
         prefetch = null;
         if (res instanceof Error) {
-          this.log('debug', 'catch-up request failed', { peer, error: res.message });
+          this.demote(peer, `request failed: ${res.message}`);
           i++;
           continue;
         }
         if (!res.ok) {
-          this.log('warn', 'bad catch-up response', { peer, code: res.code });
+          this.demote(peer, `bad response: ${res.code}`);
           i++;
           continue;
         }
         if (res.blocks.length === 0) {
-          i++; // this peer has nothing beyond our head; try the next one
+          // Nothing beyond our head. Fine for a peer at our height; a peer that claimed more
+          // did not deliver what it claimed.
+          const claimed = this.peers.get(peer)?.height;
+          if (claimed !== undefined && claimed >= from) this.demote(peer, `claimed height ${claimed} but served no block from ${from}`);
+          i++;
           continue;
         }
         if (res.peerHeight >= from + res.blocks.length) prefetch = { peer, from: from + res.blocks.length, res: fetchFrom(peer, from + res.blocks.length) };
@@ -240,7 +279,7 @@ export class Syncer {
         for (const b of res.blocks) {
           const v = this.ledger.verifyCertificate(height, b.block, b.certificate);
           if (!v.ok) {
-            this.log('warn', 'catch-up block rejected', { peer, height, code: v.code, reason: v.message });
+            this.demote(peer, `block ${height} rejected: ${v.code}: ${v.message}`);
             bad = true;
             break;
           }
@@ -253,8 +292,10 @@ export class Syncer {
           fetchedBlocks++;
           fetchedEntries += countEntries(b.block);
           height++;
+          this.backoff.delete(peer); // it delivered a verified block
         }
         if (bad) {
+          if (this.ledger.getHead().height < from) this.demote(peer, 'its block did not apply');
           prefetch = null;
           i++;
           continue;
@@ -277,6 +318,28 @@ export class Syncer {
       await this.runner.caughtUp();
       await this.fetchFinalCheckpoint();
     }
+  }
+
+  /** False while `peer` is backed off after failing to deliver. */
+  private available(peer: string, now: number): boolean {
+    return (this.backoff.get(peer)?.untilMs ?? 0) <= now;
+  }
+
+  /**
+   * Backs a source off (doubling per consecutive failure) and forgets its claimed height until
+   * the next status poll: it is asked again only after the back-off, and ranked last meanwhile.
+   */
+  private demote(peer: string, why: string): void {
+    const b = this.backoff.get(peer) ?? { failures: 0, untilMs: 0 };
+    b.failures++;
+    const ms = Math.min(SYNC_SOURCE_BACKOFF_MS * 2 ** (b.failures - 1), SYNC_SOURCE_BACKOFF_MAX_MS);
+    b.untilMs = Date.now() + ms;
+    this.backoff.set(peer, b);
+    // Bounded by the genesis peers (only they can connect); forget the oldest anyway.
+    if (this.backoff.size > 1_024) this.backoff.delete(this.backoff.keys().next().value!);
+    this.peers.delete(peer);
+    this.stats.sourcesDemoted++;
+    this.log('warn', 'catch-up source backed off', { peer, reason: why, failures: b.failures, backoffMs: ms });
   }
 
   /** Stops polling and new runs; a run in progress ends at its next step (await idle()). */
