@@ -29,10 +29,8 @@
 // Fail-stop: a decided block that does not apply (our state diverged from the quorum's), a
 // driver transition limit, a full WAL or a failed signer-state write are states this peer cannot
 // continue from safely. It stops feeding the driver, logs at error level and calls onHalt.
-import { createHash } from 'node:crypto';
 import { toHex } from '../../src/encoding/bytes.js';
 import { nodeVerifier } from '../../src/crypto/node.js';
-import type { Ed25519Signer } from '../../src/crypto/types.js';
 import { invariant, isInvariantError } from '../../src/assert.js';
 import {
   ConsensusDriver,
@@ -51,12 +49,16 @@ import {
 } from '../../src/consensus/index.js';
 import { decodeSignerState, encodeSignerState } from './codec.js';
 import { OwnMessages } from './own-messages.js';
-import { HeightAdmission, messageIdHex, type Quota } from './runner/admission.js';
+import { HeightAdmission, messageIdHex } from './runner/admission.js';
 import { EvidenceBudget, encodeCompactEvidence } from './runner/evidence.js';
 import { HeldProposals } from './runner/held.js';
-import { systemClock, type RunnerClock, type RunnerCrypto, type RunnerLedger, type RunnerMempool, type RunnerStore } from './runner/ports.js';
+import { systemClock, type RunnerClock } from './runner/ports.js';
+import { encodeEnvelope, fastSha256, openEnvelope } from './runner/envelope.js';
+import type { HaltCode, RunnerOptions, RunnerStatus } from './runner/types.js';
 
 export type { RunnerClock, RunnerCrypto, RunnerLedger, RunnerMempool, RunnerStore } from './runner/ports.js';
+export type { HaltCode, RunnerGenesis, RunnerOptions, RunnerStatus } from './runner/types.js';
+export { encodeEnvelope, fastSha256, openEnvelope } from './runner/envelope.js';
 
 /**
  * Heights above ours whose messages are accepted from gossip and held or buffered: the driver's
@@ -87,86 +89,6 @@ const MESSAGE_REJECTIONS: ReadonlySet<string> = new Set([
   'VALUE_TOO_LARGE',
   'NOT_STARTED',
 ]);
-
-// Consensus gossip envelope (version 1): u8 1 | u64 sentAtMs | encoded consensus message.
-// Gossipsub identifies messages by SHA-256 of their bytes and drops a re-publish of identical
-// bytes for minutes; the timestamp makes a deliberate re-send (see resend) a new message, while
-// the runner drops the exact duplicate message inside it.
-export function encodeEnvelope(message: Uint8Array, sentAtMs: number): Uint8Array {
-  const out = new Uint8Array(9 + message.length);
-  const v = new DataView(out.buffer);
-  out[0] = 1;
-  v.setUint32(1, Math.floor(sentAtMs / 2 ** 32));
-  v.setUint32(5, sentAtMs >>> 0);
-  out.set(message, 9);
-  return out;
-}
-
-export function openEnvelope(data: Uint8Array): Uint8Array | null {
-  if (!(data instanceof Uint8Array) || data.length < 10 || data[0] !== 1) return null;
-  return data.subarray(9);
-}
-
-export function fastSha256(b: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(b).digest());
-}
-
-/** The parts of the genesis the runner reads (a full Genesis satisfies it). */
-export interface RunnerGenesis {
-  origin: string;
-  validators: readonly { name: string; publicKey: Uint8Array }[];
-  limits: { maxBlockBytes: number; blockIntervalMs: number; timeouts: Timeouts };
-}
-
-export type HaltCode = 'DIVERGENCE' | 'TRANSITION_LIMIT' | 'WAL_FULL' | 'STORE_FAILED' | 'DOUBLE_SIGN_RISK' | 'INVARIANT';
-
-export interface RunnerOptions {
-  genesis: RunnerGenesis;
-  store: RunnerStore;
-  ledger: RunnerLedger;
-  mempool: RunnerMempool;
-  selfIndex: number | null;
-  signer: Ed25519Signer | null;
-  publish: (bytes: Uint8Array) => void;
-  /** Called when a message shows that others are at a height above ours (catch-up needed). */
-  onBehind: (height: number) => void;
-  log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
-  /** Consensus stopped on this peer for good (fail-stop); see HaltCode. Called once. */
-  onHalt?: (code: HaltCode, message: string, fields?: Record<string, unknown>) => void;
-  /** Default: the process clock. */
-  clock?: RunnerClock;
-  /** Default: node:crypto Ed25519 and SHA-256. */
-  crypto?: RunnerCrypto;
-  /** Per-validator WAL share of a height; default: the store's per-height caps divided by n. */
-  walQuota?: Quota;
-  /** Driver settings for tests and the simulator (windows, injected bugs). Never set in production. */
-  driverOverrides?: Partial<Pick<ConsensusConfig, 'maxRoundsKept' | 'maxPastRoundsKept' | 'bugs' | 'maxValueBytes'>>;
-}
-
-export interface RunnerStatus {
-  height: number;
-  round: number;
-  step: string;
-  running: boolean;
-  /** Consensus stopped for good on this peer (see haltCode and the error log). */
-  halted: boolean;
-  haltCode: HaltCode | null;
-  queueDepth: number;
-  /** Bytes of queued gossip messages. */
-  queueBytes: number;
-  /** Future-height proposals held, and their value bytes. */
-  heldProposals: number;
-  heldBytes: number;
-  /** WAL records and bytes of the current height written (or replayed) by this runner. */
-  walRecords: number;
-  walBytes: number;
-  /** Messages handed to the driver but not written because their sender's WAL share was used up. */
-  walSkipped: number;
-  decided: number;
-  resent: number;
-  evidence: number;
-  rejected: Record<string, number>;
-}
 
 export class ConsensusRunner {
   private driver!: ConsensusDriver;
@@ -211,7 +133,6 @@ export class ConsensusRunner {
       verifier: o.crypto?.verifier ?? nodeVerifier,
       getValue: (height, round) => o.ledger.buildBlock(height, proposer(height, round, this.n)),
       isValid: (_height, value) => o.ledger.verdict(toHex(this.valueId(value))) === true,
-      ...(o.ledger.timely !== undefined ? { isTimely: (_height: number, value: Uint8Array) => o.ledger.timely!(value) } : {}),
       isTimely: (_height, value) => o.ledger.timely?.(value) ?? true, proposerOf: (value) => o.ledger.proposerOf?.(value) ?? null,
       valueId: this.valueId,
       timeouts: g.limits.timeouts,

@@ -38,6 +38,8 @@ export interface RunnerLedger {
   signHead(): Promise<void>;
   /** Optional timeliness of a fresh proposal (see ConsensusConfig.isTimely). */
   timely?(value: Uint8Array): boolean;
+  /** Optional validator index the value names as its proposer (see ConsensusConfig.proposerOf). */
+  proposerOf?(value: Uint8Array): number | null;
 }
 
 export interface RunnerMempool {
