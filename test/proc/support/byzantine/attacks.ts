@@ -11,9 +11,12 @@
 //   farFuture     proposals and votes for heights head+10 ... head+2^40.
 //   forgedSigs    checkpoint-signature lines claiming OTHER validators' names (their key ids,
 //                 random signatures) for the current and future tree sizes.
-// Forged signatures for the current tree size are rejected by the gossip validator, which costs
-// the sender gossipsub score (P4); they are sent slowly so a plain score ban does not by itself
-// mute the other streams: the point is to test what each peer does with what it receives.
+// Messages the gossip validator can reject outright (forged signatures for the current tree size,
+// proposals from a validator that is not the proposer) cost the sender gossipsub score (P4: minus
+// the squared count of rejected messages, the count decaying by 10 %/s; RPCs of a peer below -80
+// are ignored). Those two streams are sent slowly (1 per 4 s each, a steady count of ~5, score
+// ~-25), like a careful attacker would, so a score ban does not mute the other streams: the point
+// is to test what each peer does with what it receives.
 import { randomBytes, randomInt } from 'node:crypto';
 import { sha256 } from '../../../../src/crypto/hash.js';
 import type { Ed25519Signer } from '../../../../src/crypto/types.js';
@@ -47,12 +50,11 @@ export type AttackPlan = Record<AttackName, StreamPlan>;
 export const ATTACK_EVERY_MS: Record<AttackName, number> = {
   walFlood: 200,
   junkVotes: 50,
-  junkProposer: 500,
+  // Slow on purpose (see the header): these two are rejected by the gossip validators.
+  junkProposer: 4_000,
+  forgedSigsCurrent: 4_000,
   farFuture: 100,
   forgedSigsFuture: 200,
-  // Slow on purpose (see the header): ~1 rejected message per 4 s keeps the P4 score above the
-  // gossip threshold (the counter decays by 10 %/s).
-  forgedSigsCurrent: 4_000,
 };
 
 /** The plan for a run of durationMs: each stream may send one message per everyMs, no more. */
