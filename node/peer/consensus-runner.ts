@@ -39,7 +39,6 @@ import {
   encodeCertificate,
   encodeMessage,
   proposer,
-  FUTURE_HEIGHT_WINDOW_DEFAULT,
   ROUNDS_KEPT_DEFAULT,
   type ConsensusConfig,
   type ConsensusMessage,
@@ -55,40 +54,20 @@ import { HeldProposals } from './runner/held.js';
 import { systemClock, type RunnerClock } from './runner/ports.js';
 import { encodeEnvelope, fastSha256, openEnvelope } from './runner/envelope.js';
 import type { HaltCode, RunnerOptions, RunnerStatus } from './runner/types.js';
+import {
+  GossipBudget,
+  HEIGHTS_AHEAD_MAX,
+  HELD_PER_VALIDATOR_MAX,
+  MESSAGE_REJECTIONS,
+  QUEUE_DEPTH_MAX,
+  WAL_BYTES_PER_HEIGHT_DEFAULT,
+  WAL_RECORDS_PER_HEIGHT_DEFAULT,
+} from './runner/limits.js';
 
 export type { RunnerClock, RunnerCrypto, RunnerLedger, RunnerMempool, RunnerStore } from './runner/ports.js';
 export type { HaltCode, RunnerGenesis, RunnerOptions, RunnerStatus } from './runner/types.js';
 export { encodeEnvelope, fastSha256, openEnvelope } from './runner/envelope.js';
-
-/**
- * Heights above ours whose messages are accepted from gossip and held or buffered: the driver's
- * futureHeightWindow. Anything higher is 'ignore'd by the topic validator, so gossipsub neither
- * caches nor relays it; a peer really that far behind learns it from the sync status poll.
- */
-export const HEIGHTS_AHEAD_MAX = FUTURE_HEIGHT_WINDOW_DEFAULT;
-/** Future-height proposals held per (height, validator): the proposer's re-proposals across rounds. */
-const HELD_PER_VALIDATOR_MAX = 2;
-/** Queued gossip tasks per validator (back-pressure; dropped messages are re-sent on timeouts). */
-const QUEUE_TASKS_PER_VALIDATOR_MAX = 1_024;
-/** Queued gossip tasks in total. */
-const QUEUE_DEPTH_MAX = 10_000;
-/** Store WAL caps assumed when the store does not expose its limits (the LevelDB store's defaults). */
-const WAL_RECORDS_PER_HEIGHT_DEFAULT = 100_000;
-const WAL_BYTES_PER_HEIGHT_DEFAULT = 256 * 1024 * 1024;
-
-/** Driver rejections that mean "this message was not used" (it is then not written to the WAL). */
-const MESSAGE_REJECTIONS: ReadonlySet<string> = new Set([
-  'BAD_SIGNATURE',
-  'UNKNOWN_VALIDATOR',
-  'MALFORMED',
-  'STALE_HEIGHT',
-  'FUTURE_HEIGHT_TOO_FAR',
-  'BUFFER_FULL',
-  'ROUND_OUT_OF_WINDOW',
-  'WRONG_PROPOSER',
-  'VALUE_TOO_LARGE',
-  'NOT_STARTED',
-]);
+export { HEIGHTS_AHEAD_MAX } from './runner/limits.js';
 
 export class ConsensusRunner {
   private driver!: ConsensusDriver;
@@ -99,10 +78,7 @@ export class ConsensusRunner {
   private readonly roundsKept: number;
   private queue: Promise<void> = Promise.resolve();
   private depth = 0;
-  private queueBytes = 0;
-  private readonly queuedTasks: Uint32Array;
-  private readonly queuedBytes: Float64Array;
-  private readonly queueBytesPerValidator: number;
+  private readonly gossipBudget: GossipBudget;
   /** A height was started with the driver and is not decided yet. */
   private running = false;
   private startTimer: unknown = null;
@@ -142,9 +118,7 @@ export class ConsensusRunner {
     this.roundsKept = this.cfg.maxRoundsKept ?? ROUNDS_KEPT_DEFAULT;
     const maxValue = this.cfg.maxValueBytes!;
     // One validator may have a couple of proposals (whole blocks) and its votes in the queue.
-    this.queueBytesPerValidator = 2 * maxValue + 1024 * 1024;
-    this.queuedTasks = new Uint32Array(this.n);
-    this.queuedBytes = new Float64Array(this.n);
+    this.gossipBudget = new GossipBudget(this.n, 2 * maxValue + 1024 * 1024);
     this.held = new HeldProposals(HELD_PER_VALIDATOR_MAX, HEIGHTS_AHEAD_MAX * this.n * HELD_PER_VALIDATOR_MAX * maxValue);
     const storeLimits = (o.store as { limits?: { maxWalRecordsPerHeight?: number; maxWalBytesPerHeight?: number } }).limits;
     // Shares sum to at most the store's per-height cap, so admitted messages never fill it: one
@@ -235,7 +209,7 @@ export class ConsensusRunner {
       halted: this.halted !== null,
       haltCode: this.halted,
       queueDepth: this.depth,
-      queueBytes: this.queueBytes,
+      queueBytes: this.gossipBudget.queuedBytes,
       heldProposals: this.held.count,
       heldBytes: this.held.heldBytes,
       walRecords: wal.records,
@@ -290,20 +264,13 @@ export class ConsensusRunner {
     if (v >= this.n) return;
     // Back-pressure in bytes and count, per sending validator: a flooder fills only its own share.
     const size = data.length;
-    if (this.depth >= QUEUE_DEPTH_MAX || this.queuedTasks[v]! >= QUEUE_TASKS_PER_VALIDATOR_MAX || this.queuedBytes[v]! + size > this.queueBytesPerValidator) {
+    if (this.depth >= QUEUE_DEPTH_MAX || !this.gossipBudget.take(v, size)) {
       this.count('QUEUE_FULL');
       return;
     }
-    this.queuedTasks[v]! += 1;
-    this.queuedBytes[v]! += size;
-    this.queueBytes += size;
     void this.enqueue(
       () => this.onMessage(m),
-      () => {
-        this.queuedTasks[v]! -= 1;
-        this.queuedBytes[v]! -= size;
-        this.queueBytes -= size;
-      },
+      () => this.gossipBudget.release(v, size),
     );
   }
 

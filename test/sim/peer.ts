@@ -1,5 +1,7 @@
-// A simulated Cairn peer: one ConsensusDriver (src/consensus/driver.ts) plus a "disk" and the
-// plumbing a real node has around the driver.
+// A simulated Byzantine peer (or one of a Twins pair): one ConsensusDriver (src/consensus/driver.ts)
+// plus a "disk" and hand-written plumbing around the driver, so its behaviours can deviate from the
+// protocol at will. Correct peers do not use this class: they run the real consensus runner
+// (runner-peer.ts). The types and the anti-entropy protocol described here are shared by both.
 //
 // Disk (survives a crash; nothing else does):
 //   - signerState: the last `persist` effect (durable BEFORE any later effect runs, in

@@ -1,6 +1,7 @@
 // The deterministic consensus simulator (in the style of FoundationDB's simulation and
-// TigerBeetle's VOPR): `runSimulation(seed, config)` builds a plan from the seed, runs real
-// ConsensusDrivers over a simulated network with a virtual clock, injects crashes and Byzantine
+// TigerBeetle's VOPR): `runSimulation(seed, config)` builds a plan from the seed, runs the real
+// consensus runner and driver in every correct peer (runner-peer.ts; Byzantine peers run the
+// driver with custom code, peer.ts) over a simulated network with a virtual clock, injects crashes and Byzantine
 // behaviour, checks the safety invariants online (invariants.ts) and liveness at the end, and
 // returns a SimResult. It is a pure function of (seed, config): no real clock, no Math.random,
 // every iteration over ordered collections — the result includes a trace hash to prove it.
