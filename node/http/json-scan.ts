@@ -28,6 +28,11 @@ const CLOSE_ARR = 0x5d;
 const COMMA = 0x2c;
 const COLON = 0x3a;
 
+/** Native search (memchr for a Buffer). */
+function indexOf(chunk: Uint8Array, byte: number, from: number): number {
+  return chunk.indexOf(byte, from);
+}
+
 function isSpace(b: number): boolean {
   return b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
 }
@@ -53,14 +58,35 @@ export class JsonShapeScanner {
   push(chunk: Uint8Array): ScanRefusal | null {
     if (this.refusal !== null) return this.refusal;
     const n = chunk.length;
-    for (let i = 0; i < n; i++) {
-      const b = chunk[i]!;
+    // Next backslash at or after the current position (n: none in this chunk); strings are skipped
+    // with native indexOf instead of a byte-by-byte loop, as most of a real body is string bytes.
+    let nextBackslash = -1;
+    let i = 0;
+    while (i < n) {
       if (this.inString) {
-        if (this.escaped) this.escaped = false;
-        else if (b === BACKSLASH) this.escaped = true;
-        else if (b === QUOTE) this.inString = false;
+        if (this.escaped) {
+          this.escaped = false;
+          i++;
+          continue;
+        }
+        const quote = indexOf(chunk, QUOTE, i);
+        if (nextBackslash < i) {
+          nextBackslash = indexOf(chunk, BACKSLASH, i);
+          if (nextBackslash === -1) nextBackslash = n;
+        }
+        if (nextBackslash < n && (quote === -1 || nextBackslash < quote)) {
+          // An escape: the byte after the backslash (maybe in the next chunk) is not a delimiter.
+          this.escaped = true;
+          i = nextBackslash + 1;
+          continue;
+        }
+        if (quote === -1) return null;
+        this.inString = false;
+        i = quote + 1;
         continue;
       }
+      const b = chunk[i]!;
+      i++;
       if (b === QUOTE) {
         this.inToken = false;
         this.inString = true;

@@ -61,4 +61,45 @@ describe('JsonShapeScanner', () => {
     expect(s2.push(strings)).toBeNull();
     expect(performance.now() - t1).toBeLessThan(200);
   });
+
+  it('agrees with JSON.parse on depth, entries and values of random documents, however chunked', () => {
+    let seed = 7;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const strs = ['', 'a', '"', '\\', '\\"', '{[', ']}', 'x\u0022y', ',:', 'é€😀', '\n\t'];
+    const gen = (d: number): unknown => {
+      const k = d > 5 ? rnd(4) : rnd(7);
+      if (k === 0) return strs[rnd(strs.length)];
+      if (k === 1) return rnd(2000) - 1000;
+      if (k === 2) return [true, false, null][rnd(3)];
+      if (k === 3) return -1.5e-7;
+      if (k === 4 || k === 5) return Array.from({ length: rnd(4) }, () => gen(d + 1));
+      return Object.fromEntries(Array.from({ length: rnd(4) }, (_, i) => [strs[rnd(strs.length)]! + i, gen(d + 1)]));
+    };
+    const measure = (v: unknown, d: number): { depth: number; values: number } => {
+      if (v === null || typeof v !== 'object') return { depth: d, values: 1 };
+      const kids = Array.isArray(v) ? v : Object.values(v);
+      let depth = d + 1;
+      let values = 1;
+      for (const k of kids) {
+        const m = measure(k, d + 1);
+        depth = Math.max(depth, m.depth);
+        values += m.values;
+      }
+      return { depth, values };
+    };
+    for (let t = 0; t < 300; t++) {
+      const doc = Array.from({ length: 1 + rnd(5) }, () => gen(1));
+      const text = t % 2 === 0 ? JSON.stringify(doc) : JSON.stringify(doc, null, 1);
+      const { depth, values } = measure(doc, 0);
+      const chunk = 1 + rnd(9);
+      const exact: JsonScanLimits = { depthMax: depth, topLevelMax: doc.length, valuesMax: values, elementValuesMax: values };
+      expect(scan(text, exact, chunk), text).toBeNull();
+      expect(scan(text, { ...exact, depthMax: depth - 1 }, chunk)?.code, text).toBe('too_deep');
+      expect(scan(text, { ...exact, valuesMax: values - 1 }, chunk)?.code, text).toBe('too_many_values');
+      expect(scan(text, { ...exact, topLevelMax: doc.length - 1 }, chunk)?.code ?? (doc.length === 1 ? 'too_many_entries' : null), text).toBe('too_many_entries');
+    }
+  });
 });
