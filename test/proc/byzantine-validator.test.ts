@@ -14,8 +14,8 @@
 //     the same index).
 // The attack keeps running while finality is checked.
 //
-// SLOW (~2-3 min on 2 cores): four peer processes under tsx, a 60 s load under a flood of ~7.5 MiB/s
-// of junk proposals, then the finality check of ~1,200 entries on three peers (flood still on).
+// SLOW (~2-3 min on 2 cores): four peer processes under tsx, a 60 s load under a flood of up to
+// ~7.5 MiB/s of junk proposals, then the finality check of ~1,200 entries on three peers (flood still on).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -228,9 +228,18 @@ describe('Byzantine validator process (slow: ~2-3 min, 4 peer processes and a 60
     });
 
     // The attack really happened (otherwise everything above is vacuous).
-    const a = (byzReports.done ?? byzReports.progress ?? {}) as Record<string, { sent: number; bytes: number; failed: number } | undefined>;
+    // Sent = published to at least one peer; and the junk reached each honest peer's consensus
+    // layer: it recorded the Byzantine validator's equivocations as evidence.
+    const a = (byzReports.done ?? byzReports.progress ?? {}) as Record<string, { sent: number; noRecipients: number; bytes: number; failed: number } | undefined>;
     const minSent: Record<string, number> = { walFlood: 30, junkVotes: 100, junkProposer: 10, farFuture: 50, forgedSigsFuture: 30, forgedSigsCurrent: 3 };
-    for (const [k, min] of Object.entries(minSent)) if ((a[k]?.sent ?? 0) < min) problems.push(`attack stream ${k} sent only ${a[k]?.sent ?? 0} messages (< ${min}): ${JSON.stringify(a[k])}`);
+    for (const [k, min] of Object.entries(minSent)) {
+      const delivered = (a[k]?.sent ?? 0) - (a[k]?.noRecipients ?? 0);
+      if (delivered < min) problems.push(`attack stream ${k} published only ${delivered} messages to a peer (< ${min}): ${JSON.stringify(a[k])}`);
+    }
+    honest.forEach((p, i) => {
+      const ev = Number((w!.last[i] as { evidence?: unknown } | null)?.evidence ?? 0);
+      if (!(ev >= 1)) problems.push(`${p.name} recorded no equivocation evidence: did the junk reach its consensus layer?`);
+    });
 
     const summary =
       `[byzantine] load ${((loadEnd - attackStart) / 1000).toFixed(1)} s, finality check ${((checkEnd - loadEnd) / 1000).toFixed(1)} s ` +
