@@ -63,7 +63,11 @@ function codePointName(s: string, i: number): string {
   return `U+${s.codePointAt(i)!.toString(16).toUpperCase().padStart(4, '0')}`;
 }
 
+/** String.prototype.isWellFormed (ES2024): native, where the runtime has it. */
+const isWellFormed = (String.prototype as { isWellFormed?: (this: string) => boolean }).isWellFormed;
+
 function hasLoneSurrogate(s: string): boolean {
+  if (isWellFormed !== undefined) return !isWellFormed.call(s);
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c >= 0xd800 && c <= 0xdbff) {
@@ -424,7 +428,9 @@ function validate(input: unknown, mode: Mode): { entry?: AuditEntry; errors: Ent
       errors.add('field_type', 'data', `expected an object, got ${typeName(d)}`);
     } else {
       const copy = new DataWalker(errors).walkObject(d, 'data', 1);
-      if (copy !== undefined) {
+      // The size needs the JCS text of `data`, the costliest step: skipped when the entry is
+      // already refused for something else.
+      if (copy !== undefined && errors.list.length === 0) {
         const size = utf8(jcs(copy)).length;
         if (size > lim.DATA_BYTES_MAX) errors.add('data_size', 'data', `data is ${size} bytes as JCS, more than DATA_BYTES_MAX (${lim.DATA_BYTES_MAX})`);
         else out['data'] = copy;
