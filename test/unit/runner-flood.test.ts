@@ -124,6 +124,46 @@ describe('consensus runner under a validly signed flood', () => {
   });
 });
 
+describe('consensus runner queue', () => {
+  it('bounds queued gossip in bytes per validator: a flooder fills only its own share, others still get in, and a dropped message is handled when re-sent', async () => {
+    const h = await makeHarness(dirs);
+    open.push(h);
+    // Block block validation so the queue fills up behind the first proposal.
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const validate = h.ledger.prevalidate.bind(h.ledger);
+    h.ledger.prevalidate = async (bytes: Uint8Array) => {
+      await gate;
+      return validate(bytes);
+    };
+    h.gossip(proposal(1, 1, 0, validValue('first')));
+    await new Promise((r) => setTimeout(r, 50));
+    // Validator 1 proposes in rounds 0, 4, 8, ...: 40 proposals of 1 MiB each.
+    const big = Array.from({ length: 40 }, (_, i) => proposal(1, 1, 4 * (i + 1), validValue(`big ${i}`, 1024 * 1024)));
+    for (const p of big) h.gossip(p);
+    const s = h.runner.status();
+    // Two blocks and a bit per validator (maxBlockBytes = 2 MiB here): far below 40 MiB.
+    expect(s.queueBytes).toBeLessThanOrEqual(2 * (2 * 1024 * 1024 + 1024) + 1024 * 1024 + 1024);
+    expect(s.queueDepth).toBeLessThan(10);
+    expect(s.rejected['QUEUE_FULL']).toBeGreaterThan(30);
+    // Another validator's vote still gets into the queue.
+    const depth = s.queueDepth;
+    h.gossip(vote(2, 'prevote', 1, 0, null));
+    expect(h.runner.status().queueDepth).toBe(depth + 1);
+    release();
+    await settle(h.runner);
+    // A proposal dropped for back-pressure was never marked handled: its re-send is accepted and
+    // queued again, while a re-send of one that was handled is ignored before its signature.
+    const dropped = big[big.length - 1]!;
+    expect(h.gossip(proposal(1, 1, 0, validValue('first')))).toBe('ignore');
+    const before = h.runner.status().rejected['QUEUE_FULL']!;
+    expect(h.gossip(dropped)).toBe('accept');
+    expect(h.runner.status().queueDepth).toBe(1);
+    expect(h.runner.status().rejected['QUEUE_FULL']).toBe(before);
+    await settle(h.runner);
+  });
+});
+
 describe('consensus runner fail-stop', () => {
   it('a decided block that does not apply halts consensus (onHalt, error log, no more driver input)', async () => {
     const h = await makeHarness(dirs);
