@@ -345,6 +345,7 @@ export class ConsensusRunner {
     const a = this.admission.classify(m, idHex);
     if (a === 'duplicate') return;
     if (a === 'excess') return this.count('EXCESS_VERSION');
+    invariant(m.height === this.o.ledger.getHead().height + 1, 'ADMIT_HEIGHT', () => `admitting a message of height ${m.height} on head ${this.o.ledger.getHead().height}`);
     // Far-future rounds only count toward the L55 skip: not written (the signer state keeps the
     // round we skip to) and not recorded, so they are handled in full once in the window.
     const farFuture = m.round > this.driver.round + this.roundsKept;
@@ -468,6 +469,7 @@ export class ConsensusRunner {
    * then gossip. False when consensus halted instead.
    */
   private async broadcast(m: ConsensusMessage): Promise<boolean> {
+    invariant(m.validator === this.cfg.selfIndex, 'BROADCAST_NOT_OURS', () => `the driver broadcast a message of validator ${m.validator}, we are ${String(this.cfg.selfIndex)}`);
     const bytes = encodeMessage(m);
     this.own.remember(m, bytes);
     if (m.height === this.admission.height) {
