@@ -30,8 +30,7 @@
 // driver transition limit, a full WAL or a failed signer-state write are states this peer cannot
 // continue from safely. It stops feeding the driver, logs at error level and calls onHalt.
 import { toHex } from '../../src/encoding/bytes.js';
-import { nodeVerifier } from '../../src/crypto/node.js';
-import { invariant, isInvariantError } from '../../src/assert.js';
+import { invariant } from '../../src/assert.js';
 import {
   ConsensusDriver,
   checkMessage,
@@ -39,100 +38,23 @@ import {
   encodeCertificate,
   encodeMessage,
   proposer,
-  ROUNDS_KEPT_DEFAULT,
-  type ConsensusConfig,
   type ConsensusMessage,
   type Effect,
   type Input,
-  type Timeouts,
 } from '../../src/consensus/index.js';
 import { decodeSignerState, encodeSignerState } from './codec.js';
-import { OwnMessages } from './own-messages.js';
-import { HeightAdmission, messageIdHex } from './runner/admission.js';
-import { EvidenceBudget, encodeCompactEvidence } from './runner/evidence.js';
-import { HeldProposals } from './runner/held.js';
-import { systemClock, type RunnerClock } from './runner/ports.js';
-import { encodeEnvelope, fastSha256, openEnvelope } from './runner/envelope.js';
-import type { HaltCode, RunnerOptions, RunnerStatus } from './runner/types.js';
-import {
-  GossipBudget,
-  HEIGHTS_AHEAD_MAX,
-  HELD_PER_VALIDATOR_MAX,
-  MESSAGE_REJECTIONS,
-  QUEUE_DEPTH_MAX,
-  WAL_BYTES_PER_HEIGHT_DEFAULT,
-  WAL_RECORDS_PER_HEIGHT_DEFAULT,
-} from './runner/limits.js';
+import { messageIdHex } from './runner/admission.js';
+import { encodeCompactEvidence } from './runner/evidence.js';
+import { encodeEnvelope, openEnvelope } from './runner/envelope.js';
+import { RunnerBase } from './runner/base.js';
+import { HEIGHTS_AHEAD_MAX, MESSAGE_REJECTIONS, QUEUE_DEPTH_MAX } from './runner/limits.js';
 
 export type { RunnerClock, RunnerCrypto, RunnerLedger, RunnerMempool, RunnerStore } from './runner/ports.js';
 export type { HaltCode, RunnerGenesis, RunnerOptions, RunnerStatus } from './runner/types.js';
 export { encodeEnvelope, fastSha256, openEnvelope } from './runner/envelope.js';
 export { HEIGHTS_AHEAD_MAX } from './runner/limits.js';
 
-export class ConsensusRunner {
-  private driver!: ConsensusDriver;
-  private readonly cfg: ConsensusConfig;
-  private readonly clock: RunnerClock;
-  private readonly valueId: (v: Uint8Array) => Uint8Array;
-  private readonly n: number;
-  private readonly roundsKept: number;
-  private queue: Promise<void> = Promise.resolve();
-  private depth = 0;
-  private readonly gossipBudget: GossipBudget;
-  /** A height was started with the driver and is not decided yet. */
-  private running = false;
-  private startTimer: unknown = null;
-  private readonly timers = new Set<unknown>();
-  private readonly held: HeldProposals;
-  private readonly admission: HeightAdmission;
-  private readonly evidenceBudget: EvidenceBudget;
-  private stopped = false;
-  private halted: HaltCode | null = null;
-  private unsubscribeMempool: (() => void) | null = null;
-  private stats = { decided: 0, evidence: 0, rejected: {} as Record<string, number>, resent: 0, walSkipped: 0 };
-  /** Our own messages of the current height, for re-sending. */
-  private readonly own = new OwnMessages();
-  private resendTimer: unknown = null;
-  private lastProgressMs: number;
-
-  constructor(private readonly o: RunnerOptions) {
-    const g = o.genesis;
-    this.clock = o.clock ?? systemClock;
-    this.valueId = o.crypto?.valueId ?? fastSha256;
-    this.n = g.validators.length;
-    this.lastProgressMs = this.clock.now();
-    this.cfg = {
-      chainId: g.origin,
-      validators: g.validators.map((v) => ({ name: v.name, publicKey: v.publicKey })),
-      selfIndex: o.selfIndex,
-      signer: o.signer,
-      verifier: o.crypto?.verifier ?? nodeVerifier,
-      getValue: (height, round) => o.ledger.buildBlock(height, proposer(height, round, this.n)),
-      isValid: (_height, value) => o.ledger.verdict(toHex(this.valueId(value))) === true,
-      isTimely: (_height, value) => o.ledger.timely?.(value) ?? true, proposerOf: (value) => o.ledger.proposerOf?.(value) ?? null,
-      valueId: this.valueId,
-      timeouts: g.limits.timeouts,
-      maxValueBytes: g.limits.maxBlockBytes + 1024,
-      ...o.driverOverrides,
-    };
-    this.roundsKept = this.cfg.maxRoundsKept ?? ROUNDS_KEPT_DEFAULT;
-    const maxValue = this.cfg.maxValueBytes!;
-    // One validator may have a couple of proposals (whole blocks) and its votes in the queue.
-    this.gossipBudget = new GossipBudget(this.n, 2 * maxValue + 1024 * 1024);
-    this.held = new HeldProposals(HELD_PER_VALIDATOR_MAX, HEIGHTS_AHEAD_MAX * this.n * HELD_PER_VALIDATOR_MAX * maxValue);
-    const storeLimits = (o.store as { limits?: { maxWalRecordsPerHeight?: number; maxWalBytesPerHeight?: number } }).limits;
-    // Shares sum to at most the store's per-height cap, so admitted messages never fill it: one
-    // validator's junk can use up only its own share.
-    this.admission = new HeightAdmission(
-      this.n,
-      o.walQuota ?? {
-        recordsPerValidator: Math.floor((storeLimits?.maxWalRecordsPerHeight ?? WAL_RECORDS_PER_HEIGHT_DEFAULT) / this.n),
-        bytesPerValidator: Math.floor((storeLimits?.maxWalBytesPerHeight ?? WAL_BYTES_PER_HEIGHT_DEFAULT) / this.n),
-      },
-    );
-    this.evidenceBudget = new EvidenceBudget(this.n);
-  }
-
+export class ConsensusRunner extends RunnerBase {
   /** Restores the signer state, replays the WAL and resumes (or waits for work). */
   async start(): Promise<void> {
     const head = this.o.ledger.getHead();
@@ -199,29 +121,6 @@ export class ConsensusRunner {
     this.stats.resent += recent.length;
   }
 
-  status(): RunnerStatus {
-    const wal = this.admission.usage();
-    return {
-      height: this.driver?.height ?? 0,
-      round: this.driver?.round ?? 0,
-      step: this.driver?.step ?? 'propose',
-      running: this.running,
-      halted: this.halted !== null,
-      haltCode: this.halted,
-      queueDepth: this.depth,
-      queueBytes: this.gossipBudget.queuedBytes,
-      heldProposals: this.held.count,
-      heldBytes: this.held.heldBytes,
-      walRecords: wal.records,
-      walBytes: wal.bytes,
-      walSkipped: this.stats.walSkipped,
-      decided: this.stats.decided,
-      resent: this.stats.resent,
-      evidence: this.stats.evidence,
-      rejected: { ...this.stats.rejected },
-    };
-  }
-
   /**
    * Synchronous gossip validator, cheap checks first: envelope and shape; height window (old and
    * far-future heights are 'ignore'd: not kept, not relayed); a proposal from anyone but
@@ -274,34 +173,8 @@ export class ConsensusRunner {
     );
   }
 
-  /**
-   * Runs `task` after everything queued before it (not at all once stopped or halted); `done`
-   * runs in every case. Errors are logged, never thrown into the loop; a broken invariant halts.
-   */
-  enqueue(task: () => Promise<void>, done?: () => void): Promise<void> {
-    this.depth++;
-    const run = this.queue.then(async () => {
-      try {
-        if (this.stopped || this.halted !== null) return;
-        await task();
-      } catch (e) {
-        if (isInvariantError(e)) this.halt('INVARIANT', e.message, { invariant: e.code });
-        else this.o.log('error', 'consensus task failed', { error: (e as Error).message, stack: (e as Error).stack });
-      } finally {
-        this.depth--;
-        done?.();
-      }
-    });
-    this.queue = run;
-    return run;
-  }
-
-  private count(code: string): void {
-    this.stats.rejected[code] = (this.stats.rejected[code] ?? 0) + 1;
-  }
-
   /** A message from the network, in the queue. */
-  private async onMessage(m: ConsensusMessage): Promise<void> {
+  protected async onMessage(m: ConsensusMessage): Promise<void> {
     const next = this.o.ledger.getHead().height + 1;
     if (m.height < next || m.height > next + HEIGHTS_AHEAD_MAX) return;
     // Paper L22/L28/L36/L49 count a proposal only "from proposer(h, r)": checked before anything
@@ -338,7 +211,7 @@ export class ConsensusRunner {
    * Hands a message of the driver's current height to the driver and writes it to the WAL if
    * the driver used it (see the file header). `replayedBytes` > 0: the record came from the WAL.
    */
-  private async admit(m: ConsensusMessage, replayedBytes: number): Promise<void> {
+  protected async admit(m: ConsensusMessage, replayedBytes: number): Promise<void> {
     if (this.halted !== null || m.height !== this.driver.height || m.height !== this.admission.height) return;
     if (m.type === 'proposal' && m.validator !== proposer(m.height, m.round, this.n)) return this.count('WRONG_PROPOSER');
     const idHex = messageIdHex(m, this.valueId);
@@ -369,21 +242,8 @@ export class ConsensusRunner {
     await this.execute(effects);
   }
 
-  private async walAppend(height: number, bytes: Uint8Array): Promise<boolean> {
-    try {
-      await this.o.store.walAppend(height, [bytes], { sync: false });
-      return true;
-    } catch (e) {
-      const full = (e as { code?: string }).code === 'WAL_FULL';
-      // The shares sum to the store's cap, so a full WAL means something else wrote to it or the
-      // disk failed: carrying on would drop messages silently and a restart could not resume.
-      this.halt(full ? 'WAL_FULL' : 'STORE_FAILED', `WAL append for height ${height} failed: ${(e as Error).message}`);
-      return false;
-    }
-  }
-
   /** Starts consensus at `height` (must be head + 1) and feeds the proposals held for it. */
-  private async startHeight(height: number): Promise<void> {
+  protected async startHeight(height: number): Promise<void> {
     if (this.startTimer !== null) {
       this.clock.clearTimeout(this.startTimer);
       this.startTimer = null;
@@ -402,7 +262,7 @@ export class ConsensusRunner {
   }
 
   /** Idle and there are entries: start the next height after blockIntervalMs (lets a block fill). */
-  private maybeStart(): void {
+  protected maybeStart(): void {
     if (this.stopped || this.halted !== null || this.running || this.startTimer !== null) return;
     if (this.o.mempool.size === 0) return;
     this.startTimer = this.clock.setTimeout(() => {
@@ -414,7 +274,7 @@ export class ConsensusRunner {
   }
 
   /** Executes effects strictly in order (see the file header); nothing more once halted. */
-  private async execute(effects: Effect[]): Promise<void> {
+  protected async execute(effects: Effect[]): Promise<void> {
     for (const e of effects) {
       if (this.halted !== null) return;
       switch (e.kind) {
@@ -468,7 +328,7 @@ export class ConsensusRunner {
    * Our own message (first send or re-emission after a restart): WAL first, once per message,
    * then gossip. False when consensus halted instead.
    */
-  private async broadcast(m: ConsensusMessage): Promise<boolean> {
+  protected async broadcast(m: ConsensusMessage): Promise<boolean> {
     invariant(m.validator === this.cfg.selfIndex, 'BROADCAST_NOT_OURS', () => `the driver broadcast a message of validator ${m.validator}, we are ${String(this.cfg.selfIndex)}`);
     const bytes = encodeMessage(m);
     this.own.remember(m, bytes);
@@ -499,7 +359,7 @@ export class ConsensusRunner {
     return true;
   }
 
-  private async onDecide(height: number, value: Uint8Array, certificate: Uint8Array): Promise<void> {
+  protected async onDecide(height: number, value: Uint8Array, certificate: Uint8Array): Promise<void> {
     invariant(height === this.driver.height, 'DECIDE_HEIGHT', () => `decide for height ${height} while the driver is at ${this.driver.height}`);
     this.running = false;
     this.lastProgressMs = this.clock.now();
@@ -521,29 +381,12 @@ export class ConsensusRunner {
   }
 
   /** After a decide or a catch-up: start the next height if there is work for it. */
-  private afterHeadMoved(): void {
+  protected afterHeadMoved(): void {
     const next = this.o.ledger.getHead().height + 1;
     if (this.held.has(next) || this.driver.bufferedCount(next) > 0) {
       void this.enqueue(() => this.startHeight(next));
     } else {
       this.maybeStart();
-    }
-  }
-
-  /** Stops consensus on this peer for good (fail-stop): no more driver input, no timers. */
-  private halt(code: HaltCode, message: string, fields?: Record<string, unknown>): void {
-    if (this.halted !== null) return;
-    this.halted = code;
-    this.running = false;
-    if (this.startTimer !== null) this.clock.clearTimeout(this.startTimer);
-    if (this.resendTimer !== null) this.clock.clearTimeout(this.resendTimer);
-    for (const t of this.timers) this.clock.clearTimeout(t);
-    this.timers.clear();
-    this.o.log('error', 'consensus halted', { code, reason: message, ...fields });
-    try {
-      this.o.onHalt?.(code, message, fields);
-    } catch (e) {
-      this.o.log('error', 'onHalt callback failed', { error: (e as Error).message });
     }
   }
 
@@ -575,15 +418,5 @@ export class ConsensusRunner {
       await this.o.store.walPrune(this.o.ledger.getHead().height + 1);
       this.afterHeadMoved();
     });
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.unsubscribeMempool?.();
-    if (this.startTimer !== null) this.clock.clearTimeout(this.startTimer);
-    if (this.resendTimer !== null) this.clock.clearTimeout(this.resendTimer);
-    for (const t of this.timers) this.clock.clearTimeout(t);
-    this.timers.clear();
-    await this.queue.catch(() => undefined);
   }
 }
