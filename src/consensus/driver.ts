@@ -7,49 +7,26 @@
 //           -> outputs -> signer guard -> persist BEFORE broadcast
 //
 // Pure: no I/O, no clock, no randomness; the same inputs always give the same effects.
-import type {
-  CommitCertificate,
-  ConsensusConfig,
-  ConsensusMessage,
-  Effect,
-  Input,
-  Proposal,
-  SignerState,
-  Step,
-  Vote,
-} from './types.js';
-import { ConsensusError } from './errors.js';
-import { sha256 } from '../crypto/hash.js';
-import { bytesEqual } from '../encoding/bytes.js';
+import type { CommitCertificate, ConsensusConfig, ConsensusMessage, Effect, Input, SignerState, Step } from './types.js';
 import { checkMessage, checkMessageShape, messageSignBytes } from './message-check.js';
-import { proposer, quorum, quorumTwoFPlusOne, skipThreshold } from './quorum.js';
+import { proposer } from './quorum.js';
 import { initialState, transition, type RoundInput, type RoundOutput, type RoundState } from './state-machine.js';
 import { SignerGuard } from './signer-guard.js';
 import { ValueChecks } from './validity.js';
 import { idKey, VoteKeeper } from './vote-keeper.js';
-import {
-  BUFFERED_PER_VALIDATOR_DEFAULT,
-  CHAIN_ID_BYTES_MAX,
-  FUTURE_HEIGHT_WINDOW_DEFAULT,
-  HEIGHT_MAX,
-  PAST_ROUNDS_KEPT_DEFAULT,
-  PROPOSAL_VALUE_BYTES_MAX,
-  ROUND_MAX,
-  ROUNDS_KEPT_DEFAULT,
-  VALIDATORS_MAX,
-} from './limits.js';
-import { utf8 } from '../encoding/bytes.js';
+import { HEIGHT_MAX, ROUND_MAX } from './limits.js';
+import { resolveConfig } from './driver-config.js';
+import { FutureBuffer, type BufferedMessage } from './future-buffer.js';
+import { checkSignerState, toSignerState } from './signer-state.js';
+
+// Kept importable from here: the peer's codec validates stored signer states with it.
+export { checkSignerState } from './signer-state.js';
 
 /** Most state-machine transitions one input may cause; each transition strictly advances, so hitting this is a bug. */
 const TRANSITIONS_PER_INPUT_MAX = 10_000;
 
 /** 'halted': an invariant broke (transition limit); the driver takes no more input, signs nothing. */
 type Phase = 'idle' | 'running' | 'decided' | 'halted';
-
-interface Buffered {
-  entries: { message: ConsensusMessage; valueId: Uint8Array | null }[];
-  perValidator: Uint16Array;
-}
 
 export class ConsensusDriver {
   private readonly n: number;
@@ -58,7 +35,6 @@ export class ConsensusDriver {
   private readonly roundsKept: number;
   private readonly pastRoundsKept: number;
   private readonly heightWindow: number;
-  private readonly bufferedPerValidator: number;
   private readonly maxValueBytes: number;
   private readonly valueIdOf: (value: Uint8Array) => Uint8Array;
   private readonly canSign: boolean;
@@ -70,7 +46,7 @@ export class ConsensusDriver {
   private readonly guard: SignerGuard;
   /** valid(v) (cached), attribution and timeliness of proposed values: see validity.ts. */
   private readonly checks: ValueChecks;
-  private readonly buffer = new Map<number, Buffered>();
+  private readonly buffer: FutureBuffer;
   /** Effects of the input being handled. */
   private out: Effect[] = [];
   /** Rounds that got a new proposal or precommit during this input (candidates for L49). */
@@ -80,32 +56,19 @@ export class ConsensusDriver {
     private readonly cfg: ConsensusConfig,
     restored?: SignerState,
   ) {
-    const n = Array.isArray(cfg.validators) ? cfg.validators.length : 0;
-    if (n < 1 || n > VALIDATORS_MAX) throw new ConsensusError('BAD_CONFIG', `validator set size must be 1..${VALIDATORS_MAX} (VALIDATORS_MAX)`);
-    const chain = typeof cfg.chainId === 'string' ? utf8(cfg.chainId).length : 0;
-    if (chain < 1 || chain > CHAIN_ID_BYTES_MAX) throw new ConsensusError('BAD_CONFIG', `chainId must be 1..${CHAIN_ID_BYTES_MAX} (CHAIN_ID_BYTES_MAX) UTF-8 bytes`);
-    for (const k of ['proposeMs', 'prevoteMs', 'precommitMs', 'deltaMs'] as const) {
-      const v = cfg.timeouts?.[k];
-      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ConsensusError('BAD_CONFIG', `timeouts.${k} must be a finite number >= 0`);
-    }
-    if (cfg.selfIndex !== null && (!Number.isInteger(cfg.selfIndex) || cfg.selfIndex < 0 || cfg.selfIndex >= n)) {
-      throw new ConsensusError('BAD_CONFIG', `selfIndex must be null or in 0..${n - 1}`);
-    }
-    if (cfg.selfIndex !== null && cfg.signer !== null && !bytesEqual(cfg.signer.publicKey, cfg.validators[cfg.selfIndex]!.publicKey)) {
-      throw new ConsensusError('BAD_CONFIG', `signer public key differs from validators[${cfg.selfIndex}].publicKey`);
-    }
-    this.n = n;
-    this.q = cfg.bugs?.quorumTwoFPlusOne === true ? quorumTwoFPlusOne(n) : quorum(n);
-    this.skip = skipThreshold(n);
-    this.roundsKept = positiveInt(cfg.maxRoundsKept, ROUNDS_KEPT_DEFAULT, 'maxRoundsKept');
-    this.pastRoundsKept = positiveInt(cfg.maxPastRoundsKept, PAST_ROUNDS_KEPT_DEFAULT, 'maxPastRoundsKept');
-    this.heightWindow = positiveInt(cfg.futureHeightWindow, FUTURE_HEIGHT_WINDOW_DEFAULT, 'futureHeightWindow');
-    this.bufferedPerValidator = Math.max(1, Math.ceil(positiveInt(cfg.maxBufferedPerHeight, BUFFERED_PER_VALIDATOR_DEFAULT * n, 'maxBufferedPerHeight') / n));
-    this.maxValueBytes = Math.min(positiveInt(cfg.maxValueBytes, PROPOSAL_VALUE_BYTES_MAX, 'maxValueBytes'), PROPOSAL_VALUE_BYTES_MAX);
-    this.valueIdOf = cfg.valueId ?? sha256;
-    this.canSign = cfg.selfIndex !== null && cfg.signer !== null;
+    const r = resolveConfig(cfg);
+    this.n = r.n;
+    this.q = r.q;
+    this.skip = r.skip;
+    this.roundsKept = r.roundsKept;
+    this.pastRoundsKept = r.pastRoundsKept;
+    this.heightWindow = r.heightWindow;
+    this.maxValueBytes = r.maxValueBytes;
+    this.valueIdOf = r.valueIdOf;
+    this.canSign = r.canSign;
+    this.buffer = new FutureBuffer(r.n, r.bufferedPerValidator);
     // Proposals are one per round, so this bound is rarely reached.
-    this.checks = new ValueChecks(cfg, n, 4 * this.roundsKept + 4);
+    this.checks = new ValueChecks(cfg, r.n, 4 * this.roundsKept + 4);
 
     if (restored === undefined) {
       this.state = initialState(0);
@@ -162,12 +125,12 @@ export class ConsensusDriver {
   }
   /** Verified messages buffered for a future height (lets the node start height+1 on a valid message). */
   bufferedCount(height: number): number {
-    return this.buffer.get(height)?.entries.length ?? 0;
+    return this.buffer.count(height);
   }
 
   /** Everything that must be durable before a signed message leaves (see SignerState). */
   signerState(): SignerState {
-    return this.snapshot(this.state, this.guard.lastSigned);
+    return toSignerState(this.state, this.guard.lastSigned);
   }
 
   handle(input: Input): Effect[] {
@@ -217,17 +180,13 @@ export class ConsensusDriver {
     this.state = initialState(h);
     this.keeper = this.newKeeper(h);
     this.checks.reset();
-    for (const bh of [...this.buffer.keys()]) if (bh < h) this.buffer.delete(bh);
-    const replay = this.buffer.get(h);
-    this.buffer.delete(h);
+    const replay = this.buffer.take(h);
     this.startRound(0);
-    const far: Buffered['entries'] = [];
-    if (replay !== undefined) {
-      for (const e of replay.entries) {
-        if (this.phase !== 'running') break;
-        if (this.keeper.position(e.message.round) === 'far-future') far.push(e);
-        this.ingest(e.message, e.valueId);
-      }
+    const far: BufferedMessage[] = [];
+    for (const e of replay) {
+      if (this.phase !== 'running') break;
+      if (this.keeper.position(e.message.round) === 'far-future') far.push(e);
+      this.ingest(e.message, e.valueId);
     }
     this.evaluate();
     // Buffered messages of rounds above the keeper's window only counted for the L55 skip; when
@@ -307,22 +266,15 @@ export class ConsensusDriver {
     if (msg.height > h + this.heightWindow) {
       return this.reject('FUTURE_HEIGHT_TOO_FAR', `height ${msg.height} is more than ${this.heightWindow} (futureHeightWindow) above ${h}`);
     }
-    let b = this.buffer.get(msg.height);
-    if (b !== undefined) {
-      for (const e of b.entries) if (sameMessage(e.message, msg)) return; // exact duplicate
-      if (b.perValidator[msg.validator]! >= this.bufferedPerValidator) {
-        return this.reject('BUFFER_FULL', `validator ${msg.validator} already has ${this.bufferedPerValidator} messages buffered for height ${msg.height} (maxBufferedPerHeight / n)`);
-      }
+    const admit = this.buffer.admit(msg);
+    if (admit === 'duplicate') return;
+    if (admit === 'full') {
+      return this.reject('BUFFER_FULL', `validator ${msg.validator} already has ${this.buffer.perValidatorMax} messages buffered for height ${msg.height} (maxBufferedPerHeight / n)`);
     }
     const id = msg.type === 'proposal' ? this.valueIdOf(msg.value) : null;
     const sig = this.verify(msg, id);
     if (!sig.ok) return this.reject(sig.code, sig.message);
-    if (b === undefined) {
-      b = { entries: [], perValidator: new Uint16Array(this.n) };
-      this.buffer.set(msg.height, b);
-    }
-    b.entries.push({ message: msg, valueId: id });
-    b.perValidator[msg.validator]! += 1;
+    this.buffer.add(msg, id);
   }
 
   private verify(msg: ConsensusMessage, id: Uint8Array | null): { ok: true } | { ok: false; code: string; message: string } {
@@ -556,7 +508,7 @@ export class ConsensusDriver {
     if (this.cfg.bugs?.noSignerPersistence === true) {
       // BUG INJECTION (simulator only): emulate "persist after broadcast" — the durable state is
       // the one from before this step and carries no last-signed record.
-      this.out.push({ kind: 'persist', state: this.snapshot(before, null) });
+      this.out.push({ kind: 'persist', state: toSignerState(before, null) });
     } else {
       this.out.push({ kind: 'persist', state: this.signerState() });
     }
@@ -579,63 +531,7 @@ export class ConsensusDriver {
 
   // ---------------------------------------------------------------- helpers
 
-  private snapshot(s: RoundState, lastSigned: SignerState['lastSigned']): SignerState {
-    return {
-      version: 1,
-      height: s.height,
-      round: s.round,
-      step: s.step,
-      lockedValue: s.lockedValue,
-      lockedRound: s.lockedRound,
-      validValue: s.validValue,
-      validRound: s.validRound,
-      lastSigned,
-    };
-  }
-
   private reject(code: string, reason: string): void {
     this.out.push({ kind: 'rejected', code, reason });
-  }
-}
-
-function positiveInt(v: number | undefined, dflt: number, name: string): number {
-  if (v === undefined) return dflt;
-  if (!Number.isSafeInteger(v) || v < 1) throw new ConsensusError('BAD_CONFIG', `${name} must be a positive integer`);
-  return v;
-}
-
-function sameMessage(a: ConsensusMessage, b: ConsensusMessage): boolean {
-  if (a.type !== b.type || a.height !== b.height || a.round !== b.round || a.validator !== b.validator || !bytesEqual(a.signature, b.signature)) return false;
-  if (a.type === 'proposal') {
-    const bp = b as Proposal;
-    return a.validRound === bp.validRound && bytesEqual(a.value, bp.value);
-  }
-  const bv = (b as Vote).valueId;
-  return a.valueId === null || bv === null ? a.valueId === bv : bytesEqual(a.valueId, bv);
-}
-
-const STEPS: readonly Step[] = ['propose', 'prevote', 'precommit'];
-
-/** Validates a SignerState read back from disk. Throws ConsensusError('BAD_SIGNER_STATE'). */
-export function checkSignerState(s: SignerState): void {
-  const bad = (why: string): never => {
-    throw new ConsensusError('BAD_SIGNER_STATE', why);
-  };
-  if (typeof s !== 'object' || s === null) bad('not an object');
-  if (s.version !== 1) bad(`unsupported version ${String(s.version)}`);
-  if (!Number.isSafeInteger(s.height) || s.height < 0) bad('height must be a non-negative integer');
-  if (!Number.isSafeInteger(s.round) || s.round < 0 || s.round > ROUND_MAX) bad('round out of range');
-  if (!STEPS.includes(s.step)) bad('unknown step');
-  if (!Number.isSafeInteger(s.lockedRound) || s.lockedRound < -1 || s.lockedRound > s.round) bad('lockedRound out of range');
-  if (!Number.isSafeInteger(s.validRound) || s.validRound < -1 || s.validRound > s.round) bad('validRound out of range');
-  if ((s.lockedValue === null) !== (s.lockedRound === -1) || (s.lockedValue !== null && !(s.lockedValue instanceof Uint8Array))) bad('lockedValue/lockedRound mismatch');
-  if ((s.validValue === null) !== (s.validRound === -1) || (s.validValue !== null && !(s.validValue instanceof Uint8Array))) bad('validValue/validRound mismatch');
-  const l = s.lastSigned;
-  if (l !== null) {
-    if (typeof l !== 'object' || !Number.isSafeInteger(l.height) || !Number.isSafeInteger(l.round) || !STEPS.includes(l.step)) bad('malformed lastSigned');
-    const m = l.message;
-    if (typeof m !== 'object' || m === null || m.height !== l.height || m.round !== l.round) bad('lastSigned.message does not match its height/round');
-    const expectStep: Step = m.type === 'proposal' ? 'propose' : m.type;
-    if (expectStep !== l.step) bad('lastSigned.message type does not match its step');
   }
 }
