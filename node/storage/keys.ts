@@ -18,6 +18,7 @@
 //   'E' ‖ u64 seq                        evidence record
 //   'e' ‖ sha256(evidence)[32]           u64 seq (deduplication of identical evidence)
 //   'M' ‖ utf8 key                       free-form metadata (putMeta/getMeta)
+//   'A' ‖ kind ‖ ...                     alert delivery outbox and monitoring state (node/alerts/outbox.ts)
 //
 // "u64" values are JavaScript safe integers (< 2^53) written as 8 bytes; they are encoded with
 // division, never with 32-bit bitwise operators.
@@ -40,6 +41,7 @@ export const P_WAL = 0x57; // 'W'
 export const P_EVIDENCE = 0x45; // 'E'
 export const P_EVIDENCE_HASH = 0x65; // 'e'
 export const P_META = 0x4d; // 'M'
+export const P_ALERTS = 0x41; // 'A'
 
 export function writeU64(out: Uint8Array, offset: number, n: number): void {
   // n < 2^53: split into high and low 32-bit halves by division.
