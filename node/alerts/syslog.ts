@@ -3,6 +3,7 @@
 // delivered once the TLS connection that carried it has been closed cleanly (close_notify sent and
 // the socket finished), which covers a receiver that is down or refuses the handshake; receivers
 // deduplicate repeats by the alert id in the structured data.
+import { isIP } from 'node:net';
 import { connect } from 'node:tls';
 import { hostname } from 'node:os';
 import type { Alert, Severity } from '../../src/alerts/types.js';
@@ -61,7 +62,8 @@ export function sendSyslog(dest: SyslogDestination, d: QueuedDelivery): Promise<
     const sock = connect({
       host: dest.host,
       port: dest.port,
-      servername: dest.serverName ?? dest.host,
+      // SNI carries host names only (RFC 6066); an IP address is still checked against the certificate.
+      ...(dest.serverName !== undefined ? { servername: dest.serverName } : isIP(dest.host) === 0 ? { servername: dest.host } : {}),
       ...(dest.ca !== undefined ? { ca: dest.ca } : {}),
       minVersion: 'TLSv1.2',
     });
