@@ -18,6 +18,7 @@ import { registerAudit } from './audit.js';
 import { registerStatus } from './status.js';
 import { registerStart } from './start.js';
 import { registerGenesis } from './genesis-cmd.js';
+import { registerAlerts } from './alerts.js';
 
 export type { CliIo } from './io.js';
 
@@ -33,6 +34,7 @@ export const COMMANDS: readonly ((program: Command, io: CliIo) => void)[] = [
   registerVerifyConsistency,
   registerVerifyStore,
   registerAudit,
+  registerAlerts,
 ];
 
 /** Builds a fresh commander program whose commands write to `io`. */
