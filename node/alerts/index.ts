@@ -17,3 +17,4 @@ export const DEFAULT_SENDERS: Record<Destination['type'], Sender> = {
   alertmanager: (dest, d) => sendAlertmanager(dest as Extract<Destination, { type: 'alertmanager' }>, d),
   syslog: (dest, d) => sendSyslog(dest as Extract<Destination, { type: 'syslog' }>, d),
 };
+export { AlertEvaluator, ENQUEUE_CHUNK, type EvaluatorOptions } from './evaluator.js';

@@ -8,7 +8,7 @@
 // of a least-recently-matched list, and past the limits the least recently matched group goes.
 // After a correlation alert fires, its group is cleared: the next alert needs a fresh set.
 import { sha256 } from '../crypto/hash.js';
-import { concatBytes, toHex, utf8 } from '../encoding/bytes.js';
+import { concatBytes, fromHex, toHex, utf8 } from '../encoding/bytes.js';
 import type { AuditEntry } from '../entry/types.js';
 import { renderTitle, scalarText, valueAt } from './template.js';
 import { DEFAULT_ENGINE_LIMITS, type Alert, type Correlation, type EngineLimits, type FinalEntry, type Rule } from './types.js';
@@ -76,6 +76,29 @@ function nested(paths: readonly string[], values: readonly string[]): Record<str
 
 function evBytes(e: Ev): number {
   return 96 + 2 * (e.value?.length ?? 0);
+}
+
+/** Serialized engine state (JSON-able): see AlertEngine.snapshot(). */
+export interface EngineSnapshot {
+  v: 1;
+  /** The next index the engine expects (all entries before it were evaluated). */
+  nextIndex: number;
+  rules: {
+    id: string;
+    version: number;
+    /** [key, values, lastT, events [t, index, leafHash hex, value?][], distinct entries or null] */
+    groups: [string, string[], number, SnapEv[], SnapEv[] | null][];
+  }[];
+}
+type SnapEv = [number, number, string] | [number, number, string, string];
+
+function evOut(e: Ev): SnapEv {
+  return e.value === undefined ? [e.t, e.index, toHex(e.leafHash)] : [e.t, e.index, toHex(e.leafHash), e.value];
+}
+function evIn(s: SnapEv): Ev {
+  const leafHash = fromHex(s[2]);
+  if (leafHash === null) throw new Error('bad leaf hash in engine snapshot');
+  return s.length === 4 ? { t: s[0], index: s[1], leafHash, value: s[3] } : { t: s[0], index: s[1], leafHash };
 }
 
 export class AlertEngine {
@@ -256,6 +279,50 @@ export class AlertEngine {
       s.groups.delete(k);
       s.bytes -= g.bytes;
       this.stats.groupsEvictedForLimits++;
+    }
+  }
+
+  /** The index the next evaluated entry must have at least (0 before the first). */
+  get expectedIndex(): number {
+    return Math.max(0, this.nextIndex);
+  }
+
+  /**
+   * The engine's state as plain JSON. Restoring it into an engine with the same rules and feeding
+   * the entries that follow gives exactly the alerts an uninterrupted engine would have given.
+   */
+  snapshot(): EngineSnapshot {
+    return {
+      v: 1,
+      nextIndex: this.expectedIndex,
+      rules: this.correlated.map((s) => ({
+        id: s.rule.id,
+        version: s.rule.version,
+        groups: [...s.groups].map(([k, g]) => [k, g.values, g.lastT, g.events.map(evOut), g.distinct ? [...g.distinct.values()].map(evOut) : null]),
+      })),
+    };
+  }
+
+  /**
+   * Loads a snapshot. State of a rule whose id and version are not among this engine's rules is
+   * dropped (the rule changed: its alerts start afresh, under new ids).
+   */
+  restore(snap: EngineSnapshot): void {
+    if (snap.v !== 1) throw new Error(`unsupported engine snapshot version ${String(snap.v)}`);
+    this.nextIndex = snap.nextIndex;
+    for (const s of this.correlated) {
+      s.groups.clear();
+      s.bytes = 0;
+      const r = snap.rules.find((x) => x.id === s.rule.id && x.version === s.rule.version);
+      if (r === undefined) continue;
+      for (const [key, values, lastT, events, distinct] of r.groups) {
+        const g: Group = { values, lastT, events: events.map(evIn), bytes: 0 };
+        if (distinct !== null) g.distinct = new Map(distinct.map((d) => { const e = evIn(d); return [e.value!, e]; }));
+        g.bytes = 64 + 2 * key.length + g.events.reduce((n, e) => n + evBytes(e), 0) + (g.distinct ? [...g.distinct.values()].reduce((n, e) => n + evBytes(e), 0) : 0);
+        s.groups.set(key, g);
+        s.bytes += g.bytes;
+      }
+      this.enforceLimits(s);
     }
   }
 
