@@ -61,13 +61,15 @@ export interface QueuedDelivery {
 export type Sender = (dest: Destination, d: QueuedDelivery) => Promise<void>;
 
 export type OutboxAlarm =
-  | { kind: 'outbox_full'; queued: number; max: number; refused: number }
+  | { kind: 'outbox_full'; queued: number; max: number; refused: number; queuedBytes: number; maxBytes: number }
   | { kind: 'delivery_failing'; destination: string; alertId: string; attempts: number; error: string };
 
 export interface OutboxOptions {
   destinations: ReadonlyMap<string, Destination>;
   senders: Partial<Record<Destination['type'], Sender>>;
   maxQueued?: number;
+  /** Bytes (JSON) of the waiting records at most; an alert names up to 10,000 entries, so count alone does not bound memory. */
+  maxQueuedBytes?: number;
   /** Delivered markers kept for deduplication of re-enqueued alerts. */
   deliveredKeep?: number;
   backoffBaseMs?: number;
@@ -94,6 +96,9 @@ export interface OutboxStats {
 
 export class Outbox {
   private readonly queue = new Map<number, QueuedDelivery>();
+  /** JSON bytes of each waiting record, and their sum. */
+  private readonly sizes = new Map<number, number>();
+  private queuedBytes = 0;
   private nextSeq = 0;
   private readonly busy = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
@@ -106,6 +111,7 @@ export class Outbox {
   private constructor(private readonly db: Db, opts: OutboxOptions) {
     this.o = {
       maxQueued: 10_000,
+      maxQueuedBytes: 64 * 1024 * 1024,
       deliveredKeep: 100_000,
       backoffBaseMs: 1000,
       backoffMaxMs: 5 * 60_000,
@@ -126,6 +132,8 @@ export class Outbox {
     for (const [, v] of rows) {
       const d = JSON.parse(dec.decode(v)) as QueuedDelivery;
       ob.queue.set(d.seq, d);
+      ob.sizes.set(d.seq, v.length);
+      ob.queuedBytes += v.length;
     }
     ob.stats.queued = ob.queue.size;
     return ob;
@@ -154,27 +162,41 @@ export class Outbox {
       for (const a of alerts) for (const dest of a.destinations) if (this.o.destinations.has(dest)) wanted.push({ dest, alert: a });
       if (wanted.length === 0) return { accepted: 0, duplicates: 0 };
       const known = await this.db.getMany(wanted.map((w) => knownKey(w.dest, w.alert.id)));
-      const fresh = wanted.filter((_, i) => known[i] === undefined);
-      if (this.queue.size + fresh.length > this.o.maxQueued) {
-        this.stats.refused += fresh.length;
-        this.o.onAlarm?.({ kind: 'outbox_full', queued: this.queue.size, max: this.o.maxQueued, refused: fresh.length });
-        throw new OutboxFullError(`outbox full: ${this.queue.size} of ${this.o.maxQueued} waiting, ${fresh.length} refused`);
-      }
+      const inBatch = new Set<string>();
+      const fresh = wanted.filter((w, i) => {
+        const k = `${w.dest}\0${w.alert.id}`;
+        if (known[i] !== undefined || inBatch.has(k)) return false;
+        inBatch.add(k);
+        return true;
+      });
       const ops: BatchOp[] = [];
-      const items: QueuedDelivery[] = [];
+      const items: { item: QueuedDelivery; bytes: number }[] = [];
       const now = this.o.now();
+      let seq = this.nextSeq;
+      let bytes = 0;
       for (const f of fresh) {
-        const seq = this.nextSeq++;
-        const item: QueuedDelivery = { seq, dest: f.dest, alert: f.alert, attempts: 0, nextAt: now };
-        items.push(item);
-        ops.push({ type: 'put', key: key(K_QUEUE, u64(seq)), value: enc.encode(JSON.stringify(item)) });
-        ops.push({ type: 'put', key: knownKey(f.dest, f.alert.id), value: u64(seq) });
+        const item: QueuedDelivery = { seq: seq++, dest: f.dest, alert: f.alert, attempts: 0, nextAt: now };
+        const value = enc.encode(JSON.stringify(item));
+        bytes += value.length;
+        items.push({ item, bytes: value.length });
+        ops.push({ type: 'put', key: key(K_QUEUE, u64(item.seq)), value });
+        ops.push({ type: 'put', key: knownKey(f.dest, f.alert.id), value: u64(item.seq) });
+      }
+      if (this.queue.size + fresh.length > this.o.maxQueued || this.queuedBytes + bytes > this.o.maxQueuedBytes) {
+        this.stats.refused += fresh.length;
+        this.o.onAlarm?.({ kind: 'outbox_full', queued: this.queue.size, max: this.o.maxQueued, refused: fresh.length, queuedBytes: this.queuedBytes, maxBytes: this.o.maxQueuedBytes });
+        throw new OutboxFullError(`outbox full: ${this.queue.size} of ${this.o.maxQueued} records (${this.queuedBytes} of ${this.o.maxQueuedBytes} bytes) waiting, ${fresh.length} refused`);
       }
       if (ops.length > 0) {
-        ops.push({ type: 'put', key: key(K_NEXT), value: u64(this.nextSeq) });
+        ops.push({ type: 'put', key: key(K_NEXT), value: u64(seq) });
         await durableBatch(this.db, ops);
+        this.nextSeq = seq;
       }
-      for (const it of items) this.queue.set(it.seq, it);
+      for (const { item, bytes: b } of items) {
+        this.queue.set(item.seq, item);
+        this.sizes.set(item.seq, b);
+        this.queuedBytes += b;
+      }
       this.stats.queued = this.queue.size;
       if (!this.stopped) this.kick();
       return { accepted: items.length, duplicates: wanted.length - fresh.length };
@@ -258,6 +280,8 @@ export class Outbox {
       await durableBatch(this.db, ops);
     });
     this.queue.delete(d.seq);
+    this.queuedBytes -= this.sizes.get(d.seq) ?? 0;
+    this.sizes.delete(d.seq);
     this.stats.queued = this.queue.size;
     this.stats.delivered++;
     this.o.onDelivered?.(d);

@@ -164,12 +164,51 @@ describe('Standard Webhooks delivery', () => {
     const as = await alerts(8);
     await outbox.enqueue(as.slice(0, 4));
     await expect(outbox.enqueue(as.slice(4))).rejects.toBeInstanceOf(OutboxFullError);
-    expect(alarms).toEqual([{ kind: 'outbox_full', queued: 4, max: 5, refused: 4 }]);
+    expect(alarms).toMatchObject([{ kind: 'outbox_full', queued: 4, max: 5, refused: 4 }]);
     expect(outbox.pending().length).toBe(4);
     // Durable: a fresh outbox on the same database sees the same 4, and the refused ones are not "known".
     const again = await Outbox.open(db, { destinations: new Map([['hook', dest]]), senders: DEFAULT_SENDERS, maxQueued: 10 });
     expect(again.pending().map((p) => p.alert.id)).toEqual(as.slice(0, 4).map((a) => a.id));
     expect(await again.enqueue(as)).toEqual({ accepted: 4, duplicates: 4 });
+  });
+});
+
+describe('outbox bounds and alarms', () => {
+  it('the queue is bounded in bytes too; an alert given twice in one batch is queued once', async () => {
+    const alarms: OutboxAlarm[] = [];
+    const dest: Destination = { type: 'webhook', name: 'hook', url: 'http://127.0.0.1:9/', hmacSecret: new Uint8Array(32) };
+    const outbox = await Outbox.open(await openDb(), { destinations: new Map([['hook', dest]]), senders: DEFAULT_SENDERS, maxQueuedBytes: 2000, onAlarm: (a) => alarms.push(a) });
+    const as = await alerts(6);
+    expect(await outbox.enqueue([as[0]!, as[0]!])).toEqual({ accepted: 1, duplicates: 1 });
+    await expect(outbox.enqueue(as.slice(1))).rejects.toBeInstanceOf(OutboxFullError);
+    expect(alarms[0]).toMatchObject({ kind: 'outbox_full', queued: 1, refused: 5, maxBytes: 2000 });
+    expect(outbox.pending().length).toBe(1);
+  });
+
+  it('a destination that keeps failing raises delivery_failing every N attempts, and the alert stays queued', async () => {
+    const rx = await receiver(Array.from({ length: 100 }, () => 500));
+    const alarms: OutboxAlarm[] = [];
+    const dest: Destination = { type: 'webhook', name: 'hook', url: rx.url, hmacSecret: new Uint8Array(32) };
+    const outbox = await Outbox.open(await openDb(), {
+      destinations: new Map([['hook', dest]]),
+      senders: DEFAULT_SENDERS,
+      backoffBaseMs: 5,
+      backoffMaxMs: 10,
+      failingAfterAttempts: 3,
+      tickMs: 5,
+      onAlarm: (a) => alarms.push(a),
+    });
+    cleanups.push(() => outbox.stop());
+    const [a] = await alerts(1);
+    await outbox.enqueue([a!]);
+    outbox.start();
+    await until('two alarms', () => alarms.length >= 2);
+    await outbox.stop();
+    expect(alarms[0]).toMatchObject({ kind: 'delivery_failing', destination: 'hook', alertId: a!.id, attempts: 3 });
+    expect(alarms[1]).toMatchObject({ kind: 'delivery_failing', attempts: 6 });
+    expect((alarms[0] as { error: string }).error).toMatch(/^HTTP 500 from 127\.0\.0\.1:\d+/);
+    expect(outbox.pending().map((p) => p.alert.id)).toEqual([a!.id]);
+    expect(outbox.stats.delivered).toBe(0);
   });
 });
 
