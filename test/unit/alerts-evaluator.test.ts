@@ -123,4 +123,27 @@ describe('AlertEvaluator', () => {
     expect(delivered.sort()).toEqual(pairs(expected));
     await db.close();
   });
+
+  it('new rules: state of unchanged rules is kept, a changed rule starts afresh under its new version', async () => {
+    const db = await openDb(await dirs.make());
+    const outbox = await Outbox.open(db, { destinations, senders: {}, maxQueued: 100_000 });
+    const ev = await AlertEvaluator.open(db, { rules, outbox, snapshotEvery: 1000 });
+    const T = '2024-05-02T10:00:00Z';
+    const fail = (m: number, actor: string): EntrySpec => ({ time: plus(T, m), action: 'auth.login', actor, outcome: 'failure' });
+    const es = log([fail(0, 'a'), fail(1, 'a'), fail(2, 'a'), fail(3, 'a'), fail(4, 'a')]);
+    await ev.onFinal(es.slice(0, 4));
+    // Bump login-after-failures only: brute-force keeps its 4 failures and fires on the 5th.
+    await ev.replaceRules(rules.map((r) => (r.id === 'login-after-failures' ? { ...r, version: 2 } : r)));
+    expect(ev.nextIndex()).toBe(4);
+    const made = await ev.onFinal(es.slice(4));
+    expect(made.filter((a) => a.ruleId === 'brute-force').map((a) => a.entries.map((e) => e.index))).toEqual([[0, 1, 2, 3, 4]]);
+    // Bumping brute-force drops its state: the same 5th failure alone fires nothing.
+    const db2 = await openDb(await dirs.make());
+    const ev2 = await AlertEvaluator.open(db2, { rules, outbox: await Outbox.open(db2, { destinations, senders: {} }), snapshotEvery: 1000 });
+    await ev2.onFinal(es.slice(0, 4));
+    await ev2.replaceRules(rules.map((r) => (r.id === 'brute-force' ? { ...r, version: 2 } : r)));
+    expect((await ev2.onFinal(es.slice(4))).filter((a) => a.ruleId === 'brute-force')).toEqual([]);
+    await db.close();
+    await db2.close();
+  });
 });
