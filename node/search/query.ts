@@ -1,0 +1,351 @@
+// The search query engine: filters → index streams → candidates re-checked against the filter,
+// the caller's scope and an optional extra predicate → one page of results with inclusion proofs,
+// pinned to one final checkpoint, with an opaque cursor for the next page. See docs/search.md.
+//
+// Plan: every equality filter with an index becomes a posting stream (log order); a time range
+// adds a time-summary stream that skips chunks of 256 leaves whose entry times cannot match; a
+// scope with index restrictions adds one union stream per restricted field. The streams are
+// intersected (leapfrog), so the sparsest one drives the walk. Low-selectivity streams (outcome,
+// resource type alone) are only used when nothing more selective is given; they are still checked
+// on every candidate. Without any index the plan is a bounded scan of log positions.
+//
+// Bounded work: a page stops after `limit` results, at the end of the range, or when it has spent
+// `maxWork` (LevelDB range reads + candidate leaves loaded), whichever comes first; a stopped page
+// returns a cursor to continue. There is never an unbounded scan.
+import { sha256 } from '../../src/crypto/hash.js';
+import { parseCheckpoint } from '../../src/checkpoint/checkpoint.js';
+import { parseNote } from '../../src/checkpoint/note.js';
+import { utf8 } from '../../src/encoding/bytes.js';
+import { inclusionProof } from '../../src/merkle/index.js';
+import type { AuditEntry } from '../../src/entry/types.js';
+import { canonicalFilter, fieldsOf, matchesFilter, normalizeActionPrefix, parseLeafJson, type SearchFilter } from '../../src/search/fields.js';
+import type { Store } from '../storage/store.js';
+import { CursorKeys, loadCursorKeys, type CursorState } from './cursor.js';
+import type { SearchAccess } from './db.js';
+import { SearchError } from './errors.js';
+import { K_ACTION, K_ACTION_PREFIX, K_ACTOR, K_CLIENT, K_OUTCOME, K_RESOURCE, K_RID, K_RTYPE, K_TENANT, postingBase } from './keys.js';
+import { PostingStream, RangeStream, TimeStream, UnionStream, intersect, type PositionStream, type Work } from './streams.js';
+
+export const SEARCH_LIMIT_MAX = 1000;
+export const SEARCH_LIMIT_DEFAULT = 100;
+/** Default work budget of one page: LevelDB range reads plus candidate leaves loaded. */
+export const SEARCH_WORK_DEFAULT = 10_000;
+/** Values one scope restriction may list per field (each is one stream). */
+export const SCOPE_RESTRICT_VALUES_MAX = 64;
+/** Candidate leaves loaded per LevelDB multi-get. */
+const CANDIDATE_BATCH = 64;
+
+export type RestrictField = 'actor' | 'tenant' | 'client' | 'resourceType' | 'outcome';
+
+/**
+ * The caller's read scope (from access control). `predicate` decides; `restrict`, when given, lists
+ * for some fields the values the scope allows, and MUST be implied by the predicate (every entry
+ * the predicate accepts has one of those values). The engine then only ever examines entries
+ * within the restriction, so neither page boundaries nor work reveal anything about entries of
+ * other tenants/clients/... `key` identifies the scope (principal + policy) and is bound into cursors.
+ */
+export interface SearchScope {
+  key: string;
+  predicate: (entry: AuditEntry) => boolean;
+  restrict?: Partial<Record<RestrictField, readonly string[]>>;
+}
+
+/** A further predicate (e.g. a filter-language expression); `key` is its text, bound into cursors. */
+export interface ExtraFilter {
+  key: string;
+  predicate: (entry: AuditEntry) => boolean;
+}
+
+export interface SearchOptions {
+  order?: 'oldest' | 'newest';
+  limit?: number;
+  cursor?: string;
+  scope?: SearchScope;
+  extra?: ExtraFilter;
+  /** Work budget of this page (default SEARCH_WORK_DEFAULT). */
+  maxWork?: number;
+}
+
+export interface SearchResult {
+  index: number;
+  /** The leaf bytes as stored (JCS of the signed entry). */
+  entry: Uint8Array;
+  /** RFC 9162 inclusion proof of `index` in the tree of the pinned checkpoint. */
+  proof: Uint8Array[];
+}
+
+export interface SearchPage {
+  /** The final checkpoint the answer is pinned to (signed note, verbatim from the store). */
+  checkpoint: Uint8Array;
+  treeSize: number;
+  order: 'oldest' | 'newest';
+  filter: SearchFilter;
+  results: SearchResult[];
+  /**
+   * Half-open range of log positions [from, to) this page speaks for: every entry in it that
+   * matches the filter (and the caller's scope and extra filter) is in `results`. Consecutive pages
+   * cover adjacent ranges; the last page ends at the tree size (oldest) or 0 (newest).
+   */
+  covered: { from: number; to: number };
+  /** Why the page ended: limit reached, work budget spent, or no more matches in the pinned tree. */
+  stop: 'limit' | 'budget' | 'end';
+  /** Cursor for the next page (absent when stop is 'end'). */
+  next?: string;
+  plan: SearchPlan;
+}
+
+export interface SearchPlan {
+  /** Index streams intersected ('time' is the time-summary bound; 'scope:<field>' a scope restriction). */
+  streams: string[];
+  /** True when no index applies: the page scans log positions, at most the work budget per page. */
+  scan: boolean;
+}
+
+function checkString(name: string, v: unknown): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || v.length === 0 || v.length > 256) throw new SearchError('BAD_ARGUMENT', `${name} must be a non-empty string of at most 256 characters`);
+  return v;
+}
+
+/** Checks and normalizes a filter (action prefix spelled 'db', 'db.' or 'db.*'). */
+export function normalizeFilter(f: SearchFilter): SearchFilter {
+  if (f === null || typeof f !== 'object') throw new SearchError('BAD_ARGUMENT', 'filter must be an object');
+  const out: SearchFilter = {};
+  for (const k of ['actor', 'action', 'resourceType', 'resourceId', 'tenant', 'outcome', 'client'] as const) {
+    const v = checkString(k, f[k]);
+    if (v !== undefined) out[k] = v;
+  }
+  const p = checkString('actionPrefix', f.actionPrefix);
+  if (p !== undefined) {
+    const n = normalizeActionPrefix(p);
+    if (n === null) throw new SearchError('BAD_ARGUMENT', 'actionPrefix must name at least one segment');
+    out.actionPrefix = n;
+  }
+  for (const k of ['fromMs', 'toMs'] as const) {
+    const v = f[k];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new SearchError('BAD_ARGUMENT', `${k} must be an integer number of milliseconds`);
+    out[k] = v;
+  }
+  if (out.fromMs !== undefined && out.toMs !== undefined && out.fromMs > out.toMs) throw new SearchError('BAD_ARGUMENT', 'from must not be after to');
+  return out;
+}
+
+/**
+ * Filter from HTTP/CLI parameters: actor, action (a trailing '*' makes it a prefix: 'db.*'),
+ * resource.type, resource.id, tenant, outcome, client, from/to (RFC 3339 or Unix ms).
+ */
+export function filterFromParams(p: Readonly<Record<string, string | undefined>>): SearchFilter {
+  const f: SearchFilter = {};
+  const time = (name: string, v: string | undefined): number | undefined => {
+    if (v === undefined) return undefined;
+    const ms = /^-?\d{1,15}$/.test(v) ? Number(v) : Date.parse(v);
+    if (!Number.isSafeInteger(ms)) throw new SearchError('BAD_ARGUMENT', `${name} must be an RFC 3339 time or Unix milliseconds`);
+    return ms;
+  };
+  if (p.actor !== undefined) f.actor = p.actor;
+  if (p.action !== undefined) {
+    if (p.action.endsWith('*')) f.actionPrefix = p.action;
+    else f.action = p.action;
+  }
+  if (p['resource.type'] !== undefined) f.resourceType = p['resource.type'];
+  if (p['resource.id'] !== undefined) f.resourceId = p['resource.id'];
+  if (p.tenant !== undefined) f.tenant = p.tenant;
+  if (p.outcome !== undefined) f.outcome = p.outcome;
+  if (p.client !== undefined) f.client = p.client;
+  const from = time('from', p.from);
+  const to = time('to', p.to);
+  if (from !== undefined) f.fromMs = from;
+  if (to !== undefined) f.toMs = to;
+  return normalizeFilter(f);
+}
+
+/** Hash binding a cursor to its query: filter, scope identity and extra-filter text. */
+export function queryHash(filter: SearchFilter, scope: SearchScope | undefined, extra: ExtraFilter | undefined): Uint8Array {
+  const restrict = scope?.restrict === undefined ? null : Object.fromEntries(Object.entries(scope.restrict).sort(([a], [b]) => (a < b ? -1 : 1)));
+  return sha256(utf8(JSON.stringify({ v: 1, filter: canonicalFilter(filter), scope: scope?.key ?? null, restrict, extra: extra?.key ?? null })));
+}
+
+const RESTRICT_KIND: Record<RestrictField, number> = { actor: K_ACTOR, tenant: K_TENANT, client: K_CLIENT, resourceType: K_RTYPE, outcome: K_OUTCOME };
+
+export class SearchEngine {
+  private readonly access: SearchAccess;
+  constructor(
+    private readonly store: Store,
+    private readonly keys: CursorKeys,
+  ) {
+    this.access = store.searchAccess();
+  }
+
+  /** An engine with the peer's cursor secret (created in the store's metadata on first use). */
+  static async open(store: Store): Promise<SearchEngine> {
+    return new SearchEngine(store, await loadCursorKeys(store));
+  }
+
+  /** The final checkpoint to pin to: the latest one, or the cursor's. */
+  private async pin(size: number | undefined): Promise<{ note: Uint8Array; size: number }> {
+    let note: Uint8Array | undefined;
+    if (size === undefined) note = await this.store.latestFinalCheckpoint();
+    else {
+      const rec = await this.store.getCheckpoint(size);
+      note = rec?.final === true ? rec.note : undefined;
+    }
+    if (note === undefined) throw new SearchError('NO_CHECKPOINT', size === undefined ? 'no final checkpoint yet: nothing is searchable' : `the final checkpoint of size ${size} this cursor is pinned to is not stored`);
+    const n = parseNote(note);
+    const cp = n.ok ? parseCheckpoint(n.note.text) : n;
+    if (!cp.ok) throw new SearchError('NO_CHECKPOINT', `stored final checkpoint does not parse: ${cp.message}`);
+    return { note, size: cp.checkpoint.size };
+  }
+
+  private plan(f: SearchFilter, scope: SearchScope | undefined, size: number, asc: boolean, work: Work): { streams: PositionStream[]; plan: SearchPlan } {
+    const names: string[] = [];
+    const streams: PositionStream[] = [];
+    const add = (name: string, kind: number, ...values: string[]): void => {
+      const base = postingBase(kind, ...values);
+      // A value too long to be indexed is never produced by a valid entry: nothing can match.
+      names.push(name);
+      streams.push(base === null ? new UnionStream([], asc) : new PostingStream(this.access, base, size, asc, work));
+    };
+    if (f.resourceType !== undefined && f.resourceId !== undefined) add('resource', K_RESOURCE, f.resourceType, f.resourceId);
+    else if (f.resourceId !== undefined) add('resource.id', K_RID, f.resourceId);
+    if (f.actor !== undefined) add('actor', K_ACTOR, f.actor);
+    if (f.action !== undefined) add('action', K_ACTION, f.action);
+    if (f.client !== undefined) add('client', K_CLIENT, f.client);
+    if (f.tenant !== undefined) add('tenant', K_TENANT, f.tenant);
+    const selective = streams.length > 0;
+    if (!selective && f.actionPrefix !== undefined) add('action.prefix', K_ACTION_PREFIX, f.actionPrefix);
+    if (!selective && f.resourceType !== undefined && f.resourceId === undefined) add('resource.type', K_RTYPE, f.resourceType);
+    if (!selective && f.outcome !== undefined) add('outcome', K_OUTCOME, f.outcome);
+    for (const [field, values] of Object.entries(scope?.restrict ?? {}) as [RestrictField, readonly string[]][]) {
+      if (!Array.isArray(values) || values.length > SCOPE_RESTRICT_VALUES_MAX) throw new SearchError('BAD_ARGUMENT', `scope restriction of ${field} lists more than SCOPE_RESTRICT_VALUES_MAX = ${SCOPE_RESTRICT_VALUES_MAX} values`);
+      const kind = RESTRICT_KIND[field];
+      if (kind === undefined) throw new SearchError('BAD_ARGUMENT', `scope restriction on unknown field ${field}`);
+      const parts = values.map((v) => postingBase(kind, v)).filter((b): b is Uint8Array => b !== null);
+      names.push(`scope:${field}`);
+      streams.push(new UnionStream(parts.map((b) => new PostingStream(this.access, b, size, asc, work)), asc));
+    }
+    if (f.fromMs !== undefined || f.toMs !== undefined) {
+      names.push('time');
+      streams.push(new TimeStream(this.access, f.fromMs ?? -Number.MAX_VALUE, f.toMs ?? Number.MAX_VALUE, size, asc, work));
+    }
+    const scan = streams.length === 0;
+    if (scan) streams.push(new RangeStream(size));
+    return { streams, plan: { streams: names, scan } };
+  }
+
+  async search(filterIn: SearchFilter, opts: SearchOptions = {}): Promise<SearchPage> {
+    const filter = normalizeFilter(filterIn);
+    const limit = opts.limit ?? SEARCH_LIMIT_DEFAULT;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > SEARCH_LIMIT_MAX) throw new SearchError('BAD_ARGUMENT', `limit must be an integer in 1..${SEARCH_LIMIT_MAX}`);
+    const maxWork = opts.maxWork ?? SEARCH_WORK_DEFAULT;
+    if (!Number.isSafeInteger(maxWork) || maxWork < 1 || maxWork > 1_000_000) throw new SearchError('BAD_ARGUMENT', 'maxWork must be an integer in 1..1000000');
+    const qh = queryHash(filter, opts.scope, opts.extra);
+    let cur: CursorState | undefined;
+    if (opts.cursor !== undefined) {
+      cur = this.keys.open(opts.cursor);
+      if (!bytesEq(cur.queryHash, qh)) throw new SearchError('CURSOR_MISMATCH', 'cursor belongs to another query or scope');
+      if (opts.order !== undefined && opts.order !== cur.order) throw new SearchError('CURSOR_MISMATCH', `cursor pages ${cur.order} first, not ${opts.order}`);
+    }
+    const order = cur?.order ?? opts.order ?? 'newest';
+    const asc = order === 'oldest';
+    const pinned = await this.pin(cur?.pinnedSize);
+    const size = pinned.size;
+    if (cur !== undefined && (cur.resume > size || cur.claimed > size)) throw new SearchError('CURSOR_MALFORMED', 'cursor positions lie beyond its pinned size');
+    if (!this.access.enabled) throw new SearchError('INDEX_INCOMPLETE', 'this store was opened without search indexes');
+    if (this.access.indexedSize() < size) {
+      throw new SearchError('INDEX_INCOMPLETE', `indexes cover ${this.access.indexedSize()} of ${size} leaves: run \`cairn reindex\` (or wait for it to finish)`);
+    }
+
+    const work: Work = { reads: 0 };
+    const { streams, plan } = this.plan(filter, opts.scope, size, asc, work);
+    // Positions: ascending pages walk t = resume, resume+1, ...; descending pages t = resume-1, ... .
+    const start = cur?.resume ?? (asc ? 0 : size);
+    const claimStart = cur?.claimed ?? start;
+    const results: { index: number; entry: Uint8Array }[] = [];
+    let t = asc ? start : start - 1;
+    let stop: SearchPage['stop'] = 'end';
+    let exhausted = false;
+    outer: while (results.length < limit) {
+      if (work.reads >= maxWork) {
+        stop = 'budget';
+        break;
+      }
+      // Collect a batch of candidates, then load their leaves in one multi-get.
+      const batch: number[] = [];
+      while (batch.length < CANDIDATE_BATCH && work.reads + batch.length < maxWork) {
+        const p = asc ? (t < size ? await intersect(streams, t) : undefined) : t >= 0 ? await intersect(streams, t) : undefined;
+        if (p === undefined) {
+          exhausted = true;
+          break;
+        }
+        batch.push(p);
+        t = asc ? p + 1 : p - 1;
+      }
+      if (batch.length > 0) {
+        work.reads += batch.length;
+        const leaves = await this.access.leaves(batch);
+        for (let k = 0; k < batch.length; k++) {
+          const leaf = leaves[k];
+          if (leaf === undefined) throw new SearchError('INDEX_INCOMPLETE', `index lists leaf ${batch[k]} which is not stored below size ${size}`);
+          if (this.accepts(leaf, filter, opts)) {
+            results.push({ index: batch[k]!, entry: leaf });
+            if (results.length === limit) {
+              // Resume right after this result; the rest of the batch is examined again next page.
+              t = asc ? batch[k]! + 1 : batch[k]! - 1;
+              stop = 'limit';
+              break outer;
+            }
+          }
+        }
+      }
+      if (exhausted) break;
+    }
+    if (stop === 'limit' && (asc ? t >= size : t < 0)) stop = 'end';
+    // Another page only if a candidate remains. Not asked under an unrestricted scope predicate:
+    // the remaining candidate may lie outside the scope, and "no cursor" would tell that it does not exist.
+    const unrestricted = opts.scope !== undefined && opts.scope.restrict === undefined;
+    if (stop === 'limit' && !unrestricted && (await intersect(streams, t)) === undefined) stop = 'end';
+    const resume = asc ? t : t + 1;
+    const last = results.length === 0 ? undefined : results[results.length - 1]!.index;
+    let claimed: number;
+    if (stop === 'end') claimed = asc ? size : 0;
+    else if (stop === 'limit') claimed = asc ? last! + 1 : last!;
+    // Budget: with an unrestricted scope predicate the resume position may sit on an entry outside
+    // the scope, so the claim (which the caller sees) only extends to the last result returned.
+    else if (unrestricted) claimed = last === undefined ? claimStart : asc ? last + 1 : last;
+    else claimed = resume;
+    const proofs = await Promise.all(results.map((r) => inclusionProof(this.store, r.index, size)));
+    const page: SearchPage = {
+      checkpoint: pinned.note,
+      treeSize: size,
+      order,
+      filter,
+      results: results.map((r, i) => ({ index: r.index, entry: r.entry, proof: proofs[i]! })),
+      covered: asc ? { from: claimStart, to: claimed } : { from: claimed, to: claimStart },
+      stop,
+      plan,
+    };
+    if (stop !== 'end') page.next = this.keys.seal({ pinnedSize: size, order, queryHash: qh, resume, claimed });
+    return page;
+  }
+
+  private accepts(leaf: Uint8Array, filter: SearchFilter, opts: SearchOptions): boolean {
+    const e = parseLeafJson(leaf);
+    if (!matchesFilter(fieldsOf(e), filter)) return false;
+    try {
+      if (opts.scope !== undefined && opts.scope.predicate(e as AuditEntry) !== true) return false;
+      if (opts.extra !== undefined && opts.extra.predicate(e as AuditEntry) !== true) return false;
+    } catch {
+      // A predicate that fails on an entry does not select it.
+      return false;
+    }
+    return true;
+  }
+}
+
+function bytesEq(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d |= a[i]! ^ b[i]!;
+  return d === 0;
+}

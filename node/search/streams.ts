@@ -1,0 +1,170 @@
+// Sorted streams of log positions for the query engine. Each stream answers seek(t): the first
+// position at or after t in the stream's direction (ascending for oldest-first, descending for
+// newest-first) within [0, size), or undefined. Targets mostly move forward in the stream's direction,
+// so each stream keeps a small read-ahead buffer and re-reads LevelDB only when the target leaves
+// it. Every LevelDB read is counted in `work` so that a page's cost is bounded.
+import type { SearchAccess } from './db.js';
+import { TIME_CHUNK, chunkOfTimeKey, decodeTimeSummary, indexOfPostingKey, postingKey, timeKey } from './keys.js';
+
+export interface Work {
+  reads: number;
+}
+
+export interface PositionStream {
+  seek(t: number): Promise<number | undefined>;
+}
+
+/** Keys read per LevelDB range read of a posting list. */
+const POSTING_READ = 256;
+/** Time summaries read per LevelDB range read. */
+const TIME_READ = 512;
+
+/** True when a is at or before b in the direction. */
+function notAfter(asc: boolean, a: number, b: number): boolean {
+  return asc ? a <= b : a >= b;
+}
+
+/** Buffered reader over positions produced by `read(from)` in direction order. */
+abstract class Buffered implements PositionStream {
+  private buf: number[] = [];
+  private i = 0;
+  private from = -1;
+  private reachedEnd = false;
+  constructor(protected readonly asc: boolean) {}
+
+  /** Positions from t onward (direction order), and whether the read reached the end of the range. */
+  protected abstract read(t: number): Promise<{ positions: number[]; end: boolean }>;
+  /** The answer for a buffered position p when the target is t (time chunks: clamp to t). */
+  protected answer(p: number, _t: number): number {
+    return p;
+  }
+  protected covers(p: number, t: number): boolean {
+    return notAfter(this.asc, t, p);
+  }
+
+  async seek(t: number): Promise<number | undefined> {
+    if (this.from !== -1 && notAfter(this.asc, this.from, t)) {
+      // A target behind the read position (the engine re-checks after a batch): rewind in the buffer.
+      if (this.i > 0 && this.covers(this.buf[this.i - 1]!, t)) this.i = 0;
+      while (this.i < this.buf.length && !this.covers(this.buf[this.i]!, t)) this.i++;
+      if (this.i < this.buf.length) return this.answer(this.buf[this.i]!, t);
+      if (this.reachedEnd) return undefined;
+    }
+    const r = await this.read(t);
+    this.buf = r.positions;
+    this.i = 0;
+    this.from = t;
+    this.reachedEnd = r.end;
+    while (this.i < this.buf.length && !this.covers(this.buf[this.i]!, t)) this.i++;
+    return this.i < this.buf.length ? this.answer(this.buf[this.i]!, t) : undefined;
+  }
+}
+
+/** The postings of one index value (key base), in log order or reverse, restricted to [0, size). */
+export class PostingStream extends Buffered {
+  constructor(
+    private readonly access: SearchAccess,
+    private readonly base: Uint8Array,
+    private readonly size: number,
+    asc: boolean,
+    private readonly work: Work,
+  ) {
+    super(asc);
+  }
+
+  protected async read(t: number): Promise<{ positions: number[]; end: boolean }> {
+    this.work.reads++;
+    if (this.asc ? t >= this.size : t < 0) return { positions: [], end: true };
+    const gte = postingKey(this.base, this.asc ? t : 0);
+    const lt = postingKey(this.base, this.asc ? this.size : Math.min(t + 1, this.size));
+    const keys = await this.access.keys({ gte, lt, reverse: !this.asc, limit: POSTING_READ });
+    return { positions: keys.map(indexOfPostingKey), end: keys.length < POSTING_READ };
+  }
+}
+
+/**
+ * Positions inside time-summary chunks whose [min, max] entry time meets [fromMs, toMs): a bound
+ * that lets the engine skip whole chunks of the log (exact whatever the order of entry times; the
+ * candidate's own time is checked afterwards).
+ */
+export class TimeStream extends Buffered {
+  constructor(
+    private readonly access: SearchAccess,
+    private readonly fromMs: number,
+    private readonly toMs: number,
+    private readonly size: number,
+    asc: boolean,
+    private readonly work: Work,
+  ) {
+    super(asc);
+  }
+
+  protected override covers(chunk: number, t: number): boolean {
+    // A buffered chunk covers t when the chunk is at or after t's chunk in the direction.
+    return notAfter(this.asc, Math.floor(t / TIME_CHUNK), chunk);
+  }
+
+  protected override answer(chunk: number, t: number): number {
+    const first = chunk * TIME_CHUNK;
+    const last = Math.min(first + TIME_CHUNK, this.size) - 1;
+    return this.asc ? Math.max(first, t) : Math.min(last, t);
+  }
+
+  protected async read(t: number): Promise<{ positions: number[]; end: boolean }> {
+    this.work.reads++;
+    if (this.asc ? t >= this.size : t < 0) return { positions: [], end: true };
+    const lastChunk = Math.floor((this.size - 1) / TIME_CHUNK);
+    const c = Math.floor(t / TIME_CHUNK);
+    const gte = timeKey(this.asc ? c : 0);
+    const lt = timeKey(this.asc ? lastChunk + 1 : c + 1);
+    const recs = await this.access.records({ gte, lt, reverse: !this.asc, limit: TIME_READ });
+    const out: number[] = [];
+    for (const r of recs) {
+      const s = decodeTimeSummary(r.value);
+      if (s !== null && s.max >= this.fromMs && s.min < this.toMs) out.push(chunkOfTimeKey(r.key));
+    }
+    return { positions: out, end: recs.length < TIME_READ };
+  }
+}
+
+/** Every position in [0, size): the bounded scan when no index applies. */
+export class RangeStream implements PositionStream {
+  constructor(private readonly size: number) {}
+  async seek(t: number): Promise<number | undefined> {
+    return t >= 0 && t < this.size ? t : undefined;
+  }
+}
+
+/** Union of streams (a field restricted to one of several values). */
+export class UnionStream implements PositionStream {
+  constructor(
+    private readonly streams: PositionStream[],
+    private readonly asc: boolean,
+  ) {}
+  async seek(t: number): Promise<number | undefined> {
+    let best: number | undefined;
+    for (const s of this.streams) {
+      const p = await s.seek(t);
+      if (p !== undefined && (best === undefined || (this.asc ? p < best : p > best))) best = p;
+    }
+    return best;
+  }
+}
+
+/** Leapfrog intersection: the first position at or after t present in every stream. */
+export async function intersect(streams: readonly PositionStream[], t: number): Promise<number | undefined> {
+  let target = t;
+  for (;;) {
+    let agreed = true;
+    for (const s of streams) {
+      const p = await s.seek(target);
+      if (p === undefined) return undefined;
+      if (p !== target) {
+        target = p;
+        agreed = false;
+        break;
+      }
+    }
+    if (agreed) return target;
+  }
+}
