@@ -52,6 +52,13 @@ describe('filter: matching', () => {
     expect(must('entry.requestId == "r1" || entry.tenant == "x"').matches(entry)).toBe(false);
   });
 
+  it('regular expressions run in linear time (RE2): a backtracking trap returns at once', () => {
+    const f = must('entry.actor.id.matches("^(a+)+$")');
+    const t0 = performance.now();
+    expect(f.matches({ ...entry, actor: { id: `${'a'.repeat(200)}!` } })).toBe(false);
+    expect(performance.now() - t0).toBeLessThan(1000);
+  });
+
   it('a non-boolean result is no match', () => {
     const f = must('entry.tenant');
     expect(f.matches(entry)).toBe(false);
