@@ -60,6 +60,9 @@ export class AccessControl {
   private readonly publicKey: Uint8Array;
 
   constructor(readonly policy: Policy, private readonly o: AccessOptions) {
+    if (o.origin !== undefined && !/^https?:\/\/[^/?#\s]+$/.test(o.origin)) {
+      throw new Error('origin must be scheme://host[:port] with no path');
+    }
     this.now = o.now ?? Date.now;
     this.oidc = new OidcVerifier(policy.issuers, policy.roles, { ...o, now: this.now });
     this.replay = new ReplayCache(policy.signatures.replayEntriesMax, policy.signatures.replayEntriesPerKeyMax);

@@ -191,7 +191,9 @@ function mapJoseError(e: unknown, cfg: Issuer): AuthError {
   if (e instanceof errors.JWSInvalid || e instanceof errors.JWTInvalid || e instanceof errors.JOSENotSupported) {
     return unauthenticated('token_malformed', `token malformed: ${safeText((e as Error).message)}`);
   }
-  if (e instanceof TypeError || (e instanceof Error && e.name === 'AbortError')) {
+  // A JWKS endpoint answering other than 200, a network failure or a timeout: the provider, not
+  // the token, is at fault.
+  if ((e instanceof errors.JOSEError && e.code === 'ERR_JOSE_GENERIC') || e instanceof TypeError || (e instanceof Error && (e.name === 'AbortError' || e.name === 'TimeoutError'))) {
     return unavailable('issuer_unavailable', `cannot load the keys of issuer ${safeText(cfg.issuer)}`);
   }
   return unauthenticated('token_malformed', 'token rejected');

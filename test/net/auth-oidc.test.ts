@@ -47,13 +47,14 @@ async function token(clientId: string): Promise<string> {
   return body.access_token;
 }
 
-function access(opts: { issuerUrl?: string; now?: () => number; skew?: number } = {}): AccessControl {
+function access(opts: { issuerUrl?: string; now?: () => number; skew?: number; jwksUri?: string } = {}): AccessControl {
   const p = parsePolicy({
     issuers: [{
       issuer: opts.issuerUrl ?? issuer,
       audience: AUDIENCE,
       algorithms: ['ES256'],
       clockSkewSeconds: opts.skew ?? 0,
+      ...(opts.jwksUri ? { jwksUri: opts.jwksUri } : {}),
       roles: [
         { claim: 'groups', value: 'cairn-auditors', role: 'auditors' },
         { claim: 'groups', value: 'acme-team', role: 'acme-readers' },
@@ -206,6 +207,13 @@ describe('OpenID Connect tokens from a real provider', () => {
     expect(ac.authorize(p, 'read.entry', { entry: { ...base, tenant: 'acme' } })).toEqual({ allow: true });
     expect(ac.authorize(p, 'read.entry', { entry: { ...base, tenant: 'globex' } })).toMatchObject({ allow: false, conceal: true });
     expect(ac.authorize(p, 'read.bundle')).toMatchObject({ allow: false, error: { status: 403, reason: 'full_scope_required' } });
+  });
+
+  it('a JWKS endpoint that does not answer 200 is 503 issuer_unavailable', async () => {
+    const r = await access({ jwksUri: `${issuer}/no-such-jwks` }).authenticate(bearer(await token('auditor-mfa')));
+    expect(r).toMatchObject({ ok: false, status: 503, reason: 'issuer_unavailable' });
+    // The same token with the provider's real JWKS (named explicitly, no discovery) is accepted.
+    expect((await access({ jwksUri: `${issuer}/jwks` }).authenticate(bearer(await token('auditor-mfa')))).ok).toBe(true);
   });
 
   it('an unreachable identity provider is 503 issuer_unavailable, not a bad token', async () => {
