@@ -17,6 +17,7 @@ import type { IssuedToken } from './peer-token.js';
 import { KIND_ACTIONS } from './policy.js';
 import type { Action, Policy, Role } from './policy.js';
 import { ReplayCache } from './replay.js';
+import { TokenCache } from './token-cache.js';
 import type { Principal, RequestLike } from './types.js';
 
 export interface AccessOptions extends OidcOptions {
@@ -58,6 +59,7 @@ export class AccessControl {
   private readonly keys: Map<string, Uint8Array>;
   private readonly now: () => number;
   private readonly publicKey: Uint8Array;
+  private readonly tokens = new TokenCache();
 
   constructor(readonly policy: Policy, private readonly o: AccessOptions) {
     if (o.origin !== undefined && !/^https?:\/\/[^/?#\s]+$/.test(o.origin)) {
@@ -86,8 +88,14 @@ export class AccessControl {
       const m = v === undefined ? null : /^Bearer +([^\s]+) *$/i.exec(v);
       if (m === null) return unauthenticated('token_malformed', 'Authorization must be "Bearer <token>" (one header)');
       const token = m[1]!;
-      if (token.startsWith(PEER_TOKEN_PREFIX)) return verifyPeerToken(token, this.policy, this.publicKey, this.o.peerName, this.now());
-      return this.oidc.verify(token);
+      const now = this.now();
+      const cached = this.tokens.get(token, now);
+      if (cached !== undefined) return cached;
+      const p = token.startsWith(PEER_TOKEN_PREFIX)
+        ? verifyPeerToken(token, this.policy, this.publicKey, this.o.peerName, now)
+        : await this.oidc.verify(token);
+      if (p.ok) this.tokens.set(token, p);
+      return p;
     }
     if (signed) {
       const r = verifyRequestSignature(req, {

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { AccessControl, parsePolicy, signRequest } from '../../node/auth/index.js';
 import type { Policy, Principal, RequestLike } from '../../node/auth/index.js';
+import { TokenCache } from '../../node/auth/token-cache.js';
 import { nodeSigner } from '../../src/crypto/node.js';
 import type { AuditEntry } from '../../src/entry/types.js';
 
@@ -135,6 +136,36 @@ describe('access control', () => {
     expect(await a.authenticate(withBearer(`${prefix}.${Buffer.from(JSON.stringify(forged)).toString('base64url')}.${sig}`))).toMatchObject({ ok: false, reason: 'token_signature' });
     const otherPeer = new AccessControl(policy(), { peerName: 'org-b', tokenSigner: nodeSigner(new Uint8Array(32).fill(10)), now: () => NOW });
     expect(await otherPeer.authenticate(withBearer(t.token))).toMatchObject({ ok: false, reason: 'token_signature' });
+  });
+
+  it('a verified token is remembered, but never past its expiry, and a different token is verified afresh', async () => {
+    let now = NOW;
+    const a = ac(policy(), () => now);
+    const t = a.issueToken(await principal(a, signedGet('audit-tool')));
+    if (!('token' in t)) throw new Error(t.message);
+    const first = await principal(a, withBearer(t.token));
+    expect(await principal(a, withBearer(t.token))).toBe(first); // served from the cache
+    now = NOW + 599_000;
+    expect((await a.authenticate(withBearer(t.token))).ok).toBe(true);
+    now = NOW + 600_000;
+    expect(await a.authenticate(withBearer(t.token))).toMatchObject({ ok: false, reason: 'token_expired' });
+    const [prefix, claims, sig] = t.token.split('.') as [string, string, string];
+    const flipped = `${prefix}.${claims}.${sig.slice(0, -2)}${sig.endsWith('AA') ? 'AB' : 'AA'}`;
+    now = NOW;
+    expect(await a.authenticate(withBearer(flipped))).toMatchObject({ ok: false, reason: 'token_signature' });
+  });
+
+  it('the token cache is bounded in count and characters, least recently used evicted', () => {
+    const p = { ok: true as const, kind: 'token' as const, id: 'key:x', roles: [], rolesMissingMfa: [], expiresAt: NOW + 60_000 };
+    const c = new TokenCache(3, 1_000);
+    for (const t of ['t1', 't2', 't3']) c.set(t, p);
+    expect(c.get('t1', NOW)).toBe(p); // t1 now most recent
+    c.set('t4', p);
+    expect([c.get('t2', NOW), c.size]).toEqual([undefined, 3]);
+    c.set('x'.repeat(60), p); // within charsMax/16
+    c.set('y'.repeat(900), p); // above charsMax/16: not cached
+    expect(c.get('y'.repeat(900), NOW)).toBeUndefined();
+    expect(c.get('t1', NOW + 60_000)).toBeUndefined(); // expired
   });
 
   it('an unknown signature key is 401 with a reason that names no secret', async () => {
