@@ -12,6 +12,7 @@ import { registerKeygen } from './keygen.js';
 import { registerVerify } from './verify.js';
 import { registerVerifyConsistency } from './verify-online.js';
 import { registerVerifyStore } from './verify-store.js';
+import { registerReindex } from './reindex.js';
 import { registerSubmit } from './submit.js';
 import { registerGet } from './get.js';
 import { registerAudit } from './audit.js';
@@ -33,6 +34,7 @@ export const COMMANDS: readonly ((program: Command, io: CliIo) => void)[] = [
   registerVerify,
   registerVerifyConsistency,
   registerVerifyStore,
+  registerReindex,
   registerAudit,
   registerAlerts,
 ];

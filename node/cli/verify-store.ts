@@ -13,6 +13,7 @@ import { PeerError } from '../peer/errors.js';
 import { openStore, type Store } from '../storage/store.js';
 import { isStoreError } from '../storage/errors.js';
 import { verifyStore } from '../storage/verify.js';
+import { verifyIndexes } from '../search/maintain.js';
 import { failure, resolvePath, usageError, type CliIo } from './io.js';
 import { ProgressBar, type ProgressSink } from './progress.js';
 
@@ -45,6 +46,7 @@ export async function verifyStoreCommand(io: CliIo, opts: VerifyStoreOptions, pr
   const bar = new ProgressBar(progressSink, 'checking', 0);
   const started = Date.now();
   let r;
+  let ix;
   try {
     r = await verifyStore(store, {
       chunkLeaves: 4096,
@@ -53,6 +55,8 @@ export async function verifyStoreCommand(io: CliIo, opts: VerifyStoreOptions, pr
         bar.update(done);
       },
     });
+    // The search indexes (derived data) must be exactly what the leaves imply.
+    if (r.ok) ix = await verifyIndexes(store);
   } finally {
     bar.done();
     await store.close();
@@ -60,6 +64,9 @@ export async function verifyStoreCommand(io: CliIo, opts: VerifyStoreOptions, pr
   if (!r.ok) {
     const where = r.tile !== undefined ? ` (tile ${r.tile.level}/${r.tile.index})` : '';
     throw failure(`store ${dir} is inconsistent at ${r.index === null ? 'the head' : `leaf ${r.index}`}${where}: ${r.message} [${r.code}]`);
+  }
+  if (ix !== undefined && !ix.ok) {
+    throw failure(`store ${dir} search indexes are inconsistent at ${ix.index === null ? 'the index records' : `leaf ${ix.index}`}: ${ix.message} [${ix.code}] (\`cairn reindex\` rebuilds them)`);
   }
   const secs = Math.max(0.001, (Date.now() - started) / 1000);
   io.stdout(`store OK: ${dir}\n  size     ${r.treeSize}\n  root     ${toBase64(r.root)}\n  checked  ${r.leavesChecked} leaves in ${secs.toFixed(2)} s (${Math.round(r.leavesChecked / secs)} leaves/s)\n`);
