@@ -16,13 +16,13 @@ import { sha256 } from '../../src/crypto/hash.js';
 import { parseCheckpoint } from '../../src/checkpoint/checkpoint.js';
 import { parseNote } from '../../src/checkpoint/note.js';
 import { utf8 } from '../../src/encoding/bytes.js';
-import { inclusionProof } from '../../src/merkle/index.js';
 import type { AuditEntry } from '../../src/entry/types.js';
 import { canonicalFilter, fieldsOf, matchesFilter, normalizeActionPrefix, parseLeafJson, type SearchFilter } from '../../src/search/fields.js';
 import type { Store } from '../storage/store.js';
 import { CursorKeys, loadCursorKeys, type CursorState } from './cursor.js';
 import type { SearchAccess } from './db.js';
 import { SearchError } from './errors.js';
+import { pageProofs } from './proofs.js';
 import { K_ACTION, K_ACTION_PREFIX, K_ACTOR, K_CLIENT, K_OUTCOME, K_RESOURCE, K_RID, K_RTYPE, K_TENANT, postingBase } from './keys.js';
 import { PostingStream, RangeStream, TimeStream, UnionStream, intersect, type PositionStream, type Work } from './streams.js';
 
@@ -314,7 +314,7 @@ export class SearchEngine {
     // the scope, so the claim (which the caller sees) only extends to the last result returned.
     else if (unrestricted) claimed = last === undefined ? claimStart : asc ? last + 1 : last;
     else claimed = resume;
-    const proofs = await Promise.all(results.map((r) => inclusionProof(this.store, r.index, size)));
+    const proofs = await pageProofs(this.store, results.map((r) => r.index), size);
     const page: SearchPage = {
       checkpoint: pinned.note,
       treeSize: size,
