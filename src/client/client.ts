@@ -10,6 +10,8 @@ import { entryBundlePath, tilePath, TILE_WIDTH } from '../merkle/tiles.js';
 import type { TrustRoot } from '../verifier/trust.js';
 import { verifyInclusion, verifyReceipt as lightVerifyReceipt, type VerifyOptions } from '../verifier/verify.js';
 import { CairnApiError } from './errors.js';
+import { searchPages, type SearchIterOptions, type SearchPageResult } from './search.js';
+import type { SearchFilter } from '../search/fields.js';
 import {
   SUBMIT_ARRAY_MAX,
   type ConsistencyResponse,
@@ -285,6 +287,23 @@ export class CairnClient {
   }
 
   /** The latest final checkpoint (signed note text). Verify it with verifyCheckpoint from src/verifier. */
+  /** Pages of GET /v1/search (docs/search.md), each verified against `opts.trust` when given. */
+  search(filter: SearchFilter, opts: SearchIterOptions = {}): AsyncGenerator<SearchPageResult> {
+    return searchPages((path) => this.getJson(path), '/v1/search', filter, true, opts);
+  }
+
+  /** Pages of GET /v1/resources/{type}/{id}/history (oldest first), verified like search. */
+  history(type: string, id: string, opts: Omit<SearchIterOptions, 'order'> = {}): AsyncGenerator<SearchPageResult> {
+    const path = `/v1/resources/${encodeURIComponent(type)}/${encodeURIComponent(id)}/history`;
+    return searchPages((p) => this.getJson(p), path, { resourceType: type, resourceId: id }, false, { ...opts, order: 'oldest' });
+  }
+
+  private async getJson(path: string): Promise<unknown> {
+    const r = await this.request(path);
+    if (r.status !== 200) this.fail(r.status, r.text);
+    return this.json(r.status, r.text);
+  }
+
   async checkpoint(): Promise<string> {
     const { status, text } = await this.request('/checkpoint', { accept: 'text/plain' });
     if (status !== 200) this.fail(status, text);
