@@ -7,12 +7,19 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CairnClient } from '../../src/client/client.js';
 import { nodeVerifier } from '../../src/crypto/node.js';
 import { encodePage } from '../../src/search/wire.js';
+import { parseTilePath } from '../../src/merkle/tiles.js';
+import { formatVerifierKey } from '../../src/checkpoint/keys.js';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { searchCommand } from '../../node/cli/search.js';
+import { historyCommand } from '../../node/cli/history.js';
+import type { CliIo } from '../../node/cli/io.js';
 import { openStore, type Store } from '../../node/storage/index.js';
 import { SearchEngine, filterFromParams } from '../../node/search/query.js';
 import { resourceHistory } from '../../node/search/history.js';
 import { SeededRandom } from './support/seeded-random.js';
 import { TempDirs } from './support/storage-fixture.js';
-import { SearchLog, bruteForce, testTrust } from './support/search-fixture.js';
+import { ORGS, ORIGIN, SearchLog, bruteForce, testTrust } from './support/search-fixture.js';
 
 const dirs = new TempDirs();
 const open: Store[] = [];
@@ -23,12 +30,22 @@ afterEach(async () => {
   await dirs.removeAll();
 });
 
-type Lie = 'none' | 'alter' | 'wrong-filter';
+type Lie = 'none' | 'alter' | 'wrong-filter' | 'drop';
 
-async function serve(engine: SearchEngine, lie: () => Lie): Promise<string> {
+let engineStore: Store;
+
+async function serve(engine: SearchEngine, lie: () => Lie, store?: Store): Promise<string> {
+  if (store !== undefined) engineStore = store;
   const server = createServer((req, res) => {
     void (async () => {
       const u = new URL(req.url!, 'http://x');
+      if (u.pathname.startsWith('/tile/')) {
+        const t = parseTilePath(u.pathname.slice(1));
+        if (!t.ok) throw new Error(t.message);
+        const bytes = t.kind === 'hash' ? await engineStore.readTile(t.tile.level, t.tile.index, t.tile.width) : await engineStore.readEntryBundle(t.bundle.index, t.bundle.width);
+        res.end(bytes);
+        return;
+      }
       const params = Object.fromEntries(u.searchParams);
       const opts = {
         ...(params.cursor !== undefined ? { cursor: params.cursor } : {}),
@@ -42,6 +59,7 @@ async function serve(engine: SearchEngine, lie: () => Lie): Promise<string> {
       const f = l === 'wrong-filter' ? {} : filterFromParams(params);
       const page = m !== null ? await resourceHistory(engine, decodeURIComponent(m[1]!), decodeURIComponent(m[2]!), opts) : await engine.search(f, opts);
       const wire = encodePage(page);
+      if (l === 'drop' && wire.results.length > 1) wire.results.splice(1, 1);
       if (l === 'alter' && wire.results.length > 0) wire.results[0]!.entry = Buffer.from(Buffer.from(wire.results[0]!.entry, 'base64').toString().replace('"v":1', '"v":1 ')).toString('base64');
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify(wire));
@@ -94,5 +112,40 @@ describe('SDK search and history', () => {
     await expect(drain({ actor: 'alice' })).rejects.toThrow(/filter_mismatch/);
     mode = 'none';
     await expect(drain({ actor: 'alice' }).then(() => 'ok')).resolves.toBe('ok');
+  });
+});
+
+describe('cairn search / cairn history (command functions, against the stand-in routes)', () => {
+  it('prints verified results, says so, checks completeness; history shows changes', async () => {
+    const dir = await dirs.make();
+    const store = await openStore(join(dir, 'store'));
+    open.push(store);
+    const log = new SearchLog(store, new SeededRandom('cli'));
+    for (let b = 0; b < 5; b++) await log.appendBlock(70);
+    let mode: Lie = 'none';
+    const url = await serve(await SearchEngine.open(store), () => mode, store);
+    const trustFile = join(dir, 'trust.json');
+    await writeFile(trustFile, JSON.stringify({ origin: ORIGIN, quorum: 3, keys: ORGS.map((o) => formatVerifierKey(o.name, o.signer.publicKey)) }));
+    let out = '';
+    let err = '';
+    const io: CliIo = { stdout: (x) => (out += x), stderr: (x) => (err += x), cwd: dir } as CliIo;
+    await searchCommand(io, { peer: url, trust: trustFile, actor: 'carol', order: 'oldest', limit: '9', json: true, verifyComplete: true });
+    const lines = out.trim().split('\n').map((l) => JSON.parse(l) as { index: number });
+    expect(lines.map((l) => l.index)).toEqual(bruteForce(log, log.entries.length, { actor: 'carol' }, 'oldest'));
+    expect(err).toMatch(/^verified: \d+ result\(s\) against the final checkpoint of tree size 350/);
+    expect(err).toMatch(/complete: every matching entry of the covered ranges \(350 entries re-checked/);
+    // A peer that drops results is caught by --verify-complete (the pages themselves verify).
+    out = '';
+    err = '';
+    mode = 'drop';
+    await expect(searchCommand(io, { peer: url, trust: trustFile, actor: 'carol', verifyComplete: true })).rejects.toThrow(/completeness check failed: entry_omitted at \d+/);
+    mode = 'none';
+    out = '';
+    await historyCommand(io, 'db.table', 'orders', { peer: url, trust: trustFile });
+    const versions = [...out.matchAll(/^#(\d+) /gm)].map((m) => Number(m[1]));
+    expect(versions).toEqual(bruteForce(log, log.entries.length, { resourceType: 'db.table', resourceId: 'orders' }, 'oldest'));
+    // Random entries carry data.before/after: some version shows a field-level change.
+    expect(out).toMatch(/^ {4}replace +\/(n|s) /m);
+    expect(out).toMatch(/verified: \d+ version\(s\) of db.table\/orders against the final checkpoint of tree size 350\n$/);
   });
 });

@@ -1,0 +1,177 @@
+// `cairn search --peer <url> --trust <file> [filters]`: pages through GET /v1/search with the SDK,
+// verifies every page against the trust file before printing it (checkpoint quorum, inclusion
+// proofs, client signatures, the filter asked for, order), and says so. `--verify-complete` then
+// re-runs the filter over every entry of the covered ranges (entry bundles, each entry proven
+// against the same checkpoint from the hash tiles) and reports what the peer left out.
+// Output: a table, or JSON lines (`--json`: one {"index", "entry"} object per result).
+// Registered with the search routes (`registerSearch`); the routes are described in docs/search.md.
+import type { Command } from 'commander';
+import { CairnClient } from '../../src/client/client.js';
+import type { SearchPageResult } from '../../src/client/search.js';
+import { nodeVerifier } from '../../src/crypto/node.js';
+import type { AuditEntry } from '../../src/entry/types.js';
+import { decodeEntryBundle, inclusionProof, TILE_WIDTH, type TileId, type TileReader } from '../../src/merkle/index.js';
+import type { SearchFilter } from '../../src/search/fields.js';
+import { verifyComplete, type AnswerResult, type SearchAnswer } from '../../src/search/verify.js';
+import type { TrustRoot } from '../../src/verifier/trust.js';
+import { failure, usageError, type CliIo } from './io.js';
+import { parsePeerUrl } from './peer-http.js';
+import { loadTrust } from './trust.js';
+
+export interface SearchCliOptions {
+  peer: string;
+  trust: string;
+  actor?: string;
+  action?: string;
+  resourceType?: string;
+  resourceId?: string;
+  tenant?: string;
+  outcome?: string;
+  client?: string;
+  from?: string;
+  to?: string;
+  order?: string;
+  limit?: string;
+  maxPages?: string;
+  json?: boolean;
+  verifyComplete?: boolean;
+}
+
+function timeArg(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const ms = /^-?\d{1,15}$/.test(v) ? Number(v) : Date.parse(v);
+  if (!Number.isSafeInteger(ms)) throw usageError(`${name} must be an RFC 3339 time or Unix milliseconds`);
+  return ms;
+}
+
+function intArg(name: string, v: string | undefined, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d{1,7}$/.test(v) || Number(v) < 1 || Number(v) > max) throw usageError(`${name} must be an integer in 1..${max}`);
+  return Number(v);
+}
+
+export function filterFromCli(o: SearchCliOptions): SearchFilter {
+  const f: SearchFilter = {};
+  if (o.actor !== undefined) f.actor = o.actor;
+  if (o.action !== undefined) {
+    if (o.action.endsWith('*')) f.actionPrefix = o.action;
+    else f.action = o.action;
+  }
+  if (o.resourceType !== undefined) f.resourceType = o.resourceType;
+  if (o.resourceId !== undefined) f.resourceId = o.resourceId;
+  if (o.tenant !== undefined) f.tenant = o.tenant;
+  if (o.outcome !== undefined) f.outcome = o.outcome;
+  if (o.client !== undefined) f.client = o.client;
+  const from = timeArg('--from', o.from);
+  const to = timeArg('--to', o.to);
+  if (from !== undefined) f.fromMs = from;
+  if (to !== undefined) f.toMs = to;
+  return f;
+}
+
+function row(index: number, e: AuditEntry): string {
+  return [String(index).padStart(8), e.time.padEnd(24), e.actor.id.slice(0, 24).padEnd(24), e.action.slice(0, 28).padEnd(28), `${e.resource.type}/${e.resource.id}`.slice(0, 40).padEnd(40), e.outcome].join('  ');
+}
+
+/** Tiles and entry bundles over HTTP, each tile read once (for --verify-complete). */
+class HttpTiles implements TileReader {
+  private readonly cache = new Map<string, Uint8Array>();
+  constructor(private readonly client: CairnClient) {}
+  async readTiles(ids: readonly TileId[]): Promise<Uint8Array[]> {
+    const out: Uint8Array[] = [];
+    for (const t of ids) {
+      const k = `${t.level}/${t.index}/${t.width}`;
+      let b = this.cache.get(k);
+      if (b === undefined) {
+        b = await this.client.tile(t.level, t.index, t.width);
+        if (this.cache.size < 65_536) this.cache.set(k, b);
+      }
+      out.push(b);
+    }
+    return out;
+  }
+}
+
+/** The pages printed (each verified), then the completeness check when asked. */
+export async function printPages(io: CliIo, pages: AsyncGenerator<SearchPageResult>, opts: { json: boolean; verifyComplete: boolean; trust: TrustRoot; client: CairnClient }): Promise<void> {
+  const kept: SearchAnswer[] = [];
+  let count = 0;
+  let size = 0;
+  let header = false;
+  for await (const p of pages) {
+    size = p.treeSize;
+    if (opts.verifyComplete) kept.push({ ...p, results: p.results });
+    p.results.forEach((r, i) => {
+      const e = p.entries[i]!;
+      if (opts.json) io.stdout(JSON.stringify({ index: r.index, entry: e }) + '\n');
+      else {
+        if (!header) {
+          io.stdout(`${'index'.padStart(8)}  ${'time'.padEnd(24)}  ${'actor'.padEnd(24)}  ${'action'.padEnd(28)}  ${'resource'.padEnd(40)}  outcome\n`);
+          header = true;
+        }
+        io.stdout(row(r.index, e) + '\n');
+      }
+    });
+    count += p.results.length;
+  }
+  const say = (s: string): void => (opts.json ? io.stderr(s) : io.stdout(s));
+  say(`verified: ${count} result(s) against the final checkpoint of tree size ${size} (quorum signatures, inclusion proofs, client signatures, filter, order)\n`);
+  if (!opts.verifyComplete) return;
+  const tiles = new HttpTiles(opts.client);
+  const fetch = async (from: number, to: number): Promise<AnswerResult[]> => {
+    const out: AnswerResult[] = [];
+    // [from, to) may span two entry bundles.
+    for (let n = Math.floor(from / TILE_WIDTH); n * TILE_WIDTH < to; n++) {
+      const width = Math.min(TILE_WIDTH, size - n * TILE_WIDTH);
+      const entries = decodeEntryBundle(await opts.client.entryBundle(n, width));
+      for (let i = Math.max(from, n * TILE_WIDTH); i < Math.min(to, (n + 1) * TILE_WIDTH); i++) {
+        const entry = entries[i - n * TILE_WIDTH];
+        if (entry !== undefined) out.push({ index: i, entry, proof: await inclusionProof(tiles, i, size) });
+      }
+    }
+    return out;
+  };
+  const c = await verifyComplete(opts.trust, kept, { fetch, verifier: nodeVerifier });
+  if (!c.ok) throw failure(`completeness check failed: ${c.failures.map((f) => `${f.code}${f.index !== undefined ? ` at ${f.index}` : ''}`).slice(0, 10).join(', ')}${c.failures.length > 10 ? ', ...' : ''}`);
+  say(`complete: every matching entry of the covered ranges (${c.checked} entries re-checked from the entry bundles) is in the answer\n`);
+}
+
+export async function searchCommand(io: CliIo, o: SearchCliOptions): Promise<void> {
+  const url = parsePeerUrl(o.peer);
+  const trust = await loadTrust(io, o.trust);
+  if (o.order !== undefined && o.order !== 'newest' && o.order !== 'oldest') throw usageError('--order must be newest or oldest');
+  const limit = intArg('--limit', o.limit, 1000);
+  const maxPages = intArg('--max-pages', o.maxPages, 1_000_000);
+  const client = new CairnClient({ url });
+  const pages = client.search(filterFromCli(o), {
+    trust,
+    verifier: nodeVerifier,
+    ...(o.order !== undefined ? { order: o.order as 'newest' | 'oldest' } : {}),
+    ...(limit !== undefined ? { limit } : {}),
+    ...(maxPages !== undefined ? { maxPages } : {}),
+  });
+  await printPages(io, pages, { json: o.json === true, verifyComplete: o.verifyComplete === true, trust, client });
+}
+
+export function registerSearch(program: Command, io: CliIo): void {
+  program
+    .command('search')
+    .description('search a peer; every result is verified against the trust file before it is shown')
+    .requiredOption('--peer <url>', 'base URL of the peer API')
+    .requiredOption('--trust <file>', 'the trust file (origin, organization keys, quorum)')
+    .option('--actor <id>', 'actor.id')
+    .option('--action <action>', "action, or a prefix ending in '*' (db.*)")
+    .option('--resource-type <type>', 'resource.type')
+    .option('--resource-id <id>', 'resource.id')
+    .option('--tenant <tenant>', 'tenant')
+    .option('--outcome <outcome>', 'success, failure, denied or unknown')
+    .option('--client <hex>', 'submitting client key (64 hex digits)')
+    .option('--from <time>', 'entry time from (inclusive), RFC 3339 or Unix ms')
+    .option('--to <time>', 'entry time to (exclusive), RFC 3339 or Unix ms')
+    .option('--order <order>', 'newest (default) or oldest first')
+    .option('--limit <n>', 'results per page, 1..1000')
+    .option('--max-pages <n>', 'stop after n pages')
+    .option('--json', 'JSON lines: one {"index","entry"} per result')
+    .option('--verify-complete', 're-check every entry of the covered ranges and report any left out')
+    .action(async (opts: SearchCliOptions) => searchCommand(io, opts));
+}
