@@ -104,6 +104,26 @@ describe('search query engine', () => {
     }
   }, 60_000);
 
+  it('with an index restriction the engine never even examines an entry outside the scope', async () => {
+    const log = await freshLog('search-scope-examine', 20);
+    const engine = await SearchEngine.open(log.store);
+    for (const restrict of [{ tenant: ['acme'] }, undefined]) {
+      const seen = new Set<string | undefined>();
+      const pred = (e: { tenant?: string }) => {
+        seen.add(e.tenant);
+        return e.tenant === 'acme';
+      };
+      const scope = restrict === undefined ? { key: 'r', predicate: pred } : { key: 'r', predicate: pred, restrict };
+      for (const f of [{}, { actor: 'bob' }, { outcome: 'failure' }, { fromMs: 0 }] as SearchFilter[]) {
+        const { indexes, pages } = await pageAll(engine, log, f, 'oldest', 5, 30, scope);
+        expect(indexes).toEqual(bruteForce(log, pages[0]!.treeSize, f, 'oldest', (e) => e.tenant === 'acme'));
+      }
+      // Restricted: only acme entries reach the predicate (so nothing about others shapes the pages).
+      if (restrict !== undefined) expect([...seen]).toEqual(['acme']);
+      else expect(seen.size).toBeGreaterThan(1);
+    }
+  }, 60_000);
+
   it('refuses a modified cursor, a cursor of another query or scope, and bad arguments, each with its code', async () => {
     const log = await freshLog('search-cursor', 10);
     const engine = await SearchEngine.open(log.store);
