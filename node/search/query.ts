@@ -257,6 +257,7 @@ export class SearchEngine {
     }
 
     const work: Work = { reads: 0 };
+    const spent = (): boolean => work.reads >= maxWork;
     const { streams, plan } = this.plan(filter, opts.scope, size, asc, work);
     // Positions: ascending pages walk t = resume, resume+1, ...; descending pages t = resume-1, ... .
     const start = cur?.resume ?? (asc ? 0 : size);
@@ -273,9 +274,14 @@ export class SearchEngine {
       // Collect a batch of candidates, then load their leaves in one multi-get.
       const batch: number[] = [];
       while (batch.length < CANDIDATE_BATCH && work.reads + batch.length < maxWork) {
-        const p = asc ? (t < size ? await intersect(streams, t) : undefined) : t >= 0 ? await intersect(streams, t) : undefined;
+        // One intersection step may skip far through sparse streams: it pauses when the budget is spent.
+        const p = asc ? (t < size ? await intersect(streams, t, spent) : undefined) : t >= 0 ? await intersect(streams, t, spent) : undefined;
         if (p === undefined) {
           exhausted = true;
+          break;
+        }
+        if (typeof p !== 'number') {
+          t = p.paused;
           break;
         }
         batch.push(p);
@@ -304,7 +310,8 @@ export class SearchEngine {
     // Another page only if a candidate remains. Not asked under an unrestricted scope predicate:
     // the remaining candidate may lie outside the scope, and "no cursor" would tell that it does not exist.
     const unrestricted = opts.scope !== undefined && opts.scope.restrict === undefined;
-    if (stop === 'limit' && !unrestricted && (await intersect(streams, t)) === undefined) stop = 'end';
+    // Bounded like the page: a paused check keeps the cursor.
+    if (stop === 'limit' && !unrestricted && (await intersect(streams, t, () => work.reads >= maxWork + 64)) === undefined) stop = 'end';
     const resume = asc ? t : t + 1;
     const last = results.length === 0 ? undefined : results[results.length - 1]!.index;
     let claimed: number;

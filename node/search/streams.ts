@@ -151,10 +151,17 @@ export class UnionStream implements PositionStream {
   }
 }
 
-/** Leapfrog intersection: the first position at or after t present in every stream. */
-export async function intersect(streams: readonly PositionStream[], t: number): Promise<number | undefined> {
+/**
+ * Leapfrog intersection: the first position at or after t present in every stream. With `paused`,
+ * gives up once it returns true (the work budget is spent) and answers { paused: target }: every
+ * position before target (in the direction) is known not to be in the intersection.
+ */
+export async function intersect(streams: readonly PositionStream[], t: number): Promise<number | undefined>;
+export async function intersect(streams: readonly PositionStream[], t: number, paused: () => boolean): Promise<number | undefined | { paused: number }>;
+export async function intersect(streams: readonly PositionStream[], t: number, paused?: () => boolean): Promise<number | undefined | { paused: number }> {
   let target = t;
   for (;;) {
+    if (paused !== undefined && target !== t && paused()) return { paused: target };
     let agreed = true;
     for (const s of streams) {
       const p = await s.seek(target);

@@ -9,7 +9,8 @@ import { SearchError } from '../../node/search/errors.js';
 import type { SearchFilter } from '../../src/search/fields.js';
 import { SeededRandom } from './support/seeded-random.js';
 import { TempDirs } from './support/storage-fixture.js';
-import { SearchLog, bruteForce, randomFilter } from './support/search-fixture.js';
+import { CLIENTS, SearchLog, bruteForce, randomFilter } from './support/search-fixture.js';
+import { signEntry } from '../../src/entry/sign.js';
 
 const dirs = new TempDirs();
 const open: Store[] = [];
@@ -160,6 +161,30 @@ describe('search query engine', () => {
     // The untampered cursor still works.
     expect((await engine.search({ actor: 'alice' }, { cursor: c })).results.length).toBeGreaterThan(0);
   }, 60_000);
+
+  it('bounds one intersection step: disjoint interleaved streams pause at the work budget instead of walking the log', async () => {
+    const store = await openStore(await dirs.make());
+    open.push(store);
+    const log = new SearchLog(store, new SeededRandom('disjoint'));
+    // Even entries: alice in acme; odd: bob in globex. actor=alice ∩ tenant=globex is empty while
+    // both posting lists run along the whole log.
+    for (let b = 0; b < 6; b++) {
+      const entries = Array.from({ length: 400 }, (_, k) => {
+        const alice = k % 2 === 0;
+        const { client: _c, sig: _s, ...u } = log.randomEntry();
+        return signEntry({ ...u, actor: { id: alice ? 'alice' : 'bob' }, tenant: alice ? 'acme' : 'globex' }, CLIENTS[0]!);
+      });
+      await log.appendEntries(entries);
+    }
+    const engine = await SearchEngine.open(store);
+    const first = await engine.search({ actor: 'alice', tenant: 'globex' }, { maxWork: 4, order: 'oldest' });
+    expect(first.results).toEqual([]);
+    expect(first.stop).toBe('budget');
+    expect(first.covered.to).toBeLessThan(first.treeSize);
+    const { indexes, pages } = await pageAll(engine, log, { actor: 'alice', tenant: 'globex' }, 'oldest', 10, 4);
+    expect(indexes).toEqual([]);
+    expect(pages.length).toBeGreaterThan(2);
+  });
 
   it('parses HTTP parameters: action with * is a prefix, times as RFC 3339 or ms', () => {
     expect(filterFromParams({ action: 'db.*', 'resource.type': 'db.table', from: '2026-01-01T00:00:00Z', to: '1767225600500' })).toEqual({
