@@ -218,7 +218,10 @@ export class ConsensusRunner extends RunnerBase {
     const a = this.admission.classify(m, idHex);
     if (a === 'duplicate') return;
     if (a === 'excess') return this.count('EXCESS_VERSION');
-    invariant(m.height === this.o.ledger.getHead().height + 1, 'ADMIT_HEIGHT', () => `admitting a message of height ${m.height} on head ${this.o.ledger.getHead().height}`);
+    // The head can move while this task waited (a decision reached while feeding held proposals,
+    // or a catch-up block applied at the same height): a message of a decided height carries
+    // nothing new and must not reach a driver that has not moved on yet.
+    if (m.height !== this.o.ledger.getHead().height + 1) return this.count('STALE_HEIGHT');
     // Far-future rounds only count toward the L55 skip: not written (the signer state keeps the
     // round we skip to) and not recorded, so they are handled in full once in the window.
     const farFuture = m.round > this.driver.round + this.roundsKept;
