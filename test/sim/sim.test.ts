@@ -127,6 +127,23 @@ describe('validly signed junk (wal-flooder, junk-proposer, height-liar) against 
   }
 });
 
+describe('regression: a message of a height decided while it waited in the runner queue', () => {
+  // These seeds once halted a correct peer (invariant ADMIT_HEIGHT): the head moved (a decision
+  // while held proposals were fed, or a catch-up block) before a queued message was admitted.
+  for (const [seed, n] of [
+    [2555, 4],
+    [3530, 4],
+    [5486, 4],
+    [5893, 10],
+  ] as const) {
+    test(`seed ${seed} (n=${n}): no violation, every height decided`, { timeout: 60_000 }, async () => {
+      const r = await runSimulation(seed, { n, heights: 4, faults: true });
+      expect(describeFailures([r])).toBe('');
+      expect(r.heightsDecided).toBe(4);
+    });
+  }
+});
+
 describe('the liveness check can fail', () => {
   test('f silent validators: still live; f + 1 silent validators (no quorum left): liveness violation', async () => {
     for (const n of [4, 7]) {
