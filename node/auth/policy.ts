@@ -16,19 +16,22 @@ export type Action =
   | 'read.bundle' // entry bundles: many organizations' entries together
   | 'read.status'
   | 'read.metrics'
+  | 'read.search' // search results: only in-scope entries, counts only over them
+  | 'read.stream' // live entry streams and exports: only in-scope entries
   | 'admin'
+  | 'admin.alerts' // alert rules and their state
   | 'auth.token'; // a short-lived bearer token for a signature-authenticated principal
 
-export const ACTIONS: readonly Action[] = ['read.checkpoint', 'read.entry', 'read.bundle', 'read.status', 'read.metrics', 'admin', 'auth.token'];
+export const ACTIONS: readonly Action[] = ['read.checkpoint', 'read.entry', 'read.bundle', 'read.status', 'read.metrics', 'read.search', 'read.stream', 'admin', 'admin.alerts', 'auth.token'];
 
 // What each kind of role may do. `read.entry` is further limited by the role's scope;
 // `read.bundle` needs a full scope. Any authenticated principal may ask for a token (the token
 // carries only its own roles) and read what is public.
 export const KIND_ACTIONS: Record<RoleKind, readonly Action[]> = {
   public: ['read.checkpoint'],
-  auditor: ['read.checkpoint', 'read.entry', 'read.bundle', 'auth.token'],
-  reader: ['read.checkpoint', 'read.entry', 'read.bundle', 'auth.token'],
-  operator: ['read.checkpoint', 'read.status', 'read.metrics', 'admin', 'auth.token'],
+  auditor: ['read.checkpoint', 'read.entry', 'read.bundle', 'read.search', 'read.stream', 'auth.token'],
+  reader: ['read.checkpoint', 'read.entry', 'read.bundle', 'read.search', 'read.stream', 'auth.token'],
+  operator: ['read.checkpoint', 'read.status', 'read.metrics', 'admin', 'admin.alerts', 'auth.token'],
 };
 
 export interface MfaRequirement {

@@ -2,6 +2,7 @@
 // authorization hook.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Peer } from '../peer/peer.js';
+import type { AccessGate } from './access-gate.js';
 import type { AuthorizeRead, ReadResource } from './auth.js';
 import { sendError } from './errors.js';
 import type { HttpLimits } from './limits.js';
@@ -15,6 +16,8 @@ export interface RouteContext {
   waiters: FinalityWaiters;
   metrics: PeerMetrics;
   authorizeRead: AuthorizeRead;
+  /** Authentication, authorization, scopes and the meta-audit record of reads (access-gate.ts). */
+  gate: AccessGate;
   bundleGzip: BundleGzipCache;
 }
 

@@ -10,6 +10,7 @@ import type { Socket } from 'node:net';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { API_ERROR_STATUS, WAITED_HEADER, type HealthResponse, type StatusResponse } from '../../src/client/types.js';
 import type { Peer } from '../peer/peer.js';
+import { allowAllGate, type AccessGate } from './access-gate.js';
 import { authorizeRead as allowAll, type AuthorizeRead } from './auth.js';
 import { BodyBudget, capConnections, clientAddress, RateLimiter } from './admission.js';
 import { registerJsonBodyParser } from './body.js';
@@ -29,6 +30,8 @@ export interface HttpServerOptions {
   limits?: Partial<HttpLimits>;
   /** Read authorization hook; default allows every read (auth.ts). */
   authorizeRead?: AuthorizeRead;
+  /** The access gate; default: everything open (allowAllGate). */
+  gate?: AccessGate;
   /** Where the details of internal errors go (500 answers carry only a request id). */
   log?: HttpLogger;
 }
@@ -93,7 +96,7 @@ export async function startHttpServer(peer: Peer, opts: HttpServerOptions): Prom
   const metrics = createPeerMetrics(peer);
   const waiters = new FinalityWaiters(peer.events, limits.waitersMax);
   const bundleGzip = new BundleGzipCache(limits.bundleGzipCacheBytesMax);
-  const ctx: RouteContext = { peer, limits, waiters, metrics, authorizeRead: opts.authorizeRead ?? allowAll, bundleGzip };
+  const ctx: RouteContext = { peer, limits, waiters, metrics, authorizeRead: opts.authorizeRead ?? allowAll, gate: opts.gate ?? allowAllGate(), bundleGzip };
   const log = opts.log ?? STDERR_LOG;
   const rate = new RateLimiter(limits.requestsPerSecondPerAddress, limits.requestBurstPerAddress, limits.addressesTrackedMax);
   const bodies = new BodyBudget(limits.bodyBytesInFlightMax, limits.bodyBytesInFlightPerAddressMax);

@@ -12,6 +12,7 @@ export const API_ERROR_CODES = [
   'bad_tile_path',
   'too_deep',
   'unknown_client',
+  'unauthenticated',
   'bad_signature',
   'forbidden',
   'not_found',
@@ -34,6 +35,7 @@ export const API_ERROR_CODES = [
   'too_many_bodies',
   'busy',
   'overloaded',
+  'unavailable',
   'unhealthy',
   'internal',
 ] as const;
@@ -50,6 +52,7 @@ export const API_ERROR_STATUS: Readonly<Record<ApiErrorCode, number>> = {
   bad_tile_path: 400,
   too_deep: 400,
   unknown_client: 401,
+  unauthenticated: 401,
   bad_signature: 403,
   forbidden: 403,
   not_found: 404,
@@ -72,6 +75,7 @@ export const API_ERROR_STATUS: Readonly<Record<ApiErrorCode, number>> = {
   too_many_bodies: 429,
   busy: 503,
   overloaded: 503,
+  unavailable: 503,
   unhealthy: 503,
   internal: 500,
 };
