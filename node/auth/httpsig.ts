@@ -7,9 +7,8 @@
 // inside the window; the `nonce` was not seen before; `keyid` names a configured key. Checks run
 // cheapest first: sizes, parsing, key lookup, window, covered components, nonce lookup, digest,
 // then the signature, and only then is the nonce recorded.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { nodeVerifier } from '../../src/crypto/node.js';
-import type { Ed25519Signer } from '../../src/crypto/types.js';
 import { safeText, unauthenticated, unavailable } from './errors.js';
 import type { AuthError } from './errors.js';
 import type { ReplayCache } from './replay.js';
@@ -238,52 +237,6 @@ export function verifyRequestSignature(req: RequestLike, o: SignatureVerifyOptio
   return { ok: true, keyid, label, created, nonce, components: covered };
 }
 
-export interface SignRequestInput {
-  method: string;
-  /** Absolute URL of the request. */
-  url: string;
-  headers?: Record<string, string>;
-  body?: Uint8Array;
-}
-
-export interface SignOptions {
-  keyid: string;
-  signer: Ed25519Signer;
-  /** Seconds since epoch; default now. */
-  created?: number;
-  /** Default: 32 random bytes, base64url. Null: no nonce (only for reproducing test vectors). */
-  nonce?: string | null;
-  label?: string;
-  /** Covered components; default @method, @target-uri, and content-digest when there is a body. */
-  components?: string[];
-  /** Add alg="ed25519" (default true). */
-  alg?: boolean;
-}
-
-/** Signs a request; returns the header fields to add (lower-case names). */
-export function signRequest(req: SignRequestInput, o: SignOptions): Record<string, string> {
-  const u = new URL(req.url);
-  const out: Record<string, string> = {};
-  const headers: Record<string, string> = { host: u.host };
-  for (const [k, v] of Object.entries(req.headers ?? {})) headers[k.toLowerCase()] = v;
-  const body = req.body ?? new Uint8Array(0);
-  if (body.length > 0 && headers['content-digest'] === undefined) {
-    headers['content-digest'] = contentDigest(body);
-    out['content-digest'] = headers['content-digest'];
-  }
-  const components = o.components ?? ['@method', '@target-uri', ...(body.length > 0 ? ['content-digest'] : [])];
-  const params: Params = new Map();
-  params.set('created', o.created ?? Math.floor(Date.now() / 1000));
-  params.set('keyid', o.keyid);
-  const nonce = o.nonce === undefined ? randomBytes(32).toString('base64url') : o.nonce;
-  if (nonce !== null) params.set('nonce', nonce);
-  if (o.alg !== false) params.set('alg', 'ed25519');
-  const list: InnerList = { items: components.map((c) => ({ value: c, params: new Map() })), params };
-  const like: RequestLike = { method: req.method, url: u.pathname + u.search, headers, body, tls: u.protocol === 'https:' };
-  const base = signatureBase(like, list);
-  if (typeof base !== 'string') throw new Error(`cannot sign: ${base.missing}`);
-  const label = o.label ?? 'sig';
-  out['signature-input'] = `${label}=${serializeInnerList(list)}`;
-  out.signature = `${label}=:${Buffer.from(o.signer.sign(new TextEncoder().encode(base))).toString('base64')}:`;
-  return out;
-}
+// Signing lives in the portable core (src/auth) so the browser SDK signs exactly as the CLI does.
+export { signRequest } from '../../src/auth/sign.js';
+export type { SignRequestInput, SignOptions } from '../../src/auth/sign.js';
