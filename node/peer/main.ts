@@ -9,6 +9,7 @@ import { loadConfig } from './config.js';
 import { PeerError } from './errors.js';
 import { startPeerFromConfig, type Peer } from './peer.js';
 import { attachHttp } from '../http/attach.js';
+import { attachAlertsFromEnv } from '../alerts/peer-alerts.js';
 
 function netLogger(l: Logger) {
   return {
@@ -41,6 +42,8 @@ export async function runPeerProcess(configPath: string, env: NodeJS.ProcessEnv 
     // The HTTP API (docs/api.md) when the config has "http"; peer.stop() then closes it first.
     try {
       await attachHttp(peer, config.http, log);
+      // Alert rules when CAIRN_ALERTS names a rules file (docs/monitoring.md); stopped before the peer.
+      await attachAlertsFromEnv(peer, env, log);
     } catch (e) {
       await peer.stop().catch(() => undefined);
       throw e;
