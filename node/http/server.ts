@@ -20,6 +20,7 @@ import { ApiError, errorBody, sendError } from './errors.js';
 import { BundleGzipCache, type GzipCacheStats } from './gzip-cache.js';
 import { resolveHttpLimits, type HttpLimits } from './limits.js';
 import { registerLogRoutes } from './log-routes.js';
+import { registerSearchRoutes, SEARCH_ROUTE_METHODS } from './search-routes.js';
 import { createPeerMetrics, type PeerMetrics } from './metrics.js';
 import { FinalityWaiters } from './waiters.js';
 
@@ -202,6 +203,7 @@ export async function startHttpServer(peer: Peer, opts: HttpServerOptions): Prom
 
   registerEntryRoutes(app, ctx);
   registerLogRoutes(app, ctx);
+  registerSearchRoutes(app, ctx);
 
   app.get('/v1/status', async (req, reply) => {
     if (!(await allowRead(ctx, req, reply, { kind: 'status' }))) return reply;
@@ -233,6 +235,7 @@ export async function startHttpServer(peer: Peer, opts: HttpServerOptions): Prom
     '/v1/status': ['GET'],
     '/healthz': ['GET'],
     '/metrics': ['GET'],
+    ...SEARCH_ROUTE_METHODS,
   };
   for (const [url, ok] of Object.entries(allowed)) {
     const other = METHODS.filter((m) => !ok.includes(m));

@@ -11,6 +11,9 @@ export const API_ERROR_CODES = [
   'bad_range',
   'bad_tile_path',
   'too_deep',
+  'cursor_malformed',
+  'cursor_tampered',
+  'cursor_mismatch',
   'unknown_client',
   'unauthenticated',
   'bad_signature',
@@ -37,6 +40,7 @@ export const API_ERROR_CODES = [
   'overloaded',
   'unavailable',
   'unhealthy',
+  'index_incomplete',
   'internal',
 ] as const;
 
@@ -51,6 +55,9 @@ export const API_ERROR_STATUS: Readonly<Record<ApiErrorCode, number>> = {
   bad_range: 400,
   bad_tile_path: 400,
   too_deep: 400,
+  cursor_malformed: 400,
+  cursor_tampered: 400,
+  cursor_mismatch: 400,
   unknown_client: 401,
   unauthenticated: 401,
   bad_signature: 403,
@@ -77,6 +84,7 @@ export const API_ERROR_STATUS: Readonly<Record<ApiErrorCode, number>> = {
   overloaded: 503,
   unavailable: 503,
   unhealthy: 503,
+  index_incomplete: 503,
   internal: 500,
 };
 
