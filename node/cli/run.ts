@@ -20,6 +20,9 @@ import { registerStatus } from './status.js';
 import { registerStart } from './start.js';
 import { registerGenesis } from './genesis-cmd.js';
 import { registerAlerts } from './alerts.js';
+import { registerAuth } from './auth-cmd.js';
+import { registerSearch } from './search.js';
+import { registerHistory } from './history.js';
 
 export type { CliIo } from './io.js';
 
@@ -36,7 +39,10 @@ export const COMMANDS: readonly ((program: Command, io: CliIo) => void)[] = [
   registerVerifyStore,
   registerReindex,
   registerAudit,
+  registerSearch,
+  registerHistory,
   registerAlerts,
+  registerAuth,
 ];
 
 /** Builds a fresh commander program whose commands write to `io`. */

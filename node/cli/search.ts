@@ -4,7 +4,8 @@
 // re-runs the filter over every entry of the covered ranges (entry bundles, each entry proven
 // against the same checkpoint from the hash tiles) and reports what the peer left out.
 // Output: a table, or JSON lines (`--json`: one {"index", "entry"} object per result).
-// Registered with the search routes (`registerSearch`); the routes are described in docs/search.md.
+// `--follow` then keeps printing new matches as they become final (search-follow.ts).
+// The routes are described in docs/search.md.
 import type { Command } from 'commander';
 import { CairnClient } from '../../src/client/client.js';
 import type { SearchPageResult } from '../../src/client/search.js';
@@ -15,6 +16,7 @@ import type { SearchFilter } from '../../src/search/fields.js';
 import { verifyComplete, type AnswerResult, type SearchAnswer } from '../../src/search/verify.js';
 import type { TrustRoot } from '../../src/verifier/trust.js';
 import { failure, usageError, type CliIo } from './io.js';
+import { abortableFetch, follow, interruptSignal, parseFollowFor } from './search-follow.js';
 import { parsePeerUrl } from './peer-http.js';
 import { loadTrust } from './trust.js';
 
@@ -35,6 +37,16 @@ export interface SearchCliOptions {
   maxPages?: string;
   json?: boolean;
   verifyComplete?: boolean;
+  follow?: boolean;
+  followFor?: string;
+}
+
+/**
+ * The SDK client of the read commands (search, history): one place where what every request
+ * carries is decided. `signal` aborts pending requests (SIGINT while following).
+ */
+export function readClient(url: string, signal?: AbortSignal): CairnClient {
+  return new CairnClient({ url, ...(signal !== undefined ? { fetch: abortableFetch(signal) } : {}) });
 }
 
 function timeArg(name: string, v: string | undefined): number | undefined {
@@ -93,30 +105,21 @@ class HttpTiles implements TileReader {
 }
 
 /** The pages printed (each verified), then the completeness check when asked. */
-export async function printPages(io: CliIo, pages: AsyncGenerator<SearchPageResult>, opts: { json: boolean; verifyComplete: boolean; trust: TrustRoot; client: CairnClient }): Promise<void> {
+/** Prints the verified pages (and checks completeness when asked); returns the pinned tree size. */
+export async function printPages(io: CliIo, pages: AsyncGenerator<SearchPageResult>, opts: { json: boolean; verifyComplete: boolean; trust: TrustRoot; client: CairnClient }): Promise<number> {
   const kept: SearchAnswer[] = [];
   let count = 0;
   let size = 0;
-  let header = false;
+  const print = resultPrinter(io, opts.json);
   for await (const p of pages) {
     size = p.treeSize;
     if (opts.verifyComplete) kept.push({ ...p, results: p.results });
-    p.results.forEach((r, i) => {
-      const e = p.entries[i]!;
-      if (opts.json) io.stdout(JSON.stringify({ index: r.index, entry: e }) + '\n');
-      else {
-        if (!header) {
-          io.stdout(`${'index'.padStart(8)}  ${'time'.padEnd(24)}  ${'actor'.padEnd(24)}  ${'action'.padEnd(28)}  ${'resource'.padEnd(40)}  outcome\n`);
-          header = true;
-        }
-        io.stdout(row(r.index, e) + '\n');
-      }
-    });
+    p.results.forEach((r, i) => print(r.index, p.entries[i]!));
     count += p.results.length;
   }
   const say = (s: string): void => (opts.json ? io.stderr(s) : io.stdout(s));
   say(`verified: ${count} result(s) against the final checkpoint of tree size ${size} (quorum signatures, inclusion proofs, client signatures, filter, order)\n`);
-  if (!opts.verifyComplete) return;
+  if (!opts.verifyComplete) return size;
   const tiles = new HttpTiles(opts.client);
   const fetch = async (from: number, to: number): Promise<AnswerResult[]> => {
     const out: AnswerResult[] = [];
@@ -134,6 +137,22 @@ export async function printPages(io: CliIo, pages: AsyncGenerator<SearchPageResu
   const c = await verifyComplete(opts.trust, kept, { fetch, verifier: nodeVerifier });
   if (!c.ok) throw failure(`completeness check failed: ${c.failures.map((f) => `${f.code}${f.index !== undefined ? ` at ${f.index}` : ''}`).slice(0, 10).join(', ')}${c.failures.length > 10 ? ', ...' : ''}`);
   say(`complete: every matching entry of the covered ranges (${c.checked} entries re-checked from the entry bundles) is in the answer\n`);
+  return size;
+}
+
+/** Prints one verified result as a table row (header first) or a JSON line. */
+function resultPrinter(io: CliIo, json: boolean): (index: number, e: AuditEntry) => void {
+  let header = false;
+  return (index, e) => {
+    if (json) io.stdout(JSON.stringify({ index, entry: e }) + '\n');
+    else {
+      if (!header) {
+        io.stdout(`${'index'.padStart(8)}  ${'time'.padEnd(24)}  ${'actor'.padEnd(24)}  ${'action'.padEnd(28)}  ${'resource'.padEnd(40)}  outcome\n`);
+        header = true;
+      }
+      io.stdout(row(index, e) + '\n');
+    }
+  };
 }
 
 export async function searchCommand(io: CliIo, o: SearchCliOptions): Promise<void> {
@@ -142,15 +161,44 @@ export async function searchCommand(io: CliIo, o: SearchCliOptions): Promise<voi
   if (o.order !== undefined && o.order !== 'newest' && o.order !== 'oldest') throw usageError('--order must be newest or oldest');
   const limit = intArg('--limit', o.limit, 1000);
   const maxPages = intArg('--max-pages', o.maxPages, 1_000_000);
-  const client = new CairnClient({ url });
-  const pages = client.search(filterFromCli(o), {
+  const followFor = o.follow === true ? parseFollowFor(o.followFor) : undefined;
+  if (o.follow !== true && o.followFor !== undefined) throw usageError('--follow-for needs --follow');
+  const stop = followFor !== undefined ? interruptSignal() : undefined;
+  try {
+    const client = readClient(url, stop?.signal);
+    const filter = filterFromCli(o);
+    const size = await searchOnce(io, client, filter, o, trust, limit, maxPages);
+    if (followFor === undefined) return;
+    const say = (s: string): void => (o.json === true ? io.stderr(s) : io.stdout(s));
+    say(`following new matches for up to ${Math.round(followFor / 1000)} s (Ctrl-C to stop)\n`);
+    const print = resultPrinter(io, o.json === true);
+    const n = await follow({
+      client,
+      filter,
+      trust,
+      since: size,
+      forMs: followFor,
+      signal: stop!.signal,
+      print: (found, treeSize) => {
+        for (const f of found) print(f.index, f.entry);
+        say(`verified: ${found.length} new result(s) against the final checkpoint of tree size ${treeSize}\n`);
+      },
+    });
+    say(`stopped following: ${n} new result(s)\n`);
+  } finally {
+    stop?.dispose();
+  }
+}
+
+async function searchOnce(io: CliIo, client: CairnClient, filter: SearchFilter, o: SearchCliOptions, trust: TrustRoot, limit: number | undefined, maxPages: number | undefined): Promise<number> {
+  const pages = client.search(filter, {
     trust,
     verifier: nodeVerifier,
     ...(o.order !== undefined ? { order: o.order as 'newest' | 'oldest' } : {}),
     ...(limit !== undefined ? { limit } : {}),
     ...(maxPages !== undefined ? { maxPages } : {}),
   });
-  await printPages(io, pages, { json: o.json === true, verifyComplete: o.verifyComplete === true, trust, client });
+  return printPages(io, pages, { json: o.json === true, verifyComplete: o.verifyComplete === true, trust, client });
 }
 
 export function registerSearch(program: Command, io: CliIo): void {
@@ -173,5 +221,7 @@ export function registerSearch(program: Command, io: CliIo): void {
     .option('--max-pages <n>', 'stop after n pages')
     .option('--json', 'JSON lines: one {"index","entry"} per result')
     .option('--verify-complete', 're-check every entry of the covered ranges and report any left out')
+    .option('--follow', 'then keep printing new matches as they become final')
+    .option('--follow-for <duration>', 'stop following after this long (30s, 5m, 2h; default 1h)')
     .action(async (opts: SearchCliOptions) => searchCommand(io, opts));
 }

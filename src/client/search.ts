@@ -19,6 +19,12 @@ export interface SearchIterOptions {
   verifier?: Ed25519Verifier;
   /** Stop after this many pages (default unbounded: the iteration ends at the last page). */
   maxPages?: number;
+  /**
+   * Search only: the first page waits (long-poll, at most `waitMs`, default 10 s) until the peer
+   * has a final checkpoint larger than this tree size; used to follow new matches.
+   */
+  newer?: number;
+  waitMs?: number;
 }
 
 export interface SearchPageResult extends DecodedPage {
@@ -55,6 +61,10 @@ export async function* searchPages(
     if (sendFilter) for (const [k, v] of Object.entries(filterToParams(want))) q.set(k, v);
     if (opts.order !== undefined) q.set('order', opts.order);
     if (opts.limit !== undefined) q.set('limit', String(opts.limit));
+    if (n === 0 && sendFilter && opts.newer !== undefined) {
+      q.set('newer', String(opts.newer));
+      if (opts.waitMs !== undefined) q.set('timeout', `${Math.max(0, Math.floor(opts.waitMs))}ms`);
+    }
     const qs = q.toString();
     const decoded = decodePage(await getJson(qs === '' ? basePath : `${basePath}?${qs}`));
     if (!decoded.ok) throw new CairnApiError('bad_response', decoded.message);
