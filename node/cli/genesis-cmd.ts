@@ -1,10 +1,13 @@
 // Setting up a network by hand (what the devnet does automatically):
 //   cairn p2p-key --out <file>        a libp2p identity for one organization's peer; prints its peer id
 //   cairn genesis --origin <origin> --validator <spec>... [--client <spec>...] --out <file>
-//                 [--trust-out <file>] [--limits <json file>]
+//                 [--trust-out <file>] [--limits <json file>] [--sharing consortium|own-clients]
+//                 [--auditor <name>,<public key>...]
 // `--validator <verifier key or .pub file>,<p2p key file or peer id>,<multiaddr>[,<multiaddr>...]`
 //   one per organization, in order (validator index = order given);
-// `--client <name>,<public key: 64 hex, or a key file>,<vouching organization name>`.
+// `--client <name>,<public key: 64 hex, or a key file>,<vouching organization name>`; an
+//   organization's meta-audit client is the client named `<org>-meta-audit` vouched by it;
+// `--auditor <name>,<public key: 64 hex, or a key file>` a consortium auditor (repeatable).
 // The genesis is checked with the same strict parser the peers use (node/peer/genesis.ts), written
 // once (never overwritten), and its SHA-256 (over RFC 8785 JCS) is printed: every organization
 // must hold a byte-for-byte equivalent genesis, and peers refuse to talk to a different one.
@@ -17,6 +20,7 @@ import { formatTrustFile, parseTrustFile, parseVerifierKey } from '../../src/ver
 import { generateP2PKeyFile, loadP2PKey } from '../peer/config.js';
 import { PeerError } from '../peer/errors.js';
 import { buildGenesis, formatGenesis, GENESIS_BYTES_MAX, type BuildGenesisInput, type GenesisClientDoc, type GenesisValidatorDoc } from '../peer/genesis.js';
+import { SHARING_MODES, type GenesisAuditorDoc, type SharingMode } from '../peer/genesis-sharing.js';
 import { describeFsError, failure, readFileBounded, resolvePath, usageError, type CliIo } from './io.js';
 
 /** Largest key file or limits file read here. */
@@ -93,10 +97,25 @@ export async function parseClientSpec(io: CliIo, spec: string, i: number): Promi
   return { name: parts[0]!, publicKey: toHex(r.value), vouchedBy: parts[2]! };
 }
 
+/** Parses one --auditor spec: `<name>,<public key>` (same key forms as --client). */
+export async function parseAuditorSpec(io: CliIo, spec: string, i: number): Promise<GenesisAuditorDoc> {
+  const parts = spec.split(',').map((s) => s.trim());
+  if (parts.length !== 2 || parts.some((s) => s === '')) {
+    throw usageError(`--auditor #${i + 1}: expected <name>,<public key: 64 hex digits or a key file>`);
+  }
+  // Reuse the client key parsing (hex, key file, keygen .pub, PEM, JWK); the organization slot is unused.
+  const c = await parseClientSpec(io, `${parts[0]},${parts[1]},-`, i).catch((e: Error) => {
+    throw usageError(e.message.replace(/^--client/, '--auditor'));
+  });
+  return { name: c.name, publicKey: c.publicKey };
+}
+
 export interface GenesisOptions {
   origin: string;
   validator: string[];
   client?: string[];
+  auditor?: string[];
+  sharing?: string;
   limits?: string;
   out: string;
   trustOut?: string;
@@ -107,6 +126,11 @@ export async function genesisCommand(io: CliIo, opts: GenesisOptions): Promise<v
   for (let i = 0; i < opts.validator.length; i++) validators.push(await parseValidatorSpec(io, opts.validator[i]!, i));
   const clients: GenesisClientDoc[] = [];
   for (let i = 0; i < (opts.client ?? []).length; i++) clients.push(await parseClientSpec(io, opts.client![i]!, i));
+  const auditors: GenesisAuditorDoc[] = [];
+  for (let i = 0; i < (opts.auditor ?? []).length; i++) auditors.push(await parseAuditorSpec(io, opts.auditor![i]!, i));
+  if (opts.sharing !== undefined && !(SHARING_MODES as readonly string[]).includes(opts.sharing)) {
+    throw usageError(`--sharing must be one of ${SHARING_MODES.join(', ')}`);
+  }
   let limits: BuildGenesisInput['limits'];
   if (opts.limits !== undefined) {
     try {
@@ -118,7 +142,14 @@ export async function genesisCommand(io: CliIo, opts: GenesisOptions): Promise<v
   }
   let genesis;
   try {
-    genesis = buildGenesis({ origin: opts.origin, validators, clients, ...(limits !== undefined ? { limits } : {}) });
+    genesis = buildGenesis({
+      origin: opts.origin,
+      validators,
+      clients,
+      ...(limits !== undefined ? { limits } : {}),
+      ...(opts.sharing !== undefined ? { sharing: opts.sharing as SharingMode } : {}),
+      ...(opts.auditor !== undefined ? { auditors } : {}),
+    });
   } catch (e) {
     if (e instanceof PeerError) throw usageError(`invalid genesis: ${e.message}`);
     throw e;
@@ -134,7 +165,10 @@ export async function genesisCommand(io: CliIo, opts: GenesisOptions): Promise<v
   await writeNew(io, opts.out, text, 'genesis file');
   if (trustText !== null) await writeNew(io, opts.trustOut!, trustText, 'trust file');
   io.stdout(
-    `genesis ${opts.out}: origin ${genesis.origin}, ${genesis.validators.length} organizations (quorum ${genesis.quorum}), ${genesis.clients.size} clients\n` +
+    `genesis ${opts.out}: origin ${genesis.origin}, ${genesis.validators.length} organizations (quorum ${genesis.quorum}), ${genesis.clients.size} clients` +
+      (genesis.doc.sharing !== undefined ? `, sharing ${genesis.sharing}` : '') +
+      (genesis.auditors.length > 0 ? `, ${genesis.auditors.length} consortium auditors` : '') +
+      '\n' +
       `genesis hash ${genesis.hashHex}\n` +
       (trustText !== null ? `trust file ${opts.trustOut}\n` : ''),
   );
@@ -163,6 +197,8 @@ export function registerGenesis(program: Command, io: CliIo): void {
     .requiredOption('--origin <origin>', 'log identity, first line of every checkpoint, e.g. audit.example.com/prod')
     .requiredOption('--validator <spec>', '<verifier key or .pub file>,<p2p key file or peer id>,<multiaddr>[,...] — repeat once per organization', collect)
     .option('--client <spec>', '<name>,<public key: hex, key file or keygen .pub>,<vouching organization> — repeat per client', collect)
+    .option('--auditor <spec>', '<name>,<public key: hex, key file or keygen .pub> — a consortium auditor; repeat per auditor', collect)
+    .option('--sharing <mode>', 'consortium (default: every peer may serve every entry to its authorized principals) or own-clients (only entries of clients its organization vouches for, plus consortium auditors)')
     .option('--limits <file>', 'JSON object overriding protocol limits (maxBlockEntries, blockIntervalMs, timeouts, ...)')
     .requiredOption('--out <file>', 'genesis file to create')
     .option('--trust-out <file>', "also write the auditors' trust file (origin, verifier keys, quorum)")

@@ -3,7 +3,8 @@
 // It fixes the log identity (`origin`, the first line of every C2SP tlog-checkpoint body), the
 // validators (one per organization: name, C2SP verifier key used both for checkpoint signatures
 // and consensus votes, libp2p peer id and addresses), the client keys allowed to submit entries
-// and the organization vouching for each, and the protocol limits. Peers exchange
+// and the organization vouching for each, the protocol limits, and optionally the sharing mode and
+// consortium auditors (node/peer/genesis-sharing.ts). Peers exchange
 // `genesisHash` = SHA-256(JCS(genesis)) (RFC 8785) when they connect and refuse a peer whose hash
 // differs, so two organizations with different files never silently fork.
 //
@@ -21,6 +22,9 @@ import { parseVerifierKey, type VerifierKey } from '../../src/checkpoint/keys.js
 import { quorum } from '../../src/consensus/quorum.js';
 import type { Timeouts } from '../../src/consensus/types.js';
 import { failure, PeerError, type PeerFailure } from './errors.js';
+import { parseAuditors, parseSharing, type GenesisAuditor, type GenesisAuditorDoc, type SharingMode } from './genesis-sharing.js';
+
+export { GENESIS_AUDITORS_MAX, metaAuditClientFor, metaAuditClientName, type GenesisAuditor, type GenesisAuditorDoc, type SharingMode } from './genesis-sharing.js';
 
 // canonicalize is CommonJS (`module.exports = serialize`) while its .d.ts declares a default export;
 // under nodenext the runtime default import is the function itself. Accept both shapes.
@@ -84,6 +88,10 @@ export interface GenesisDoc {
   validators: GenesisValidatorDoc[];
   clients: GenesisClientDoc[];
   limits: GenesisLimits;
+  /** What each organization's peer may serve (node/peer/genesis-sharing.ts); absent = "consortium". */
+  sharing?: SharingMode;
+  /** Consortium auditors' Ed25519 keys; absent = none. */
+  auditors?: GenesisAuditorDoc[];
 }
 
 export interface GenesisValidator {
@@ -113,6 +121,10 @@ export interface Genesis {
   /** Client keys by lowercase hex public key. */
   clients: Map<string, GenesisClient>;
   limits: GenesisLimits;
+  /** The sharing mode ("consortium" when the document omits it). */
+  sharing: SharingMode;
+  /** Consortium auditors (empty when the document omits them). */
+  auditors: GenesisAuditor[];
   /** q = ⌊2n/3⌋+1 */
   quorum: number;
 }
@@ -231,7 +243,7 @@ function parseAddr(a: unknown, field: string): PeerFailure | null {
 /** Strictly parses and checks a genesis document (already JSON-decoded). */
 export function parseGenesis(input: unknown): { ok: true; genesis: Genesis } | PeerFailure {
   if (!isPlainObject(input)) return failure('genesis_bad_type', 'genesis must be a JSON object', '');
-  const bad = checkKeys(input, ['version', 'origin', 'validators', 'clients', 'limits'], ['version', 'origin', 'validators', 'clients', 'limits'], '');
+  const bad = checkKeys(input, ['version', 'origin', 'validators', 'clients', 'limits', 'sharing', 'auditors'], ['version', 'origin', 'validators', 'clients', 'limits'], '');
   if (bad) return bad;
   if (input.version !== GENESIS_VERSION) return failure('genesis_bad_version', `version must be ${GENESIS_VERSION}`, 'version');
   const origin = input.origin;
@@ -318,12 +330,19 @@ export function parseGenesis(input: unknown): { ok: true; genesis: Genesis } | P
   }
   const limits = parseLimits(input.limits);
   if (!limits.ok) return limits;
+  const sharing = parseSharing(input.sharing);
+  if (!sharing.ok) return sharing;
+  const auditors = parseAuditors(input.auditors);
+  if (!auditors.ok) return auditors;
   const doc: GenesisDoc = {
     version: 1,
     origin,
     validators: validators.map((v) => ({ name: v.name, verifierKey: v.key.text, peerId: v.peerId, addrs: [...v.addrs] })),
     clients: [...clients.values()].map((c) => ({ name: c.name, publicKey: c.publicKeyHex, vouchedBy: c.vouchedBy })),
     limits: limits.value,
+    // Kept only when the file has them: a genesis written before these fields existed keeps its hash.
+    ...(input.sharing !== undefined ? { sharing: sharing.value } : {}),
+    ...(input.auditors !== undefined ? { auditors: auditors.value.map((a) => ({ name: a.name, publicKey: a.publicKeyHex })) } : {}),
   };
   const hash = genesisHash(doc);
   return {
@@ -336,6 +355,8 @@ export function parseGenesis(input: unknown): { ok: true; genesis: Genesis } | P
       validators,
       clients,
       limits: limits.value,
+      sharing: sharing.value,
+      auditors: auditors.value,
       quorum: quorum(validators.length),
     },
   };
@@ -378,6 +399,8 @@ export interface BuildGenesisInput {
   validators: GenesisValidatorDoc[];
   clients?: GenesisClientDoc[];
   limits?: Partial<Omit<GenesisLimits, 'timeouts'>> & { timeouts?: Partial<Timeouts> };
+  sharing?: SharingMode;
+  auditors?: GenesisAuditorDoc[];
 }
 
 /** Builds a checked genesis (defaults for omitted limits); throws PeerError when invalid. */
@@ -387,7 +410,15 @@ export function buildGenesis(input: BuildGenesisInput): Genesis {
     ...(input.limits ?? {}),
     timeouts: { ...DEFAULT_LIMITS.timeouts, ...(input.limits?.timeouts ?? {}) },
   };
-  const r = parseGenesis({ version: 1, origin: input.origin, validators: input.validators, clients: input.clients ?? [], limits });
+  const r = parseGenesis({
+    version: 1,
+    origin: input.origin,
+    validators: input.validators,
+    clients: input.clients ?? [],
+    limits,
+    ...(input.sharing !== undefined ? { sharing: input.sharing } : {}),
+    ...(input.auditors !== undefined ? { auditors: input.auditors } : {}),
+  });
   if (!r.ok) throw PeerError.from(r);
   return r.genesis;
 }
