@@ -8,6 +8,7 @@ import { fromUtf8, toBase64 } from '../../src/encoding/bytes.js';
 import { FULL_TILE_BYTES, MAX_ENTRY_BYTES, TILE_WIDTH, entryBundlePath, tilePath, truncateTile } from '../../src/merkle/index.js';
 import { NOTE_BYTES_MAX } from '../../src/checkpoint/note.js';
 import { auditLog, AUDIT_CONCURRENCY_MAX, type LogSource } from './audit-log.js';
+import { addCredentialOptions, loadCredential, type CliCredential, type CredentialFlags } from './credentials.js';
 import { failure, readFileBounded, usageError, type CliIo } from './io.js';
 import { GENESIS_BYTES_MAX, parseGenesisText } from '../peer/genesis.js';
 import { describeHttpFailure, parseDurationMs, parsePeerUrl, peerRequest } from './peer-http.js';
@@ -18,9 +19,11 @@ import { loadTrust } from './trust.js';
 export const ENTRY_BUNDLE_BYTES_MAX = TILE_WIDTH * (2 + MAX_ENTRY_BYTES);
 
 /** Reads a peer's log over HTTP exactly as C2SP tlog-tiles lays it out. */
-export function httpLogSource(base: string, timeoutMs: number): LogSource {
+export function httpLogSource(base: string, timeoutMs: number, auth: CliCredential | null = null): LogSource {
   const get = async (path: string, bytesMax: number, limitName: string): Promise<{ status: number; body: Uint8Array; describe: () => string }> => {
-    const res = await peerRequest(base, path, { timeoutMs, bytesMax, limitName });
+    // Entry bundles hold everyone's entries: a peer that restricts reads serves them to full-scope
+    // roles (auditor) only, so an audit needs an auditor credential there.
+    const res = await peerRequest(base, path, { timeoutMs, bytesMax, limitName, auth });
     return { status: res.status, body: res.body, describe: () => describeHttpFailure(res) };
   };
   return {
@@ -62,7 +65,7 @@ async function loadClients(io: CliIo, path: string, origin: string): Promise<Set
   return new Set(g.genesis.clients.keys());
 }
 
-export interface AuditCommandOptions {
+export interface AuditCommandOptions extends CredentialFlags {
   trust: string;
   genesis?: string;
   concurrency?: string;
@@ -80,8 +83,9 @@ export async function auditCommand(io: CliIo, peerUrl: string, opts: AuditComman
   if (timeoutMs < 1000) throw usageError('--timeout must be at least 1s');
   const trust = await loadTrust(io, opts.trust);
   const authorizedClients = opts.genesis === undefined ? undefined : await loadClients(io, opts.genesis, trust.origin);
+  const auth = await loadCredential(io, opts);
   const bar = new ProgressBar(progressSink, 'auditing', 0);
-  const r = await auditLog(httpLogSource(base, timeoutMs), trust, {
+  const r = await auditLog(httpLogSource(base, timeoutMs, auth), trust, {
     verifier: nodeVerifier,
     concurrency,
     ...(authorizedClients !== undefined ? { authorizedClients } : {}),
@@ -110,14 +114,14 @@ export async function auditCommand(io: CliIo, peerUrl: string, opts: AuditComman
 }
 
 export function registerAudit(program: Command, io: CliIo): void {
-  program
+  addCredentialOptions(program
     .command('audit')
     .description('download every tile and entry bundle of a peer (C2SP tlog-tiles), recompute the tree, check every entry signature and the quorum checkpoint; report the first discrepancy')
     .argument('<peer-url>', 'base URL of the peer API, e.g. http://127.0.0.1:8401')
     .requiredOption('--trust <file>', 'trust file: {"origin", "quorum", "keys": [verifier keys]}')
     .option('--genesis <file>', "also check every entry's client key is authorized in this genesis")
     .option('--concurrency <n>', `entry bundles fetched ahead (1..${AUDIT_CONCURRENCY_MAX})`, '8')
-    .option('--timeout <duration>', 'deadline of each HTTP request, e.g. 30s, 2m (default 30s)')
+    .option('--timeout <duration>', 'deadline of each HTTP request, e.g. 30s, 2m (default 30s)'))
     .action(async (peerUrl: string, opts: AuditCommandOptions) => {
       await auditCommand(io, peerUrl, opts, process.stderr.isTTY ? { isTTY: true, write: (s) => io.stderr(s) } : null);
     });

@@ -6,6 +6,7 @@
 //   receipt: prints the receipt (or saves it with --out); --entry-out as above
 import type { Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
+import { addCredentialOptions, loadCredential, type CredentialFlags } from './credentials.js';
 import { describeFsError, resolvePath, usageError, type CliIo } from './io.js';
 import { parseDurationMs, parsePeerUrl } from './peer-http.js';
 import { fetchEntry, fetchReceipt, parseLeafHashArg } from './verify-online.js';
@@ -21,7 +22,7 @@ async function save(io: CliIo, path: string, data: Uint8Array, what: string): Pr
   }
 }
 
-export interface GetOptions {
+export interface GetOptions extends CredentialFlags {
   peer: string;
   json?: boolean;
   entryOut?: string;
@@ -30,7 +31,8 @@ export interface GetOptions {
 export async function getCommand(io: CliIo, hashArg: string, opts: GetOptions): Promise<void> {
   const base = parsePeerUrl(opts.peer);
   const hash = parseLeafHashArg(hashArg);
-  const { leaf, doc, status } = await fetchEntry(base, hash);
+  const auth = await loadCredential(io, opts);
+  const { leaf, doc, status } = await fetchEntry(base, hash, auth);
   if (opts.entryOut !== undefined) await save(io, opts.entryOut, leaf, 'entry file');
   if (opts.json === true) {
     io.stdout(JSON.stringify(doc, null, 2) + '\n');
@@ -46,7 +48,7 @@ export async function getCommand(io: CliIo, hashArg: string, opts: GetOptions): 
   io.stdout(rows.map(([k, v]) => `${k.padEnd(width)}  ${v}\n`).join('') + JSON.stringify(doc.entry ?? null, null, 2) + '\n');
 }
 
-export interface ReceiptOptions {
+export interface ReceiptOptions extends CredentialFlags {
   peer: string;
   out?: string;
   entryOut?: string;
@@ -57,9 +59,10 @@ export async function receiptCommand(io: CliIo, hashArg: string, opts: ReceiptOp
   const base = parsePeerUrl(opts.peer);
   const hash = parseLeafHashArg(hashArg);
   const waitMs = opts.wait === undefined ? 0 : parseDurationMs(opts.wait, '--wait', GET_WAIT_MS_MAX);
-  const receipt = await fetchReceipt(base, hash, waitMs);
+  const auth = await loadCredential(io, opts);
+  const receipt = await fetchReceipt(base, hash, waitMs, auth);
   if (opts.entryOut !== undefined) {
-    const { leaf } = await fetchEntry(base, hash);
+    const { leaf } = await fetchEntry(base, hash, auth);
     await save(io, opts.entryOut, leaf, 'entry file');
   }
   if (opts.out !== undefined) {
@@ -71,24 +74,24 @@ export async function receiptCommand(io: CliIo, hashArg: string, opts: ReceiptOp
 }
 
 export function registerGet(program: Command, io: CliIo): void {
-  program
+  addCredentialOptions(program
     .command('get')
     .description('show one entry (pending, logged or final) by its leaf hash')
     .argument('<leaf-hash>', 'the entry leaf hash, 64 hex digits (printed by cairn submit)')
     .requiredOption('--peer <url>', 'base URL of the peer API, e.g. http://127.0.0.1:8401')
     .option('--json', "print the API's JSON answer (entry, index, proof, checkpoint)")
-    .option('--entry-out <file>', 'save the exact logged entry bytes (the Merkle leaf)')
+    .option('--entry-out <file>', 'save the exact logged entry bytes (the Merkle leaf)'))
     .action(async (hash: string, opts: GetOptions) => {
       await getCommand(io, hash, opts);
     });
-  program
+  addCredentialOptions(program
     .command('receipt')
     .description('fetch the C2SP tlog-proof receipt of a final entry (verify it with cairn verify receipt)')
     .argument('<leaf-hash>', 'the entry leaf hash, 64 hex digits')
     .requiredOption('--peer <url>', 'base URL of the peer API, e.g. http://127.0.0.1:8401')
     .option('--out <file>', 'save the receipt to a file instead of printing it')
     .option('--entry-out <file>', 'also save the exact logged entry bytes')
-    .option('--wait <duration>', 'wait up to this long for the entry to become final, e.g. 10s')
+    .option('--wait <duration>', 'wait up to this long for the entry to become final, e.g. 10s'))
     .action(async (hash: string, opts: ReceiptOptions) => {
       await receiptCommand(io, hash, opts);
     });

@@ -18,6 +18,8 @@ export interface CliIo {
   stderr(text: string): void;
   /** Directory that relative paths are resolved against (default: process.cwd()). */
   readonly cwd?: string;
+  /** Environment variables (credentials: CAIRN_TOKEN, ...); default process.env. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
   /** Reads all of standard input, for file arguments given as "-" (at most `bytesMax` + 1 bytes). */
   readStdin?(bytesMax: number): Promise<Uint8Array>;
 }

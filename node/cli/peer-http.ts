@@ -4,6 +4,7 @@
 // entry_not_found: ..."). Bodies of error responses follow docs/api.md:
 // {"error": {"code", "message", "field"?}}.
 import { concatBytes } from '../../src/encoding/bytes.js';
+import { credentialHeaders, type CliCredential } from './credentials.js';
 import { CliError, EXIT_FAILURE, usageError } from './io.js';
 
 /** Default deadline of one request, in milliseconds (long-polls add their own wait on top). */
@@ -75,6 +76,8 @@ export interface PeerRequest {
   /** Largest body read; a larger one is an error naming `limitName`. */
   bytesMax?: number;
   limitName?: string;
+  /** Credential for peers that restrict reads (credentials.ts); none: an anonymous request. */
+  auth?: CliCredential | null;
 }
 
 export interface PeerResponse {
@@ -119,11 +122,15 @@ export async function peerRequest(base: string, path: string, req: PeerRequest =
   const headers: Record<string, string> = {};
   if (req.accept !== undefined) headers['accept'] = req.accept;
   if (req.body !== undefined) headers['content-type'] = 'application/json';
+  // The exact bytes sent, so a signature's content digest covers what the peer receives.
+  const sent = req.body === undefined ? undefined : new TextEncoder().encode(req.body);
+  const method = req.method ?? 'GET';
+  Object.assign(headers, credentialHeaders(req.auth, method, url, sent));
   try {
     const res = await fetch(url, {
-      method: req.method ?? 'GET',
+      method,
       headers,
-      ...(req.body !== undefined ? { body: req.body } : {}),
+      ...(sent !== undefined ? { body: sent as Uint8Array<ArrayBuffer> } : {}),
       signal: AbortSignal.timeout(timeoutMs),
       redirect: 'error',
     });
@@ -137,12 +144,19 @@ export async function peerRequest(base: string, path: string, req: PeerRequest =
 }
 
 /** The `{"error": {...}}` body of a failed request, if it has one. */
-export function apiError(res: PeerResponse): { code: string; message: string; field?: string } | null {
+export function apiError(res: PeerResponse): { code: string; message: string; field?: string; reason?: string } | null {
   try {
-    const j = JSON.parse(new TextDecoder().decode(res.body)) as { error?: { code?: unknown; message?: unknown; field?: unknown } };
+    const j = JSON.parse(new TextDecoder().decode(res.body)) as { error?: { code?: unknown; message?: unknown; field?: unknown; reason?: unknown } };
     const e = j?.error;
     if (e && typeof e.code === 'string') {
-      return { code: e.code, message: typeof e.message === 'string' ? e.message : '', ...(typeof e.field === 'string' ? { field: e.field } : {}) };
+      // Control characters from an untrusted peer never reach the terminal.
+      const clean = (v: string) => v.replace(/[\x00-\x1f\x7f]/g, '?').slice(0, 500);
+      return {
+        code: clean(e.code),
+        message: typeof e.message === 'string' ? clean(e.message) : '',
+        ...(typeof e.field === 'string' ? { field: clean(e.field) } : {}),
+        ...(typeof e.reason === 'string' ? { reason: clean(e.reason) } : {}),
+      };
     }
   } catch {
     // not JSON: described by status alone
@@ -150,9 +164,18 @@ export function apiError(res: PeerResponse): { code: string; message: string; fi
   return null;
 }
 
-/** "HTTP 404 from <url>: entry_not_found: no such entry (field x)". */
+/**
+ * "HTTP 404 from <url>: entry_not_found: no such entry (field x)". Refusals by the peer's access
+ * policy lead with what to fix: "unauthenticated: signature_expired: ... (HTTP 401 from <url>)".
+ */
 export function describeHttpFailure(res: PeerResponse): string {
   const e = apiError(res);
+  if (res.status === 401 || (e !== null && (e.code === 'unauthenticated' || e.code === 'forbidden'))) {
+    const code = e?.code ?? 'unauthenticated';
+    const reason = e?.reason !== undefined && e.reason !== code ? `${e.reason}: ` : '';
+    const hint = res.status === 401 && e?.reason === 'credentials_missing' ? ' (give --token, --token-file or --auth-key)' : '';
+    return `${code}: ${reason}${e?.message || 'credentials refused'}${hint} (HTTP ${res.status} from ${res.url})`;
+  }
   if (e === null) return `HTTP ${res.status} from ${res.url}`;
   return `HTTP ${res.status} from ${res.url}: ${e.code}${e.message ? `: ${e.message}` : ''}${e.field ? ` (field ${e.field})` : ''}`;
 }

@@ -2,6 +2,7 @@
 // final size, mempool, quorum and each other organization's peer. Exit 0 whenever the peer
 // answered, also when it reports a problem (the problem is printed); `--json` prints the raw answer.
 import type { Command } from 'commander';
+import { addCredentialOptions, loadCredential, type CredentialFlags } from './credentials.js';
 import type { CliIo } from './io.js';
 import { getJson, parsePeerUrl } from './peer-http.js';
 
@@ -19,9 +20,10 @@ interface StatusDoc {
   evidence?: number;
 }
 
-export async function statusCommand(io: CliIo, peerUrl: string, opts: { json?: boolean }): Promise<void> {
+export async function statusCommand(io: CliIo, peerUrl: string, opts: { json?: boolean } & CredentialFlags): Promise<void> {
   const base = parsePeerUrl(peerUrl);
-  const s = await getJson<StatusDoc>(base, '/v1/status');
+  const auth = await loadCredential(io, opts);
+  const s = await getJson<StatusDoc>(base, '/v1/status', { auth });
   if (opts.json === true) {
     io.stdout(JSON.stringify(s, null, 2) + '\n');
     return;
@@ -47,12 +49,12 @@ export async function statusCommand(io: CliIo, peerUrl: string, opts: { json?: b
 }
 
 export function registerStatus(program: Command, io: CliIo): void {
-  program
+  addCredentialOptions(program
     .command('status')
     .description("show a peer's status: log head, final size, mempool, quorum and the other organizations' peers")
     .argument('<peer-url>', 'base URL of the peer API, e.g. http://127.0.0.1:8401')
-    .option('--json', "print the API's JSON answer")
-    .action(async (peerUrl: string, opts: { json?: boolean }) => {
+    .option('--json', "print the API's JSON answer"))
+    .action(async (peerUrl: string, opts: { json?: boolean } & CredentialFlags) => {
       await statusCommand(io, peerUrl, opts);
     });
 }

@@ -18,6 +18,7 @@ import { signEntry, EntrySignError, type AuditEntry, type UnsignedEntry } from '
 import { fromUtf8, toHex } from '../../src/encoding/bytes.js';
 import { loadClientKey, type ClientKey } from './client-key.js';
 import { CliError, EXIT_FAILURE, failure, usageError, type CliIo } from './io.js';
+import { addCredentialOptions, loadCredential, type CredentialFlags } from './credentials.js';
 import { apiError, describeHttpFailure, jsonBody, parseDurationMs, parsePeerUrl, peerRequest, type PeerResponse } from './peer-http.js';
 import { ProgressBar, type ProgressSink } from './progress.js';
 
@@ -41,7 +42,7 @@ export const RETRY_WAIT_MS_MAX = 5_000;
 /** Longest --wait timeout per entry. */
 export const WAIT_TIMEOUT_MS_MAX = 600_000;
 
-export interface SubmitFlags {
+export interface SubmitFlags extends CredentialFlags {
   peer: string;
   key: string;
   stdin?: boolean;
@@ -199,6 +200,9 @@ export async function submitCommand(io: CliIo, flags: SubmitFlags, progressSink:
   const base = parsePeerUrl(flags.peer);
   const waitMs = flags.timeout === undefined ? 60_000 : parseDurationMs(flags.timeout, '--timeout', WAIT_TIMEOUT_MS_MAX);
   const key = await loadClientKey(io, flags.key);
+  // Submitting needs no read credential (the entry signature is the sender's proof); --wait reads
+  // the entries back, which a peer that restricts reads allows only with one.
+  const auth = flags.wait === true ? await loadCredential(io, flags) : null;
   let items: { where: string; entry: AuditEntry }[];
   if (flags.stdin === true) {
     const entryFlags = ['id', 'time', 'action', 'actor', 'actorType', 'actorName', 'resourceType', 'resourceId', 'resourceName', 'outcome', 'reason', 'sourceIp', 'userAgent', 'requestId', 'tenant', 'data'] as const;
@@ -269,7 +273,7 @@ export async function submitCommand(io: CliIo, flags: SubmitFlags, progressSink:
         if (r.status === 'known-final') {
           statusOf[i] = 'final';
         } else {
-          const res = await peerRequest(base, `/v1/entries/${r.leafHash}?wait=final&timeout=${waitMs}ms`, { accept: 'application/json', timeoutMs: waitMs + 30_000 });
+          const res = await peerRequest(base, `/v1/entries/${r.leafHash}?wait=final&timeout=${waitMs}ms`, { accept: 'application/json', timeoutMs: waitMs + 30_000, auth });
           if (res.status !== 200) throw failure(`waiting for ${items[i]!.where} (id ${items[i]!.entry.id}): ${describeHttpFailure(res)}`);
           const doc = jsonBody<{ status?: string; index?: number }>(res);
           if (doc.status !== 'final') throw failure(`${items[i]!.where} (id ${items[i]!.entry.id}) is still ${doc.status ?? 'unknown'} after ${waitMs} ms (--timeout)`);
@@ -300,7 +304,7 @@ export async function submitCommand(io: CliIo, flags: SubmitFlags, progressSink:
 }
 
 export function registerSubmit(program: Command, io: CliIo): void {
-  program
+  addCredentialOptions(program
     .command('submit')
     .description('sign audit entries with a client key and submit them to a peer: one entry from flags, or JSON lines on standard input (--stdin)')
     .requiredOption('--peer <url>', 'base URL of the peer API, e.g. http://127.0.0.1:8401')
@@ -323,7 +327,7 @@ export function registerSubmit(program: Command, io: CliIo): void {
     .option('--id <id>', 'entry id, unique per client (default: generated)')
     .option('--time <rfc3339>', 'when it happened, UTC (default: now)')
     .option('--wait', 'wait until a final checkpoint covers every entry')
-    .option('--timeout <duration>', 'with --wait: longest wait per entry, e.g. 30s, 2m (default 60s)')
+    .option('--timeout <duration>', 'with --wait: longest wait per entry, e.g. 30s, 2m (default 60s)'))
     .action(async (flags: SubmitFlags) => {
       await submitCommand(io, flags, process.stderr.isTTY ? { isTTY: true, write: (s) => io.stderr(s) } : null);
     });

@@ -13,6 +13,7 @@ import { fromBase64, fromUtf8, toBase64, toHex } from '../../src/encoding/bytes.
 import { leafHash, MAX_PROOF_HASHES } from '../../src/merkle/index.js';
 import { verifyCheckpoint, verifyConsistency, verifyReceipt } from '../../src/verifier/index.js';
 import { describeFsError, failure, readFileBounded, resolvePath, usageError, type CliIo } from './io.js';
+import { addCredentialOptions, loadCredential, type CliCredential, type CredentialFlags } from './credentials.js';
 import { describeHttpFailure, getJson, parsePeerUrl, peerRequest } from './peer-http.js';
 import { loadTrust } from './trust.js';
 import { summary } from './tree-head-summary.js';
@@ -29,16 +30,17 @@ async function writeOut(io: CliIo, path: string, data: Uint8Array | string, what
 }
 
 /** GET /checkpoint (the latest final checkpoint). */
-export async function fetchCheckpoint(base: string): Promise<Uint8Array> {
-  const res = await peerRequest(base, '/checkpoint', { accept: 'text/plain', bytesMax: NOTE_BYTES_MAX, limitName: 'NOTE_BYTES_MAX' });
+export async function fetchCheckpoint(base: string, auth: CliCredential | null = null): Promise<Uint8Array> {
+  const res = await peerRequest(base, '/checkpoint', { accept: 'text/plain', bytesMax: NOTE_BYTES_MAX, limitName: 'NOTE_BYTES_MAX', auth });
   if (res.status !== 200) throw failure(describeHttpFailure(res));
   return res.body;
 }
 
-export async function verifyCheckpointOnline(io: CliIo, peerUrl: string, trustPath: string, outPath?: string): Promise<void> {
+export async function verifyCheckpointOnline(io: CliIo, peerUrl: string, trustPath: string, outPath?: string, flags: CredentialFlags = {}): Promise<void> {
   const base = parsePeerUrl(peerUrl);
   const trust = await loadTrust(io, trustPath);
-  const note = await fetchCheckpoint(base);
+  const auth = await loadCredential(io, flags);
+  const note = await fetchCheckpoint(base, auth);
   const r = verifyCheckpoint(trust, note);
   if (!r.ok) throw failure(`checkpoint from ${base} rejected: ${r.message} [${r.code}]`);
   if (outPath !== undefined) await writeOut(io, outPath, note, 'checkpoint file');
@@ -52,8 +54,8 @@ export function parseLeafHashArg(text: string): string {
 }
 
 /** The logged leaf bytes of an entry (base64 `leaf` of GET /v1/entries/{hash}) and its status. */
-export async function fetchEntry(base: string, hash: string): Promise<{ status: string; leaf: Uint8Array; doc: Record<string, unknown> }> {
-  const doc = await getJson<Record<string, unknown>>(base, `/v1/entries/${hash}`);
+export async function fetchEntry(base: string, hash: string, auth: CliCredential | null = null): Promise<{ status: string; leaf: Uint8Array; doc: Record<string, unknown> }> {
+  const doc = await getJson<Record<string, unknown>>(base, `/v1/entries/${hash}`, { auth });
   const leaf = typeof doc.leaf === 'string' ? fromBase64(doc.leaf) : null;
   if (leaf === null) throw failure(`${base}/v1/entries/${hash}: the answer has no valid base64 "leaf"`);
   if (toHex(leafHash(leaf)) !== hash) throw failure(`${base}/v1/entries/${hash}: the served leaf hashes to ${toHex(leafHash(leaf))}, not to the requested hash`);
@@ -61,14 +63,14 @@ export async function fetchEntry(base: string, hash: string): Promise<{ status: 
 }
 
 /** GET /v1/entries/{hash} with Accept: text/plain: the C2SP tlog-proof receipt. */
-export async function fetchReceipt(base: string, hash: string, waitMs = 0): Promise<Uint8Array> {
+export async function fetchReceipt(base: string, hash: string, waitMs = 0, auth: CliCredential | null = null): Promise<Uint8Array> {
   const q = waitMs > 0 ? `?wait=final&timeout=${waitMs}ms` : '';
-  const res = await peerRequest(base, `/v1/entries/${hash}${q}`, { accept: 'text/plain', bytesMax: RECEIPT_BYTES_MAX, limitName: 'RECEIPT_BYTES_MAX', timeoutMs: 30_000 + waitMs });
+  const res = await peerRequest(base, `/v1/entries/${hash}${q}`, { accept: 'text/plain', bytesMax: RECEIPT_BYTES_MAX, limitName: 'RECEIPT_BYTES_MAX', timeoutMs: 30_000 + waitMs, auth });
   if (res.status !== 200) throw failure(describeHttpFailure(res));
   return res.body;
 }
 
-export interface ReceiptOnlineOptions {
+export interface ReceiptOnlineOptions extends CredentialFlags {
   trust: string;
   out?: string;
   entryOut?: string;
@@ -78,8 +80,9 @@ export async function verifyReceiptOnline(io: CliIo, peerUrl: string, hashArg: s
   const base = parsePeerUrl(peerUrl);
   const hash = parseLeafHashArg(hashArg);
   const trust = await loadTrust(io, opts.trust);
-  const { leaf } = await fetchEntry(base, hash);
-  const receipt = await fetchReceipt(base, hash);
+  const auth = await loadCredential(io, opts);
+  const { leaf } = await fetchEntry(base, hash, auth);
+  const receipt = await fetchReceipt(base, hash, 0, auth);
   const r = verifyReceipt(trust, receipt, leaf);
   if (!r.ok) throw failure(`receipt for ${hash} from ${base} rejected: ${r.message} [${r.code}]`);
   if (opts.out !== undefined) await writeOut(io, opts.out, receipt, 'receipt file');
@@ -114,7 +117,7 @@ async function readNote(io: CliIo, path: string, what: string): Promise<Uint8Arr
   return readFileBounded(io, path, what, NOTE_BYTES_MAX, 'NOTE_BYTES_MAX');
 }
 
-export interface ConsistencyOptions {
+export interface ConsistencyOptions extends CredentialFlags {
   trust: string;
   proof?: string;
   peer?: string;
@@ -129,6 +132,7 @@ export async function verifyConsistencyCommand(io: CliIo, oldPath: string, newPa
   if (base === null && opts.proof === undefined) throw usageError('offline consistency needs --proof <file> (one base64 hash per line, or the JSON of /v1/proofs/consistency)');
   if (base !== null && opts.proof !== undefined) throw usageError('--proof is for offline use; with --peer the proof is fetched');
   const trust = await loadTrust(io, opts.trust);
+  const auth = base === null ? null : await loadCredential(io, opts);
   const older = await readNote(io, oldPath, 'old checkpoint file');
   let newer: Uint8Array;
   let proof: Uint8Array[];
@@ -146,11 +150,11 @@ export async function verifyConsistencyCommand(io: CliIo, oldPath: string, newPa
     // Sizes come from the checkpoints; verify the old one first so a bad file fails before any request.
     const o = verifyCheckpoint(trust, older);
     if (!o.ok) throw failure(`old checkpoint ${oldPath} rejected: ${o.message} [${o.code}]`);
-    newer = await fetchCheckpoint(base);
+    newer = await fetchCheckpoint(base, auth);
     const n = verifyCheckpoint(trust, newer);
     if (!n.ok) throw failure(`checkpoint from ${base} rejected: ${n.message} [${n.code}]`);
     if (n.size < o.size) throw failure(`the peer's checkpoint (size ${n.size}) is older than ${oldPath} (size ${o.size}): the peer is behind or rolled back`);
-    const j = await getJson<{ proof?: unknown }>(base, `/v1/proofs/consistency?from=${o.size}&to=${n.size}`);
+    const j = await getJson<{ proof?: unknown }>(base, `/v1/proofs/consistency?from=${o.size}&to=${n.size}`, { auth });
     proof = parseProofText(JSON.stringify(j), `${base}/v1/proofs/consistency`);
   }
   const r = verifyConsistency(trust, { old: older, new: newer, proof });
@@ -169,7 +173,7 @@ export async function verifyConsistencyCommand(io: CliIo, oldPath: string, newPa
 export function registerVerifyConsistency(program: Command, io: CliIo): void {
   const verify = program.commands.find((c) => c.name() === 'verify');
   if (verify === undefined) throw new Error('internal: register the verify command group first');
-  verify
+  const cmd = verify
     .command('consistency')
     .description('verify that a newer checkpoint extends an older one (RFC 9162 consistency proof); offline with --proof, or against a peer with --peer')
     .argument('<old-checkpoint>', 'the older checkpoint note file (e.g. saved by an earlier verify --out)')
@@ -177,8 +181,8 @@ export function registerVerifyConsistency(program: Command, io: CliIo): void {
     .requiredOption('--trust <file>', 'trust file: {"origin", "quorum", "keys": [verifier keys]}')
     .option('--proof <file>', 'offline: consistency proof, one base64 hash per line (or the JSON of /v1/proofs/consistency)')
     .option('--peer <url>', "online: fetch the peer's current checkpoint and the proof from it")
-    .option('--out <file>', 'save the newer checkpoint (to use as <old-checkpoint> next time)')
-    .action(async (oldPath: string, newPath: string | undefined, opts: ConsistencyOptions) => {
-      await verifyConsistencyCommand(io, oldPath, newPath, opts);
-    });
+    .option('--out <file>', 'save the newer checkpoint (to use as <old-checkpoint> next time)');
+  addCredentialOptions(cmd).action(async (oldPath: string, newPath: string | undefined, opts: ConsistencyOptions) => {
+    await verifyConsistencyCommand(io, oldPath, newPath, opts);
+  });
 }

@@ -10,6 +10,7 @@ import { NOTE_BYTES_MAX } from '../../src/checkpoint/note.js';
 import { RECEIPT_BYTES_MAX } from '../../src/checkpoint/receipt.js';
 import { MAX_ENTRY_BYTES } from '../../src/merkle/entry-bundle.js';
 import { parseTrustFile, TRUST_FILE_BYTES_MAX, verifyCheckpoint, verifyReceipt, type TrustRoot } from '../../src/verifier/index.js';
+import { addCredentialOptions, type CredentialFlags } from './credentials.js';
 import { failure, readFileBounded, usageError, type CliIo } from './io.js';
 import { verifyCheckpointOnline, verifyReceiptOnline } from './verify-online.js';
 import { summary } from './tree-head-summary.js';
@@ -44,24 +45,24 @@ export function registerVerify(program: Command, io: CliIo): void {
   const verify = program
     .command('verify')
     .description("verify checkpoints, receipts and consistency against a trust file, or a stopped peer's store (exit 0 verified, 1 rejected, 2 usage)");
-  verify
+  addCredentialOptions(verify
     .command('checkpoint')
     .description('verify a signed checkpoint (C2SP tlog-checkpoint note) has a quorum of organization signatures')
     .argument('[file]', 'checkpoint note file, or - for standard input (omit with --peer)')
     .requiredOption('--trust <file>', 'trust file: {"origin", "quorum", "keys": [verifier keys]}')
     .option('--peer <url>', "online: verify the peer's latest checkpoint (GET <url>/checkpoint)")
-    .option('--out <file>', 'with --peer: save the verified checkpoint')
-    .action(async (file: string | undefined, opts: { trust: string; peer?: string; out?: string }) => {
+    .option('--out <file>', 'with --peer: save the verified checkpoint'))
+    .action(async (file: string | undefined, opts: { trust: string; peer?: string; out?: string } & CredentialFlags) => {
       // Online variant: node/cli/verify-online.ts.
       if (opts.peer !== undefined) {
         if (file !== undefined) throw usageError('give either <file> or --peer <url>, not both');
-        return verifyCheckpointOnline(io, opts.peer, opts.trust, opts.out);
+        return verifyCheckpointOnline(io, opts.peer, opts.trust, opts.out, opts);
       }
       if (file === undefined) throw usageError("missing required argument 'file' (or use --peer <url>)");
       if (opts.out !== undefined) throw usageError('--out is for use with --peer');
       await verifyCheckpointCommand(io, file, opts.trust);
     });
-  verify
+  addCredentialOptions(verify
     .command('receipt')
     .description('verify an inclusion receipt (C2SP tlog-proof) for an entry')
     .argument('<file>', 'receipt file (.tlog-proof), or - for standard input; with --peer: the entry leaf hash (64 hex)')
@@ -69,12 +70,12 @@ export function registerVerify(program: Command, io: CliIo): void {
     .requiredOption('--trust <file>', 'trust file: {"origin", "quorum", "keys": [verifier keys]}')
     .option('--peer <url>', 'online: fetch the entry and its receipt from the peer and verify them')
     .option('--out <file>', 'with --peer: save the verified receipt')
-    .option('--entry-out <file>', 'with --peer: save the entry bytes (for offline verification later)')
-    .action(async (file: string, opts: { entry?: string; trust: string; peer?: string; out?: string; entryOut?: string }) => {
+    .option('--entry-out <file>', 'with --peer: save the entry bytes (for offline verification later)'))
+    .action(async (file: string, opts: { entry?: string; trust: string; peer?: string; out?: string; entryOut?: string } & CredentialFlags) => {
       // Online variant: node/cli/verify-online.ts.
       if (opts.peer !== undefined) {
         if (opts.entry !== undefined) throw usageError('--entry is for offline use; with --peer the entry is fetched');
-        return verifyReceiptOnline(io, opts.peer, file, { trust: opts.trust, ...(opts.out !== undefined ? { out: opts.out } : {}), ...(opts.entryOut !== undefined ? { entryOut: opts.entryOut } : {}) });
+        return verifyReceiptOnline(io, opts.peer, file, { ...opts, trust: opts.trust });
       }
       if (opts.entry === undefined) throw usageError("required option '--entry <file>' not specified (or use --peer <url>)");
       if (opts.out !== undefined || opts.entryOut !== undefined) throw usageError('--out and --entry-out are for use with --peer');

@@ -1,6 +1,8 @@
 // The Cairn client SDK (portable: only `fetch`, runs in Node 20+ and browsers). Talks to one peer's
 // HTTP API (docs/api.md): submit signed entries, wait for finality, fetch receipts and verify them
 // offline with the light verifier (src/verifier) — the peer is not trusted for the verdict.
+import { signRequest, SignRequestError } from '../auth/sign.js';
+import { nobleSigner } from '../crypto/noble.js';
 import type { Ed25519Signer } from '../crypto/types.js';
 import { bytesEqual, fromBase64, toHex } from '../encoding/bytes.js';
 import { signEntry, EntrySignError } from '../entry/sign.js';
@@ -29,8 +31,80 @@ export interface CairnClientOptions {
   fetch?: typeof fetch;
   /** Per-request timeout for ordinary requests (not long-polls), default 30,000 ms. */
   requestTimeoutMs?: number;
-  /** Extra headers on every request (e.g. authorization, once reads need it). */
+  /** Extra headers on every request. */
   headers?: Record<string, string>;
+  /** Who the client is, for peers whose policy restricts reads (docs/access-control.md). */
+  credentials?: CairnCredentials;
+}
+
+/**
+ * Credentials sent with every request: a bearer token (an OpenID Connect token from the
+ * organization's identity provider, or a peer token from `authToken()`), or an Ed25519 key named
+ * in the peer's policy that signs every request (RFC 9421: method, target URI, content digest of
+ * any body, created time and a fresh nonce). A signing key never leaves the client.
+ */
+export type CairnCredentials =
+  | { token: string }
+  | { signingKey: { name: string; seed: Uint8Array } | { name: string; signer: Ed25519Signer } };
+
+/** GET /v1/auth/whoami. */
+export interface WhoamiResponse {
+  principal: string;
+  kind: string;
+  roles: string[];
+  /** 'full', or the text of the scope filter that limits which entries this principal may read. */
+  scope: string;
+}
+
+/** POST /v1/auth/token. */
+export interface AuthTokenResponse {
+  token: string;
+  /** Seconds since epoch. */
+  expiresAt: number;
+  roles?: string[];
+}
+
+/** Longest bearer token the SDK sends (the peer accepts 4,096-character peer tokens; JWTs vary). */
+export const TOKEN_CHARS_MAX = 16 * 1024;
+/** Signature key names as the peer's policy spells them (the RFC 9421 keyid). */
+const KEY_NAME_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+type Authorizer = (method: string, url: string, body: Uint8Array | undefined) => Record<string, string>;
+
+/** Checks credentials once, at construction, and returns what adds them to each request. */
+export function credentialHeaders(c: CairnCredentials | undefined): Authorizer | null {
+  if (c === undefined) return null;
+  if (c !== null && typeof c === 'object' && 'token' in c) {
+    const t = c.token;
+    // A header value: visible ASCII only, so a stray newline cannot split the request.
+    if (typeof t !== 'string' || t.length === 0 || t.length > TOKEN_CHARS_MAX || !/^[\x21-\x7e]+$/.test(t)) {
+      throw new CairnApiError('bad_request', `credentials.token must be 1..${TOKEN_CHARS_MAX} visible ASCII characters`);
+    }
+    const h = { authorization: `Bearer ${t}` };
+    return () => h;
+  }
+  if (c !== null && typeof c === 'object' && 'signingKey' in c && c.signingKey !== null && typeof c.signingKey === 'object') {
+    const k = c.signingKey;
+    if (typeof k.name !== 'string' || !KEY_NAME_RE.test(k.name)) {
+      throw new CairnApiError('bad_request', 'credentials.signingKey.name must be a key name of the peer policy: [a-z0-9][a-z0-9._-]{0,63}');
+    }
+    let signer: Ed25519Signer;
+    try {
+      signer = 'signer' in k ? k.signer : nobleSigner(k.seed);
+    } catch (e) {
+      throw new CairnApiError('bad_request', `credentials.signingKey: ${(e as Error).message}`);
+    }
+    const keyid = k.name;
+    return (method, url, body) => {
+      try {
+        return signRequest({ method, url, ...(body !== undefined ? { body } : {}) }, { keyid, signer });
+      } catch (e) {
+        if (e instanceof SignRequestError) throw new CairnApiError('bad_request', e.message);
+        throw e;
+      }
+    };
+  }
+  throw new CairnApiError('bad_request', 'credentials must be { token } or { signingKey: { name, seed } }');
 }
 
 export interface WaitOptions {
@@ -71,6 +145,7 @@ export class CairnClient {
   private readonly fetchFn: typeof fetch;
   private readonly requestTimeoutMs: number;
   private readonly headers: Record<string, string>;
+  private readonly authorize: Authorizer | null;
 
   constructor(opts: CairnClientOptions) {
     if (typeof opts?.url !== 'string' || !/^https?:\/\//.test(opts.url)) throw new CairnApiError('bad_request', 'url must be an http(s) URL');
@@ -80,6 +155,7 @@ export class CairnClient {
     this.fetchFn = f.bind(globalThis);
     this.requestTimeoutMs = opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS_DEFAULT;
     this.headers = { ...(opts.headers ?? {}) };
+    this.authorize = credentialHeaders(opts.credentials);
   }
 
   /** One request; resolves with the status and body text, throws CairnApiError on transport failure. */
@@ -88,16 +164,20 @@ export class CairnClient {
     if (init.body !== undefined) headers['content-type'] = 'application/json';
     const timeoutMs = init.timeoutMs ?? this.requestTimeoutMs;
     const method = init.method ?? 'GET';
+    // The exact bytes sent, so a signature's content digest covers what the peer receives.
+    const body = init.body === undefined ? undefined : new TextEncoder().encode(init.body);
     let res: Response | null = null;
     // A GET is idempotent: one immediate retry covers a pooled keep-alive connection that the
     // server closed just as it was reused. POSTs are not retried (the caller decides; a retried
     // submission would anyway answer known-pending).
     for (let attempt = 0; res === null; attempt++) {
       try {
+        // Signed afresh on every attempt: each signature carries its own nonce and created time.
+        const auth = this.authorize === null ? {} : this.authorize(method, this.url + path, body);
         res = await this.fetchFn(this.url + path, {
           method,
-          headers,
-          ...(init.body !== undefined ? { body: init.body } : {}),
+          headers: { ...headers, ...auth },
+          ...(body !== undefined ? { body } : {}),
           signal: AbortSignal.timeout(timeoutMs),
         });
       } catch (e) {
@@ -286,7 +366,29 @@ export class CairnClient {
     throw new CairnApiError('timeout', `entry not final within ${timeoutMs} ms`);
   }
 
-  /** The latest final checkpoint (signed note text). Verify it with verifyCheckpoint from src/verifier. */
+  /** Who the peer takes this client for (GET /v1/auth/whoami): principal, kind, roles and scope. */
+  async whoami(): Promise<WhoamiResponse> {
+    const body = await this.getJson('/v1/auth/whoami');
+    if (!isObject(body) || typeof body.principal !== 'string' || !Array.isArray(body.roles)) {
+      throw new CairnApiError('bad_response', 'whoami answer has an unexpected shape', 200);
+    }
+    return body as unknown as WhoamiResponse;
+  }
+
+  /**
+   * A short-lived bearer token for this client's signing key (POST /v1/auth/token), for tools that
+   * can only send a bearer token. Needs `credentials.signingKey`.
+   */
+  async authToken(): Promise<AuthTokenResponse> {
+    const { status, text } = await this.request('/v1/auth/token', { method: 'POST' });
+    if (status !== 200 && status !== 201) this.fail(status, text);
+    const body = this.json(status, text);
+    if (!isObject(body) || typeof body.token !== 'string' || typeof body.expiresAt !== 'number') {
+      throw new CairnApiError('bad_response', 'token answer has an unexpected shape', status);
+    }
+    return body as unknown as AuthTokenResponse;
+  }
+
   /** Pages of GET /v1/search (docs/search.md), each verified against `opts.trust` when given. */
   search(filter: SearchFilter, opts: SearchIterOptions = {}): AsyncGenerator<SearchPageResult> {
     return searchPages((path) => this.getJson(path), '/v1/search', filter, true, opts);
@@ -304,6 +406,7 @@ export class CairnClient {
     return this.json(r.status, r.text);
   }
 
+  /** The latest final checkpoint (signed note text). Verify it with verifyCheckpoint from src/verifier. */
   async checkpoint(): Promise<string> {
     const { status, text } = await this.request('/checkpoint', { accept: 'text/plain' });
     if (status !== 200) this.fail(status, text);
