@@ -21,7 +21,6 @@ import { registerStart } from './start.js';
 import { registerGenesis } from './genesis-cmd.js';
 import { registerAlerts } from './alerts.js';
 import { registerAuth } from './auth-cmd.js';
-import { registerAuth } from './auth-cmd.js';
 import { registerSearch } from './search.js';
 import { registerHistory } from './history.js';
 
