@@ -1,7 +1,7 @@
 // Search and resource history (docs/search.md):
 //   GET /v1/search?actor=&action=&resource.type=&resource.id=&tenant=&outcome=&client=&from=&to=
 //                 &order=newest|oldest&limit=1..1000&cursor=&newer=<treeSize>&timeout=10s
-//   GET /v1/resources/{type}/{id}/history?limit=&cursor=
+//   GET /v1/resources/{type}/{id}/history?limit=&cursor=&order=oldest
 // Each answer is one page pinned to a final checkpoint, every result with its inclusion proof
 // (wire format: src/search/wire.ts), so the client verifies it instead of trusting this peer.
 //
@@ -34,7 +34,7 @@ export const SEARCHES_PER_ADDRESS_MAX = 2;
 
 const FILTER_PARAMS = ['actor', 'action', 'resource.type', 'resource.id', 'tenant', 'outcome', 'client', 'from', 'to'];
 const SEARCH_PARAMS = new Set([...FILTER_PARAMS, 'order', 'limit', 'cursor', 'newer', 'timeout']);
-const HISTORY_PARAMS = new Set(['limit', 'cursor']);
+const HISTORY_PARAMS = new Set(['limit', 'cursor', 'order']);
 
 /** Engine error → API code (stable, docs/api.md). */
 const SEARCH_ERROR_CODE: Record<SearchErrorCode, ApiErrorCode> = {
@@ -229,7 +229,10 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: RouteContext): v
     const { type, id } = req.params;
     let opts: SearchOptions;
     try {
-      opts = pageOptions(queryParams(req, HISTORY_PARAMS));
+      const p = queryParams(req, HISTORY_PARAMS);
+      opts = pageOptions(p);
+      // History is in log order, oldest first; saying so is allowed, asking otherwise is not.
+      if (p.has('order') && p.get('order') !== 'oldest') throw new BadParam('bad_request', 'history is oldest first: order may only be oldest', 'order');
       // Same bounds as the filter values of a search.
       filterFromParams({ 'resource.type': type, 'resource.id': id });
     } catch (e) {
