@@ -70,6 +70,8 @@ interface WhoamiDoc {
   roles?: unknown;
   scope?: unknown;
   expiresAt?: unknown;
+  rolesMissingMfa?: unknown;
+  accessControl?: unknown;
 }
 
 const printable = (v: unknown): string => String(v).replace(/[\x00-\x1f\x7f]/g, '?').slice(0, 2000);
@@ -85,15 +87,24 @@ export async function authWhoami(io: CliIo, opts: AuthPeerOptions): Promise<void
     io.stdout(JSON.stringify(doc, null, 2) + '\n');
     return;
   }
-  const roles = doc.roles.map(printable);
+  // A role is {name, kind, scope} (its scope expression is what limits the entries it reads).
+  const role = (r: unknown): string => {
+    if (typeof r !== 'object' || r === null) return printable(r);
+    const o = r as { name?: unknown; kind?: unknown; scope?: unknown };
+    const scope = typeof o.scope === 'string' && o.scope !== '' && o.scope !== 'true' ? `, scope: ${printable(o.scope)}` : '';
+    return `${printable(o.name)} (${printable(o.kind)}${scope})`;
+  };
+  const roles = doc.roles.slice(0, 64).map(role);
   const rows: [string, string][] = [
     ['peer', base],
     ['principal', printable(doc.principal)],
     ['kind', printable(doc.kind ?? '?')],
-    ['roles', roles.length > 0 ? roles.join(', ') : '(none)'],
+    ['roles', roles.length > 0 ? roles.join('; ') : '(none)'],
     ['scope', printable(doc.scope ?? '?')],
   ];
-  if (typeof doc.expiresAt === 'number') rows.push(['expires', new Date(doc.expiresAt > 1e12 ? doc.expiresAt : doc.expiresAt * 1000).toISOString()]);
+  if (Array.isArray(doc.rolesMissingMfa) && doc.rolesMissingMfa.length > 0) rows.push(['need MFA', doc.rolesMissingMfa.slice(0, 64).map(printable).join(', ')]);
+  if (doc.accessControl === false) rows.push(['note', 'this peer has no access policy: every route is open']);
+  if (typeof doc.expiresAt === 'number' && Number.isFinite(doc.expiresAt)) rows.push(['expires', new Date(doc.expiresAt > 1e12 ? doc.expiresAt : doc.expiresAt * 1000).toISOString()]);
   const width = Math.max(...rows.map(([k]) => k.length));
   io.stdout(rows.map(([k, v]) => `${k.padEnd(width)}  ${v}\n`).join(''));
 }

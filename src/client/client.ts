@@ -49,11 +49,20 @@ export type CairnCredentials =
 
 /** GET /v1/auth/whoami. */
 export interface WhoamiResponse {
+  /** `<issuer>#<subject>`, `key:<name>` or `anonymous`. */
   principal: string;
-  kind: string;
-  roles: string[];
-  /** 'full', or the text of the scope filter that limits which entries this principal may read. */
+  kind: 'anonymous' | 'oidc' | 'key' | 'token';
+  /** False when the peer has no access policy (every route is open). */
+  accessControl?: boolean;
+  /** Each role in force, with its kind and its scope expression (CEL; `true` = every entry). */
+  roles: { name: string; kind: string; scope: string }[];
+  /** Roles the credential's claims map to but that need MFA evidence it lacks. */
+  rolesMissingMfa?: string[];
+  /** `full`: every entry the peer serves; `scoped`: only entries matching the roles' scopes. */
   scope: string;
+  sharing?: string;
+  /** When the credential stops being valid (seconds since epoch). */
+  expiresAt?: number;
 }
 
 /** POST /v1/auth/token. */
@@ -171,9 +180,9 @@ export class CairnClient {
     // server closed just as it was reused. POSTs are not retried (the caller decides; a retried
     // submission would anyway answer known-pending).
     for (let attempt = 0; res === null; attempt++) {
+      // Signed afresh on every attempt: each signature carries its own nonce and created time.
+      const auth = this.authorize === null ? {} : this.authorize(method, this.url + path, body);
       try {
-        // Signed afresh on every attempt: each signature carries its own nonce and created time.
-        const auth = this.authorize === null ? {} : this.authorize(method, this.url + path, body);
         res = await this.fetchFn(this.url + path, {
           method,
           headers: { ...headers, ...auth },
