@@ -53,6 +53,14 @@ class Loadgen {
   private lastNote = '';
   private lastNoteText = '';
   private checkpointsVerified = 0;
+  /** Answers to this phase's reads (checkpoint polls, entry bundles, receipts) that were not 200, by "what status". */
+  private readStatus: Record<string, number> = {};
+
+  private countRead(what: string, status: number): void {
+    if (status === 200) return;
+    const k = `${what} ${status}`;
+    this.readStatus[k] = (this.readStatus[k] ?? 0) + 1;
+  }
 
   setup(init: LoadgenInit): void {
     const t = parseTrustFile(init.trustJson);
@@ -105,6 +113,7 @@ class Loadgen {
 
   private async pollCheckpoint(url: string): Promise<void> {
     const r = await this.http.request(`${url}/checkpoint`, { timeoutMs: 5_000 });
+    this.countRead('checkpoint', r.status);
     if (r.status !== 200) return;
     const note = r.body.toString('utf8');
     if (note === this.lastNote) return;
@@ -141,6 +150,7 @@ class Loadgen {
     const p = this.prepared;
     if (p === null) throw new Error('phase not prepared');
     this.prepared = null;
+    this.readStatus = {};
     const { phase, entries } = p;
     const ticks = Math.max(1, Math.round(phase.durationMs / phase.tickMs));
     const n = entries.bodies.length;
@@ -198,6 +208,7 @@ class Loadgen {
           await sleep(phase.pollMs);
           continue;
         }
+        this.countRead('bundle', r.status);
         if (r.status !== 200) {
           // This peer may not have served that width yet (it may be behind): try another one.
           await sleep(phase.pollMs);
@@ -308,6 +319,7 @@ class Loadgen {
         // wait=final: this peer may not hold the newest final checkpoint yet (another peer served it).
         const r = await this.http.json<{ status?: string; index?: number; proof?: string[]; checkpoint?: string }>(`${url}/v1/entries/${entries.hashes[slot]}?wait=final&timeout=10s`, 15_000);
         const e = r.value;
+        this.countRead('receipt', r.status);
         if (r.status !== 200 || e === null || e.status !== 'final' || !Array.isArray(e.proof) || typeof e.checkpoint !== 'string') {
           throw new Error(`entry not final on ${url}: HTTP ${r.status} ${e?.status ?? ''}`);
         }
@@ -342,6 +354,7 @@ class Loadgen {
       finalAccepted: latencyMs.length,
       codes,
       httpStatus,
+      readStatus: this.readStatus,
       requests,
       requestErrors,
       sendMs: sendEnd - t0,

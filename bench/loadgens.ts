@@ -138,6 +138,7 @@ export function merge(rs: LoadgenResult[]): MergedResult {
     finalAccepted: 0,
     codes: {},
     httpStatus: {},
+    readStatus: {},
     requests: 0,
     sendMs: 0,
     drainMs: 0,
@@ -159,6 +160,7 @@ export function merge(rs: LoadgenResult[]): MergedResult {
     m.finalAccepted += r.finalAccepted;
     addCounts(m.codes, r.codes);
     addCounts(m.httpStatus, r.httpStatus);
+    addCounts(m.readStatus, r.readStatus ?? {});
     m.requests += r.requests;
     m.sendMs = Math.max(m.sendMs, r.sendMs);
     m.drainMs = Math.max(m.drainMs, r.drainMs);

@@ -39,7 +39,10 @@ export interface LoadgenResult {
   final: number;
   finalAccepted: number;
   codes: Record<string, number>;
+  /** Submissions' HTTP statuses. */
   httpStatus: Record<string, number>;
+  /** Reads (checkpoint polls, entry bundles, receipts) answered other than 200, by "what status". */
+  readStatus: Record<string, number>;
   requests: number;
   requestErrors: number;
   sendMs: number;

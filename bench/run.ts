@@ -17,6 +17,7 @@ import os from 'node:os';
 import { join, relative } from 'node:path';
 import { parseTrustFile } from '../src/verifier/index.js';
 import { auditorSpeed, fetchProofSamples, runCairnAudit, verifyRatePerCore, type AuditorSpeed, type AuditRun } from './auditor.js';
+import { describeCounters, diffSnapshots, snapshotPeers, type StepCounters } from './counters.js';
 import { BenchHttp } from './http.js';
 import { LoadgenPool, type MergedResult } from './loadgens.js';
 import { killAllPeers, startPeerProcess, stopAllPeers, stopPeerProcess, writeNetwork, type BenchNetworkSpec, type PeerProcess } from './network.js';
@@ -40,13 +41,19 @@ export interface BenchOptions {
   catchupMaxS: number;
   profile: boolean;
   keep: boolean;
+  /**
+   * Diagnosis mode: no ramp; after the warm-up one step at this rate for `durationS`, with the
+   * peers' counters and CPU; no latency steps, catch-up or audit. null: the full bench.
+   */
+  fixedRate: number | null;
 }
 
 const USAGE = `usage: bench [--orgs 4|7|10] [--entry-bytes N] [--duration S] [--smoke] [--out FILE]
-             [--loadgens K] [--clients C] [--start-rate R] [--catchup-entries N] [--catchup-max-s S] [--profile] [--keep]`;
+             [--loadgens K] [--clients C] [--start-rate R] [--catchup-entries N] [--catchup-max-s S] [--profile] [--keep]
+             [--fixed-rate R]`;
 
 export function parseBenchArgs(argv: string[]): BenchOptions {
-  const o: BenchOptions = { orgs: 4, entryBytes: 300, durationS: 30, smoke: false, out: null, loadgens: 2, clients: 256, startRate: 200, catchupEntries: 100_000, catchupMaxS: 150, profile: false, keep: false };
+  const o: BenchOptions = { orgs: 4, entryBytes: 300, durationS: 30, smoke: false, out: null, loadgens: 2, clients: 256, startRate: 200, catchupEntries: 100_000, catchupMaxS: 150, profile: false, keep: false, fixedRate: null };
   const num = (v: string | undefined, name: string, min: number, max: number): number => {
     const n = Number(v);
     if (v === undefined || !Number.isFinite(n) || n < min || n > max) throw new Error(`${name} must be a number in ${min}..${max}\n${USAGE}`);
@@ -92,6 +99,9 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
       case '--keep':
         o.keep = true;
         break;
+      case '--fixed-rate':
+        o.fixedRate = num(v(), '--fixed-rate', 10, 100_000);
+        break;
       case '--help':
       case '-h':
         throw new Error(USAGE);
@@ -133,9 +143,15 @@ interface StepReport {
   why: string;
   proofsOk: number;
   proofsFailed: number;
+  /** Submissions' HTTP statuses, as the load generators saw them. */
+  httpStatus: Record<string, number>;
+  /** Load generators' reads answered other than 200 (checkpoint polls, entry bundles, receipts). */
+  readStatus: Record<string, number>;
+  /** What the peers' own counters say happened during the step. */
+  counters: StepCounters | null;
 }
 
-function stepReport(r: MergedResult, rate: number, durationMs: number): StepReport {
+function stepReport(r: MergedResult, rate: number, durationMs: number, counters: StepCounters | null): StepReport {
   const lat = summarize(r.latencyMs);
   const trend = latencyTrend(r.submitMs, r.latencyMs, durationMs);
   const errors = Object.fromEntries(Object.entries(r.codes).filter(([, n]) => n > 0));
@@ -166,6 +182,9 @@ function stepReport(r: MergedResult, rate: number, durationMs: number): StepRepo
     why,
     proofsOk: r.proofsOk,
     proofsFailed: r.proofsFailed,
+    httpStatus: r.httpStatus,
+    readStatus: r.readStatus,
+    counters,
   };
 }
 
@@ -288,9 +307,13 @@ export async function runBench(o: BenchOptions): Promise<Record<string, unknown>
       // Each phase starts on a settled network: a backlog left by an overloaded step would
       // otherwise be charged to the next one's latency.
       await settle(http, urls, S ? 20_000 : 60_000);
+      const before = await snapshotPeers(http, urls);
       const r = await pool!.runPhase(phase(id, rate, durationMs, urls));
-      const rep = stepReport(r, rate, durationMs);
+      const counters = diffSnapshots(before, await snapshotPeers(http, urls));
+      const rep = stepReport(r, rate, durationMs, counters);
       log(`${id}: offered ${round(rate)}/s -> finalized ${rep.finalizedPerSec}/s, p50 ${rep.latencyMs.p50} ms, p99 ${rep.latencyMs.p99} ms, ${rep.keepsUp ? 'keeps up' : `does NOT keep up: ${rep.why}`}`);
+      const reads = Object.keys(rep.readStatus).length > 0 ? `; reads not 200 ${JSON.stringify(rep.readStatus)}` : '';
+      log(`${id}: counters: ${describeCounters(counters)}; submit statuses ${JSON.stringify(rep.httpStatus)}${reads}`);
       return rep;
     };
 
@@ -302,7 +325,8 @@ export async function runBench(o: BenchOptions): Promise<Record<string, unknown>
     let best: number | null = null;
     let failedAt: number | null = null;
     // Smoke: no ramp (it only checks that every part works); the sustained step runs at 200/s.
-    const ramp = S ? 0 : 12;
+    const F = o.fixedRate !== null;
+    const ramp = S || F ? 0 : 12;
     for (let k = 0; k < ramp; k++) {
       const rep = await run(`step${k}`, rate, stepMs);
       steps.push(rep);
@@ -324,7 +348,7 @@ export async function runBench(o: BenchOptions): Promise<Record<string, unknown>
       steps.push(rep);
       if (rep.keepsUp) best = mid;
     }
-    if (best === null) best = S ? 200 : RATE_FLOOR;
+    if (best === null) best = F ? o.fixedRate! : S ? 200 : RATE_FLOOR;
 
     // 4. The sustained step (>= 30 s by default) at the highest rate that kept up; one retry lower.
     const durationMs = (S ? 3 : o.durationS) * 1000;
@@ -338,7 +362,7 @@ export async function runBench(o: BenchOptions): Promise<Record<string, unknown>
     let cpuBase = cpu0;
     let threadsBase = threads0;
     let lgBase = lg0;
-    if (!sustained.keepsUp && !S) {
+    if (!sustained.keepsUp && !S && !F) {
       cpuBase = cpu1;
       threadsBase = threads1;
       lgBase = lg1;
@@ -364,7 +388,7 @@ export async function runBench(o: BenchOptions): Promise<Record<string, unknown>
     // 5. Latency at 25 / 50 / 75 % of the maximum.
     const latMs = S ? 1000 : 15_000;
     const latency: Record<string, StepReport> = {};
-    for (const pct of [25, 50, 75]) latency[`${pct}%`] = await run(`latency${pct}`, (maxThroughput * pct) / 100, latMs);
+    for (const pct of F ? [] : [25, 50, 75]) latency[`${pct}%`] = await run(`latency${pct}`, (maxThroughput * pct) / 100, latMs);
 
     // 6. Resources: peak RSS per peer now (before the catch-up restarts one), disk per entry.
     const rss = await Promise.all(procs.map((p) => peakRssBytes(p.pid)));
@@ -372,7 +396,7 @@ export async function runBench(o: BenchOptions): Promise<Record<string, unknown>
     // 7. Catch-up: stop the last peer, push entries to the others, restart it, time to the head.
     let catchup: Record<string, unknown> = { skipped: true };
     const target = S ? 300 : o.catchupEntries;
-    if (target > 0 && o.orgs >= 4) {
+    if (target > 0 && o.orgs >= 4 && !F) {
       const victim = procs[procs.length - 1]!;
       const before = (await status(http, victim.spec.url))?.treeSize ?? 0;
       await stopPeerProcess(victim);
@@ -460,7 +484,7 @@ export async function runBench(o: BenchOptions): Promise<Record<string, unknown>
     }
 
     const result = {
-      kind: S ? 'smoke' : 'full',
+      kind: S ? 'smoke' : o.fixedRate !== null ? 'fixed-rate' : 'full',
       startedAt: startedAt.toISOString(),
       elapsedS: round((Date.now() - startedAt.getTime()) / 1000, 1),
       machine: machine(),
@@ -514,7 +538,7 @@ async function main(): Promise<void> {
   }
   const result = await runBench(o);
   const stamp = (result.startedAt as string).replace(/[:.]/g, '-');
-  const out = o.out ?? join(codeRoot(), 'bench', 'results', `${stamp}${o.smoke ? '-smoke' : ''}.json`);
+  const out = o.out ?? join(codeRoot(), 'bench', 'results', `${stamp}${o.smoke ? '-smoke' : o.fixedRate !== null ? '-fixed' : ''}.json`);
   await mkdir(join(out, '..'), { recursive: true });
   await writeFile(out, JSON.stringify(recordOutput(result, out), null, 2) + '\n');
   process.stdout.write(formatTable(result) + '\n');

@@ -10,7 +10,7 @@ import { publicKeyFromSeed } from '../../src/crypto/noble.js';
 import { nodeSigner } from '../../src/crypto/node.js';
 import { bytesEqual, fromHex, fromUtf8, toBase64, toHex } from '../../src/encoding/bytes.js';
 import { consistencyProof as merkleConsistencyProof, inclusionProof as merkleInclusionProof } from '../../src/merkle/index.js';
-import { createPeerNetwork, silentLogger, type NetLogger, type PeerNetwork, type NetLimits } from '../net/index.js';
+import { createPeerNetwork, silentLogger, type NetLogger, type PeerNetwork, type NetLimits, type NetStats } from '../net/index.js';
 import { openStore, type Store } from '../storage/store.js';
 import { decodeBlock } from './block.js';
 import { decodeEntryBatch, decodeEvidence, encodeEntryBatch } from './codec.js';
@@ -72,6 +72,8 @@ export interface PeerStatus {
   evidence: number;
   /** Gossip publishes that failed, by kind (consensus and checkpointSig failures are logged at warn). */
   publishFailures: { consensus: number; checkpointSig: number; entries: number };
+  /** The networking layer's counters (gossip verdicts, publishes by priority, bulk sheds, backpressure). */
+  net: NetStats;
 }
 
 export type EntryLookup =
@@ -345,6 +347,7 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
           sync: { ...sync.stats },
           evidence: Math.max(evidenceCount, runner.status().evidence),
           publishFailures: { ...publishFailures },
+          net: network.stats(),
         };
       },
       getEntry: async (leafHash) => {
