@@ -20,6 +20,7 @@ import { registerStatus } from './status.js';
 import { registerStart } from './start.js';
 import { registerGenesis } from './genesis-cmd.js';
 import { registerAlerts } from './alerts.js';
+import { registerExport } from './export.js';
 import { registerAuth } from './auth-cmd.js';
 import { registerSearch } from './search.js';
 import { registerHistory } from './history.js';
@@ -42,6 +43,7 @@ export const COMMANDS: readonly ((program: Command, io: CliIo) => void)[] = [
   registerSearch,
   registerHistory,
   registerAlerts,
+  registerExport,
   registerAuth,
 ];
 

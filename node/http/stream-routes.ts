@@ -55,7 +55,7 @@ function streamMetrics(registry: Registry): StreamMetrics {
     m = {
       open: new Gauge({ name: 'cairn_stream_open', help: 'Open GET /v1/stream connections', registers }),
       entries: new Counter({ name: 'cairn_stream_entries_total', help: 'Entries sent on GET /v1/stream', registers }),
-      ended: new Counter({ name: 'cairn_stream_ended_total', help: 'GET /v1/stream connections ended, by reason (client, slow_consumer, shutdown, error)', labelNames: ['reason'], registers }),
+      ended: new Counter({ name: 'cairn_stream_ended_total', help: 'GET /v1/stream connections ended, by reason (client, until, slow_consumer, error)', labelNames: ['reason'], registers }),
     };
     metricsOf.set(registry, m);
   }
@@ -88,13 +88,20 @@ export function registerStreamRoutes(app: FastifyInstance, ctx: RouteContext): v
     if (qi >= 0 && req.url.length - qi - 1 > STREAM_QUERY_BYTES_MAX) return sendError(reply, 'bad_request', `query string longer than ${STREAM_QUERY_BYTES_MAX} bytes`);
     const q = req.query as Record<string, unknown>;
     for (const [k, v] of Object.entries(q)) {
-      if (k !== 'from' && k !== 'filter') return sendError(reply, 'bad_request', `unknown parameter ${k} (from, filter)`, k);
+      if (k !== 'from' && k !== 'filter' && k !== 'until') return sendError(reply, 'bad_request', `unknown parameter ${k} (from, filter, until)`, k);
       if (typeof v !== 'string') return sendError(reply, 'bad_request', `${k} given more than once`, k);
     }
     const lastId = req.headers['last-event-id'];
     const fromText = (q.from as string | undefined) ?? (typeof lastId === 'string' ? lastId : '0');
     if (!/^\d{1,16}$/.test(fromText) || !Number.isSafeInteger(Number(fromText))) return sendError(reply, 'bad_request', 'from must be a non-negative integer (the first index to send)', 'from');
     let next = Number(fromText);
+    // until: end the stream (with a heartbeat naming the position) once every entry before it was
+    // looked at: a one-shot export of what is final now.
+    let until = Number.POSITIVE_INFINITY;
+    if (q.until !== undefined) {
+      if (!/^\d{1,16}$/.test(q.until as string)) return sendError(reply, 'bad_request', 'until must be a non-negative integer', 'until');
+      until = Number(q.until);
+    }
     let filter: Filter | null = null;
     if (q.filter !== undefined) {
       const c = compileFilter(q.filter as string);
@@ -190,12 +197,17 @@ export function registerStreamRoutes(app: FastifyInstance, ctx: RouteContext): v
         const noteText = await peer.latestCheckpoint();
         const cp = noteText === null ? null : checkpointOf(noteText);
         const fin = cp?.treeSize ?? 0;
+        if (next >= until && next <= fin) {
+          write({ type: 'heartbeat', next, finalSize: fin });
+          res.end();
+          return 'until';
+        }
         if (next < fin && cp !== null) {
           if (sentNote !== fin) {
             write({ type: 'checkpoint', treeSize: fin, note: noteText! });
             sentNote = fin;
           }
-          const count = Math.min(STREAM_READ_CHUNK, fin - next);
+          const count = Math.min(STREAM_READ_CHUNK, fin - next, Math.max(1, until - next));
           const leaves = await peer.internals.store.getLeaves(next, count);
           let sent = 0;
           for (const leaf of leaves) {
