@@ -84,6 +84,9 @@ export interface Policy {
   roles: Map<string, Role>;
   signatures: { windowSeconds: number; futureSkewSeconds: number; replayEntriesMax: number; replayEntriesPerKeyMax: number };
   tokens: { ttlSeconds: number };
+  /** failClosed: answer restricted reads 503 when the meta-audit queue is full (default false:
+   *  the meta-audit log coalesces the records instead, nothing is dropped). */
+  metaAudit: { failClosed: boolean };
 }
 
 export interface PolicyError {
@@ -276,7 +279,7 @@ function parseKey(c: Collector, v: unknown, path: string, roles: Map<string, Rol
 export function parsePolicy(input: unknown, path = 'auth'): PolicyResult {
   const c = new Collector();
   if (!isObject(input)) return { ok: false, errors: [{ path, message: 'must be an object' }] };
-  onlyKeys(c, input, ['publicRequiresAuth', 'issuers', 'keys', 'roles', 'signatures', 'tokens'], path);
+  onlyKeys(c, input, ['publicRequiresAuth', 'issuers', 'keys', 'roles', 'signatures', 'tokens', 'metaAudit'], path);
   const roles = new Map<string, Role>();
   if (input.roles !== undefined && !isObject(input.roles)) c.add(`${path}.roles`, 'must be an object { name: role }');
   const roleEntries = isObject(input.roles) ? Object.entries(input.roles) : [];
@@ -313,6 +316,11 @@ export function parsePolicy(input: unknown, path = 'auth'): PolicyResult {
   if (!isObject(tok)) c.add(`${path}.tokens`, 'must be an object');
   const t = isObject(tok) ? tok : {};
   onlyKeys(c, t, ['ttlSeconds'], `${path}.tokens`);
+  const ma = input.metaAudit === undefined ? {} : input.metaAudit;
+  if (!isObject(ma)) c.add(`${path}.metaAudit`, 'must be an object');
+  const m = isObject(ma) ? ma : {};
+  onlyKeys(c, m, ['failClosed'], `${path}.metaAudit`);
+  if (m.failClosed !== undefined && typeof m.failClosed !== 'boolean') c.add(`${path}.metaAudit.failClosed`, 'must be true or false');
   if (input.publicRequiresAuth !== undefined && typeof input.publicRequiresAuth !== 'boolean') {
     c.add(`${path}.publicRequiresAuth`, 'must be true or false');
   }
@@ -328,6 +336,7 @@ export function parsePolicy(input: unknown, path = 'auth'): PolicyResult {
       replayEntriesPerKeyMax: int(c, s.replayEntriesPerKeyMax, `${path}.signatures.replayEntriesPerKeyMax`, 100, 1_000_000, 20_000),
     },
     tokens: { ttlSeconds: int(c, t.ttlSeconds, `${path}.tokens.ttlSeconds`, 30, TOKEN_TTL_MAX_SECONDS, 600) },
+    metaAudit: { failClosed: m.failClosed === true },
   };
   return c.errors.length > 0 ? { ok: false, errors: c.errors } : { ok: true, policy };
 }

@@ -45,8 +45,18 @@ async function lookupKey(ctx: RouteContext, key: Key): Promise<EntryLookup> {
   return 'leafHash' in key ? ctx.peer.getEntry(key.leafHash) : ctx.peer.getEntryByClientId(key.client, key.id);
 }
 
-/** The current state of an entry as the API shows it; null when this peer does not know it. */
-async function currentEntry(ctx: RouteContext, key: Key): Promise<EntryResponse | null> {
+/** What the caller may see; `hidden` is set when an existing entry was out of scope. */
+interface Visibility {
+  matches: ((e: AuditEntry) => boolean) | null;
+  hidden: boolean;
+}
+
+/**
+ * The current state of an entry as the API shows it; null when this peer does not know it, or
+ * when the entry is outside the caller's scope: the scope is checked right after the leaf is read,
+ * before any proof is computed, so both cases answer the same and cost about the same.
+ */
+async function currentEntry(ctx: RouteContext, key: Key, vis: Visibility): Promise<EntryResponse | null> {
   // Two attempts: an entry can move from the mempool into a block between the lookup and the read.
   for (let attempt = 0; attempt < 2; attempt++) {
     const l = await lookupKey(ctx, key);
@@ -56,7 +66,12 @@ async function currentEntry(ctx: RouteContext, key: Key): Promise<EntryResponse 
     else if (l.status === 'final') leaf = l.leaf;
     else leaf = await ctx.peer.getLeaf(l.index);
     if (leaf === undefined) continue;
-    const base = { leafHash: l.leafHash, entry: JSON.parse(fromUtf8(leaf)) as AuditEntry, leaf: toBase64(leaf) };
+    const entry = JSON.parse(fromUtf8(leaf)) as AuditEntry;
+    if (vis.matches !== null && !vis.matches(entry)) {
+      vis.hidden = true;
+      return null;
+    }
+    const base = { leafHash: l.leafHash, entry, leaf: toBase64(leaf) };
     if (l.status === 'pending') return { ...base, status: 'pending' };
     if (l.status === 'logged') return { ...base, status: 'logged', index: l.index };
     // Final: the proof must be relative to exactly the checkpoint we return.
@@ -83,6 +98,10 @@ function receiptOf(e: EntryResponse): string {
 async function getEntry(ctx: RouteContext, req: FastifyRequest, reply: FastifyReply, key: Key): Promise<FastifyReply> {
   const receipt = wantsReceipt(req);
   if (!(await allowRead(ctx, req, reply, { kind: receipt ? 'receipt' : 'entry', ...key }))) return reply;
+  const principal = await ctx.gate.require(req, reply, 'read.entry');
+  if (principal === null) return reply;
+  const scope = await ctx.gate.scope(req);
+  const vis: Visibility = { matches: scope.full ? null : scope.matches, hidden: false };
   const q = (req.query ?? {}) as Record<string, unknown>;
   let waitMs = 0;
   if (q.wait !== undefined) {
@@ -101,7 +120,7 @@ async function getEntry(ctx: RouteContext, req: FastifyRequest, reply: FastifyRe
   }
 
   const since = ctx.waiters.generation;
-  let current = await currentEntry(ctx, key);
+  let current = await currentEntry(ctx, key, vis);
   if (current?.status !== 'final' && waitMs > 0) {
     // The client may have left during the lookup: then there is nobody to wait for.
     const gone = clientGone(req);
@@ -112,7 +131,8 @@ async function getEntry(ctx: RouteContext, req: FastifyRequest, reply: FastifyRe
     const t0 = Date.now();
     await ctx.waiters.wait(
       async () => {
-        current = await currentEntry(ctx, key);
+        vis.hidden = false;
+        current = await currentEntry(ctx, key, vis);
         return current?.status === 'final';
       },
       waitMs,
@@ -122,11 +142,21 @@ async function getEntry(ctx: RouteContext, req: FastifyRequest, reply: FastifyRe
     reply.header(WAITED_HEADER, String(Date.now() - t0));
     if (reply.raw.destroyed) return reply;
   }
-  if (current === null) return sendError(reply, 'entry_not_found', 'no entry with this key is pending or logged on this peer');
-  if (!receipt) return reply.code(200).send(current);
-  if (current.status !== 'final') {
+  const action = receipt ? 'cairn.read.receipt' : 'cairn.read.entry';
+  const resource = { type: 'entry', id: 'leafHash' in key ? key.leafHash : `${key.client}/${key.id}` };
+  if (current === null) {
+    // An entry outside the scope is answered exactly as one that does not exist; both misses are
+    // recorded the same way (the reason is only in the meta-audit record).
+    await ctx.gate.recordDenied?.(req, principal, { action, resource, reason: vis.hidden ? 'out_of_scope' : 'entry_not_found' });
+    return sendError(reply, 'entry_not_found', 'no entry with this key is pending or logged on this peer');
+  }
+  if (receipt && current.status !== 'final') {
     return sendError(reply, 'not_final', `the entry is ${current.status}; a receipt exists once a final checkpoint covers it (use ?wait=final)`);
   }
+  if (!(await ctx.gate.recordRead(req, principal, { action, resource: { type: 'entry', id: current.leafHash } }))) {
+    return sendError(reply, 'unavailable', 'the meta-audit queue is full and this peer fails closed: retry later');
+  }
+  if (!receipt) return reply.code(200).send(current);
   return reply.code(200).type('text/plain; charset=utf-8').send(receiptOf(current));
 }
 

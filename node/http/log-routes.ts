@@ -18,6 +18,9 @@ export const CACHE_FULL_TILE = 'public, max-age=31536000, immutable';
 export const CACHE_PARTIAL_TILE = 'public, max-age=10';
 /** The checkpoint changes with every final block: cache for a second at most. */
 export const CACHE_CHECKPOINT = 'public, max-age=1';
+/** Entry bundles under an access policy: only the requester's own cache may keep them. */
+export const CACHE_FULL_BUNDLE_PRIVATE = 'private, max-age=31536000, immutable';
+export const CACHE_PARTIAL_BUNDLE_PRIVATE = 'private, max-age=10';
 
 const SIZE_RE = /^(0|[1-9][0-9]{0,15})$/;
 const gzip = promisify(gzipCb);
@@ -42,6 +45,7 @@ export function acceptsGzip(req: FastifyRequest): boolean {
 export function registerLogRoutes(app: FastifyInstance, ctx: RouteContext): void {
   app.get('/checkpoint', async (req, reply) => {
     if (!(await allowRead(ctx, req, reply, { kind: 'checkpoint' }))) return reply;
+    if ((await ctx.gate.require(req, reply, 'read.checkpoint')) === null) return reply;
     const note = await ctx.peer.latestCheckpoint();
     if (note === null) return sendError(reply, 'no_checkpoint', 'no final checkpoint yet');
     return reply.code(200).header('cache-control', CACHE_CHECKPOINT).type('text/plain; charset=utf-8').send(note);
@@ -52,11 +56,18 @@ export function registerLogRoutes(app: FastifyInstance, ctx: RouteContext): void
     if (!(await allowRead(ctx, req, reply, { kind: 'tile', path }))) return reply;
     const p = parseTilePath(path);
     if (!p.ok) return sendError(reply, 'bad_tile_path', `${p.code}: ${p.message}`);
+    const principal = await ctx.gate.require(req, reply, p.kind === 'entries' ? 'read.bundle' : 'read.checkpoint');
+    if (principal === null) return reply;
     const width = p.kind === 'hash' ? p.tile.width : p.bundle.width;
     const bytes = p.kind === 'hash' ? await ctx.peer.readTile(p.tile.level, p.tile.index, width) : await ctx.peer.readEntryBundle(p.bundle.index, width);
     if (bytes === undefined) return sendError(reply, 'tile_not_found', `${path} is beyond the current tree (size ${ctx.peer.internals.ledger.getHead().treeSize})`);
     let body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    let cache = width === TILE_WIDTH ? CACHE_FULL_TILE : CACHE_PARTIAL_TILE;
     if (p.kind === 'entries') {
+      if (!(await ctx.gate.recordRead(req, principal, { action: 'cairn.read.bundle', resource: { type: 'bundle', id: path } }))) {
+        return sendError(reply, 'unavailable', 'the meta-audit queue is full and this peer fails closed: retry later');
+      }
+      if (ctx.gate.restricted === true) cache = width === TILE_WIDTH ? CACHE_FULL_BUNDLE_PRIVATE : CACHE_PARTIAL_BUNDLE_PRIVATE;
       reply.header('vary', 'accept-encoding');
       if (acceptsGzip(req)) {
         // A full bundle is immutable: compressed once and served from the cache afterwards.
@@ -67,13 +78,14 @@ export function registerLogRoutes(app: FastifyInstance, ctx: RouteContext): void
     }
     return reply
       .code(200)
-      .header('cache-control', width === TILE_WIDTH ? CACHE_FULL_TILE : CACHE_PARTIAL_TILE)
+      .header('cache-control', cache)
       .type('application/octet-stream')
       .send(body);
   });
 
   app.get('/v1/proofs/consistency', async (req, reply) => {
     if (!(await allowRead(ctx, req, reply, { kind: 'proof' }))) return reply;
+    if ((await ctx.gate.require(req, reply, 'read.checkpoint')) === null) return reply;
     const q = (req.query ?? {}) as Record<string, unknown>;
     const sizes: number[] = [];
     for (const k of ['from', 'to'] as const) {

@@ -39,9 +39,26 @@ export interface PeerConfig {
   /** host:port of the HTTP API (served by a later component); null = none. */
   http: string | null;
   logLevel: LogLevel;
+  /** Access control of the HTTP API (docs/access-control.md); null = every route open. */
+  auth: PeerAuthConfig | null;
 }
 
-const FIELDS = ['dataDir', 'genesis', 'signingKey', 'p2pKey', 'listen', 'http', 'logLevel'];
+/** The `auth` section: where the policy is, TLS, and which web origins may read restricted routes. */
+export interface PeerAuthConfig {
+  /** Path of the access policy file (YAML or JSON; docs/access-control.md "Policy file reference"); null = no policy, every route open. */
+  policy: string | null;
+  /** HTTPS: PEM certificate (chain) and key files; `ca` + `requestClientCert` ask clients for certificates. */
+  tls: { cert: string; key: string; ca?: string; requestClientCert?: boolean } | null;
+  /** With a policy, serve plain HTTP on a non-loopback address anyway (TLS terminated by a proxy on this host). */
+  allowPlainHttp: boolean;
+  /** Origins (`scheme://host[:port]`) whose web pages may read restricted routes; public routes allow any origin. */
+  corsOrigins: string[];
+}
+
+/** Most CORS origins in the allow-list. */
+export const CORS_ORIGINS_MAX = 64;
+
+const FIELDS = ['dataDir', 'genesis', 'signingKey', 'p2pKey', 'listen', 'http', 'logLevel', 'auth'];
 const REQUIRED = ['dataDir', 'genesis', 'signingKey', 'p2pKey'];
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -77,6 +94,49 @@ function checkHttp(v: unknown, field: string): PeerFailure | null {
     return failure('config_bad_http', 'http must be "host:port" (port 0..65535) or null', field);
   }
   return null;
+}
+
+function checkAuth(v: unknown, abs: (p: string) => string): { ok: true; auth: PeerAuthConfig | null } | PeerFailure {
+  if (v === undefined || v === null) return { ok: true, auth: null };
+  if (!isPlainObject(v)) return failure('config_bad_auth', 'auth must be an object { policy, tls, allowPlainHttp, corsOrigins }', 'auth');
+  for (const k of Object.keys(v)) if (!['policy', 'tls', 'allowPlainHttp', 'corsOrigins'].includes(k)) return failure('config_unknown_field', `unknown field "${k}"`, `auth.${k}`);
+  let policy: string | null = null;
+  if (v.policy !== undefined) {
+    const bad = checkPath(v.policy, 'auth.policy');
+    if (bad) return bad;
+    policy = abs(v.policy as string);
+  }
+  let tls: PeerAuthConfig['tls'] = null;
+  if (v.tls !== undefined) {
+    const t = v.tls;
+    if (!isPlainObject(t)) return failure('config_bad_tls', 'tls must be { cert, key, ca?, requestClientCert? }', 'auth.tls');
+    for (const k of Object.keys(t)) if (!['cert', 'key', 'ca', 'requestClientCert'].includes(k)) return failure('config_unknown_field', `unknown field "${k}"`, `auth.tls.${k}`);
+    for (const k of ['cert', 'key']) {
+      const bad = checkPath(t[k], `auth.tls.${k}`);
+      if (bad) return bad;
+    }
+    if (t.ca !== undefined) {
+      const bad = checkPath(t.ca, 'auth.tls.ca');
+      if (bad) return bad;
+    }
+    if (t.requestClientCert !== undefined && typeof t.requestClientCert !== 'boolean') return failure('config_bad_tls', 'must be true or false', 'auth.tls.requestClientCert');
+    if (t.requestClientCert === true && t.ca === undefined) return failure('config_bad_tls', 'requestClientCert needs ca (the CA client certificates must chain to)', 'auth.tls.ca');
+    tls = { cert: abs(t.cert as string), key: abs(t.key as string), ...(t.ca !== undefined ? { ca: abs(t.ca as string) } : {}), ...(t.requestClientCert === true ? { requestClientCert: true } : {}) };
+  }
+  if (v.allowPlainHttp !== undefined && typeof v.allowPlainHttp !== 'boolean') return failure('config_bad_auth', 'must be true or false', 'auth.allowPlainHttp');
+  const origins: string[] = [];
+  if (v.corsOrigins !== undefined) {
+    if (!Array.isArray(v.corsOrigins) || v.corsOrigins.length > CORS_ORIGINS_MAX) return failure('config_bad_auth', `corsOrigins must be an array of at most ${CORS_ORIGINS_MAX} (CORS_ORIGINS_MAX) origins`, 'auth.corsOrigins');
+    for (let i = 0; i < v.corsOrigins.length; i++) {
+      const o: unknown = v.corsOrigins[i];
+      // Browsers send the Origin header as scheme://host[:port], lower case, no path: compare exactly that.
+      if (typeof o !== 'string' || o.length > 256 || (!/^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/.test(o) && !/^https?:\/\/\[[0-9a-f:.]+\](:\d{1,5})?$/.test(o))) {
+        return failure('config_bad_auth', 'must be an origin: scheme://host[:port] in lower case, no path or trailing slash', `auth.corsOrigins[${i}]`);
+      }
+      origins.push(o);
+    }
+  }
+  return { ok: true, auth: { policy, tls, allowPlainHttp: v.allowPlainHttp === true, corsOrigins: origins } };
 }
 
 /**
@@ -119,6 +179,8 @@ export function parseConfig(input: unknown, baseDir: string, env: Record<string,
     return failure('config_bad_log_level', `logLevel must be one of ${LOG_LEVELS.join(', ')}`, where('logLevel'));
   }
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
+  const auth = checkAuth(o.auth, abs);
+  if (!auth.ok) return auth;
   return {
     ok: true,
     config: {
@@ -129,6 +191,7 @@ export function parseConfig(input: unknown, baseDir: string, env: Record<string,
       listen: [...(o.listen as string[])],
       http: o.http as string | null,
       logLevel: o.logLevel as LogLevel,
+      auth: auth.auth,
     },
   };
 }

@@ -5,10 +5,10 @@
 // configuration (one line `cairn: <code>: <message>` on stderr).
 import '../polyfills.js';
 import { pino, type Logger } from 'pino';
-import { loadConfig } from './config.js';
+import { loadConfig, loadSigningKey } from './config.js';
 import { PeerError } from './errors.js';
 import { startPeerFromConfig, type Peer } from './peer.js';
-import { attachHttp } from '../http/attach.js';
+import { attachHttp, prepareHttpAccess } from '../http/attach.js';
 import { attachAlertsFromEnv } from '../alerts/peer-alerts.js';
 
 function netLogger(l: Logger) {
@@ -37,11 +37,15 @@ export async function runPeerProcess(configPath: string, env: NodeJS.ProcessEnv 
   let log: Logger;
   try {
     const config = await loadConfig(configPath, env);
+    // Access control (docs/access-control.md): refused transport, a bad policy or unreadable TLS
+    // files stop the start here, before the peer joins consensus.
+    const access = { auth: config.auth, ...(config.auth?.policy ? { signingSeed: (await loadSigningKey(config.signingKey)).seed } : {}) };
+    await prepareHttpAccess(config.http, access);
     log = pino({ level: config.logLevel, base: { pid: process.pid } });
     peer = await startPeerFromConfig(config, netLogger(log));
     // The HTTP API (docs/api.md) when the config has "http"; peer.stop() then closes it first.
     try {
-      await attachHttp(peer, config.http, log);
+      await attachHttp(peer, config.http, log, undefined, access);
       // Alert rules when CAIRN_ALERTS names a rules file (docs/monitoring.md); stopped before the peer.
       await attachAlertsFromEnv(peer, env, log);
     } catch (e) {
