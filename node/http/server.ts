@@ -6,11 +6,18 @@
 // (requestTimeout, headersTimeout, keepAliveTimeout, idle socket timeout).
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { API_ERROR_STATUS, WAITED_HEADER, type HealthResponse, type StatusResponse } from '../../src/client/types.js';
 import type { Peer } from '../peer/peer.js';
-import { allowAllGate, type AccessGate } from './access-gate.js';
+import { AccessControl, type Policy } from '../auth/index.js';
+import { randomSeed } from '../../src/crypto/noble.js';
+import { nodeSigner } from '../../src/crypto/node.js';
+import { allowAllGate, PolicyGate, type AccessGate, type MetaAudit } from './access-gate.js';
+import { registerAuthRoutes } from './auth-routes.js';
+import { applySharing } from './sharing.js';
+import { checkTransport, type TlsMaterial } from './tls.js';
 import { authorizeRead as allowAll, type AuthorizeRead } from './auth.js';
 import { BodyBudget, capConnections, clientAddress, RateLimiter } from './admission.js';
 import { registerJsonBodyParser } from './body.js';
@@ -32,10 +39,48 @@ export interface HttpServerOptions {
   limits?: Partial<HttpLimits>;
   /** Read authorization hook; default allows every read (auth.ts). */
   authorizeRead?: AuthorizeRead;
-  /** The access gate; default: everything open (allowAllGate). */
+  /** An explicit access gate (embedding, tests); default: built from `auth`, else everything open. */
   gate?: AccessGate;
+  /** Access control from an organization's policy (docs/access-control.md). */
+  auth?: HttpAuthOptions;
+  /** Serve HTTPS with this certificate and key (and optional client-certificate CA). */
+  tls?: TlsMaterial;
+  /** Origins (`scheme://host[:port]`) whose web pages may read restricted routes; public routes allow any. */
+  corsOrigins?: string[];
+  /** With a policy, serve plain HTTP on a non-loopback address anyway (TLS terminated by a local proxy). */
+  allowPlainHttp?: boolean;
+  /** Where restricted reads and denials are recorded (node/meta-audit). */
+  metaAudit?: MetaAudit;
   /** Where the details of internal errors go (500 answers carry only a request id). */
   log?: HttpLogger;
+}
+
+export interface HttpAuthOptions {
+  policy: Policy;
+  /** Seed of the key that signs the peer's bearer tokens; default a random one (tokens end with the process). */
+  tokenSeed?: Uint8Array;
+  /** `scheme://host[:port]` clients use to reach the peer when it is behind a proxy (for signatures). */
+  origin?: string;
+  /** Timeout of identity-provider discovery and key fetches. */
+  fetchTimeoutMs?: number;
+}
+
+/** Routes whose answers hold hashes and signatures only (public unless publicRequiresAuth). */
+export function isPublicPath(path: string): boolean {
+  return path === '/checkpoint' || path === '/healthz' || path === '/v1/proofs/consistency' || (path.startsWith('/tile/') && !path.startsWith('/tile/entries/'));
+}
+
+function buildGate(peer: Peer, opts: HttpServerOptions, log: HttpLogger): PolicyGate | null {
+  if (opts.auth === undefined) return null;
+  const self = peer.status().validator?.name ?? null;
+  const { policy, sharing } = applySharing(opts.auth.policy, peer.genesis, self);
+  const access = new AccessControl(policy, {
+    peerName: self ?? peer.peerId,
+    tokenSigner: nodeSigner(opts.auth.tokenSeed ?? randomSeed()),
+    ...(opts.auth.origin !== undefined ? { origin: opts.auth.origin } : {}),
+    ...(opts.auth.fetchTimeoutMs !== undefined ? { fetchTimeoutMs: opts.auth.fetchTimeoutMs } : {}),
+  });
+  return new PolicyGate({ access, sharing, ...(opts.metaAudit ? { metaAudit: opts.metaAudit } : {}), log });
 }
 
 export interface HttpLogger {
@@ -98,8 +143,20 @@ export async function startHttpServer(peer: Peer, opts: HttpServerOptions): Prom
   const metrics = createPeerMetrics(peer);
   const waiters = new FinalityWaiters(peer.events, limits.waitersMax);
   const bundleGzip = new BundleGzipCache(limits.bundleGzipCacheBytesMax);
-  const ctx: RouteContext = { peer, limits, waiters, metrics, authorizeRead: opts.authorizeRead ?? allowAll, gate: opts.gate ?? allowAllGate(), bundleGzip };
   const log = opts.log ?? STDERR_LOG;
+  const policyGate = buildGate(peer, opts, log);
+  const gate = opts.gate ?? policyGate ?? allowAllGate();
+  const restricted = gate.restricted === true;
+  checkTransport({ host: opts.host, restricted, tls: opts.tls !== undefined, allowPlainHttp: opts.allowPlainHttp === true });
+  const publicRequiresAuth = policyGate?.policy.publicRequiresAuth === true;
+  const corsOrigins = opts.corsOrigins === undefined ? null : new Set(opts.corsOrigins);
+  /** The Access-Control-Allow-Origin for a request: `*` on public routes, else the origin if listed. */
+  const allowOrigin = (path: string, origin: string | undefined): string | null => {
+    if (corsOrigins === null && !restricted) return '*'; // no policy, no list: everything is open
+    if (isPublicPath(path) && !publicRequiresAuth) return '*';
+    return origin !== undefined && corsOrigins?.has(origin) === true ? origin : null;
+  };
+  const ctx: RouteContext = { peer, limits, waiters, metrics, authorizeRead: opts.authorizeRead ?? allowAll, gate, bundleGzip };
   const rate = new RateLimiter(limits.requestsPerSecondPerAddress, limits.requestBurstPerAddress, limits.addressesTrackedMax);
   const bodies = new BodyBudget(limits.bodyBytesInFlightMax, limits.bodyBytesInFlightPerAddressMax);
   let connections = () => 0;
@@ -120,15 +177,31 @@ export async function startHttpServer(peer: Peer, opts: HttpServerOptions): Prom
     // The Node server is built here so that every slow-client timeout is set on it, including
     // how often Node checks them (connectionsCheckingInterval, default 30 s, too coarse).
     serverFactory: (handler) => {
-      const s = createServer(
-        {
-          requestTimeout: limits.requestTimeoutMs,
-          headersTimeout: limits.requestTimeoutMs,
-          keepAliveTimeout: limits.keepAliveTimeoutMs,
-          connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(limits.requestTimeoutMs / 2))),
-        },
-        handler as (req: IncomingMessage, res: ServerResponse) => void,
-      );
+      const timeouts = {
+        requestTimeout: limits.requestTimeoutMs,
+        headersTimeout: limits.requestTimeoutMs,
+        keepAliveTimeout: limits.keepAliveTimeoutMs,
+        connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(limits.requestTimeoutMs / 2))),
+      };
+      const h = handler as (req: IncomingMessage, res: ServerResponse) => void;
+      const t = opts.tls;
+      // HTTPS: the same timeouts and caps; a slow TLS handshake is bounded like a slow request.
+      const s = (
+        t === undefined
+          ? createServer(timeouts, h)
+          : createHttpsServer(
+              {
+                ...timeouts,
+                cert: t.cert,
+                key: t.key,
+                handshakeTimeout: limits.requestTimeoutMs,
+                minVersion: 'TLSv1.2',
+                ...(t.ca !== undefined ? { ca: t.ca } : {}),
+                ...(t.requestClientCert === true ? { requestCert: true, rejectUnauthorized: true } : {}),
+              },
+              h,
+            )
+      ) as Server;
       s.setTimeout(limits.connectionTimeoutMs);
       connections = capConnections(s, limits.connectionsMax, limits.connectionsPerAddressMax);
       server = s;
@@ -171,18 +244,27 @@ export async function startHttpServer(peer: Peer, opts: HttpServerOptions): Prom
   app.addHook('onResponse', async (req, reply) => {
     metrics.observeHttp(req.routeOptions.url ?? 'unmatched', reply.statusCode);
   });
-  // CORS: the client SDK and light verifier also run in browsers. Reads are public and submissions carry their own
-  // signatures; no cookies or credentials are involved, so any origin may call the API.
-  app.addHook('onSend', async (_req, reply, payload) => {
-    reply.header('access-control-allow-origin', '*');
-    reply.header('access-control-expose-headers', `retry-after, ${WAITED_HEADER}, ${REQUEST_ID_HEADER}`);
+  // CORS: the client SDK and light verifier also run in browsers. Public routes (hashes and
+  // signatures) may be read by any page. Restricted routes answer only pages of the listed
+  // origins: otherwise any web page could read an intranet peer through a visitor's browser.
+  // No cookies are involved (credentials are headers the page must hold), so no
+  // Access-Control-Allow-Credentials.
+  app.addHook('onSend', async (req, reply, payload) => {
+    const path = (req.raw.url ?? req.url).split('?')[0]!;
+    const allow = allowOrigin(path, typeof req.headers.origin === 'string' ? req.headers.origin : undefined);
+    if (allow !== '*') {
+      const vary = reply.getHeader('vary');
+      reply.header('vary', vary === undefined ? 'origin' : `${String(vary)}, origin`);
+    }
+    if (allow !== null) reply.header('access-control-allow-origin', allow);
+    reply.header('access-control-expose-headers', `retry-after, www-authenticate, ${WAITED_HEADER}, ${REQUEST_ID_HEADER}`);
     return payload;
   });
   app.options('*', async (_req, reply) =>
     reply
       .code(204)
       .header('access-control-allow-methods', 'GET, HEAD, POST')
-      .header('access-control-allow-headers', 'content-type, accept, authorization')
+      .header('access-control-allow-headers', 'content-type, accept, authorization, signature, signature-input, content-digest')
       .header('access-control-max-age', String(CORS_MAX_AGE_S))
       .send(),
   );
@@ -204,16 +286,23 @@ export async function startHttpServer(peer: Peer, opts: HttpServerOptions): Prom
 
   registerEntryRoutes(app, ctx);
   registerLogRoutes(app, ctx);
+  registerAuthRoutes(app, policyGate);
   registerStreamRoutes(app, ctx);
   registerSearchRoutes(app, ctx);
 
   app.get('/v1/status', async (req, reply) => {
     if (!(await allowRead(ctx, req, reply, { kind: 'status' }))) return reply;
+    const who = await gate.require(req, reply, 'read.status');
+    if (who === null) return reply;
+    if (!(await gate.recordRead(req, who, { action: 'cairn.read.status', resource: { type: 'status', id: 'status' } }))) {
+      return sendError(reply, 'unavailable', 'the meta-audit queue is full and this peer fails closed: retry later');
+    }
     // Typed as the wire shape so the SDK's StatusResponse cannot drift from PeerStatus unnoticed.
     const body: StatusResponse = peer.status();
     return reply.code(200).send(body);
   });
-  app.get('/healthz', async (_req, reply) => {
+  app.get('/healthz', async (req, reply) => {
+    if ((await gate.require(req, reply, 'read.checkpoint')) === null) return reply;
     const s = peer.status();
     if (s.problem !== null) return sendError(reply, 'unhealthy', s.problem);
     const body: HealthResponse = { ok: true, height: s.height, treeSize: s.treeSize, finalSize: s.finalSize };
@@ -221,6 +310,11 @@ export async function startHttpServer(peer: Peer, opts: HttpServerOptions): Prom
   });
   app.get('/metrics', async (req, reply) => {
     if (!(await allowRead(ctx, req, reply, { kind: 'metrics' }))) return reply;
+    const who = await gate.require(req, reply, 'read.metrics');
+    if (who === null) return reply;
+    if (!(await gate.recordRead(req, who, { action: 'cairn.read.metrics', resource: { type: 'metrics', id: 'metrics' } }))) {
+      return sendError(reply, 'unavailable', 'the meta-audit queue is full and this peer fails closed: retry later');
+    }
     metrics.setInFlight(inFlight);
     metrics.setWaiters(waiters.size);
     return reply.code(200).type(metrics.registry.contentType).send(await metrics.registry.metrics());
@@ -237,6 +331,8 @@ export async function startHttpServer(peer: Peer, opts: HttpServerOptions): Prom
     '/v1/status': ['GET'],
     '/healthz': ['GET'],
     '/metrics': ['GET'],
+    '/v1/auth/token': ['POST'],
+    '/v1/auth/whoami': ['GET'],
     ...SEARCH_ROUTE_METHODS,
   };
   for (const [url, ok] of Object.entries(allowed)) {
@@ -262,7 +358,7 @@ export async function startHttpServer(peer: Peer, opts: HttpServerOptions): Prom
   const hostPart = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   let closing: Promise<void> | null = null;
   return {
-    url: `http://${hostPart}:${port}`,
+    url: `${opts.tls !== undefined ? 'https' : 'http'}://${hostPart}:${port}`,
     port,
     metrics,
     limits,
