@@ -1,0 +1,275 @@
+// `npm run bench:search`: search at the peer on a log of 1,000,000 entries (not part of `npm test`).
+//
+// Builds a store in a temp dir by applying blocks directly (Store.applyBlock, the same code path
+// and synced batches as a peer applying decided blocks, without consensus), then measures the
+// engine's latency (in process, what the peer spends per page: index walk, leaf reads, inclusion
+// proofs; no HTTP) for typical queries, resource history of a resource with 1,000 versions, the
+// index size, and the cost of writing the indexes (apply rate with and without them, back to back).
+//
+// Entries are shaped like real ones (JCS key order, realistic field values) but, unless --sign is
+// given, carry a placeholder signature: nothing on the peer's query path checks client signatures
+// (the auditor's verifier does), and signing a million entries would dominate the build.
+//
+//   tsx bench/search.ts [--entries 1000000] [--block 2000] [--queries 100] [--sign] [--out file.json]
+import { ClassicLevel } from 'classic-level';
+import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+import { join } from 'node:path';
+import { sha256 } from '../src/crypto/hash.js';
+import { nodeSigner } from '../src/crypto/node.js';
+import { utf8, toHex } from '../src/encoding/bytes.js';
+import { formatCheckpoint } from '../src/checkpoint/checkpoint.js';
+import { signNote } from '../src/checkpoint/note.js';
+import { signEntry } from '../src/entry/sign.js';
+import { entryLeaf } from '../src/entry/leaf.js';
+import type { UnsignedEntry } from '../src/entry/types.js';
+import type { SearchFilter } from '../src/search/fields.js';
+import { buildAppliedBlock } from '../node/storage/build.js';
+import { openStore, type Store } from '../node/storage/index.js';
+import { SearchEngine } from '../node/search/query.js';
+import { resourceHistory } from '../node/search/history.js';
+
+interface Args {
+  entries: number;
+  block: number;
+  queries: number;
+  sign: boolean;
+  out: string | undefined;
+  compare: number;
+}
+
+function args(argv: string[]): Args {
+  const a: Args = { entries: 1_000_000, block: 2000, queries: 100, sign: false, out: undefined, compare: 100_000 };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i]!;
+    const v = (): string => {
+      const x = argv[++i];
+      if (x === undefined) throw new Error(`${k} needs a value`);
+      return x;
+    };
+    if (k === '--entries') a.entries = Number(v());
+    else if (k === '--block') a.block = Number(v());
+    else if (k === '--queries') a.queries = Number(v());
+    else if (k === '--compare') a.compare = Number(v());
+    else if (k === '--sign') a.sign = true;
+    else if (k === '--out') a.out = v();
+    else throw new Error(`unknown argument ${k}`);
+  }
+  for (const [k, n] of Object.entries({ entries: a.entries, block: a.block, queries: a.queries, compare: a.compare })) {
+    if (!Number.isSafeInteger(n) || n < 1 || n > 100_000_000) throw new Error(`--${k} must be a positive integer`);
+  }
+  return a;
+}
+
+/** Deterministic PRNG (xorshift32), so runs are comparable. */
+class Rng {
+  private s: number;
+  constructor(seed: number) {
+    this.s = seed >>> 0 || 1;
+  }
+  int(n: number): number {
+    let x = this.s;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.s = x >>> 0;
+    return this.s % n;
+  }
+}
+
+const ACTORS = 10_000; // ≈100 entries each in 1M: the "what did alice do" query
+const TENANTS = 100;
+const ACTIONS = ['db.query', 'db.insert', 'db.update', 'db.delete', 'db.table.create', 'db.table.drop', 'auth.login', 'auth.logout', 'auth.mfa', 'config.set', 'config.get', 'file.read', 'file.write', 'api.call'];
+const RTYPES = ['db.table', 'user', 'config', 'file', 'service', 'bucket', 'queue', 'secret'];
+const OUTCOMES = ['success', 'success', 'success', 'failure', 'denied', 'unknown'] as const;
+const HOT_EVERY = 1000; // table/hot gets one version per 1,000 entries: 1,000 versions in 1M
+const T0 = Date.parse('2026-06-01T00:00:00Z');
+const STEP_MS = 100;
+const PLACEHOLDER_SIG = '0'.repeat(128);
+
+const clients = Array.from({ length: 8 }, (_, i) => nodeSigner(sha256(utf8(`bench-search-client-${i}`))));
+const clientHex = clients.map((c) => toHex(c.publicKey));
+
+function entryAt(i: number, rng: Rng, sign: boolean): { leaf: Uint8Array; client: string; id: string } {
+  const hot = i % HOT_EVERY === HOT_EVERY - 1;
+  const ci = rng.int(clients.length);
+  const u: UnsignedEntry & { client: string } = {
+    v: 1,
+    id: `b${i}`,
+    time: new Date(T0 + i * STEP_MS + rng.int(2000) - 1000).toISOString(),
+    actor: { id: `user-${rng.int(ACTORS)}` },
+    action: hot ? 'db.update' : ACTIONS[rng.int(ACTIONS.length)]!,
+    resource: hot ? { type: 'db.table', id: 'hot' } : { type: RTYPES[rng.int(RTYPES.length)]!, id: `r${rng.int(50_000)}` },
+    outcome: OUTCOMES[rng.int(OUTCOMES.length)]!,
+    tenant: `tenant-${rng.int(TENANTS)}`,
+    client: clientHex[ci]!,
+  };
+  if (hot) u.data = { before: { version: Math.floor(i / HOT_EVERY), rows: i }, after: { version: Math.floor(i / HOT_EVERY) + 1, rows: i + 1 } };
+  const e = sign ? signEntry(u, clients[ci]!) : { ...u, sig: PLACEHOLDER_SIG };
+  return { leaf: entryLeaf(e), client: u.client, id: u.id };
+}
+
+const ORG = { name: 'bench.example', signer: nodeSigner(sha256(utf8('bench-search-org'))) };
+const ORIGIN = 'bench.example/search';
+
+/** Applies `count` entries in blocks; returns entries per second of applyBlock. */
+async function build(store: Store, count: number, blockSize: number, sign: boolean, progress: boolean): Promise<number> {
+  const rng = new Rng(12345);
+  const t0 = performance.now();
+  let lastReport = t0;
+  for (let start = 0; start < count; start += blockSize) {
+    const n = Math.min(blockSize, count - start);
+    const items = Array.from({ length: n }, (_, k) => entryAt(start + k, rng, sign));
+    const height = (store.head()?.height ?? 0) + 1;
+    const blockBytes = utf8(`bench block ${height}`);
+    const b = await buildAppliedBlock(store, {
+      height,
+      blockBytes,
+      blockHash: sha256(blockBytes),
+      certificate: utf8(`bench certificate ${height}`),
+      leaves: items.map((x) => x.leaf),
+      clientIds: items.map((x) => ({ client: x.client, id: x.id })),
+    });
+    await store.applyBlock(b);
+    if (progress && performance.now() - lastReport > 10_000) {
+      lastReport = performance.now();
+      console.error(`  ${start + n} entries, ${Math.round((start + n) / ((lastReport - t0) / 1000))}/s`);
+    }
+  }
+  const secs = (performance.now() - t0) / 1000;
+  const head = store.head()!;
+  await store.putCheckpoint(head.treeSize, utf8(signNote(formatCheckpoint({ origin: ORIGIN, size: head.treeSize, root: head.root }), [ORG])), true);
+  return count / secs;
+}
+
+function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+interface QueryStats {
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  meanResults: number;
+  runs: number;
+}
+
+async function measure(n: number, make: (rng: Rng) => () => Promise<number>): Promise<QueryStats> {
+  const rng = new Rng(777);
+  for (let i = 0; i < Math.min(10, n); i++) await make(rng)(); // warm-up
+  const times: number[] = [];
+  let results = 0;
+  for (let i = 0; i < n; i++) {
+    const q = make(rng);
+    const t = performance.now();
+    results += await q();
+    times.push(performance.now() - t);
+  }
+  times.sort((a, b) => a - b);
+  const r = (x: number): number => Math.round(x * 10) / 10;
+  return { p50Ms: r(pct(times, 50)), p99Ms: r(pct(times, 99)), maxMs: r(times[times.length - 1]!), meanResults: r(results / n), runs: n };
+}
+
+async function dirBytes(dir: string): Promise<number> {
+  const out = execFileSync('du', ['-sb', dir]).toString();
+  return Number(out.split(/\s/)[0]);
+}
+
+async function main(): Promise<void> {
+  const a = args(process.argv.slice(2));
+  const cpu = `${os.cpus()[0]?.model ?? 'unknown cpu'}, ${os.cpus().length} cores`;
+  console.error(`bench:search — ${a.entries} entries, blocks of ${a.block}, ${cpu}, node ${process.version}`);
+  const root = await mkdtemp(join(os.tmpdir(), 'cairn-bench-search-'));
+  try {
+    // Cost of writing the indexes: the same entries applied without and with them, back to back.
+    const noIdxDir = join(root, 'no-index');
+    const s0 = await openStore(noIdxDir, { searchIndexes: false });
+    const rateWithout = await build(s0, a.compare, a.block, a.sign, false);
+    await s0.close();
+    const bytesWithout = await dirBytes(noIdxDir);
+    await rm(noIdxDir, { recursive: true, force: true });
+    const idxDir = join(root, 'index-small');
+    const s1 = await openStore(idxDir);
+    const rateWith = await build(s1, a.compare, a.block, a.sign, false);
+    await s1.close();
+    const bytesWith = await dirBytes(idxDir);
+    await rm(idxDir, { recursive: true, force: true });
+    console.error(`apply ${a.compare} entries: ${Math.round(rateWithout)}/s without indexes, ${Math.round(rateWith)}/s with`);
+
+    const dir = join(root, 'store');
+    const store = await openStore(dir);
+    const t = performance.now();
+    const buildRate = await build(store, a.entries, a.block, a.sign, true);
+    const buildSecs = (performance.now() - t) / 1000;
+    console.error(`built ${a.entries} entries in ${Math.round(buildSecs)} s (${Math.round(buildRate)}/s)`);
+    const engine = await SearchEngine.open(store);
+    const size = a.entries;
+    const span = size * STEP_MS;
+    const q = a.queries;
+    const search = (f: SearchFilter, limit = 100, order: 'newest' | 'oldest' = 'newest') => async () => (await engine.search(f, { limit, order })).results.length;
+    const queries: Record<string, QueryStats> = {};
+    const run = async (name: string, make: (rng: Rng) => () => Promise<number>, n = q): Promise<void> => {
+      queries[name] = await measure(n, make);
+      console.error(`  ${name.padEnd(44)} p50 ${queries[name]!.p50Ms} ms  p99 ${queries[name]!.p99Ms} ms  (${queries[name]!.meanResults} results)`);
+    };
+    await run('actor (≈100 results)', (r) => search({ actor: `user-${r.int(ACTORS)}` }));
+    await run('actor + action', (r) => search({ actor: `user-${r.int(ACTORS)}`, action: ACTIONS[r.int(ACTIONS.length)]! }));
+    await run('resource type + id', (r) => search({ resourceType: RTYPES[r.int(RTYPES.length)]!, resourceId: `r${r.int(50_000)}` }));
+    await run('tenant + 10 min window', (r) => {
+      const from = T0 + r.int(span - 600_000);
+      return search({ tenant: `tenant-${r.int(TENANTS)}`, fromMs: from, toMs: from + 600_000 });
+    });
+    await run('time range 1 min (limit 100)', (r) => {
+      const from = T0 + r.int(span - 60_000);
+      return search({ fromMs: from, toMs: from + 60_000 }, 100, 'oldest');
+    });
+    await run('action prefix auth.* + actor', (r) => search({ actionPrefix: 'auth.', actor: `user-${r.int(ACTORS)}` }));
+    await run('outcome=denied newest (limit 100)', () => search({ outcome: 'denied' }));
+    await run('no filter, newest 100 (bounded scan)', () => search({}));
+    await run('history table/hot first page (100 versions)', () => async () => (await resourceHistory(engine, 'db.table', 'hot', { limit: 100 })).results.length);
+    await run('history table/hot, all 1,000 versions in 1 page', () => async () => (await resourceHistory(engine, 'db.table', 'hot', { limit: 1000 })).results.length, Math.max(5, Math.floor(q / 5)));
+    await store.close();
+
+    // Index size: LevelDB's estimate of the search key range ('x') against the whole store.
+    const db = new ClassicLevel<Uint8Array, Uint8Array>(join(dir, ''), { keyEncoding: 'view', valueEncoding: 'view' });
+    await db.open();
+    await db.compactRange(Uint8Array.of(0x00), Uint8Array.of(0xff));
+    const indexBytes = await db.approximateSize(Uint8Array.of(0x78), Uint8Array.of(0x79));
+    const allBytes = await db.approximateSize(Uint8Array.of(0x00), Uint8Array.of(0xff));
+    await db.close();
+    const storeBytes = await dirBytes(dir);
+
+    const result = {
+      bench: 'search',
+      date: new Date().toISOString(),
+      machine: { cpu, node: process.version, note: 'shared 2-core development machine; other work was running' },
+      entries: a.entries,
+      blockSize: a.block,
+      signedEntries: a.sign,
+      build: { seconds: Math.round(buildSecs), entriesPerSecond: Math.round(buildRate) },
+      applyCost: {
+        entries: a.compare,
+        entriesPerSecondWithoutIndexes: Math.round(rateWithout),
+        entriesPerSecondWithIndexes: Math.round(rateWith),
+        storeBytesWithoutIndexes: bytesWithout,
+        storeBytesWithIndexes: bytesWith,
+      },
+      indexSize: { approximateIndexBytes: indexBytes, approximateStoreBytes: allBytes, storeDirBytes: storeBytes, indexBytesPerEntry: Math.round(indexBytes / a.entries) },
+      queries,
+    };
+    const text = JSON.stringify(result, null, 2);
+    console.log(text);
+    if (a.out !== undefined) {
+      await mkdir(join(a.out, '..'), { recursive: true });
+      await writeFile(a.out, text + '\n');
+    }
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(`bench:search: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  process.exit(1);
+});
