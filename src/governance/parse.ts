@@ -81,6 +81,11 @@ function height(v: unknown, path: string): P<number> {
   return { ok: true, value: v };
 }
 
+function epoch(v: unknown): P<number> {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) return govFail('gov_height', 'body.epoch must be a positive integer (the validator epoch this change creates)');
+  return { ok: true, value: v };
+}
+
 function nonce(v: unknown, path: string): P<string> {
   if (typeof v !== 'string' || v.length === 0 || v.length > GOV_NONCE_LENGTH_MAX || !NONCE_PATTERN.test(v)) {
     return govFail('gov_nonce', `${path} must be 1..${GOV_NONCE_LENGTH_MAX} (GOV_NONCE_LENGTH_MAX) characters of A-Z a-z 0-9 . _ ~ -`);
@@ -184,15 +189,17 @@ function checkBody(type: GovType, v: unknown): GovFailure<GovParseCode> | null {
       return common(b.value, path);
     }
     case 'org.key.rotate': {
-      const b = obj(v, path, ['org', 'key', 'peerId', 'effectiveHeight', 'deadline', 'nonce']);
+      const b = obj(v, path, ['epoch', 'org', 'key', 'peerId', 'effectiveHeight', 'deadline', 'nonce']);
       if (!b.ok) return b;
       const n = name(b.value.org, 'body.org');
       if (!n.ok) return n;
-      return first(orgKey(b.value.key, n.value, 'body.key'), peerId(b.value.peerId, 'body.peerId'), height(b.value.effectiveHeight, 'body.effectiveHeight')) ?? common(b.value, path);
+      return first(epoch(b.value.epoch), orgKey(b.value.key, n.value, 'body.key'), peerId(b.value.peerId, 'body.peerId'), height(b.value.effectiveHeight, 'body.effectiveHeight')) ?? common(b.value, path);
     }
     case 'org.add': {
-      const b = obj(v, path, ['org', 'deadline', 'nonce']);
+      const b = obj(v, path, ['epoch', 'org', 'deadline', 'nonce']);
       if (!b.ok) return b;
+      const ep = epoch(b.value.epoch);
+      if (!ep.ok) return ep;
       const o = obj(b.value.org, `${path}.org`, ['name', 'key', 'peerId']);
       if (!o.ok) return o;
       const n = name(o.value.name, 'body.org.name');
@@ -200,9 +207,9 @@ function checkBody(type: GovType, v: unknown): GovFailure<GovParseCode> | null {
       return first(orgKey(o.value.key, n.value, 'body.org.key'), peerId(o.value.peerId, 'body.org.peerId')) ?? common(b.value, path);
     }
     case 'org.remove': {
-      const b = obj(v, path, ['org', 'deadline', 'nonce']);
+      const b = obj(v, path, ['epoch', 'org', 'deadline', 'nonce']);
       if (!b.ok) return b;
-      return first(name(b.value.org, 'body.org')) ?? common(b.value, path);
+      return first(epoch(b.value.epoch), name(b.value.org, 'body.org')) ?? common(b.value, path);
     }
     case 'params.set': {
       const b = obj(v, path, ['params', 'deadline', 'nonce']);

@@ -168,6 +168,9 @@ export function applyGovernance(state: GovState, parsed: ParsedGovRecord, atHeig
   });
   const pendingChange = (p: PendingChange, summary: string): ApplyResult => {
     if (s.pending !== null) return govFail('gov_change_pending', `another change (${s.pending.type}, record ${s.pending.record.slice(0, 16)}...) takes effect at ${s.pending.effectiveHeight}; one change at a time`);
+    if (p.orgs !== undefined && (record.body as { epoch: number }).epoch !== s.epochs.length) {
+      return govFail('gov_epoch_mismatch', `this change creates validator epoch ${(record.body as { epoch: number }).epoch}, but the next epoch is ${s.epochs.length}`);
+    }
     if (s.epochs.length >= GOV_EPOCHS_MAX || s.paramEpochs.length >= GOV_EPOCHS_MAX) return govFail('gov_epochs_full', `more than ${GOV_EPOCHS_MAX} (GOV_EPOCHS_MAX) changes`);
     const sig = checkGovSignatures(parsed, orgs, verifier);
     if (!sig.ok) return sig;

@@ -93,7 +93,11 @@ export interface RevokeBody {
   deadline: number;
   nonce: string;
 }
+/** Membership records name the validator epoch they create (1 for the first change after the
+ *  genesis set, then 2, ...): a record cannot be applied out of sequence, and a light verifier
+ *  given a change with a gap (a skipped change) refuses it instead of following a wrong set. */
 export interface RotateBody {
+  epoch: number;
   org: string;
   /** The new C2SP verifier key string; its name must equal `org`. */
   key: string;
@@ -104,11 +108,13 @@ export interface RotateBody {
   nonce: string;
 }
 export interface AddBody {
+  epoch: number;
   org: { name: string; key: string; peerId: string };
   deadline: number;
   nonce: string;
 }
 export interface RemoveBody {
+  epoch: number;
   org: string;
   deadline: number;
   nonce: string;
@@ -215,6 +221,7 @@ export const GOV_REJECT_CODES = [
   'gov_effective_too_far',
   'gov_expiry_invalid',
   'gov_change_pending',
+  'gov_epoch_mismatch',
   'gov_params_invalid',
   'gov_epochs_full',
 ] as const;

@@ -15,3 +15,20 @@ export {
 export { quorumSize } from '../checkpoint/checkpoint.js';
 export { parseVerifierKey, formatVerifierKey, type VerifierKey } from '../checkpoint/keys.js';
 export { parseReceipt, formatReceipt, type Receipt } from '../checkpoint/receipt.js';
+export {
+  trustChainFromRoot,
+  trustAtSize,
+  currentTrust,
+  verifyCheckpointAt,
+  verifyReceiptAt,
+  updateTrustChain,
+  TRUST_EPOCHS_MAX,
+  TRUST_STEPS_MAX,
+  type TrustChain,
+  type TrustEpoch,
+  type TrustStep,
+  type AppliedStep,
+  type ChainErrorCode,
+  type ChainFailure,
+} from './chain.js';
+export { parseTrustChainFile, formatTrustChainFile, TRUST_CHAIN_VERSION, TRUST_CHAIN_BYTES_MAX, type TrustChainErrorCode } from './chain-file.js';

@@ -36,13 +36,13 @@ function randomScript(rng: SeededRandom, count: number): { record: GovRecord; he
         out.push({ record: revoke(someone, rng.pick(clients).hex, deadline), height: h });
         break;
       case 2:
-        out.push({ record: rotate(someone, org(someone.name, 1 + rng.int(3)), h + rng.int(5), deadline), height: h });
+        out.push({ record: rotate(someone, org(someone.name, 1 + rng.int(3)), h + rng.int(5), deadline, undefined, 1 + rng.int(3)), height: h });
         break;
       case 3:
-        out.push({ record: add(rng.pick(pool), voters, deadline), height: h });
+        out.push({ record: add(rng.pick(pool), voters, deadline, 1 + rng.int(3)), height: h });
         break;
       case 4:
-        out.push({ record: remove(someone.name, voters, deadline), height: h });
+        out.push({ record: remove(someone.name, voters, deadline, 1 + rng.int(3)), height: h });
         break;
       default:
         out.push({ record: paramsSet({ maxBlockEntries: 1 + rng.int(5000) }, voters, deadline), height: h });

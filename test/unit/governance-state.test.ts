@@ -108,7 +108,8 @@ describe('ballot-decided changes (org.add, org.remove, params.set)', () => {
   it('one change at a time; existing names, keys and peer ids are refused', () => {
     const s1 = ok(s0, add(e, [a, b, c], 20), 10);
     rejects(s1, remove('org4', [a, b, c], 20), 11, 'gov_change_pending');
-    const s2 = ok(s1, remove('org4', [a, b, c, e], 20), 12); // org5 votes from 12 on: 4 of 5
+    rejects(s1, remove('org4', [a, b, c, e], 20, 1), 12, 'gov_epoch_mismatch'); // epoch 1 is taken by the add
+    const s2 = ok(s1, remove('org4', [a, b, c, e], 20, 2), 12); // org5 votes from 12 on: 4 of 5
     expect(validatorsAt(s2, 14).orgs.map((o) => o.name)).toEqual(['org1', 'org2', 'org3', 'org5']);
     rejects(s0, add(org('org1', 3), [a, b, c], 20), 10, 'gov_org_exists');
     rejects(s0, add({ ...org('org6'), key: org('org6').key, peerId: a.peerId }, [a, b, c], 20), 10, 'gov_peer_id_in_use');
@@ -183,8 +184,8 @@ describe('org.key.rotate', () => {
     expect(validatorsAt(s1, 15).orgs[0]!.key.text).toBe(a2.key.text);
     expect(validatorsAt(s1, 15).orgs[0]!.peerId).toBe(a2.peerId);
     // After the rotation is in force, a ballot with the old key no longer counts.
-    rejects(s1, remove('org4', [a, b, c], 40), 16, 'gov_sig_key_mismatch');
-    expect(apply(s1, remove('org4', [a2, b, c], 40), 16).ok).toBe(true);
+    rejects(s1, remove('org4', [a, b, c], 40, 2), 16, 'gov_sig_key_mismatch');
+    expect(apply(s1, remove('org4', [a2, b, c], 40, 2), 16).ok).toBe(true);
   });
 });
 
@@ -197,8 +198,8 @@ describe('membershipAt', () => {
     const records = [
       { parsed: parsed(grant(b, { name: 'c2', hex: k2.hex }, 10)), height: 3 },
       { parsed: parsed(add(e, [a, b, c], 10)), height: 4 }, // in force at 6
-      { parsed: parsed(rotate(a, a2, 9, 20)), height: 6 }, // in force at 9
-      { parsed: parsed(remove('org4', [a2, b, c, e], 20)), height: 10 }, // in force at 12; closes c1
+      { parsed: parsed(rotate(a, a2, 9, 20, undefined, 2)), height: 6 }, // in force at 9
+      { parsed: parsed(remove('org4', [a2, b, c, e], 20, 3)), height: 10 }, // in force at 12; closes c1
       { parsed: parsed(revoke(b, k2.hex, 30)), height: 14 }, // c2 refused from 15
     ];
     const at = (h: number) => {

@@ -90,18 +90,18 @@ export function revoke(voucher: TestOrg, hex: string, deadline: number): GovReco
   return signGovRecord(unsignedGovRecord('client.revoke', { publicKey: hex, reason: 'key leaked', deadline, nonce: nonce() }), [voucher.gov]);
 }
 
-export function rotate(old: TestOrg, next: TestOrg, effectiveHeight: number, deadline: number, signers?: GovSigner[]): GovRecord {
-  const u = unsignedGovRecord('org.key.rotate', { org: old.name, key: next.key.text, peerId: next.peerId, effectiveHeight, deadline, nonce: nonce() });
+export function rotate(old: TestOrg, next: TestOrg, effectiveHeight: number, deadline: number, signers?: GovSigner[], epoch = 1): GovRecord {
+  const u = unsignedGovRecord('org.key.rotate', { epoch, org: old.name, key: next.key.text, peerId: next.peerId, effectiveHeight, deadline, nonce: nonce() });
   return signGovRecord(u, signers ?? [old.gov, next.gov]);
 }
 
-export function add(added: TestOrg, voters: readonly TestOrg[], deadline: number): GovRecord {
-  const u = unsignedGovRecord('org.add', { org: { name: added.name, key: added.key.text, peerId: added.peerId }, deadline, nonce: nonce() });
+export function add(added: TestOrg, voters: readonly TestOrg[], deadline: number, epoch = 1): GovRecord {
+  const u = unsignedGovRecord('org.add', { epoch, org: { name: added.name, key: added.key.text, peerId: added.peerId }, deadline, nonce: nonce() });
   return signGovRecord(u, [...voters.map((v) => v.gov), added.gov]);
 }
 
-export function remove(name: string, voters: readonly TestOrg[], deadline: number): GovRecord {
-  return signGovRecord(unsignedGovRecord('org.remove', { org: name, deadline, nonce: nonce() }), voters.map((v) => v.gov));
+export function remove(name: string, voters: readonly TestOrg[], deadline: number, epoch = 1): GovRecord {
+  return signGovRecord(unsignedGovRecord('org.remove', { epoch, org: name, deadline, nonce: nonce() }), voters.map((v) => v.gov));
 }
 
 export function paramsSet(patch: Record<string, unknown>, voters: readonly TestOrg[], deadline: number): GovRecord {
