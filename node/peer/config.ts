@@ -53,6 +53,8 @@ export interface PeerAuthConfig {
   allowPlainHttp: boolean;
   /** Origins (`scheme://host[:port]`) whose web pages may read restricted routes; public routes allow any origin. */
   corsOrigins: string[];
+  /** Key file of the organization's meta-audit client (`<org>-meta-audit` in the genesis); null = reads are not recorded. */
+  metaAuditKey: string | null;
 }
 
 /** Most CORS origins in the allow-list. */
@@ -98,13 +100,19 @@ function checkHttp(v: unknown, field: string): PeerFailure | null {
 
 function checkAuth(v: unknown, abs: (p: string) => string): { ok: true; auth: PeerAuthConfig | null } | PeerFailure {
   if (v === undefined || v === null) return { ok: true, auth: null };
-  if (!isPlainObject(v)) return failure('config_bad_auth', 'auth must be an object { policy, tls, allowPlainHttp, corsOrigins }', 'auth');
-  for (const k of Object.keys(v)) if (!['policy', 'tls', 'allowPlainHttp', 'corsOrigins'].includes(k)) return failure('config_unknown_field', `unknown field "${k}"`, `auth.${k}`);
+  if (!isPlainObject(v)) return failure('config_bad_auth', 'auth must be an object { policy, tls, allowPlainHttp, corsOrigins, metaAuditKey }', 'auth');
+  for (const k of Object.keys(v)) if (!['policy', 'tls', 'allowPlainHttp', 'corsOrigins', 'metaAuditKey'].includes(k)) return failure('config_unknown_field', `unknown field "${k}"`, `auth.${k}`);
   let policy: string | null = null;
   if (v.policy !== undefined) {
     const bad = checkPath(v.policy, 'auth.policy');
     if (bad) return bad;
     policy = abs(v.policy as string);
+  }
+  let metaAuditKey: string | null = null;
+  if (v.metaAuditKey !== undefined) {
+    const bad = checkPath(v.metaAuditKey, 'auth.metaAuditKey');
+    if (bad) return bad;
+    metaAuditKey = abs(v.metaAuditKey as string);
   }
   let tls: PeerAuthConfig['tls'] = null;
   if (v.tls !== undefined) {
@@ -136,7 +144,7 @@ function checkAuth(v: unknown, abs: (p: string) => string): { ok: true; auth: Pe
       origins.push(o);
     }
   }
-  return { ok: true, auth: { policy, tls, allowPlainHttp: v.allowPlainHttp === true, corsOrigins: origins } };
+  return { ok: true, auth: { policy, tls, allowPlainHttp: v.allowPlainHttp === true, corsOrigins: origins, metaAuditKey } };
 }
 
 /**

@@ -8,7 +8,8 @@ import { pino, type Logger } from 'pino';
 import { loadConfig, loadSigningKey } from './config.js';
 import { PeerError } from './errors.js';
 import { startPeerFromConfig, type Peer } from './peer.js';
-import { attachHttp, prepareHttpAccess } from '../http/attach.js';
+import { attachHttp, prepareHttpAccess, type AttachAccess } from '../http/attach.js';
+import { attachMetaAudit } from '../meta-audit/index.js';
 import { attachAlertsFromEnv } from '../alerts/peer-alerts.js';
 
 function netLogger(l: Logger) {
@@ -39,12 +40,19 @@ export async function runPeerProcess(configPath: string, env: NodeJS.ProcessEnv 
     const config = await loadConfig(configPath, env);
     // Access control (docs/access-control.md): refused transport, a bad policy or unreadable TLS
     // files stop the start here, before the peer joins consensus.
-    const access = { auth: config.auth, ...(config.auth?.policy ? { signingSeed: (await loadSigningKey(config.signingKey)).seed } : {}) };
-    await prepareHttpAccess(config.http, access);
+    const access: AttachAccess = { auth: config.auth, ...(config.auth?.policy ? { signingSeed: (await loadSigningKey(config.signingKey)).seed } : {}) };
+    const prepared = await prepareHttpAccess(config.http, access);
     log = pino({ level: config.logLevel, base: { pid: process.pid } });
     peer = await startPeerFromConfig(config, netLogger(log));
     // The HTTP API (docs/api.md) when the config has "http"; peer.stop() then closes it first.
     try {
+      // The meta-audit log of reads (closed after the HTTP server: attached before it).
+      const metaAudit = await attachMetaAudit(
+        peer,
+        { dataDir: config.dataDir, metaAuditKey: config.auth?.metaAuditKey ?? null, failClosed: prepared.auth?.policy.metaAudit.failClosed === true },
+        (level, msg, fields) => log[level](fields ?? {}, msg),
+      );
+      if (metaAudit !== null) access.metaAudit = metaAudit;
       await attachHttp(peer, config.http, log, undefined, access);
       // Alert rules when CAIRN_ALERTS names a rules file (docs/monitoring.md); stopped before the peer.
       await attachAlertsFromEnv(peer, env, log);
