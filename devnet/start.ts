@@ -15,6 +15,9 @@
 //      connection appearing) and fails with each peer's state and the tail of its log otherwise;
 //   4. submits a few sample entries through the client SDK (src/client) and waits until final;
 //   5. prints each peer's API URL, the trust file and copy-pasteable commands.
+// Access control (devnet/auth.ts): an auditor key (.devnet/keys/auditor.pem) and an operator key
+// that every peer's policy file trusts; the launcher, the sample submission and the printed
+// commands all send them.
 // Ctrl-C / SIGTERM stop every peer cleanly (SIGTERM to each process group, SIGKILL after
 // STOP_GRACE_MS). If the launcher itself dies, even by SIGKILL, each peer sees its stdin pipe
 // close and stops itself (`--stop-with-stdin`), so no orphan keeps running.
@@ -27,7 +30,7 @@ import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises
 import { createServer } from 'node:net';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CairnClient } from '../src/client/index.js';
+import { CairnClient, type CairnCredentials } from '../src/client/index.js';
 import { privateKeyToPem } from '../src/crypto/keys.js';
 import { nodeSigner } from '../src/crypto/node.js';
 import { randomSeed, publicKeyFromSeed } from '../src/crypto/noble.js';
@@ -36,6 +39,7 @@ import { formatTrustFile, parseTrustFile } from '../src/verifier/index.js';
 import { keygen } from '../node/cli/keygen.js';
 import { generateP2PKeyFile } from '../node/peer/config.js';
 import { buildGenesis, formatGenesis, loadGenesis, type Genesis } from '../node/peer/genesis.js';
+import { ensureDevnetAuth, type DevnetAuth } from './auth.js';
 
 /** Most organizations a devnet runs (each is a process on this machine). */
 export const DEVNET_ORGS_MAX = 16;
@@ -98,6 +102,8 @@ export interface Devnet {
   trustFile: string;
   genesisFile: string;
   clientKeyFile: string;
+  /** The auditor and operator keys every peer's policy trusts, and the policy files. */
+  auth: DevnetAuth;
   /** Leaf hashes of the sample entries submitted by this start (all final). */
   samples: string[];
   /** Whether this start generated the keys and genesis (false: reused). */
@@ -288,9 +294,10 @@ interface PeerView {
   error?: string;
 }
 
-async function viewOf(url: string): Promise<PeerView> {
+async function viewOf(url: string, credentials: CairnCredentials): Promise<PeerView> {
   try {
-    const s = await new CairnClient({ url, requestTimeoutMs: 3000 }).status();
+    // Status is an operator's read.
+    const s = await new CairnClient({ url, requestTimeoutMs: 3000, credentials }).status();
     return { answered: true, connected: s.peers.filter((p) => p.connected).length, quorumOk: s.quorum.ok, finalSize: s.finalSize, problem: s.problem };
   } catch (e) {
     return { answered: false, connected: 0, quorumOk: false, finalSize: 0, problem: null, error: (e as Error).message };
@@ -313,7 +320,7 @@ function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T
   });
 }
 
-async function waitReady(children: Child[], log: (l: string) => void, signal?: AbortSignal): Promise<void> {
+async function waitReady(children: Child[], operator: CairnCredentials, log: (l: string) => void, signal?: AbortSignal): Promise<void> {
   const n = children.length;
   const started = Date.now();
   let lastProgress = Date.now();
@@ -328,7 +335,7 @@ async function waitReady(children: Child[], log: (l: string) => void, signal?: A
         `peer ${dead.peer.name} exited during start-up (code ${r.code}, signal ${r.signal}); last lines of ${dead.peer.logFile}:\n${await tail(dead.peer.logFile, 15)}`,
       );
     }
-    const views = await Promise.all(children.map((c) => viewOf(c.peer.url)));
+    const views = await Promise.all(children.map((c) => viewOf(c.peer.url, operator)));
     const score = views.reduce((s, v) => s + (v.answered ? 1 : 0) + v.connected + (v.quorumOk ? 1 : 0), 0);
     if (score > best) {
       best = score;
@@ -355,7 +362,7 @@ function shown(path: string, cwd: string): string {
 }
 
 /** Submits `count` sample entries through the SDK, round-robin over the peers, and waits until each is final. */
-async function submitSamples(urls: string[], clientKeyFile: string, count: number): Promise<string[]> {
+async function submitSamples(urls: string[], clientKeyFile: string, count: number, auth: DevnetAuth): Promise<string[]> {
   const { parsePrivateKey } = await import('../src/crypto/keys.js');
   const k = parsePrivateKey(await readFile(clientKeyFile, 'utf8'));
   if (!k.ok) throw new DevnetError('bad_dir', `client key ${clientKeyFile}: ${k.message}`);
@@ -363,7 +370,8 @@ async function submitSamples(urls: string[], clientKeyFile: string, count: numbe
   const stamp = Date.now().toString(36);
   const submitted = await Promise.all(
     Array.from({ length: count }, async (_, i) => {
-      const client = new CairnClient({ url: urls[i % urls.length]! });
+      // Submitting is open; waiting for finality reads the entry back (an auditor's read).
+      const client = new CairnClient({ url: urls[i % urls.length]!, credentials: auth.auditor });
       const r = await client.signAndSubmit(
         {
           v: 1,
@@ -384,7 +392,7 @@ async function submitSamples(urls: string[], clientKeyFile: string, count: numbe
     await Promise.all(submitted.map((s) => s.client.waitFinal(s.leafHash, { timeoutMs: SAMPLES_FINAL_MS })));
   } catch (e) {
     // Say what each peer was doing: the usual causes are a stalled consensus or a peer cut off.
-    const views = await Promise.all(urls.map(async (u) => [u, await viewOf(u)] as const));
+    const views = await Promise.all(urls.map(async (u) => [u, await viewOf(u, auth.operator)] as const));
     const states = views.map(([u, v]) => (v.answered ? `${u}: final size ${v.finalSize}, ${v.connected} connected, quorum ${v.quorumOk ? 'ok' : 'missing'}` : `${u}: ${v.error}`)).join('; ');
     throw new DevnetError('samples_not_final', `sample entries not final within ${SAMPLES_FINAL_MS} ms (${(e as Error).message}); ${states}`);
   }
@@ -437,6 +445,7 @@ export async function startDevnet(opts: DevnetOptions = {}): Promise<Devnet> {
       pid: 0,
     });
   }
+  const auth = await ensureDevnetAuth(dir, peers.map((p) => p.name));
   for (const p of peers) {
     await checkPortFree(p.httpPort, `${p.name} HTTP`);
     await checkPortFree(p.p2pPort, `${p.name} libp2p`);
@@ -535,7 +544,7 @@ export async function startDevnet(opts: DevnetOptions = {}): Promise<Devnet> {
         const r = await c.exit;
         throw new DevnetError('peer_exited', `peer ${name} exited during start-up (code ${r.code}, signal ${r.signal}); last lines of ${p.logFile}:\n${await tail(p.logFile, 15)}`);
       }
-      if ((await viewOf(p.url)).answered) break;
+      if ((await viewOf(p.url, auth.operator)).answered) break;
       if (Date.now() - started > READY_STALL_MS) {
         throw new DevnetError('not_ready', `peer ${name} did not answer ${p.url}/v1/status within ${READY_STALL_MS} ms; see ${p.logFile}`);
       }
@@ -547,12 +556,12 @@ export async function startDevnet(opts: DevnetOptions = {}): Promise<Devnet> {
   try {
     await mkdir(join(dir, 'logs'), { recursive: true });
     for (const p of peers) spawnPeer(p);
-    await waitReady([...children.values()], log, opts.signal);
+    await waitReady([...children.values()], auth.operator, log, opts.signal);
     const clientKeyFile = join(dir, 'keys', 'client.pem');
     let samples: string[] = [];
     checkAborted(opts.signal);
     if (checked.samples > 0) {
-      samples = await abortable(submitSamples(peers.map((p) => p.url), clientKeyFile, checked.samples), opts.signal);
+      samples = await abortable(submitSamples(peers.map((p) => p.url), clientKeyFile, checked.samples, auth), opts.signal);
       checkAborted(opts.signal);
       log(`${samples.length} sample entries submitted and final`);
     }
@@ -566,6 +575,7 @@ export async function startDevnet(opts: DevnetOptions = {}): Promise<Devnet> {
       trustFile,
       genesisFile,
       clientKeyFile,
+      auth,
       samples,
       created,
       commands: [],
@@ -588,15 +598,19 @@ export function exampleCommands(d: Devnet, cwd: string): string[] {
   const trust = shown(d.trustFile, cwd);
   const u = (i: number) => d.urls[i % d.urls.length]!;
   const hash = d.samples[0] ?? '<leaf-hash printed by submit>';
+  // Reads of entries and bundles are an auditor's, status an operator's; checkpoints are public.
+  const asAuditor = d.auth === undefined ? '' : ` --auth-key ${shown(d.auth.auditorKeyFile, cwd)}`;
+  const asOperator = d.auth === undefined ? '' : ` --auth-key ${shown(d.auth.operatorKeyFile, cwd)}`;
   return [
-    `npx cairn submit --peer ${u(0)} --key ${key} --action db.query --actor alice@example.com --resource-type db.table --resource-id payments --wait`,
-    `npx cairn status ${u(1)}`,
-    `npx cairn get ${hash} --peer ${u(1)}`,
+    `npx cairn submit --peer ${u(0)} --key ${key} --action db.query --actor alice@example.com --resource-type db.table --resource-id payments --wait${asAuditor}`,
+    `npx cairn status ${u(1)}${asOperator}`,
+    `npx cairn get ${hash} --peer ${u(1)}${asAuditor}`,
     `npx cairn verify checkpoint --peer ${u(2)} --trust ${trust}`,
-    `npx cairn verify receipt ${hash} --peer ${u(3)} --trust ${trust}`,
-    `npx cairn receipt ${hash} --peer ${u(3)} --out receipt.tlog-proof --entry-out entry.json`,
+    `npx cairn verify receipt ${hash} --peer ${u(3)} --trust ${trust}${asAuditor}`,
+    `npx cairn receipt ${hash} --peer ${u(3)} --out receipt.tlog-proof --entry-out entry.json${asAuditor}`,
     `npx cairn verify receipt receipt.tlog-proof --entry entry.json --trust ${trust}`,
-    `npx cairn audit ${u(2)} --trust ${trust}`,
+    `npx cairn audit ${u(2)} --trust ${trust}${asAuditor}`,
+    ...(d.auth?.enforced === true ? [`npx cairn auth whoami --peer ${u(0)}${asAuditor}`, `npx cairn auth token --peer ${u(0)}${asAuditor}`] : []),
   ];
 }
 
@@ -611,6 +625,14 @@ export function formatBanner(d: Devnet, cwd: string): string {
     `  trust file (auditor's trust root: origin, keys, quorum): ${shown(d.trustFile, cwd)}`,
     `  client key (authorized in the genesis, vouched for by ${orgName(1)}): ${shown(d.clientKeyFile, cwd)}`,
     `  genesis: ${shown(d.genesisFile, cwd)}`,
+    ...(d.auth !== undefined
+      ? [
+          `  auditor key (trusted as auditor by every peer: entries, bundles, audit): ${shown(d.auth.auditorKeyFile, cwd)}`,
+          `  operator key (trusted as operator: status, metrics): ${shown(d.auth.operatorKeyFile, cwd)}`,
+          `  policies: ${shown(dirname(dirname(d.auth.policyFiles[0] ?? d.dir)), cwd)}/<org>/policy.json${d.auth.enforced ? '' : ' (written; not enforced by this build)'}`,
+          `  read with: --auth-key ${shown(d.auth.auditorKeyFile, cwd)} (or CAIRN_AUTH_KEY=${shown(d.auth.auditorKeyFile, cwd)})`,
+        ]
+      : []),
     ...(d.samples.length > 0 ? [`  sample entries (final): ${d.samples.join(', ')}`] : []),
     '',
     'Try (from this directory):',

@@ -52,7 +52,7 @@ async function statuses(d: Devnet): Promise<string> {
   const rows = await Promise.all(
     d.urls.map(async (u) => {
       try {
-        const s = await new CairnClient({ url: u, requestTimeoutMs: 3000 }).status();
+        const s = await new CairnClient({ url: u, requestTimeoutMs: 3000, credentials: d.auth.operator }).status();
         return `${u}: height ${s.height} tree ${s.treeSize} final ${s.finalSize} mempool ${s.mempool.entries} round ${(s.consensus as { round?: number }).round} problem ${s.problem}`;
       } catch (e) {
         return `${u}: ${(e as Error).message}`;
@@ -67,7 +67,7 @@ async function waitFinalSize(d: Devnet, target: number): Promise<number[]> {
   let best = -1;
   let lastProgress = Date.now();
   for (;;) {
-    const sizes = await Promise.all(d.urls.map((u) => new CairnClient({ url: u }).status().then((s) => s.finalSize)));
+    const sizes = await Promise.all(d.urls.map((u) => new CairnClient({ url: u, credentials: d.auth.operator }).status().then((s) => s.finalSize)));
     const sum = sizes.reduce((a, b) => a + b, 0);
     if (sum > best) {
       best = sum;
@@ -120,7 +120,7 @@ describe('devnet acceptance (4 peer processes, slow: ~1-2 min on 2 cores)', () =
     expect(d.quorum).toBe(3);
     expect(trust.keys.map((k) => k.name)).toEqual(['org1.devnet', 'org2.devnet', 'org3.devnet', 'org4.devnet']);
     expect(d.samples).toHaveLength(3);
-    for (const h of d.samples) expect((await new CairnClient({ url: d.urls[0]! }).getEntry(h)).status).toBe('final');
+    for (const h of d.samples) expect((await new CairnClient({ url: d.urls[0]!, credentials: d.auth.auditor }).getEntry(h)).status).toBe('final');
     expect(d.commands.some((c) => c.startsWith('npx cairn audit '))).toBe(true);
     for (const p of d.peers) expect(await readFile(p.logFile, 'utf8')).toContain('"msg":"http api listening"');
   });
@@ -137,12 +137,12 @@ describe('devnet acceptance (4 peer processes, slow: ~1-2 min on 2 cores)', () =
 
   it('takes 5,000 entries through all 4 peers with the SDK; every one becomes final', async () => {
     const d = devnet!;
-    const before = await new CairnClient({ url: d.urls[0]! }).status();
+    const before = await new CairnClient({ url: d.urls[0]!, credentials: d.auth.operator }).status();
     const entries = Array.from({ length: ENTRIES }, (_, i) => entry(i));
     // Round-robin batches over the peers; each peer's batches go one after another.
     await Promise.all(
       d.urls.map(async (url, p) => {
-        const client = new CairnClient({ url });
+        const client = new CairnClient({ url, credentials: d.auth.auditor });
         for (let start = p * BATCH; start < ENTRIES; start += BATCH * d.urls.length) {
           const batch = entries.slice(start, start + BATCH);
           let results: SubmitItem[] = [];
@@ -165,7 +165,7 @@ describe('devnet acceptance (4 peer processes, slow: ~1-2 min on 2 cores)', () =
     expect(Math.min(...sizes)).toBeGreaterThanOrEqual(finalTarget);
 
     // Every submitted entry is in the final log: read all entry bundles up to the final size.
-    const client = new CairnClient({ url: d.urls[1]! });
+    const client = new CairnClient({ url: d.urls[1]!, credentials: d.auth.auditor });
     const inLog = new Set<string>();
     for (const t of tilesForSize(finalTarget).filter((x) => x.level === 0)) {
       for (const leaf of decodeEntryBundle(await client.entryBundle(t.index, t.width), t.width)) inLog.add(toHex(leafHash(leaf)));
@@ -174,7 +174,7 @@ describe('devnet acceptance (4 peer processes, slow: ~1-2 min on 2 cores)', () =
     // And a spread of them read back as final, with proofs that verify against a quorum checkpoint.
     for (let k = 0; k < 8; k++) {
       const h = submitted[Math.floor((k * ENTRIES) / 8) + 7]!;
-      const e = await new CairnClient({ url: d.urls[k % 4]! }).getEntry(h);
+      const e = await new CairnClient({ url: d.urls[k % 4]!, credentials: d.auth.auditor }).getEntry(h);
       expect(e.status).toBe('final');
       const v = verifyInclusion(trust, { entryLeaf: fromBase64(e.leaf)!, index: e.index!, proof: e.proof!.map((b) => fromBase64(b)!), checkpoint: e.checkpoint! });
       expect(v.ok).toBe(true);
@@ -195,7 +195,7 @@ describe('devnet acceptance (4 peer processes, slow: ~1-2 min on 2 cores)', () =
 
   it('tiles and entry bundles served by different peers are byte-identical', async () => {
     const d = devnet!;
-    const clients = d.urls.map((url) => new CairnClient({ url }));
+    const clients = d.urls.map((url) => new CairnClient({ url, credentials: d.auth.auditor }));
     const tiles = tilesForSize(finalTarget);
     expect(tiles.some((t) => t.level === 1)).toBe(true);
     let compared = 0;
@@ -215,7 +215,7 @@ describe('devnet acceptance (4 peer processes, slow: ~1-2 min on 2 cores)', () =
 
   it('cairn audit passes on every peer (every entry, signature, tile and the quorum checkpoint)', async () => {
     for (const url of devnet!.urls) {
-      const r = await cli(['audit', url, '--trust', devnet!.trustFile]);
+      const r = await cli(['audit', url, '--trust', devnet!.trustFile, '--auth-key', devnet!.auth.auditorKeyFile]);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toContain(`audit OK: ${url}`);
       const size = Number(/\n {2}size {8}(\d+)\n/.exec(r.stdout)?.[1]);
@@ -224,7 +224,7 @@ describe('devnet acceptance (4 peer processes, slow: ~1-2 min on 2 cores)', () =
       expect(r.stdout).toMatch(/ \d+ entries\/s\n/);
     }
     // With the genesis, the auditor also checks every client is authorized.
-    const g = await cli(['audit', devnet!.urls[1]!, '--trust', devnet!.trustFile, '--genesis', devnet!.genesisFile]);
+    const g = await cli(['audit', devnet!.urls[1]!, '--trust', devnet!.trustFile, '--genesis', devnet!.genesisFile, '--auth-key', devnet!.auth.auditorKeyFile]);
     expect(g.code, g.stderr).toBe(0);
     expect(g.stdout).toContain("clients     every entry's client is authorized in");
   }, 120_000);
@@ -233,34 +233,35 @@ describe('devnet acceptance (4 peer processes, slow: ~1-2 min on 2 cores)', () =
     const d = devnet!;
     const p = (n: string) => join(dir.path, n);
     const h = submitted[1234]!;
-    const got = await cli(['receipt', h, '--peer', d.urls[2]!, '--out', p('r.tlog-proof'), '--entry-out', p('e.json')]);
+    const asAuditor = ['--auth-key', d.auth.auditorKeyFile];
+    const got = await cli(['receipt', h, '--peer', d.urls[2]!, '--out', p('r.tlog-proof'), '--entry-out', p('e.json'), ...asAuditor]);
     expect(got.code, got.stderr).toBe(0);
     const v = await cli(['verify', 'receipt', p('r.tlog-proof'), '--entry', p('e.json'), '--trust', d.trustFile]);
     expect(v.code, v.stderr).toBe(0);
     expect(v.stdout).toMatch(/^receipt OK\n/);
     // The receipt does not verify for another entry's bytes.
-    await writeFile(p('other.json'), fromBase64((await new CairnClient({ url: d.urls[0]! }).getEntry(submitted[1235]!)).leaf)!);
+    await writeFile(p('other.json'), fromBase64((await new CairnClient({ url: d.urls[0]!, credentials: d.auth.auditor }).getEntry(submitted[1235]!)).leaf)!);
     const bad = await cli(['verify', 'receipt', p('r.tlog-proof'), '--entry', p('other.json'), '--trust', d.trustFile]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/^cairn: receipt .* rejected: .*\n$/);
 
-    const online = await cli(['verify', 'receipt', h, '--peer', d.urls[3]!, '--trust', d.trustFile]);
+    const online = await cli(['verify', 'receipt', h, '--peer', d.urls[3]!, '--trust', d.trustFile, ...asAuditor]);
     expect(online.code, online.stderr).toBe(0);
     const cp = await cli(['verify', 'checkpoint', '--peer', d.urls[0]!, '--trust', d.trustFile, '--out', p('old.cp')]);
     expect(cp.code, cp.stderr).toBe(0);
-    const g = await cli(['get', h, '--peer', d.urls[1]!]);
+    const g = await cli(['get', h, '--peer', d.urls[1]!, ...asAuditor]);
     expect(g.code, g.stderr).toBe(0);
     expect(g.stdout).toMatch(/status +final\n/);
-    const st = await cli(['status', d.urls[1]!]);
+    const st = await cli(['status', d.urls[1]!, '--auth-key', d.auth.operatorKeyFile]);
     expect(st.code, st.stderr).toBe(0);
     expect(st.stdout).toMatch(/quorum +4 reachable, 3 needed: ok/);
 
     // cairn submit: flags with --wait, and JSON lines on stdin; then consistency with the saved checkpoint.
-    const one = await cli(['submit', '--peer', d.urls[1]!, '--key', d.clientKeyFile, '--action', 'db.query', '--actor', 'alice@example.com', '--resource-type', 'db.table', '--resource-id', 'payments', '--wait', '--timeout', '30s']);
+    const one = await cli(['submit', '--peer', d.urls[1]!, '--key', d.clientKeyFile, '--action', 'db.query', '--actor', 'alice@example.com', '--resource-type', 'db.table', '--resource-id', 'payments', '--wait', '--timeout', '30s', ...asAuditor]);
     expect(one.code, one.stderr).toBe(0);
     expect(one.stdout).toMatch(/^[0-9a-f]{64} final \d+ \S+\nsubmitted 1 entry to .*: 1 accepted, 0 already known, 1 final\n$/);
     const lines = Array.from({ length: 20 }, (_, i) => JSON.stringify({ id: `stdin-${i}`, actor: { id: 'bob' }, action: 'file.read', resource: { type: 'file', id: `/f/${i}` }, outcome: 'success' })).join('\n');
-    const bulk = await cli(['submit', '--peer', d.urls[2]!, '--key', d.clientKeyFile, '--stdin', '--wait'], { stdin: new TextEncoder().encode(lines + '\n') });
+    const bulk = await cli(['submit', '--peer', d.urls[2]!, '--key', d.clientKeyFile, '--stdin', '--wait', ...asAuditor], { stdin: new TextEncoder().encode(lines + '\n') });
     expect(bulk.code, bulk.stderr).toBe(0);
     expect(bulk.stdout).toContain('submitted 20 entries to');
     expect(bulk.stdout.split('\n').filter((l) => / final \d+ stdin-\d+$/.test(l))).toHaveLength(20);
@@ -276,7 +277,7 @@ describe('devnet acceptance (4 peer processes, slow: ~1-2 min on 2 cores)', () =
   it('CLI errors against real peers are one line with a non-zero exit', async () => {
     const d = devnet!;
     const unknown = 'ab'.repeat(32);
-    const r = await cli(['get', unknown, '--peer', d.urls[0]!]);
+    const r = await cli(['get', unknown, '--peer', d.urls[0]!, '--auth-key', d.auth.auditorKeyFile]);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/^cairn: HTTP 404 from http:\/\/127\.0\.0\.1:\d+\/v1\/entries\/(ab){32}: entry_not_found: .*\n$/);
@@ -324,14 +325,14 @@ describe('devnet acceptance (4 peer processes, slow: ~1-2 min on 2 cores)', () =
     expect(vs.stderr).toMatch(new RegExp(`^cairn: store .* is inconsistent at leaf ${index}: leaf ${index} does not hash to the stored level-0 tile hash.*\\[LEAF_HASH_MISMATCH\\]\\n$`));
 
     await d.startPeer(victim.name);
-    const a = await cli(['audit', victim.url, '--trust', d.trustFile]);
+    const a = await cli(['audit', victim.url, '--trust', d.trustFile, '--auth-key', d.auth.auditorKeyFile]);
     expect(a.code).toBe(1);
     expect(a.stdout).toBe('');
     expect(a.stderr).toMatch(
       new RegExp(`^cairn: audit of ${victim.url} failed after 1024 entries: entry ${index} \\(entry bundle 4, position 210\\): level-0 tile 4 expects leaf hash ${toHex(leafHash(original))}, the served entry hashes to ${toHex(leafHash(leaf))}.* \\[leaf_hash_mismatch\\]\\n$`),
     );
     // The other peers still pass.
-    const ok = await cli(['audit', d.urls[0]!, '--trust', d.trustFile]);
+    const ok = await cli(['audit', d.urls[0]!, '--trust', d.trustFile, '--auth-key', d.auth.auditorKeyFile]);
     expect(ok.code, ok.stderr).toBe(0);
 
     // Now corrupt the head's last leaf: the store's open-time check refuses it.

@@ -120,7 +120,10 @@ describe('devnet launcher process (slow: two 1-organization starts under tsx)', 
     expect(banner).toContain(`org1.devnet  http://127.0.0.1:${basePort + 1}`);
     expect(banner).toContain(`trust file (auditor's trust root: origin, keys, quorum): ${join(devnetDir(), 'trust.json')}`);
     expect(banner).toMatch(/sample entries \(final\): [0-9a-f]{64}\n/);
-    expect(banner).toContain(`npx cairn audit http://127.0.0.1:${basePort + 1} --trust ${join(devnetDir(), 'trust.json')}`);
+    expect(banner).toContain(`npx cairn audit http://127.0.0.1:${basePort + 1} --trust ${join(devnetDir(), 'trust.json')} --auth-key ${join(devnetDir(), 'keys', 'auditor.pem')}`);
+    expect(banner).toContain(`auditor key (trusted as auditor by every peer: entries, bundles, audit): ${join(devnetDir(), 'keys', 'auditor.pem')}`);
+    expect(await readFile(join(devnetDir(), 'keys', 'auditor.pem'), 'utf8')).toMatch(/\nkeyid: auditor\n-----BEGIN PRIVATE KEY-----\n/);
+    expect(JSON.parse(await readFile(join(devnetDir(), 'peers', 'org1.devnet', 'policy.json'), 'utf8'))).toMatchObject({ keys: [{ name: 'auditor', roles: ['auditor'] }, { name: 'operator', roles: ['operator'] }] });
     const [pid] = pidsIn(banner);
     expect(pid).toBeGreaterThan(0);
     peerPids.push(pid!);
