@@ -6,6 +6,7 @@ import { decodeCertificate } from '../../src/consensus/codec.js';
 import type { Peer, PeerStatus } from '../peer/peer.js';
 import type { AppliedInfo } from '../peer/ledger.js';
 import type { SubmitResult } from '../peer/mempool.js';
+import { registerMonitorMetrics } from '../monitor/metrics.js';
 
 /** Accepted entries whose finality latency is still being tracked (oldest forgotten first). */
 export const LATENCY_TRACKED_ENTRIES_MAX = 200_000;
@@ -83,6 +84,8 @@ export function createPeerMetrics(peer: Peer, now: () => number = Date.now): Pee
       for (const [kind, n] of Object.entries(status().publishFailures)) this.inc({ kind }, n);
     },
   });
+  // Quorum, lag, disk and the alert evaluator/outbox (the names deploy/prometheus and deploy/grafana use).
+  registerMonitorMetrics(registry, peer, status);
   const http = new Counter({ name: 'cairn_http_requests_total', help: 'HTTP requests answered', labelNames: ['route', 'status'], registers });
   const inFlight = new Gauge({ name: 'cairn_http_in_flight', help: 'HTTP requests being served', registers });
   const waiters = new Gauge({ name: 'cairn_http_waiters', help: 'Long-polls waiting for finality', registers });
