@@ -9,11 +9,12 @@ import { historySteps, type HistoryStep } from '../../src/search/diff.js';
 import type { AuditEntry, JsonValue } from '../../src/entry/types.js';
 import { usageError, type CliIo } from './io.js';
 import { parsePeerUrl } from './peer-http.js';
-import { readClient } from './search.js';
+import { addCredentialOptions, loadCredential, type CredentialFlags } from './credentials.js';
+import { asCliFailure, readClient } from './search.js';
 import { follow, interruptSignal, parseFollowFor } from './search-follow.js';
 import { loadTrust } from './trust.js';
 
-export interface HistoryCliOptions {
+export interface HistoryCliOptions extends CredentialFlags {
   peer: string;
   trust: string;
   limit?: string;
@@ -28,9 +29,10 @@ export async function historyCommand(io: CliIo, type: string, id: string, o: His
   if (o.limit !== undefined && !/^\d{1,4}$/.test(o.limit)) throw usageError('--limit must be an integer in 1..1000');
   const followFor = o.follow === true ? parseFollowFor(o.followFor) : undefined;
   if (o.follow !== true && o.followFor !== undefined) throw usageError('--follow-for needs --follow');
+  const cred = await loadCredential(io, o);
   const stop = followFor !== undefined ? interruptSignal() : undefined;
   try {
-    const client = readClient(url, stop?.signal);
+    const client = readClient(url, cred, stop?.signal);
     let prevAfter: JsonValue | undefined;
     let count = 0;
     let size = 0;
@@ -87,7 +89,7 @@ function printVersion(io: CliIo, json: boolean, idx: number, e: AuditEntry, s: H
 }
 
 export function registerHistory(program: Command, io: CliIo): void {
-  program
+  const cmd = program
     .command('history')
     .description('every entry that touched a resource, oldest first, verified, with field-level changes')
     .argument('<type>', 'resource.type')
@@ -98,5 +100,6 @@ export function registerHistory(program: Command, io: CliIo): void {
     .option('--json', 'JSON lines: {"index","entry","changes","continuous"}')
     .option('--follow', 'then keep printing new versions as they become final')
     .option('--follow-for <duration>', 'stop following after this long (30s, 5m, 2h; default 1h)')
-    .action(async (type: string, id: string, opts: HistoryCliOptions) => historyCommand(io, type, id, opts));
+    .action(async (type: string, id: string, opts: HistoryCliOptions) => asCliFailure(() => historyCommand(io, type, id, opts)));
+  addCredentialOptions(cmd);
 }

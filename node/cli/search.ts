@@ -8,6 +8,7 @@
 // The routes are described in docs/search.md.
 import type { Command } from 'commander';
 import { CairnClient } from '../../src/client/client.js';
+import { CairnApiError } from '../../src/client/errors.js';
 import type { SearchPageResult } from '../../src/client/search.js';
 import { nodeVerifier } from '../../src/crypto/node.js';
 import type { AuditEntry } from '../../src/entry/types.js';
@@ -15,12 +16,13 @@ import { decodeEntryBundle, inclusionProof, TILE_WIDTH, type TileId, type TileRe
 import type { SearchFilter } from '../../src/search/fields.js';
 import { verifyComplete, type AnswerResult, type SearchAnswer } from '../../src/search/verify.js';
 import type { TrustRoot } from '../../src/verifier/trust.js';
+import { addCredentialOptions, loadCredential, sdkCredentials, type CliCredential, type CredentialFlags } from './credentials.js';
 import { failure, usageError, type CliIo } from './io.js';
 import { abortableFetch, follow, interruptSignal, parseFollowFor } from './search-follow.js';
 import { parsePeerUrl } from './peer-http.js';
 import { loadTrust } from './trust.js';
 
-export interface SearchCliOptions {
+export interface SearchCliOptions extends CredentialFlags {
   peer: string;
   trust: string;
   actor?: string;
@@ -42,11 +44,24 @@ export interface SearchCliOptions {
 }
 
 /**
- * The SDK client of the read commands (search, history): one place where what every request
- * carries is decided. `signal` aborts pending requests (SIGINT while following).
+ * The SDK client of the read commands (search, history): the credential of the shared flags
+ * (--token, --token-file, --auth-key, or the CAIRN_* environment) on every request; `signal`
+ * aborts pending requests (SIGINT while following).
  */
-export function readClient(url: string, signal?: AbortSignal): CairnClient {
-  return new CairnClient({ url, ...(signal !== undefined ? { fetch: abortableFetch(signal) } : {}) });
+export function readClient(url: string, cred: CliCredential | null, signal?: AbortSignal): CairnClient {
+  const credentials = sdkCredentials(cred);
+  return new CairnClient({ url, ...(credentials !== undefined ? { credentials } : {}), ...(signal !== undefined ? { fetch: abortableFetch(signal) } : {}) });
+}
+
+/** SDK errors as the one-line failure of a command (a refused or unverifiable answer is not an internal error). */
+export async function asCliFailure<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (e) {
+    if (!(e instanceof CairnApiError)) throw e;
+    const hint = e.code === 'unauthenticated' ? ' (give --token, --token-file or --auth-key)' : '';
+    throw failure(`${e.message}${hint}`);
+  }
 }
 
 function timeArg(name: string, v: string | undefined): number | undefined {
@@ -163,9 +178,10 @@ export async function searchCommand(io: CliIo, o: SearchCliOptions): Promise<voi
   const maxPages = intArg('--max-pages', o.maxPages, 1_000_000);
   const followFor = o.follow === true ? parseFollowFor(o.followFor) : undefined;
   if (o.follow !== true && o.followFor !== undefined) throw usageError('--follow-for needs --follow');
+  const cred = await loadCredential(io, o);
   const stop = followFor !== undefined ? interruptSignal() : undefined;
   try {
-    const client = readClient(url, stop?.signal);
+    const client = readClient(url, cred, stop?.signal);
     const filter = filterFromCli(o);
     const size = await searchOnce(io, client, filter, o, trust, limit, maxPages);
     if (followFor === undefined) return;
@@ -202,7 +218,7 @@ async function searchOnce(io: CliIo, client: CairnClient, filter: SearchFilter, 
 }
 
 export function registerSearch(program: Command, io: CliIo): void {
-  program
+  const cmd = program
     .command('search')
     .description('search a peer; every result is verified against the trust file before it is shown')
     .requiredOption('--peer <url>', 'base URL of the peer API')
@@ -223,5 +239,6 @@ export function registerSearch(program: Command, io: CliIo): void {
     .option('--verify-complete', 're-check every entry of the covered ranges and report any left out')
     .option('--follow', 'then keep printing new matches as they become final')
     .option('--follow-for <duration>', 'stop following after this long (30s, 5m, 2h; default 1h)')
-    .action(async (opts: SearchCliOptions) => searchCommand(io, opts));
+    .action(async (opts: SearchCliOptions) => asCliFailure(() => searchCommand(io, opts)));
+  addCredentialOptions(cmd);
 }

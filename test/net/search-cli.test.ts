@@ -10,17 +10,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatTrustFile } from '../../src/verifier/index.js';
 import { startHttpServer, type HttpServer } from '../../node/http/server.js';
 import { makeCluster, type Cluster } from '../peer-support/cluster.js';
-import { entryOf, submitFinal, trustOf } from './search-support.js';
+import { entryOf, submitFinal, testGate, trustOf } from './search-support.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 let c: Cluster;
 let http: HttpServer;
+let gated: HttpServer;
 let dir: string;
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
   c = await makeCluster(1, { label: 'searchcli' });
-  http = await startHttpServer(await c.start(0), { host: '127.0.0.1', port: 0 });
+  const peer = await c.start(0);
+  http = await startHttpServer(peer, { host: '127.0.0.1', port: 0 });
+  gated = await startHttpServer(peer, { host: '127.0.0.1', port: 0, gate: testGate([], { recordFails: false }) });
   dir = await mkdtemp(join(tmpdir(), 'cairn-search-cli-'));
   await writeFile(join(dir, 'trust.json'), formatTrustFile(trustOf(c.genesis)));
   const [a, b] = c.clients;
@@ -34,6 +37,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const ch of children) if (ch.exitCode === null) ch.kill('SIGKILL');
   await http?.close();
+  await gated?.close();
   await c?.close();
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
 });
@@ -89,6 +93,16 @@ describe('cairn search / cairn history processes', () => {
     expect(p.out()).toMatch(/#0 .* alice {2}db\.update {2}success\n {4}replace \/rows {2}1 -> 2\n/);
     expect(p.out()).toMatch(/#2 .*\n {4}add {5}\/owner -> "ops"\n {4}replace \/rows {2}2 -> 5\n/);
     expect(p.out()).toContain('verified: 2 version(s) of table/payments');
+  }, 90_000);
+
+  it('with a restricted peer: --token gets the scoped results, no credential is one line, exit 1', async () => {
+    const p = cairn(['search', '--peer', gated.url, '--trust', 'trust.json', '--action', 'db.*', '--json', '--token', 'acme']);
+    expect(await finished(p, 60_000), p.err()).toBe(0);
+    const tenants = p.out().trim().split('\n').map((l) => (JSON.parse(l) as { entry: { tenant: string } }).entry.tenant);
+    expect(tenants).toEqual(['acme', 'acme']);
+    const anon = cairn(['history', 'table', 'orders', '--peer', gated.url, '--trust', 'trust.json']);
+    expect(await finished(anon, 60_000)).toBe(1);
+    expect(anon.err()).toMatch(/^cairn: unauthenticated: .*give --token, --token-file or --auth-key\)\n$/);
   }, 90_000);
 
   it('cairn search --follow prints an entry submitted after it started; SIGINT stops it cleanly', async () => {

@@ -18,7 +18,7 @@ export function role(name: string, kind: Role['kind'], scope: string): Role {
   return { name, kind, scope: f.filter, mfa: null };
 }
 
-/** Principals by the `x-test-who` header: roles as a policy would give them. */
+/** Principals by name: roles as a policy would give them. */
 export const TEST_PRINCIPALS: Record<string, Role[]> = {
   auditor: [role('auditors', 'auditor', 'true')],
   acme: [role('acme-readers', 'reader', 'entry.tenant == "acme"')],
@@ -34,7 +34,9 @@ export interface GateRecord {
 /** A gate with the contract's semantics (401 without credentials, 403 without the action, scope = the reading roles' scopes). */
 export function testGate(records: GateRecord[], state: { recordFails: boolean }): AccessGate {
   const principalOf = (req: FastifyRequest): Principal | null => {
-    const who = req.headers['x-test-who'];
+    // `x-test-who: <name>`, or `Authorization: Bearer <name>` (what the CLI's --token sends).
+    const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
+    const who = req.headers['x-test-who'] ?? bearer;
     if (typeof who !== 'string' || TEST_PRINCIPALS[who] === undefined) return null;
     return { ok: true, kind: 'key', id: `key:${who}`, keyName: who, roles: TEST_PRINCIPALS[who]!, rolesMissingMfa: [] };
   };
