@@ -29,6 +29,7 @@ import {
   type GovClient,
   type GovFailure,
   type GovGenesis,
+  type GovGenesisClient,
   type GovOrg,
   type GovParams,
   type GovRejectCode,
@@ -56,9 +57,9 @@ export type ApplyResult = { ok: true; state: GovState; effect: GovEffect } | Gov
 /** The state at height 0: the genesis validators, clients (open-ended grants) and limits. */
 export function genesisGovState(genesis: GovGenesis): GovState {
   const orgs: GovOrg[] = genesis.validators.map((v) => ({ name: v.name, key: v.key, peerId: v.peerId }));
-  const list = Array.isArray(genesis.clients) ? (genesis.clients as GovGenesis['clients'] & unknown[]) : [...(genesis.clients as ReadonlyMap<string, never>).values()];
+  const list: readonly GovGenesisClient[] = isClientList(genesis.clients) ? genesis.clients : [...genesis.clients.values()];
   const clients = new Map<string, GovClient>();
-  for (const c of list as { name: string; publicKeyHex: string; vouchedBy: string }[]) {
+  for (const c of list) {
     clients.set(c.publicKeyHex, { name: c.name, publicKeyHex: c.publicKeyHex, vouchedBy: c.vouchedBy, intervals: [{ from: 0 }] });
   }
   return {
@@ -70,6 +71,10 @@ export function genesisGovState(genesis: GovGenesis): GovState {
     pending: null,
     seen: new Map(),
   };
+}
+
+function isClientList(c: GovGenesis['clients']): c is readonly GovGenesisClient[] {
+  return Array.isArray(c);
 }
 
 function cloneParams(p: GovParams): GovParams {
