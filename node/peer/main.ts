@@ -40,8 +40,8 @@ export async function runPeerProcess(configPath: string, env: NodeJS.ProcessEnv 
     const config = await loadConfig(configPath, env);
     // Access control (docs/access-control.md): refused transport, a bad policy or unreadable TLS
     // files stop the start here, before the peer joins consensus.
+    const prepared = await prepareHttpAccess(config.http, { auth: config.auth });
     const access: AttachAccess = { auth: config.auth, ...(config.auth?.policy ? { signingSeed: (await loadSigningKey(config.signingKey)).seed } : {}) };
-    const prepared = await prepareHttpAccess(config.http, access);
     log = pino({ level: config.logLevel, base: { pid: process.pid } });
     peer = await startPeerFromConfig(config, netLogger(log));
     // The HTTP API (docs/api.md) when the config has "http"; peer.stop() then closes it first.
