@@ -15,3 +15,4 @@ export {
   type Membership,
   type PlacedGovRecord,
 } from './membership.js';
+export { tallyBallots, type BallotTally } from './tally.js';

@@ -20,7 +20,8 @@ import { quorumSize } from '../checkpoint/checkpoint.js';
 import type { VerifierKey } from '../checkpoint/keys.js';
 import { parseNote } from '../checkpoint/note.js';
 import { parseCheckpoint } from '../checkpoint/checkpoint.js';
-import { parseReceipt } from '../checkpoint/receipt.js';
+import { parseReceipt, proofErrorCode } from '../checkpoint/receipt.js';
+import { verifyConsistencyResult } from '../merkle/verify.js';
 import { fail, type Failure } from '../checkpoint/result.js';
 import { nobleVerifier } from '../crypto/noble.js';
 import { toHex } from '../encoding/bytes.js';
@@ -111,6 +112,23 @@ export function verifyReceiptAt(chain: TrustChain, receipt: Uint8Array | string,
   const s = checkpointSize(r.receipt.checkpoint);
   if (!s.ok) return s as ReturnType<typeof verifyReceipt>;
   return verifyReceipt(trustAtSize(chain, s.size), receipt, entryLeaf, opts);
+}
+
+/** Verifies two checkpoints, each with the set in force at its size, and that the older tree is a
+ *  prefix of the newer one (RFC 9162 consistency proof): works across membership changes. */
+export function verifyConsistencyAt(
+  chain: TrustChain,
+  input: { readonly old: Uint8Array | string; readonly new: Uint8Array | string; readonly proof: readonly Uint8Array[] },
+  opts?: VerifyOptions,
+): { ok: true; origin: string; old: VerifiedTreeHead; new: VerifiedTreeHead } | ChainFailure {
+  const older = verifyCheckpointAt(chain, input.old, opts);
+  if (!older.ok) return { ...older, message: `old checkpoint: ${older.message}` };
+  const newer = verifyCheckpointAt(chain, input.new, opts);
+  if (!newer.ok) return { ...newer, message: `new checkpoint: ${newer.message}` };
+  const r = verifyConsistencyResult(older.size, newer.size, input.proof, older.root, newer.root);
+  if (!r.ok) return fail(proofErrorCode(r.code), `consistency proof from size ${older.size} to ${newer.size}: ${r.message}`);
+  const head = (h: VerifiedTreeHead): VerifiedTreeHead => ({ origin: h.origin, size: h.size, root: h.root, signers: h.signers, checkpoint: h.checkpoint });
+  return { ok: true, origin: chain.origin, old: head(older), new: head(newer) };
 }
 
 /** One membership change as served by a peer: the logged governance entry, its position and

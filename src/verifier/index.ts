@@ -21,6 +21,7 @@ export {
   currentTrust,
   verifyCheckpointAt,
   verifyReceiptAt,
+  verifyConsistencyAt,
   updateTrustChain,
   TRUST_EPOCHS_MAX,
   TRUST_STEPS_MAX,

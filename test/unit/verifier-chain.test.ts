@@ -19,6 +19,7 @@ import {
   updateTrustChain,
   verifyCheckpointAt,
   verifyReceiptAt,
+  verifyConsistencyAt,
   type TrustChain,
   type TrustStep,
 } from '../../src/verifier/index.js';
@@ -100,6 +101,17 @@ describe('light verifier chain of trust', () => {
     expect(verifyReceiptAt(r.chain, await rec(3, 8, [b, c, d]), leaves[3]!, OPTS)).toMatchObject({ ok: true, index: 3, size: 8 });
     expect(verifyReceiptAt(r.chain, await rec(3, 20, [a2, c, e]), leaves[3]!, OPTS)).toMatchObject({ ok: true, index: 3, size: 20 });
     expect(verifyReceiptAt(r.chain, await rec(3, 20, [a, c, d]), leaves[3]!, OPTS)).toMatchObject({ ok: false, code: 'checkpoint_quorum_not_met' });
+  });
+
+  it('verifies consistency between checkpoints of different sets (before and after the changes)', async () => {
+    const r = updateTrustChain(genesisChain, steps, OPTS);
+    if (!r.ok) throw new Error(r.message);
+    const proof = await log.consistencyProof(8, 20);
+    const ok = verifyConsistencyAt(r.chain, { old: await checkpoint(8, [a, b, c]), new: await checkpoint(20, [a2, b, e]), proof }, OPTS);
+    expect(ok).toMatchObject({ ok: true, old: { size: 8 }, new: { size: 20 } });
+    // The same pair under one static set fails on one side or the other.
+    expect(verifyConsistencyAt(genesisChain, { old: await checkpoint(8, [a, b, c]), new: await checkpoint(20, [a2, b, e]), proof }, OPTS)).toMatchObject({ ok: false, code: 'checkpoint_quorum_not_met' });
+    expect(verifyConsistencyAt(r.chain, { old: await checkpoint(8, [a, b, c]), new: await checkpoint(20, [a2, b, e]), proof: proof.slice(1) }, OPTS)).toMatchObject({ ok: false });
   });
 
   it('rejects a checkpoint signed by a set that was never approved', async () => {
