@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatTrustFile } from '../../src/verifier/index.js';
+import { run } from '../../node/cli/run.js';
 import { startHttpServer, type HttpServer } from '../../node/http/server.js';
 import { makeCluster, type Cluster } from '../peer-support/cluster.js';
 import { entryOf, submitFinal, testGate, trustOf } from './search-support.js';
@@ -120,4 +121,23 @@ describe('cairn search / cairn history processes', () => {
     expect(Date.now() - t).toBeLessThan(5_000);
     expect(p.err()).toContain('stopped following: 1 new result(s)');
   }, 150_000);
+
+  it('cairn history --follow (in process) prints a new version with its changes, continuing the diff, until --follow-for ends', async () => {
+    let out = '';
+    let err = '';
+    const io = { stdout: (x: string) => void (out += x), stderr: (x: string) => void (err += x), cwd: dir };
+    const done = run(['history', 'table', 'payments', '--peer', http.url, '--trust', 'trust.json', '--follow', '--follow-for', '15s'], io);
+    const end = Date.now() + 30_000;
+    while (!out.includes('following new versions')) {
+      if (Date.now() > end) throw new Error(`no follow banner:\n${out}\n${err}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const next = entryOf(c.clients[0]!, { actor: 'alice', action: 'db.update', type: 'table', id: 'payments', tenant: 'acme', data: { before: { rows: 5, owner: 'ops' }, after: { rows: 6, owner: 'ops' } } });
+    const [index] = await submitFinal(http.url, [next]);
+    expect(await done, err).toBe(0);
+    const tail = out.slice(out.indexOf('following new versions'));
+    expect(tail).toMatch(new RegExp(`#${index} .* alice {2}db\\.update {2}success\n {4}replace /rows {2}5 -> 6\n`));
+    expect(tail).not.toContain('data.before differs');
+    expect(tail).toContain('stopped following: 1 new version(s)');
+  }, 60_000);
 });
