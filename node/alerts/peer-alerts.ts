@@ -25,6 +25,7 @@ import { AlertEvaluator } from './evaluator.js';
 import { DEFAULT_SENDERS } from './index.js';
 import { Outbox, OutboxFullError, type OutboxAlarm, type OutboxOptions, type Sender } from './outbox.js';
 import { RulesHolder, type ReloadResult } from './rules-file.js';
+import { IntegrityMonitor, type AlarmConfig } from '../monitor/integrity.js';
 
 /** Final entries read from the store and evaluated in one step (bounds memory per step). */
 export const FEED_CHUNK = 1000;
@@ -51,6 +52,8 @@ export interface PeerAlertsOptions {
   senders?: Partial<Record<Destination['type'], Sender>>;
   /** Reload the rules file on SIGHUP (the peer process sets it). */
   reloadOnSighup?: boolean;
+  /** Overrides of the alarms section (tests: checkMs). */
+  alarms?: Partial<AlarmConfig>;
 }
 
 export interface PeerAlertsStats {
@@ -74,6 +77,8 @@ export interface PeerAlerts {
   reload(): Promise<ReloadResult>;
   /** Resolves once every final entry known now has been evaluated (tests). */
   caughtUp(): Promise<void>;
+  /** The built-in integrity alarms, when the rules file has an `alarms` section (else null). */
+  readonly monitor: IntegrityMonitor | null;
   stop(): Promise<void>;
 }
 
@@ -185,6 +190,16 @@ export async function attachAlerts(peer: Peer, opts: PeerAlertsOptions): Promise
   const onFinal = (): void => void pump();
   peer.events.on('final', onFinal);
   outbox.start();
+  // Integrity alarms go through the same outbox (their destinations and thresholds are read at
+  // start; a reload does not change them).
+  let monitor: IntegrityMonitor | null = null;
+  if (first.rules.alarms !== undefined) {
+    const a = first.rules.alarms;
+    monitor = new IntegrityMonitor(peer, { ...a, ...opts.alarms, destinations: a.destinations }, async (alarms) => {
+      await outbox.enqueue(alarms);
+    });
+    monitor.start();
+  }
 
   const reload = async (): Promise<ReloadResult> => {
     const r = await holder.reload();
@@ -227,12 +242,14 @@ export async function attachAlerts(peer: Peer, opts: PeerAlertsOptions): Promise
     caughtUp: async () => {
       await pump();
     },
+    monitor,
     stop: async () => {
       if (stopped) return;
       stopped = true;
       peer.events.off('final', onFinal);
       if (opts.reloadOnSighup) process.off('SIGHUP', onHup);
       clearTimeout(retryTimer);
+      await monitor?.stop();
       await (running ?? Promise.resolve()).catch(() => undefined);
       await outbox.stop();
       // A clean stop saves the position: the next start re-evaluates nothing.

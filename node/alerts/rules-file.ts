@@ -14,6 +14,53 @@ export interface LoadedRules {
   file: string;
   rules: Rule[];
   destinations: Map<string, Destination>;
+  /** The built-in integrity alarms (node/monitor/integrity.ts), when the file has an `alarms` section. */
+  alarms?: AlarmsSection;
+}
+
+/** `alarms:` — where the built-in integrity alarms go and their thresholds (defaults in node/monitor/integrity.ts). */
+export interface AlarmsSection {
+  destinations: string[];
+  silentCheckpoints?: number;
+  noQuorumMs?: number;
+  lagHeights?: number;
+  lagMs?: number;
+  diskFreeBytesMin?: number;
+}
+
+const ALARM_KEYS: Record<string, [keyof AlarmsSection, number, number, number]> = {
+  // file key: [field, multiplier, min, max] (values in the file are integers)
+  validatorSilentCheckpoints: ['silentCheckpoints', 1, 1, 100_000],
+  noQuorumSeconds: ['noQuorumMs', 1000, 1, 86_400],
+  lagHeights: ['lagHeights', 1, 1, 1_000_000],
+  lagSeconds: ['lagMs', 1000, 1, 86_400],
+  diskFreeMinBytes: ['diskFreeBytesMin', 1, 0, Number.MAX_SAFE_INTEGER],
+};
+
+function parseAlarms(raw: unknown, names: ReadonlySet<string>, problem: (path: (string | number)[], message: string) => void): AlarmsSection | undefined {
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    problem(['alarms'], 'alarms must be a mapping with `destinations` and optional thresholds');
+    return undefined;
+  }
+  const o = raw as Record<string, unknown>;
+  const out: AlarmsSection = { destinations: [] };
+  for (const [k, v] of Object.entries(o)) {
+    if (k === 'destinations') {
+      if (!Array.isArray(v) || v.length > 32) problem(['alarms', k], 'destinations must be a list of at most 32 destination names');
+      else v.forEach((d, j) => (typeof d === 'string' && names.has(d) ? out.destinations.push(d) : problem(['alarms', k, j], `unknown destination ${JSON.stringify(d)} (declared: ${[...names].join(', ') || 'none'})`)));
+      continue;
+    }
+    const spec = ALARM_KEYS[k];
+    if (spec === undefined) {
+      problem(['alarms', k], `unknown key "${k}" (destinations, ${Object.keys(ALARM_KEYS).join(', ')})`);
+      continue;
+    }
+    const [field, mul, min, max] = spec;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) problem(['alarms', k], `${k} must be an integer in ${min}..${max}`);
+    else (out as unknown as Record<string, number>)[field] = v * mul;
+  }
+  return out;
 }
 
 export interface RulesFileProblem {
@@ -103,12 +150,19 @@ export async function parseRulesText(text: string, file: string, opts: ParseRule
     for (const p of d.problems) problems.push(located(p.path, p.message));
     names = new Set(typeof rawDest === 'object' && rawDest !== null ? Object.keys(rawDest) : []);
   }
+  // The alarms section is the peer's, not the rule engine's: validated here, then set aside.
+  let alarms: AlarmsSection | undefined;
+  if (typeof raw === 'object' && raw !== null && 'alarms' in raw) {
+    const { alarms: rawAlarms, ...rest } = raw as Record<string, unknown>;
+    alarms = parseAlarms(rawAlarms, names, (path, message) => problems.push(located(path, message)));
+    raw = rest;
+  }
   const v = validateRules(raw, names);
   if (!v.ok) {
     for (const p of v.problems) problems.push(ruleProblem(p, located));
   }
   if (problems.length > 0 || !v.ok) fail(problems);
-  return { file, rules: (v as { rules: Rule[] }).rules, destinations };
+  return { file, rules: (v as { rules: Rule[] }).rules, destinations, ...(alarms !== undefined ? { alarms } : {}) };
 }
 
 function ruleProblem(p: RuleProblem, located: (path: (string | number)[], message: string, rule?: string) => RulesFileProblem): RulesFileProblem {

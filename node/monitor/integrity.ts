@@ -1,0 +1,247 @@
+// Built-in integrity alarms of a peer, raised as alerts through the same durable outbox as the
+// rules' alerts (node/alerts/peer-alerts.ts), to the destinations named under `alarms:` in the
+// rules file:
+//   fork               a quorum-signed checkpoint of a size this peer has a final checkpoint for,
+//                      with another root: names the organizations that signed both (double signers)
+//   equivocation       stored equivocation evidence: names the validator, height, round, message type
+//   validator_silent   a validator whose signature is missing from N consecutive final checkpoints
+//   no_quorum          fewer than a quorum of validators reachable for longer than T
+//   consensus_halted   this peer's consensus stopped for good (fail-stop)
+//   lagging            this peer is L or more heights behind the highest peer for longer than T
+//   disk_low           free space of the data directory's filesystem below a threshold
+//
+// Alarm ids are SHA-256 over "cairn/alarm/v1", the kind and what identifies the incident (the
+// evidence, the conflicting root, the start of an episode), so raising one again (after a restart,
+// or on every check while it lasts) is recognized by the outbox and delivered once.
+import { createHash } from 'node:crypto';
+import { statfsSync } from 'node:fs';
+import type { Alert, Severity } from '../../src/alerts/types.js';
+import { verifyCheckpointQuorum, parseCheckpoint } from '../../src/checkpoint/checkpoint.js';
+import { parseNote } from '../../src/checkpoint/note.js';
+import { nodeVerifier } from '../../src/crypto/node.js';
+import { fromUtf8, toHex, bytesEqual } from '../../src/encoding/bytes.js';
+import type { Peer } from '../peer/peer.js';
+
+export type AlarmKind = 'fork' | 'equivocation' | 'validator_silent' | 'no_quorum' | 'consensus_halted' | 'lagging' | 'disk_low';
+
+export interface AlarmConfig {
+  destinations: string[];
+  /** validator_silent after this many consecutive final checkpoints without its signature. */
+  silentCheckpoints: number;
+  noQuorumMs: number;
+  lagHeights: number;
+  lagMs: number;
+  diskFreeBytesMin: number;
+  /** How often the polled conditions are checked. */
+  checkMs: number;
+}
+
+export const DEFAULT_ALARM_CONFIG: Omit<AlarmConfig, 'destinations'> = {
+  silentCheckpoints: 20,
+  noQuorumMs: 60_000,
+  lagHeights: 50,
+  lagMs: 60_000,
+  diskFreeBytesMin: 1024 * 1024 * 1024,
+  checkMs: 5_000,
+};
+
+const SEVERITY: Record<AlarmKind, Severity> = {
+  fork: 'critical',
+  equivocation: 'critical',
+  consensus_halted: 'critical',
+  no_quorum: 'high',
+  validator_silent: 'medium',
+  lagging: 'medium',
+  disk_low: 'high',
+};
+
+/** Most alarms waiting for the outbox (it was full); older ones are kept, newer dropped and counted. */
+export const PENDING_ALARMS_MAX = 1000;
+
+export function alarmId(kind: AlarmKind, key: string): string {
+  return createHash('sha256').update(`cairn/alarm/v1\0${kind}\0${key}`).digest('hex');
+}
+
+export class IntegrityMonitor {
+  private readonly cfg: AlarmConfig;
+  private readonly pending: Alert[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private readonly missed = new Map<string, number>();
+  private noQuorumSince: number | null = null;
+  private lagSince: number | null = null;
+  private diskLow = false;
+  private diskEpisode = 0;
+  private stopped = false;
+  private busy: Promise<void> = Promise.resolve();
+  readonly stats = { raised: 0, dropped: 0, byKind: {} as Partial<Record<AlarmKind, number>> };
+
+  constructor(
+    private readonly peer: Peer,
+    cfg: Partial<AlarmConfig> & { destinations: string[] },
+    private readonly deliver: (alerts: Alert[]) => Promise<void>,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.cfg = { ...DEFAULT_ALARM_CONFIG, ...cfg };
+  }
+
+  private readonly onFinal = (f: { treeSize: number; note: Uint8Array }): void => this.checkSigners(f.note);
+
+  start(): void {
+    this.peer.events.on('final', this.onFinal);
+    const tick = (): void => {
+      if (this.stopped) return;
+      this.busy = this.check().catch(() => undefined);
+      void this.busy.then(() => {
+        if (!this.stopped) this.timer = setTimeout(tick, this.cfg.checkMs);
+      });
+    };
+    tick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.peer.events.off('final', this.onFinal);
+    clearTimeout(this.timer);
+    await this.busy;
+  }
+
+  private raise(kind: AlarmKind, key: string, title: string, group: Record<string, string>): void {
+    const id = alarmId(kind, key);
+    if (this.pending.some((a) => a.id === id)) return;
+    if (this.pending.length >= PENDING_ALARMS_MAX) {
+      this.stats.dropped++;
+      return;
+    }
+    this.pending.push({
+      id,
+      ruleId: `cairn.alarm.${kind}`,
+      ruleVersion: 1,
+      severity: SEVERITY[kind],
+      title,
+      labels: { category: 'log-integrity', alarm: kind, origin: this.peer.genesis.origin },
+      destinations: this.cfg.destinations,
+      time: new Date(this.now()).toISOString(),
+      group,
+      entries: [],
+    });
+    this.stats.raised++;
+    this.stats.byKind[kind] = (this.stats.byKind[kind] ?? 0) + 1;
+  }
+
+  /** Hands the waiting alarms to the outbox (which ignores those it already has). */
+  async flush(): Promise<void> {
+    if (this.pending.length === 0) return;
+    const batch = this.pending.splice(0);
+    try {
+      await this.deliver(batch);
+    } catch {
+      // Full outbox: keep them for the next check.
+      this.pending.unshift(...batch.slice(0, PENDING_ALARMS_MAX));
+    }
+  }
+
+  /** One pass over the polled conditions, then delivery. */
+  async check(): Promise<void> {
+    const s = this.peer.status();
+    const t = this.now();
+    const name = (i: number): string => this.peer.genesis.validators[i]?.name ?? `validator #${i}`;
+    for (const e of await this.peer.evidence(1000)) {
+      this.raise('equivocation', `${e.height}/${e.round}/${e.type}/${e.validator}`, `Equivocation by ${name(e.validator)}: two different ${e.type}s at height ${e.height} round ${e.round}`, {
+        validator: name(e.validator),
+        height: String(e.height),
+        round: String(e.round),
+        type: e.type,
+      });
+    }
+    if (s.halted !== null) {
+      this.raise('consensus_halted', `${s.halted.atMs}/${s.halted.code}`, `Consensus halted on this peer: ${s.halted.code}: ${s.halted.message}`.slice(0, 500), { code: s.halted.code });
+    }
+    if (!s.quorum.ok) {
+      this.noQuorumSince ??= t;
+      if (t - this.noQuorumSince >= this.cfg.noQuorumMs) {
+        this.raise('no_quorum', String(this.noQuorumSince), `No quorum for ${Math.round((t - this.noQuorumSince) / 1000)} s: ${s.quorum.reachable} of ${s.quorum.needed} validators reachable`, {
+          since: new Date(this.noQuorumSince).toISOString(),
+          reachable: String(s.quorum.reachable),
+          needed: String(s.quorum.needed),
+        });
+      }
+    } else this.noQuorumSince = null;
+    const maxHeight = Math.max(s.height, ...s.peers.map((p) => p.height ?? 0));
+    if (maxHeight - s.height >= this.cfg.lagHeights) {
+      this.lagSince ??= t;
+      if (t - this.lagSince >= this.cfg.lagMs) {
+        this.raise('lagging', String(this.lagSince), `This peer is ${maxHeight - s.height} heights behind the highest peer`, { height: String(s.height), peerHeight: String(maxHeight) });
+      }
+    } else this.lagSince = null;
+    let free: number | null = null;
+    try {
+      const fs = statfsSync(this.peer.internals.store.dir);
+      free = fs.bavail * fs.bsize;
+    } catch {
+      free = null;
+    }
+    if (free !== null) {
+      if (free < this.cfg.diskFreeBytesMin) {
+        if (!this.diskLow) this.diskEpisode = t;
+        this.diskLow = true;
+        this.raise('disk_low', String(this.diskEpisode), `Disk space low: ${free} bytes free for the data directory (threshold ${this.cfg.diskFreeBytesMin})`, { freeBytes: String(free) });
+      } else if (free > this.cfg.diskFreeBytesMin * 1.1) this.diskLow = false; // hysteresis: one alarm per episode
+    }
+    await this.flush();
+  }
+
+  /** Counts, for each validator, the consecutive final checkpoints that lack its signature. */
+  private checkSigners(note: Uint8Array): void {
+    const parsed = parseNote(note);
+    if (!parsed.ok) return;
+    const body = parseCheckpoint(parsed.note.text);
+    const size = body.ok ? body.checkpoint.size : 0;
+    const signed = new Set(parsed.note.signatures.map((sig) => sig.name));
+    for (const v of this.peer.genesis.validators) {
+      if (signed.has(v.name)) {
+        this.missed.delete(v.name);
+        continue;
+      }
+      const n = (this.missed.get(v.name) ?? 0) + 1;
+      this.missed.set(v.name, n);
+      if (n === this.cfg.silentCheckpoints) {
+        this.raise('validator_silent', `${v.name}/${size}`, `Validator ${v.name} signed none of the last ${n} final checkpoints (up to tree size ${size})`, { validator: v.name, treeSize: String(size), checkpoints: String(n) });
+        void this.flush();
+      }
+    }
+  }
+
+  /**
+   * A checkpoint seen elsewhere (another peer, an auditor, a gossip): when it carries a quorum of
+   * valid validator signatures and disagrees with this peer's final checkpoint of the same size,
+   * that is a fork; the organizations that signed both are the double signers. Returns what it
+   * found (the fork alarm is queued and delivered).
+   */
+  async observeCheckpoint(note: string | Uint8Array): Promise<{ status: 'fork'; doubleSigners: string[] } | { status: 'consistent' | 'unknown_size' } | { status: 'invalid'; reason: string }> {
+    const g = this.peer.genesis;
+    const trust = { origin: g.origin, quorum: g.quorum, keys: g.validators.map((v) => v.key) };
+    const theirs = verifyCheckpointQuorum(note, trust, nodeVerifier);
+    if (!theirs.ok) return { status: 'invalid', reason: `${theirs.code}: ${theirs.message}` };
+    const rec = await this.peer.internals.store.getCheckpoint(theirs.checkpoint.size);
+    if (rec === undefined || !rec.final) return { status: 'unknown_size' };
+    const ours = verifyCheckpointQuorum(rec.note, trust, nodeVerifier);
+    if (!ours.ok) return { status: 'invalid', reason: `our own checkpoint does not verify: ${ours.code}` };
+    if (bytesEqual(ours.checkpoint.root, theirs.checkpoint.root)) return { status: 'consistent' };
+    const doubleSigners = theirs.signers.filter((n) => ours.signers.includes(n)).sort();
+    const size = theirs.checkpoint.size;
+    this.raise(
+      'fork',
+      `${size}/${toHex(theirs.checkpoint.root)}`,
+      `Fork at tree size ${size}: two quorum-signed checkpoints with different roots; signed both: ${doubleSigners.join(', ') || 'nobody'}`,
+      {
+        treeSize: String(size),
+        ourRoot: toHex(ours.checkpoint.root),
+        theirRoot: toHex(theirs.checkpoint.root),
+        doubleSigners: doubleSigners.join(','),
+        theirNote: typeof note === 'string' ? note : fromUtf8(note),
+      },
+    );
+    await this.flush();
+    return { status: 'fork', doubleSigners };
+  }
+}

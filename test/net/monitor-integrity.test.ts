@@ -1,0 +1,110 @@
+// Built-in integrity alarms of real peers (libp2p and LevelDB on 127.0.0.1), delivered through the
+// alert outbox to a real webhook receiver: a fork (a conflicting checkpoint signed by a quorum of
+// the genesis keys) names the double signers; a validator missing from consecutive final
+// checkpoints; no quorum for longer than T; low disk space, raised once per episode however
+// often it is checked.
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { formatCheckpoint } from '../../src/checkpoint/checkpoint.js';
+import { signNote } from '../../src/checkpoint/note.js';
+import { nodeSigner } from '../../src/crypto/node.js';
+import type { Alert } from '../../src/alerts/types.js';
+import { attachAlerts } from '../../node/alerts/peer-alerts.js';
+import { makeCluster, makeEntries, waitFor, clusterProgress, type Cluster } from '../peer-support/cluster.js';
+
+let cluster: Cluster | null = null;
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+  await cluster?.close();
+  cluster = null;
+});
+
+async function receiver(): Promise<{ url: string; alerts: Alert[] }> {
+  const st = { url: '', alerts: [] as Alert[] };
+  const server: Server = createServer((req, res) => {
+    const ch: Buffer[] = [];
+    req.on('data', (c: Buffer) => ch.push(c));
+    req.on('end', () => {
+      st.alerts.push((JSON.parse(Buffer.concat(ch).toString('utf8')) as { data: Alert }).data);
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  cleanups.push(() => new Promise((r) => (server.closeAllConnections(), server.close(r))));
+  st.url = `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`;
+  return st;
+}
+
+async function rules(dir: string, url: string, alarms: string): Promise<string> {
+  await writeFile(join(dir, 'whsec.txt'), `whsec_${randomBytes(32).toString('base64')}`);
+  const f = join(dir, 'rules.yaml');
+  await writeFile(f, `version: 1\ndestinations:\n  soc: { type: webhook, url: "${url}", secretFile: whsec.txt }\nalarms: ${alarms}\nrules: []\n`);
+  return f;
+}
+
+async function until(what: string, cond: () => boolean, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const fast = { outbox: { tickMs: 20, backoffBaseMs: 50, backoffMaxMs: 200 } };
+
+describe('integrity alarms', () => {
+  it('a conflicting quorum-signed checkpoint raises the fork alarm naming the double signers; low disk is raised once', async () => {
+    const c = (cluster = await makeCluster(1, { label: 'fork' }));
+    const rx = await receiver();
+    const peer = await c.start(0);
+    const file = await rules(c.dirs[0]!, rx.url, '{ destinations: [soc], diskFreeMinBytes: 9007199254740991 }');
+    const a = await attachAlerts(peer, { rulesFile: file, ...fast, alarms: { checkMs: 50 } });
+    await peer.submit(makeEntries(c.clients, 10, 'f'));
+    await waitFor(c, '10 final', () => peer.status().finalSize >= 10, () => clusterProgress(c));
+    const size = peer.status().finalSize;
+    const ours = (await peer.latestCheckpoint())!;
+    const org = c.orgs[0]!;
+    expect(await a.monitor!.observeCheckpoint(ours)).toEqual({ status: 'consistent' });
+    // Not signed by a quorum of genesis keys: not evidence of anything.
+    const stranger = signNote(formatCheckpoint({ origin: c.genesis.origin, size, root: randomBytes(32) }), [{ name: org.name, signer: nodeSigner(new Uint8Array(32).fill(7)) }]);
+    expect((await a.monitor!.observeCheckpoint(stranger)).status).toBe('invalid');
+    const forged = signNote(formatCheckpoint({ origin: c.genesis.origin, size, root: randomBytes(32) }), [{ name: org.name, signer: org.signer }]);
+    expect(await a.monitor!.observeCheckpoint(forged)).toEqual({ status: 'fork', doubleSigners: [org.name] });
+    await until('fork alarm delivered', () => rx.alerts.some((x) => x.ruleId === 'cairn.alarm.fork'));
+    const fork = rx.alerts.find((x) => x.ruleId === 'cairn.alarm.fork')!;
+    expect(fork.severity).toBe('critical');
+    expect(fork.title).toContain(org.name);
+    expect(fork.group).toMatchObject({ treeSize: String(size), doubleSigners: org.name });
+    // Checked every 50 ms, delivered once.
+    await until('disk alarm delivered', () => rx.alerts.some((x) => x.ruleId === 'cairn.alarm.disk_low'));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(rx.alerts.filter((x) => x.ruleId === 'cairn.alarm.disk_low')).toHaveLength(1);
+    expect(rx.alerts.filter((x) => x.ruleId === 'cairn.alarm.fork')).toHaveLength(1);
+  }, 120_000);
+
+  it('a validator missing from consecutive final checkpoints, then no quorum for longer than T', async () => {
+    const c = (cluster = await makeCluster(4, { label: 'silent' }));
+    const rx = await receiver();
+    const peers = [await c.start(0), await c.start(1), await c.start(2)];
+    const file = await rules(c.dirs[0]!, rx.url, '{ destinations: [soc], validatorSilentCheckpoints: 2, noQuorumSeconds: 1 }');
+    await attachAlerts(peers[0]!, { rulesFile: file, ...fast, alarms: { checkMs: 100 } });
+    for (let i = 0; i < 4; i++) {
+      const want = peers[0]!.status().finalSize + 5;
+      await peers[0]!.submit(makeEntries(c.clients, 5, `s${i}`));
+      await waitFor(c, `${want} final`, () => peers[0]!.status().finalSize >= want, () => clusterProgress(c));
+    }
+    await until('validator_silent alarm', () => rx.alerts.some((x) => x.ruleId === 'cairn.alarm.validator_silent'));
+    const silent = rx.alerts.filter((x) => x.ruleId === 'cairn.alarm.validator_silent');
+    expect(silent.map((x) => x.group.validator)).toEqual([c.orgs[3]!.name]);
+    expect(rx.alerts.some((x) => x.ruleId === 'cairn.alarm.no_quorum')).toBe(false);
+    await c.stop(1);
+    await c.stop(2);
+    await until('no_quorum alarm', () => rx.alerts.some((x) => x.ruleId === 'cairn.alarm.no_quorum'));
+    const nq = rx.alerts.find((x) => x.ruleId === 'cairn.alarm.no_quorum')!;
+    expect(nq.group).toMatchObject({ reachable: '1', needed: '3' });
+  }, 180_000);
+});
