@@ -20,7 +20,7 @@ import { quorumSize } from '../checkpoint/checkpoint.js';
 import type { VerifierKey } from '../checkpoint/keys.js';
 import { parseNote } from '../checkpoint/note.js';
 import { parseCheckpoint } from '../checkpoint/checkpoint.js';
-import { parseReceipt, proofErrorCode } from '../checkpoint/receipt.js';
+import { parseReceipt, proofErrorCode, RECEIPT_PROOF_HASHES_MAX } from '../checkpoint/receipt.js';
 import { verifyConsistencyResult } from '../merkle/verify.js';
 import { fail, type Failure } from '../checkpoint/result.js';
 import { nobleVerifier } from '../crypto/noble.js';
@@ -57,6 +57,7 @@ export interface TrustChain {
 export type ChainErrorCode =
   | VerifierErrorCode
   | GovErrorCode
+  | 'trust_step_bad_input'
   | 'trust_step_entry_invalid'
   | 'trust_step_not_membership'
   | 'trust_step_replay'
@@ -161,6 +162,11 @@ function nextKeys(keys: readonly VerifierKey[], parsed: ParsedGovRecord): { ok: 
 function applyStep(chain: TrustChain, step: TrustStep, opts?: VerifyOptions): { ok: true; chain: TrustChain; applied: AppliedStep } | ChainFailure {
   // Cheap facts first: the entry and its record parse, the type, replay, ordering; then the
   // checkpoint's quorum signatures and the inclusion proof; then the record's own signatures.
+  if (step === null || typeof step !== 'object' || !Number.isSafeInteger(step.index) || step.index < 0) return fail('trust_step_bad_input', 'a step needs a non-negative integer index');
+  if (!Array.isArray(step.proof) || step.proof.length > RECEIPT_PROOF_HASHES_MAX || !step.proof.every((h) => h instanceof Uint8Array)) {
+    return fail('trust_step_bad_input', `a step's proof is an array of at most ${RECEIPT_PROOF_HASHES_MAX} hashes`);
+  }
+  if (typeof step.checkpoint !== 'string' && !(step.checkpoint instanceof Uint8Array)) return fail('trust_step_bad_input', "a step's checkpoint is a signed note (text or bytes)");
   if (!(step.entryLeaf instanceof Uint8Array) || step.entryLeaf.length > MAX_ENTRY_BYTES) return fail('entry_too_large', `entry must be at most ${MAX_ENTRY_BYTES} bytes`);
   const leaf = parseLeaf(step.entryLeaf);
   if (!leaf.ok) return fail('trust_step_entry_invalid', `the step's entry is not a valid logged entry: ${leaf.errors[0]?.code}`);
@@ -212,6 +218,7 @@ export function updateTrustChain(
   opts?: VerifyOptions,
 ): { ok: true; chain: TrustChain; applied: AppliedStep[] } | (ChainFailure & { step: number; chain: TrustChain; applied: AppliedStep[] }) {
   const applied: AppliedStep[] = [];
+  if (!Array.isArray(steps)) return { ...fail('trust_step_bad_input', 'steps must be an array'), step: 0, chain, applied };
   if (steps.length > TRUST_STEPS_MAX) return { ...fail('trust_step_too_many', `more than ${TRUST_STEPS_MAX} (TRUST_STEPS_MAX) steps in one update`), step: TRUST_STEPS_MAX, chain, applied };
   let cur = chain;
   for (let i = 0; i < steps.length; i++) {
