@@ -48,11 +48,11 @@ function encoded(s: string): string {
   }
 }
 
-/** `s` when it is a safe short string, else its digest (and the original goes to data[key]). */
-function safe(s: string, ok: (s: string) => boolean, data: JsonObject, key: string): string {
+/** `s` when it is a safe short string, else `fallback` (default its digest) and the original goes to data[key]. */
+function safe(s: string, ok: (s: string) => boolean, data: JsonObject, key: string, fallback?: string): string {
   if (s.length > 0 && s.length <= 256 && PRINTABLE.test(s) && ok(s)) return s;
   data[key] = encoded(s);
-  return digest(s);
+  return fallback ?? digest(s);
 }
 
 function iso(ms: number): string {
@@ -69,10 +69,10 @@ function isIp(s: string): boolean {
 export function recordEntry(rec: QueuedRecord, instance: string, timeMs: number): UnsignedEntry {
   const data: JsonObject = { count: rec.count, firstAt: iso(rec.firstAt), lastAt: iso(rec.lastAt) };
   const actorId = safe(rec.actor, () => true, data, 'actorText');
-  const action = safe(rec.action, (s) => ACTION.test(s) && s.length <= 128, data, 'actionText');
+  const action = safe(rec.action, (s) => ACTION.test(s) && s.length <= 128, data, 'actionText', 'cairn.read.other');
   const resources = rec.resources.map((r, i) => {
     const d: JsonObject = {};
-    const out = { type: safe(r.type, (s) => TOKEN.test(s), d, 'typeText'), id: safe(r.id, () => true, d, 'idText') };
+    const out = { type: safe(r.type, (s) => TOKEN.test(s), d, 'typeText', 'other'), id: safe(r.id, () => true, d, 'idText') };
     if (Object.keys(d).length > 0) data[`resource${i}`] = d;
     return out;
   });
@@ -84,7 +84,7 @@ export function recordEntry(rec: QueuedRecord, instance: string, timeMs: number)
     id: metaAuditEntryId(instance, rec.seq),
     time: iso(timeMs),
     actor: { id: actorId, type: 'principal' },
-    action: action.startsWith('sha256:') ? 'cairn.read.other' : action,
+    action,
     resource,
     outcome: rec.outcome,
     data,

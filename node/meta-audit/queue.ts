@@ -144,43 +144,59 @@ export class MetaAuditQueue {
     if (this.closed) return Promise.reject(new Error('meta-audit queue is closed'));
     return new Promise((resolve, reject) => {
       this.pending.push({ ev, resolve, reject });
-      if (this.writing === null) this.writing = this.flushLoop();
+      this.startFlush();
+    });
+  }
+
+  private startFlush(): void {
+    if (this.writing !== null) return;
+    // flushLoop may finish without awaiting anything (no record changed), so `writing` is cleared
+    // in a continuation, which also picks up records that arrived in between.
+    this.writing = this.flushLoop().finally(() => {
+      this.writing = null;
+      if (this.pending.length > 0) this.startFlush();
     });
   }
 
   private async flushLoop(): Promise<void> {
-    try {
-      while (this.pending.length > 0) {
-        const group = this.pending;
-        this.pending = [];
-        const touched = new Set<number>();
-        const results = group.map((p) => this.apply(p.ev, touched));
-        const ops: BatchOp[] = [];
-        for (const seq of touched) {
-          const r = this.records.get(seq);
-          if (r === undefined) continue;
-          const value = utf8(JSON.stringify(r));
-          this.bytes += value.length - (this.sizes.get(seq) ?? 0);
-          this.sizes.set(seq, value.length);
-          ops.push({ type: 'put', key: recordKey(seq), value });
-          this.dirty.add(seq);
-        }
+    while (this.pending.length > 0) {
+      const group = this.pending;
+      this.pending = [];
+      const touched = new Set<number>();
+      const results = group.map((p) => {
         try {
-          if (ops.length > 0) {
-            ops.push({ type: 'put', key: Uint8Array.of(K_NEXT), value: u64(this.nextSeq) });
-            await durableBatch(this.db, ops);
-          }
-          group.forEach((p, i) => p.resolve(results[i]!));
+          return this.apply(p.ev, touched);
         } catch (e) {
-          // Not durable: the callers hear an error (the gate fails closed). The records stay in
-          // memory and may still be submitted: an extra meta-audit entry is harmless.
-          for (const p of group) p.reject(e as Error);
-        } finally {
-          for (const seq of touched) this.dirty.delete(seq);
+          return e as Error; // a bug in apply: that caller hears it, the others are written
         }
+      });
+      const ops: BatchOp[] = [];
+      for (const seq of touched) {
+        const r = this.records.get(seq);
+        if (r === undefined) continue;
+        const value = utf8(JSON.stringify(r));
+        this.bytes += value.length - (this.sizes.get(seq) ?? 0);
+        this.sizes.set(seq, value.length);
+        ops.push({ type: 'put', key: recordKey(seq), value });
+        this.dirty.add(seq);
       }
-    } finally {
-      this.writing = null;
+      try {
+        if (ops.length > 0) {
+          ops.push({ type: 'put', key: Uint8Array.of(K_NEXT), value: u64(this.nextSeq) });
+          await durableBatch(this.db, ops);
+        }
+        group.forEach((p, i) => {
+          const r = results[i]!;
+          if (r instanceof Error) p.reject(r);
+          else p.resolve(r);
+        });
+      } catch (e) {
+        // Not durable: the callers hear an error (the gate fails closed). The records stay in
+        // memory and may still be submitted: an extra meta-audit entry is harmless.
+        for (const p of group) p.reject(e as Error);
+      } finally {
+        for (const seq of touched) this.dirty.delete(seq);
+      }
     }
   }
 
@@ -248,7 +264,7 @@ export class MetaAuditQueue {
   }
 
   private resourceBytes(r: { type: string; id: string }): number {
-    return 24 + r.type.length * 6 + r.id.length * 6; // JSON escaping may grow a character to \uXXXX
+    return JSON.stringify(r).length + 1;
   }
 
   private overflow(ev: { actor: string; action: string; outcome: 'success' | 'denied'; reason?: string; address: string; at: number }, touched: Set<number>, now: number): 'full' {
