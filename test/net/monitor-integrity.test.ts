@@ -13,6 +13,8 @@ import { signNote } from '../../src/checkpoint/note.js';
 import { nodeSigner } from '../../src/crypto/node.js';
 import type { Alert } from '../../src/alerts/types.js';
 import { attachAlerts } from '../../node/alerts/peer-alerts.js';
+import { encodeEvidence } from '../../node/peer/codec.js';
+import { voteSignBytes, type Vote } from '../../src/consensus/index.js';
 import { makeCluster, makeEntries, waitFor, clusterProgress, type Cluster } from '../peer-support/cluster.js';
 
 let cluster: Cluster | null = null;
@@ -84,6 +86,14 @@ describe('integrity alarms', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(rx.alerts.filter((x) => x.ruleId === 'cairn.alarm.disk_low')).toHaveLength(1);
     expect(rx.alerts.filter((x) => x.ruleId === 'cairn.alarm.fork')).toHaveLength(1);
+    // Equivocation evidence (two prevotes of one validator for one height and round) is named.
+    const vote = (valueId: Uint8Array | null): Vote => ({ type: 'prevote', height: 9999, round: 1, valueId, validator: 0, signature: org.signer.sign(voteSignBytes(c.genesis.origin, 'prevote', 9999, 1, valueId)) });
+    await peer.internals.store.putEvidence(encodeEvidence({ height: 9999, round: 1, type: 'prevote', validator: 0, first: vote(null), second: vote(randomBytes(32)) }));
+    await until('equivocation alarm', () => rx.alerts.some((x) => x.ruleId === 'cairn.alarm.equivocation'));
+    const eq = rx.alerts.find((x) => x.ruleId === 'cairn.alarm.equivocation')!;
+    expect(eq.group).toEqual({ validator: org.name, height: '9999', round: '1', type: 'prevote' });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(rx.alerts.filter((x) => x.ruleId === 'cairn.alarm.equivocation')).toHaveLength(1);
   }, 120_000);
 
   it('a validator missing from consecutive final checkpoints, then no quorum for longer than T', async () => {
