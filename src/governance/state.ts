@@ -192,6 +192,12 @@ export function applyGovernance(state: GovState, parsed: ParsedGovRecord, atHeig
       if (prev !== undefined && prev.intervals.some((iv) => iv.until === undefined || iv.until > H + 1)) {
         return govFail('gov_client_active', `client key is already granted (to ${prev.name}); revoke it first`);
       }
+      // Names label keys in logs and policies (the genesis requires them unique): one active key per name.
+      for (const other of s.clients.values()) {
+        if (other.name === c.name && other.publicKeyHex !== c.publicKey && other.intervals.some((iv) => iv.until === undefined || iv.until > H + 1)) {
+          return govFail('gov_client_name_in_use', `client name ${c.name} belongs to another active key`);
+        }
+      }
       if (prev === undefined && s.clients.size >= GOV_CLIENTS_MAX) return govFail('gov_clients_full', `more than ${GOV_CLIENTS_MAX} (GOV_CLIENTS_MAX) client keys`);
       if (prev !== undefined && prev.intervals.length >= GOV_CLIENT_INTERVALS_MAX) return govFail('gov_clients_full', `client key granted more than ${GOV_CLIENT_INTERVALS_MAX} (GOV_CLIENT_INTERVALS_MAX) times`);
       const sig = checkGovSignatures(parsed, orgs, verifier);

@@ -210,6 +210,7 @@ export const GOV_REJECT_CODES = [
   'gov_client_unknown',
   'gov_client_inactive',
   'gov_client_is_org',
+  'gov_client_name_in_use',
   'gov_clients_full',
   'gov_org_exists',
   'gov_org_unknown',

@@ -167,6 +167,7 @@ describe('client.grant / client.revoke', () => {
     rejects(s1, revoke(b, k.hex, 10), 6, 'gov_voucher_signature');
     rejects(s0, revoke(a, k.hex, 10), 6, 'gov_client_unknown');
     rejects(s0, grant(a, { name: 'x', hex: Buffer.from(a.key.publicKey).toString('hex') }, 10), 5, 'gov_client_is_org');
+    rejects(s1, grant(b, { name: 'app1', hex: clientKey('other').hex }, 10), 6, 'gov_client_name_in_use');
   });
 });
 
