@@ -23,9 +23,13 @@ export interface Cluster {
   close(): Promise<void>;
 }
 
-export async function makeCluster(n: number, opts: { clients?: number; limits?: BuildGenesisInput['limits']; label?: string } = {}): Promise<Cluster> {
+export async function makeCluster(
+  n: number,
+  opts: { clients?: number; limits?: BuildGenesisInput['limits']; label?: string; extraClients?: (orgs: OrgFixture[]) => ClientFixture[] } = {},
+): Promise<Cluster> {
   const orgs = await makeOrgs(n, opts.label ?? 'org');
-  const clients = makeClients(opts.clients ?? 4);
+  // Extra clients come first: makeGenesis vouches client i by organization i mod n.
+  const clients = [...(opts.extraClients?.(orgs) ?? []), ...makeClients(opts.clients ?? 4)];
   const genesis = makeGenesis(orgs, clients, { limits: { timeouts: { proposeMs: 1500, prevoteMs: 500, precommitMs: 500, deltaMs: 250 }, blockIntervalMs: 20, ...(opts.limits ?? {}) } });
   const dirs: string[] = [];
   for (let i = 0; i < n; i++) dirs.push(await mkdtemp(join(tmpdir(), `cairn-peer${i}-`)));
