@@ -11,8 +11,10 @@
 // (the auditor's verifier does), and signing a million entries would dominate the build.
 //
 //   tsx bench/search.ts [--entries 1000000] [--block 2000] [--queries 100] [--sign] [--out file.json]
+//                       [--store <dir>]   keep the built store there; a later run with the same
+//                                         --store and --entries skips the build and only measures
 import { ClassicLevel } from 'classic-level';
-import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile, mkdir, readFile } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -37,10 +39,11 @@ interface Args {
   sign: boolean;
   out: string | undefined;
   compare: number;
+  store: string | undefined;
 }
 
 function args(argv: string[]): Args {
-  const a: Args = { entries: 1_000_000, block: 2000, queries: 100, sign: false, out: undefined, compare: 100_000 };
+  const a: Args = { entries: 1_000_000, block: 2000, queries: 100, sign: false, out: undefined, compare: 100_000, store: undefined };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const v = (): string => {
@@ -54,6 +57,7 @@ function args(argv: string[]): Args {
     else if (k === '--compare') a.compare = Number(v());
     else if (k === '--sign') a.sign = true;
     else if (k === '--out') a.out = v();
+    else if (k === '--store') a.store = v();
     else throw new Error(`unknown argument ${k}`);
   }
   for (const [k, n] of Object.entries({ entries: a.entries, block: a.block, queries: a.queries, compare: a.compare })) {
@@ -176,33 +180,62 @@ async function dirBytes(dir: string): Promise<number> {
   return Number(out.split(/\s/)[0]);
 }
 
+interface BuildInfo {
+  rateWithout: number;
+  rateWith: number;
+  bytesWithout: number;
+  bytesWith: number;
+  buildSecs: number;
+  buildRate: number;
+}
+
+/** The apply-cost comparison, then the big store in `dir`. */
+async function buildAll(a: Args, root: string, dir: string): Promise<BuildInfo> {
+  // Cost of writing the indexes: the same entries applied without and with them, back to back.
+  const noIdxDir = join(root, 'no-index');
+  const s0 = await openStore(noIdxDir, { searchIndexes: false });
+  const rateWithout = await build(s0, a.compare, a.block, a.sign, false);
+  await s0.close();
+  const bytesWithout = await dirBytes(noIdxDir);
+  await rm(noIdxDir, { recursive: true, force: true });
+  const idxDir = join(root, 'index-small');
+  const s1 = await openStore(idxDir);
+  const rateWith = await build(s1, a.compare, a.block, a.sign, false);
+  await s1.close();
+  const bytesWith = await dirBytes(idxDir);
+  await rm(idxDir, { recursive: true, force: true });
+  console.error(`apply ${a.compare} entries: ${Math.round(rateWithout)}/s without indexes, ${Math.round(rateWith)}/s with`);
+  const store = await openStore(dir);
+  const t = performance.now();
+  const buildRate = await build(store, a.entries, a.block, a.sign, true);
+  const buildSecs = (performance.now() - t) / 1000;
+  await store.close();
+  console.error(`built ${a.entries} entries in ${Math.round(buildSecs)} s (${Math.round(buildRate)}/s)`);
+  return { rateWithout, rateWith, bytesWithout, bytesWith, buildSecs, buildRate };
+}
+
 async function main(): Promise<void> {
   const a = args(process.argv.slice(2));
   const cpu = `${os.cpus()[0]?.model ?? 'unknown cpu'}, ${os.cpus().length} cores`;
   console.error(`bench:search — ${a.entries} entries, blocks of ${a.block}, ${cpu}, node ${process.version}`);
   const root = await mkdtemp(join(os.tmpdir(), 'cairn-bench-search-'));
   try {
-    // Cost of writing the indexes: the same entries applied without and with them, back to back.
-    const noIdxDir = join(root, 'no-index');
-    const s0 = await openStore(noIdxDir, { searchIndexes: false });
-    const rateWithout = await build(s0, a.compare, a.block, a.sign, false);
-    await s0.close();
-    const bytesWithout = await dirBytes(noIdxDir);
-    await rm(noIdxDir, { recursive: true, force: true });
-    const idxDir = join(root, 'index-small');
-    const s1 = await openStore(idxDir);
-    const rateWith = await build(s1, a.compare, a.block, a.sign, false);
-    await s1.close();
-    const bytesWith = await dirBytes(idxDir);
-    await rm(idxDir, { recursive: true, force: true });
-    console.error(`apply ${a.compare} entries: ${Math.round(rateWithout)}/s without indexes, ${Math.round(rateWith)}/s with`);
-
-    const dir = join(root, 'store');
+    const dir = a.store ?? join(root, 'store');
+    const buildFile = `${dir}.build.json`;
+    const probe = await openStore(dir);
+    const have = probe.head()?.treeSize ?? 0;
+    await probe.close();
+    if (have !== 0 && have !== a.entries) throw new Error(`--store holds ${have} entries, not ${a.entries}: remove it or match --entries`);
+    let info: BuildInfo;
+    if (have === a.entries) {
+      info = JSON.parse(await readFile(buildFile, 'utf8')) as BuildInfo;
+      console.error(`reusing the store of ${a.entries} entries (built earlier at ${Math.round(info.buildRate)}/s)`);
+    } else {
+      info = await buildAll(a, root, dir);
+      if (a.store !== undefined) await writeFile(buildFile, JSON.stringify(info));
+    }
+    const { rateWithout, rateWith, bytesWithout, bytesWith, buildSecs, buildRate } = info;
     const store = await openStore(dir);
-    const t = performance.now();
-    const buildRate = await build(store, a.entries, a.block, a.sign, true);
-    const buildSecs = (performance.now() - t) / 1000;
-    console.error(`built ${a.entries} entries in ${Math.round(buildSecs)} s (${Math.round(buildRate)}/s)`);
     const engine = await SearchEngine.open(store);
     const size = a.entries;
     const span = size * STEP_MS;
