@@ -177,7 +177,8 @@ export class PolicyGate implements AccessGate {
     await this.record(req, { actor: principal.id, action: what.action, resource: what.resource, outcome: 'denied', reason: what.reason });
   }
 
-  private async refuse(req: FastifyRequest, reply: FastifyReply, actor: string, e: AuthError): Promise<null> {
+  /** Records the denial, then answers it (401 with WWW-Authenticate, 403 or 503). */
+  async refuse(req: FastifyRequest, reply: FastifyReply, actor: string, e: AuthError): Promise<null> {
     await this.record(req, { actor, action: 'cairn.auth.denied', resource: { type: 'route', id: routeOf(req) }, outcome: 'denied', reason: e.reason });
     sendAuthError(reply, e);
     return null;

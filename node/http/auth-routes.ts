@@ -53,7 +53,10 @@ export function registerAuthRoutes(app: FastifyInstance, gate: PolicyGate | null
       return reply.code(200).header('cache-control', 'no-store').send(body);
     }
     const who = await gate.principal(req);
-    if (!who.ok) return sendAuthError(reply, who);
+    if (!who.ok) {
+      await gate.refuse(req, reply, 'anonymous', who);
+      return reply;
+    }
     const scope = gate.scopeOf(who);
     const body: WhoamiResponse = {
       principal: who.id,
