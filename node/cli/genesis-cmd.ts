@@ -105,7 +105,7 @@ export async function parseAuditorSpec(io: CliIo, spec: string, i: number): Prom
   }
   // Reuse the client key parsing (hex, key file, keygen .pub, PEM, JWK); the organization slot is unused.
   const c = await parseClientSpec(io, `${parts[0]},${parts[1]},-`, i).catch((e: Error) => {
-    throw usageError(e.message.replace(/^--client/, '--auditor'));
+    throw usageError(`--auditor #${i + 1}: ${e.message.replace(/^--client #\d+: /, '').replace('client public key', 'auditor public key')}`);
   });
   return { name: c.name, publicKey: c.publicKey };
 }
