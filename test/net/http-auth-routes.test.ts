@@ -8,6 +8,9 @@ import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { decodeJwt, SignJWT, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePolicy } from '../../node/auth/index.js';
+import { fromBase64 } from '../../src/encoding/bytes.js';
+import { verifyConsistencyResult } from '../../src/merkle/verify.js';
+import { verifyCheckpoint, type TrustRoot } from '../../src/verifier/index.js';
 import type { AuditEntry } from '../../src/entry/types.js';
 import { call, makeHttpCluster, type HttpCluster } from './helpers/http-cluster.js';
 import { bearer, leafHashHex, signedCall, submitFinal, tenantEntries, testKey, type Answer } from './helpers/auth-peer.js';
@@ -83,6 +86,20 @@ describe('without credentials', () => {
     expect(tile.headers.get('cache-control')).toMatch(/^public/);
     expect((await call(`${url}/v1/proofs/consistency?from=1&to=${size}`)).status).toBe(200);
     expect((await call(`${url}/healthz`)).status).toBe(200);
+  });
+
+  it('a tlog client without credentials verifies checkpoints and their consistency as the log grows', async () => {
+    const trust: TrustRoot = { origin: c.genesis.origin, keys: c.genesis.validators.map((v) => v.key), quorum: c.genesis.quorum };
+    const v1 = verifyCheckpoint(trust, (await call(`${url}/checkpoint`)).text);
+    if (!v1.ok) throw new Error(JSON.stringify(v1));
+    await submitFinal(c, url, tenantEntries(c, ['acme', 'globex'], 1, 'grow'));
+    const v2 = verifyCheckpoint(trust, (await call(`${url}/checkpoint`)).text);
+    if (!v2.ok) throw new Error(JSON.stringify(v2));
+    expect(v2.size).toBe(v1.size + 2);
+    const proof = await call(`${url}/v1/proofs/consistency?from=${v1.size}&to=${v2.size}`);
+    expect(proof.status).toBe(200);
+    const ok = verifyConsistencyResult(v1.size, v2.size, (proof.json.proof as string[]).map((b) => fromBase64(b)!), v1.root, v2.root);
+    expect(ok.ok, JSON.stringify(ok)).toBe(true);
   });
 });
 
