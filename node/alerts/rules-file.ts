@@ -26,6 +26,8 @@ export interface AlarmsSection {
   lagHeights?: number;
   lagMs?: number;
   diskFreeBytesMin?: number;
+  scrubLeavesPerSecond?: number;
+  scrubPauseMs?: number;
 }
 
 const ALARM_KEYS: Record<string, [keyof AlarmsSection, number, number, number]> = {
@@ -35,6 +37,8 @@ const ALARM_KEYS: Record<string, [keyof AlarmsSection, number, number, number]> 
   lagHeights: ['lagHeights', 1, 1, 1_000_000],
   lagSeconds: ['lagMs', 1000, 1, 86_400],
   diskFreeMinBytes: ['diskFreeBytesMin', 1, 0, Number.MAX_SAFE_INTEGER],
+  scrubLeavesPerSecond: ['scrubLeavesPerSecond', 1, 0, 10_000_000],
+  scrubPauseSeconds: ['scrubPauseMs', 1000, 0, 7 * 86_400],
 };
 
 function parseAlarms(raw: unknown, names: ReadonlySet<string>, problem: (path: (string | number)[], message: string) => void): AlarmsSection | undefined {

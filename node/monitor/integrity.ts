@@ -9,6 +9,8 @@
 //   consensus_halted   this peer's consensus stopped for good (fail-stop)
 //   lagging            this peer is L or more heights behind the highest peer for longer than T
 //   disk_low           free space of the data directory's filesystem below a threshold
+//   scrub_mismatch     the background scrub (scrub.ts) found a stored leaf or tile that disagrees
+//                      with the final checkpoint: names the first index
 //
 // Alarm ids are SHA-256 over "cairn/alarm/v1", the kind and what identifies the incident (the
 // evidence, the conflicting root, the start of an episode), so raising one again (after a restart,
@@ -21,8 +23,9 @@ import { parseNote } from '../../src/checkpoint/note.js';
 import { nodeVerifier } from '../../src/crypto/node.js';
 import { fromUtf8, toHex, bytesEqual } from '../../src/encoding/bytes.js';
 import type { Peer } from '../peer/peer.js';
+import { Scrubber } from './scrub.js';
 
-export type AlarmKind = 'fork' | 'equivocation' | 'validator_silent' | 'no_quorum' | 'consensus_halted' | 'lagging' | 'disk_low';
+export type AlarmKind = 'fork' | 'equivocation' | 'validator_silent' | 'no_quorum' | 'consensus_halted' | 'lagging' | 'disk_low' | 'scrub_mismatch';
 
 export interface AlarmConfig {
   destinations: string[];
@@ -34,6 +37,10 @@ export interface AlarmConfig {
   diskFreeBytesMin: number;
   /** How often the polled conditions are checked. */
   checkMs: number;
+  /** Background scrub rate (0: no scrub); a cycle over N entries takes N / this seconds. */
+  scrubLeavesPerSecond: number;
+  /** Pause between two scrub cycles. */
+  scrubPauseMs: number;
 }
 
 export const DEFAULT_ALARM_CONFIG: Omit<AlarmConfig, 'destinations'> = {
@@ -43,6 +50,8 @@ export const DEFAULT_ALARM_CONFIG: Omit<AlarmConfig, 'destinations'> = {
   lagMs: 60_000,
   diskFreeBytesMin: 1024 * 1024 * 1024,
   checkMs: 5_000,
+  scrubLeavesPerSecond: 5_000,
+  scrubPauseMs: 60_000,
 };
 
 const SEVERITY: Record<AlarmKind, Severity> = {
@@ -53,6 +62,7 @@ const SEVERITY: Record<AlarmKind, Severity> = {
   validator_silent: 'medium',
   lagging: 'medium',
   disk_low: 'high',
+  scrub_mismatch: 'critical',
 };
 
 /** Most alarms waiting for the outbox (it was full); older ones are kept, newer dropped and counted. */
@@ -73,6 +83,7 @@ export class IntegrityMonitor {
   private diskEpisode = 0;
   private stopped = false;
   private busy: Promise<void> = Promise.resolve();
+  readonly scrubber: Scrubber | null;
   readonly stats = { raised: 0, dropped: 0, byKind: {} as Partial<Record<AlarmKind, number>> };
 
   constructor(
@@ -82,12 +93,24 @@ export class IntegrityMonitor {
     private readonly now: () => number = Date.now,
   ) {
     this.cfg = { ...DEFAULT_ALARM_CONFIG, ...cfg };
+    this.scrubber =
+      this.cfg.scrubLeavesPerSecond > 0
+        ? new Scrubber(peer, {
+            leavesPerSecond: this.cfg.scrubLeavesPerSecond,
+            pauseBetweenCyclesMs: this.cfg.scrubPauseMs,
+            onMismatch: (m) => {
+              this.raise('scrub_mismatch', `${m.what}/${m.index}/${m.treeSize}`, `Scrub: ${m.message}`, { what: m.what, index: String(m.index), treeSize: String(m.treeSize) });
+              void this.flush();
+            },
+          })
+        : null;
   }
 
   private readonly onFinal = (f: { treeSize: number; note: Uint8Array }): void => this.checkSigners(f.note);
 
   start(): void {
     this.peer.events.on('final', this.onFinal);
+    this.scrubber?.start();
     const tick = (): void => {
       if (this.stopped) return;
       this.busy = this.check().catch(() => undefined);
@@ -102,6 +125,7 @@ export class IntegrityMonitor {
     this.stopped = true;
     this.peer.events.off('final', this.onFinal);
     clearTimeout(this.timer);
+    await this.scrubber?.stop();
     await this.busy;
   }
 

@@ -1,0 +1,135 @@
+// Background scrub: re-verifies the peer's own stored leaves and tiles against its latest final
+// checkpoint, at a bounded rate, and reports the first mismatch of each cycle. Without it a peer
+// whose LevelDB was edited (an insider changing one leaf while it was stopped) keeps serving the
+// edited entry; outside auditors would catch it, the peer itself would not.
+//
+// One step = one level-0 tile (up to 256 leaves): every leaf is hashed and compared with the
+// stored level-0 tile; a full level-0 tile's subtree root is compared with its entry in the
+// level-1 tile. At the end of a cycle the root recomputed from the stored tiles is compared with
+// the checkpoint's root, which covers edits of higher tiles. Steps are spaced so that at most
+// `leavesPerSecond` leaves are read per second (cycle time = tree size / leavesPerSecond).
+import { bytesEqual } from '../../src/encoding/bytes.js';
+import { leafHash, nodeHash, tileHash, treeHash, TILE_WIDTH, HASH_BYTES } from '../../src/merkle/index.js';
+import { parseCheckpoint } from '../../src/checkpoint/checkpoint.js';
+import { parseNote } from '../../src/checkpoint/note.js';
+import type { Peer } from '../peer/peer.js';
+
+export interface ScrubMismatch {
+  /** leaf: a leaf does not hash to its tile entry; tile: a level-0 tile disagrees with level 1; root: the stored tiles do not give the checkpoint's root. */
+  what: 'leaf' | 'tile' | 'root' | 'missing';
+  /** The first leaf index concerned. */
+  index: number;
+  treeSize: number;
+  message: string;
+}
+
+export interface ScrubStats {
+  cycles: number;
+  /** Leaves verified in the current cycle. */
+  position: number;
+  lastCycleMs: number | null;
+  mismatches: number;
+}
+
+/** Root of a full tile's 256 hashes (a perfect subtree of height 8). */
+function fullTileRoot(tile: Uint8Array): Uint8Array {
+  let level: Uint8Array[] = [];
+  for (let i = 0; i < TILE_WIDTH; i++) level.push(tileHash(tile, i));
+  while (level.length > 1) {
+    const up: Uint8Array[] = [];
+    for (let i = 0; i < level.length; i += 2) up.push(nodeHash(level[i]!, level[i + 1]!));
+    level = up;
+  }
+  return level[0]!;
+}
+
+export class Scrubber {
+  readonly stats: ScrubStats = { cycles: 0, position: 0, lastCycleMs: null, mismatches: 0 };
+  private stopped = false;
+  private loop: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+
+  constructor(
+    private readonly peer: Peer,
+    private readonly opts: { leavesPerSecond: number; pauseBetweenCyclesMs?: number; onMismatch: (m: ScrubMismatch) => void },
+  ) {}
+
+  start(): void {
+    this.loop = this.run().catch(() => undefined);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await this.loop;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((r) => {
+      const t = setTimeout(done, ms);
+      const self = this;
+      function done(): void {
+        clearTimeout(t);
+        self.wake = null;
+        r();
+      }
+      this.wake = done;
+    });
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      const note = await this.peer.latestCheckpoint();
+      const parsed = note === null ? null : parseNote(note);
+      const cp = parsed?.ok ? parseCheckpoint(parsed.note.text) : null;
+      if (cp?.ok && cp.checkpoint.size > 0) {
+        const t0 = Date.now();
+        const found = await this.cycle(cp.checkpoint.size, cp.checkpoint.root);
+        if (found !== null) {
+          this.stats.mismatches++;
+          this.opts.onMismatch(found);
+        }
+        if (!this.stopped) {
+          this.stats.cycles++;
+          this.stats.lastCycleMs = Date.now() - t0;
+        }
+      }
+      await this.sleep(this.opts.pauseBetweenCyclesMs ?? 60_000);
+    }
+  }
+
+  /** One pass over [0, size); the first mismatch, or null. */
+  async cycle(size: number, root: Uint8Array): Promise<ScrubMismatch | null> {
+    const store = this.peer.internals.store;
+    const stepMs = (TILE_WIDTH * 1000) / Math.max(1, this.opts.leavesPerSecond);
+    for (let t = 0; t * TILE_WIDTH < size; t++) {
+      if (this.stopped) return null;
+      const started = Date.now();
+      const start = t * TILE_WIDTH;
+      const width = Math.min(TILE_WIDTH, size - start);
+      this.stats.position = start;
+      const [leaves, tile] = await Promise.all([store.getLeaves(start, width), store.readTile(0, t, width)]);
+      if (leaves.length !== width || tile === undefined || tile.length !== width * HASH_BYTES) {
+        return { what: 'missing', index: start, treeSize: size, message: `leaves or level-0 tile ${t} missing below tree size ${size}` };
+      }
+      for (let i = 0; i < width; i++) {
+        if (!bytesEqual(leafHash(leaves[i]!), tileHash(tile, i))) {
+          return { what: 'leaf', index: start + i, treeSize: size, message: `leaf ${start + i} does not hash to its entry in level-0 tile ${t}: the stored leaf or tile was altered` };
+        }
+      }
+      if (width === TILE_WIDTH) {
+        const parentIndex = Math.floor(t / TILE_WIDTH);
+        const parent = await store.readTile(1, parentIndex, Math.min(TILE_WIDTH, Math.floor(size / TILE_WIDTH) - parentIndex * TILE_WIDTH));
+        if (parent !== undefined && !bytesEqual(fullTileRoot(tile), tileHash(parent, t % TILE_WIDTH))) {
+          return { what: 'tile', index: start, treeSize: size, message: `level-0 tile ${t} (leaves ${start}..${start + 255}) disagrees with its hash in level-1 tile ${parentIndex}` };
+        }
+      }
+      this.stats.position = start + width;
+      const wait = stepMs - (Date.now() - started);
+      if (wait > 0) await this.sleep(wait);
+    }
+    const computed = await treeHash(store, size);
+    if (!bytesEqual(computed, root)) return { what: 'root', index: 0, treeSize: size, message: `the stored tiles give another root than the final checkpoint of size ${size}` };
+    return null;
+  }
+}
