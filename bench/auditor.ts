@@ -101,10 +101,11 @@ export interface AuditRun {
 }
 
 /** Runs the real `cairn audit <url> --trust <file>` as a child process and times it. */
-export function runCairnAudit(url: string, trustPath: string, timeoutMs: number): Promise<AuditRun> {
+export function runCairnAudit(url: string, trustPath: string, timeoutMs: number, env: Record<string, string> = {}): Promise<AuditRun> {
   return new Promise((resolve) => {
     const t0 = performance.now();
-    const proc = spawn(process.execPath, [...nodeEntryArgs('node/cli/main'), 'audit', url, '--trust', trustPath], { cwd: codeRoot(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    // env: the CLI's credential variables when the peers have an access policy (bench --auth).
+    const proc = spawn(process.execPath, [...nodeEntryArgs('node/cli/main'), 'audit', url, '--trust', trustPath], { cwd: codeRoot(), stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, ...env } });
     let out = '';
     proc.stdout!.on('data', (d: Buffer) => (out = (out + d.toString('utf8')).slice(-8000)));
     proc.stderr!.on('data', (d: Buffer) => (out = (out + d.toString('utf8')).slice(-8000)));

@@ -2,6 +2,7 @@
 // than fetch at thousands of requests per second, and every request has a deadline. Loopback only:
 // the bench refuses any URL whose host is not 127.0.0.1 / localhost.
 import { Agent, request } from 'node:http';
+import type { BenchCredentials } from './auth.js';
 
 /** Largest response body read (an entry bundle is at most 256 × 65,537 bytes). */
 export const RESPONSE_BYTES_MAX = 32 * 1024 * 1024;
@@ -19,8 +20,12 @@ export function checkLoopback(url: string): URL {
   return u;
 }
 
+type RequestOpts = { method?: string; body?: string | Buffer; contentType?: string; accept?: string; timeoutMs?: number; headers?: Record<string, string> };
+
 export class BenchHttp {
   private readonly agent: Agent;
+  /** Credentials added to each request when the peers run with an access policy (bench --auth). */
+  credentials: BenchCredentials | null = null;
   constructor(maxSockets = 32) {
     // Idle sockets are closed after 2 s, before the server's keep-alive timeout (5 s) would.
     this.agent = new Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets, timeout: 2_000 });
@@ -31,7 +36,7 @@ export class BenchHttp {
    * server closed it while idle: ECONNRESET / EPIPE) is sent once more on a new socket; Cairn
    * submissions are idempotent (a re-sent entry is answered known-pending), reads are safe.
    */
-  async request(url: string, opts: { method?: string; body?: string | Buffer; contentType?: string; accept?: string; timeoutMs?: number } = {}): Promise<HttpResult> {
+  async request(url: string, opts: RequestOpts = {}): Promise<HttpResult> {
     try {
       return await this.once(url, opts);
     } catch (e) {
@@ -41,17 +46,20 @@ export class BenchHttp {
     }
   }
 
-  private once(url: string, opts: { method?: string; body?: string | Buffer; contentType?: string; accept?: string; timeoutMs?: number }): Promise<HttpResult> {
+  private async once(url: string, opts: RequestOpts, withCredentials = true): Promise<HttpResult> {
     const u = checkLoopback(url);
+    const method = opts.method ?? 'GET';
+    // Signed per attempt: a retry carries a fresh nonce.
+    const auth = this.credentials === null || !withCredentials ? {} : await this.credentials.headers(method, url, opts.body === undefined ? undefined : typeof opts.body === 'string' ? Buffer.from(opts.body) : opts.body);
     return new Promise((resolve, reject) => {
-      const headers: Record<string, string | number> = {};
+      const headers: Record<string, string | number> = { ...(opts.headers ?? {}), ...auth };
       if (opts.body !== undefined) {
         headers['content-type'] = opts.contentType ?? 'application/json';
         headers['content-length'] = Buffer.byteLength(opts.body);
       }
       if (opts.accept !== undefined) headers.accept = opts.accept;
       const req = request(
-        { agent: this.agent, hostname: u.hostname, port: u.port, path: u.pathname + u.search, method: opts.method ?? 'GET', headers },
+        { agent: this.agent, hostname: u.hostname, port: u.port, path: u.pathname + u.search, method, headers },
         (res) => {
           const chunks: Buffer[] = [];
           let n = 0;
@@ -72,6 +80,11 @@ export class BenchHttp {
       if (opts.body !== undefined) req.write(opts.body);
       req.end();
     });
+  }
+
+  /** A request without the credentials (used by BenchCredentials itself to fetch tokens). */
+  raw(url: string, opts: RequestOpts): Promise<HttpResult> {
+    return this.once(url, opts, false);
   }
 
   async json<T>(url: string, timeoutMs = 10_000): Promise<{ status: number; value: T | null }> {

@@ -20,6 +20,7 @@ import { entryLeaf, signEntry } from '../src/entry/index.js';
 import type { AuditEntry, UnsignedEntry } from '../src/entry/types.js';
 import { decodeEntryBundle, entryBundlePath, TILE_WIDTH } from '../src/merkle/index.js';
 import { parseTrustFile, verifyCheckpoint, verifyInclusion, type TrustRoot } from '../src/verifier/index.js';
+import { BenchCredentials } from './auth.js';
 import { BenchHttp } from './http.js';
 import type { LoadgenInit, LoadgenPhase, LoadgenReply, LoadgenResult, ParentMessage } from './protocol.js';
 
@@ -67,6 +68,7 @@ class Loadgen {
     if (!t.ok) throw new Error(`trust: ${t.code}: ${t.message}`);
     this.trust = t.trust;
     this.init = init;
+    if (init.auth !== null && init.auth.mode !== 'none') this.http.credentials = new BenchCredentials(init.auth, (u, o) => this.http.raw(u, o));
   }
 
   /** Builds and signs `count` entries of exactly entryBytes leaf bytes. */
@@ -151,6 +153,7 @@ class Loadgen {
     if (p === null) throw new Error('phase not prepared');
     this.prepared = null;
     this.readStatus = {};
+    const auth0 = { ...(this.http.credentials?.counts ?? { signed: 0, tokenRequests: 0, bearer: 0 }) };
     const { phase, entries } = p;
     const ticks = Math.max(1, Math.round(phase.durationMs / phase.tickMs));
     const n = entries.bodies.length;
@@ -368,6 +371,10 @@ class Loadgen {
       checkpointsVerified: this.checkpointsVerified,
       verifiedSize: this.verifiedSize,
       signMs: p.signMs,
+      auth: (() => {
+        const c = this.http.credentials?.counts ?? auth0;
+        return { signed: c.signed - auth0.signed, tokenRequests: c.tokenRequests - auth0.tokenRequests, bearer: c.bearer - auth0.bearer };
+      })(),
     };
   }
 

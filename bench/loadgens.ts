@@ -150,6 +150,7 @@ export function merge(rs: LoadgenResult[]): MergedResult {
     proofProblems: [],
     checkpointsVerified: 0,
     signMs: 0,
+    auth: { signed: 0, tokenRequests: 0, bearer: 0 },
   };
   for (const r of rs) {
     m.offered += r.offered;
@@ -172,6 +173,11 @@ export function merge(rs: LoadgenResult[]): MergedResult {
     m.proofProblems.push(...r.proofProblems);
     m.checkpointsVerified += r.checkpointsVerified;
     m.signMs = Math.max(m.signMs, r.signMs);
+    if (r.auth !== undefined) {
+      m.auth.signed += r.auth.signed;
+      m.auth.tokenRequests += r.auth.tokenRequests;
+      m.auth.bearer += r.auth.bearer;
+    }
   }
   return m;
 }

@@ -15,6 +15,7 @@ import { toHex } from '../src/encoding/bytes.js';
 import { buildGenesis, formatGenesis, type BuildGenesisInput, type Genesis } from '../node/peer/genesis.js';
 import { formatP2PKey, p2pKeyFromSeed } from '../node/peer/config.js';
 import { codeRoot, nodeEntryArgs } from './paths.js';
+import { benchPolicy, type BenchAuthConfig, type BenchAuthMode } from './auth.js';
 
 /** Most peers a bench network runs (the reference runs use 4, 7 and 10). */
 export const BENCH_PEERS_MAX = 16;
@@ -47,6 +48,8 @@ export interface BenchNetworkSpec {
   trustJson: string;
   peers: BenchPeerSpec[];
   clients: BenchClientKey[];
+  /** With an access policy: the bench key (auditor + operator roles) and its key file (seed hex, for the CLI). */
+  auth: { config: BenchAuthConfig; keyPath: string; policyPath: string; metaAudit: boolean } | null;
 }
 
 /** A TCP port that was free a moment ago on 127.0.0.1. */
@@ -66,7 +69,12 @@ export function freePort(): Promise<number> {
  * Writes genesis (validators + `clients` authorized client keys), per-peer keys and configs.
  * Keys are random per run: a bench directory is never reused across runs.
  */
-export async function writeNetwork(dir: string, opts: { peers: number; clients: number; limits?: BuildGenesisInput['limits'] }): Promise<BenchNetworkSpec> {
+/**
+ * `auth` other than 'none' gives every peer the same access policy (one bench key with an auditor
+ * and an operator role, fresh per run); `metaAudit` also records every restricted read in the
+ * log through each organization's `<org>-meta-audit` genesis client, as a deployment would.
+ */
+export async function writeNetwork(dir: string, opts: { peers: number; clients: number; limits?: BuildGenesisInput['limits']; auth?: BenchAuthMode; metaAudit?: boolean }): Promise<BenchNetworkSpec> {
   if (!Number.isInteger(opts.peers) || opts.peers < 1 || opts.peers > BENCH_PEERS_MAX) throw new RangeError(`peers must be 1..${BENCH_PEERS_MAX} (BENCH_PEERS_MAX)`);
   if (!Number.isInteger(opts.clients) || opts.clients < 1 || opts.clients > BENCH_CLIENTS_MAX) throw new RangeError(`clients must be 1..${BENCH_CLIENTS_MAX} (BENCH_CLIENTS_MAX)`);
   await mkdir(dir, { recursive: true });
@@ -94,10 +102,15 @@ export async function writeNetwork(dir: string, opts: { peers: number; clients: 
     const seed = new Uint8Array(randomBytes(32));
     clients.push({ name: `client${i}`, seedHex: toHex(seed), publicKeyHex: toHex(publicKeyFromSeed(seed)) });
   }
+  const authMode = opts.auth ?? 'none';
+  const metaAudit = authMode !== 'none' && opts.metaAudit === true;
+  // The meta-audit clients: one per organization, named <org>-meta-audit, vouched by it.
+  const metaSeeds = metaAudit ? orgs.map(() => new Uint8Array(randomBytes(32))) : [];
+  const metaClients = metaSeeds.map((seed, i) => ({ name: `${orgs[i]!.name}-meta-audit`, publicKey: toHex(publicKeyFromSeed(seed)), vouchedBy: orgs[i]!.name }));
   const genesis = buildGenesis({
     origin: 'cairn.example/bench',
     validators: orgs.map((o) => ({ name: o.name, verifierKey: o.verifierKey, peerId: o.peerId, addrs: [`/ip4/127.0.0.1/tcp/${o.p2pPort}`] })),
-    clients: clients.map((c, i) => ({ name: c.name, publicKey: c.publicKeyHex, vouchedBy: orgs[i % orgs.length]!.name })),
+    clients: [...clients.map((c, i) => ({ name: c.name, publicKey: c.publicKeyHex, vouchedBy: orgs[i % orgs.length]!.name })), ...metaClients],
     ...(opts.limits !== undefined ? { limits: opts.limits } : {}),
   });
   const genesisPath = join(dir, 'genesis.json');
@@ -105,8 +118,18 @@ export async function writeNetwork(dir: string, opts: { peers: number; clients: 
   const trustJson = JSON.stringify({ origin: genesis.origin, quorum: genesis.quorum, keys: orgs.map((o) => o.verifierKey) }, null, 2) + '\n';
   const trustPath = join(dir, 'trust.json');
   await writeFile(trustPath, trustJson);
+  let auth: BenchNetworkSpec['auth'] = null;
+  if (authMode !== 'none') {
+    const { config, policy } = benchPolicy();
+    const policyPath = join(dir, 'policy.json');
+    await writeFile(policyPath, JSON.stringify(policy, null, 2) + '\n');
+    // The CLI reads a 64-hex-digit seed as a key file (its name comes from CAIRN_AUTH_KEY_NAME).
+    const keyPath = join(dir, 'bench-auth.key');
+    await writeFile(keyPath, config.seedHex + '\n', { mode: 0o600 });
+    auth = { config: { ...config, mode: authMode }, keyPath, policyPath, metaAudit };
+  }
   const peers: BenchPeerSpec[] = [];
-  for (const o of orgs) {
+  for (const [oi, o] of orgs.entries()) {
     const pdir = join(dir, o.name);
     await mkdir(join(pdir, 'data'), { recursive: true });
     await writeFile(join(pdir, 'signing.key'), formatSignerKey(o.name, o.seed) + '\n', { mode: 0o600 });
@@ -119,12 +142,14 @@ export async function writeNetwork(dir: string, opts: { peers: number; clients: 
       listen: [`/ip4/127.0.0.1/tcp/${o.p2pPort}`],
       http: `127.0.0.1:${o.httpPort}`,
       logLevel: 'info',
+      ...(auth !== null ? { auth: { policy: auth.policyPath, ...(metaAudit ? { metaAuditKey: 'meta-audit.key' } : {}) } } : {}),
     };
+    if (metaAudit) await writeFile(join(pdir, 'meta-audit.key'), formatSignerKey(metaClients[oi]!.name, metaSeeds[oi]!) + '\n', { mode: 0o600 });
     const configPath = join(pdir, 'config.json');
     await writeFile(configPath, JSON.stringify(cfg, null, 2) + '\n');
     peers.push({ name: o.name, dir: pdir, dataDir: join(pdir, 'data'), configPath, p2pPort: o.p2pPort, httpPort: o.httpPort, url: `http://127.0.0.1:${o.httpPort}` });
   }
-  return { dir, genesis, genesisPath, trustPath, trustJson, peers, clients };
+  return { dir, genesis, genesisPath, trustPath, trustJson, peers, clients, auth };
 }
 
 export interface PeerProcess {

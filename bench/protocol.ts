@@ -1,4 +1,5 @@
 // Messages between bench/run.ts and its load-generator child processes (Node IPC, JSON).
+import type { BenchAuthConfig } from './auth.js';
 
 export interface LoadgenInit {
   /** Position of this load generator (makes entry ids unique across generators). */
@@ -9,6 +10,8 @@ export interface LoadgenInit {
   trustJson: string;
   /** Canonical (JCS) size of each entry, in bytes. */
   entryBytes: number;
+  /** Credentials for reads when the peers have an access policy (bench --auth); null: none. */
+  auth: BenchAuthConfig | null;
 }
 
 export interface LoadgenPhase {
@@ -59,6 +62,8 @@ export interface LoadgenResult {
   checkpointsVerified: number;
   verifiedSize: number;
   signMs: number;
+  /** Requests this phase signed (RFC 9421), peer tokens fetched, requests sent with a bearer token. */
+  auth: { signed: number; tokenRequests: number; bearer: number };
 }
 
 export type ParentMessage =

@@ -17,6 +17,7 @@ import os from 'node:os';
 import { join, relative } from 'node:path';
 import { parseTrustFile } from '../src/verifier/index.js';
 import { auditorSpeed, fetchProofSamples, runCairnAudit, verifyRatePerCore, type AuditorSpeed, type AuditRun } from './auditor.js';
+import { BENCH_AUTH_MODES, BenchCredentials, type BenchAuthMode } from './auth.js';
 import { describeCounters, diffSnapshots, snapshotPeers, type StepCounters } from './counters.js';
 import { BenchHttp } from './http.js';
 import { LoadgenPool, type MergedResult } from './loadgens.js';
@@ -46,14 +47,18 @@ export interface BenchOptions {
    * peers' counters and CPU; no latency steps, catch-up or audit. null: the full bench.
    */
   fixedRate: number | null;
+  /** Access policy on the peers and how the bench's reads authenticate (bench/auth.ts). */
+  auth: BenchAuthMode;
+  /** With --auth: restricted reads are also recorded in the log (meta-audit clients). */
+  metaAudit: boolean;
 }
 
 const USAGE = `usage: bench [--orgs 4|7|10] [--entry-bytes N] [--duration S] [--smoke] [--out FILE]
              [--loadgens K] [--clients C] [--start-rate R] [--catchup-entries N] [--catchup-max-s S] [--profile] [--keep]
-             [--fixed-rate R]`;
+             [--fixed-rate R] [--auth none|signature|token] [--meta-audit]`;
 
 export function parseBenchArgs(argv: string[]): BenchOptions {
-  const o: BenchOptions = { orgs: 4, entryBytes: 300, durationS: 30, smoke: false, out: null, loadgens: 2, clients: 256, startRate: 200, catchupEntries: 100_000, catchupMaxS: 150, profile: false, keep: false, fixedRate: null };
+  const o: BenchOptions = { orgs: 4, entryBytes: 300, durationS: 30, smoke: false, out: null, loadgens: 2, clients: 256, startRate: 200, catchupEntries: 100_000, catchupMaxS: 150, profile: false, keep: false, fixedRate: null, auth: 'none', metaAudit: false };
   const num = (v: string | undefined, name: string, min: number, max: number): number => {
     const n = Number(v);
     if (v === undefined || !Number.isFinite(n) || n < min || n > max) throw new Error(`${name} must be a number in ${min}..${max}\n${USAGE}`);
@@ -98,6 +103,15 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
         break;
       case '--keep':
         o.keep = true;
+        break;
+      case '--auth': {
+        const m = v();
+        if (!BENCH_AUTH_MODES.includes(m as BenchAuthMode)) throw new Error(`--auth must be one of ${BENCH_AUTH_MODES.join(', ')}\n${USAGE}`);
+        o.auth = m as BenchAuthMode;
+        break;
+      }
+      case '--meta-audit':
+        o.metaAudit = true;
         break;
       case '--fixed-rate':
         o.fixedRate = num(v(), '--fixed-rate', 10, 100_000);
@@ -149,6 +163,8 @@ interface StepReport {
   readStatus: Record<string, number>;
   /** What the peers' own counters say happened during the step. */
   counters: StepCounters | null;
+  /** Load generators' authenticated requests (bench --auth): signed, peer tokens fetched, bearer. */
+  auth: { signed: number; tokenRequests: number; bearer: number };
 }
 
 function stepReport(r: MergedResult, rate: number, durationMs: number, counters: StepCounters | null): StepReport {
@@ -185,6 +201,7 @@ function stepReport(r: MergedResult, rate: number, durationMs: number, counters:
     httpStatus: r.httpStatus,
     readStatus: r.readStatus,
     counters,
+    auth: r.auth,
   };
 }
 
@@ -276,7 +293,10 @@ export async function runBench(o: BenchOptions): Promise<Record<string, unknown>
     log(`node:crypto Ed25519 verify: ${round(verifyPerCore)}/s per core; bound ${round(verifyPerCore)} × ${cores} cores ÷ ${o.orgs} peers = ${round(bound)} entries/s`);
 
     // 2. The network.
-    const net: BenchNetworkSpec = await writeNetwork(benchDir, { peers: o.orgs, clients: o.clients });
+    if (o.metaAudit && o.auth === 'none') throw new Error(`--meta-audit needs --auth signature|token\n${USAGE}`);
+    const net: BenchNetworkSpec = await writeNetwork(benchDir, { peers: o.orgs, clients: o.clients, auth: o.auth, metaAudit: o.metaAudit });
+    const creds = net.auth === null ? null : new BenchCredentials(net.auth.config, (u, opts) => http.raw(u, opts));
+    http.credentials = creds;
     const trust = parseTrustFile(net.trustJson);
     if (!trust.ok) throw new Error(`trust file: ${trust.message}`);
     if (o.profile) await mkdir(profDir, { recursive: true });
@@ -290,7 +310,7 @@ export async function runBench(o: BenchOptions): Promise<Record<string, unknown>
     await sleep(idleMs);
     const idle1 = await Promise.all(procs.map((p) => cpuSeconds(p.pid)));
     const idleCpuPct = idle1.map((x, i) => round(((x - idle0[i]!) / (idleMs / 1000)) * 100, 1));
-    pool = await LoadgenPool.start(o.loadgens, { trustJson: net.trustJson, entryBytes: o.entryBytes }, net.clients.map((c) => c.seedHex));
+    pool = await LoadgenPool.start(o.loadgens, { trustJson: net.trustJson, entryBytes: o.entryBytes, auth: net.auth?.config ?? null }, net.clients.map((c) => c.seedHex));
     const allUrls = net.peers.map((p) => p.url);
     const phase = (id: string, rate: number, durationMs: number, urls = allUrls): LoadgenPhase => ({
       id,
@@ -313,7 +333,8 @@ export async function runBench(o: BenchOptions): Promise<Record<string, unknown>
       const rep = stepReport(r, rate, durationMs, counters);
       log(`${id}: offered ${round(rate)}/s -> finalized ${rep.finalizedPerSec}/s, p50 ${rep.latencyMs.p50} ms, p99 ${rep.latencyMs.p99} ms, ${rep.keepsUp ? 'keeps up' : `does NOT keep up: ${rep.why}`}`);
       const reads = Object.keys(rep.readStatus).length > 0 ? `; reads not 200 ${JSON.stringify(rep.readStatus)}` : '';
-      log(`${id}: counters: ${describeCounters(counters)}; submit statuses ${JSON.stringify(rep.httpStatus)}${reads}`);
+      const authed = rep.auth.signed + rep.auth.bearer > 0 ? `; authenticated requests ${JSON.stringify(rep.auth)}` : '';
+      log(`${id}: counters: ${describeCounters(counters)}; submit statuses ${JSON.stringify(rep.httpStatus)}${reads}${authed}`);
       return rep;
     };
 
@@ -460,7 +481,8 @@ export async function runBench(o: BenchOptions): Promise<Record<string, unknown>
     const samples = await fetchProofSamples(http, allUrls[0]!, treeSize, S ? 8 : 32);
     const auditor: AuditorSpeed = auditorSpeed(trust.trust, samples, S ? 200 : 1000);
     log(`auditor: ${JSON.stringify(auditor)}`);
-    const audit: AuditRun = await runCairnAudit(allUrls[0]!, net.trustPath, S ? 60_000 : 300_000);
+    const auditEnv = creds !== null && net.auth !== null ? await creds.cliEnv(net.auth.keyPath, allUrls[0]!) : {};
+    const audit: AuditRun = await runCairnAudit(allUrls[0]!, net.trustPath, S ? 60_000 : 300_000, auditEnv);
     log(`cairn audit: ${audit.ok ? 'OK' : 'FAILED'} ${audit.entries} entries in ${round(audit.seconds, 2)} s (${round(audit.entriesPerSec)}/s)`);
 
     const disk = await Promise.all(procs.map((p) => diskBytes(p.spec.dataDir)));
@@ -491,7 +513,7 @@ export async function runBench(o: BenchOptions): Promise<Record<string, unknown>
       // The machine may be shared: 1-minute load averages when the run started and ended.
       loadAverage: { start: loadStart, end: round(os.loadavg()[0]!, 2) },
       options: { ...o },
-      network: { peers: o.orgs, quorum: net.genesis.quorum, clients: o.clients, loadgens: o.loadgens, limits: net.genesis.limits },
+      network: { peers: o.orgs, quorum: net.genesis.quorum, clients: o.clients, loadgens: o.loadgens, limits: net.genesis.limits, auth: o.auth, metaAudit: o.metaAudit },
       verificationBound: { verifyPerSecPerCore: round(verifyPerCore), cores, peers: o.orgs, entriesPerSec: round(bound) },
       maxThroughput: { entriesPerSec: maxThroughput, offeredRate: sustained.offeredRate, durationS: durationMs / 1000, ratioToBound: round(maxThroughput / bound, 3), step: sustained },
       steps,

@@ -11,7 +11,7 @@ export function formatTable(r: any): string {
   const m = r.machine;
   rows.push(['machine', `${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node} (commit ${m.commit})`]);
   rows.push(['load average (1 min)', `${r.loadAverage.start} at start, ${r.loadAverage.end} at end (other work on the machine competes with the bench)`]);
-  rows.push(['network', `${r.network.peers} peer processes (quorum ${r.network.quorum}), ${r.network.clients} client keys, ${r.network.loadgens} load-generator processes, ${r.options.entryBytes}-byte entries`]);
+  rows.push(['network', `${r.network.peers} peer processes (quorum ${r.network.quorum}), ${r.network.clients} client keys, ${r.network.loadgens} load-generator processes, ${r.options.entryBytes}-byte entries${r.network.auth && r.network.auth !== 'none' ? `; access policy on, reads authenticated by ${r.network.auth}${r.network.metaAudit ? ', reads meta-audited' : ''}` : ''}`]);
   const b = r.verificationBound;
   rows.push(['verification bound', `${fmt(b.verifyPerSecPerCore)} verify/s/core × ${b.cores} cores ÷ ${b.peers} peers = ${fmt(b.entriesPerSec)} entries/s`]);
   const t = r.maxThroughput;
