@@ -76,8 +76,10 @@ export function registerJsonBodyParser(app: FastifyInstance, limits: HttpLimits,
     payload.on('data', onData);
     payload.on('end', onEnd);
     // 'aborted' and other stream errors mean the client went away: nothing internal failed.
-    payload.on('error', (e) => finish(new ApiError('bad_request', `the request body could not be read: ${e.message}`, true)));
+    // (Checked before building the error: 'close' also fires after every complete body, and an
+    // Error captures a stack trace each time.)
+    payload.on('error', (e) => finished || finish(new ApiError('bad_request', `the request body could not be read: ${e.message}`, true)));
     // A client that leaves mid-body gives its budget back at once.
-    payload.on('close', () => finish(new ApiError('bad_request', 'the client closed the connection before sending the whole body', true)));
+    payload.on('close', () => finished || finish(new ApiError('bad_request', 'the client closed the connection before sending the whole body', true)));
   });
 }
