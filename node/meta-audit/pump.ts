@@ -17,8 +17,8 @@ import { metaAuditEntryId, signRecord } from './entry.js';
 import type { MetaAuditQueue } from './queue.js';
 import type { MetaAuditLimits } from './types.js';
 
-/** What the pump needs of a peer. */
-export type PumpPeer = Pick<Peer, 'submit' | 'getEntryByClientId' | 'events'>;
+/** What the pump needs of a peer (internals, when present, make the finality check cheap). */
+export type PumpPeer = Pick<Peer, 'submit' | 'getEntryByClientId' | 'events'> & { internals?: Pick<Peer['internals'], 'store' | 'ledger' | 'mempool'> };
 
 export type PumpLog = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 
@@ -107,15 +107,30 @@ export class Pump {
     const done: number[] = [];
     for (const [seq, id] of [...this.inflight]) {
       if (this.stopped) break;
-      const l = await this.peer.getEntryByClientId(this.client, id);
-      if (l.status === 'final') done.push(seq);
-      else if (l.status === 'unknown') this.inflight.delete(seq);
+      const st = await this.statusOf(id);
+      if (st === 'final') done.push(seq);
+      else if (st === 'unknown') this.inflight.delete(seq);
     }
     if (done.length > 0) {
       await this.queue.remove(done);
       for (const seq of done) this.inflight.delete(seq);
       this.counters.final += done.length;
     }
+  }
+
+  /**
+   * Where the entry with this id stands. With the peer's internals: one index lookup (getEntryByClientId
+   * would also build an inclusion proof for every final entry, on every check of up to inflightMax records).
+   */
+  private async statusOf(id: string): Promise<'final' | 'pending' | 'unknown'> {
+    const inn = this.peer.internals;
+    if (inn !== undefined) {
+      const logged = await inn.store.lookupClientId(this.client, id);
+      if (logged !== undefined) return logged.index < inn.ledger.finalSize() ? 'final' : 'pending';
+      return inn.mempool.pendingByClientId(this.client, id) !== undefined ? 'pending' : 'unknown';
+    }
+    const l = await this.peer.getEntryByClientId(this.client, id);
+    return l.status === 'final' ? 'final' : l.status === 'unknown' ? 'unknown' : 'pending';
   }
 
   private async submitReady(): Promise<void> {
@@ -138,8 +153,7 @@ export class Pump {
       }
       if (r !== undefined && r.error.code === 'conflict') {
         // An earlier submission of this record holds the id: track that one.
-        const l = await this.peer.getEntryByClientId(this.client, id);
-        if (l.status !== 'unknown') {
+        if ((await this.statusOf(id)) !== 'unknown') {
           this.inflight.set(seq, id);
           this.retryAt.delete(seq);
           this.counters.submitted++;

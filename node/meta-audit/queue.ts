@@ -87,6 +87,9 @@ export class MetaAuditQueue {
   private readonly open = new Map<string, number>();
   private readonly openOverflow = new Map<string, number>();
   private openCatchAll: number | null = null;
+  /** The coalescing key of each open record (so ready() skips frozen ones without computing keys). */
+  private readonly openKeyOf = new Map<number, string>();
+  private catchAllCount = 0;
   /** Records changed by the write in flight: not submitted until it is synced. */
   private readonly dirty = new Set<number>();
   private pending: { ev: MetaAuditEvent; resolve: (r: 'queued' | 'full') => void; reject: (e: Error) => void }[] = [];
@@ -123,6 +126,7 @@ export class MetaAuditQueue {
         q.bytes += v.length;
         if (r.overflow) q.overflowCount++;
         else q.normalCount++;
+        if (r.catchAll) q.catchAllCount++;
         if (r.seq >= q.nextSeq) q.nextSeq = r.seq + 1;
       }
       return q;
@@ -218,7 +222,7 @@ export class MetaAuditQueue {
     const rec = openSeq === undefined ? undefined : this.records.get(openSeq);
     if (rec !== undefined) {
       if (now - rec.firstAt >= this.limits.coalesceWindowMs) {
-        this.open.delete(key);
+        this.closeOpen(this.open, key);
       } else if (rec.resources.some((r) => r.type === ev.resource.type && r.id === ev.resource.id)) {
         this.merge(rec, ev.at, touched);
         return 'queued';
@@ -230,10 +234,10 @@ export class MetaAuditQueue {
         }
         return this.overflow(ev, touched, now);
       } else {
-        this.open.delete(key); // list full: this record is done, start the next one
+        this.closeOpen(this.open, key); // list full: this record is done, start the next one
       }
     } else if (openSeq !== undefined) {
-      this.open.delete(key);
+      this.closeOpen(this.open, key);
     }
     const est = 256 + ev.actor.length + ev.action.length + ev.address.length + (ev.reason?.length ?? 0) + this.resourceBytes(ev.resource);
     if (this.normalCount >= this.limits.maxRecords || this.bytes + est > this.limits.maxBytes) return this.overflow(ev, touched, now);
@@ -252,6 +256,7 @@ export class MetaAuditQueue {
     this.records.set(r.seq, r);
     this.normalCount++;
     this.open.set(key, r.seq);
+    this.openKeyOf.set(r.seq, key);
     touched.add(r.seq);
     return 'queued';
   }
@@ -281,11 +286,12 @@ export class MetaAuditQueue {
       touched.add(rec.seq);
       return 'full';
     }
-    this.openOverflow.delete(key);
+    this.closeOpen(this.openOverflow, key);
     let r: QueuedRecord;
     if (this.overflowCount < this.limits.overflowRecordsMax) {
       r = { seq: this.nextSeq++, actor: ev.actor, action: ev.action, outcome: ev.outcome, address: ev.address, firstAt: ev.at, lastAt: ev.at, count: 1, resources: [], overflow: true };
       this.openOverflow.set(key, r.seq);
+      this.openKeyOf.set(r.seq, key);
     } else {
       const open = this.openCatchAll === null ? undefined : this.records.get(this.openCatchAll);
       if (open !== undefined) {
@@ -296,6 +302,7 @@ export class MetaAuditQueue {
       }
       r = { seq: this.nextSeq++, actor: '*', action: CATCH_ALL_ACTION, outcome: 'unknown', address: '', firstAt: ev.at, lastAt: ev.at, count: 1, resources: [], overflow: true, catchAll: true };
       this.openCatchAll = r.seq;
+      this.catchAllCount++;
     }
     this.records.set(r.seq, r);
     this.overflowCount++;
@@ -311,8 +318,7 @@ export class MetaAuditQueue {
   ready(max: number, skip: (seq: number) => boolean): QueuedRecord[] {
     const now = this.now();
     const out: QueuedRecord[] = [];
-    let frozenCatchAll = false;
-    for (const r of this.records.values()) if (r.catchAll && r.seq !== this.openCatchAll) frozenCatchAll = true;
+    const frozenCatchAll = this.catchAllCount - (this.openCatchAll === null ? 0 : 1) > 0;
     for (const r of this.records.values()) {
       if (out.length >= max) break;
       if (this.dirty.has(r.seq) || skip(r.seq)) continue;
@@ -331,12 +337,18 @@ export class MetaAuditQueue {
       this.openCatchAll = null;
       return true;
     }
-    const map = r.overflow ? this.openOverflow : this.open;
-    const key = r.overflow ? JSON.stringify([r.actor, r.action, r.outcome]) : JSON.stringify([r.actor, r.action, r.outcome, r.reason ?? null, r.address]);
-    if (map.get(key) !== r.seq) return true;
+    const key = this.openKeyOf.get(r.seq);
+    if (key === undefined) return true;
     if (!due) return false;
-    map.delete(key);
+    this.closeOpen(r.overflow ? this.openOverflow : this.open, key);
     return true;
+  }
+
+  private closeOpen(map: Map<string, number>, key: string): void {
+    const seq = map.get(key);
+    if (seq === undefined) return;
+    map.delete(key);
+    this.openKeyOf.delete(seq);
   }
 
   /**
@@ -354,6 +366,7 @@ export class MetaAuditQueue {
       this.sizes.delete(seq);
       if (r.overflow) this.overflowCount--;
       else this.normalCount--;
+      if (r.catchAll) this.catchAllCount--;
       ops.push({ type: 'del', key: recordKey(seq) });
     }
     if (ops.length > 0) await writeBatch(this.db, ops, { durable: false });

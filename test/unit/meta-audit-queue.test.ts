@@ -39,7 +39,25 @@ beforeAll(() => {
   };
   proto.batch = function (this: unknown, ...args: unknown[]) {
     if (Array.isArray(args[0])) writes.push({ method: 'batch', sync: (args[1] as { sync?: boolean } | undefined)?.sync === true, ops: args[0].length });
-    return original.batch.apply(this, args);
+    if (args.length > 0) return original.batch.apply(this, args);
+    // Chained form: db.batch() → put/del … → write(options), recorded when written.
+    type Chained = { put: (...a: unknown[]) => unknown; del: (...a: unknown[]) => unknown; write: (o?: { sync?: boolean }) => Promise<void> };
+    const b = original.batch.apply(this, args) as Chained;
+    let n = 0;
+    const { put, del, write } = b;
+    b.put = function (this: unknown, ...a: unknown[]) {
+      n++;
+      return put.apply(this, a);
+    };
+    b.del = function (this: unknown, ...a: unknown[]) {
+      n++;
+      return del.apply(this, a);
+    };
+    b.write = function (this: unknown, o?: { sync?: boolean }) {
+      writes.push({ method: 'batch', sync: o?.sync === true, ops: n });
+      return write.call(this, o);
+    };
+    return b;
   };
 });
 afterAll(() => {
