@@ -14,11 +14,16 @@ import type { TrustRoot } from '../../src/verifier/index.js';
 import { startHttpServer, type HttpServer } from '../../node/http/server.js';
 import { makeCluster, type Cluster } from '../peer-support/cluster.js';
 import { call } from './helpers/http-cluster.js';
+import { parsePolicy } from '../../node/auth/index.js';
+import { signedCall, testKey } from './helpers/auth-peer.js';
 import { entryOf, submitFinal, testGate, trustOf, type GateRecord } from './search-support.js';
 
 let c: Cluster;
 let open: HttpServer;
 let gated: HttpServer;
+let policed: HttpServer;
+const reader = testKey('search-acme-reader');
+const auditor = testKey('search-auditor');
 let trust: TrustRoot;
 const records: GateRecord[] = [];
 const gateState = { recordFails: false };
@@ -31,6 +36,16 @@ beforeAll(async () => {
   const peer = await c.start(0);
   open = await startHttpServer(peer, { host: '127.0.0.1', port: 0 });
   gated = await startHttpServer(peer, { host: '127.0.0.1', port: 0, gate: testGate(records, gateState) });
+  // The peer's own policy gate (AccessControl from a parsed policy, request signatures).
+  const policy = parsePolicy({
+    keys: [
+      { name: reader.name, publicKey: reader.publicKeyHex, roles: ['acme-readers'] },
+      { name: auditor.name, publicKey: auditor.publicKeyHex, roles: ['auditors'] },
+    ],
+    roles: { 'acme-readers': { kind: 'reader', scope: 'entry.tenant == "acme"' }, auditors: { kind: 'auditor' } },
+  });
+  if (!policy.ok) throw new Error(JSON.stringify(policy.errors));
+  policed = await startHttpServer(peer, { host: '127.0.0.1', port: 0, auth: { policy: policy.policy } } as never);
   trust = trustOf(c.genesis);
   const [a, b] = c.clients;
   t0 = Date.now() - 60_000;
@@ -59,6 +74,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await open?.close();
   await gated?.close();
+  await policed?.close();
   await c?.close();
 });
 
@@ -259,5 +275,28 @@ describe('access gate', () => {
     expect(p.json.next).toBeDefined();
     const other = await call(`${gated.url}/v1/search?actor=alice&limit=1&cursor=${p.json.next}`, as('auditor'));
     expect(other.json.error.code).toBe('cursor_mismatch');
+  }, 60_000);
+});
+
+describe("the peer's policy gate", () => {
+  it('a reader scoped to acme: only acme results, a globex-only query answers exactly like an empty one; anonymous gets 401', async () => {
+    const all = await signedCall(`${policed.url}/v1/search?order=oldest&limit=1000`, reader);
+    expect(all.status, all.text).toBe(200);
+    const got = (all.json.results as { index: number }[]).map((r) => r.index);
+    expect(got).toEqual(expected((e) => e.tenant === 'acme'));
+    for (const [onlyGlobex, nothing] of [
+      ['tenant=globex', 'tenant=initech'],
+      ['actor=zoe&limit=1', 'actor=nobody&limit=1'],
+    ]) {
+      const a = await signedCall(`${policed.url}/v1/search?${onlyGlobex}`, reader);
+      const b = await signedCall(`${policed.url}/v1/search?${nothing}`, reader);
+      expect(a.status).toBe(200);
+      expect(a.json.results).toEqual([]);
+      expect({ ...a.json, filter: null }).toEqual({ ...b.json, filter: null });
+      expect((await signedCall(`${policed.url}/v1/search?${onlyGlobex}`, auditor)).json.results.length).toBeGreaterThan(0);
+    }
+    const anon = await call(`${policed.url}/v1/search?actor=alice`);
+    expect(anon.status).toBe(401);
+    expect(anon.headers.get('www-authenticate')).toBeTruthy();
   }, 60_000);
 });
