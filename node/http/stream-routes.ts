@@ -20,6 +20,7 @@ import { checkpointOf, type StreamLine } from '../export/stream-wire.js';
 import { clientAddress } from './admission.js';
 import { clientGone, type RouteContext } from './context.js';
 import { sendError } from './errors.js';
+import { registerMonitorRoutes } from './monitor-routes.js';
 
 /** Stream limits; overridable through the server's `limits` option (same names). */
 export interface StreamLimits {
@@ -68,6 +69,8 @@ function limitsOf(ctx: RouteContext): StreamLimits {
 }
 
 export function registerStreamRoutes(app: FastifyInstance, ctx: RouteContext): void {
+  // The monitoring routes come with the stream (one registration line in server.ts).
+  registerMonitorRoutes(app, ctx);
   const lim = limitsOf(ctx);
   const metrics = streamMetrics(ctx.metrics.registry);
   const perAddress = new Map<string, number>();
