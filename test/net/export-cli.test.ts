@@ -4,6 +4,7 @@
 // exporter process while a batch is in flight. The cursor moves only after the destination
 // acknowledged: runs resume without losing an entry, and repeat at most the batch in flight.
 import { spawn } from 'node:child_process';
+import { generateKeyPairSync, verify as edVerify } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -166,6 +167,38 @@ describe('cairn export', () => {
       return Number(/^\[entry@32473 index="(\d+)" leafHash="[0-9a-f]{64}" treeSize="\d+"\]$/.exec(sd!)![1]);
     });
     expect(idx).toEqual(range(12));
+  }, 120_000);
+
+  it('webhook: batches signed per Standard Webhooks (Ed25519 v1a), verified by the receiver with the public key', async () => {
+    const { http, dir } = await setup(12);
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    await writeFile(join(dir, 'ed.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
+    const got: { id: string; indexes: number[]; ok: boolean }[] = [];
+    const server: Server = createServer((req, res) => {
+      const ch: Buffer[] = [];
+      req.on('data', (c: Buffer) => ch.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(ch).toString('utf8');
+        const id = String(req.headers['webhook-id']);
+        const signed = Buffer.from(`${id}.${String(req.headers['webhook-timestamp'])}.${body}`);
+        const ok = String(req.headers['webhook-signature'])
+          .split(' ')
+          .some((s) => s.startsWith('v1a,') && edVerify(null, signed, publicKey, Buffer.from(s.slice(4), 'base64')));
+        const b = JSON.parse(body) as { type: string; data: { index: number }[] };
+        got.push({ id, indexes: b.data.map((r) => r.index), ok: ok && b.type === 'cairn.entries' });
+        res.statusCode = ok ? 204 : 401;
+        res.end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise((r) => (server.closeAllConnections(), server.close(r))));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/in`;
+    await exportCommand(memIo(dir), { peer: http.url, to: `webhook:${url}`, ed25519KeyFile: 'ed.pem', cursorFile: 'c.json', once: true, batch: '5' });
+    expect(got.every((g) => g.ok)).toBe(true);
+    expect(got.flatMap((g) => g.indexes)).toEqual(range(12));
+    expect(got[0]!.id).toMatch(/^cairn-.+-0-4$/);
+    // Without a signing key the destination is refused before anything is sent.
+    await expect(exportCommand(memIo(dir), { peer: http.url, to: `webhook:${url}`, cursorFile: 'c3.json', once: true })).rejects.toThrow(/--secret-file/);
   }, 120_000);
 
   it('kill -9 of the exporter while a batch is in flight: the rerun loses nothing and repeats only that batch', async () => {
