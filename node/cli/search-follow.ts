@@ -18,6 +18,8 @@ export const FOLLOW_FOR_MS_MAX = 7 * 24 * 3600 * 1000;
 export const FOLLOW_FOR_MS_DEFAULT = 3600 * 1000;
 /** One long-poll round waits at most this long (below the client's request timeout). */
 const FOLLOW_WAIT_MS = 10_000;
+/** Pause after a round that answered early with nothing new. */
+const FOLLOW_IDLE_PAUSE_MS = 500;
 
 /** `30s`, `5m`, `2h`, `1d` or milliseconds → milliseconds (usage error when malformed or too long). */
 export function parseFollowFor(v: string | undefined): number {
@@ -70,6 +72,7 @@ export async function follow(o: FollowOptions): Promise<number> {
     const waitMs = Math.max(1, Math.min(FOLLOW_WAIT_MS, until - Date.now()));
     const found: { index: number; entry: AuditEntry }[] = [];
     let size = since;
+    const started = Date.now();
     try {
       const pages: AsyncGenerator<SearchPageResult> = o.client.search(o.filter, { trust: o.trust, verifier: nodeVerifier, order: 'newest', limit: 1000, newer: since, waitMs });
       for await (const p of pages) {
@@ -90,6 +93,12 @@ export async function follow(o: FollowOptions): Promise<number> {
       if (found.length > 0) o.print(found, size);
       printed += found.length;
       since = size;
+    } else if (Date.now() - started < FOLLOW_IDLE_PAUSE_MS) {
+      // Nothing new yet an early answer (a peer without long-polls): pause instead of spinning.
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, FOLLOW_IDLE_PAUSE_MS);
+        o.signal.addEventListener('abort', () => (clearTimeout(t), r()), { once: true });
+      });
     }
   }
   return printed;
