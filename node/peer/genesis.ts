@@ -22,8 +22,10 @@ import { parseVerifierKey, type VerifierKey } from '../../src/checkpoint/keys.js
 import { quorum } from '../../src/consensus/quorum.js';
 import type { Timeouts } from '../../src/consensus/types.js';
 import { failure, PeerError, type PeerFailure } from './errors.js';
+import { checkKeys, DEFAULT_LIMITS, isPlainObject, parseLimits, type GenesisLimits } from './genesis-limits.js';
 import { parseAuditors, parseSharing, type GenesisAuditor, type GenesisAuditorDoc, type SharingMode } from './genesis-sharing.js';
 
+export { BLOCK_BYTES_CEILING, DEFAULT_LIMITS, type GenesisLimits } from './genesis-limits.js';
 export { GENESIS_AUDITORS_MAX, metaAuditClientFor, metaAuditClientName, type GenesisAuditor, type GenesisAuditorDoc, type SharingMode } from './genesis-sharing.js';
 
 // canonicalize is CommonJS (`module.exports = serialize`) while its .d.ts declares a default export;
@@ -44,26 +46,6 @@ export const GENESIS_ADDRS_MAX = 8;
 export const ORIGIN_BYTES_MAX = 255;
 /** Longest validator or client name. */
 export const NAME_BYTES_MAX = 64;
-/**
- * Largest value of maxBlockBytes: a proposal carries the whole block in one gossip message, and
- * gossip frames are limited to 4 MiB (node/net/limits.ts); keep 256 KiB for the message envelope.
- */
-export const BLOCK_BYTES_CEILING = 4 * 1024 * 1024 - 256 * 1024;
-
-export interface GenesisLimits {
-  /** Most entries in one block. */
-  maxBlockEntries: number;
-  /** Most bytes of entry leaves in one block. */
-  maxBlockBytes: number;
-  /** A proposer waits at most this long for more entries before proposing a non-full block. */
-  blockIntervalMs: number;
-  timeouts: Timeouts;
-  /** Largest accepted distance between an entry's (or block's) time and the local clock. */
-  maxClockSkewMs: number;
-  mempoolMaxEntries: number;
-  mempoolMaxBytes: number;
-}
-
 export interface GenesisValidatorDoc {
   name: string;
   /** C2SP verifier key string `<name>+<keyid>+<base64(0x01‖pub)>`; the name must equal `name`. */
@@ -129,105 +111,14 @@ export interface Genesis {
   quorum: number;
 }
 
-export const DEFAULT_LIMITS: GenesisLimits = {
-  maxBlockEntries: 2_000,
-  maxBlockBytes: 2 * 1024 * 1024,
-  blockIntervalMs: 50,
-  timeouts: { proposeMs: 3_000, prevoteMs: 1_000, precommitMs: 1_000, deltaMs: 500 },
-  maxClockSkewMs: 10 * 60 * 1000,
-  mempoolMaxEntries: 20_000,
-  mempoolMaxBytes: 64 * 1024 * 1024,
-};
-
-/** [min, max] for each numeric limit: a genesis outside them is refused (named in the error). */
-const LIMIT_RANGES: Record<string, [number, number]> = {
-  maxBlockEntries: [1, 100_000],
-  maxBlockBytes: [65_536, BLOCK_BYTES_CEILING],
-  blockIntervalMs: [0, 60_000],
-  maxClockSkewMs: [1_000, 24 * 3600 * 1000],
-  mempoolMaxEntries: [1, 10_000_000],
-  mempoolMaxBytes: [65_536, 4 * 1024 * 1024 * 1024],
-  proposeMs: [10, 600_000],
-  prevoteMs: [10, 600_000],
-  precommitMs: [10, 600_000],
-  deltaMs: [0, 600_000],
-};
-
 const ORIGIN_PATTERN = /^[\x21-\x7e]+$/; // printable ASCII, no spaces: one line of a checkpoint
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-
-type R<T> = { ok: true; value: T } | PeerFailure;
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function checkKeys(o: Record<string, unknown>, allowed: string[], required: string[], path: string): PeerFailure | null {
-  for (const k of Object.keys(o)) {
-    if (!allowed.includes(k)) return failure('genesis_unknown_field', `unknown field "${k}"`, path === '' ? k : `${path}.${k}`);
-  }
-  for (const k of required) {
-    if (!(k in o)) return failure('genesis_missing_field', `missing field "${k}"`, path === '' ? k : `${path}.${k}`);
-  }
-  return null;
-}
 
 function checkName(v: unknown, field: string): PeerFailure | null {
   if (typeof v !== 'string' || !NAME_PATTERN.test(v) || utf8(v).length > NAME_BYTES_MAX) {
     return failure('genesis_bad_name', `must be 1..${NAME_BYTES_MAX} (NAME_BYTES_MAX) characters of [A-Za-z0-9._-], starting alphanumeric`, field);
   }
   return null;
-}
-
-function checkInt(v: unknown, name: string, field: string): R<number> {
-  const range = LIMIT_RANGES[name]!;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < range[0] || v > range[1]) {
-    return failure('genesis_bad_limit', `${name} must be an integer in [${range[0]}, ${range[1]}]`, field);
-  }
-  return { ok: true, value: v };
-}
-
-function parseLimits(v: unknown): R<GenesisLimits> {
-  if (!isPlainObject(v)) return failure('genesis_bad_type', 'limits must be an object', 'limits');
-  const names = ['maxBlockEntries', 'maxBlockBytes', 'blockIntervalMs', 'timeouts', 'maxClockSkewMs', 'mempoolMaxEntries', 'mempoolMaxBytes'];
-  const bad = checkKeys(v, names, names, 'limits');
-  if (bad) return bad;
-  const out: Record<string, number> = {};
-  for (const n of names) {
-    if (n === 'timeouts') continue;
-    const r = checkInt(v[n], n, `limits.${n}`);
-    if (!r.ok) return r;
-    out[n] = r.value;
-  }
-  const t = v.timeouts;
-  if (!isPlainObject(t)) return failure('genesis_bad_type', 'timeouts must be an object', 'limits.timeouts');
-  const tn = ['proposeMs', 'prevoteMs', 'precommitMs', 'deltaMs'];
-  const badT = checkKeys(t, tn, tn, 'limits.timeouts');
-  if (badT) return badT;
-  const timeouts: Record<string, number> = {};
-  for (const n of tn) {
-    const r = checkInt(t[n], n, `limits.timeouts.${n}`);
-    if (!r.ok) return r;
-    timeouts[n] = r.value;
-  }
-  if (out.mempoolMaxEntries! < out.maxBlockEntries!) {
-    return failure('genesis_bad_limit', 'mempoolMaxEntries must be >= maxBlockEntries', 'limits.mempoolMaxEntries');
-  }
-  if (out.mempoolMaxBytes! < out.maxBlockBytes!) {
-    return failure('genesis_bad_limit', 'mempoolMaxBytes must be >= maxBlockBytes', 'limits.mempoolMaxBytes');
-  }
-  return {
-    ok: true,
-    value: {
-      maxBlockEntries: out.maxBlockEntries!,
-      maxBlockBytes: out.maxBlockBytes!,
-      blockIntervalMs: out.blockIntervalMs!,
-      timeouts: timeouts as unknown as Timeouts,
-      maxClockSkewMs: out.maxClockSkewMs!,
-      mempoolMaxEntries: out.mempoolMaxEntries!,
-      mempoolMaxBytes: out.mempoolMaxBytes!,
-    },
-  };
 }
 
 function parseAddr(a: unknown, field: string): PeerFailure | null {

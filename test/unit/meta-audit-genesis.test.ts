@@ -2,7 +2,8 @@
 // organization's peer may serve), `auditors` (consortium auditors' keys) and the per-organization
 // meta-audit client (`<org>-meta-audit`, found by metaAuditClientFor).
 import { describe, expect, it } from 'vitest';
-import { buildGenesis, formatGenesis, parseGenesis, parseGenesisText } from '../../node/peer/genesis.js';
+import { buildGenesis, DEFAULT_LIMITS, formatGenesis, parseGenesis, parseGenesisText } from '../../node/peer/genesis.js';
+import { formatVerifierKey } from '../../src/checkpoint/keys.js';
 import { GENESIS_AUDITORS_MAX, metaAuditClientFor, metaAuditClientName } from '../../node/peer/genesis-sharing.js';
 import { publicKeyFromSeed } from '../../src/crypto/noble.js';
 import { toHex } from '../../src/encoding/bytes.js';
@@ -33,6 +34,19 @@ describe('genesis sharing mode and consortium auditors', () => {
     expect(Object.keys(r.genesis.doc).sort()).toEqual(['clients', 'limits', 'origin', 'validators', 'version']);
     const again = parseGenesisText(formatGenesis(r.genesis));
     expect(again.ok && again.genesis.hashHex).toBe(r.genesis.hashHex);
+  });
+
+  it('a fixed genesis without the new fields hashes exactly as before they existed', () => {
+    // Hash computed with the parser as it was before `sharing` and `auditors` were added.
+    const seed = (n: number) => new Uint8Array(32).fill(n);
+    const r = parseGenesis({
+      version: 1,
+      origin: 'cairn.example/hash',
+      validators: [{ name: 'org1', verifierKey: formatVerifierKey('org1', publicKeyFromSeed(seed(1))), peerId: '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA', addrs: ['/ip4/127.0.0.1/tcp/1'] }],
+      clients: [{ name: 'app', publicKey: toHex(publicKeyFromSeed(seed(2))), vouchedBy: 'org1' }],
+      limits: DEFAULT_LIMITS,
+    });
+    expect(r.ok && r.genesis.hashHex).toBe('bc761cd37c14542f1d1f45f1827a6dcd32244600c24abac2f2921e9a9c5a4462');
   });
 
   it('parses own-clients sharing and auditors, which change the hash', async () => {
