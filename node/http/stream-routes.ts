@@ -39,8 +39,8 @@ export const DEFAULT_STREAM_LIMITS: StreamLimits = {
   streamStallMs: 30_000,
   streamHeartbeatMs: 15_000,
 };
-/** Entries read from the store per step. */
-export const STREAM_READ_CHUNK = 256;
+/** Entries read from the store per step (leaves are at most 64 KiB: at most 4 MiB per stream per step). */
+export const STREAM_READ_CHUNK = 64;
 export const STREAM_QUERY_BYTES_MAX = 8192;
 
 interface StreamMetrics {

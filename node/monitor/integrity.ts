@@ -65,6 +65,8 @@ const SEVERITY: Record<AlarmKind, Severity> = {
   scrub_mismatch: 'critical',
 };
 
+/** Alarm ids remembered to raise each incident once per process (oldest forgotten first). */
+export const SEEN_ALARMS_MAX = 10_000;
 /** Most alarms waiting for the outbox (it was full); older ones are kept, newer dropped and counted. */
 export const PENDING_ALARMS_MAX = 1000;
 
@@ -75,6 +77,7 @@ export function alarmId(kind: AlarmKind, key: string): string {
 export class IntegrityMonitor {
   private readonly cfg: AlarmConfig;
   private readonly pending: Alert[] = [];
+  private readonly seen = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private readonly missed = new Map<string, number>();
   private noQuorumSince: number | null = null;
@@ -131,7 +134,11 @@ export class IntegrityMonitor {
 
   private raise(kind: AlarmKind, key: string, title: string, group: Record<string, string>): void {
     const id = alarmId(kind, key);
-    if (this.pending.some((a) => a.id === id)) return;
+    // Conditions are re-checked every few seconds while they last: raise each incident once per
+    // process (after a restart the outbox recognizes the id).
+    if (this.seen.has(id)) return;
+    if (this.seen.size >= SEEN_ALARMS_MAX) this.seen.delete(this.seen.values().next().value!);
+    this.seen.add(id);
     if (this.pending.length >= PENDING_ALARMS_MAX) {
       this.stats.dropped++;
       return;

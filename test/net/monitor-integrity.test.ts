@@ -94,6 +94,8 @@ describe('integrity alarms', () => {
     expect(eq.group).toEqual({ validator: org.name, height: '9999', round: '1', type: 'prevote' });
     await new Promise((r) => setTimeout(r, 300));
     expect(rx.alerts.filter((x) => x.ruleId === 'cairn.alarm.equivocation')).toHaveLength(1);
+    // Re-checked every 50 ms, raised once.
+    expect(a.monitor!.stats.byKind).toMatchObject({ equivocation: 1, disk_low: 1, fork: 1 });
   }, 120_000);
 
   it('a validator missing from consecutive final checkpoints, then no quorum for longer than T', async () => {
