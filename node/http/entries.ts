@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { parseCheckpoint } from '../../src/checkpoint/checkpoint.js';
 import { parseNote } from '../../src/checkpoint/note.js';
 import { formatReceipt } from '../../src/checkpoint/receipt.js';
-import { fromBase64, fromUtf8, toBase64 } from '../../src/encoding/bytes.js';
+import { fromBase64, fromHex, fromUtf8, toBase64 } from '../../src/encoding/bytes.js';
 import { ID_LENGTH_MAX } from '../../src/entry/limits.js';
 import type { AuditEntry } from '../../src/entry/types.js';
 import { WAITED_HEADER, type EntryResponse } from '../../src/client/types.js';
@@ -52,11 +52,44 @@ interface Visibility {
 }
 
 /**
+ * For a scoped caller, the scope is checked before the full lookup (which computes an inclusion
+ * proof), with the same work whether the key names an entry outside the scope or nothing: one
+ * index lookup, one leaf read, one parse and one scope evaluation (of the log's first leaf when
+ * the key matches nothing). So neither the answer nor its time tells the two cases apart.
+ * 'absent': nothing under this key yet (an entry arriving in between is still checked again by
+ * currentEntry after the full lookup).
+ */
+async function scopePrecheck(ctx: RouteContext, key: Key, matches: (e: AuditEntry) => boolean): Promise<'visible' | 'hidden' | 'absent'> {
+  const { store, mempool } = ctx.peer.internals;
+  let leaf: Uint8Array | undefined;
+  if ('leafHash' in key) {
+    const index = await store.indexOfLeafHash(fromHex(key.leafHash)!);
+    leaf = index !== undefined ? await store.getLeaf(index) : mempool.getPending(key.leafHash)?.leaf;
+  } else {
+    const logged = await store.lookupClientId(key.client, key.id);
+    leaf = logged !== undefined ? await store.getLeaf(logged.index) : mempool.pendingByClientId(key.client, key.id)?.leaf;
+  }
+  if (leaf === undefined) {
+    const decoy = ctx.peer.internals.ledger.getHead().treeSize > 0 ? await store.getLeaf(0) : undefined;
+    if (decoy !== undefined) matches(JSON.parse(fromUtf8(decoy)) as AuditEntry);
+    return 'absent';
+  }
+  return matches(JSON.parse(fromUtf8(leaf)) as AuditEntry) ? 'visible' : 'hidden';
+}
+
+/**
  * The current state of an entry as the API shows it; null when this peer does not know it, or
  * when the entry is outside the caller's scope: the scope is checked right after the leaf is read,
  * before any proof is computed, so both cases answer the same and cost about the same.
  */
 async function currentEntry(ctx: RouteContext, key: Key, vis: Visibility): Promise<EntryResponse | null> {
+  if (vis.matches !== null) {
+    const pre = await scopePrecheck(ctx, key, vis.matches);
+    if (pre !== 'visible') {
+      vis.hidden = pre === 'hidden';
+      return null;
+    }
+  }
   // Two attempts: an entry can move from the mempool into a block between the lookup and the read.
   for (let attempt = 0; attempt < 2; attempt++) {
     const l = await lookupKey(ctx, key);
