@@ -89,6 +89,11 @@ export class MetaAuditQueue {
   private openCatchAll: number | null = null;
   /** The coalescing key of each open record (so ready() skips frozen ones without computing keys). */
   private readonly openKeyOf = new Map<number, string>();
+  /**
+   * When each record of this run was created, by this queue's clock: coalescing windows are timed
+   * with it, not with the events' own times (a far-future atMs must not keep a record open).
+   */
+  private readonly createdAt = new Map<number, number>();
   private catchAllCount = 0;
   /** Records changed by the write in flight: not submitted until it is synced. */
   private readonly dirty = new Set<number>();
@@ -221,7 +226,7 @@ export class MetaAuditQueue {
     const openSeq = this.open.get(key);
     const rec = openSeq === undefined ? undefined : this.records.get(openSeq);
     if (rec !== undefined) {
-      if (now - rec.firstAt >= this.limits.coalesceWindowMs) {
+      if (this.expired(rec.seq, now)) {
         this.closeOpen(this.open, key);
       } else if (rec.resources.some((r) => r.type === ev.resource.type && r.id === ev.resource.id)) {
         this.merge(rec, ev.at, touched);
@@ -254,6 +259,7 @@ export class MetaAuditQueue {
       resources: [ev.resource],
     };
     this.records.set(r.seq, r);
+    this.createdAt.set(r.seq, now);
     this.normalCount++;
     this.open.set(key, r.seq);
     this.openKeyOf.set(r.seq, key);
@@ -280,7 +286,7 @@ export class MetaAuditQueue {
     const key = JSON.stringify([ev.actor, ev.action, ev.outcome]);
     const seq = this.openOverflow.get(key);
     const rec = seq === undefined ? undefined : this.records.get(seq);
-    if (rec !== undefined && now - rec.firstAt < this.limits.coalesceWindowMs) {
+    if (rec !== undefined && !this.expired(rec.seq, now)) {
       rec.count++;
       rec.lastAt = Math.max(rec.lastAt, ev.at);
       touched.add(rec.seq);
@@ -305,6 +311,7 @@ export class MetaAuditQueue {
       this.catchAllCount++;
     }
     this.records.set(r.seq, r);
+    this.createdAt.set(r.seq, now);
     this.overflowCount++;
     touched.add(r.seq);
     return 'full';
@@ -330,7 +337,7 @@ export class MetaAuditQueue {
 
   /** True when `r` is frozen (freezing it if its window has ended). */
   private freezeIfDue(r: QueuedRecord, now: number, frozenCatchAll: boolean): boolean {
-    const due = now - r.firstAt >= this.limits.coalesceWindowMs;
+    const due = this.expired(r.seq, now);
     if (r.catchAll) {
       if (r.seq !== this.openCatchAll) return true;
       if (!due || frozenCatchAll) return false;
@@ -342,6 +349,12 @@ export class MetaAuditQueue {
     if (!due) return false;
     this.closeOpen(r.overflow ? this.openOverflow : this.open, key);
     return true;
+  }
+
+  /** The record's coalescing window has ended (records read back after a restart: always). */
+  private expired(seq: number, now: number): boolean {
+    const t = this.createdAt.get(seq);
+    return t === undefined || now - t >= this.limits.coalesceWindowMs;
   }
 
   private closeOpen(map: Map<string, number>, key: string): void {
@@ -362,6 +375,7 @@ export class MetaAuditQueue {
       const r = this.records.get(seq);
       if (r === undefined) continue;
       this.records.delete(seq);
+      this.createdAt.delete(seq);
       this.bytes -= this.sizes.get(seq) ?? 0;
       this.sizes.delete(seq);
       if (r.overflow) this.overflowCount--;
