@@ -200,6 +200,16 @@ export async function attachAlerts(peer: Peer, opts: PeerAlertsOptions): Promise
     });
     monitor.start();
   }
+  // Submissions through this peer feed the bad-signature and clock-skew alarms.
+  const submit = peer.submit.bind(peer);
+  if (monitor !== null) {
+    const m = monitor;
+    peer.submit = async (entries) => {
+      const results = await submit(entries);
+      m.observeSubmit(entries, results);
+      return results;
+    };
+  }
 
   const reload = async (): Promise<ReloadResult> => {
     const r = await holder.reload();
@@ -248,6 +258,7 @@ export async function attachAlerts(peer: Peer, opts: PeerAlertsOptions): Promise
       stopped = true;
       peer.events.off('final', onFinal);
       if (opts.reloadOnSighup) process.off('SIGHUP', onHup);
+      if (monitor !== null) peer.submit = submit;
       clearTimeout(retryTimer);
       await monitor?.stop();
       await (running ?? Promise.resolve()).catch(() => undefined);

@@ -28,6 +28,9 @@ export interface AlarmsSection {
   diskFreeBytesMin?: number;
   scrubLeavesPerSecond?: number;
   scrubPauseMs?: number;
+  badSignaturesPerKey?: number;
+  clockSkewRejections?: number;
+  rejectionWindowMs?: number;
 }
 
 const ALARM_KEYS: Record<string, [keyof AlarmsSection, number, number, number]> = {
@@ -39,6 +42,9 @@ const ALARM_KEYS: Record<string, [keyof AlarmsSection, number, number, number]> 
   diskFreeMinBytes: ['diskFreeBytesMin', 1, 0, Number.MAX_SAFE_INTEGER],
   scrubLeavesPerSecond: ['scrubLeavesPerSecond', 1, 0, 10_000_000],
   scrubPauseSeconds: ['scrubPauseMs', 1000, 0, 7 * 86_400],
+  badSignaturesPerKey: ['badSignaturesPerKey', 1, 1, 1_000_000],
+  clockSkewRejections: ['clockSkewRejections', 1, 1, 1_000_000],
+  rejectionWindowSeconds: ['rejectionWindowMs', 1000, 1, 86_400],
 };
 
 function parseAlarms(raw: unknown, names: ReadonlySet<string>, problem: (path: (string | number)[], message: string) => void): AlarmsSection | undefined {

@@ -9,6 +9,8 @@
 //   consensus_halted   this peer's consensus stopped for good (fail-stop)
 //   lagging            this peer is L or more heights behind the highest peer for longer than T
 //   disk_low           free space of the data directory's filesystem below a threshold
+//   bad_signatures     N entries with a bad signature submitted for one client key within a window
+//   clock_skew         N entries refused for clock skew within a window (this peer's clock, or clients')
 //   scrub_mismatch     the background scrub (scrub.ts) found a stored leaf or tile that disagrees
 //                      with the final checkpoint: names the first index
 //
@@ -25,7 +27,7 @@ import { fromUtf8, toHex, bytesEqual } from '../../src/encoding/bytes.js';
 import type { Peer } from '../peer/peer.js';
 import { Scrubber } from './scrub.js';
 
-export type AlarmKind = 'fork' | 'equivocation' | 'validator_silent' | 'no_quorum' | 'consensus_halted' | 'lagging' | 'disk_low' | 'scrub_mismatch';
+export type AlarmKind = 'fork' | 'equivocation' | 'validator_silent' | 'no_quorum' | 'consensus_halted' | 'lagging' | 'disk_low' | 'scrub_mismatch' | 'bad_signatures' | 'clock_skew';
 
 export interface AlarmConfig {
   destinations: string[];
@@ -41,6 +43,11 @@ export interface AlarmConfig {
   scrubLeavesPerSecond: number;
   /** Pause between two scrub cycles. */
   scrubPauseMs: number;
+  /** bad_signatures: this many in `rejectionWindowMs` for one client key. */
+  badSignaturesPerKey: number;
+  /** clock_skew: this many rejections in `rejectionWindowMs`. */
+  clockSkewRejections: number;
+  rejectionWindowMs: number;
 }
 
 export const DEFAULT_ALARM_CONFIG: Omit<AlarmConfig, 'destinations'> = {
@@ -52,6 +59,9 @@ export const DEFAULT_ALARM_CONFIG: Omit<AlarmConfig, 'destinations'> = {
   checkMs: 5_000,
   scrubLeavesPerSecond: 5_000,
   scrubPauseMs: 60_000,
+  badSignaturesPerKey: 20,
+  clockSkewRejections: 20,
+  rejectionWindowMs: 300_000,
 };
 
 const SEVERITY: Record<AlarmKind, Severity> = {
@@ -63,7 +73,12 @@ const SEVERITY: Record<AlarmKind, Severity> = {
   lagging: 'medium',
   disk_low: 'high',
   scrub_mismatch: 'critical',
+  bad_signatures: 'high',
+  clock_skew: 'medium',
 };
+
+/** Client keys whose recent rejections are tracked (least recently rejected forgotten first). */
+export const TRACKED_KEYS_MAX = 10_000;
 
 /** Alarm ids remembered to raise each incident once per process (oldest forgotten first). */
 export const SEEN_ALARMS_MAX = 10_000;
@@ -219,6 +234,54 @@ export class IntegrityMonitor {
       } else if (free > this.cfg.diskFreeBytesMin * 1.1) this.diskLow = false; // hysteresis: one alarm per episode
     }
     await this.flush();
+  }
+
+  /** Rejections by key ('skew' or a client key) in the current window: times, at most the threshold. */
+  private readonly rejections = new Map<string, number[]>();
+
+  private countRejection(key: string, threshold: number): number | null {
+    const t = this.now();
+    const times = (this.rejections.get(key) ?? []).filter((x) => t - x < this.cfg.rejectionWindowMs);
+    times.push(t);
+    this.rejections.delete(key); // re-inserted last: the map's order is least recently rejected first
+    if (times.length >= threshold) {
+      return times[0]!;
+    }
+    this.rejections.set(key, times);
+    if (this.rejections.size > TRACKED_KEYS_MAX) this.rejections.delete(this.rejections.keys().next().value!);
+    return null;
+  }
+
+  /**
+   * The results of entries submitted to this peer (peer-alerts.ts wraps peer.submit): bad
+   * signatures counted per client key, clock-skew refusals counted together.
+   */
+  observeSubmit(entries: readonly unknown[], results: readonly ({ error: { code: string } } | object)[]): void {
+    results.forEach((r, i) => {
+      if (!('error' in r)) return;
+      const code = (r as { error: { code: string } }).error.code;
+      if (code === 'bad_signature') {
+        const c = (entries[i] as { client?: unknown } | null)?.client;
+        const client = typeof c === 'string' ? c.slice(0, 128) : '?';
+        const since = this.countRejection(`sig:${client}`, this.cfg.badSignaturesPerKey);
+        if (since !== null) {
+          const name = this.peer.genesis.clients.get(client)?.name ?? 'unknown client';
+          this.raise('bad_signatures', `${client}/${since}`, `${this.cfg.badSignaturesPerKey} entries with a bad signature for client key ${client.slice(0, 16)}… (${name}) within ${Math.round(this.cfg.rejectionWindowMs / 1000)} s`, {
+            client,
+            clientName: name,
+            since: new Date(since).toISOString(),
+          });
+        }
+      } else if (code === 'clock_skew') {
+        const since = this.countRejection('skew', this.cfg.clockSkewRejections);
+        if (since !== null) {
+          this.raise('clock_skew', String(since), `${this.cfg.clockSkewRejections} entries refused for clock skew within ${Math.round(this.cfg.rejectionWindowMs / 1000)} s: check this peer's clock and its clients'`, {
+            since: new Date(since).toISOString(),
+          });
+        }
+      }
+    });
+    if (this.pending.length > 0) void this.flush();
   }
 
   /** Counts, for each validator, the consecutive final checkpoints that lack its signature. */

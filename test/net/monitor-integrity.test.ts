@@ -13,6 +13,7 @@ import { signNote } from '../../src/checkpoint/note.js';
 import { nodeSigner } from '../../src/crypto/node.js';
 import type { Alert } from '../../src/alerts/types.js';
 import { attachAlerts } from '../../node/alerts/peer-alerts.js';
+import { signEntry } from '../../src/entry/index.js';
 import { encodeEvidence } from '../../node/peer/codec.js';
 import { voteSignBytes, type Vote } from '../../src/consensus/index.js';
 import { makeCluster, makeEntries, waitFor, clusterProgress, type Cluster } from '../peer-support/cluster.js';
@@ -63,7 +64,7 @@ describe('integrity alarms', () => {
     const c = (cluster = await makeCluster(1, { label: 'fork' }));
     const rx = await receiver();
     const peer = await c.start(0);
-    const file = await rules(c.dirs[0]!, rx.url, '{ destinations: [soc], diskFreeMinBytes: 9007199254740991 }');
+    const file = await rules(c.dirs[0]!, rx.url, '{ destinations: [soc], diskFreeMinBytes: 9007199254740991, badSignaturesPerKey: 3, clockSkewRejections: 2 }');
     const a = await attachAlerts(peer, { rulesFile: file, ...fast, alarms: { checkMs: 50 } });
     await peer.submit(makeEntries(c.clients, 10, 'f'));
     await waitFor(c, '10 final', () => peer.status().finalSize >= 10, () => clusterProgress(c));
@@ -94,6 +95,15 @@ describe('integrity alarms', () => {
     expect(eq.group).toEqual({ validator: org.name, height: '9999', round: '1', type: 'prevote' });
     await new Promise((r) => setTimeout(r, 300));
     expect(rx.alerts.filter((x) => x.ruleId === 'cairn.alarm.equivocation')).toHaveLength(1);
+    // Entries submitted with bad signatures for one client key, and with a time far off.
+    const client = c.clients[1]!;
+    const bad = makeEntries([client], 3, 'badsig').map((e) => ({ ...e, sig: (e.sig.startsWith('a') ? 'b' : 'a') + e.sig.slice(1) }));
+    const results = await peer.submit(bad);
+    expect(results.map((r) => ('error' in r ? r.error.code : 'ok'))).toEqual(['bad_signature', 'bad_signature', 'bad_signature']);
+    const old = [0, 1].map((i) => signEntry({ v: 1, id: `old-${Date.now()}-${i}`, time: '2020-01-01T00:00:00Z', actor: { id: 'u', type: 'user' }, action: 'db.query', resource: { type: 't', id: 'x' }, outcome: 'success' }, client.signer));
+    expect((await peer.submit(old)).map((r) => ('error' in r ? r.error.code : 'ok'))).toEqual(['clock_skew', 'clock_skew']);
+    await until('bad signature and clock skew alarms', () => rx.alerts.some((x) => x.ruleId === 'cairn.alarm.bad_signatures') && rx.alerts.some((x) => x.ruleId === 'cairn.alarm.clock_skew'));
+    expect(rx.alerts.find((x) => x.ruleId === 'cairn.alarm.bad_signatures')!.group).toMatchObject({ client: bad[0]!.client, clientName: client.name });
     // Re-checked every 50 ms, raised once.
     expect(a.monitor!.stats.byKind).toMatchObject({ equivocation: 1, disk_low: 1, fork: 1 });
   }, 120_000);
