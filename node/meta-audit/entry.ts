@@ -100,10 +100,33 @@ export function recordEntry(rec: QueuedRecord, instance: string, timeMs: number)
     delete entry.source;
     data.address = encoded(rec.address).slice(0, 256);
   }
+  // Too large with the original texts (many long resource names): keep their digests only.
+  if (!validateUnsignedEntry(entry).ok) {
+    for (const k of Object.keys(data)) if (k.endsWith('Text') || /^resource\d+$/.test(k)) delete data[k];
+    data.originalsOmitted = true;
+  }
   return entry;
 }
 
-/** The signed entry for a record. */
+/**
+ * The signed entry for a record. Never throws for a record's content: if the entry still does not
+ * validate, a minimal entry (same id, principal digest, count and times) is signed instead, so one
+ * odd record can never block the queue behind it.
+ */
 export function signRecord(rec: QueuedRecord, instance: string, timeMs: number, signer: Ed25519Signer): AuditEntry {
-  return signEntry(recordEntry(rec, instance, timeMs), signer);
+  try {
+    return signEntry(recordEntry(rec, instance, timeMs), signer);
+  } catch {
+    const minimal: UnsignedEntry = {
+      v: 1,
+      id: metaAuditEntryId(instance, rec.seq),
+      time: iso(timeMs),
+      actor: { id: digest(rec.actor), type: 'principal' },
+      action: 'cairn.read.other',
+      resource: { type: 'cairn.meta-audit', id: 'unrepresentable' },
+      outcome: rec.outcome,
+      data: { count: rec.count, firstAt: iso(rec.firstAt), lastAt: iso(rec.lastAt), actionDigest: digest(rec.action), resources: rec.resources.length },
+    };
+    return signEntry(minimal, signer);
+  }
 }

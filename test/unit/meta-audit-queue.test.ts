@@ -4,7 +4,9 @@
 import { ClassicLevel } from 'classic-level';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MetaAuditQueue, type QueuedRecord } from '../../node/meta-audit/queue.js';
-import { recordEntry } from '../../node/meta-audit/entry.js';
+import { recordEntry, signRecord } from '../../node/meta-audit/entry.js';
+import { nodeSigner } from '../../src/crypto/node.js';
+import { validateEntry } from '../../src/entry/validate.js';
 import { DEFAULT_META_AUDIT_LIMITS, type MetaAuditEvent, type MetaAuditLimits } from '../../node/meta-audit/types.js';
 import { validateUnsignedEntry } from '../../src/entry/validate.js';
 import { TempDirs } from './support/storage-fixture.js';
@@ -221,6 +223,12 @@ describe('meta-audit entries', () => {
     expect(hostile.action).toBe('cairn.read.other');
     expect(hostile.source).toBeUndefined();
     expect(hostile.data).toMatchObject({ address: 'unix%3A%2Fsock', actionText: 'NOT%20AN%20ACTION' });
+    // 32 long non-ASCII resource names: the originals would not fit; the digests of all 32 do.
+    const long = Array.from({ length: 32 }, (_, i) => ({ type: 'query', id: `${i}:` + 'é'.repeat(1020) }));
+    const signed = signRecord({ ...base, resources: long }, '0011223344556677', Date.now(), nodeSigner(new Uint8Array(32).fill(3)));
+    expect(validateEntry(signed).ok).toBe(true);
+    expect((signed.data as { resources: unknown[] }).resources).toHaveLength(32);
+    expect(signed.data).toMatchObject({ originalsOmitted: true });
     const over = recordEntry({ ...base, resources: [], overflow: true, actor: '*', action: 'cairn.meta-audit.overflow', outcome: 'unknown', catchAll: true, address: '' }, 'ab', Date.now());
     expect(validateUnsignedEntry(over).ok).toBe(true);
     expect(over).toMatchObject({ resource: { type: 'cairn.meta-audit', id: 'overflow-all' }, outcome: 'unknown', data: { overflow: true, count: 3 } });
