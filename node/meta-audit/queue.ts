@@ -12,7 +12,7 @@
 // 'queued' or 'full', so a kill -9 after record() resolved loses nothing.
 //
 // Coalescing: events with the same actor, action, outcome, reason and address within
-// coalesceWindowMs of the record's first event share one record: a count, and up to
+// coalesceWindowMs of the record's creation (this queue's clock) share one record: a count, and up to
 // coalesceResourcesMax distinct resources (the next distinct one starts a new record, so no
 // resource name is lost). A record is frozen — never changed again — when its window ends, when
 // its resource list is full, or when it was read back after a restart; only frozen records whose
