@@ -29,6 +29,7 @@ import { resolveHttpLimits, type HttpLimits } from './limits.js';
 import { registerLogRoutes } from './log-routes.js';
 import { registerStreamRoutes } from './stream-routes.js';
 import { registerSearchRoutes, SEARCH_ROUTE_METHODS } from './search-routes.js';
+import { registerGovRoutes, GOV_ROUTE_METHODS } from './gov-routes.js';
 import { createPeerMetrics, type PeerMetrics } from './metrics.js';
 import { FinalityWaiters } from './waiters.js';
 
@@ -289,6 +290,7 @@ export async function startHttpServer(peer: Peer, opts: HttpServerOptions): Prom
   registerAuthRoutes(app, policyGate);
   registerStreamRoutes(app, ctx);
   registerSearchRoutes(app, ctx);
+  registerGovRoutes(app, ctx);
 
   app.get('/v1/status', async (req, reply) => {
     if (!(await allowRead(ctx, req, reply, { kind: 'status' }))) return reply;
@@ -334,6 +336,7 @@ export async function startHttpServer(peer: Peer, opts: HttpServerOptions): Prom
     '/v1/auth/token': ['POST'],
     '/v1/auth/whoami': ['GET'],
     ...SEARCH_ROUTE_METHODS,
+    ...GOV_ROUTE_METHODS,
   };
   for (const [url, ok] of Object.entries(allowed)) {
     const other = METHODS.filter((m) => !ok.includes(m));
