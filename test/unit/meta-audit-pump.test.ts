@@ -40,7 +40,8 @@ async function onePeer(): Promise<{ peer: Peer; seed: Uint8Array; client: string
 describe('meta-audit pump', () => {
   it('turns recorded events into final entries naming the principal, then empties the queue', async () => {
     const { peer, seed, client } = await onePeer();
-    const ma: MetaAudit = await openMetaAudit({ peer, dir: await tmp('q'), seed, limits: FAST });
+    // A window long enough that the burst below shares a record even on a loaded machine.
+    const ma: MetaAudit = await openMetaAudit({ peer, dir: await tmp('q'), seed, limits: { ...FAST, coalesceWindowMs: 2_000 } });
     cleanup.push(() => ma.close());
     const at = Date.now();
     await ma.record({ actor: 'https://idp.example#alice', action: 'cairn.read.entry', resource: { type: 'entry', id: 'h1' }, address: '127.0.0.1', outcome: 'success', atMs: at });
@@ -87,6 +88,33 @@ describe('meta-audit pump', () => {
     // The two already-logged ones are the earlier run's entries (their time is a minute older).
     expect(entries.filter((e) => Date.parse(e.time) < Date.now() - 30_000).map((e) => e.actor.id).sort()).toEqual(['key:a', 'key:b']);
     expect(second.stats()).toMatchObject({ final: 3, submitErrors: 0 });
+  });
+
+  it('without a quorum for longer than maxClockSkewMs, records the mempool dropped are submitted again, then logged once', async () => {
+    const orgs = await makeOrgs(2, 'ms');
+    const ma = metaAuditClients(orgs);
+    const genesis = makeGenesis(orgs, ma, { limits: { maxClockSkewMs: 2_000, blockIntervalMs: 20, timeouts: { proposeMs: 500, prevoteMs: 200, precommitMs: 200, deltaMs: 100 } } });
+    const start = async (i: number) => {
+      const p = await startPeer({ genesis, signingSeed: orgs[i]!.seed, p2pKey: orgs[i]!.p2pKey, dataDir: await tmp(`peer${i}`), listen: [`/ip4/127.0.0.1/tcp/${orgs[i]!.port}`] });
+      cleanup.push(() => p.stop());
+      return p;
+    };
+    const peer = await start(0); // 1 of 2: no quorum
+    const audit = await openMetaAudit({ peer, dir: await tmp('q3'), seed: ma[0]!.seed, limits: FAST });
+    cleanup.push(() => audit.close());
+    for (const a of ['key:a', 'key:b', 'key:c']) await audit.record({ actor: a, action: 'cairn.read.entry', resource: { type: 'entry', id: 'x' }, address: '127.0.0.1', outcome: 'success', atMs: Date.now() });
+    await until('submitted to the mempool', () => audit.stats().submitted === 3 && peer.status().mempool.entries === 3, 10_000, () => JSON.stringify(audit.stats()));
+    // The entries' time leaves the skew window: the mempool drops them (as its expiry timer would).
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect(peer.internals.mempool.expire()).toBe(3);
+    await until('submitted again with a fresh time', () => audit.stats().submitted >= 6 && peer.status().mempool.entries === 3, 10_000, () => JSON.stringify(audit.stats()));
+    expect(audit.stats().queued).toBe(3);
+    // Quorum returns.
+    const other = await start(1);
+    await until('queue drained', () => audit.stats().queued === 0, 60_000, () => JSON.stringify([audit.stats(), peer.status().finalSize, other.status().finalSize]));
+    const entries = await entriesOf(peer, ma[0]!.publicKeyHex);
+    expect(entries.map((e) => e.actor.id).sort()).toEqual(['key:a', 'key:b', 'key:c']);
+    expect(new Set(entries.map((e) => e.id)).size).toBe(3);
   });
 
   it('refuses to start with a key that is not the organization meta-audit client', async () => {
