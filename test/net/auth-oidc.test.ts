@@ -5,16 +5,15 @@
 // crafted from the provider's real keys and tokens. The verifier finds the keys by OpenID
 // discovery, as a peer would.
 import { createServer } from 'node:http';
-import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHmac, generateKeyPairSync } from 'node:crypto';
-import { exportJWK, generateKeyPair, SignJWT, decodeJwt, decodeProtectedHeader } from 'jose';
+import { SignJWT, decodeJwt, decodeProtectedHeader } from 'jose';
 import type { JWK } from 'jose';
-import Provider from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccessControl, parsePolicy } from '../../node/auth/index.js';
 import type { AuthError, Principal } from '../../node/auth/index.js';
 import { nodeSigner } from '../../src/crypto/node.js';
+import { startOidcProvider, type TestOidcProvider } from './helpers/oidc-provider.js';
 
 const AUDIENCE = 'urn:cairn:peer-test';
 
@@ -28,23 +27,11 @@ const CLIENTS: Record<string, { claims: Record<string, unknown>; audience?: stri
   'short-lived': { claims: { groups: ['cairn-auditors'], amr: ['otp'] }, ttl: 1 },
 };
 
-let server: Server;
+let idp: TestOidcProvider;
 let issuer: string;
-let signingJwk: JWK;
 
-async function token(clientId: string): Promise<string> {
-  const res = await fetch(`${issuer}/token`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      authorization: `Basic ${Buffer.from(`${clientId}:secret-${clientId}`).toString('base64')}`,
-    },
-    body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'read', resource: AUDIENCE }).toString(),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const body = (await res.json()) as { access_token?: string; error?: string; error_description?: string };
-  if (!res.ok || !body.access_token) throw new Error(`token for ${clientId}: ${res.status} ${body.error} ${body.error_description}`);
-  return body.access_token;
+function token(clientId: string): Promise<string> {
+  return idp.token(clientId);
 }
 
 function access(opts: { issuerUrl?: string; now?: () => number; skew?: number; jwksUri?: string } = {}): AccessControl {
@@ -78,33 +65,12 @@ function b64u(s: string | Uint8Array): string {
 }
 
 beforeAll(async () => {
-  const { privateKey } = await generateKeyPair('ES256', { extractable: true });
-  signingJwk = { ...(await exportJWK(privateKey)), kid: 'test-es256', alg: 'ES256', use: 'sig' };
-  server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const provider = new Provider(issuer, {
-    clients: Object.keys(CLIENTS).map((id) => ({ client_id: id, client_secret: `secret-${id}`, grant_types: ['client_credentials'], redirect_uris: [], response_types: [], id_token_signed_response_alg: 'ES256' })),
-    jwks: { keys: [signingJwk] },
-    features: {
-      devInteractions: { enabled: false },
-      clientCredentials: { enabled: true },
-      resourceIndicators: {
-        enabled: true,
-        defaultResource: () => AUDIENCE,
-        getResourceServerInfo: (_ctx: unknown, _resource: string, client: { clientId: string }) => {
-          const c = CLIENTS[client.clientId]!;
-          return { scope: 'read', audience: c.audience ?? AUDIENCE, accessTokenFormat: 'jwt', accessTokenTTL: c.ttl ?? 300, jwt: { sign: { alg: 'ES256' } } };
-        },
-      },
-    },
-    extraTokenClaims: (_ctx: unknown, t: { clientId: string }) => CLIENTS[t.clientId]?.claims,
-  });
-  server.on('request', provider.callback());
+  idp = await startOidcProvider(AUDIENCE, CLIENTS);
+  issuer = idp.issuer;
 });
 
 afterAll(async () => {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await idp.close();
 });
 
 function expectError(r: Principal | AuthError, reason: string): void {
