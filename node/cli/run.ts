@@ -24,6 +24,8 @@ import { registerExport } from './export.js';
 import { registerAuth } from './auth-cmd.js';
 import { registerSearch } from './search.js';
 import { registerHistory } from './history.js';
+import { registerGov } from './gov.js';
+import { registerTrust } from './trust-cmd.js';
 
 export type { CliIo } from './io.js';
 
@@ -45,6 +47,8 @@ export const COMMANDS: readonly ((program: Command, io: CliIo) => void)[] = [
   registerAlerts,
   registerExport,
   registerAuth,
+  registerGov,
+  registerTrust,
 ];
 
 /** Builds a fresh commander program whose commands write to `io`. */

@@ -11,11 +11,11 @@ import { NOTE_BYTES_MAX } from '../../src/checkpoint/note.js';
 import { RECEIPT_BYTES_MAX } from '../../src/checkpoint/receipt.js';
 import { fromBase64, fromUtf8, toBase64, toHex } from '../../src/encoding/bytes.js';
 import { leafHash, MAX_PROOF_HASHES } from '../../src/merkle/index.js';
-import { verifyCheckpoint, verifyConsistency, verifyReceipt } from '../../src/verifier/index.js';
+import { trustAtSize, verifyCheckpointAt, verifyConsistencyAt, verifyReceiptAt } from '../../src/verifier/index.js';
 import { describeFsError, failure, readFileBounded, resolvePath, usageError, type CliIo } from './io.js';
 import { addCredentialOptions, loadCredential, type CliCredential, type CredentialFlags } from './credentials.js';
 import { describeHttpFailure, getJson, parsePeerUrl, peerRequest } from './peer-http.js';
-import { loadTrust } from './trust.js';
+import { loadTrustChain } from './trust.js';
 import { summary } from './tree-head-summary.js';
 
 /** Largest consistency proof file: at most MAX_PROOF_HASHES base64 lines, or the API's JSON. */
@@ -38,13 +38,14 @@ export async function fetchCheckpoint(base: string, auth: CliCredential | null =
 
 export async function verifyCheckpointOnline(io: CliIo, peerUrl: string, trustPath: string, outPath?: string, flags: CredentialFlags = {}): Promise<void> {
   const base = parsePeerUrl(peerUrl);
-  const trust = await loadTrust(io, trustPath);
+  // Version 1 or 2 trust file: each checkpoint is checked with the organization set in force at its size.
+  const chain = await loadTrustChain(io, trustPath);
   const auth = await loadCredential(io, flags);
   const note = await fetchCheckpoint(base, auth);
-  const r = verifyCheckpoint(trust, note);
+  const r = verifyCheckpointAt(chain, note);
   if (!r.ok) throw failure(`checkpoint from ${base} rejected: ${r.message} [${r.code}]`);
   if (outPath !== undefined) await writeOut(io, outPath, note, 'checkpoint file');
-  io.stdout(summary('checkpoint', r, trust, [['peer', base]]));
+  io.stdout(summary('checkpoint', r, trustAtSize(chain, r.size), [['peer', base]]));
 }
 
 /** Checks a leaf hash argument: 64 hex digits (any case; the API wants lowercase). */
@@ -79,15 +80,15 @@ export interface ReceiptOnlineOptions extends CredentialFlags {
 export async function verifyReceiptOnline(io: CliIo, peerUrl: string, hashArg: string, opts: ReceiptOnlineOptions): Promise<void> {
   const base = parsePeerUrl(peerUrl);
   const hash = parseLeafHashArg(hashArg);
-  const trust = await loadTrust(io, opts.trust);
+  const chain = await loadTrustChain(io, opts.trust);
   const auth = await loadCredential(io, opts);
   const { leaf } = await fetchEntry(base, hash, auth);
   const receipt = await fetchReceipt(base, hash, 0, auth);
-  const r = verifyReceipt(trust, receipt, leaf);
+  const r = verifyReceiptAt(chain, receipt, leaf);
   if (!r.ok) throw failure(`receipt for ${hash} from ${base} rejected: ${r.message} [${r.code}]`);
   if (opts.out !== undefined) await writeOut(io, opts.out, receipt, 'receipt file');
   if (opts.entryOut !== undefined) await writeOut(io, opts.entryOut, leaf, 'entry file');
-  io.stdout(summary('receipt', r, trust, [['index', String(r.index)], ['leaf hash', hash], ['peer', base]]));
+  io.stdout(summary('receipt', r, trustAtSize(chain, r.size), [['index', String(r.index)], ['leaf hash', hash], ['peer', base]]));
 }
 
 /** A consistency proof file: one base64 hash per line, or the JSON answer of /v1/proofs/consistency. */
@@ -131,7 +132,7 @@ export async function verifyConsistencyCommand(io: CliIo, oldPath: string, newPa
   const base = opts.peer === undefined ? null : parsePeerUrl(opts.peer);
   if (base === null && opts.proof === undefined) throw usageError('offline consistency needs --proof <file> (one base64 hash per line, or the JSON of /v1/proofs/consistency)');
   if (base !== null && opts.proof !== undefined) throw usageError('--proof is for offline use; with --peer the proof is fetched');
-  const trust = await loadTrust(io, opts.trust);
+  const chain = await loadTrustChain(io, opts.trust);
   const auth = base === null ? null : await loadCredential(io, opts);
   const older = await readNote(io, oldPath, 'old checkpoint file');
   let newer: Uint8Array;
@@ -148,16 +149,16 @@ export async function verifyConsistencyCommand(io: CliIo, oldPath: string, newPa
     proof = parseProofText(s, opts.proof!);
   } else {
     // Sizes come from the checkpoints; verify the old one first so a bad file fails before any request.
-    const o = verifyCheckpoint(trust, older);
+    const o = verifyCheckpointAt(chain, older);
     if (!o.ok) throw failure(`old checkpoint ${oldPath} rejected: ${o.message} [${o.code}]`);
     newer = await fetchCheckpoint(base, auth);
-    const n = verifyCheckpoint(trust, newer);
+    const n = verifyCheckpointAt(chain, newer);
     if (!n.ok) throw failure(`checkpoint from ${base} rejected: ${n.message} [${n.code}]`);
     if (n.size < o.size) throw failure(`the peer's checkpoint (size ${n.size}) is older than ${oldPath} (size ${o.size}): the peer is behind or rolled back`);
     const j = await getJson<{ proof?: unknown }>(base, `/v1/proofs/consistency?from=${o.size}&to=${n.size}`, { auth });
     proof = parseProofText(JSON.stringify(j), `${base}/v1/proofs/consistency`);
   }
-  const r = verifyConsistency(trust, { old: older, new: newer, proof });
+  const r = verifyConsistencyAt(chain, { old: older, new: newer, proof });
   if (!r.ok) throw failure(`consistency rejected: ${r.message} [${r.code}]`);
   if (opts.out !== undefined) await writeOut(io, opts.out, newer, 'checkpoint file');
   io.stdout(
@@ -165,7 +166,7 @@ export async function verifyConsistencyCommand(io: CliIo, oldPath: string, newPa
       `  origin   ${r.origin}\n` +
       `  old      size ${r.old.size}, root ${toBase64(r.old.root)}\n` +
       `  new      size ${r.new.size}, root ${toBase64(r.new.root)}${base ? ` (from ${base})` : ''}\n` +
-      `  signers  old ${r.old.signers.length}, new ${r.new.signers.length} of ${trust.keys.length} (quorum ${trust.quorum})\n`,
+      `  signers  old ${r.old.signers.length} of ${trustAtSize(chain, r.old.size).keys.length} (quorum ${trustAtSize(chain, r.old.size).quorum}), new ${r.new.signers.length} of ${trustAtSize(chain, r.new.size).keys.length} (quorum ${trustAtSize(chain, r.new.size).quorum})\n`,
   );
 }
 

@@ -9,36 +9,31 @@ import type { Command } from 'commander';
 import { NOTE_BYTES_MAX } from '../../src/checkpoint/note.js';
 import { RECEIPT_BYTES_MAX } from '../../src/checkpoint/receipt.js';
 import { MAX_ENTRY_BYTES } from '../../src/merkle/entry-bundle.js';
-import { parseTrustFile, TRUST_FILE_BYTES_MAX, verifyCheckpoint, verifyReceipt, type TrustRoot } from '../../src/verifier/index.js';
+import { trustAtSize, verifyCheckpointAt, verifyReceiptAt } from '../../src/verifier/index.js';
 import { addCredentialOptions, type CredentialFlags } from './credentials.js';
 import { failure, readFileBounded, usageError, type CliIo } from './io.js';
+import { loadTrustChain } from './trust.js';
 import { verifyCheckpointOnline, verifyReceiptOnline } from './verify-online.js';
 import { summary } from './tree-head-summary.js';
 
-async function loadTrust(io: CliIo, path: string): Promise<TrustRoot> {
-  const bytes = await readFileBounded(io, path, 'trust file', TRUST_FILE_BYTES_MAX, 'TRUST_FILE_BYTES_MAX');
-  const r = parseTrustFile(bytes);
-  if (!r.ok) throw usageError(`invalid trust file ${path}: ${r.message} [${r.code}]`);
-  return r.trust;
-}
-
 
 export async function verifyCheckpointCommand(io: CliIo, file: string, trustPath: string): Promise<void> {
-  const trust = await loadTrust(io, trustPath);
+  // A version 2 trust file verifies each checkpoint with the organization set in force at its size.
+  const chain = await loadTrustChain(io, trustPath);
   const note = await readFileBounded(io, file, 'checkpoint file', NOTE_BYTES_MAX, 'NOTE_BYTES_MAX');
-  const r = verifyCheckpoint(trust, note);
+  const r = verifyCheckpointAt(chain, note);
   if (!r.ok) throw failure(`checkpoint ${file} rejected: ${r.message} [${r.code}]`);
-  io.stdout(summary('checkpoint', r, trust));
+  io.stdout(summary('checkpoint', r, trustAtSize(chain, r.size)));
 }
 
 export async function verifyReceiptCommand(io: CliIo, file: string, entryPath: string, trustPath: string): Promise<void> {
   if (file === '-' && entryPath === '-') throw usageError('only one of <file> and --entry can be "-" (standard input)');
-  const trust = await loadTrust(io, trustPath);
+  const chain = await loadTrustChain(io, trustPath);
   const receipt = await readFileBounded(io, file, 'receipt file', RECEIPT_BYTES_MAX, 'RECEIPT_BYTES_MAX');
   const entry = await readFileBounded(io, entryPath, 'entry file', MAX_ENTRY_BYTES, 'MAX_ENTRY_BYTES');
-  const r = verifyReceipt(trust, receipt, entry);
+  const r = verifyReceiptAt(chain, receipt, entry);
   if (!r.ok) throw failure(`receipt ${file} rejected: ${r.message} [${r.code}]`);
-  io.stdout(summary('receipt', r, trust, [['index', String(r.index)]]));
+  io.stdout(summary('receipt', r, trustAtSize(chain, r.size), [['index', String(r.index)]]));
 }
 
 export function registerVerify(program: Command, io: CliIo): void {
@@ -49,7 +44,7 @@ export function registerVerify(program: Command, io: CliIo): void {
     .command('checkpoint')
     .description('verify a signed checkpoint (C2SP tlog-checkpoint note) has a quorum of organization signatures')
     .argument('[file]', 'checkpoint note file, or - for standard input (omit with --peer)')
-    .requiredOption('--trust <file>', 'trust file: {"origin", "quorum", "keys": [verifier keys]}')
+    .requiredOption('--trust <file>', 'trust file: {"origin", "quorum", "keys": [verifier keys]}, or version 2 (cairn trust update)')
     .option('--peer <url>', "online: verify the peer's latest checkpoint (GET <url>/checkpoint)")
     .option('--out <file>', 'with --peer: save the verified checkpoint'))
     .action(async (file: string | undefined, opts: { trust: string; peer?: string; out?: string } & CredentialFlags) => {
@@ -67,7 +62,7 @@ export function registerVerify(program: Command, io: CliIo): void {
     .description('verify an inclusion receipt (C2SP tlog-proof) for an entry')
     .argument('<file>', 'receipt file (.tlog-proof), or - for standard input; with --peer: the entry leaf hash (64 hex)')
     .option('--entry <file>', 'the logged entry bytes (the Merkle leaf); required offline')
-    .requiredOption('--trust <file>', 'trust file: {"origin", "quorum", "keys": [verifier keys]}')
+    .requiredOption('--trust <file>', 'trust file: {"origin", "quorum", "keys": [verifier keys]}, or version 2 (cairn trust update)')
     .option('--peer <url>', 'online: fetch the entry and its receipt from the peer and verify them')
     .option('--out <file>', 'with --peer: save the verified receipt')
     .option('--entry-out <file>', 'with --peer: save the entry bytes (for offline verification later)'))
