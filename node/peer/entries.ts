@@ -12,6 +12,8 @@ import { nodeVerifier } from '../../src/crypto/node.js';
 import { toHex } from '../../src/encoding/bytes.js';
 import type { Genesis } from './genesis.js';
 import type { SubmitCode } from './mempool.js';
+import { govRecordFromEntry, isGovEntry, type ParsedGovRecord } from '../../src/governance/index.js';
+import type { GovTracker } from './governance.js';
 
 /** Most signature verdicts remembered (leaf hash -> valid). */
 export const SIGNATURE_CACHE_ENTRIES_MAX = 200_000;
@@ -23,6 +25,8 @@ export interface CheckedEntry {
   client: string;
   id: string;
   timeMs: number;
+  /** The governance record the entry carries (action under `cairn.gov.`), parsed. */
+  gov?: ParsedGovRecord;
 }
 
 export interface EntryCheckFailure {
@@ -37,8 +41,12 @@ export type EntryCheck = { ok: true; entry: CheckedEntry } | EntryCheckFailure;
 export interface EntryChecker {
   /** A client submission (a JSON value). */
   checkInput(input: unknown): EntryCheck;
-  /** Leaf bytes from gossip or a block: must be the canonical JCS of a valid signed entry. */
-  checkLeaf(leaf: Uint8Array): EntryCheck;
+  /**
+   * Leaf bytes from gossip or a block: must be the canonical JCS of a valid signed entry.
+   * `inBlock`: a governance record is only parsed here; the block applies its records in order
+   * (a record refused on its own may be valid after an earlier one of the same block).
+   */
+  checkLeaf(leaf: Uint8Array, opts?: { inBlock?: boolean }): EntryCheck;
   /**
    * Schema and canonical form only, no signature and no authorization check: for blocks that
    * come with a commit certificate (q organizations already checked everything; catch-up).
@@ -85,11 +93,28 @@ export class VerdictCache {
   }
 }
 
-export function createEntryChecker(genesis: Genesis, cache = new VerdictCache()): EntryChecker & { cache: VerdictCache } {
-  const finish = (entry: AuditEntry, leaf: Uint8Array): EntryCheck => {
-    const client = genesis.clients.get(entry.client);
-    if (client === undefined) {
-      return { ok: false, code: 'unknown_client', message: `client key ${entry.client} is not authorized in the genesis`, field: 'client' };
+/**
+ * `gov`: the peer's governance state. With it, a client is authorized by the state for the next
+ * block (granted and not revoked: `client_revoked` otherwise), and an entry under `cairn.gov.`
+ * must carry a record that parses (its gov_* parse code otherwise) and, on admission, that the
+ * next block would accept (its gov_* rejection code otherwise). Without it: the genesis clients.
+ */
+export function createEntryChecker(genesis: Genesis, cache = new VerdictCache(), gov: GovTracker | null = null): EntryChecker & { cache: VerdictCache } {
+  const finish = (entry: AuditEntry, leaf: Uint8Array, inBlock = false): EntryCheck => {
+    if (gov === null) {
+      if (genesis.clients.get(entry.client) === undefined) {
+        return { ok: false, code: 'unknown_client', message: `client key ${entry.client} is not authorized in the genesis`, field: 'client' };
+      }
+    } else {
+      const refused = gov.clientRefusal(entry.client);
+      if (refused !== null) return { ok: false, ...refused, field: 'client' };
+    }
+    // Cheap parse of the record before the entry signature (checks run cheapest first).
+    let parsedGov: ParsedGovRecord | undefined;
+    if (gov !== null && isGovEntry(entry)) {
+      const g = govRecordFromEntry(entry);
+      if (!g.ok) return { ok: false, code: g.code, message: g.message, field: 'data' };
+      parsedGov = g.parsed;
     }
     const leafHash = fastLeafHash(leaf);
     const key = toHex(leafHash);
@@ -101,7 +126,11 @@ export function createEntryChecker(genesis: Genesis, cache = new VerdictCache())
     if (!good) return { ok: false, code: 'bad_signature', message: 'entry signature does not verify with the client key', field: 'sig' };
     const timeMs = Date.parse(entry.time);
     if (!Number.isFinite(timeMs)) return { ok: false, code: 'malformed', message: 'entry time is not a valid RFC 3339 time', field: 'time' };
-    return { ok: true, entry: { leaf, leafHash, client: entry.client, id: entry.id, timeMs } };
+    if (parsedGov !== undefined && !inBlock) {
+      const refused = gov!.recordRefusal(parsedGov);
+      if (refused !== null) return { ok: false, code: refused.code, message: refused.message, field: 'data' };
+    }
+    return { ok: true, entry: { leaf, leafHash, client: entry.client, id: entry.id, timeMs, ...(parsedGov !== undefined ? { gov: parsedGov } : {}) } };
   };
   return {
     cache,
@@ -117,7 +146,7 @@ export function createEntryChecker(genesis: Genesis, cache = new VerdictCache())
       if (!r.ok) return fromEntryErrors(r.errors);
       return finish(r.entry, entryLeaf(r.entry));
     },
-    checkLeaf(leaf: Uint8Array): EntryCheck {
+    checkLeaf(leaf: Uint8Array, opts?: { inBlock?: boolean }): EntryCheck {
       let r;
       try {
         r = parseLeaf(leaf);
@@ -125,7 +154,7 @@ export function createEntryChecker(genesis: Genesis, cache = new VerdictCache())
         return { ok: false, code: 'malformed', message: `leaf rejected: ${(e as Error).message}` };
       }
       if (!r.ok) return fromEntryErrors(r.errors);
-      return finish(r.entry, leaf);
+      return finish(r.entry, leaf, opts?.inBlock === true);
     },
     parseDecided(leaf: Uint8Array): EntryCheck {
       // Light parse: a decided block's entries were fully checked (schema, canonical form,
@@ -138,11 +167,21 @@ export function createEntryChecker(genesis: Genesis, cache = new VerdictCache())
       } catch (e) {
         return { ok: false, code: 'malformed', message: `decided leaf is not JSON: ${(e as Error).message}` };
       }
-      const o = j as { client?: unknown; id?: unknown; time?: unknown };
+      const o = j as { client?: unknown; id?: unknown; time?: unknown; action?: unknown };
       if (typeof j !== 'object' || j === null || typeof o.client !== 'string' || typeof o.id !== 'string' || typeof o.time !== 'string') {
         return { ok: false, code: 'malformed', message: 'decided leaf lacks client, id or time' };
       }
-      return { ok: true, entry: { leaf, leafHash: fastLeafHash(leaf), client: o.client, id: o.id, timeMs: Date.parse(o.time) } };
+      // A governance record changes the state every later block is checked against, so it is
+      // parsed in full even in a decided block (rare: the cost of catch-up is unchanged).
+      let parsedGov: ParsedGovRecord | undefined;
+      if (gov !== null && typeof o.action === 'string' && isGovEntry({ action: o.action })) {
+        const p = parseLeaf(leaf);
+        if (!p.ok) return fromEntryErrors(p.errors);
+        const g = govRecordFromEntry(p.entry);
+        if (!g.ok) return { ok: false, code: g.code, message: g.message, field: 'data' };
+        parsedGov = g.parsed;
+      }
+      return { ok: true, entry: { leaf, leafHash: fastLeafHash(leaf), client: o.client, id: o.id, timeMs: Date.parse(o.time), ...(parsedGov !== undefined ? { gov: parsedGov } : {}) } };
     },
   };
 }

@@ -19,10 +19,10 @@
 //   took). An entry is final once a final checkpoint covers its index. A received signature is
 //   relayed or kept only once verified against a body we know; see checkCheckpointSigShape.
 import { EventEmitter } from 'node:events';
-import { toHex, bytesEqual, utf8, fromUtf8 } from '../../src/encoding/bytes.js';
+import { toHex, bytesEqual, utf8 } from '../../src/encoding/bytes.js';
 import { nodeVerifier } from '../../src/crypto/node.js';
 import type { Ed25519Signer } from '../../src/crypto/types.js';
-import { ByteReader, ByteWriter } from '../../src/consensus/byte-io.js';
+import { encodeCheckpointSig, decodeCheckpointSig } from './checkpoint-sig.js';
 import { decodeCertificate, verifyCommitCertificate, type CommitCertificate } from '../../src/consensus/index.js';
 import {
   EMPTY_RANGE,
@@ -37,7 +37,7 @@ import {
   type CompactRange,
 } from '../../src/merkle/index.js';
 import { formatCheckpoint, parseCheckpoint, verifyCheckpointQuorum } from '../../src/checkpoint/checkpoint.js';
-import { formatNote, parseNote, parseSignatureLine, formatSignatureLine, signText, type NoteSignature } from '../../src/checkpoint/note.js';
+import { formatNote, parseNote, signText, type NoteSignature } from '../../src/checkpoint/note.js';
 import { LOOKUP_BATCH_MAX, type Store } from '../storage/store.js';
 import { blockHash, decodeBlock, encodeBlock, entriesHashOf, entryBytes, type Block } from './block.js';
 import type { CheckedEntry, EntryChecker } from './entries.js';
@@ -45,6 +45,7 @@ import type { Genesis } from './genesis.js';
 import type { Mempool } from './mempool.js';
 import { failure, PeerError, type PeerFailure } from './errors.js';
 import { peekBlockHeader } from './block-rules.js';
+import { checkBlockGov, unfitForBlock, type GovTracker } from './governance.js';
 import { attributionOk } from '../../src/consensus/validity.js';
 import { invariant } from '../../src/assert.js';
 
@@ -65,8 +66,7 @@ const EARLY_SIGNATURES_PER_SENDER_MAX = 16;
 const EARLY_SIGNATURE_SENDERS_MAX = 64;
 /** Checkpoint bodies of recently applied heads, so signatures for them verify synchronously. */
 const RECENT_BODIES_MAX = COLLECTING_SIZES_MAX;
-/** Largest checkpoint-signature gossip message. */
-export const CHECKPOINT_SIG_MESSAGE_BYTES_MAX = 1024;
+export { CHECKPOINT_SIG_MESSAGE_BYTES_MAX, encodeCheckpointSig, decodeCheckpointSig } from './checkpoint-sig.js';
 
 export interface LedgerHead {
   height: number;
@@ -102,6 +102,8 @@ export interface LedgerOptions {
   /** Gossips our checkpoint signature (encoded by encodeCheckpointSig). */
   publishCheckpointSig?: (bytes: Uint8Array) => void;
   log?: (level: 'debug' | 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void;
+  /** Governance state (node/peer/governance.ts): client authorization and records per block. Without it, the genesis only. */
+  gov?: GovTracker | null;
 }
 
 interface Collecting {
@@ -188,7 +190,13 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     const L = this.opts.genesis.limits;
     // Block time strictly increases along the chain even if our clock is behind the previous proposer's.
     const timeMs = Math.max(this.now(), this.head.timeMs + 1);
-    const entries: CheckedEntry[] = this.mempool === null ? [] : this.mempool.take(L.maxBlockEntries, L.maxBlockBytes, timeMs, entryBytes);
+    let entries: CheckedEntry[] = this.mempool === null ? [] : this.mempool.take(L.maxBlockEntries, L.maxBlockBytes, timeMs, entryBytes);
+    // Entries this block would refuse (revoked client, record refused at this height) leave the mempool for good.
+    const unfit = this.opts.gov ? unfitForBlock(this.opts.gov, entries, height) : [];
+    if (unfit.length > 0) {
+      this.mempool?.discard(unfit);
+      entries = entries.filter((e) => !unfit.includes(e));
+    }
     // Never an empty block. The driver treats a throwing getValue like a proposer without a
     // value: it lets the propose timeout (L57) move the round on to a proposer that has entries.
     if (entries.length === 0) throw new PeerError('ledger_no_entries', `no entries to propose at height ${height}`);
@@ -260,7 +268,10 @@ export class Ledger extends EventEmitter<LedgerEvents> {
    * verified commit certificate — structure, chain and root are still recomputed (never trust,
    * always verify what is cheap), signatures and "not logged" lookups are not.
    */
-  async validateBlock(bytes: Uint8Array, mode: 'proposal' | 'decided'): Promise<{ ok: true; block: Block; entries: CheckedEntry[]; appended: AppendResult } | PeerFailure> {
+  async validateBlock(
+    bytes: Uint8Array,
+    mode: 'proposal' | 'decided',
+  ): Promise<{ ok: true; block: Block; entries: CheckedEntry[]; appended: AppendResult; gov: Exclude<ReturnType<typeof checkBlockGov>, PeerFailure> | null } | PeerFailure> {
     const g = this.opts.genesis;
     const d = decodeBlock(bytes, g.limits);
     if (!d.ok) return d;
@@ -290,7 +301,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       if (pending !== undefined && bytesEqual(pending.leaf, leaf)) {
         e = pending;
       } else {
-        const c = mode === 'proposal' ? checker.checkLeaf(leaf) : checker.parseDecided(leaf);
+        const c = mode === 'proposal' ? checker.checkLeaf(leaf, { inBlock: true }) : checker.parseDecided(leaf);
         if (!c.ok) return failure('block_bad_entry', `entry ${i}: ${c.code}: ${c.message}`);
         e = c.entry;
       }
@@ -309,6 +320,9 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     const appended = appendLeafHashes(this.range, entries.map((e) => e.leafHash));
     if (h.treeSize !== appended.state.size) return failure('block_bad_tree_size', `treeSize ${h.treeSize}, expected ${appended.state.size}`);
     if (!bytesEqual(h.root, rootOf(appended.state))) return failure('block_bad_root', 'root does not match the log after appending the entries (RFC 9162 MTH)');
+    // Client authorization at this height and the block's governance records, applied in order.
+    const gov = this.opts.gov ? checkBlockGov(this.opts.gov, entries, h.height, mode) : null;
+    if (gov !== null && !gov.ok) return gov;
     // Not logged yet: by leaf hash and by (client, id). Reads LevelDB, hence async; the reads
     // are batched into multi-gets (Store.lookupLogged). A decided block skips this:
     // its commit certificate shows q organizations (at least one honest) checked it, and the
@@ -330,7 +344,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     }
     // The head may have moved while we awaited (applied by another path): re-check the chain.
     if (this.head !== head) return failure('block_wrong_height', 'the head moved during validation');
-    return { ok: true, block: b, entries, appended };
+    return { ok: true, block: b, entries, appended, gov };
   }
 
   /**
@@ -355,13 +369,16 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     const v = await this.validateBlock(bytes, 'decided');
     if (!v.ok) throw new PeerError('ledger_decided_block_invalid', `decided block does not apply: ${v.code}: ${v.message}`);
     // validateBlock already appended the leaf hashes to our compact range (pure, not yet kept).
-    const { block, entries, appended } = v;
+    const { block, entries, appended, gov } = v;
     const h = block.header;
     const hash = blockHash(bytes);
     const leafHashes = entries.map((e) => e.leafHash);
     const oldSize = this.range.size;
     const tiles = await tileWritesForAppend(this.opts.store, oldSize, appended.state.size, appended.stored);
     const root = rootOf(appended.state);
+    const tracker = this.opts.gov;
+    // The record list is synced BEFORE the block, so a restart replays every record of the log.
+    if (tracker && gov) await tracker.noteBlock(this.opts.store, h.height, oldSize, gov.records);
     await this.opts.store.applyBlock({
       height: h.height,
       blockBytes: bytes,
@@ -375,7 +392,11 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       logState: encodeState(appended.state),
       treeSize: appended.state.size,
       root,
+    }).catch(async (e: unknown) => {
+      if (tracker && gov && gov.records.length > 0) await tracker.unnoteBlock(this.opts.store);
+      throw e;
     });
+    if (tracker && gov) tracker.commit(h.height, gov.state, gov.records.length);
     this.range = appended.state;
     this.head = { height: h.height, treeSize: appended.state.size, root, blockHash: hash, timeMs: h.timeMs };
     this.verdicts.clear();
@@ -590,37 +611,4 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     if (!r.ok) return failure('sync_bad_certificate', `${r.code}: ${r.message}`);
     return { ok: true, certificate: c };
   }
-}
-
-// Checkpoint signature gossip message (version 1):
-//   u8 version = 1 | u64 treeSize | u64 sentAtMs (makes re-sends distinct for gossip dedup)
-//   u16 length | signature line (UTF-8, `— <name> <base64(keyID ‖ sig)>\n`, as in the note)
-export function encodeCheckpointSig(size: number, sig: NoteSignature, sentAtMs: number): Uint8Array {
-  const line = utf8(formatSignatureLine(sig));
-  const w = new ByteWriter(1 + 8 + 8 + 2 + line.length);
-  w.u8(1).u64(size).u64(sentAtMs).u16(line.length).bytes(line);
-  return w.finish();
-}
-
-export function decodeCheckpointSig(data: Uint8Array): { ok: true; size: number; sig: NoteSignature } | PeerFailure {
-  if (!(data instanceof Uint8Array) || data.length > CHECKPOINT_SIG_MESSAGE_BYTES_MAX) return failure('sig_too_large', `checkpoint signature message over ${CHECKPOINT_SIG_MESSAGE_BYTES_MAX} bytes`);
-  const r = new ByteReader(data);
-  const version = r.u8();
-  const size = r.u64();
-  r.u64();
-  const len = r.u16();
-  const line = r.bytes(len);
-  if (r.truncated || r.remaining !== 0) return failure('sig_malformed', 'checkpoint signature message truncated or with trailing bytes');
-  if (version !== 1) return failure('sig_malformed', `unknown version ${version}`);
-  if (size < 1) return failure('sig_malformed', 'tree size must be >= 1');
-  let text: string;
-  try {
-    text = fromUtf8(line);
-  } catch {
-    return failure('sig_malformed', 'signature line is not UTF-8');
-  }
-  const p = parseSignatureLine(text);
-  if (!p.ok) return failure('sig_malformed', `${p.code}: ${p.message}`);
-  if (p.signature.signature.length !== 64) return failure('sig_malformed', 'Ed25519 signatures are 64 bytes');
-  return { ok: true, size, sig: p.signature };
 }

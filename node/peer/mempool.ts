@@ -12,6 +12,7 @@
 //   GOSSIP_BATCH_DELAY_MS), because one gossip message per entry saturates at ~800 msgs/s (1 KiB messages, 4 peers, 2 cores).
 import { toHex } from '../../src/encoding/bytes.js';
 import type { CheckedEntry, EntryChecker, EntryCheckFailure } from './entries.js';
+import type { GovErrorCode } from '../../src/governance/index.js';
 
 /** Most entries in one gossip batch message. */
 export const GOSSIP_BATCH_ENTRIES_MAX = 500;
@@ -24,7 +25,8 @@ export const SUBMIT_ENTRIES_MAX = 10_000;
 /** Work done between two yields to the event loop, so consensus timers and gossip keep running. */
 const ENTRIES_PER_SLICE = 64;
 
-export type SubmitCode = 'malformed' | 'unknown_client' | 'bad_signature' | 'conflict' | 'too_large' | 'busy' | 'clock_skew';
+/** `client_revoked`: a key governance granted and then revoked (or expired, or its organization left); gov_*: docs/governance.md. */
+export type SubmitCode = 'malformed' | 'unknown_client' | 'client_revoked' | 'bad_signature' | 'conflict' | 'too_large' | 'busy' | 'clock_skew' | GovErrorCode;
 
 export type SubmitResult =
   | { status: 'accepted' | 'known-pending' | 'known-final'; leafHash: string }
@@ -261,6 +263,14 @@ export class Mempool {
         const q = this.byHash.get(other);
         if (q !== undefined) this.drop(q);
       }
+    }
+  }
+
+  /** Drops pending entries that can never go into a block (e.g. a revoked client's, a refused governance record). */
+  discard(entries: readonly { leafHash: Uint8Array }[]): void {
+    for (const e of entries) {
+      const p = this.byHash.get(toHex(e.leafHash));
+      if (p !== undefined) this.drop(p);
     }
   }
 

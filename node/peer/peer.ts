@@ -17,6 +17,7 @@ import { decodeEntryBatch, decodeEvidence, encodeEntryBatch } from './codec.js';
 import { loadConfig, loadP2PKey, loadSigningKey, type PeerConfig } from './config.js';
 import { ConsensusRunner, type RunnerStatus } from './consensus-runner.js';
 import { createEntryChecker } from './entries.js';
+import { GovTracker } from './governance.js';
 import { PeerError } from './errors.js';
 import { loadGenesis, type Genesis } from './genesis.js';
 import { Ledger, type AppliedInfo } from './ledger.js';
@@ -54,6 +55,8 @@ export interface PeerStatus {
   mempool: { entries: number; bytes: number };
   peers: { name: string; peerId: string; connected: boolean; height: number | null; treeSize: number | null }[];
   quorum: { needed: number; reachable: number; ok: boolean };
+  /** Governance state after the head (docs/governance.md): its hash (equal on peers at the same head), the validator set number of the next height, records applied. */
+  governance?: ReturnType<GovTracker['summary']>;
   /**
    * null when healthy; "consensus halted: <code>: <reason>" once consensus stopped for good on
    * this peer (fail-stop, see `halted`); else "no quorum" when fewer than q validators (us
@@ -158,7 +161,8 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
   });
   let net: PeerNetwork | null = null;
   try {
-    const checker = createEntryChecker(g);
+    const gov = await GovTracker.open(g, store, store.head()?.height ?? 0);
+    const checker = createEntryChecker(g, undefined, gov);
     let publishSig: (b: Uint8Array) => void = () => {};
     const ledger = await Ledger.open({
       genesis: g,
@@ -169,6 +173,7 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
       ...(opts.now ? { now: opts.now } : {}),
       publishCheckpointSig: (b) => publishSig(b),
       log: logFn,
+      gov,
     });
     net = await createPeerNetwork({
       privateKey: opts.p2pKey,
@@ -341,6 +346,7 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
           mempool: { entries: mempool.size, bytes: mempool.sizeBytes },
           peers,
           quorum: { needed: g.quorum, reachable, ok },
+          governance: gov.summary(),
           problem: halted !== null ? `consensus halted: ${halted.code}: ${halted.message}` : ok ? null : 'no quorum',
           halted,
           consensus: runner.status(),

@@ -1,0 +1,240 @@
+// The peer's governance state: the pure core (src/governance) wired to admission, blocks and
+// storage. See docs/governance.md for the records and their rules.
+//
+// - The state held here is the one after the head block (every record of blocks <= head
+//   applied, in log order). A record in block H only affects heights > H, so this state answers
+//   every question about the next block (head + 1): which clients may submit, which records it
+//   may carry.
+// - Persistence: the state is REPLAYED from the log at start. So that start does not read the
+//   whole log, the leaf indexes of governance records are kept in store metadata
+//   ('gov/n' = count, 'gov/r/<i>' = "<height>,<leafIndex>"), written (synced) BEFORE the block
+//   carrying them is applied. Entries of heights above the head after a crash are ignored and
+//   overwritten. A store without 'gov/n' has no governance records: its state is the genesis one.
+// - Without any record the state is the genesis state, and every answer equals the genesis
+//   answer (clients of the genesis map, genesis validators), so behaviour is unchanged.
+import { nodeVerifier } from '../../src/crypto/node.js';
+import { parseLeaf } from '../../src/entry/index.js';
+import { fromUtf8, utf8 } from '../../src/encoding/bytes.js';
+import {
+  applyGovernance,
+  clientAuthorizedAt,
+  genesisGovState,
+  govRecordFromEntry,
+  govStateHash,
+  type GovFailure,
+  type GovGenesis,
+  type GovRejectCode,
+  type GovState,
+  type ParsedGovRecord,
+} from '../../src/governance/index.js';
+import type { Store } from '../storage/store.js';
+import { failure, PeerError, type PeerFailure } from './errors.js';
+import type { CheckedEntry } from './entries.js';
+
+const META_COUNT = 'gov/n';
+const metaRecord = (i: number) => `gov/r/${i}`;
+
+export type ClientRefusal = { code: 'unknown_client' | 'client_revoked'; message: string };
+
+/** A governance record inside a block: where it is and what it says. */
+export interface BlockGovRecord {
+  /** Position of the entry in the block. */
+  offset: number;
+  parsed: ParsedGovRecord;
+}
+
+/** The number of the validator set in force at `height` (0 = the genesis set). */
+export function epochAt(state: GovState, height: number): number {
+  let n = -1;
+  for (const e of state.epochs) if (e.fromHeight <= height) n++;
+  if (state.pending?.orgs !== undefined && state.pending.effectiveHeight <= height) n++;
+  return Math.max(0, n);
+}
+
+export class GovTracker {
+  private stateAfterHead: GovState;
+  private headHeight: number;
+  private count: number;
+  private hashCache: { state: GovState; hash: string } | null = null;
+
+  private constructor(
+    private readonly genesis: GovGenesis,
+    state: GovState,
+    headHeight: number,
+    count: number,
+  ) {
+    this.stateAfterHead = state;
+    this.headHeight = headHeight;
+    this.count = count;
+  }
+
+  /** A tracker with no records (tests, observers without a store). */
+  static genesisOnly(genesis: GovGenesis): GovTracker {
+    return new GovTracker(genesis, genesisGovState(genesis), 0, 0);
+  }
+
+  /** Replays the records listed in the store metadata up to `headHeight`. */
+  static async open(genesis: GovGenesis, store: Store, headHeight: number): Promise<GovTracker> {
+    let state = genesisGovState(genesis);
+    const raw = await store.getMeta(META_COUNT);
+    const listed = raw === undefined ? 0 : Number(fromUtf8(raw));
+    if (!Number.isSafeInteger(listed) || listed < 0) throw new PeerError('ledger_corrupt', 'governance record count in the store is not a count');
+    let kept = 0;
+    for (let i = 0; i < listed; i++) {
+      const v = await store.getMeta(metaRecord(i));
+      const m = v === undefined ? null : /^(\d+),(\d+)$/.exec(fromUtf8(v));
+      if (m === null) throw new PeerError('ledger_corrupt', `governance record ${i} missing or malformed in the store`);
+      const height = Number(m[1]);
+      // Written before a block that was never applied (crash): not part of the log.
+      if (height > headHeight) break;
+      const leaf = await store.getLeaf(Number(m[2]));
+      if (leaf === undefined) throw new PeerError('ledger_corrupt', `governance record ${i} names leaf ${m[2]}, not in the log`);
+      const p = parseLeaf(leaf);
+      const g = p.ok ? govRecordFromEntry(p.entry) : null;
+      if (g === null || !g.ok) throw new PeerError('ledger_corrupt', `leaf ${m[2]} is not a governance record`);
+      const a = applyGovernance(state, g.parsed, height, { verifier: nodeVerifier });
+      if (!a.ok) throw new PeerError('ledger_corrupt', `logged governance record at height ${height} does not apply: ${a.code}: ${a.message}`);
+      state = a.state;
+      kept++;
+    }
+    // Entries of a block that was never applied: forget them, so a different block at that
+    // height (without records) is not read as carrying them.
+    if (kept !== listed) await store.putMeta(META_COUNT, utf8(String(kept)));
+    return new GovTracker(genesis, state, headHeight, kept);
+  }
+
+  /** The state after the head block. */
+  get state(): GovState {
+    return this.stateAfterHead;
+  }
+
+  /** Null when `client` (64 hex) may submit in block `height` (> head: the next block). */
+  clientRefusal(client: string, height = this.headHeight + 1): ClientRefusal | null {
+    if (clientAuthorizedAt(this.stateAfterHead, client, height)) return null;
+    if (this.stateAfterHead.clients.has(client)) {
+      return { code: 'client_revoked', message: `client key ${client} is not authorized at height ${height}: revoked, expired or its organization left` };
+    }
+    return { code: 'unknown_client', message: `client key ${client} is not authorized in the genesis or by governance` };
+  }
+
+  /** Admission: the refusal the record would get in the next block on its own, or null. */
+  recordRefusal(parsed: ParsedGovRecord): GovFailure<GovRejectCode> | null {
+    const a = applyGovernance(this.stateAfterHead, parsed, this.headHeight + 1, { verifier: nodeVerifier });
+    return a.ok ? null : a;
+  }
+
+  /**
+   * The state after applying a block's records in order at `height` (head + 1), or the first
+   * refusal with the record's position. Pure: nothing changes until `commit`.
+   */
+  applyBlock(records: readonly BlockGovRecord[], height: number): { ok: true; state: GovState } | (GovFailure<GovRejectCode> & { offset: number }) {
+    let s = this.stateAfterHead;
+    for (const r of records) {
+      const a = applyGovernance(s, r.parsed, height, { verifier: nodeVerifier });
+      if (!a.ok) return { ...a, offset: r.offset };
+      s = a.state;
+    }
+    return { ok: true, state: s };
+  }
+
+  /**
+   * Of `records` (in block order, to go into block `height`), the offsets the proposer must drop
+   * so that every kept one is accepted in order.
+   */
+  refusedInOrder(records: readonly BlockGovRecord[], height: number): Set<number> {
+    const dropped = new Set<number>();
+    let s = this.stateAfterHead;
+    for (const r of records) {
+      const a = applyGovernance(s, r.parsed, height, { verifier: nodeVerifier });
+      if (a.ok) s = a.state;
+      else dropped.add(r.offset);
+    }
+    return dropped;
+  }
+
+  /**
+   * Before the store applies block `height` whose entries start at log index `firstIndex`:
+   * lists its records in the metadata (synced). No-op for a block without records.
+   */
+  async noteBlock(store: Store, height: number, firstIndex: number, records: readonly BlockGovRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    for (let k = 0; k < records.length; k++) await store.putMeta(metaRecord(this.count + k), utf8(`${height},${firstIndex + records[k]!.offset}`));
+    await store.putMeta(META_COUNT, utf8(String(this.count + records.length)));
+  }
+
+  /** The store refused block with listed records: drop them from the metadata again. */
+  async unnoteBlock(store: Store): Promise<void> {
+    await store.putMeta(META_COUNT, utf8(String(this.count)));
+  }
+
+  /** After the store applied block `height` with `records` (the state from applyBlock). */
+  commit(height: number, state: GovState, records: number): void {
+    this.stateAfterHead = state;
+    this.headHeight = height;
+    this.count += records;
+  }
+
+  /** For status: the state hash (cached per state) and the validator set number of the next height. */
+  summary(): { govStateHash: string; epoch: number; records: number; pending: { type: string; effectiveHeight: number } | null } {
+    const s = this.stateAfterHead;
+    if (this.hashCache?.state !== s) this.hashCache = { state: s, hash: govStateHash(s) };
+    return {
+      govStateHash: this.hashCache.hash,
+      epoch: epochAt(s, this.headHeight + 1),
+      records: this.count,
+      pending: s.pending === null ? null : { type: s.pending.type, effectiveHeight: s.pending.effectiveHeight },
+    };
+  }
+
+  get genesisDoc(): GovGenesis {
+    return this.genesis;
+  }
+}
+
+/** The governance records of a block's checked entries, in block order. */
+export function blockGovRecords(entries: readonly CheckedEntry[]): BlockGovRecord[] {
+  const out: BlockGovRecord[] = [];
+  for (let i = 0; i < entries.length; i++) {
+    const g = entries[i]!.gov;
+    if (g !== undefined) out.push({ offset: i, parsed: g });
+  }
+  return out;
+}
+
+/**
+ * Proposer: of the entries taken from the mempool for block `height`, those it must leave out —
+ * a client no longer authorized at `height`, a record the block would refuse (deadline passed,
+ * a conflicting record came first, a replay). They can never enter a block on this chain.
+ */
+export function unfitForBlock(gov: GovTracker, entries: readonly CheckedEntry[], height: number): CheckedEntry[] {
+  const out: CheckedEntry[] = [];
+  const refused = gov.refusedInOrder(blockGovRecords(entries).filter((r) => gov.clientRefusal(entries[r.offset]!.client, height) === null), height);
+  for (let i = 0; i < entries.length; i++) {
+    if (refused.has(i) || gov.clientRefusal(entries[i]!.client, height) !== null) out.push(entries[i]!);
+  }
+  return out;
+}
+
+/**
+ * Block validity (block `height` = head + 1): in a proposal every entry's client must be
+ * authorized at `height` (also entries reused from the mempool, admitted under an older state);
+ * in every block the records must all be accepted, in order. Returns the state after the block.
+ */
+export function checkBlockGov(
+  gov: GovTracker,
+  entries: readonly CheckedEntry[],
+  height: number,
+  mode: 'proposal' | 'decided',
+): { ok: true; state: GovState; records: BlockGovRecord[] } | PeerFailure {
+  if (mode === 'proposal') {
+    for (let i = 0; i < entries.length; i++) {
+      const r = gov.clientRefusal(entries[i]!.client, height);
+      if (r !== null) return failure('block_bad_entry', `entry ${i}: ${r.code}: ${r.message}`);
+    }
+  }
+  const records = blockGovRecords(entries);
+  if (records.length === 0) return { ok: true, state: gov.state, records };
+  const a = gov.applyBlock(records, height);
+  if (!a.ok) return failure('block_gov_rejected', `entry ${a.offset}: ${a.code}: ${a.message}`);
+  return { ok: true, state: a.state, records };
+}
