@@ -81,5 +81,13 @@ describe('bench --smoke', () => {
     // cairn audit checked the whole log: every entry the network holds.
     expect(r.auditor.cairnAudit.entries).toBeGreaterThanOrEqual(r.catchup.entriesBehind);
     positive(r.auditor.cairnAudit.entriesPerSec, 'audit entries/s');
+    // Each step carries the peers' own counters: heights were decided, all four peers were read,
+    // and nothing halted (a limit that triggers shows up in httpNon2xx / publishFailures / runner).
+    const cs = r.maxThroughput.step.counters;
+    expect(cs.unreadable).toBe(0);
+    positive(cs.heightsDecided, 'heights decided during the sustained step');
+    expect(cs.mempoolAfter).toHaveLength(4);
+    expect(cs.halted).toEqual([]);
+    expect(typeof r.maxThroughput.step.httpStatus['202']).toBe('number');
   }, 240_000);
 });
