@@ -72,7 +72,7 @@ beforeAll(async () => {
   url = s.url;
   own = entryOf(clients[0]!, `own-${Date.now()}`);
   other = entryOf(clients[1]!, `other-${Date.now()}`);
-  expect((await peers[0]!.submit([own, other])).map((r) => r.status)).toEqual(['accepted', 'accepted']);
+  expect((await peers[0]!.submit([own, other])).map((r) => ('status' in r ? r.status : r.error.code))).toEqual(['accepted', 'accepted']);
   await until('entries final', () => peers[0]!.status().finalSize >= 2, 60_000, () => JSON.stringify(peers[0]!.status().consensus));
 }, 120_000);
 
