@@ -167,6 +167,19 @@ describe('GET /v1/stream', () => {
     expect('res' in second).toBe(true);
   }, 120_000);
 
+  it('stays open past the server request timeout with heartbeats, then delivers a new entry', async () => {
+    const { c, http, peer } = await setup(3, { limits: { streamHeartbeatMs: 1000, requestTimeoutMs: 5000, keepAliveTimeoutMs: 2000 } });
+    const r = (await open(`${http.url}/v1/stream?from=0`)) as Reader;
+    await until('3 entries', () => entriesOf(r).length >= 3);
+    await new Promise((res) => setTimeout(res, 12_000));
+    expect(r.res.destroyed).toBe(false);
+    const beats = r.lines.filter((l) => l.type === 'heartbeat');
+    expect(beats.length).toBeGreaterThanOrEqual(8);
+    expect(beats[beats.length - 1]).toMatchObject({ type: 'heartbeat', next: 3 });
+    await peer.submit(makeEntries(c.clients, 1, 'late'));
+    await until('the late entry', () => entriesOf(r).length >= 4);
+  }, 120_000);
+
   it('disconnects a consumer that stops reading, with a final error line, instead of buffering for it', async () => {
     const { c, http, peer } = await setup(0, { limits: { streamBufferBytesMax: 64 * 1024, streamStallMs: 500 } });
     // ~32 KiB per entry, 200 entries: far more than the socket buffers hold.
