@@ -116,4 +116,17 @@ rules:
     const repeats = ids.filter((x, i) => ids.indexOf(x) !== i);
     expect(repeats).toEqual([held]);
   }, 200_000);
+
+  it('a peer whose CAIRN_ALERTS rules file does not load refuses to start, naming the line', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cairn-alerts-bad-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const orgs = await makeOrgs(1, 'abad');
+    const genesis = makeGenesis(orgs, makeClients(1, 'abad-client'));
+    const { config, url } = await writeHttpPeerFiles(dir, genesis, orgs[0]!);
+    await writeFile(join(dir, 'rules.yaml'), 'version: 1\nrules:\n  - { id: x, version: 1, title: t, severity: high, destinations: [], condition: "entry.action ==" }\n');
+    const p = spawnPeerProc('bad', dir, url, 'node/peer/main.ts', ['--config', config], { CAIRN_ALERTS: join(dir, 'rules.yaml'), CAIRN_STATUS_INTERVAL_MS: '0' });
+    const code = await Promise.race([p.exited, new Promise((r) => setTimeout(() => r('timeout'), 60_000))]);
+    expect(code).toBe(1);
+    expect(p.lines.join('\n')).toMatch(/cairn: failed to start: .*rules\.yaml:3:\d+: rule x: rules\[0\]\.condition/);
+  }, 90_000);
 });
