@@ -5,6 +5,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -96,6 +97,52 @@ describe('HTTPS', () => {
       await expect(httpsGet(`${s.url}/checkpoint`)).rejects.toThrow();
       const ok = await httpsGet(`${s.url}/checkpoint`, { cert: pem['client.pem'], key: pem['client.key'] });
       expect(ok.status).toBe(200);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+/** Opens a TLS connection; resolves when the handshake is done, or with the error that ended it. */
+function tlsOpen(port: number): Promise<{ sock: TLSSocket; ok: boolean }> {
+  return new Promise((resolve) => {
+    const sock = tlsConnect({ host: '127.0.0.1', port, ca: pem['ca.pem'], servername: 'localhost' });
+    const timer = setTimeout(() => sock.destroy(new Error('handshake timeout')), 10_000);
+    sock.once('secureConnect', () => {
+      clearTimeout(timer);
+      resolve({ sock, ok: true });
+    });
+    sock.once('error', () => {
+      clearTimeout(timer);
+      resolve({ sock, ok: false });
+    });
+    sock.once('close', () => {
+      clearTimeout(timer);
+      resolve({ sock, ok: false });
+    });
+  });
+}
+
+describe('HTTPS keeps the admission limits', () => {
+  it('the per-address connection cap and the slow-request timeout apply to TLS connections', async () => {
+    const s = await startHttpServer(c.peers[0]!, { host: '127.0.0.1', port: 0, auth: { policy }, tls: { cert: pem['server.pem']!, key: pem['server.key']! }, limits: { connectionsPerAddressMax: 1, requestTimeoutMs: 1000 } } as never);
+    try {
+      const slow = await tlsOpen(s.port);
+      expect(slow.ok).toBe(true);
+      // Half a request, never finished.
+      slow.sock.write('GET /checkpoint HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+      let answer = '';
+      slow.sock.on('data', (d: Buffer) => (answer += d.toString()));
+      const closed = new Promise<number>((resolve) => slow.sock.once('close', () => resolve(Date.now())));
+      // A second connection from the same address is refused before any TLS handshake.
+      const second = await tlsOpen(s.port);
+      expect(second.ok).toBe(false);
+      second.sock.destroy();
+      const t0 = Date.now();
+      const end = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(-1), 8000))]);
+      expect(end, 'the slow TLS request was not cut').toBeGreaterThan(0);
+      expect(end - t0).toBeLessThan(5000);
+      expect(answer).toMatch(/^HTTP\/1\.1 408/);
     } finally {
       await s.close();
     }
