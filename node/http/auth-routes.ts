@@ -3,7 +3,6 @@
 // token) and GET /v1/auth/whoami (who the peer thinks the caller is: principal, roles, scope).
 import type { FastifyInstance } from 'fastify';
 import type { PolicyGate } from './access-gate.js';
-import { sendAuthError } from './access-gate.js';
 import { sendError } from './errors.js';
 
 /** Answer of GET /v1/auth/whoami. */
@@ -42,7 +41,10 @@ export function registerAuthRoutes(app: FastifyInstance, gate: PolicyGate | null
       const who = await gate.require(req, reply, 'auth.token');
       if (who === null) return reply;
       const t = gate.access.issueToken(who);
-      if ('error' in t) return sendAuthError(reply, t);
+      if ('error' in t) {
+        await gate.refuse(req, reply, who.id, t);
+        return reply;
+      }
       return reply.code(200).header('cache-control', 'no-store').send(t);
     });
   });
