@@ -1,6 +1,7 @@
 // Wire shapes of the Cairn peer HTTP API (docs/api.md). Shared by the server (node/http) and the
 // portable client SDK, so the contract is written down once.
 import type { AuditEntry } from '../entry/types.js';
+import { GOV_PARSE_CODES, GOV_REJECT_CODES, type GovParseCode, type GovRejectCode } from '../governance/types.js';
 
 /** Every error code the API can answer with (docs/api.md, "Status codes and error codes"). */
 export const API_ERROR_CODES = [
@@ -42,6 +43,10 @@ export const API_ERROR_CODES = [
   'unhealthy',
   'index_incomplete',
   'internal',
+  // Submissions: a key governance revoked; a governance record that does not parse / is refused (docs/governance.md).
+  'client_revoked',
+  ...GOV_PARSE_CODES,
+  ...GOV_REJECT_CODES,
 ] as const;
 
 export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
@@ -86,6 +91,9 @@ export const API_ERROR_STATUS: Readonly<Record<ApiErrorCode, number>> = {
   unhealthy: 503,
   index_incomplete: 503,
   internal: 500,
+  client_revoked: 403,
+  ...(Object.fromEntries(GOV_PARSE_CODES.map((c) => [c, 400])) as Record<GovParseCode, 400>),
+  ...(Object.fromEntries(GOV_REJECT_CODES.map((c) => [c, 422])) as Record<GovRejectCode, 422>),
 };
 
 export interface ApiErrorBody {

@@ -97,7 +97,7 @@ describe('limits and host:port', () => {
 describe('docs/api.md', () => {
   it('documents every API error code with the status the server sends, and no other code', () => {
     const md = readFileSync(new URL('../../docs/api.md', import.meta.url), 'utf8');
-    const rows = [...md.matchAll(/^\| (\d{3}) \| `([a-z_]+)` \|/gm)].map((m) => [m[2]!, Number(m[1])] as const);
+    const rows = [...md.matchAll(/^\| (\d{3}) \| `([a-z0-9_]+)` \|/gm)].map((m) => [m[2]!, Number(m[1])] as const);
     const documented = new Map(rows);
     expect(rows.length).toBe(documented.size); // each code once
     expect([...documented.keys()].sort()).toEqual([...API_ERROR_CODES].sort());
