@@ -15,6 +15,7 @@ import { parseGenesisText } from '../peer/genesis.js';
 import { fromBase64, fromUtf8 } from '../../src/encoding/bytes.js';
 import { parseLeaf } from '../../src/entry/leaf.js';
 import {
+  advanceGov,
   applyGovernance,
   genesisGovState,
   govRecordFromEntry,
@@ -285,12 +286,15 @@ export function registerGov(program: Command, io: CliIo): void {
       if (!g.ok) throw usageError(`invalid genesis file ${o.genesis}: ${g.message} [${g.code}]`);
       const proposals = [];
       for (const f of o.proposal ?? []) proposals.push({ file: f, ...(await loadProposal(io, f)) });
-      const { state, page, replayed } = await replayFromPeer(base, genesisGovState(g.genesis));
+      const replay = await replayFromPeer(base, genesisGovState(g.genesis));
+      const { page, replayed } = replay;
+      // The next height: a decided change whose height has come is shown as in force.
+      const at = Math.max(replay.state.height, await peerHeight(base)) + 1;
+      const state = advanceGov(replay.state, at);
       const epoch = state.epochs[state.epochs.length - 1]!;
-      io.stdout(`peer ${base}: ${replayed} governance record(s) replayed to height ${state.height}${page.complete ? '' : ' (more remain: the peer has not scanned its whole log yet)'}\n`);
+      io.stdout(`peer ${base}: ${replayed} governance record(s) replayed (last at height ${replay.state.height}); next height ${at}${page.complete ? '' : ' (more remain: the peer has not scanned its whole log yet)'}\n`);
       io.stdout(`organization set ${state.epochs.length - 1}: ${epoch.orgs.map((x) => x.name).join(', ')} (quorum ${epoch.quorum})\n`);
       if (state.pending !== null) io.stdout(`pending: ${state.pending.type} ${state.pending.record.slice(0, 16)}... takes effect at height ${state.pending.effectiveHeight}\n`);
-      const at = Math.max(state.height, await peerHeight(base)) + 1;
       for (const p of proposals) {
         const t = tallyBallots(state, p.parsed, at, nodeVerifier);
         io.stdout(`proposal ${p.file}: record ${t.record} (${p.record.type})\n`);
