@@ -6,6 +6,8 @@
 // by a set that was never approved. The chain of trust is checked by the verifier itself, so this
 // holds whether or not the peers apply the records to their own membership.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -178,5 +180,35 @@ describe('chain of trust through a real peer', () => {
     expect((await cli(['verify', 'checkpoint', 'mixed.cp', '--trust', 'trust-genesis.json'])).code).toBe(0);
     // A set with the rotated-away key is not the set in force either.
     expect(formatVerifierKey('gov3', publicKeyFromSeed(seedOf('gov3/rotated')))).not.toBe(c.orgs[3]!.verifierKey);
+
+    // Receipts across the changes: an entry logged after them, verified online with the version 2 file.
+    const e = entryOf(c.clients[1]!, { actor: 'after', action: 'db.query', type: 'table', id: 'late' });
+    await submitFinal(http.url, [e]);
+    const byId = (await (await fetch(`${http.url}/v1/entries/by-id/${e.client}/${e.id}`)).json()) as { leafHash: string };
+    const rc = await ok(['verify', 'receipt', byId.leafHash, '--peer', http.url, '--trust', 'trust.json']);
+    expect(rc).toContain('receipt OK');
   }, 240_000);
+
+  it('trust update refuses steps a peer tampered with, and leaves the trust file unchanged', async () => {
+    const real = (await (await fetch(`${http.url}/v1/governance/steps?from=1`)).json()) as { steps: Record<string, unknown>[] };
+    expect(real.steps).toHaveLength(3);
+    // Step 2 (the removal) is dropped: the addition then skips a set number.
+    const tampered = { ...real, steps: [real.steps[0], real.steps[2]] };
+    const server = createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(tampered));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      await writeFile(join(dir, 'trust-t.json'), formatTrustFile(trustOf(c.genesis)));
+      const before = await readFile(join(dir, 'trust-t.json'), 'utf8');
+      const r = await cli(['trust', 'update', '--peer', `http://127.0.0.1:${port}`, '--trust', 'trust-t.json']);
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(/^cairn: step 2 from http:\/\/127\.0\.0\.1:\d+ rejected, trust file unchanged: .*\[trust_step_gap\]\n$/);
+      expect(await readFile(join(dir, 'trust-t.json'), 'utf8')).toBe(before);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  }, 60_000);
 });
