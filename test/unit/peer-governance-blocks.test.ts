@@ -1,0 +1,113 @@
+// Governance in blocks (node/peer/governance.ts wired into the ledger): the proposer leaves out a
+// record the block would refuse after an earlier one, block validity refuses a block carrying
+// such a record, a certified block applies its records, and the state is replayed from the
+// store at restart (records of a block that was never applied are forgotten).
+// Real LevelDB in temp dirs, real Ed25519 keys.
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openStore, type Store } from '../../node/storage/store.js';
+import { Ledger } from '../../node/peer/ledger.js';
+import { Mempool } from '../../node/peer/mempool.js';
+import { createEntryChecker } from '../../node/peer/entries.js';
+import { GovTracker } from '../../node/peer/governance.js';
+import { blockHash } from '../../node/peer/block.js';
+import { encodeCertificate, voteSignBytes, type CommitCertificate } from '../../src/consensus/index.js';
+import { signEntry } from '../../src/entry/index.js';
+import { utf8 } from '../../src/encoding/bytes.js';
+import { govEntry, signGovRecord, unsignedGovRecord, type GovRecord } from '../../src/governance/index.js';
+import { makeClients, makeGenesis, makeOrgs } from '../peer-support/fixtures.js';
+import { makeEntries } from '../peer-support/cluster.js';
+
+const orgs = await makeOrgs(4, 'gb');
+const clients = makeClients(2, 'gbc');
+const genesis = makeGenesis(orgs, clients, { limits: { maxClockSkewMs: 60_000 } });
+const dirs: string[] = [];
+const stores: Store[] = [];
+
+async function node(i: number, withGov = true, dir?: string) {
+  const d = dir ?? (await mkdtemp(join(tmpdir(), 'cairn-gb-')));
+  if (dir === undefined) dirs.push(d);
+  const store = await openStore(join(d, 'store'), { genesisHash: genesis.hash });
+  stores.push(store);
+  const gov = withGov ? await GovTracker.open(genesis, store, store.head()?.height ?? 0) : null;
+  const checker = createEntryChecker(genesis, undefined, gov);
+  const ledger = await Ledger.open({ genesis, store, checker, selfIndex: i, signer: orgs[i]!.signer, gov });
+  const mempool = new Mempool(genesis.limits, checker, { indexOfLeafHash: (h) => store.indexOfLeafHash(h), lookupClientId: (c, x) => store.lookupClientId(c, x), finalSize: () => ledger.finalSize() }, null);
+  ledger.attachMempool(mempool);
+  return { ledger, mempool, store, gov, dir: d };
+}
+
+function certificate(height: number, block: Uint8Array): Uint8Array {
+  const valueId = blockHash(block);
+  const cert: CommitCertificate = {
+    height,
+    round: 0,
+    valueId,
+    signatures: [0, 1, 2].map((v) => ({ validator: v, signature: orgs[v]!.signer.sign(voteSignBytes(genesis.origin, 'precommit', height, 0, valueId)) })),
+  };
+  return encodeCertificate(cert);
+}
+
+const signers = [0, 1, 2].map((i) => ({ name: orgs[i]!.name, signer: orgs[i]!.signer }));
+const params = (n: number, nonce: string): GovRecord => signGovRecord(unsignedGovRecord('params.set', { params: { maxBlockEntries: n }, deadline: 100, nonce }), signers);
+const carry = (r: GovRecord, tag: string) => signEntry(govEntry(r, { time: new Date().toISOString(), actor: { id: 'gb', type: 'service' }, id: `gov-${tag}` }), clients[0]!.signer);
+
+afterAll(async () => {
+  for (const s of stores) await s.close();
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+describe('governance records in blocks', () => {
+  it('the proposer leaves out a record refused after an earlier one; validity refuses a block carrying both', async () => {
+    // Two parameter changes, each valid on its own: only one change may be pending at a time.
+    const a = carry(params(500, 'p-a'), 'a');
+    const b = carry(params(400, 'p-b'), 'b');
+    const proposer = await node(0);
+    const res = await proposer.mempool.submit([a, ...makeEntries(clients, 2, 'gb1'), b]);
+    expect(res.map((r) => ('status' in r ? r.status : r.error.code))).toEqual(['accepted', 'accepted', 'accepted', 'accepted']);
+    const block = proposer.ledger.buildBlock(1, 1);
+    const other = await node(2);
+    expect(await other.ledger.prevalidate(block)).toEqual({ ok: true });
+    // Three entries: `b` was left out, and dropped from the mempool (it can never enter a block now).
+    const info = await other.ledger.apply(block, certificate(1, block), { sign: false, mode: 'consensus' });
+    expect(info.count).toBe(3);
+    expect(proposer.mempool.size).toBe(3);
+    await proposer.ledger.apply(block, certificate(1, block), { sign: false, mode: 'consensus' });
+    expect(proposer.mempool.size).toBe(0);
+    expect(other.gov!.summary()).toMatchObject({ records: 1, pending: { type: 'params.set', effectiveHeight: 3 } });
+    expect(proposer.gov!.summary()).toEqual(other.gov!.summary());
+    // After the block, `b` is refused on admission with its code.
+    const again = await other.mempool.submit([b]);
+    expect(again[0]).toMatchObject({ error: { code: 'gov_change_pending' } });
+
+    // A proposer without the governance wiring puts both records in one block: refused.
+    const old = await node(1, false);
+    await old.mempool.submit([carry(params(300, 'p-c'), 'c'), carry(params(200, 'p-d'), 'd')]);
+    const both = old.ledger.buildBlock(1, 1);
+    const judge = await node(3);
+    const v = await judge.ledger.prevalidate(both);
+    expect(v).toMatchObject({ ok: false, code: 'block_gov_rejected' });
+    expect((v as { message: string }).message).toContain('gov_change_pending');
+    // A decided block carrying it cannot be applied either (the state would diverge).
+    await expect(judge.ledger.apply(both, certificate(1, both), { sign: false, mode: 'sync' })).rejects.toThrow(/gov_change_pending/);
+  });
+
+  it('restart replays the records from the store; records listed for a block never applied are forgotten', async () => {
+    const n = await node(0);
+    await n.mempool.submit([carry(params(450, 'r-a'), 'ra'), ...makeEntries(clients, 1, 'gb2')]);
+    const block = n.ledger.buildBlock(1, 0);
+    await n.ledger.apply(block, certificate(1, block), { sign: false, mode: 'consensus' });
+    const before = n.gov!.summary();
+    expect(before.records).toBe(1);
+    // A crash after the record list of block 2 was written, before the block itself.
+    await n.store.putMeta('gov/r/1', utf8('2,5'));
+    await n.store.putMeta('gov/n', utf8('2'));
+    await n.store.close();
+    stores.splice(stores.indexOf(n.store), 1);
+    const r = await node(0, true, n.dir);
+    expect(r.gov!.summary()).toEqual(before);
+    expect(new TextDecoder().decode(await r.store.getMeta('gov/n'))).toBe('1');
+  });
+});
