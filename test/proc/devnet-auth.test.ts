@@ -5,16 +5,30 @@
 // checkpoints stay public; with the auditor key `cairn get` and `cairn audit` work; `cairn auth
 // whoami` names the principal, its roles and scope; `cairn auth token` returns a bearer token that
 // `--token`, CAIRN_TOKEN and the SDK can read with; an operator may read status but not entries.
+// Meta-audit: the genesis names the organization's `<org>-meta-audit` client, the peer config its
+// key, and an auditor's read of an entry becomes a final cairn.read.entry entry naming key:auditor,
+// signed with that key; a devnet dir made before the meta-audit clients still starts, without it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CairnApiError, CairnClient } from '../../src/client/index.js';
-import { startDevnet, type Devnet } from '../../devnet/start.js';
+import { parsePrivateKey } from '../../src/crypto/keys.js';
+import { nodeSigner } from '../../src/crypto/node.js';
+import type { AuditEntry } from '../../src/entry/index.js';
+import { parseTrustFile } from '../../src/verifier/index.js';
+import { formatBanner, generate, startDevnet, type Devnet } from '../../devnet/start.js';
 import { run } from '../../node/cli/run.js';
+import { loadGenesis } from '../../node/peer/genesis.js';
+import { metaAuditClientFor } from '../../node/peer/genesis-sharing.js';
 import { tempDir } from '../unit/support/cli.js';
+
+/** The auditor's read must be a final entry of the log within this long (a coalescing window, then one consensus round). */
+const META_AUDIT_FINAL_MS = 30_000;
 
 let dir: { path: string; cleanup: () => Promise<void> };
 let devnet: Devnet | null = null;
+let legacy: Devnet | null = null;
+const legacyLog: string[] = [];
 
 async function cairn(argv: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
@@ -37,6 +51,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await devnet?.stop();
+  await legacy?.stop();
   await dir?.cleanup();
 }, 60_000);
 
@@ -117,4 +132,85 @@ describe('devnet peer with an access policy (1 organization)', () => {
     expect(e).toBeInstanceOf(CairnApiError);
     expect(e).toMatchObject({ code: 'forbidden', status: 403 });
   });
+});
+
+describe('devnet meta-audit: reads of the log are logged in the log', () => {
+  it('the genesis names org1.devnet-meta-audit vouched by org1; its key is 0600 and the peer config points at it', async () => {
+    const d = devnet!;
+    const genesis = await loadGenesis(d.genesisFile);
+    const client = metaAuditClientFor(genesis, 'org1.devnet');
+    expect(client?.name).toBe('org1.devnet-meta-audit');
+    const keyFile = join(d.dir, 'keys', 'org1.devnet-meta-audit.key');
+    expect(d.metaAuditKeyFiles).toEqual([keyFile]);
+    expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
+    const config = JSON.parse(await readFile(d.peers[0]!.configFile, 'utf8')) as { auth?: { metaAuditKey?: string; policy?: string } };
+    expect(config.auth).toEqual({ metaAuditKey: '../../keys/org1.devnet-meta-audit.key', policy: 'policy.json' });
+    // The peer opened its meta-audit queue.
+    expect((await stat(join(d.dir, 'peers', 'org1.devnet', 'data', 'meta-audit'))).isDirectory()).toBe(true);
+    const search = `npx cairn search --peer ${d.urls[0]} --trust ${d.trustFile} --action cairn.read.entry --auth-key ${d.auth.auditorKeyFile}`;
+    expect(d.commands).toContain(search);
+    const banner = formatBanner(d, '/elsewhere');
+    expect(banner).toContain('is itself logged, as a\n    cairn.read.* entry naming the reader (e.g. key:auditor)');
+    expect(banner).toContain(`    ${search}\n`);
+  });
+
+  it("an auditor's read of an entry becomes a final cairn.read.entry entry naming key:auditor, signed by the meta-audit client", async () => {
+    const d = devnet!;
+    const t = parseTrustFile(await readFile(d.trustFile));
+    if (!t.ok) throw new Error(t.message);
+    const k = parsePrivateKey(await readFile(d.clientKeyFile, 'utf8'));
+    if (!k.ok) throw new Error(k.message);
+    // A fresh entry nobody has read yet: submitting is open and reads nothing back.
+    const since = Date.now();
+    const { leafHash } = await new CairnClient({ url: d.urls[0]! }).signAndSubmit(
+      { v: 1, id: `meta-audit-probe-${since}`, time: new Date().toISOString(), actor: { id: 'bob@example.com', type: 'user' }, action: 'db.query', resource: { type: 'db.table', id: 'payments' }, outcome: 'success' },
+      nodeSigner(k.value.seed),
+    );
+    const get = await cairn(['get', leafHash, '--peer', d.urls[0]!, '--auth-key', d.auth.auditorKeyFile]);
+    expect(get.code, get.stderr).toBe(0);
+
+    const maKey = metaAuditClientFor(await loadGenesis(d.genesisFile), 'org1.devnet')!.publicKeyHex;
+    const names = (e: AuditEntry) => e.resource.id === leafHash || (Array.isArray(e.data?.resources) && e.data.resources.some((r) => (r as { id?: unknown }).id === leafHash));
+    const auditor = new CairnClient({ url: d.urls[0]!, credentials: d.auth.auditor });
+    const deadline = Date.now() + META_AUDIT_FINAL_MS;
+    let found: AuditEntry | undefined;
+    let seen = 0;
+    while (found === undefined) {
+      // Search answers only final entries, each page verified against the trust file.
+      for await (const page of auditor.search({ action: 'cairn.read.entry', actor: 'key:auditor', fromMs: since - 1000 }, { trust: t.trust, order: 'newest', maxPages: 5 })) {
+        expect(page.verified).toBe(true);
+        seen += page.entries.length;
+        found ??= page.entries.find(names);
+      }
+      if (found !== undefined) break;
+      if (Date.now() > deadline) throw new Error(`no final cairn.read.entry entry naming key:auditor and ${leafHash} within ${META_AUDIT_FINAL_MS} ms (${seen} results seen)`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(found).toMatchObject({ action: 'cairn.read.entry', actor: { id: 'key:auditor', type: 'principal' }, outcome: 'success', client: maKey });
+    expect(found.id).toMatch(/^ma-/);
+  }, 60_000);
+
+  it('a devnet dir made before the meta-audit clients starts without meta-audit and says so in one line', async () => {
+    for (let attempt = 0; legacy === null; attempt++) {
+      const basePort = 20_000 + 200 * Math.floor(Math.random() * 120) + 170;
+      const legacyDir = join(dir.path, `legacy-${attempt}`);
+      await generate(legacyDir, 1, basePort, { metaAudit: false });
+      try {
+        legacy = await startDevnet({ dir: legacyDir, samples: 1, log: (l) => legacyLog.push(l) });
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'port_in_use' || attempt >= 4) throw e;
+      }
+    }
+    const d = legacy;
+    expect(legacyLog.filter((l) => /meta-audit/.test(l))).toEqual([expect.stringMatching(/^meta-audit off: the genesis of .* predates the <org>-meta-audit clients, so reads are not logged/)]);
+    expect(d.metaAuditKeyFiles).toEqual([]);
+    expect(metaAuditClientFor(await loadGenesis(d.genesisFile), 'org1.devnet')).toBeUndefined();
+    const config = JSON.parse(await readFile(d.peers[0]!.configFile, 'utf8')) as { auth?: Record<string, unknown> };
+    expect(config.auth).toEqual({ policy: 'policy.json' });
+    const get = await cairn(['get', d.samples[0]!, '--peer', d.urls[0]!, '--auth-key', d.auth.auditorKeyFile]);
+    expect(get.code, get.stderr).toBe(0);
+    await expect(stat(join(d.dir, 'peers', 'org1.devnet', 'data', 'meta-audit'))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(d.commands.some((c) => c.includes('cairn search'))).toBe(false);
+    expect(formatBanner(d, dir.path)).toContain("meta-audit: off (this devnet dir's genesis has no <org>-meta-audit clients;");
+  }, 120_000);
 });
