@@ -25,6 +25,7 @@ import {
   type GovGenesis,
   type GovRejectCode,
   type GovState,
+  type GovType,
   type ParsedGovRecord,
 } from '../../src/governance/index.js';
 import type { Store } from '../storage/store.js';
@@ -33,6 +34,30 @@ import type { CheckedEntry } from './entries.js';
 
 const META_COUNT = 'gov/n';
 const metaRecord = (i: number) => `gov/r/${i}`;
+
+/**
+ * Record types this peer puts into blocks. Membership (org.add, org.remove, org.key.rotate) and
+ * params.set records are refused with `gov_type_unsupported` (after all their other checks, so a
+ * bad record still gets its own code): consensus, checkpoint signing and the block limits do not
+ * follow the validator set and parameters of each height yet, and a log that records a change
+ * the peers do not make would mislead every auditor. Every peer refuses them alike (the rule
+ * depends on the type only), so the verdict stays deterministic.
+ */
+export const GOV_TYPES_IN_FORCE: ReadonlySet<GovType> = new Set<GovType>(['client.grant', 'client.revoke']);
+
+/** A record type this peer does not put into blocks yet (see GOV_TYPES_IN_FORCE). */
+export const GOV_TYPE_UNSUPPORTED = 'gov_type_unsupported';
+export type GovPeerRejectCode = GovRejectCode | typeof GOV_TYPE_UNSUPPORTED;
+
+/** applyGovernance with node:crypto, refusing the types consensus does not follow yet. */
+function applyInForce(state: GovState, parsed: ParsedGovRecord, height: number): { ok: true; state: GovState } | GovFailure<GovPeerRejectCode> {
+  const a = applyGovernance(state, parsed, height, { verifier: nodeVerifier });
+  if (!a.ok) return a;
+  if (!GOV_TYPES_IN_FORCE.has(parsed.record.type)) {
+    return { ok: false, code: GOV_TYPE_UNSUPPORTED, message: `${parsed.record.type} records are not applied by this peer version yet (only ${[...GOV_TYPES_IN_FORCE].join(', ')})` };
+  }
+  return a;
+}
 
 export type ClientRefusal = { code: 'unknown_client' | 'client_revoked'; message: string };
 
@@ -118,8 +143,8 @@ export class GovTracker {
   }
 
   /** Admission: the refusal the record would get in the next block on its own, or null. */
-  recordRefusal(parsed: ParsedGovRecord): GovFailure<GovRejectCode> | null {
-    const a = applyGovernance(this.stateAfterHead, parsed, this.headHeight + 1, { verifier: nodeVerifier });
+  recordRefusal(parsed: ParsedGovRecord): GovFailure<GovPeerRejectCode> | null {
+    const a = applyInForce(this.stateAfterHead, parsed, this.headHeight + 1);
     return a.ok ? null : a;
   }
 
@@ -127,10 +152,10 @@ export class GovTracker {
    * The state after applying a block's records in order at `height` (head + 1), or the first
    * refusal with the record's position. Pure: nothing changes until `commit`.
    */
-  applyBlock(records: readonly BlockGovRecord[], height: number): { ok: true; state: GovState } | (GovFailure<GovRejectCode> & { offset: number }) {
+  applyBlock(records: readonly BlockGovRecord[], height: number): { ok: true; state: GovState } | (GovFailure<GovPeerRejectCode> & { offset: number }) {
     let s = this.stateAfterHead;
     for (const r of records) {
-      const a = applyGovernance(s, r.parsed, height, { verifier: nodeVerifier });
+      const a = applyInForce(s, r.parsed, height);
       if (!a.ok) return { ...a, offset: r.offset };
       s = a.state;
     }
@@ -145,7 +170,7 @@ export class GovTracker {
     const dropped = new Set<number>();
     let s = this.stateAfterHead;
     for (const r of records) {
-      const a = applyGovernance(s, r.parsed, height, { verifier: nodeVerifier });
+      const a = applyInForce(s, r.parsed, height);
       if (a.ok) s = a.state;
       else dropped.add(r.offset);
     }

@@ -26,7 +26,7 @@ export const SUBMIT_ENTRIES_MAX = 10_000;
 const ENTRIES_PER_SLICE = 64;
 
 /** `client_revoked`: a key governance granted and then revoked (or expired, or its organization left); gov_*: docs/governance.md. */
-export type SubmitCode = 'malformed' | 'unknown_client' | 'client_revoked' | 'bad_signature' | 'conflict' | 'too_large' | 'busy' | 'clock_skew' | GovErrorCode;
+export type SubmitCode = 'malformed' | 'unknown_client' | 'client_revoked' | 'bad_signature' | 'conflict' | 'too_large' | 'busy' | 'clock_skew' | GovErrorCode | 'gov_type_unsupported';
 
 export type SubmitResult =
   | { status: 'accepted' | 'known-pending' | 'known-final'; leafHash: string }

@@ -45,6 +45,7 @@ export const API_ERROR_CODES = [
   'internal',
   // Submissions: a key governance revoked; a governance record that does not parse / is refused (docs/governance.md).
   'client_revoked',
+  'gov_type_unsupported',
   ...GOV_PARSE_CODES,
   ...GOV_REJECT_CODES,
 ] as const;
@@ -92,6 +93,7 @@ export const API_ERROR_STATUS: Readonly<Record<ApiErrorCode, number>> = {
   index_incomplete: 503,
   internal: 500,
   client_revoked: 403,
+  gov_type_unsupported: 422,
   ...(Object.fromEntries(GOV_PARSE_CODES.map((c) => [c, 400])) as Record<GovParseCode, 400>),
   ...(Object.fromEntries(GOV_REJECT_CODES.map((c) => [c, 422])) as Record<GovRejectCode, 422>),
 };

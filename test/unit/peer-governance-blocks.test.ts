@@ -52,6 +52,10 @@ function certificate(height: number, block: Uint8Array): Uint8Array {
 
 const signers = [0, 1, 2].map((i) => ({ name: orgs[i]!.name, signer: orgs[i]!.signer }));
 const params = (n: number, nonce: string): GovRecord => signGovRecord(unsignedGovRecord('params.set', { params: { maxBlockEntries: n }, deadline: 100, nonce }), signers);
+const newClient = makeClients(1, 'gb-new')[0]!;
+/** A grant of the same new client key (each valid on its own; after one, another is refused: gov_client_active). */
+const grant = (nonce: string): GovRecord =>
+  signGovRecord(unsignedGovRecord('client.grant', { client: { name: `gb-new-${nonce}`, publicKey: newClient.publicKeyHex, vouchedBy: orgs[0]!.name }, deadline: 100, nonce }), [signers[0]!]);
 const carry = (r: GovRecord, tag: string) => signEntry(govEntry(r, { time: new Date().toISOString(), actor: { id: 'gb', type: 'service' }, id: `gov-${tag}` }), clients[0]!.signer);
 
 afterAll(async () => {
@@ -61,9 +65,9 @@ afterAll(async () => {
 
 describe('governance records in blocks', () => {
   it('the proposer leaves out a record refused after an earlier one; validity refuses a block carrying both', async () => {
-    // Two parameter changes, each valid on its own: only one change may be pending at a time.
-    const a = carry(params(500, 'p-a'), 'a');
-    const b = carry(params(400, 'p-b'), 'b');
+    // Two grants of one key, each valid on its own: after the first, the second is refused.
+    const a = carry(grant('g-a'), 'a');
+    const b = carry(grant('g-b'), 'b');
     const proposer = await node(0);
     const res = await proposer.mempool.submit([a, ...makeEntries(clients, 2, 'gb1'), b]);
     expect(res.map((r) => ('status' in r ? r.status : r.error.code))).toEqual(['accepted', 'accepted', 'accepted', 'accepted']);
@@ -76,27 +80,40 @@ describe('governance records in blocks', () => {
     expect(proposer.mempool.size).toBe(3);
     await proposer.ledger.apply(block, certificate(1, block), { sign: false, mode: 'consensus' });
     expect(proposer.mempool.size).toBe(0);
-    expect(other.gov!.summary()).toMatchObject({ records: 1, pending: { type: 'params.set', effectiveHeight: 3 } });
+    expect(other.gov!.summary()).toMatchObject({ records: 1, pending: null, epoch: 0 });
     expect(proposer.gov!.summary()).toEqual(other.gov!.summary());
     // After the block, `b` is refused on admission with its code.
     const again = await other.mempool.submit([b]);
-    expect(again[0]).toMatchObject({ error: { code: 'gov_change_pending' } });
+    expect(again[0]).toMatchObject({ error: { code: 'gov_client_active' } });
+    // The granted key submits from the next block on.
+    expect((await other.mempool.submit(makeEntries([newClient], 1, 'gb-new')))[0]).toMatchObject({ status: 'accepted' });
 
     // A proposer without the governance wiring puts both records in one block: refused.
     const old = await node(1, false);
-    await old.mempool.submit([carry(params(300, 'p-c'), 'c'), carry(params(200, 'p-d'), 'd')]);
+    await old.mempool.submit([carry(grant('g-c'), 'c'), carry(grant('g-d'), 'd')]);
     const both = old.ledger.buildBlock(1, 1);
     const judge = await node(3);
     const v = await judge.ledger.prevalidate(both);
     expect(v).toMatchObject({ ok: false, code: 'block_gov_rejected' });
-    expect((v as { message: string }).message).toContain('gov_change_pending');
+    expect((v as { message: string }).message).toContain('gov_client_active');
     // A decided block carrying it cannot be applied either (the state would diverge).
-    await expect(judge.ledger.apply(both, certificate(1, both), { sign: false, mode: 'sync' })).rejects.toThrow(/gov_change_pending/);
+    await expect(judge.ledger.apply(both, certificate(1, both), { sign: false, mode: 'sync' })).rejects.toThrow(/gov_client_active/);
+  });
+
+  it('membership and parameter records are refused (gov_type_unsupported) until consensus follows them, after their own checks', async () => {
+    const n = await node(0);
+    const r = await n.mempool.submit([carry(params(450, 'u-a'), 'ua'), carry(signGovRecord(unsignedGovRecord('params.set', { params: { maxBlockEntries: 450 }, deadline: 100, nonce: 'u-b' }), signers.slice(0, 2)), 'ub')]);
+    expect(r.map((x) => ('error' in x ? x.error.code : x.status))).toEqual(['gov_type_unsupported', 'gov_quorum_not_met']);
+    // In a block (built by a peer without the wiring) it makes the block invalid.
+    const old = await node(1, false);
+    await old.mempool.submit([carry(params(450, 'u-c'), 'uc')]);
+    const block = old.ledger.buildBlock(1, 1);
+    expect(await n.ledger.prevalidate(block)).toMatchObject({ ok: false, code: 'block_gov_rejected' });
   });
 
   it('restart replays the records from the store; records listed for a block never applied are forgotten', async () => {
     const n = await node(0);
-    await n.mempool.submit([carry(params(450, 'r-a'), 'ra'), ...makeEntries(clients, 1, 'gb2')]);
+    await n.mempool.submit([carry(grant('r-a'), 'ra'), ...makeEntries(clients, 1, 'gb2')]);
     const block = n.ledger.buildBlock(1, 0);
     await n.ledger.apply(block, certificate(1, block), { sign: false, mode: 'consensus' });
     const before = n.gov!.summary();
