@@ -18,6 +18,8 @@ export interface PositionStream {
 const POSTING_READ = 256;
 /** Time summaries read per LevelDB range read. */
 const TIME_READ = 512;
+/** Batches of time summaries one seek reads before handing back a candidate chunk. */
+const TIME_READS_PER_SEEK = 16;
 
 /** True when a is at or before b in the direction. */
 function notAfter(asc: boolean, a: number, b: number): boolean {
@@ -111,19 +113,33 @@ export class TimeStream extends Buffered {
   }
 
   protected async read(t: number): Promise<{ positions: number[]; end: boolean }> {
-    this.work.reads++;
-    if (this.asc ? t >= this.size : t < 0) return { positions: [], end: true };
-    const lastChunk = Math.floor((this.size - 1) / TIME_CHUNK);
-    const c = Math.floor(t / TIME_CHUNK);
-    const gte = timeKey(this.asc ? c : 0);
-    const lt = timeKey(this.asc ? lastChunk + 1 : c + 1);
-    const recs = await this.access.records({ gte, lt, reverse: !this.asc, limit: TIME_READ });
-    const out: number[] = [];
-    for (const r of recs) {
-      const s = decodeTimeSummary(r.value);
-      if (s !== null && s.max >= this.fromMs && s.min < this.toMs) out.push(chunkOfTimeKey(r.key));
+    if (this.asc ? t >= this.size : t < 0) {
+      this.work.reads++;
+      return { positions: [], end: true };
     }
-    return { positions: out, end: recs.length < TIME_READ };
+    const lastChunk = Math.floor((this.size - 1) / TIME_CHUNK);
+    let c = Math.floor(t / TIME_CHUNK);
+    for (let round = 1; ; round++) {
+      this.work.reads++;
+      const gte = timeKey(this.asc ? c : 0);
+      const lt = timeKey(this.asc ? lastChunk + 1 : c + 1);
+      const recs = await this.access.records({ gte, lt, reverse: !this.asc, limit: TIME_READ });
+      const out: number[] = [];
+      for (const r of recs) {
+        const s = decodeTimeSummary(r.value);
+        if (s !== null && s.max >= this.fromMs && s.min < this.toMs) out.push(chunkOfTimeKey(r.key));
+      }
+      const end = recs.length < TIME_READ;
+      // An empty answer would read as "no more matches": a full batch without a matching chunk
+      // means only that the matches (if any) lie beyond it, so read on from there.
+      if (out.length > 0 || end) return { positions: out, end };
+      const lastRead = chunkOfTimeKey(recs[recs.length - 1]!.key);
+      c = this.asc ? lastRead + 1 : lastRead - 1;
+      if (this.asc ? c > lastChunk : c < 0) return { positions: [], end: true };
+      // Bounded per seek: after that, hand back the next chunk as a candidate; the engine checks
+      // each candidate's own time (and counts its work), then seeks on from there.
+      if (round >= TIME_READS_PER_SEEK) return { positions: [c], end: false };
+    }
   }
 }
 
