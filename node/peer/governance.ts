@@ -16,6 +16,7 @@ import { nodeVerifier } from '../../src/crypto/node.js';
 import { parseLeaf } from '../../src/entry/index.js';
 import { fromUtf8, utf8 } from '../../src/encoding/bytes.js';
 import {
+  advanceGov,
   applyGovernance,
   clientAuthorizedAt,
   genesisGovState,
@@ -68,6 +69,9 @@ export interface BlockGovRecord {
   parsed: ParsedGovRecord;
 }
 
+/** The pure answer clientRefusal must agree with (tests compare them). */
+export const authorizedByCore = clientAuthorizedAt;
+
 /** The number of the validator set in force at `height` (0 = the genesis set). */
 export function epochAt(state: GovState, height: number): number {
   let n = -1;
@@ -81,6 +85,7 @@ export class GovTracker {
   private headHeight: number;
   private count: number;
   private hashCache: { state: GovState; hash: string } | null = null;
+  private clientsCache: { base: GovState; height: number; clients: GovState['clients'] } | null = null;
 
   private constructor(
     private readonly genesis: GovGenesis,
@@ -135,7 +140,13 @@ export class GovTracker {
 
   /** Null when `client` (64 hex) may submit in block `height` (> head: the next block). */
   clientRefusal(client: string, height = this.headHeight + 1): ClientRefusal | null {
-    if (clientAuthorizedAt(this.stateAfterHead, client, height)) return null;
+    // clientAuthorizedAt advances the state (a copy) on every call; this runs for every entry
+    // on admission, block building and validation, so the advanced client map is kept per height.
+    if (this.clientsCache?.base !== this.stateAfterHead || this.clientsCache.height !== height) {
+      this.clientsCache = { base: this.stateAfterHead, height, clients: advanceGov(this.stateAfterHead, Math.max(height, this.stateAfterHead.height)).clients };
+    }
+    const c = this.clientsCache.clients.get(client);
+    if (c !== undefined && c.intervals.some((iv) => iv.from <= height && (iv.until === undefined || height < iv.until))) return null;
     if (this.stateAfterHead.clients.has(client)) {
       return { code: 'client_revoked', message: `client key ${client} is not authorized at height ${height}: revoked, expired or its organization left` };
     }

@@ -11,7 +11,8 @@ import { openStore, type Store } from '../../node/storage/store.js';
 import { Ledger } from '../../node/peer/ledger.js';
 import { Mempool } from '../../node/peer/mempool.js';
 import { createEntryChecker } from '../../node/peer/entries.js';
-import { GovTracker } from '../../node/peer/governance.js';
+import { GovTracker, authorizedByCore } from '../../node/peer/governance.js';
+import { parseGovRecord } from '../../src/governance/index.js';
 import { blockHash } from '../../node/peer/block.js';
 import { encodeCertificate, voteSignBytes, type CommitCertificate } from '../../src/consensus/index.js';
 import { signEntry } from '../../src/entry/index.js';
@@ -126,5 +127,39 @@ describe('governance records in blocks', () => {
     const r = await node(0, true, n.dir);
     expect(r.gov!.summary()).toEqual(before);
     expect(new TextDecoder().decode(await r.store.getMeta('gov/n'))).toBe('1');
+  });
+
+  it('client authorization (cached per height) agrees with the pure clientAuthorizedAt, at every height around grants, expiry and revocation', () => {
+    const t = GovTracker.genesisOnly(genesis);
+    const keys = [clients[0]!.publicKeyHex, newClient.publicKeyHex, makeClients(1, 'gb-other')[0]!.publicKeyHex];
+    const rec = (r: GovRecord) => {
+      const p = parseGovRecord(JSON.parse(JSON.stringify(r)));
+      if (!p.ok) throw new Error(p.message);
+      return p.parsed;
+    };
+    const steps: [number, GovRecord][] = [
+      [3, signGovRecord(unsignedGovRecord('client.grant', { client: { name: 'x1', publicKey: keys[1]!, vouchedBy: orgs[0]!.name, expiresAt: 9 }, deadline: 100, nonce: 'c1' }), [signers[0]!])],
+      [5, signGovRecord(unsignedGovRecord('client.grant', { client: { name: 'x2', publicKey: keys[2]!, vouchedBy: orgs[1]!.name }, deadline: 100, nonce: 'c2' }), [signers[1]!])],
+      [7, signGovRecord(unsignedGovRecord('client.revoke', { publicKey: keys[0]!, deadline: 100, nonce: 'c3' }), [signers[0]!])],
+    ];
+    let checked = 0;
+    for (let h = 1; h <= 12; h++) {
+      const step = steps.find(([at]) => at === h);
+      const a = t.applyBlock(step ? [{ offset: 0, parsed: rec(step[1]) }] : [], h);
+      if (!a.ok) throw new Error(a.message);
+      t.commit(h, a.state, step ? 1 : 0);
+      for (let q = h; q <= h + 3; q++) {
+        for (const k of keys) {
+          expect(t.clientRefusal(k, q) === null, `key ${k.slice(0, 6)} height ${q} after ${h}`).toBe(authorizedByCore(t.state, k, q));
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBe(144);
+    // Revoked: client_revoked; never granted: unknown_client; expired at 9: client_revoked.
+    expect(t.clientRefusal(keys[0]!)?.code).toBe('client_revoked');
+    expect(t.clientRefusal(keys[1]!)?.code).toBe('client_revoked');
+    expect(t.clientRefusal(keys[2]!)).toBeNull();
+    expect(t.clientRefusal(makeClients(1, 'gb-none')[0]!.publicKeyHex)?.code).toBe('unknown_client');
   });
 });
