@@ -139,6 +139,10 @@ export function registerGov(program: Command, io: CliIo): void {
   ).action(async (o: SubmitFlags & { key: string; clientPub: string; name: string; expires?: string }) => {
     checkSubmitFlags(o);
     const pub = checkPub(o.clientPub);
+    if (o.expires !== undefined && /[-:T]/.test(o.expires)) {
+      // Every peer must reach the same verdict, so records carry heights, never times.
+      throw usageError('--expires is a block height (records carry heights, on which every peer agrees; estimate one from the peer\'s height and block interval)');
+    }
     const expiresAt = o.expires === undefined ? undefined : parseHeight(o.expires, '--expires');
     const org = await loadOrgKey(io, o.key, '--key');
     const body = { client: { name: o.name, publicKey: pub, vouchedBy: org.name, ...(expiresAt !== undefined ? { expiresAt } : {}) }, deadline: await deadlineOf(io, o), nonce: nonceOf(o) };

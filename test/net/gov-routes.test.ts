@@ -208,6 +208,16 @@ describe('chain of trust through a real peer', () => {
     expect(g.err).toBe('');
     expect(g.code).toBe(0);
     expect(g.out).toMatch(/effect: client live-app \([0-9a-f]{16}\.\.\.\) vouched by gov1 may submit from height (\d+) \(in block \d+; from height \1\)/);
+    const page = (await (await fetch(`${http.url}/v1/governance/records?from=0&limit=1000`)).json()) as { records: { type: string; verdict: string; summary?: string }[]; state: { organizations: string[] } };
+    expect(page.records.map((r) => [r.type, r.verdict])).toEqual([
+      ['org.key.rotate', 'accepted'],
+      ['org.remove', 'accepted'],
+      ['org.add', 'accepted'],
+      ['client.grant', 'accepted'],
+    ]);
+    expect(page.records[3]!.summary).toContain('live-app');
+    expect(page.state.organizations).toEqual(['gov0', 'gov1', 'gov2', 'newgov0']);
+    for (const q of ['limit=0', 'limit=1001', 'from=-1', 'what=1']) expect((await fetch(`${http.url}/v1/governance/records?${q}`)).status).toBe(400);
     const late = await cli(['gov', 'grant-client', '--key', 'gov1.key', '--client-pub', toHex(publicKeyFromSeed(seedOf('late-client'))), '--name', 'late-app', '--deadline', '1', '--peer', http.url, '--client-key', 'client.key']);
     expect(late.code).toBe(1);
     // Refused at admission by a peer that checks records, or logged and refused by the rules.

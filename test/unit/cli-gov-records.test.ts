@@ -166,6 +166,7 @@ describe('cairn gov: refusals', () => {
     ['missing org key file', ['gov', 'revoke-client', '--key', 'nope.key', '--client-pub', 'ab'.repeat(32), '--deadline', '9', '--out', 'x.json'], /cannot read --key key file nope.key/],
     ['rotation to another name', ['gov', 'rotate-key', '--old-key', 'gorg0.key', '--new-key', 'gorg1.key', '--new-p2p', PEER_ID, '--effective-height', '9', '--epoch', '1', '--out', 'x.json'], /a rotation keeps the organization name/],
     ['bad peer id', ['gov', 'rotate-key', '--old-key', 'gorg0.key', '--new-key', 'gorg0-new.key', '--new-p2p', 'not a peer id', '--effective-height', '9', '--epoch', '1', '--out', 'x.json'], /gov_peer_id/],
+    ['expiry as a time', ['gov', 'grant-client', '--key', 'gorg1.key', '--client-pub', 'ab'.repeat(32), '--name', 'x', '--expires', '2027-01-01T00:00:00Z', '--deadline', '9', '--out', 'x.json'], /--expires is a block height/],
     ['unknown proposal type', ['gov', 'propose', 'org.merge', '--deadline', '9', '--out', 'x.json'], /unknown proposal type/],
     ['unknown parameter', ['gov', 'propose', 'params.set', '--set', 'speed=9', '--deadline', '9', '--out', 'x.json'], /unknown parameter speed/],
     ['missing required option', ['gov', 'grant-client', '--key', 'gorg1.key'], /required option/],
