@@ -159,6 +159,8 @@ export interface StatusResponse {
   mempool: { entries: number; bytes: number };
   peers: { name: string; peerId: string; connected: boolean; height: number | null; treeSize: number | null }[];
   quorum: { needed: number; reachable: number; ok: boolean };
+  /** Governance state after the head (docs/governance.md): peers at the same head show the same govStateHash. */
+  governance?: { govStateHash: string; epoch: number; records: number; pending: { type: string; effectiveHeight: number } | null };
   problem: string | null;
   /** The consensus engine (node/peer/consensus-runner.ts RunnerStatus). */
   consensus: { height: number; round: number; step: string; running: boolean; queueDepth: number; decided: number; evidence: number; rejected: Record<string, number> };
