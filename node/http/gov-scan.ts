@@ -146,9 +146,15 @@ export class GovScanner {
       const keys = await access.keys({ gte: postingKey(GOV_PREFIX_BASE, this.scanned), lt: postingKey(GOV_PREFIX_BASE, until), limit: want });
       const indexes = keys.map(indexOfPostingKey);
       const leaves = await access.leaves(indexes);
-      for (let i = 0; i < indexes.length; i++) await this.examine(indexes[i]!, leaves[i]);
+      let stopped = false;
+      for (let i = 0; i < indexes.length && !stopped; i++) {
+        // A leaf or block not readable now is retried on the next call, never skipped.
+        if (await this.examine(indexes[i]!, leaves[i])) this.scanned = indexes[i]! + 1;
+        else stopped = true;
+      }
       examined += indexes.length;
-      this.scanned = keys.length < want ? until : indexes[indexes.length - 1]! + 1;
+      if (stopped) break;
+      if (keys.length < want) this.scanned = until;
     }
     await this.findHandovers();
     return { finalSize, complete: this.scanned >= until && until === finalSize };
@@ -162,26 +168,27 @@ export class GovScanner {
     this.records.push(info);
   }
 
-  private async examine(index: number, leaf: Uint8Array | undefined): Promise<void> {
+  /** Replays one record; false when its leaf or block cannot be read now. */
+  private async examine(index: number, leaf: Uint8Array | undefined): Promise<boolean> {
     const height = await this.heightOf(index);
-    if (leaf === undefined || height === undefined) return;
+    if (leaf === undefined || height === undefined) return false;
     const entry = parseLeaf(leaf);
-    if (!entry.ok) return;
+    if (!entry.ok) return true;
     const gov = govRecordFromEntry(entry.entry);
     if (!gov.ok) {
       this.keep({ index, height, id: '', type: entry.entry.action.slice(GOV_ACTION_PREFIX.length) as GovType, verdict: gov.code });
-      return;
+      return true;
     }
     const p = gov.parsed;
     const info: GovRecordInfo = { index, height, id: p.id, type: p.record.type, verdict: 'accepted' };
     if (height < this.state.height) {
       this.keep({ ...info, verdict: 'gov_height_regress' });
-      return;
+      return true;
     }
     const r = applyGovernance(this.state, p, height, { verifier: nodeVerifier });
     if (!r.ok) {
       this.keep({ ...info, verdict: r.code });
-      return;
+      return true;
     }
     this.state = r.state;
     const done: GovRecordInfo = { ...info, effectiveHeight: r.effect.effectiveHeight, summary: r.effect.summary };
@@ -191,6 +198,7 @@ export class GovScanner {
       this.changes.push({ ...done, epoch, effectiveHeight: r.effect.effectiveHeight });
     }
     this.keep(done);
+    return true;
   }
 
   /** For each change whose handover height is decided: the final checkpoint of that height, or the
