@@ -120,6 +120,13 @@ describe('chain of trust through a real peer', () => {
     const rot = await ok(['gov', 'rotate-key', '--old-key', 'gov3.key', '--new-key', 'gov3-new.key', '--new-p2p', extra[1]!.peerId, '--effective-height', String(h + 3), '--epoch', '1', '--peer', http.url, '--client-key', 'client.key']);
     expect(rot).toContain(`gov3's new key signs from height ${h + 3}`);
     expect(rot).toMatch(/effect: .*\(in block \d+; from height \d+\)/);
+    // Until the height before it takes effect is final, the change is pending: no step yet.
+    const early = (await (await fetch(`${http.url}/v1/governance/steps?from=1`)).json()) as { steps: unknown[]; pending: { epoch: number; type: string; effectiveHeight: number }[] };
+    expect(early.steps).toEqual([]);
+    expect(early.pending).toMatchObject([{ epoch: 1, type: 'org.key.rotate', effectiveHeight: h + 3 }]);
+    const waiting = await ok(['trust', 'update', '--peer', http.url, '--trust', 'trust.json', '--out', 'trust-early.json']);
+    expect(waiting).toContain('up to date: set 0');
+    expect(waiting).toContain(`pending: set 1 (org.key.rotate) takes effect at height ${h + 3}`);
     await fill();
 
     // 2. gov3 is removed: proposal, three ballots, submission (the set number is read from the peer).
