@@ -10,7 +10,7 @@ import { formatSignerKey, formatVerifierKey, parseVerifierKey } from '../../src/
 import { publicKeyFromSeed } from '../../src/crypto/noble.js';
 import { toHex } from '../../src/encoding/bytes.js';
 import { applyGovernance, clientAuthorizedAt, genesisGovState, govStatement, parseGovRecord, tallyBallots, validatorsAt, type GovState } from '../../src/governance/index.js';
-import { formatTrustFile } from '../../src/verifier/index.js';
+import { formatTrustChainFile, formatTrustFile } from '../../src/verifier/index.js';
 import type { Genesis } from '../../node/peer/genesis.js';
 import { makeClients, makeGenesis, makeOrgs, seedOf, type OrgFixture } from '../peer-support/fixtures.js';
 
@@ -198,6 +198,23 @@ describe('cairn gov: refusals', () => {
     const e = await cli(['gov', 'vote', '--proposal', 'two.json', '--key', 'gorg1.key', '--expect', one.id]);
     expect(e.code).toBe(1);
     expect(e.err).toMatch(/not signing/);
+  });
+});
+
+describe('version 2 trust files', () => {
+  it('verify takes them; commands that take one static key list refuse them with what to do (exit 2)', async () => {
+    const keys = orgs.map((o) => {
+      const k = parseVerifierKey(o.verifierKey);
+      if (!k.ok) throw new Error(k.message);
+      return k.key;
+    });
+    const chain = { origin: genesis.origin, epochs: [{ afterSize: -1, keys, quorum: 3 }, { afterSize: 10, keys: keys.slice(0, 3), quorum: 3, record: 'ab'.repeat(32) }] };
+    await writeFile(join(dir, 'v2.json'), formatTrustChainFile(chain));
+    const r = await cli(['audit', 'http://127.0.0.1:1', '--trust', 'v2.json']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^cairn: trust file v2.json follows 1 membership change\(s\) \(version 2\): .* cairn trust export --trust v2.json --format json\n$/);
+    const e = await cli(['trust', 'export', '--trust', 'v2.json']);
+    expect(e.out.trim().split('\n')).toEqual(orgs.slice(0, 3).map((o) => o.verifierKey));
   });
 });
 
