@@ -123,6 +123,12 @@ describe('devnet launcher process (slow: two 1-organization starts under tsx)', 
     expect(banner).toContain(`npx cairn audit http://127.0.0.1:${basePort + 1} --trust ${join(devnetDir(), 'trust.json')} --auth-key ${join(devnetDir(), 'keys', 'auditor.pem')}`);
     expect(banner).toContain(`auditor key (trusted as auditor by every peer: entries, bundles, audit): ${join(devnetDir(), 'keys', 'auditor.pem')}`);
     expect(await readFile(join(devnetDir(), 'keys', 'auditor.pem'), 'utf8')).toMatch(/\nkeyid: auditor\n-----BEGIN PRIVATE KEY-----\n/);
+    // Meta-audit: reads are logged as entries, and the banner shows how to list them.
+    expect(banner).toContain('cairn.read.* entry naming the reader (e.g. key:auditor)');
+    expect(banner).toContain(
+      `  npx cairn search --peer http://127.0.0.1:${basePort + 1} --trust ${join(devnetDir(), 'trust.json')} --action cairn.read.entry --auth-key ${join(devnetDir(), 'keys', 'auditor.pem')}\n`,
+    );
+    expect(banner).not.toContain('meta-audit off');
     expect(JSON.parse(await readFile(join(devnetDir(), 'peers', 'org1.devnet', 'policy.json'), 'utf8'))).toMatchObject({ keys: [{ name: 'auditor', roles: ['auditor'] }, { name: 'operator', roles: ['operator'] }] });
     const [pid] = pidsIn(banner);
     expect(pid).toBeGreaterThan(0);
