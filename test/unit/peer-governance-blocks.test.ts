@@ -13,9 +13,12 @@ import { Mempool } from '../../node/peer/mempool.js';
 import { createEntryChecker } from '../../node/peer/entries.js';
 import { GovTracker, authorizedByCore } from '../../node/peer/governance.js';
 import { parseGovRecord } from '../../src/governance/index.js';
-import { blockHash } from '../../node/peer/block.js';
+import { blockHash, encodeBlock, entriesHashOf } from '../../node/peer/block.js';
+import { fastLeafHash } from '../../node/peer/entries.js';
+import { appendLeafHashes, decodeState, rootOf } from '../../src/merkle/index.js';
+import type { AuditEntry } from '../../src/entry/types.js';
 import { encodeCertificate, voteSignBytes, type CommitCertificate } from '../../src/consensus/index.js';
-import { signEntry } from '../../src/entry/index.js';
+import { entryLeaf, signEntry } from '../../src/entry/index.js';
 import { utf8 } from '../../src/encoding/bytes.js';
 import { govEntry, signGovRecord, unsignedGovRecord, type GovRecord } from '../../src/governance/index.js';
 import { makeClients, makeGenesis, makeOrgs } from '../peer-support/fixtures.js';
@@ -161,5 +164,39 @@ describe('governance records in blocks', () => {
     expect(t.clientRefusal(keys[1]!)?.code).toBe('client_revoked');
     expect(t.clientRefusal(keys[2]!)).toBeNull();
     expect(t.clientRefusal(makeClients(1, 'gb-none')[0]!.publicKeyHex)?.code).toBe('unknown_client');
+  });
+
+  it('a block carrying an entry of a revoked client is invalid, also at a validator that admitted the entry before the revocation', async () => {
+    const other = makeClients(1, 'gb-rv')[0]!;
+    const grantRv = signGovRecord(unsignedGovRecord('client.grant', { client: { name: 'gb-rv', publicKey: other.publicKeyHex, vouchedBy: orgs[1]!.name }, deadline: 100, nonce: 'rv-g' }), [signers[1]!]);
+    const revoke = signGovRecord(unsignedGovRecord('client.revoke', { publicKey: other.publicKeyHex, deadline: 100, nonce: 'rv-r' }), [signers[1]!]);
+    const p = await node(0);
+    const v = await node(2);
+    const decide = async (height: number, entries: AuditEntry[]) => {
+      expect((await p.mempool.submit(entries)).every((r) => 'status' in r)).toBe(true);
+      const block = p.ledger.buildBlock(height, 0);
+      for (const x of [p, v]) await x.ledger.apply(block, certificate(height, block), { sign: false, mode: 'consensus' });
+    };
+    await decide(1, [carry(grantRv, 'rv-g')]);
+    // The validator admits an entry of the granted client; it stays pending (not in block 2).
+    const late = makeEntries([other], 1, 'gb-rv-late')[0]!;
+    expect((await v.mempool.submit([late]))[0]).toMatchObject({ status: 'accepted' });
+    await decide(2, [carry(revoke, 'rv-r')]);
+    expect(v.mempool.size).toBe(1);
+    expect((await p.mempool.submit([late]))[0]).toMatchObject({ error: { code: 'client_revoked' } });
+    // Block 3 carrying it, as a proposer ignoring governance would build it.
+    const head = v.store.head()!;
+    const leaf = entryLeaf(late);
+    const lh = fastLeafHash(leaf);
+    const app = appendLeafHashes(decodeState(head.logState), [lh]);
+    const bytes = encodeBlock({
+      header: { height: 3, prevHash: head.blockHash, proposer: 0, timeMs: Math.max(Date.now(), v.ledger.getHead().timeMs + 1), treeSize: app.state.size, root: rootOf(app.state), entriesHash: entriesHashOf([lh]) },
+      entries: [leaf],
+    });
+    for (const x of [v, p]) {
+      const r = await x.ledger.prevalidate(bytes);
+      expect(r).toMatchObject({ ok: false, code: 'block_bad_entry' });
+      expect((r as { message: string }).message).toContain('client_revoked');
+    }
   });
 });
