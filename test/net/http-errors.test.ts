@@ -344,7 +344,7 @@ describe('server lifecycle', () => {
     await expect(startHttpServer(peer, { host: '127.0.0.1', port: api.port })).rejects.toThrow(/EADDRINUSE/);
     expect([peer.events.listenerCount('final'), peer.events.listenerCount('block')]).toEqual(before);
     const s = await startSecond({});
-    expect(peer.events.listenerCount('final')).toBe(before[0]! + 2); // waiters + metrics
+    expect(peer.events.listenerCount('final')).toBe(before[0]! + 3); // waiters + metrics + streams (one shared listener)
     await Promise.all([s.close(), s.close()]);
     expect([peer.events.listenerCount('final'), peer.events.listenerCount('block')]).toEqual(before);
   });
