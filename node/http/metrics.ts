@@ -84,7 +84,7 @@ export function createPeerMetrics(peer: Peer, now: () => number = Date.now): Pee
       for (const [kind, n] of Object.entries(status().publishFailures)) this.inc({ kind }, n);
     },
   });
-  // Quorum, lag, disk and the alert evaluator/outbox (the names deploy/prometheus and deploy/grafana use).
+  // Quorum, lag, disk and the alert evaluator/outbox (the names docs/deploy/prometheus and docs/deploy/grafana use).
   registerMonitorMetrics(registry, peer, status);
   const http = new Counter({ name: 'cairn_http_requests_total', help: 'HTTP requests answered', labelNames: ['route', 'status'], registers });
   const inFlight = new Gauge({ name: 'cairn_http_in_flight', help: 'HTTP requests being served', registers });

@@ -1,7 +1,7 @@
 // Monitoring metrics of a peer, added to its /metrics registry (node/http/metrics.ts): quorum,
 // lag behind the other peers, disk space of the data directory, and the alert evaluator and
-// outbox (node/alerts/peer-alerts.ts). The Prometheus alerting rules (deploy/prometheus) and the
-// Grafana dashboard (deploy/grafana) are written against these names; a test checks that every
+// outbox (node/alerts/peer-alerts.ts). The Prometheus alerting rules (docs/deploy/prometheus) and the
+// Grafana dashboard (docs/deploy/grafana) are written against these names; a test checks that every
 // name they use is exported.
 import { statfsSync } from 'node:fs';
 import { Counter, Gauge, type Registry } from 'prom-client';

@@ -1,5 +1,5 @@
-// The Prometheus alerting rules (deploy/prometheus/cairn-rules.yaml) and the Grafana dashboard
-// (deploy/grafana/cairn.json) only name metrics a real peer exports: every `cairn_*` name in their
+// The Prometheus alerting rules (docs/deploy/prometheus/cairn-rules.yaml) and the Grafana dashboard
+// (docs/deploy/grafana/cairn.json) only name metrics a real peer exports: every `cairn_*` name in their
 // expressions is in GET /metrics of a peer started here (histograms by their _bucket/_sum/_count
 // series), and every rejection code they filter on is an API error code.
 import { readFile } from 'node:fs/promises';
@@ -22,9 +22,9 @@ function namesIn(expr: string): string[] {
 
 async function exprs(): Promise<{ where: string; expr: string }[]> {
   const out: { where: string; expr: string }[] = [];
-  const rules = parse(await readFile(`${ROOT}deploy/prometheus/cairn-rules.yaml`, 'utf8')) as { groups: { name: string; rules: { alert: string; expr: string }[] }[] };
+  const rules = parse(await readFile(`${ROOT}docs/deploy/prometheus/cairn-rules.yaml`, 'utf8')) as { groups: { name: string; rules: { alert: string; expr: string }[] }[] };
   for (const g of rules.groups) for (const r of g.rules) out.push({ where: `rule ${r.alert}`, expr: String(r.expr) });
-  const dash = JSON.parse(await readFile(`${ROOT}deploy/grafana/cairn.json`, 'utf8')) as { panels: { title: string; targets: { expr: string }[] }[] };
+  const dash = JSON.parse(await readFile(`${ROOT}docs/deploy/grafana/cairn.json`, 'utf8')) as { panels: { title: string; targets: { expr: string }[] }[] };
   for (const p of dash.panels) for (const t of p.targets) out.push({ where: `panel ${p.title}`, expr: t.expr });
   return out;
 }
