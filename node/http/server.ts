@@ -66,9 +66,10 @@ export interface HttpAuthOptions {
   fetchTimeoutMs?: number;
 }
 
-/** Routes whose answers hold hashes and signatures only (public unless publicRequiresAuth). */
+/** Routes whose answers hold hashes and signatures only (public unless publicRequiresAuth). The
+ *  governance routes carry signed records, proofs and checkpoints the auditor verifies itself. */
 export function isPublicPath(path: string): boolean {
-  return path === '/checkpoint' || path === '/healthz' || path === '/v1/proofs/consistency' || (path.startsWith('/tile/') && !path.startsWith('/tile/entries/'));
+  return path === '/checkpoint' || path === '/healthz' || path === '/v1/proofs/consistency' || path.startsWith('/v1/governance/') || (path.startsWith('/tile/') && !path.startsWith('/tile/entries/'));
 }
 
 function buildGate(peer: Peer, opts: HttpServerOptions, log: HttpLogger): PolicyGate | null {

@@ -188,7 +188,8 @@ describe('CORS', () => {
     expect(bundle.headers.get('access-control-allow-origin')).toBeNull();
     expect(bundle.status).toBe(401);
     expect(bundle.headers.get('vary')).toMatch(/origin/i);
-    for (const path of ['/checkpoint', '/tile/0/000.p/1', '/healthz']) {
+    // The governance routes carry only signed records, proofs and checkpoints: public like /checkpoint.
+    for (const path of ['/checkpoint', '/tile/0/000.p/1', '/healthz', '/v1/governance/steps']) {
       const r = await call(`${url}${path}`, { headers: { origin: 'https://evil.example' } });
       expect(r.headers.get('access-control-allow-origin'), path).toBe('*');
     }
