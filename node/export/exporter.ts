@@ -110,7 +110,8 @@ export async function runExport(o: ExporterOptions): Promise<ExportResult> {
   while (!o.signal?.aborted) {
     if (until !== undefined && cursor.next >= until) break;
     batch = [];
-    const q = new URLSearchParams({ from: String(cursor.next) });
+    // after is exclusive (the last index the destination acknowledged); a fresh cursor omits it.
+    const q = new URLSearchParams(cursor.next > 0 ? { after: String(cursor.next - 1) } : {});
     if (o.filter !== undefined) q.set('filter', o.filter);
     if (until !== undefined) q.set('until', String(until));
     const url = `${o.peer}/v1/stream?${q.toString()}`;

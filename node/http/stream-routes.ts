@@ -1,5 +1,6 @@
-// GET /v1/stream?from=<index>&filter=<CEL>: every final entry from `from` on (matching the filter
-// and the reader's scope), as NDJSON or, with `Accept: text/event-stream`, as server-sent events
+// GET /v1/stream?after=<index>&filter=<CEL>: every final entry after `after` (exclusive; omitted:
+// from index 0) matching the filter and the reader's scope; `from=<index>` (inclusive, = after+1) is
+// accepted as an alias, both at once is a 400, as NDJSON or, with `Accept: text/event-stream`, as server-sent events
 // whose id is the index to resume from (so EventSource's Last-Event-ID resumes it). Long-lived:
 // after the existing entries it waits for new final checkpoints; heartbeats keep idle connections
 // open and tell a filtered consumer how far the peer has looked. Wire format:
@@ -91,13 +92,22 @@ export function registerStreamRoutes(app: FastifyInstance, ctx: RouteContext): v
     if (qi >= 0 && req.url.length - qi - 1 > STREAM_QUERY_BYTES_MAX) return sendError(reply, 'bad_request', `query string longer than ${STREAM_QUERY_BYTES_MAX} bytes`);
     const q = req.query as Record<string, unknown>;
     for (const [k, v] of Object.entries(q)) {
-      if (k !== 'from' && k !== 'filter' && k !== 'until') return sendError(reply, 'bad_request', `unknown parameter ${k} (from, filter, until)`, k);
+      if (k !== 'after' && k !== 'from' && k !== 'filter' && k !== 'until') return sendError(reply, 'bad_request', `unknown parameter ${k} (after, from, filter, until)`, k);
       if (typeof v !== 'string') return sendError(reply, 'bad_request', `${k} given more than once`, k);
     }
-    const lastId = req.headers['last-event-id'];
-    const fromText = (q.from as string | undefined) ?? (typeof lastId === 'string' ? lastId : '0');
-    if (!/^\d{1,16}$/.test(fromText) || !Number.isSafeInteger(Number(fromText))) return sendError(reply, 'bad_request', 'from must be a non-negative integer (the first index to send)', 'from');
-    let next = Number(fromText);
+    // Two ways to say where to start would let them disagree: one only.
+    if (q.after !== undefined && q.from !== undefined) return sendError(reply, 'bad_request', 'give after (exclusive) or from (inclusive), not both', 'after');
+    let next: number;
+    if (q.after !== undefined) {
+      const a = q.after as string;
+      if (!/^\d{1,16}$/.test(a) || !Number.isSafeInteger(Number(a) + 1)) return sendError(reply, 'bad_request', 'after must be a non-negative integer (the last index already received; omit it to start at 0)', 'after');
+      next = Number(a) + 1;
+    } else {
+      const lastId = req.headers['last-event-id'];
+      const fromText = (q.from as string | undefined) ?? (typeof lastId === 'string' ? lastId : '0');
+      if (!/^\d{1,16}$/.test(fromText) || !Number.isSafeInteger(Number(fromText))) return sendError(reply, 'bad_request', 'from must be a non-negative integer (the first index to send)', 'from');
+      next = Number(fromText);
+    }
     // until: end the stream (with a heartbeat naming the position) once every entry before it was
     // looked at: a one-shot export of what is final now.
     let until = Number.POSITIVE_INFINITY;

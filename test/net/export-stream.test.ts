@@ -100,7 +100,12 @@ describe('GET /v1/stream', () => {
     }
     // The signed note comes before the first entry it covers.
     expect(all.lines[0]!.type).toBe('checkpoint');
-    const from12 = (await open(`${http.url}/v1/stream?from=12&filter=${encodeURIComponent('entry.actor.id == "user-3" || entry.actor.id == "user-13"')}`)) as Reader;
+    // after is exclusive (the documented parameter); from (inclusive) stays as an alias.
+    const after0 = (await open(`${http.url}/v1/stream?after=0`)) as Reader;
+    await until('after=0: 19 entries', () => entriesOf(after0).length >= 19);
+    expect(entriesOf(after0).map((e) => e.index)).toEqual([...Array(19).keys()].map((i) => i + 1));
+    after0.res.destroy();
+    const from12 = (await open(`${http.url}/v1/stream?after=11&filter=${encodeURIComponent('entry.actor.id == "user-3" || entry.actor.id == "user-13"')}`)) as Reader;
     const sse = (await open(`${http.url}/v1/stream?from=5`, { accept: 'text/event-stream' })) as Reader;
     // Live: entries made final after the streams opened arrive on them.
     await peer.submit(makeEntries(c.clients, 20, 't'));
@@ -138,6 +143,10 @@ describe('GET /v1/stream', () => {
     expect(((await open(`${http.url}/v1/stream?from=x`)) as { status: number }).status).toBe(400);
     expect(((await open(`${http.url}/v1/stream?filter=${encodeURIComponent('entry.actor ==')}`)) as { status: number }).status).toBe(400);
     expect(((await open(`${http.url}/v1/stream?nope=1`)) as { status: number }).status).toBe(400);
+    expect(((await open(`${http.url}/v1/stream?after=-1`)) as { status: number }).status).toBe(400);
+    const both = (await open(`${http.url}/v1/stream?after=1&from=2`)) as { status: number; body: string };
+    expect(both.status).toBe(400);
+    expect(both.body).toMatch(/not both/);
     deny = true;
     expect(((await open(`${http.url}/v1/stream`)) as { status: number }).status).toBe(403);
     deny = false;
