@@ -1,7 +1,8 @@
 // The HTTP API contract pieces that need no peer: submit body checks and the per-entry results ->
 // status mapping (docs/api.md "Submitting"), long-poll timeout syntax, limits, host:port parsing,
-// and that docs/api.md documents exactly the error codes the code can send, with the same status.
-import { readFileSync } from 'node:fs';
+// and that docs/api.md documents exactly the error codes the code can send, with the same status,
+// and every route the server registers.
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { API_ERROR_CODES, API_ERROR_STATUS } from '../../src/client/types.js';
 import { parseSubmitBody, submitResponse } from '../../node/http/submit.js';
@@ -102,5 +103,27 @@ describe('docs/api.md', () => {
     expect(rows.length).toBe(documented.size); // each code once
     expect([...documented.keys()].sort()).toEqual([...API_ERROR_CODES].sort());
     for (const [code, status] of documented) expect(API_ERROR_STATUS[code as keyof typeof API_ERROR_STATUS], code).toBe(status);
+  });
+
+  it('documents every route the server registers (method and path)', () => {
+    const md = readFileSync(new URL('../../docs/api.md', import.meta.url), 'utf8');
+    // Path parameters are written {name} in the docs and :name in the code; compare without names.
+    const norm = (p: string) => p.replace(/:[A-Za-z]+/g, '{}').replace(/\{[A-Za-z]+\}/g, '{}');
+    const documented = new Set([...md.matchAll(/`(GET|POST) (\/[^`?\s]*)/g)].map((m) => `${m[1]} ${norm(m[2]!)}`));
+    const dir = new URL('../../node/http/', import.meta.url);
+    const routes: string[] = [];
+    for (const f of readdirSync(dir).filter((n) => n.endsWith('.ts'))) {
+      const src = readFileSync(new URL(f, dir), 'utf8');
+      for (const m of src.matchAll(/\b(?:app|sub)\.(get|post)(?:<[^>]*>)?\(\s*'([^']+)'/g)) routes.push(`${m[1]!.toUpperCase()} ${m[2]}`);
+    }
+    // The scan must see the routes (guards against a refactor that hides them from the regex).
+    expect(routes.length).toBeGreaterThanOrEqual(15);
+    const missing = routes.filter((r) => {
+      const [method, path] = r.split(' ') as [string, string];
+      // /tile/* serves hash tiles and entry bundles: documented as GET /tile/<L>/... and GET /tile/entries/...
+      if (path.endsWith('/*')) return ![...documented].some((d) => d.startsWith(`${method} ${path.slice(0, -1)}`));
+      return !documented.has(`${method} ${norm(path)}`);
+    });
+    expect(missing).toEqual([]);
   });
 });
