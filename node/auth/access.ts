@@ -145,7 +145,9 @@ export class AccessControl {
    * streams): `full` when every entry is visible, else a predicate to apply to each entry.
    */
   scopeOf(p: Principal): { full: true } | { full: false; matches: (e: AuditEntry) => boolean } {
-    const readers = p.roles.filter((r) => KIND_ACTIONS[r.kind].includes('read.entry'));
+    // Roles that read entries one way or another (an exporter only through the stream). The union
+    // may widen a reader+exporter principal's search to the exporter's scope: it could stream those.
+    const readers = p.roles.filter((r) => KIND_ACTIONS[r.kind].includes('read.entry') || KIND_ACTIONS[r.kind].includes('read.stream'));
     if (readers.some((r) => r.scope.full)) return { full: true };
     return { full: false, matches: (e) => readers.some((r) => r.scope.matches(e)) };
   }

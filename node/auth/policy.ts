@@ -7,7 +7,7 @@ import { vetPublicKey } from '../../src/crypto/vet.js';
 import { compileFilter, FULL_FILTER } from '../../src/filter/index.js';
 import type { Filter } from '../../src/filter/index.js';
 
-export type RoleKind = 'auditor' | 'reader' | 'operator' | 'public';
+export type RoleKind = 'auditor' | 'reader' | 'exporter' | 'operator' | 'public';
 
 /** Everything a request can ask to do; the HTTP routes map onto these. */
 export type Action =
@@ -31,6 +31,10 @@ export const KIND_ACTIONS: Record<RoleKind, readonly Action[]> = {
   public: ['read.checkpoint'],
   auditor: ['read.checkpoint', 'read.entry', 'read.bundle', 'read.search', 'read.stream', 'auth.token'],
   reader: ['read.checkpoint', 'read.entry', 'read.bundle', 'read.search', 'read.stream', 'auth.token'],
+  // A SIEM feed: the stream (within its scope) and what verifies it (checkpoints, proofs, tiles).
+  // No read.entry/search/bundle: a pipe that only forwards final entries in log order needs no
+  // random access by hash or query, so a leaked exporter credential cannot probe the log.
+  exporter: ['read.checkpoint', 'read.stream', 'auth.token'],
   operator: ['read.checkpoint', 'read.status', 'read.metrics', 'admin', 'admin.alerts', 'auth.token'],
 };
 
@@ -177,15 +181,15 @@ function parseRole(c: Collector, name: string, v: unknown, path: string): Role |
   }
   onlyKeys(c, v, ['kind', 'scope', 'mfa'], path);
   const kind = v.kind;
-  if (kind !== 'auditor' && kind !== 'reader' && kind !== 'operator' && kind !== 'public') {
-    c.add(`${path}.kind`, 'must be one of auditor, reader, operator, public');
+  if (kind !== 'auditor' && kind !== 'reader' && kind !== 'exporter' && kind !== 'operator' && kind !== 'public') {
+    c.add(`${path}.kind`, 'must be one of auditor, reader, exporter, operator, public');
     return null;
   }
   let scope = FULL_FILTER;
-  if (kind === 'reader') {
+  if (kind === 'reader' || kind === 'exporter') {
     // A reader without a scope would silently read everything: say so explicitly with "true".
     if (typeof v.scope !== 'string') {
-      c.add(`${path}.scope`, 'a reader needs a scope (a filter expression; "true" for every entry)');
+      c.add(`${path}.scope`, `${kind === 'reader' ? 'a reader' : 'an exporter'} needs a scope (a filter expression; "true" for every entry)`);
       return null;
     }
     const r = compileFilter(v.scope);
@@ -196,7 +200,7 @@ function parseRole(c: Collector, name: string, v: unknown, path: string): Role |
     }
     scope = r.filter;
   } else if (v.scope !== undefined) {
-    c.add(`${path}.scope`, `only reader roles have a scope (an ${kind} role's scope is fixed)`);
+    c.add(`${path}.scope`, `only reader and exporter roles have a scope (an ${kind} role's scope is fixed)`);
   }
   let mfa: MfaRequirement | null = null;
   if (v.mfa === true) mfa = { acr: [], amr: DEFAULT_MFA_AMR };
