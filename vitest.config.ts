@@ -22,6 +22,11 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        extends: true,
+        // The web explorer in a real headless Chromium (Debian's chromium) against real peers.
+        test: { name: 'browser', include: ['test/browser/**/*.test.ts'], fileParallelism: false },
+      },
     ],
     reporters: ['default'],
     slowTestThreshold: 5_000,

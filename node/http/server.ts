@@ -30,6 +30,7 @@ import { registerLogRoutes } from './log-routes.js';
 import { registerStreamRoutes } from './stream-routes.js';
 import { registerSearchRoutes, SEARCH_ROUTE_METHODS } from './search-routes.js';
 import { registerGovRoutes, GOV_ROUTE_METHODS } from './gov-routes.js';
+import { registerUiRoutes } from './ui-routes.js';
 import { createPeerMetrics, type PeerMetrics } from './metrics.js';
 import { FinalityWaiters } from './waiters.js';
 
@@ -292,6 +293,7 @@ export async function startHttpServer(peer: Peer, opts: HttpServerOptions): Prom
   registerStreamRoutes(app, ctx);
   registerSearchRoutes(app, ctx);
   registerGovRoutes(app, ctx);
+  registerUiRoutes(app);
 
   app.get('/v1/status', async (req, reply) => {
     if (!(await allowRead(ctx, req, reply, { kind: 'status' }))) return reply;
