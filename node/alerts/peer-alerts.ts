@@ -114,6 +114,8 @@ export async function attachAlerts(peer: Peer, opts: PeerAlertsOptions): Promise
   const alarms: PeerAlertsStats['alarms'] = { outbox_full: 0, delivery_failing: 0 };
   let outbox: Outbox;
   let evaluator: AlertEvaluator;
+  // Created below, after the outbox; a full outbox is itself an alarm, delivered through it.
+  let monitor: IntegrityMonitor | null = null;
   try {
     outbox = await Outbox.open(db, {
       ...opts.outbox,
@@ -123,6 +125,7 @@ export async function attachAlerts(peer: Peer, opts: PeerAlertsOptions): Promise
         alarms[a.kind]++;
         log?.warn({ alarm: a }, `alert ${a.kind}`);
         opts.outbox?.onAlarm?.(a);
+        if (a.kind === 'outbox_full') monitor?.outboxFull(a);
       },
     });
     evaluator = await AlertEvaluator.open(db, {
@@ -197,7 +200,6 @@ export async function attachAlerts(peer: Peer, opts: PeerAlertsOptions): Promise
   outbox.start();
   // Integrity alarms go through the same outbox (their destinations and thresholds are read at
   // start; a reload does not change them).
-  let monitor: IntegrityMonitor | null = null;
   if (first.rules.alarms !== undefined) {
     const a = first.rules.alarms;
     monitor = new IntegrityMonitor(peer, { ...a, ...opts.alarms, destinations: a.destinations }, async (alarms) => {

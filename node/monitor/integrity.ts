@@ -13,6 +13,8 @@
 //   clock_skew         N entries refused for clock skew within a window (this peer's clock, or clients')
 //   scrub_mismatch     the background scrub (scrub.ts) found a stored leaf or tile that disagrees
 //                      with the final checkpoint: names the first index
+//   outbox_full        the alert outbox refused a batch (alerts wait, none is lost): one per
+//                      episode, delivered once deliveries made room for it
 //
 // Alarm ids are SHA-256 over "cairn/alarm/v1", the kind and what identifies the incident (the
 // evidence, the conflicting root, the start of an episode), so raising one again (after a restart,
@@ -27,7 +29,7 @@ import { fromUtf8, toHex, bytesEqual } from '../../src/encoding/bytes.js';
 import type { Peer } from '../peer/peer.js';
 import { Scrubber } from './scrub.js';
 
-export type AlarmKind = 'fork' | 'equivocation' | 'validator_silent' | 'no_quorum' | 'consensus_halted' | 'lagging' | 'disk_low' | 'scrub_mismatch' | 'bad_signatures' | 'clock_skew';
+export type AlarmKind = 'fork' | 'equivocation' | 'validator_silent' | 'no_quorum' | 'consensus_halted' | 'lagging' | 'disk_low' | 'scrub_mismatch' | 'bad_signatures' | 'clock_skew' | 'outbox_full';
 
 export interface AlarmConfig {
   destinations: string[];
@@ -75,6 +77,7 @@ const SEVERITY: Record<AlarmKind, Severity> = {
   scrub_mismatch: 'critical',
   bad_signatures: 'high',
   clock_skew: 'medium',
+  outbox_full: 'high',
 };
 
 /** Client keys whose recent rejections are tracked (least recently rejected forgotten first). */
@@ -99,6 +102,9 @@ export class IntegrityMonitor {
   private lagSince: number | null = null;
   private diskLow = false;
   private diskEpisode = 0;
+  /** Start of the current outbox-full episode (null: none, or its alarm was handed over). */
+  private outboxFullSince: number | null = null;
+  private outboxFullId: string | null = null;
   private stopped = false;
   private busy: Promise<void> = Promise.resolve();
   readonly scrubber: Scrubber | null;
@@ -180,6 +186,11 @@ export class IntegrityMonitor {
     const batch = this.pending.splice(0);
     try {
       await this.deliver(batch);
+      // The outbox took the outbox_full alarm: there was room again, so that episode is over.
+      if (this.outboxFullId !== null && batch.some((a) => a.id === this.outboxFullId)) {
+        this.outboxFullSince = null;
+        this.outboxFullId = null;
+      }
     } catch {
       // Full outbox: keep them for the next check.
       this.pending.unshift(...batch.slice(0, PENDING_ALARMS_MAX));
@@ -234,6 +245,23 @@ export class IntegrityMonitor {
       } else if (free > this.cfg.diskFreeBytesMin * 1.1) this.diskLow = false; // hysteresis: one alarm per episode
     }
     await this.flush();
+  }
+
+  /**
+   * The outbox refused a batch for lack of room. The alarm cannot enter the outbox now; it waits
+   * in `pending` and the periodic check hands it over once deliveries freed a slot. Refusals until
+   * then (the evaluator retries every second) belong to the same episode: one alarm.
+   */
+  outboxFull(a: { queued: number; max: number; refused: number; queuedBytes: number; maxBytes: number }): void {
+    if (this.outboxFullSince === null) this.outboxFullSince = this.now();
+    const key = String(this.outboxFullSince);
+    this.outboxFullId = alarmId('outbox_full', key);
+    this.raise('outbox_full', key, `Alert outbox full: ${a.queued} of ${a.max} records (${a.queuedBytes} of ${a.maxBytes} bytes) waiting for delivery; new alerts are held back until deliveries make room`, {
+      since: new Date(this.outboxFullSince).toISOString(),
+      queued: String(a.queued),
+      max: String(a.max),
+      refused: String(a.refused),
+    });
   }
 
   /** Rejections by key ('skew' or a client key) in the current window: times, at most the threshold. */

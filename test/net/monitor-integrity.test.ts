@@ -26,12 +26,17 @@ afterEach(async () => {
   cluster = null;
 });
 
-async function receiver(): Promise<{ url: string; alerts: Alert[] }> {
-  const st = { url: '', alerts: [] as Alert[] };
+async function receiver(): Promise<{ url: string; alerts: Alert[]; down: boolean }> {
+  const st = { url: '', alerts: [] as Alert[], down: false };
   const server: Server = createServer((req, res) => {
     const ch: Buffer[] = [];
     req.on('data', (c: Buffer) => ch.push(c));
     req.on('end', () => {
+      if (st.down) {
+        res.statusCode = 503;
+        res.end();
+        return;
+      }
       st.alerts.push((JSON.parse(Buffer.concat(ch).toString('utf8')) as { data: Alert }).data);
       res.end();
     });
@@ -42,10 +47,10 @@ async function receiver(): Promise<{ url: string; alerts: Alert[] }> {
   return st;
 }
 
-async function rules(dir: string, url: string, alarms: string): Promise<string> {
+async function rules(dir: string, url: string, alarms: string, ruleList = '[]'): Promise<string> {
   await writeFile(join(dir, 'whsec.txt'), `whsec_${randomBytes(32).toString('base64')}`);
   const f = join(dir, 'rules.yaml');
-  await writeFile(f, `version: 1\ndestinations:\n  soc: { type: webhook, url: "${url}", secretFile: whsec.txt }\nalarms: ${alarms}\nrules: []\n`);
+  await writeFile(f, `version: 1\ndestinations:\n  soc: { type: webhook, url: "${url}", secretFile: whsec.txt }\nalarms: ${alarms}\nrules: ${ruleList}\n`);
   return f;
 }
 
@@ -106,6 +111,33 @@ describe('integrity alarms', () => {
     expect(rx.alerts.find((x) => x.ruleId === 'cairn.alarm.bad_signatures')!.group).toMatchObject({ client: bad[0]!.client, clientName: client.name });
     // Re-checked every 50 ms, raised once.
     expect(a.monitor!.stats.byKind).toMatchObject({ equivocation: 1, disk_low: 1, fork: 1 });
+  }, 120_000);
+
+  it('a full outbox is itself an alarm (outbox_full), one per episode, delivered once deliveries made room', async () => {
+    const c = (cluster = await makeCluster(1, { label: 'oboxfull' }));
+    const rx = await receiver();
+    rx.down = true;
+    const peer = await c.start(0);
+    const rule = `[{ id: every, version: 1, title: "{{entry.id}}", severity: low, destinations: [soc], condition: 'true' }]`;
+    const file = await rules(c.dirs[0]!, rx.url, '{ destinations: [soc] }', rule);
+    const a = await attachAlerts(peer, { rulesFile: file, outbox: { ...fast.outbox, maxQueued: 3 }, alarms: { checkMs: 50, scrubLeavesPerSecond: 0 } });
+    await peer.submit(makeEntries(c.clients, 3, 'o1'));
+    await waitFor(c, '3 final', () => peer.status().finalSize >= 3, () => clusterProgress(c));
+    await until('3 alerts queued', () => a.stats().outbox.queued >= 3);
+    await peer.submit(makeEntries(c.clients, 3, 'o2'));
+    await waitFor(c, '6 final', () => peer.status().finalSize >= 6, () => clusterProgress(c));
+    // The evaluator retries every second and is refused each time: one alarm for the episode.
+    await until('refused twice', () => a.stats().alarms.outbox_full >= 2, 10_000);
+    expect(a.monitor!.stats.byKind.outbox_full).toBe(1);
+    expect(rx.alerts).toHaveLength(0);
+    rx.down = false;
+    await until('6 alerts and the alarm delivered', () => rx.alerts.filter((x) => x.ruleId === 'every').length >= 6 && rx.alerts.some((x) => x.ruleId === 'cairn.alarm.outbox_full'));
+    const alarm = rx.alerts.find((x) => x.ruleId === 'cairn.alarm.outbox_full')!;
+    expect(alarm.severity).toBe('high');
+    expect(alarm.group).toMatchObject({ queued: '3', max: '3' });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(rx.alerts.filter((x) => x.ruleId === 'cairn.alarm.outbox_full')).toHaveLength(1);
+    expect(a.monitor!.stats.byKind.outbox_full).toBe(1);
   }, 120_000);
 
   it('a validator missing from consecutive final checkpoints, then no quorum for longer than T', async () => {
