@@ -13,6 +13,8 @@
 //   tsx bench/search.ts [--entries 1000000] [--block 2000] [--queries 100] [--sign] [--out file.json]
 //                       [--store <dir>]   keep the built store there; a later run with the same
 //                                         --store and --entries skips the build and only measures
+//                       [--proof-cache-mib 32]  bound of the peer's cache of full-tile node hashes
+//                                         (node/search/tile-cache.ts); 0 turns it off
 import { ClassicLevel } from 'classic-level';
 import { mkdtemp, rm, writeFile, mkdir, readFile } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
@@ -31,6 +33,9 @@ import { buildAppliedBlock } from '../node/storage/build.js';
 import { openStore, type Store } from '../node/storage/index.js';
 import { SearchEngine } from '../node/search/query.js';
 import { resourceHistory } from '../node/search/history.js';
+import { configureProofCache } from '../node/search/proofs.js';
+import { fastNodeHash } from '../node/search/node-hash.js';
+import { nodeHash } from '../src/merkle/index.js';
 
 interface Args {
   entries: number;
@@ -40,10 +45,11 @@ interface Args {
   out: string | undefined;
   compare: number;
   store: string | undefined;
+  proofCacheMib: number;
 }
 
 function args(argv: string[]): Args {
-  const a: Args = { entries: 1_000_000, block: 2000, queries: 100, sign: false, out: undefined, compare: 100_000, store: undefined };
+  const a: Args = { entries: 1_000_000, block: 2000, queries: 100, sign: false, out: undefined, compare: 100_000, store: undefined, proofCacheMib: 32 };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const v = (): string => {
@@ -58,13 +64,35 @@ function args(argv: string[]): Args {
     else if (k === '--sign') a.sign = true;
     else if (k === '--out') a.out = v();
     else if (k === '--store') a.store = v();
+    else if (k === '--proof-cache-mib') a.proofCacheMib = Number(v());
     else throw new Error(`unknown argument ${k}`);
   }
   for (const [k, n] of Object.entries({ entries: a.entries, block: a.block, queries: a.queries, compare: a.compare })) {
     if (!Number.isSafeInteger(n) || n < 1 || n > 100_000_000) throw new Error(`--${k} must be a positive integer`);
   }
+  if (!Number.isSafeInteger(a.proofCacheMib) || a.proofCacheMib < 0 || a.proofCacheMib > 4096) throw new Error('--proof-cache-mib must be an integer in 0..4096');
   return a;
 }
+
+/** µs per interior node hash (65-byte input): the portable JS SHA-256 against Node's native one. */
+function hashCost(): { portableUs: number; nativeUs: number } {
+  const l = sha256(utf8('left'));
+  const r = sha256(utf8('right'));
+  const per = (f: () => unknown): number => {
+    for (let i = 0; i < 20_000; i++) f();
+    let best = Infinity;
+    // Best of 5 rounds: the machine is shared, the minimum is the least disturbed.
+    for (let round = 0; round < 5; round++) {
+      const t = performance.now();
+      for (let i = 0; i < 50_000; i++) f();
+      best = Math.min(best, ((performance.now() - t) * 1000) / 50_000);
+    }
+    return Math.round(best * 1000) / 1000;
+  };
+  return { portableUs: per(() => nodeHash(l, r)), nativeUs: per(() => fastNodeHash(l, r)) };
+}
+
+const loadAvg = (): number[] => os.loadavg().map((x) => Math.round(x * 100) / 100);
 
 /** Deterministic PRNG (xorshift32), so runs are comparable. */
 class Rng {
@@ -235,7 +263,11 @@ async function main(): Promise<void> {
       if (a.store !== undefined) await writeFile(buildFile, JSON.stringify(info));
     }
     const { rateWithout, rateWith, bytesWithout, bytesWith, buildSecs, buildRate } = info;
+    const loadBefore = loadAvg();
+    const hashes = hashCost();
+    console.error(`node hash: ${hashes.portableUs} µs portable JS, ${hashes.nativeUs} µs native (best of 5); load average ${loadBefore.join(' ')}`);
     const store = await openStore(dir);
+    const proofCache = configureProofCache(store, { maxBytes: a.proofCacheMib * 1024 * 1024 });
     const engine = await SearchEngine.open(store);
     const size = a.entries;
     const span = size * STEP_MS;
@@ -262,6 +294,9 @@ async function main(): Promise<void> {
     await run('no filter, newest 100 (bounded scan)', () => search({}));
     await run('history table/hot first page (100 versions)', () => async () => (await resourceHistory(engine, 'db.table', 'hot', { limit: 100 })).results.length);
     await run('history table/hot, all 1,000 versions in 1 page', () => async () => (await resourceHistory(engine, 'db.table', 'hot', { limit: 1000 })).results.length, Math.max(5, Math.floor(q / 5)));
+    const cacheStats = proofCache.stats();
+    const loadAfter = loadAvg();
+    console.error(`proof cache: ${JSON.stringify(cacheStats)}; load average ${loadAfter.join(' ')}`);
     await store.close();
 
     // Index size: LevelDB's estimate of the search key range ('x') against the whole store.
@@ -276,7 +311,14 @@ async function main(): Promise<void> {
     const result = {
       bench: 'search',
       date: new Date().toISOString(),
-      machine: { cpu, node: process.version, note: 'shared 2-core development machine; other work was running' },
+      machine: {
+        cpu,
+        node: process.version,
+        note: 'shared 2-core development machine; other work was running',
+        loadAverage1m5m15m: { beforeQueries: loadBefore, afterQueries: loadAfter },
+      },
+      nodeHashMicroseconds: hashes,
+      proofCache: { maxMiB: a.proofCacheMib, ...cacheStats },
       entries: a.entries,
       blockSize: a.block,
       signedEntries: a.sign,
