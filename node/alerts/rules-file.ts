@@ -31,6 +31,7 @@ export interface AlarmsSection {
   badSignaturesPerKey?: number;
   clockSkewRejections?: number;
   rejectionWindowMs?: number;
+  peerCheckpointMs?: number;
 }
 
 const ALARM_KEYS: Record<string, [keyof AlarmsSection, number, number, number]> = {
@@ -45,6 +46,7 @@ const ALARM_KEYS: Record<string, [keyof AlarmsSection, number, number, number]> 
   badSignaturesPerKey: ['badSignaturesPerKey', 1, 1, 1_000_000],
   clockSkewRejections: ['clockSkewRejections', 1, 1, 1_000_000],
   rejectionWindowSeconds: ['rejectionWindowMs', 1000, 1, 86_400],
+  peerCheckpointSeconds: ['peerCheckpointMs', 1000, 0, 86_400],
 };
 
 function parseAlarms(raw: unknown, names: ReadonlySet<string>, problem: (path: (string | number)[], message: string) => void): AlarmsSection | undefined {

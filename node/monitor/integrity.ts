@@ -1,8 +1,11 @@
 // Built-in integrity alarms of a peer, raised as alerts through the same durable outbox as the
 // rules' alerts (node/alerts/peer-alerts.ts), to the destinations named under `alarms:` in the
 // rules file:
-//   fork               a quorum-signed checkpoint of a size this peer has a final checkpoint for,
-//                      with another root: names the organizations that signed both (double signers)
+//   fork               a quorum-signed checkpoint that disagrees with this peer's final log (same
+//                      size and another root, or a tree that is not a prefix of ours):
+//                      names the organizations that signed both (double signers)
+//   divergence         such a checkpoint served by another validator peer as its latest final one
+//                      (polled from every connected peer): names that peer
 //   equivocation       stored equivocation evidence: names the validator, height, round, message type
 //   validator_silent   a validator whose signature is missing from N consecutive final checkpoints
 //   no_quorum          fewer than a quorum of validators reachable for longer than T
@@ -22,14 +25,14 @@
 import { createHash } from 'node:crypto';
 import { statfsSync } from 'node:fs';
 import type { Alert, Severity } from '../../src/alerts/types.js';
-import { verifyCheckpointQuorum, parseCheckpoint } from '../../src/checkpoint/checkpoint.js';
+import { parseCheckpoint } from '../../src/checkpoint/checkpoint.js';
 import { parseNote } from '../../src/checkpoint/note.js';
-import { nodeVerifier } from '../../src/crypto/node.js';
-import { fromUtf8, toHex, bytesEqual } from '../../src/encoding/bytes.js';
+import { fromUtf8, toHex } from '../../src/encoding/bytes.js';
 import type { Peer } from '../peer/peer.js';
+import { compareCheckpoint, pollPeerCheckpoints, type Comparison } from './divergence.js';
 import { Scrubber } from './scrub.js';
 
-export type AlarmKind = 'fork' | 'equivocation' | 'validator_silent' | 'no_quorum' | 'consensus_halted' | 'lagging' | 'disk_low' | 'scrub_mismatch' | 'bad_signatures' | 'clock_skew' | 'outbox_full';
+export type AlarmKind = 'fork' | 'equivocation' | 'validator_silent' | 'no_quorum' | 'consensus_halted' | 'lagging' | 'disk_low' | 'scrub_mismatch' | 'bad_signatures' | 'clock_skew' | 'outbox_full' | 'divergence';
 
 export interface AlarmConfig {
   destinations: string[];
@@ -50,6 +53,8 @@ export interface AlarmConfig {
   /** clock_skew: this many rejections in `rejectionWindowMs`. */
   clockSkewRejections: number;
   rejectionWindowMs: number;
+  /** How often each connected peer's latest final checkpoint is fetched and compared (0: never). */
+  peerCheckpointMs: number;
 }
 
 export const DEFAULT_ALARM_CONFIG: Omit<AlarmConfig, 'destinations'> = {
@@ -64,6 +69,7 @@ export const DEFAULT_ALARM_CONFIG: Omit<AlarmConfig, 'destinations'> = {
   badSignaturesPerKey: 20,
   clockSkewRejections: 20,
   rejectionWindowMs: 300_000,
+  peerCheckpointMs: 30_000,
 };
 
 const SEVERITY: Record<AlarmKind, Severity> = {
@@ -78,6 +84,7 @@ const SEVERITY: Record<AlarmKind, Severity> = {
   bad_signatures: 'high',
   clock_skew: 'medium',
   outbox_full: 'high',
+  divergence: 'critical',
 };
 
 /** Client keys whose recent rejections are tracked (least recently rejected forgotten first). */
@@ -105,6 +112,7 @@ export class IntegrityMonitor {
   /** Start of the current outbox-full episode (null: none, or its alarm was handed over). */
   private outboxFullSince: number | null = null;
   private outboxFullId: string | null = null;
+  private readonly peerAsked = new Map<string, number>();
   private stopped = false;
   private busy: Promise<void> = Promise.resolve();
   readonly scrubber: Scrubber | null;
@@ -244,6 +252,11 @@ export class IntegrityMonitor {
         this.raise('disk_low', String(this.diskEpisode), `Disk space low: ${free} bytes free for the data directory (threshold ${this.cfg.diskFreeBytesMin})`, { freeBytes: String(free) });
       } else if (free > this.cfg.diskFreeBytesMin * 1.1) this.diskLow = false; // hysteresis: one alarm per episode
     }
+    if (this.cfg.peerCheckpointMs > 0) {
+      await pollPeerCheckpoints(this.peer, this.peerAsked, this.cfg.peerCheckpointMs, t, async (from, note) => {
+        await this.compare(note, from);
+      });
+    }
     await this.flush();
   }
 
@@ -334,35 +347,37 @@ export class IntegrityMonitor {
   }
 
   /**
-   * A checkpoint seen elsewhere (another peer, an auditor, a gossip): when it carries a quorum of
-   * valid validator signatures and disagrees with this peer's final checkpoint of the same size,
-   * that is a fork; the organizations that signed both are the double signers. Returns what it
-   * found (the fork alarm is queued and delivered).
+   * A checkpoint seen elsewhere (an auditor, POST /v1/checkpoints/observe): when it carries a
+   * quorum of valid validator signatures and disagrees with this peer's final log (same size and
+   * another root, or not a prefix of it), that is a fork; the organizations that signed both are
+   * the double signers. Returns what it found (the fork alarm is queued and delivered).
    */
   async observeCheckpoint(note: string | Uint8Array): Promise<{ status: 'fork'; doubleSigners: string[] } | { status: 'consistent' | 'unknown_size' } | { status: 'invalid'; reason: string }> {
-    const g = this.peer.genesis;
-    const trust = { origin: g.origin, quorum: g.quorum, keys: g.validators.map((v) => v.key) };
-    const theirs = verifyCheckpointQuorum(note, trust, nodeVerifier);
-    if (!theirs.ok) return { status: 'invalid', reason: `${theirs.code}: ${theirs.message}` };
-    const rec = await this.peer.internals.store.getCheckpoint(theirs.checkpoint.size);
-    if (rec === undefined || !rec.final) return { status: 'unknown_size' };
-    const ours = verifyCheckpointQuorum(rec.note, trust, nodeVerifier);
-    if (!ours.ok) return { status: 'invalid', reason: `our own checkpoint does not verify: ${ours.code}` };
-    if (bytesEqual(ours.checkpoint.root, theirs.checkpoint.root)) return { status: 'consistent' };
-    const doubleSigners = theirs.signers.filter((n) => ours.signers.includes(n)).sort();
-    const size = theirs.checkpoint.size;
-    this.raise(
-      'fork',
-      `${size}/${toHex(theirs.checkpoint.root)}`,
-      `Fork at tree size ${size}: two quorum-signed checkpoints with different roots; signed both: ${doubleSigners.join(', ') || 'nobody'}`,
-      {
-        treeSize: String(size),
-        ourRoot: toHex(ours.checkpoint.root),
-        theirRoot: toHex(theirs.checkpoint.root),
-        doubleSigners: doubleSigners.join(','),
-        theirNote: typeof note === 'string' ? note : fromUtf8(note),
-      },
-    );
+    return this.compare(note, null);
+  }
+
+  /** Compares; on a conflict raises fork, and divergence naming `from` when a peer served it. */
+  private async compare(note: string | Uint8Array, from: { name: string; peerId: string } | null): Promise<{ status: 'fork'; doubleSigners: string[] } | Exclude<Comparison, { status: 'conflict' }>> {
+    const r = await compareCheckpoint(this.peer, note);
+    if (r.status !== 'conflict') return r;
+    const { size, doubleSigners } = r;
+    const what = r.how === 'root' ? 'two quorum-signed checkpoints with different roots' : `a quorum-signed checkpoint whose tree is not a prefix of our final tree of size ${r.ourSize}`;
+    const group = {
+      treeSize: String(size),
+      ourSize: String(r.ourSize),
+      ourRoot: toHex(r.ourRoot),
+      theirRoot: toHex(r.theirRoot),
+      doubleSigners: doubleSigners.join(','),
+      theirNote: typeof note === 'string' ? note : fromUtf8(note),
+    };
+    this.raise('fork', `${size}/${toHex(r.theirRoot)}`, `Fork at tree size ${size}: ${what}; signed both: ${doubleSigners.join(', ') || 'nobody'}`, group);
+    if (from !== null) {
+      this.raise('divergence', `${from.peerId}/${size}/${toHex(r.theirRoot)}`, `Peer ${from.name} diverges from this peer's log at tree size ${size}: its latest final checkpoint is ${what}`, {
+        peer: from.name,
+        peerId: from.peerId,
+        ...group,
+      });
+    }
     await this.flush();
     return { status: 'fork', doubleSigners };
   }
