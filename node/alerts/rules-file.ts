@@ -32,6 +32,7 @@ export interface AlarmsSection {
   clockSkewRejections?: number;
   rejectionWindowMs?: number;
   peerCheckpointMs?: number;
+  scrubIndexesMs?: number;
 }
 
 const ALARM_KEYS: Record<string, [keyof AlarmsSection, number, number, number]> = {
@@ -47,6 +48,7 @@ const ALARM_KEYS: Record<string, [keyof AlarmsSection, number, number, number]> 
   clockSkewRejections: ['clockSkewRejections', 1, 1, 1_000_000],
   rejectionWindowSeconds: ['rejectionWindowMs', 1000, 1, 86_400],
   peerCheckpointSeconds: ['peerCheckpointMs', 1000, 0, 86_400],
+  scrubIndexesSeconds: ['scrubIndexesMs', 1000, 0, 30 * 86_400],
 };
 
 function parseAlarms(raw: unknown, names: ReadonlySet<string>, problem: (path: (string | number)[], message: string) => void): AlarmsSection | undefined {

@@ -16,6 +16,8 @@
 //   clock_skew         N entries refused for clock skew within a window (this peer's clock, or clients')
 //   scrub_mismatch     the background scrub (scrub.ts) found a stored leaf or tile that disagrees
 //                      with the final checkpoint: names the first index
+//   scrub_index_mismatch  the scrub's search-index check found a record the stored leaves do not
+//                      imply, or one missing: names the leaf index and the check's code
 //   outbox_full        the alert outbox refused a batch (alerts wait, none is lost): one per
 //                      episode, delivered once deliveries made room for it
 //
@@ -32,7 +34,7 @@ import type { Peer } from '../peer/peer.js';
 import { compareCheckpoint, pollPeerCheckpoints, type Comparison } from './divergence.js';
 import { Scrubber } from './scrub.js';
 
-export type AlarmKind = 'fork' | 'equivocation' | 'validator_silent' | 'no_quorum' | 'consensus_halted' | 'lagging' | 'disk_low' | 'scrub_mismatch' | 'bad_signatures' | 'clock_skew' | 'outbox_full' | 'divergence';
+export type AlarmKind = 'fork' | 'equivocation' | 'validator_silent' | 'no_quorum' | 'consensus_halted' | 'lagging' | 'disk_low' | 'scrub_mismatch' | 'bad_signatures' | 'clock_skew' | 'outbox_full' | 'divergence' | 'scrub_index_mismatch';
 
 export interface AlarmConfig {
   destinations: string[];
@@ -48,6 +50,8 @@ export interface AlarmConfig {
   scrubLeavesPerSecond: number;
   /** Pause between two scrub cycles. */
   scrubPauseMs: number;
+  /** Search indexes re-verified after a clean scrub cycle at most this often (0: never). */
+  scrubIndexesMs: number;
   /** bad_signatures: this many in `rejectionWindowMs` for one client key. */
   badSignaturesPerKey: number;
   /** clock_skew: this many rejections in `rejectionWindowMs`. */
@@ -66,6 +70,7 @@ export const DEFAULT_ALARM_CONFIG: Omit<AlarmConfig, 'destinations'> = {
   checkMs: 5_000,
   scrubLeavesPerSecond: 5_000,
   scrubPauseMs: 60_000,
+  scrubIndexesMs: 3_600_000,
   badSignaturesPerKey: 20,
   clockSkewRejections: 20,
   rejectionWindowMs: 300_000,
@@ -85,6 +90,7 @@ const SEVERITY: Record<AlarmKind, Severity> = {
   clock_skew: 'medium',
   outbox_full: 'high',
   divergence: 'critical',
+  scrub_index_mismatch: 'high',
 };
 
 /** Client keys whose recent rejections are tracked (least recently rejected forgotten first). */
@@ -130,7 +136,14 @@ export class IntegrityMonitor {
         ? new Scrubber(peer, {
             leavesPerSecond: this.cfg.scrubLeavesPerSecond,
             pauseBetweenCyclesMs: this.cfg.scrubPauseMs,
+            indexEveryMs: this.cfg.scrubIndexesMs,
             onMismatch: (m) => {
+              if (m.what === 'index') {
+                // Derived data: queries may answer wrongly, the log itself is intact (`cairn reindex` repairs).
+                this.raise('scrub_index_mismatch', `${m.index}/${m.treeSize}/${m.message}`, `Scrub: ${m.message}`.slice(0, 500), { index: String(m.index), treeSize: String(m.treeSize), message: m.message.slice(0, 300) });
+                void this.flush();
+                return;
+              }
               this.raise('scrub_mismatch', `${m.what}/${m.index}/${m.treeSize}`, `Scrub: ${m.message}`, { what: m.what, index: String(m.index), treeSize: String(m.treeSize) });
               void this.flush();
             },

@@ -8,15 +8,24 @@
 // level-1 tile. At the end of a cycle the root recomputed from the stored tiles is compared with
 // the checkpoint's root, which covers edits of higher tiles. Steps are spaced so that at most
 // `leavesPerSecond` leaves are read per second (cycle time = tree size / leavesPerSecond).
+//
+// The search indexes (derived from the leaves) are re-verified after a clean cycle, at most once
+// per `indexEveryMs` (verifyIndexes: every posting and time summary the leaves imply is present,
+// nothing else is). That check is not throttled inside one run (O(tree size) reads in batches of
+// 4,096 leaves); the interval bounds its share. It runs without the block lock, so a block applied
+// meanwhile can look like an extra record or a changed time summary at the end of the tree: such
+// a result, when the tree grew during the run, is dropped and the next run decides.
 import { bytesEqual } from '../../src/encoding/bytes.js';
 import { leafHash, nodeHash, tileHash, treeHash, TILE_WIDTH, HASH_BYTES } from '../../src/merkle/index.js';
 import { parseCheckpoint } from '../../src/checkpoint/checkpoint.js';
 import { parseNote } from '../../src/checkpoint/note.js';
 import type { Peer } from '../peer/peer.js';
+import { verifyIndexes } from '../search/maintain.js';
+import { TIME_CHUNK } from '../search/keys.js';
 
 export interface ScrubMismatch {
   /** leaf: a leaf does not hash to its tile entry; tile: a level-0 tile disagrees with level 1; root: the stored tiles do not give the checkpoint's root. */
-  what: 'leaf' | 'tile' | 'root' | 'missing';
+  what: 'leaf' | 'tile' | 'root' | 'missing' | 'index';
   /** The first leaf index concerned. */
   index: number;
   treeSize: number;
@@ -29,6 +38,9 @@ export interface ScrubStats {
   position: number;
   lastCycleMs: number | null;
   mismatches: number;
+  /** Search index verifications completed (clean or not), and the last one's duration. */
+  indexChecks: number;
+  lastIndexCheckMs: number | null;
 }
 
 /** Root of a full tile's 256 hashes (a perfect subtree of height 8). */
@@ -44,14 +56,15 @@ function fullTileRoot(tile: Uint8Array): Uint8Array {
 }
 
 export class Scrubber {
-  readonly stats: ScrubStats = { cycles: 0, position: 0, lastCycleMs: null, mismatches: 0 };
+  readonly stats: ScrubStats = { cycles: 0, position: 0, lastCycleMs: null, mismatches: 0, indexChecks: 0, lastIndexCheckMs: null };
+  private lastIndexCheckAt: number | null = null;
   private stopped = false;
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
 
   constructor(
     private readonly peer: Peer,
-    private readonly opts: { leavesPerSecond: number; pauseBetweenCyclesMs?: number; onMismatch: (m: ScrubMismatch) => void },
+    private readonly opts: { leavesPerSecond: number; pauseBetweenCyclesMs?: number; onMismatch: (m: ScrubMismatch) => void; indexEveryMs?: number },
   ) {}
 
   start(): void {
@@ -84,7 +97,8 @@ export class Scrubber {
       const cp = parsed?.ok ? parseCheckpoint(parsed.note.text) : null;
       if (cp?.ok && cp.checkpoint.size > 0) {
         const t0 = Date.now();
-        const found = await this.cycle(cp.checkpoint.size, cp.checkpoint.root);
+        let found = await this.cycle(cp.checkpoint.size, cp.checkpoint.root);
+        if (found === null && !this.stopped) found = await this.indexes();
         if (found !== null) {
           this.stats.mismatches++;
           this.opts.onMismatch(found);
@@ -96,6 +110,30 @@ export class Scrubber {
       }
       await this.sleep(this.opts.pauseBetweenCyclesMs ?? 60_000);
     }
+  }
+
+  /** The search indexes against the stored leaves, when due; a mismatch, or null. */
+  async indexes(): Promise<ScrubMismatch | null> {
+    const every = this.opts.indexEveryMs ?? 3_600_000;
+    const store = this.peer.internals.store;
+    const access = store.searchAccess();
+    if (every <= 0 || !access.enabled) return null;
+    const t0 = Date.now();
+    if (this.lastIndexCheckAt !== null && t0 - this.lastIndexCheckAt < every) return null;
+    this.lastIndexCheckAt = t0;
+    const before = access.treeSize();
+    const r = await verifyIndexes(store);
+    this.stats.indexChecks++;
+    this.stats.lastIndexCheckMs = Date.now() - t0;
+    if (r.ok) return null;
+    const after = access.treeSize();
+    // Explained by blocks applied during the run (see the header): not evidence.
+    const lastChunk = Math.floor(before / TIME_CHUNK) * TIME_CHUNK;
+    const racy =
+      r.code === 'INDEX_INCOMPLETE' ||
+      (after !== before && (r.index === null || (r.code === 'INDEX_EXTRA' && r.index >= before) || (r.code === 'TIME_SUMMARY_MISMATCH' && r.index >= lastChunk)));
+    if (racy) return null;
+    return { what: 'index', index: r.index ?? 0, treeSize: before, message: `search index: ${r.code}: ${r.message}` };
   }
 
   /** One pass over [0, size); the first mismatch, or null. */
