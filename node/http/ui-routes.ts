@@ -73,10 +73,19 @@ function send(req: FastifyRequest, reply: FastifyReply, f: UiFile, cache: string
 
 /** Registers GET /ui, /ui/ and /ui/assets/:name. Without a build, /ui/ answers 404 saying how to build it. */
 export function registerUiRoutes(app: FastifyInstance, dir: string | null = uiDirectory()): void {
-  const files = dir === null ? null : load(dir);
+  // A missing or unreadable build (e.g. being rebuilt) costs the explorer, never the peer's API.
+  let files: ReturnType<typeof load> | null = null;
+  let problem = 'the web explorer is not built on this peer: run `npm run build`';
+  if (dir !== null) {
+    try {
+      files = load(dir);
+    } catch (e) {
+      problem = `the web explorer's files could not be loaded: ${(e as Error).message}`;
+    }
+  }
   app.get('/ui', async (_req, reply) => reply.code(301).header('location', '/ui/').send());
   app.get('/ui/', async (req, reply) => {
-    if (files === null) return sendError(reply, 'not_found', 'the web explorer is not built on this peer: run `npm run build`');
+    if (files === null) return sendError(reply, 'not_found', problem);
     return send(req, reply, files.index, 'no-cache');
   });
   app.get<{ Params: { name: string } }>('/ui/assets/:name', async (req, reply) => {
