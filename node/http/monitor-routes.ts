@@ -3,7 +3,7 @@
 //        auditor, another peer): checked for a fork against this peer's final checkpoint of the
 //        same size (node/monitor/integrity.ts). Public like GET /checkpoint: the note must carry
 //        a quorum of valid genesis signatures to count, so it cannot be used to raise false alarms.
-//   GET  /v1/alerts/status         the evaluator, outbox and alarms' counters (admin.alerts)
+//   GET  /v1/alerts/status         the evaluator's, outbox's and integrity alarms' counters (admin.alerts)
 //   POST /v1/alerts/reload         re-reads the rules file; a bad file keeps the rules (admin.alerts)
 // All answer 503 `unavailable` when the peer runs without alerts (CAIRN_ALERTS unset).
 import type { FastifyInstance } from 'fastify';
@@ -11,6 +11,12 @@ import { NOTE_BYTES_MAX } from '../../src/checkpoint/note.js';
 import { alertsOf } from '../alerts/peer-alerts.js';
 import type { RouteContext } from './context.js';
 import { sendError } from './errors.js';
+
+export const MONITOR_ROUTE_METHODS: Record<string, string[]> = {
+  '/v1/checkpoints/observe': ['POST'],
+  '/v1/alerts/status': ['GET'],
+  '/v1/alerts/reload': ['POST'],
+};
 
 export function registerMonitorRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const notEnabled = 'alerts and integrity alarms are not enabled on this peer (CAIRN_ALERTS with an alarms section)';
@@ -34,9 +40,13 @@ export function registerMonitorRoutes(app: FastifyInstance, ctx: RouteContext): 
     if (who === null) return reply;
     const a = alertsOf(ctx.peer);
     if (!a) return sendError(reply, 'unavailable', notEnabled);
+    // The outbox's own alarm counters sit under outbox.alarms, the integrity monitor's under
+    // integrity: one `alarms` key for both would hide one of them.
+    const { alarms, outbox, ...rest } = a.stats();
     return reply.code(200).send({
-      ...a.stats(),
-      alarms: a.monitor ? { ...a.monitor.stats, scrub: a.monitor.scrubber?.stats ?? null } : null,
+      ...rest,
+      outbox: { ...outbox, alarms },
+      integrity: a.monitor ? { ...a.monitor.stats, scrub: a.monitor.scrubber?.stats ?? null } : null,
     });
   });
 

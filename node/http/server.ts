@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { API_ERROR_STATUS, WAITED_HEADER, type HealthResponse, type StatusResponse } from '../../src/client/types.js';
 import type { Peer } from '../peer/peer.js';
 import { AccessControl, type Policy } from '../auth/index.js';
@@ -27,7 +27,7 @@ import { ApiError, errorBody, sendError } from './errors.js';
 import { BundleGzipCache, type GzipCacheStats } from './gzip-cache.js';
 import { resolveHttpLimits, type HttpLimits } from './limits.js';
 import { registerLogRoutes } from './log-routes.js';
-import { registerStreamRoutes } from './stream-routes.js';
+import { registerStreamRoutes, STREAM_ROUTE_METHODS } from './stream-routes.js';
 import { registerSearchRoutes, SEARCH_ROUTE_METHODS } from './search-routes.js';
 import { registerGovRoutes, GOV_ROUTE_METHODS } from './gov-routes.js';
 import { registerUiRoutes } from './ui-routes.js';
@@ -70,7 +70,19 @@ export interface HttpAuthOptions {
 /** Routes whose answers hold hashes and signatures only (public unless publicRequiresAuth). The
  *  governance routes carry signed records, proofs and checkpoints the auditor verifies itself. */
 export function isPublicPath(path: string): boolean {
-  return path === '/checkpoint' || path === '/healthz' || path === '/v1/proofs/consistency' || path.startsWith('/v1/governance/') || (path.startsWith('/tile/') && !path.startsWith('/tile/entries/'));
+  return path === '/checkpoint' || path === '/healthz' || path === '/v1/proofs/consistency' || path === '/v1/checkpoints/observe' || path.startsWith('/v1/governance/') || (path.startsWith('/tile/') && !path.startsWith('/tile/entries/'));
+}
+
+/** The Access-Control-Allow-Origin for a request (null: none): `*` on public routes, else the
+ *  origin if listed. One rule for every route, including those that write raw headers (the stream). */
+export type AllowOrigin = (path: string, origin: string | undefined) => string | null;
+export function corsAllowOrigin(o: { corsOrigins: readonly string[] | undefined; restricted: boolean; publicRequiresAuth: boolean }): AllowOrigin {
+  const listed = o.corsOrigins === undefined ? null : new Set(o.corsOrigins);
+  return (path, origin) => {
+    if (listed === null && !o.restricted) return '*'; // no policy, no list: everything is open
+    if (isPublicPath(path) && !o.publicRequiresAuth) return '*';
+    return origin !== undefined && listed?.has(origin) === true ? origin : null;
+  };
 }
 
 function buildGate(peer: Peer, opts: HttpServerOptions, log: HttpLogger): PolicyGate | null {
@@ -95,6 +107,17 @@ const STDERR_LOG: HttpLogger = { error: (fields, msg) => console.error(msg, JSON
 
 /** Header carrying the id of a 500 answer, which also names it in the log. */
 export const REQUEST_ID_HEADER = 'cairn-request-id';
+
+/** The CORS headers of one answer: Access-Control-Allow-Origin when allowed, `vary: origin` when
+ *  the answer depends on the origin, and the headers a page may read. */
+export function corsHeaders(allow: AllowOrigin, path: string, origin: string | undefined): Record<string, string> {
+  const a = allow(path, origin);
+  return {
+    ...(a !== '*' ? { vary: 'origin' } : {}),
+    ...(a !== null ? { 'access-control-allow-origin': a } : {}),
+    'access-control-expose-headers': `retry-after, www-authenticate, ${WAITED_HEADER}, ${REQUEST_ID_HEADER}`,
+  };
+}
 
 export interface HttpServer {
   /** e.g. http://127.0.0.1:41234 (no trailing slash). */
@@ -152,13 +175,9 @@ export async function startHttpServer(peer: Peer, opts: HttpServerOptions): Prom
   const restricted = gate.restricted === true;
   checkTransport({ host: opts.host, restricted, tls: opts.tls !== undefined, allowPlainHttp: opts.allowPlainHttp === true });
   const publicRequiresAuth = policyGate?.policy.publicRequiresAuth === true;
-  const corsOrigins = opts.corsOrigins === undefined ? null : new Set(opts.corsOrigins);
-  /** The Access-Control-Allow-Origin for a request: `*` on public routes, else the origin if listed. */
-  const allowOrigin = (path: string, origin: string | undefined): string | null => {
-    if (corsOrigins === null && !restricted) return '*'; // no policy, no list: everything is open
-    if (isPublicPath(path) && !publicRequiresAuth) return '*';
-    return origin !== undefined && corsOrigins?.has(origin) === true ? origin : null;
-  };
+  const allowOrigin = corsAllowOrigin({ corsOrigins: opts.corsOrigins, restricted, publicRequiresAuth });
+  const corsOf = (req: FastifyRequest): Record<string, string> =>
+    corsHeaders(allowOrigin, (req.raw.url ?? req.url).split('?')[0]!, typeof req.headers.origin === 'string' ? req.headers.origin : undefined);
   const ctx: RouteContext = { peer, limits, waiters, metrics, authorizeRead: opts.authorizeRead ?? allowAll, gate, bundleGzip };
   const rate = new RateLimiter(limits.requestsPerSecondPerAddress, limits.requestBurstPerAddress, limits.addressesTrackedMax);
   const bodies = new BodyBudget(limits.bodyBytesInFlightMax, limits.bodyBytesInFlightPerAddressMax);
@@ -253,14 +272,10 @@ export async function startHttpServer(peer: Peer, opts: HttpServerOptions): Prom
   // No cookies are involved (credentials are headers the page must hold), so no
   // Access-Control-Allow-Credentials.
   app.addHook('onSend', async (req, reply, payload) => {
-    const path = (req.raw.url ?? req.url).split('?')[0]!;
-    const allow = allowOrigin(path, typeof req.headers.origin === 'string' ? req.headers.origin : undefined);
-    if (allow !== '*') {
-      const vary = reply.getHeader('vary');
-      reply.header('vary', vary === undefined ? 'origin' : `${String(vary)}, origin`);
+    for (const [k, v] of Object.entries(corsOf(req))) {
+      const prior = k === 'vary' ? reply.getHeader('vary') : undefined;
+      reply.header(k, prior === undefined ? v : `${String(prior)}, ${v}`);
     }
-    if (allow !== null) reply.header('access-control-allow-origin', allow);
-    reply.header('access-control-expose-headers', `retry-after, www-authenticate, ${WAITED_HEADER}, ${REQUEST_ID_HEADER}`);
     return payload;
   });
   app.options('*', async (_req, reply) =>
@@ -290,7 +305,7 @@ export async function startHttpServer(peer: Peer, opts: HttpServerOptions): Prom
   registerEntryRoutes(app, ctx);
   registerLogRoutes(app, ctx);
   registerAuthRoutes(app, policyGate);
-  registerStreamRoutes(app, ctx);
+  registerStreamRoutes(app, ctx, corsOf);
   registerSearchRoutes(app, ctx);
   registerGovRoutes(app, ctx);
   registerUiRoutes(app);
@@ -340,6 +355,7 @@ export async function startHttpServer(peer: Peer, opts: HttpServerOptions): Prom
     '/v1/auth/whoami': ['GET'],
     ...SEARCH_ROUTE_METHODS,
     ...GOV_ROUTE_METHODS,
+    ...STREAM_ROUTE_METHODS,
   };
   for (const [url, ok] of Object.entries(allowed)) {
     const other = METHODS.filter((m) => !ok.includes(m));

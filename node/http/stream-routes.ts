@@ -21,7 +21,13 @@ import { checkpointOf, type StreamLine } from '../export/stream-wire.js';
 import { clientAddress } from './admission.js';
 import { clientGone, type RouteContext } from './context.js';
 import { sendError } from './errors.js';
-import { registerMonitorRoutes } from './monitor-routes.js';
+import { MONITOR_ROUTE_METHODS, registerMonitorRoutes } from './monitor-routes.js';
+
+/** Methods of the stream and monitoring paths (a wrong one answers 405 with Allow; server.ts). */
+export const STREAM_ROUTE_METHODS: Record<string, string[]> = {
+  '/v1/stream': ['GET'],
+  ...MONITOR_ROUTE_METHODS,
+};
 
 /** Stream limits; overridable through the server's `limits` option (same names). */
 export interface StreamLimits {
@@ -69,7 +75,9 @@ function limitsOf(ctx: RouteContext): StreamLimits {
   return { ...DEFAULT_STREAM_LIMITS, ...Object.fromEntries(Object.entries(l).filter(([k]) => k in DEFAULT_STREAM_LIMITS)) };
 }
 
-export function registerStreamRoutes(app: FastifyInstance, ctx: RouteContext): void {
+/** `cors` gives the server's CORS headers for a request: the stream writes its headers raw (after
+ *  reply.hijack()), past the onSend hook that adds them to every other answer. */
+export function registerStreamRoutes(app: FastifyInstance, ctx: RouteContext, cors: (req: FastifyRequest) => Record<string, string>): void {
   // The monitoring routes come with the stream (one registration line in server.ts).
   registerMonitorRoutes(app, ctx);
   const lim = limitsOf(ctx);
@@ -153,7 +161,7 @@ export function registerStreamRoutes(app: FastifyInstance, ctx: RouteContext): v
         'content-type': sse ? 'text/event-stream; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
         'cache-control': 'no-store',
         'x-accel-buffering': 'no',
-        'access-control-allow-origin': '*',
+        ...cors(req),
       });
       metrics.open.inc();
       let reason = 'client';

@@ -11,7 +11,7 @@ import type { AccessGate } from '../../node/http/access-gate.js';
 import { allowAllGate } from '../../node/http/access-gate.js';
 import type { HttpLimits } from '../../node/http/limits.js';
 import { parseStreamLine, type StreamLine } from '../../node/export/stream-wire.js';
-import { makeHttpCluster, type HttpCluster } from './helpers/http-cluster.js';
+import { call, makeHttpCluster, type HttpCluster } from './helpers/http-cluster.js';
 import { makeEntries, waitFor, clusterProgress } from '../peer-support/cluster.js';
 
 let cluster: HttpCluster | null = null;
@@ -147,6 +147,10 @@ describe('GET /v1/stream', () => {
     const both = (await open(`${http.url}/v1/stream?after=1&from=2`)) as { status: number; body: string };
     expect(both.status).toBe(400);
     expect(both.body).toMatch(/not both/);
+    // A wrong method names the one allowed (405 with Allow), not an unknown path (404).
+    const post = await call(`${http.url}/v1/stream`, { method: 'POST' });
+    expect(post.status).toBe(405);
+    expect(post.headers.get('allow')).toBe('GET');
     deny = true;
     expect(((await open(`${http.url}/v1/stream`)) as { status: number }).status).toBe(403);
     deny = false;

@@ -14,7 +14,7 @@ import { startHttpServer, type HttpServer } from '../../node/http/server.js';
 import { checkTransport, isLoopbackHost } from '../../node/http/tls.js';
 import type { AuditEntry } from '../../src/entry/types.js';
 import { call, makeHttpCluster, type HttpCluster } from './helpers/http-cluster.js';
-import { leafHashHex, submitFinal, tenantEntries, testKey } from './helpers/auth-peer.js';
+import { leafHashHex, signedCall, submitFinal, tenantEntries, testKey } from './helpers/auth-peer.js';
 import { signRequest } from '../../node/auth/index.js';
 
 const REPO = new URL('../..', import.meta.url).pathname;
@@ -199,6 +199,30 @@ describe('CORS', () => {
     expect(pre.headers.get('access-control-allow-headers')).toMatch(/signature-input/);
     const preEvil = await call(`${url}/v1/entries/${leafHashHex(entry)}`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'GET' } });
     expect(preEvil.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('GET /v1/stream (written raw, past the onSend hook) applies the same allow-list: unlisted origins get no ACAO', async () => {
+    const url = c.http[0]!.url;
+    // until=1: a one-shot export that ends after entry 0, so the answer completes.
+    const target = `${url}/v1/stream?until=1`;
+    const evil = await signedCall(target, tool, { headers: { origin: 'https://evil.example' } });
+    expect(evil.status).toBe(200);
+    expect(evil.text).toContain('"type":"entry"');
+    expect(evil.headers.get('access-control-allow-origin')).toBeNull();
+    expect(evil.headers.get('vary')).toMatch(/origin/i);
+    const ok = await signedCall(target, tool, { headers: { origin: listed } });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('access-control-allow-origin')).toBe(listed);
+    expect(ok.headers.get('vary')).toMatch(/origin/i);
+    expect(ok.headers.get('access-control-expose-headers')).toMatch(/retry-after/);
+  });
+
+  it('POST /v1/checkpoints/observe is public (read.checkpoint): any origin may call it under a policy', async () => {
+    const url = c.http[0]!.url;
+    // Alerts are not enabled here (503), but the CORS decision does not depend on the outcome.
+    const r = await call(`${url}/v1/checkpoints/observe`, { method: 'POST', headers: { origin: 'https://evil.example', 'content-type': 'application/json' }, body: JSON.stringify({ checkpoint: 'x' }) });
+    expect(r.status).not.toBe(401);
+    expect(r.headers.get('access-control-allow-origin')).toBe('*');
   });
 
   it('without a policy or a list, every route keeps allowing any origin (an open peer)', async () => {

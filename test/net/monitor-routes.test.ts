@@ -45,12 +45,30 @@ describe('monitoring routes', () => {
     expect((await postJson(`${http.url}/v1/checkpoints/observe`, { note: forged })).status).toBe(400);
     const st = await call(`${http.url}/v1/alerts/status`);
     expect(st.status).toBe(200);
-    expect(st.json.alarms.byKind.fork).toBe(1);
+    // Both sets of counters: the outbox's own alarms and the integrity monitor's.
+    expect(st.json.integrity.byKind.fork).toBe(1);
+    expect(st.json.outbox.alarms).toEqual({ outbox_full: 0, delivery_failing: 0 });
+    expect(st.json.outbox.queued).toBeGreaterThanOrEqual(0);
     expect(st.json.nextIndex).toBeGreaterThanOrEqual(0);
     await writeFile(rulesFile, 'version: 1\nrules: [ {');
     const bad = await postJson(`${http.url}/v1/alerts/reload`, {});
     expect(bad.status).toBe(400);
     expect(bad.json.error.message).toMatch(/rules\.yaml/);
     expect((await call(`${http.url}/v1/alerts/status`)).json.reloads).toEqual({ ok: 0, failed: 1 });
+  }, 60_000);
+
+  it('a wrong method on a monitoring route answers 405 with Allow, not 404', async () => {
+    const c = (cluster = await makeHttpCluster(1, { label: 'mroutes405' }));
+    const http = await c.startWithHttp(0);
+    for (const [path, method, allow] of [
+      ['/v1/checkpoints/observe', 'GET', 'POST'],
+      ['/v1/alerts/status', 'POST', 'GET'],
+      ['/v1/alerts/reload', 'GET', 'POST'],
+    ] as const) {
+      const r = await call(`${http.url}${path}`, { method });
+      expect(r.status, `${method} ${path}`).toBe(405);
+      expect(r.headers.get('allow'), path).toBe(allow);
+      expect(r.json.error.code).toBe('method_not_allowed');
+    }
   }, 60_000);
 });
