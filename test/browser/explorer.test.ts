@@ -1,11 +1,12 @@
 // The web explorer in a real headless Chromium (Debian's chromium, driven by playwright-core)
-// against a real peer with an access policy, through a proxy that can alter the peer's answers:
-// log in with an auditor key file, search, open an entry and see it verified in the page, view a
+// against a real 4-organization network (quorum 3) whose peers enforce an access policy, through a
+// proxy that can alter one peer's answers: log in with an auditor key file, search, open an entry
+// and see it verified in the page, download its evidence and verify it with the CLI, view a
 // resource history; a tampered entry, proof hash or checkpoint signature shows "verification
 // failed" naming the check, never "verified"; a checkpoint inconsistent with the one the page
 // stored on an earlier visit shows the blocking fork/rollback warning.
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -15,12 +16,14 @@ import { parsePolicy } from '../../node/auth/index.js';
 import { formatCheckpoint } from '../../src/checkpoint/checkpoint.js';
 import { signNote } from '../../src/checkpoint/note.js';
 import { toHex } from '../../src/encoding/bytes.js';
-import { signEntry } from '../../src/entry/index.js';
+import { entryLeaf, signEntry } from '../../src/entry/index.js';
 import type { AuditEntry, JsonValue } from '../../src/entry/types.js';
 import { buildExplorer } from '../../web/build.mjs';
 import { leafHashHex, submitFinal, testKey } from '../net/helpers/auth-peer.js';
 import { makeHttpCluster, type HttpCluster } from '../net/helpers/http-cluster.js';
+import { waitConnected } from '../peer-support/cluster.js';
 import { seedOf } from '../peer-support/fixtures.js';
+import { cli } from '../unit/support/cli.js';
 import { startTamperProxy, type TamperProxy } from './support/tamper-proxy.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -80,13 +83,15 @@ beforeAll(async () => {
   uiDir = await mkdtemp(join(tmpdir(), 'cairn-ui-'));
   await buildExplorer(uiDir);
   process.env.CAIRN_UI_DIR = uiDir;
-  c = await makeHttpCluster(1, { label: 'explorer' });
+  c = await makeHttpCluster(4, { label: 'explorer' });
   const p = parsePolicy({ keys: [{ name: auditor.name, publicKey: auditor.publicKeyHex, roles: ['auditors'] }], roles: { auditors: { kind: 'auditor' } } });
   if (!p.ok) throw new Error(JSON.stringify(p.errors));
-  const s = await c.startWithHttp(0, { auth: { policy: p.policy } } as never);
+  const servers = await Promise.all([0, 1, 2, 3].map((i) => c.startWithHttp(i, { auth: { policy: p.policy } } as never)));
+  await waitConnected(c, [0, 1, 2, 3], 3);
+  const s = servers[0]!;
   entries = makeEntries();
   await submitFinal(c, s.url, entries);
-  trustText = JSON.stringify({ origin: c.genesis.origin, quorum: 1, keys: [c.orgs[0]!.verifierKey] });
+  trustText = JSON.stringify({ origin: c.genesis.origin, quorum: c.genesis.quorum, keys: c.orgs.map((o) => o.verifierKey) });
   proxy = await startTamperProxy(s.url);
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 30_000 });
   context = await browser.newContext();
@@ -154,12 +159,29 @@ describe('web explorer in headless Chromium', () => {
     const alice = entries.filter((e) => e.actor.id === 'alice');
     expect(await rows.count()).toBe(alice.length);
     expect(await page.locator('[data-verdict="verified"]').innerText()).toContain(`${alice.length} results verified`);
+    // Newest first: the first row is alice's latest entry (entries[2]).
     await rows.first().getByRole('link', { name: /open entry/ }).click();
     const panel = page.locator('[data-verdict="verified"], [data-verdict="failed"]').first();
     await panel.waitFor({ timeout: UI_WAIT_MS });
     expect(await panel.getAttribute('data-verdict')).toBe('verified');
     for (const check of ['Checkpoint quorum', 'Entry bytes', 'Client signature', 'Inclusion proof']) {
       expect(await page.locator(`li.ok[data-check="${check}"]`).count()).toBe(1);
+    }
+    // Evidence: the three files, downloaded from the page, verify offline with the CLI.
+    const evidence = await mkdtemp(join(tmpdir(), 'cairn-evidence-'));
+    try {
+      for (const id of ['dl-entry', 'dl-receipt', 'dl-trust']) {
+        const [download] = await Promise.all([page.waitForEvent('download', { timeout: UI_WAIT_MS }), page.locator(`#${id}`).click()]);
+        await download.saveAs(join(evidence, download.suggestedFilename()));
+      }
+      const ok = await cli(['verify', 'receipt', join(evidence, 'receipt.tlog-proof'), '--entry', join(evidence, 'entry.json'), '--trust', join(evidence, 'trust.json')]);
+      expect(ok.code, ok.stderr).toBe(0);
+      // The same receipt does not verify another entry's bytes: the check above means something.
+      await writeFile(join(evidence, 'other.json'), entryLeaf(entries[1]!));
+      const bad = await cli(['verify', 'receipt', join(evidence, 'receipt.tlog-proof'), '--entry', join(evidence, 'other.json'), '--trust', join(evidence, 'trust.json')]);
+      expect(bad.code).toBe(1);
+    } finally {
+      await rm(evidence, { recursive: true, force: true });
     }
     await page.getByRole('link', { name: 'Resource history' }).click();
     await page.locator('ol.timeline').waitFor({ timeout: UI_WAIT_MS });
@@ -202,8 +224,9 @@ describe('web explorer in headless Chromium', () => {
   it('a quorum-signed checkpoint inconsistent with the one stored on the last visit shows the blocking warning with both', async () => {
     const real = await (await fetch(`${proxy.url}/checkpoint`)).text();
     const size = Number(real.split('\n')[1]);
-    const org = c.orgs[0]!;
-    const forge = (size: number, fill: number) => signNote(formatCheckpoint({ origin: c.genesis.origin, size, root: new Uint8Array(32).fill(fill) }), [{ name: org.name, signer: org.signer }]);
+    // A quorum of the organizations signing two histories: what the page must catch.
+    const signers = c.orgs.slice(0, c.genesis.quorum).map((o) => ({ name: o.name, signer: o.signer }));
+    const forge = (size: number, fill: number) => signNote(formatCheckpoint({ origin: c.genesis.origin, size, root: new Uint8Array(32).fill(fill) }), signers);
     const cases = [
       { kind: 'fork', note: forge(size, 7) },
       { kind: 'rollback', note: forge(size - 1, 9) },

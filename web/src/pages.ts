@@ -5,13 +5,14 @@ import { useEffect, useState } from 'preact/hooks';
 import type { CairnClient } from '../../src/client/client.js';
 import type { EntryResponse } from '../../src/client/types.js';
 import type { AuditEntry } from '../../src/entry/types.js';
-import { toHex } from '../../src/encoding/bytes.js';
+import { fromBase64, toHex } from '../../src/encoding/bytes.js';
+import { formatTrustFile } from '../../src/verifier/trust.js';
 import { leafHash } from '../../src/merkle/hash.js';
 import { historySteps, type HistoryStep } from '../../src/search/diff.js';
 import type { SearchFilter } from '../../src/search/fields.js';
 import type { TrustRoot } from '../../src/verifier/trust.js';
 import { verifyEntry, type EntryVerdict } from './checks.js';
-import { downloadJson, ErrorBox, h, Json, Section, shortHex, VerifyPanel, type El } from './ui.js';
+import { downloadBytes, downloadJson, ErrorBox, h, Json, Section, shortHex, VerifyPanel, type El } from './ui.js';
 
 export interface Session {
   client: CairnClient;
@@ -175,7 +176,37 @@ export function EntryPage(props: { session: Session; hash: string }): El {
       h('dl', { class: 'fields' }, rows.map(([k, val]) => [h('dt', null, k), h('dd', null, val)])),
       h('p', null, h('a', { href: `#/history/${encodeURIComponent(e.resource?.type ?? '')}/${encodeURIComponent(e.resource?.id ?? '')}` }, 'Resource history'), ' · ', h('button', { type: 'button', onClick: () => downloadJson(`cairn-entry-${r.leafHash.slice(0, 12)}.json`, r) }, 'Download JSON')),
     ),
+    v.verified ? h(Evidence, { session: props.session, r }) : null,
     h(Section, { title: 'Raw JSON' }, h(Json, { value: r.entry })),
+  );
+}
+
+/**
+ * The evidence for offline verification: the logged entry bytes, the receipt (checkpoint +
+ * inclusion proof, fetched now) and the pinned trust file, checked by `cairn verify receipt`
+ * without any peer. Offered only for an entry verified here.
+ */
+function Evidence(props: { session: Session; r: EntryResponse }): El {
+  const [error, setError] = useState<string | null>(null);
+  const leaf = fromBase64(props.r.leaf);
+  const receipt = async (): Promise<void> => {
+    try {
+      downloadBytes('receipt.tlog-proof', await props.session.client.getReceipt(props.r.leafHash), 'text/plain');
+      setError(null);
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+  return h(
+    Section,
+    { title: 'Evidence' },
+    h('p', null, 'Download the three files and verify offline, trusting no peer: ', h('code', null, 'cairn verify receipt receipt.tlog-proof --entry entry.json --trust trust.json')),
+    h('p', { class: 'buttons' },
+      h('button', { type: 'button', id: 'dl-entry', onClick: () => leaf !== null && downloadBytes('entry.json', leaf, 'application/json') }, 'entry.json'), ' ',
+      h('button', { type: 'button', id: 'dl-receipt', onClick: () => void receipt() }, 'receipt.tlog-proof'), ' ',
+      h('button', { type: 'button', id: 'dl-trust', onClick: () => downloadBytes('trust.json', formatTrustFile(props.session.trust), 'application/json') }, 'trust.json'),
+    ),
+    error !== null ? h(ErrorBox, { title: 'No receipt:', message: error }) : null,
   );
 }
 

@@ -8,7 +8,12 @@ export { h };
 
 /** A JSON download of `value`, generated in the page (no request). */
 export function downloadJson(fileName: string, value: unknown): void {
-  const blob = new Blob([JSON.stringify(value, null, 2) + '\n'], { type: 'application/json' });
+  downloadBytes(fileName, JSON.stringify(value, null, 2) + '\n', 'application/json');
+}
+
+/** A download of exact bytes (or text), generated in the page. */
+export function downloadBytes(fileName: string, data: Uint8Array | string, type: string): void {
+  const blob = new Blob([typeof data === 'string' ? data : new Uint8Array(data)], { type });
   const a = document.createElement('a');
   a.href = URL.createObjectURL(blob);
   a.download = fileName;
