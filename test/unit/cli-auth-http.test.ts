@@ -2,7 +2,7 @@
 // that accepts a request only if it carries `Authorization: Bearer <the token>` or an RFC 9421
 // signature that verifyRequestSignature accepts (keyid, created window, fresh nonce, method,
 // target URI, content digest). The CLI's get, status, audit (every checkpoint, tile and entry
-// bundle request), verify --peer, auth whoami and auth token, and the SDK (GET and a POST with a
+// bundle request), alerts replay, verify --peer, auth whoami and auth token, and the SDK (GET and a POST with a
 // body) all pass; anonymous requests and unknown keys get the peer's 401, printed as one line.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -171,6 +171,23 @@ describe('the CLI signs every read (verified by node/auth)', () => {
       expect(k.code, k.stderr).toBe(0);
     });
     expect(reqs.map((q) => `${q.path} ${q.auth}`)).toEqual([`/v1/entries/${entryHash} token`, '/v1/status token', '/checkpoint token', '/v1/status signature']);
+  });
+
+  it('cairn alerts replay signs its checkpoint and entry-bundle reads; without credentials it gets the 401', async () => {
+    await writeFile(p('rules.yaml'), 'version: 1\nrules:\n  - id: every-query\n    version: 1\n    title: "query by {{entry.actor.id}}"\n    severity: low\n    destinations: []\n    condition: \'entry.action == "db.query"\'\n');
+    let r = { code: -1, stdout: '', stderr: '' };
+    const reqs = await requestsOf(async () => (r = await cairn(['alerts', 'replay', '--from', '1', '--to', '4', '--rules', 'rules.yaml', '--peer', url, '--auth-key', 'auditor.key'])));
+    expect(r.code, r.stderr).toBe(0);
+    const alerts = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as { rule: { id: string } | string });
+    expect(alerts).toHaveLength(3);
+    expect(reqs.map((q) => `${q.path} ${q.auth}`)).toEqual(['/checkpoint signature', '/tile/entries/000.p/5 signature']);
+    const t = await cairn(['alerts', 'replay', '--from', '0', '--to', '5', '--rules', 'rules.yaml', '--peer', url, '--token-file', 'token.txt']);
+    expect(t.code, t.stderr).toBe(0);
+    expect(t.stdout.trimEnd().split('\n')).toHaveLength(5);
+    const anon = await cairn(['alerts', 'replay', '--from', '0', '--to', '5', '--rules', 'rules.yaml', '--peer', url]);
+    expect(anon.code).toBe(1);
+    expect(anon.stdout).toBe('');
+    expect(anon.stderr).toMatch(/unauthenticated: credentials_missing: .*\(give --token, --token-file or --auth-key\)/);
   });
 
   it('an unknown key is refused by the peer; the reason is the first thing printed', async () => {
