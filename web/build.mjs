@@ -43,6 +43,7 @@ export async function buildExplorer(outDir = DEFAULT_OUT_DIR) {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>Cairn explorer</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="assets/${files.css.name}" integrity="${files.css.integrity}">
 <script type="module" src="assets/${files.js.name}" integrity="${files.js.integrity}"></script>
 </head>
