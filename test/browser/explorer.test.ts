@@ -4,7 +4,8 @@
 // and see it verified in the page, download its evidence and verify it with the CLI, view a
 // resource history; a tampered entry, proof hash or checkpoint signature shows "verification
 // failed" naming the check, never "verified"; a checkpoint inconsistent with the one the page
-// stored on an earlier visit shows the blocking fork/rollback warning.
+// stored on an earlier visit shows the blocking fork/rollback warning; a scoped reader sees only
+// its scope.
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -34,6 +35,7 @@ const JS_GZIP_BYTES_MAX = 250 * 1024;
 const UI_WAIT_MS = 15_000;
 
 const auditor = testKey('explorer-auditor');
+const acmeReader = testKey('explorer-acme');
 let c: HttpCluster;
 let proxy: TamperProxy;
 let browser: Browser;
@@ -42,6 +44,7 @@ let page: Page;
 let uiDir: string;
 let trustText: string;
 let entries: AuditEntry[];
+let acmeEntry: AuditEntry;
 
 /** Entries of one resource whose state changes (data.before → data.after), by two actors. */
 function makeEntries(): AuditEntry[] {
@@ -64,8 +67,8 @@ function makeEntries(): AuditEntry[] {
   );
 }
 
-async function logIn(p: Page): Promise<void> {
-  await p.locator('#key-file').setInputFiles({ name: `${auditor.name}.key`, mimeType: 'text/plain', buffer: Buffer.from(toHex(seedOf(`${auditor.name}/http-auth-key`)) + '\n') });
+async function logIn(p: Page, key = auditor): Promise<void> {
+  await p.locator('#key-file').setInputFiles({ name: `${key.name}.key`, mimeType: 'text/plain', buffer: Buffer.from(toHex(seedOf(`${key.name}/http-auth-key`)) + '\n') });
   await p.getByRole('button', { name: 'Log in' }).click();
 }
 
@@ -84,13 +87,20 @@ beforeAll(async () => {
   await buildExplorer(uiDir);
   process.env.CAIRN_UI_DIR = uiDir;
   c = await makeHttpCluster(4, { label: 'explorer' });
-  const p = parsePolicy({ keys: [{ name: auditor.name, publicKey: auditor.publicKeyHex, roles: ['auditors'] }], roles: { auditors: { kind: 'auditor' } } });
+  const p = parsePolicy({
+    keys: [
+      { name: auditor.name, publicKey: auditor.publicKeyHex, roles: ['auditors'] },
+      { name: acmeReader.name, publicKey: acmeReader.publicKeyHex, roles: ['acme-readers'] },
+    ],
+    roles: { auditors: { kind: 'auditor' }, 'acme-readers': { kind: 'reader', scope: 'entry.tenant == "acme"' } },
+  });
   if (!p.ok) throw new Error(JSON.stringify(p.errors));
   const servers = await Promise.all([0, 1, 2, 3].map((i) => c.startWithHttp(i, { auth: { policy: p.policy } } as never)));
   await waitConnected(c, [0, 1, 2, 3], 3);
   const s = servers[0]!;
   entries = makeEntries();
-  await submitFinal(c, s.url, entries);
+  acmeEntry = signEntry({ v: 1, id: `explorer-acme-${process.pid}-${Date.now()}`, time: new Date().toISOString(), tenant: 'acme', actor: { id: 'dave' }, action: 'db.query', resource: { type: 'table', id: 'orders' }, outcome: 'success' }, c.clients[0]!.signer);
+  await submitFinal(c, s.url, [...entries, acmeEntry]);
   trustText = JSON.stringify({ origin: c.genesis.origin, quorum: c.genesis.quorum, keys: c.orgs.map((o) => o.verifierKey) });
   proxy = await startTamperProxy(s.url);
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 30_000 });
@@ -254,5 +264,29 @@ describe('web explorer in headless Chromium', () => {
     await logIn(page);
     await page.locator('#memory').waitFor({ timeout: UI_WAIT_MS });
     expect(await page.locator('#memory').innerText()).toContain('same tree as on your last visit');
+  });
+
+  it('a reader scoped to tenant acme sees only acme entries, and another entry is not shown', async () => {
+    const scoped = await context.browser()!.newContext();
+    try {
+      const p = await scoped.newPage();
+      await p.goto(`${proxy.url}/ui/#/search?outcome=success`, { timeout: UI_WAIT_MS });
+      await p.locator('#trust-text').fill(trustText);
+      await p.getByRole('button', { name: 'Pin trust file' }).click();
+      await logIn(p, acmeReader);
+      await p.locator('table.results').waitFor({ timeout: UI_WAIT_MS });
+      expect(await p.locator('#whoami').innerText()).toContain('scoped');
+      expect(await p.locator('table.results tbody tr').count()).toBe(1);
+      expect(await p.locator('table.results').innerText()).toContain('dave');
+      await p.evaluate((h) => {
+        location.hash = h;
+      }, `#/entry/${leafHashHex(entries[0]!)}`);
+      await p.locator('[role="alert"]').waitFor({ timeout: UI_WAIT_MS });
+      expect(await p.locator('[role="alert"]').innerText()).toContain('Cannot read the entry');
+      expect(await p.locator('main').innerText()).not.toContain(entries[0]!.id);
+      expect(await p.locator('[data-verdict="verified"]').count()).toBe(0);
+    } finally {
+      await scoped.close();
+    }
   });
 });
