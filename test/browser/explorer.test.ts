@@ -169,6 +169,10 @@ describe('web explorer in headless Chromium', () => {
     const alice = entries.filter((e) => e.actor.id === 'alice');
     expect(await rows.count()).toBe(alice.length);
     expect(await page.locator('[data-verdict="verified"]').innerText()).toContain(`${alice.length} results verified`);
+    const [csv] = await Promise.all([page.waitForEvent('download', { timeout: UI_WAIT_MS }), page.locator('#dl-csv').click()]);
+    const csvText = await readFile((await csv.path())!, 'utf8');
+    expect(csvText.split('\r\n').filter((l) => l !== '')).toHaveLength(1 + alice.length);
+    for (const e of alice) expect(csvText).toContain(e.id);
     // Newest first: the first row is alice's latest entry (entries[2]).
     await rows.first().getByRole('link', { name: /open entry/ }).click();
     const panel = page.locator('[data-verdict="verified"], [data-verdict="failed"]').first();

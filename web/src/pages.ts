@@ -12,6 +12,7 @@ import { historySteps, type HistoryStep } from '../../src/search/diff.js';
 import type { SearchFilter } from '../../src/search/fields.js';
 import type { TrustRoot } from '../../src/verifier/trust.js';
 import { verifyEntry, type EntryVerdict } from './checks.js';
+import { toCsv } from './csv.js';
 import { downloadBytes, downloadJson, ErrorBox, h, Json, Section, shortHex, VerifyPanel, type El } from './ui.js';
 
 export interface Session {
@@ -107,7 +108,9 @@ export function SearchPage(props: { session: Session; query: URLSearchParams }):
               { role: 'status', class: 'verify ok', 'data-verdict': 'verified' },
               `✔ ${state.rows.length} results verified in this browser (checkpoint quorum, inclusion proofs, client signatures, filter)${state.more ? `; newest ${PAGE_LIMIT} shown` : ''}.`,
               ' ',
-              h('button', { type: 'button', onClick: () => downloadJson('cairn-search.json', state.rows.map((r) => ({ index: r.index, leafHash: r.hash, entry: r.entry }))) }, 'Download JSON'),
+              h('button', { type: 'button', id: 'dl-json', onClick: () => downloadJson('cairn-search.json', state.rows.map((r) => ({ index: r.index, leafHash: r.hash, entry: r.entry }))) }, 'Download JSON'),
+              ' ',
+              h('button', { type: 'button', id: 'dl-csv', onClick: () => downloadBytes('cairn-search.csv', toCsv(state.rows), 'text/csv') }, 'Download CSV'),
             ),
             h(
               'table',
