@@ -8,7 +8,10 @@
 //   - the verification bound (node:crypto verifications/s on one core × cores ÷ peers);
 //   - CPU seconds and disk bytes per finalized entry, peak RSS per peer;
 //   - auditor speed (light verifier) and `cairn audit` over the whole log;
-//   - catch-up rate of a peer restarted ≥ 100,000 entries behind.
+//   - catch-up rate of a peer restarted ≥ 100,000 entries behind;
+//   - rule evaluation and replay speed with the example rules, against their targets
+//     (bench/alerts.ts; after the network is stopped; `--no-alerts` skips it, `--alerts-only`,
+//     i.e. `npm run bench:alerts`, runs only it, against the fastest recorded full run).
 // Prints a table and writes JSON under bench/results/. Every wait is bounded; every child is
 // killed (process groups) on exit, error and SIGINT/SIGTERM.
 import { execFileSync } from 'node:child_process';
@@ -16,6 +19,7 @@ import { mkdir, mkdtemp, rm, writeFile, readdir, stat } from 'node:fs/promises';
 import os from 'node:os';
 import { join, relative } from 'node:path';
 import { parseTrustFile } from '../src/verifier/index.js';
+import { ALERTS_FULL, ALERTS_SMOKE, bestFullRun, runAlertsPhase } from './alerts.js';
 import { auditorSpeed, fetchProofSamples, runCairnAudit, verifyRatePerCore, type AuditorSpeed, type AuditRun } from './auditor.js';
 import { BENCH_AUTH_MODES, BenchCredentials, type BenchAuthMode } from './auth.js';
 import { describeCounters, diffSnapshots, snapshotPeers, type StepCounters } from './counters.js';
@@ -51,14 +55,18 @@ export interface BenchOptions {
   auth: BenchAuthMode;
   /** With --auth: restricted reads are also recorded in the log (meta-audit clients). */
   metaAudit: boolean;
+  /** The alerts phase after the network phases (--no-alerts: false). */
+  alerts: boolean;
+  /** Only the alerts phase, compared with the newest recorded full run (--alerts-only). */
+  alertsOnly: boolean;
 }
 
 const USAGE = `usage: bench [--orgs 4|7|10] [--entry-bytes N] [--duration S] [--smoke] [--out FILE]
              [--loadgens K] [--clients C] [--start-rate R] [--catchup-entries N] [--catchup-max-s S] [--profile] [--keep]
-             [--fixed-rate R] [--auth none|signature|token] [--meta-audit]`;
+             [--fixed-rate R] [--auth none|signature|token] [--meta-audit] [--no-alerts | --alerts-only]`;
 
 export function parseBenchArgs(argv: string[]): BenchOptions {
-  const o: BenchOptions = { orgs: 4, entryBytes: 300, durationS: 30, smoke: false, out: null, loadgens: 2, clients: 256, startRate: 200, catchupEntries: 100_000, catchupMaxS: 150, profile: false, keep: false, fixedRate: null, auth: 'none', metaAudit: false };
+  const o: BenchOptions = { orgs: 4, entryBytes: 300, durationS: 30, smoke: false, out: null, loadgens: 2, clients: 256, startRate: 200, catchupEntries: 100_000, catchupMaxS: 150, profile: false, keep: false, fixedRate: null, auth: 'none', metaAudit: false, alerts: true, alertsOnly: false };
   const num = (v: string | undefined, name: string, min: number, max: number): number => {
     const n = Number(v);
     if (v === undefined || !Number.isFinite(n) || n < min || n > max) throw new Error(`${name} must be a number in ${min}..${max}\n${USAGE}`);
@@ -113,6 +121,12 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
       case '--meta-audit':
         o.metaAudit = true;
         break;
+      case '--no-alerts':
+        o.alerts = false;
+        break;
+      case '--alerts-only':
+        o.alertsOnly = true;
+        break;
       case '--fixed-rate':
         o.fixedRate = num(v(), '--fixed-rate', 10, 100_000);
         break;
@@ -123,6 +137,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
         throw new Error(`unknown argument ${JSON.stringify(a)}\n${USAGE}`);
     }
   }
+  if (o.alertsOnly && !o.alerts) throw new Error(`--alerts-only and --no-alerts exclude each other\n${USAGE}`);
   return o;
 }
 
@@ -505,6 +520,10 @@ export async function runBench(o: BenchOptions): Promise<Record<string, unknown>
       }
     }
 
+    // 9. Rule evaluation speed, on a machine the network no longer loads. Compared with this run's
+    // max sustained rate; a fixed-rate run has no max, so it skips the phase.
+    const alerts = o.alerts && !F ? await runAlertsPhase(S ? ALERTS_SMOKE : ALERTS_FULL, { entriesPerSec: maxThroughput, from: 'this run' }, log) : { skipped: true };
+
     const result = {
       kind: S ? 'smoke' : o.fixedRate !== null ? 'fixed-rate' : 'full',
       startedAt: startedAt.toISOString(),
@@ -530,6 +549,7 @@ export async function runBench(o: BenchOptions): Promise<Record<string, unknown>
       },
       catchup,
       auditor: { ...auditor, cairnAudit: { ok: audit.ok, entries: audit.entries, seconds: round(audit.seconds, 2), entriesPerSec: round(audit.entriesPerSec), ...(audit.ok ? {} : { output: audit.output }) } },
+      alerts,
       profile,
     };
     return result;
@@ -542,6 +562,24 @@ export async function runBench(o: BenchOptions): Promise<Record<string, unknown>
     if (!o.keep) await rm(benchDir, { recursive: true, force: true }).catch(() => undefined);
     else log(`kept ${benchDir}`);
   }
+}
+
+/** `--alerts-only`: the alerts phase alone, against the fastest full run recorded under bench/results/. */
+export async function runAlertsOnly(o: BenchOptions): Promise<Record<string, unknown>> {
+  const startedAt = new Date();
+  const loadStart = round(os.loadavg()[0]!, 2);
+  const ref = await bestFullRun();
+  if (ref === null) log('alerts: no full run recorded under bench/results/: evaluation speed has no target to compare with');
+  const alerts = await runAlertsPhase(o.smoke ? ALERTS_SMOKE : ALERTS_FULL, ref && { entriesPerSec: ref.entriesPerSec, from: ref.file }, log);
+  return {
+    kind: 'alerts',
+    startedAt: startedAt.toISOString(),
+    elapsedS: round((Date.now() - startedAt.getTime()) / 1000, 1),
+    machine: machine(),
+    loadAverage: { start: loadStart, end: round(os.loadavg()[0]!, 2) },
+    options: { ...o },
+    alerts,
+  };
 }
 
 /** The result with `options.out` set to where it is written, as recordedPath records it. */
@@ -558,9 +596,9 @@ async function main(): Promise<void> {
     process.stderr.write(`bench: ${(e as Error).message}\n`);
     process.exit(2);
   }
-  const result = await runBench(o);
+  const result = o.alertsOnly ? await runAlertsOnly(o) : await runBench(o);
   const stamp = (result.startedAt as string).replace(/[:.]/g, '-');
-  const out = o.out ?? join(codeRoot(), 'bench', 'results', `${stamp}${o.smoke ? '-smoke' : o.fixedRate !== null ? '-fixed' : ''}.json`);
+  const out = o.out ?? join(codeRoot(), 'bench', 'results', `${stamp}${o.alertsOnly ? '-alerts' : ''}${o.smoke ? '-smoke' : o.fixedRate !== null ? '-fixed' : ''}.json`);
   await mkdir(join(out, '..'), { recursive: true });
   await writeFile(out, JSON.stringify(recordOutput(result, out), null, 2) + '\n');
   process.stdout.write(formatTable(result) + '\n');

@@ -6,11 +6,29 @@ function fmt(x: unknown, digits = 0): string {
   return x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
 
+const verdict = (pass: boolean | null) => (pass === null ? 'no target' : pass ? 'PASS' : 'FAIL');
+
+/** Rows of the alerts phase (bench/alerts.ts), or none when it was skipped. */
+export function alertRows(a: any): [string, string][] {
+  if (a === undefined || a === null || a.skipped === true) return [];
+  const t = a.targets;
+  const e = a.evaluation;
+  const p = a.replay;
+  const cut = (x: any) => (x.completed ? '' : ` (cut short by the time budget: ${fmt(x.entries)} of ${fmt(x.requested)})`);
+  const evalTarget = t.evaluationTargetPerSec === null ? 'no max finalized rate to compare with' : `target ${fmt(t.evaluationTargetPerSec)}/s = 5 × ${fmt(t.maxFinalizedPerSec)} finalized/s (${t.maxFinalizedFrom})`;
+  return [
+    ['rule evaluation (example rules)', `${fmt(e.entriesPerSec)} entries/s on one core, ${a.rules} rules, ${fmt(e.entries)} entries${cut(e)}; ${evalTarget}: ${verdict(t.evaluationPass)}`],
+    ['alerts replay', `${fmt(p.entriesPerSec)} entries/s over ${fmt(p.entries)} entries${cut(p)} (bundles decoded, parsed, hashed, evaluated; no network); target ${fmt(t.replayTargetPerSec)}/s over ${fmt(t.replayEntriesTarget)}: ${verdict(t.replayPass)}`],
+    ['  load average during it', `${a.loadAverage.start} -> ${a.loadAverage.end}`],
+  ];
+}
+
 export function formatTable(r: any): string {
   const rows: [string, string][] = [];
   const m = r.machine;
   rows.push(['machine', `${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node} (commit ${m.commit})`]);
   rows.push(['load average (1 min)', `${r.loadAverage.start} at start, ${r.loadAverage.end} at end (other work on the machine competes with the bench)`]);
+  if (r.kind === 'alerts') return frame(r, [...rows, ...alertRows(r.alerts)]);
   rows.push(['network', `${r.network.peers} peer processes (quorum ${r.network.quorum}), ${r.network.clients} client keys, ${r.network.loadgens} load-generator processes, ${r.options.entryBytes}-byte entries${r.network.auth && r.network.auth !== 'none' ? `; access policy on, reads authenticated by ${r.network.auth}${r.network.metaAudit ? ', reads meta-audited' : ''}` : ''}`]);
   const b = r.verificationBound;
   rows.push(['verification bound', `${fmt(b.verifyPerSecPerCore)} verify/s/core × ${b.cores} cores ÷ ${b.peers} peers = ${fmt(b.entriesPerSec)} entries/s`]);
@@ -38,6 +56,11 @@ export function formatTable(r: any): string {
   rows.push(['cairn audit', `${a.cairnAudit.ok ? 'OK' : 'FAILED'}: ${fmt(a.cairnAudit.entries)} entries in ${fmt(a.cairnAudit.seconds, 1)} s = ${fmt(a.cairnAudit.entriesPerSec)} entries/s`]);
   const steps = r.steps.map((s: any) => `${fmt(s.offeredRate)}->${fmt(s.finalizedPerSec)}${s.keepsUp ? '' : '✗'}`).join(', ');
   rows.push(['rate steps (offered->finalized/s)', steps]);
+  rows.push(...alertRows(r.alerts));
+  return frame(r, rows);
+}
+
+function frame(r: any, rows: [string, string][]): string {
   const w = Math.max(...rows.map(([k]) => k.length));
   const line = '-'.repeat(w + 2 + Math.min(100, Math.max(...rows.map(([, v]) => v.length))));
   return [`Cairn benchmark (${r.kind}, ${r.startedAt}, ${r.elapsedS} s)`, line, ...rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`), line].join('\n');
