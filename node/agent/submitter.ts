@@ -1,0 +1,369 @@
+// The submitter: signs spooled events, submits them in batches to any reachable peer, and removes
+// each from the spool only once a peer confirmed it final.
+//
+// Finality is learned by submitting the same signed bytes again (POST /v1/entries is open under
+// every access policy, so the agent needs no read credential and its checks are not meta-audited
+// reads): a peer answers `known-final` for an entry covered by a quorum-signed checkpoint,
+// `known-pending` while it waits, `accepted` if it had lost it (a restarted peer's mempool).
+// Every version of an event (see event.ts) is sent together, so whichever one the log holds answers.
+//
+// Per-entry answers, for the versions of one event together:
+//   any known-final                   → final: removed from the spool
+//   any accepted / known-pending      → in flight: checked again after checkFirstMs, doubling
+//   latest version clock_skew         → it waited longer than the peers' maxClockSkewMs: a new
+//                                       version with a fresh time is recorded (synced) and sent
+//   latest version conflict           → the log holds a different entry with this id (an event
+//                                       re-sent with its id after it was final, or an id reused):
+//                                       counted in `conflicts`, logged, removed
+//   anything else (busy, unknown_client, ...) → sent again after a backoff; nothing is dropped
+// A request that fails as a whole (unreachable, timeout, 429, 503) marks that peer down for a
+// backoff (peerBackoffBaseMs doubling up to peerBackoffMaxMs) and the next peer is used.
+import { CairnClient, type CairnCredentials } from '../../src/client/client.js';
+import { CairnApiError } from '../../src/client/errors.js';
+import type { SubmitItem } from '../../src/client/types.js';
+import type { Ed25519Signer } from '../../src/crypto/types.js';
+import { toHex } from '../../src/encoding/bytes.js';
+import type { AuditEntry } from '../../src/entry/types.js';
+import { signEntry } from '../../src/entry/sign.js';
+import { versionEntry } from './event.js';
+import type { Spool } from './spool.js';
+import type { AgentCounters, AgentLimits, AgentPeerStatus } from './types.js';
+
+export type AgentLog = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+
+interface PeerState {
+  url: string;
+  client: CairnClient;
+  failures: number;
+  downUntil: number;
+  lastError: string | null;
+}
+
+interface Flight {
+  nextAt: number;
+  checks: number;
+}
+
+export interface SubmitterOptions {
+  spool: Spool;
+  signer: Ed25519Signer;
+  peers: string[];
+  limits: AgentLimits;
+  log: AgentLog;
+  credentials?: CairnCredentials;
+  now?: () => number;
+}
+
+type Verdict = 'final' | 'inflight' | 'retime' | 'conflict' | 'error';
+
+export class Submitter {
+  readonly inflight = new Map<number, Flight>();
+  /** Records to send before any new one (refused for a passing reason, or re-timed). */
+  private again: number[] = [];
+  /** Records never sent in this run, in sequence order; `freshHead` is the next one. */
+  private fresh: number[] = [];
+  private freshHead = 0;
+  private readonly taken = new Set<number>();
+  private readonly peers: PeerState[];
+  private cur = 0;
+  /** New submissions wait until then after entries were refused (busy, unknown client, ...). */
+  private pauseUntil = 0;
+  private pauseLevel = 0;
+  private stopped = true;
+  private workers: Promise<void>[] = [];
+  private wakers: (() => void)[] = [];
+  private stuckSeqs = new Set<number>();
+  lastError: string | null = null;
+  readonly client: string;
+  readonly counters: AgentCounters = { accepted: 0, duplicates: 0, full: 0, final: 0, conflicts: 0, retimed: 0, entriesSent: 0, requestFailures: 0, entryErrors: 0 };
+  private readonly now: () => number;
+
+  constructor(private readonly opts: SubmitterOptions) {
+    if (opts.peers.length === 0) throw new Error('the agent needs at least one peer URL');
+    this.now = opts.now ?? Date.now;
+    this.client = toHex(opts.signer.publicKey);
+    this.peers = opts.peers.map((url) => ({
+      url,
+      client: new CairnClient({ url, requestTimeoutMs: opts.limits.requestTimeoutMs, ...(opts.credentials !== undefined ? { credentials: opts.credentials } : {}) }),
+      failures: 0,
+      downUntil: 0,
+      lastError: null,
+    }));
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.fresh = [...this.opts.spool.meta.keys()];
+    this.freshHead = 0;
+    this.opts.spool.onAdded = (seqs) => {
+      for (const seq of seqs) this.fresh.push(seq);
+      this.wake();
+    };
+    for (let i = 0; i < this.opts.limits.submitConcurrency; i++) this.workers.push(this.work());
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake();
+    await Promise.all(this.workers);
+    this.workers = [];
+  }
+
+  wake(): void {
+    const w = this.wakers;
+    this.wakers = [];
+    for (const f of w) f();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, Math.max(1, ms));
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wakers.push(done);
+    });
+  }
+
+  private async work(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        const now = this.now();
+        const peer = this.pickPeer(now);
+        if (peer === null) {
+          await this.sleep(Math.min(...this.peers.map((p) => p.downUntil)) - now);
+          continue;
+        }
+        const batch = this.pick(now);
+        if (batch.length === 0) {
+          await this.sleep(this.nextDue(now));
+          continue;
+        }
+        for (const s of batch) this.taken.add(s);
+        try {
+          await this.send(peer, batch);
+        } finally {
+          for (const s of batch) this.taken.delete(s);
+        }
+      } catch (e) {
+        // A spool read or write failed: report it and try again later; the records stay spooled.
+        this.lastError = `internal: ${(e as Error).message}`;
+        this.opts.log('error', 'agent submission round failed', { error: (e as Error).message });
+        await this.sleep(this.opts.limits.retryMaxMs);
+      }
+    }
+  }
+
+  private pickPeer(now: number): PeerState | null {
+    for (let k = 0; k < this.peers.length; k++) {
+      const p = this.peers[(this.cur + k) % this.peers.length]!;
+      if (p.downUntil <= now) {
+        this.cur = (this.cur + k) % this.peers.length;
+        return p;
+      }
+    }
+    return null;
+  }
+
+  /** How long until something may be due (a check, a pause ending), at most 1 s. */
+  private nextDue(now: number): number {
+    let t = now + 1000;
+    for (const f of this.inflight.values()) if (f.nextAt < t) t = f.nextAt;
+    if (this.pauseUntil > now && this.pauseUntil < t) t = this.pauseUntil;
+    return t - now;
+  }
+
+  /** Due checks first, then records to send again, then new records, within the batch bounds. */
+  private pick(now: number): number[] {
+    const L = this.opts.limits;
+    const meta = this.opts.spool.meta;
+    const out: number[] = [];
+    let entries = 0;
+    let bytes = 0;
+    const fits = (seq: number): boolean => {
+      const m = meta.get(seq);
+      if (m === undefined) return false;
+      const n = m.versions.length + 1;
+      if (out.length > 0 && (entries + n > L.submitBatchMax || bytes + n * (m.bytes + 256) > L.submitBatchBytesMax)) return false;
+      entries += n;
+      bytes += n * (m.bytes + 256);
+      out.push(seq);
+      return true;
+    };
+    for (const [seq, f] of this.inflight) {
+      if (f.nextAt > now || this.taken.has(seq)) continue;
+      if (!meta.has(seq)) {
+        this.inflight.delete(seq);
+        continue;
+      }
+      if (!fits(seq)) return out;
+    }
+    if (now < this.pauseUntil) return out;
+    while (this.again.length > 0 && this.inflight.size + out.length < L.inflightMax) {
+      const seq = this.again[0]!;
+      if (this.taken.has(seq) || this.inflight.has(seq) || !meta.has(seq)) {
+        this.again.shift();
+        continue;
+      }
+      if (!fits(seq)) return out;
+      this.again.shift();
+    }
+    while (this.freshHead < this.fresh.length && this.inflight.size + out.length < L.inflightMax) {
+      const seq = this.fresh[this.freshHead]!;
+      if (this.taken.has(seq) || this.inflight.has(seq) || !meta.has(seq)) {
+        this.freshHead++;
+        continue;
+      }
+      if (!fits(seq)) break;
+      this.freshHead++;
+    }
+    if (this.freshHead > 4096 && this.freshHead * 2 > this.fresh.length) {
+      this.fresh = this.fresh.slice(this.freshHead);
+      this.freshHead = 0;
+    }
+    return out;
+  }
+
+  private async send(peer: PeerState, seqs: number[]): Promise<void> {
+    const records = await this.opts.spool.read(seqs);
+    const entries: AuditEntry[] = [];
+    const owner: { seq: number; latest: boolean }[] = [];
+    const live: number[] = [];
+    records.forEach((r, i) => {
+      if (r === undefined) return;
+      const seq = seqs[i]!;
+      live.push(seq);
+      const versions: (number | undefined)[] = [undefined, ...(r.t ?? [])];
+      versions.forEach((t, k) => {
+        entries.push(signEntry(versionEntry(r.e, t), this.opts.signer));
+        owner.push({ seq, latest: k === versions.length - 1 });
+      });
+    });
+    if (entries.length === 0) return;
+    let results: SubmitItem[];
+    try {
+      this.counters.entriesSent += entries.length;
+      results = await peer.client.submit(entries);
+    } catch (e) {
+      this.peerFailed(peer, e);
+      for (const seq of live) if (!this.inflight.has(seq)) this.again.push(seq);
+      return;
+    }
+    peer.failures = 0;
+    peer.lastError = null;
+    // Per event: what its versions' answers mean together.
+    const answers = new Map<number, { known: 'final' | 'pending' | null; latest: SubmitItem | null }>();
+    results.forEach((r, i) => {
+      const o = owner[i]!;
+      const a = answers.get(o.seq) ?? { known: null, latest: null };
+      if ('status' in r) {
+        if (r.status === 'known-final') a.known = 'final';
+        else if (a.known === null) a.known = 'pending';
+      }
+      if (o.latest) a.latest = r;
+      answers.set(o.seq, a);
+    });
+    const now = this.now();
+    const final: number[] = [];
+    const conflicts: number[] = [];
+    let refused: { code: string; message: string } | null = null;
+    for (const [seq, a] of answers) {
+      const v = this.verdict(a);
+      if (v === 'final') {
+        final.push(seq);
+        continue;
+      }
+      if (v === 'inflight') {
+        const f = this.inflight.get(seq);
+        const checks = f === undefined ? 0 : f.checks + 1;
+        this.inflight.set(seq, { nextAt: now + Math.min(this.opts.limits.checkMaxMs, this.opts.limits.checkFirstMs * 2 ** Math.min(checks, 20)), checks });
+        continue;
+      }
+      if (v === 'retime') {
+        this.inflight.delete(seq);
+        const m = this.opts.spool.meta.get(seq);
+        if (m !== undefined && m.versions.length + 1 < this.opts.limits.versionsMax) {
+          // Synced before the new version can be sent (Spool.addVersion).
+          if (await this.opts.spool.addVersion(seq, now)) this.counters.retimed++;
+          this.again.unshift(seq);
+        } else {
+          // Every version is used up: keep sending the last one, slowly; visible as `stuck`.
+          this.stuckSeqs.add(seq);
+          this.inflight.set(seq, { nextAt: now + this.opts.limits.checkMaxMs, checks: 0 });
+        }
+        continue;
+      }
+      if (v === 'conflict') {
+        conflicts.push(seq);
+        continue;
+      }
+      const err = a.latest !== null && 'error' in a.latest ? a.latest.error : { code: 'no_result', message: 'no result for this entry' };
+      refused ??= err;
+      this.counters.entryErrors++;
+      if (this.inflight.has(seq)) this.inflight.set(seq, { nextAt: now + this.opts.limits.retryBaseMs * 2 ** Math.min(this.pauseLevel, 16), checks: this.inflight.get(seq)!.checks });
+      else this.again.push(seq);
+    }
+    if (refused !== null) {
+      this.lastError = `${refused.code}: ${refused.message}`.slice(0, 500);
+      this.pauseUntil = now + Math.min(this.opts.limits.retryMaxMs, this.opts.limits.retryBaseMs * 2 ** Math.min(this.pauseLevel, 16));
+      this.pauseLevel++;
+      this.opts.log(this.pauseLevel === 1 || this.pauseLevel % 20 === 0 ? 'warn' : 'debug', 'peer refused entries; retrying after a backoff', { peer: peer.url, code: refused.code, message: refused.message });
+    } else {
+      this.pauseLevel = 0;
+    }
+    if (conflicts.length > 0) {
+      this.counters.conflicts += conflicts.length;
+      const ids = (await this.opts.spool.read(conflicts.slice(0, 5))).map((r) => r?.e.id);
+      this.opts.log('warn', 'events removed: the log already holds a different entry with their id', { count: conflicts.length, ids });
+    }
+    const done = [...final, ...conflicts];
+    if (done.length > 0) {
+      // Counted together with the spool's own bookkeeping (remove() updates it before it awaits).
+      this.counters.final += final.length;
+      for (const seq of done) {
+        this.inflight.delete(seq);
+        this.stuckSeqs.delete(seq);
+      }
+      await this.opts.spool.remove(done);
+    }
+  }
+
+  private verdict(a: { known: 'final' | 'pending' | null; latest: SubmitItem | null }): Verdict {
+    if (a.known === 'final') return 'final';
+    if (a.known === 'pending') return 'inflight';
+    const l = a.latest;
+    if (l !== null && 'error' in l) {
+      if (l.error.code === 'clock_skew') return 'retime';
+      if (l.error.code === 'conflict') return 'conflict';
+    }
+    return 'error';
+  }
+
+  private peerFailed(peer: PeerState, e: unknown): void {
+    this.counters.requestFailures++;
+    const msg = e instanceof CairnApiError ? e.message : (e as Error)?.message ?? String(e);
+    peer.failures++;
+    peer.lastError = msg.slice(0, 300);
+    peer.downUntil = this.now() + Math.min(this.opts.limits.peerBackoffMaxMs, this.opts.limits.peerBackoffBaseMs * 2 ** Math.min(peer.failures - 1, 16));
+    this.lastError = `${peer.url}: ${peer.lastError}`;
+    this.cur = (this.peers.indexOf(peer) + 1) % this.peers.length;
+    this.opts.log(peer.failures === 1 || peer.failures % 20 === 0 ? 'warn' : 'debug', 'peer request failed; trying the next peer', { peer: peer.url, failures: peer.failures, error: peer.lastError });
+  }
+
+  get stuck(): number {
+    return this.stuckSeqs.size;
+  }
+  get retrying(): number {
+    return this.again.length;
+  }
+  get currentPeer(): string {
+    return this.peers[this.cur]!.url;
+  }
+
+  peerStatus(): AgentPeerStatus[] {
+    const now = this.now();
+    return this.peers.map((p) => ({ url: p.url, failures: p.failures, backoffMs: Math.max(0, p.downUntil - now), lastError: p.lastError }));
+  }
+}
