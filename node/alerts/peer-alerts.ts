@@ -15,17 +15,15 @@
 import { dirname, join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { ClassicLevel } from 'classic-level';
-import type { AuditEntry } from '../../src/entry/types.js';
-import type { FinalEntry } from '../../src/alerts/types.js';
-import { fromUtf8 } from '../../src/encoding/bytes.js';
-import { leafHash } from '../../src/merkle/index.js';
 import type { Peer } from '../peer/peer.js';
 import type { Destination } from './destinations-config.js';
 import { AlertEvaluator } from './evaluator.js';
+import { finalEntryOf } from './replay.js';
 import { DEFAULT_SENDERS } from './index.js';
 import { Outbox, OutboxFullError, type OutboxAlarm, type OutboxOptions, type Sender } from './outbox.js';
 import { RulesHolder, type ReloadResult } from './rules-file.js';
 import { IntegrityMonitor, type AlarmConfig } from '../monitor/integrity.js';
+import { recordRecentAlerts } from './recent.js';
 
 /**
  * Final entries read from the store and evaluated in one step: bounds memory, and the time the
@@ -91,11 +89,6 @@ const handles = new WeakMap<Peer, PeerAlerts>();
 /** The alerts attached to a peer, if any (for /metrics). */
 export function alertsOf(peer: Peer): PeerAlerts | undefined {
   return handles.get(peer);
-}
-
-function decodeFinal(index: number, leaf: Uint8Array): FinalEntry {
-  // Leaves in the store passed the entry checks when they were logged: they are entry JSON.
-  return { index, leafHash: leafHash(leaf), entry: JSON.parse(fromUtf8(leaf)) as AuditEntry };
 }
 
 /** Starts alert evaluation and delivery in `peer`; peer.stop() stops it first. */
@@ -174,8 +167,10 @@ export async function attachAlerts(peer: Peer, opts: PeerAlertsOptions): Promise
       const count = Math.min(FEED_CHUNK, fin - next, store.limits.maxGetLeaves);
       try {
         const leaves = await store.getLeaves(next, count);
-        const made = await evaluator.onFinal(leaves.map((l, i) => decodeFinal(next + i, l)));
+        // Leaves in the store passed the entry checks when they were logged: they are entry JSON.
+        const made = await evaluator.onFinal(leaves.map((l, i) => finalEntryOf(next + i, l)));
         alertsMade += made.length;
+        recordRecentAlerts(peer, made); // GET /v1/alerts/recent (node/alerts/recent.ts)
         evaluated += leaves.length;
         lastError = null;
         await new Promise((r) => setImmediate(r));
@@ -206,16 +201,6 @@ export async function attachAlerts(peer: Peer, opts: PeerAlertsOptions): Promise
       await outbox.enqueue(alarms);
     });
     monitor.start();
-  }
-  // Submissions through this peer feed the bad-signature and clock-skew alarms.
-  const submit = peer.submit.bind(peer);
-  if (monitor !== null) {
-    const m = monitor;
-    peer.submit = async (entries) => {
-      const results = await submit(entries);
-      m.observeSubmit(entries, results);
-      return results;
-    };
   }
 
   const reload = async (): Promise<ReloadResult> => {
@@ -265,7 +250,6 @@ export async function attachAlerts(peer: Peer, opts: PeerAlertsOptions): Promise
       stopped = true;
       peer.events.off('final', onFinal);
       if (opts.reloadOnSighup) process.off('SIGHUP', onHup);
-      if (monitor !== null) peer.submit = submit;
       clearTimeout(retryTimer);
       await monitor?.stop();
       await (running ?? Promise.resolve()).catch(() => undefined);

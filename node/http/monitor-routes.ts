@@ -5,10 +5,13 @@
 //        a quorum of valid genesis signatures to count, so it cannot be used to raise false alarms.
 //   GET  /v1/alerts/status         the evaluator's, outbox's and integrity alarms' counters (admin.alerts)
 //   POST /v1/alerts/reload         re-reads the rules file; a bad file keeps the rules (admin.alerts)
+//   GET  /v1/alerts/recent         the newest alerts raised since start, with their entries'
+//        indexes and leaf hashes (read.bundle: alerts summarize any entry, so a full scope)
 // All answer 503 `unavailable` when the peer runs without alerts (CAIRN_ALERTS unset).
 import type { FastifyInstance } from 'fastify';
 import { NOTE_BYTES_MAX } from '../../src/checkpoint/note.js';
 import { alertsOf } from '../alerts/peer-alerts.js';
+import { recentAlertsOf, RECENT_ALERTS_MAX } from '../alerts/recent.js';
 import type { RouteContext } from './context.js';
 import { sendError } from './errors.js';
 
@@ -16,6 +19,7 @@ export const MONITOR_ROUTE_METHODS: Record<string, string[]> = {
   '/v1/checkpoints/observe': ['POST'],
   '/v1/alerts/status': ['GET'],
   '/v1/alerts/reload': ['POST'],
+  '/v1/alerts/recent': ['GET'],
 };
 
 export function registerMonitorRoutes(app: FastifyInstance, ctx: RouteContext): void {
@@ -48,6 +52,20 @@ export function registerMonitorRoutes(app: FastifyInstance, ctx: RouteContext): 
       outbox: { ...outbox, alarms },
       integrity: a.monitor ? { ...a.monitor.stats, scrub: a.monitor.scrubber?.stats ?? null } : null,
     });
+  });
+
+  app.get<{ Querystring: Record<string, string> }>('/v1/alerts/recent', async (req, reply) => {
+    const q = req.query ?? {};
+    for (const k of Object.keys(q)) if (k !== 'limit') return sendError(reply, 'bad_request', `unknown parameter ${k.slice(0, 40)}`, k.slice(0, 40));
+    const limit = q.limit === undefined ? 50 : /^\d{1,4}$/.test(q.limit) ? Number(q.limit) : NaN;
+    if (!(limit >= 1 && limit <= RECENT_ALERTS_MAX)) return sendError(reply, 'bad_request', `limit must be 1..${RECENT_ALERTS_MAX}`, 'limit');
+    const who = await ctx.gate.require(req, reply, 'read.bundle');
+    if (who === null) return reply;
+    if (!alertsOf(ctx.peer)) return sendError(reply, 'unavailable', notEnabled);
+    if (!(await ctx.gate.recordRead(req, who, { action: 'cairn.read.alerts', resource: { type: 'alerts', id: 'recent' } }))) {
+      return sendError(reply, 'unavailable', 'the meta-audit queue is full and this peer fails closed: retry later');
+    }
+    return reply.code(200).header('cache-control', 'no-store').send({ alerts: recentAlertsOf(ctx.peer, limit) });
   });
 
   app.post('/v1/alerts/reload', async (req, reply) => {
