@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerUiRoutes, UI_CSP } from '../../node/http/ui-routes.js';
+import { parseUiConfig, registerUiRoutes, UI_CSP } from '../../node/http/ui-routes.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -57,5 +57,33 @@ describe('explorer static routes', () => {
     expect(r.json().error.code).toBe('not_found');
     expect(r.json().error.message).toContain('npm run build');
     await app.close();
+  });
+});
+
+describe('explorer UI config (CAIRN_UI_CONFIG, GET /ui/config.json)', () => {
+  it('serves the operator\'s identity provider and peers, and widens connect-src to exactly their origins', async () => {
+    const file = join(dir, 'ui-config.json');
+    await writeFile(file, JSON.stringify({ oidc: { issuer: 'https://login.example.com/realms/acme', clientId: 'cairn-explorer' }, peers: [{ name: 'org2.example', url: 'https://cairn.org2.example:8443/' }] }));
+    const app = Fastify();
+    registerUiRoutes(app, dir, file);
+    const c = await app.inject({ method: 'GET', url: '/ui/config.json' });
+    expect(c.statusCode).toBe(200);
+    expect(c.json()).toEqual({ oidc: { issuer: 'https://login.example.com/realms/acme', clientId: 'cairn-explorer', scope: 'openid', resource: null, name: 'login.example.com' }, peers: [{ name: 'org2.example', url: 'https://cairn.org2.example:8443' }] });
+    const index = await app.inject({ method: 'GET', url: '/ui/' });
+    expect(index.headers['content-security-policy']).toBe(UI_CSP.replace("connect-src 'self'", "connect-src 'self' https://login.example.com https://cairn.org2.example:8443"));
+    // Edited without a restart; an invalid file costs the config, not the page, and says why.
+    await writeFile(file, JSON.stringify({ peers: [{ name: 'x', url: 'javascript:alert(1)' }] }));
+    const bad = await app.inject({ method: 'GET', url: '/ui/config.json' });
+    expect(bad.json()).toMatchObject({ oidc: null, peers: [], problem: expect.stringContaining('peers[0].url must be an http(s) URL') });
+    expect((await app.inject({ method: 'GET', url: '/ui/' })).headers['content-security-policy']).toBe(UI_CSP);
+    await app.close();
+  });
+
+  it('refuses unknown keys, a scope without openid, credentials in URLs and oversized lists', () => {
+    expect(parseUiConfig({ oidc: { issuer: 'https://a.example', clientId: 'c', scope: 'profile' } })).toMatchObject({ ok: false, message: expect.stringContaining('openid') });
+    expect(parseUiConfig({ peer: [] })).toMatchObject({ ok: false, message: expect.stringContaining('unknown key') });
+    expect(parseUiConfig({ peers: [{ name: 'a', url: 'https://u:p@a.example' }] })).toMatchObject({ ok: false, message: expect.stringContaining('credentials') });
+    expect(parseUiConfig({ peers: Array.from({ length: 33 }, (_, i) => ({ name: `p${i}`, url: 'https://a.example' })) }).ok).toBe(false);
+    expect(parseUiConfig({}).ok).toBe(true);
   });
 });

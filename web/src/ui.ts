@@ -47,8 +47,8 @@ export function VerifyPanel(props: { checks: Check[] | null; verified: boolean }
   );
 }
 
-export function Json(props: { value: unknown }): El {
-  return h('pre', { class: 'json', tabIndex: 0 }, JSON.stringify(props.value, null, 2));
+export function Json(props: { value: unknown; label: string }): El {
+  return h('pre', { class: 'json', tabIndex: 0, role: 'region', 'aria-label': props.label }, JSON.stringify(props.value, null, 2));
 }
 
 export function shortHex(s: string, n = 16): string {
