@@ -26,6 +26,7 @@ import { registerSearch } from './search.js';
 import { registerHistory } from './history.js';
 import { registerGov } from './gov.js';
 import { registerTrust } from './trust-cmd.js';
+import { registerCdc } from './cdc.js';
 import { registerAgent } from './agent.js';
 
 export type { CliIo } from './io.js';
@@ -50,6 +51,7 @@ export const COMMANDS: readonly ((program: Command, io: CliIo) => void)[] = [
   registerAuth,
   registerGov,
   registerTrust,
+  registerCdc,
   registerAgent,
 ];
 
