@@ -24,3 +24,14 @@ export function peekBlockHeader(bytes: Uint8Array): HeaderPeek | null {
   if (r.truncated || height < 1 || timeMs < 0) return null;
   return { height, proposer, timeMs };
 }
+
+/** Bytes up to and including treeSize (the header field after timeMs). */
+const PEEK_SIZE_BYTES = PEEK_BYTES + 8;
+
+/** The tree size after an encoded block (its header's treeSize), or null when it does not parse. */
+export function peekTreeSize(bytes: Uint8Array): number | null {
+  if (peekBlockHeader(bytes) === null || bytes.length < PEEK_SIZE_BYTES) return null;
+  const r = new ByteReader(bytes.subarray(PEEK_BYTES, PEEK_SIZE_BYTES));
+  const size = r.u64();
+  return r.truncated ? null : size;
+}

@@ -78,13 +78,13 @@ export class ConsensusRunner extends RunnerBase {
       if (resume && restored !== undefined) this.o.log('info', 'resuming consensus', { height: next, round: restored.round, step: restored.step, walRecords: wal.length });
       await this.enqueue(async () => {
         if (!resume) await this.startHeight(next);
-        this.admission.reset(next);
+        this.trackHeight(next);
         for (const rec of wal) {
           if (this.halted !== null) return;
           const m = decodeMessage(rec, this.cfg.maxValueBytes);
           if (!m.ok || m.message.height !== next) continue;
           // Our own messages from before the restart are re-sendable like any other.
-          if (m.message.validator === this.cfg.selfIndex) this.own.remember(m.message, rec);
+          if (m.message.validator === this.selfAt(next)) this.own.remember(m.message, rec);
           await this.admit(m.message, rec.length);
         }
         if (resume) await this.startHeight(next);
@@ -135,14 +135,19 @@ export class ConsensusRunner extends RunnerBase {
     const m = d.message;
     const next = this.o.ledger.getHead().height + 1;
     if (m.height < next || m.height > next + HEIGHTS_AHEAD_MAX) return 'ignore';
-    if (m.type === 'proposal' && m.validator !== proposer(m.height, m.round, this.n)) return 'reject';
+    // The set of the message's height. One not final yet (a change decided in a block we do not
+    // have could come in force there) cannot prove the sender wrong: 'ignore', never 'reject'.
+    const set = this.sets === null ? null : this.sets.at(m.height);
+    const validators = set === null ? this.cfg.validators : set.validators;
+    const wrong = set === null || set.known !== false ? 'reject' : 'ignore';
+    if (m.type === 'proposal' && m.validator !== proposer(m.height, m.round, validators.length)) return wrong;
     const id = m.type === 'proposal' ? this.valueId(m.value) : null;
     if (m.height === this.admission.height) {
       const a = this.admission.classify(m, id === null ? messageIdHex(m, this.valueId) : toHex(id));
       if (a === 'duplicate' || a === 'excess') return 'ignore';
     }
-    const c = checkMessage(m, this.cfg.validators, this.cfg.chainId, this.cfg.verifier, id === null ? this.valueId : () => id, this.cfg.maxValueBytes);
-    if (!c.ok) return 'reject';
+    const c = checkMessage(m, validators, this.cfg.chainId, this.cfg.verifier, id === null ? this.valueId : () => id, this.cfg.maxValueBytes);
+    if (!c.ok) return wrong;
     return 'accept';
   }
 
@@ -160,7 +165,7 @@ export class ConsensusRunner extends RunnerBase {
     if (!d.ok) return;
     const m = d.message;
     const v = m.validator;
-    if (v >= this.n) return;
+    if (v >= this.nAt(m.height)) return;
     // Back-pressure in bytes and count, per sending validator: a flooder fills only its own share.
     const size = data.length;
     if (this.depth >= QUEUE_DEPTH_MAX || !this.gossipBudget.take(v, size)) {
@@ -177,9 +182,9 @@ export class ConsensusRunner extends RunnerBase {
   protected async onMessage(m: ConsensusMessage): Promise<void> {
     const next = this.o.ledger.getHead().height + 1;
     if (m.height < next || m.height > next + HEIGHTS_AHEAD_MAX) return;
-    // Paper L22/L28/L36/L49 count a proposal only "from proposer(h, r)": checked before anything
-    // costly (hold slots, block validation).
-    if (m.type === 'proposal' && m.validator !== proposer(m.height, m.round, this.n)) return this.count('WRONG_PROPOSER');
+    // Paper L22/L28/L36/L49 count a proposal only "from proposer(h, r)" (of that height's set):
+    // checked before anything costly (hold slots, block validation).
+    if (m.type === 'proposal' && m.validator !== proposer(m.height, m.round, this.nAt(m.height))) return this.count('WRONG_PROPOSER');
     if (m.height > next) {
       // Others decided `next` (or more) already: we are behind. One height ahead is the normal
       // race at a block boundary (the decision usually reaches us a moment later, or the
@@ -213,7 +218,7 @@ export class ConsensusRunner extends RunnerBase {
    */
   protected async admit(m: ConsensusMessage, replayedBytes: number): Promise<void> {
     if (this.halted !== null || m.height !== this.driver.height || m.height !== this.admission.height) return;
-    if (m.type === 'proposal' && m.validator !== proposer(m.height, m.round, this.n)) return this.count('WRONG_PROPOSER');
+    if (m.type === 'proposal' && m.validator !== proposer(m.height, m.round, this.nAt(m.height))) return this.count('WRONG_PROPOSER');
     const idHex = messageIdHex(m, this.valueId);
     const a = this.admission.classify(m, idHex);
     if (a === 'duplicate') return;
@@ -255,7 +260,7 @@ export class ConsensusRunner extends RunnerBase {
     if (this.running && this.driver.height === height) return;
     this.running = true;
     this.lastProgressMs = this.clock.now();
-    this.admission.reset(height);
+    this.trackHeight(height);
     this.o.log('debug', 'start height', { height });
     await this.execute(this.driver.handle({ kind: 'start-height', height }));
     for (const p of this.held.take(height)) {
@@ -321,6 +326,11 @@ export class ConsensusRunner extends RunnerBase {
             this.halt('TRANSITION_LIMIT', e.reason);
             return;
           }
+          if (e.code === 'BAD_VALIDATOR_SET') {
+            // The set of the height to decide is unusable: our governance state is broken.
+            this.halt('INVARIANT', e.reason, { invariant: 'BAD_VALIDATOR_SET' });
+            return;
+          }
           this.o.log(e.code === 'GET_VALUE_FAILED' ? 'info' : 'debug', 'consensus input rejected', { code: e.code, reason: e.reason });
           break;
       }
@@ -332,7 +342,7 @@ export class ConsensusRunner extends RunnerBase {
    * then gossip. False when consensus halted instead.
    */
   protected async broadcast(m: ConsensusMessage): Promise<boolean> {
-    invariant(m.validator === this.cfg.selfIndex, 'BROADCAST_NOT_OURS', () => `the driver broadcast a message of validator ${m.validator}, we are ${String(this.cfg.selfIndex)}`);
+    invariant(m.validator === this.selfAt(m.height), 'BROADCAST_NOT_OURS', () => `the driver broadcast a message of validator ${m.validator}, we are ${String(this.selfAt(m.height))}`);
     const bytes = encodeMessage(m);
     this.own.remember(m, bytes);
     if (m.height === this.admission.height) {

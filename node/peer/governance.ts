@@ -22,12 +22,17 @@ import {
   genesisGovState,
   govRecordFromEntry,
   govStateHash,
+  paramsAt,
+  validatorsAt,
   type GovFailure,
   type GovGenesis,
+  type GovOrg,
+  type GovParams,
   type GovRejectCode,
   type GovState,
   type GovType,
   type ParsedGovRecord,
+  type ValidatorEpoch,
 } from '../../src/governance/index.js';
 import type { Store } from '../storage/store.js';
 import { failure, PeerError, type PeerFailure } from './errors.js';
@@ -80,10 +85,19 @@ export function epochAt(state: GovState, height: number): number {
   return Math.max(0, n);
 }
 
+/**
+ * How far ahead of the head the validator set is decided: a record in block H changes the set
+ * from H+2 at the earliest, so after head H the sets of every height up to H+2 are final.
+ */
+export const GOV_SET_KNOWN_AHEAD = 2;
+
 export class GovTracker {
   private stateAfterHead: GovState;
   private headHeight: number;
   private count: number;
+  private readonly listeners = new Set<(headHeight: number) => void>();
+  private epochCache: { state: GovState; list: ValidatorEpoch[] } | null = null;
+  private readonly epochsByFrom = new Map<number, ValidatorEpoch>();
   private hashCache: { state: GovState; hash: string } | null = null;
   private clientsCache: { base: GovState; height: number; clients: GovState['clients'] } | null = null;
 
@@ -136,6 +150,78 @@ export class GovTracker {
   /** The state after the head block. */
   get state(): GovState {
     return this.stateAfterHead;
+  }
+
+  /** Height of the last block whose records this state includes. */
+  get head(): number {
+    return this.headHeight;
+  }
+
+  /**
+   * The validator set (name, key, peer id; index = position) in force at `height`. Final for
+   * heights up to head + GOV_SET_KNOWN_AHEAD and for every past height; beyond, the best
+   * knowledge (a change not decided yet could still come in force there): see `setKnown`.
+   */
+  validatorsAt(height: number): readonly GovOrg[] {
+    return this.epochAt(height).orgs;
+  }
+
+  /**
+   * The validator epoch (set, quorum, first height, creating record) in force at `height`. Asked
+   * for every consensus message, so answered from a per-state list of epochs (the decided but
+   * pending one included) instead of advancing a copy of the state each time. An epoch's
+   * object stays the same as long as it exists (callers may cache by identity).
+   */
+  epochAt(height: number): ValidatorEpoch {
+    const list = this.epochList();
+    for (let i = list.length - 1; i > 0; i--) if (list[i]!.fromHeight <= height) return list[i]!;
+    return list[0]!;
+  }
+
+  /** Every validator epoch known, the decided-but-pending one last (for catch-up and checkpoints). */
+  epochList(): readonly ValidatorEpoch[] {
+    const s = this.stateAfterHead;
+    if (this.epochCache?.state === s) return this.epochCache.list;
+    const list: ValidatorEpoch[] = s.epochs.map((e) => this.stableEpoch(e));
+    const p = s.pending;
+    if (p?.orgs !== undefined) list.push(this.stableEpoch(validatorsAt(s, p.effectiveHeight)));
+    this.epochCache = { state: s, list };
+    return list;
+  }
+
+  /** The same object for the same epoch (identified by its first height) across states. */
+  private stableEpoch(e: ValidatorEpoch): ValidatorEpoch {
+    const known = this.epochsByFrom.get(e.fromHeight);
+    if (known !== undefined && known.record === e.record) return known;
+    this.epochsByFrom.set(e.fromHeight, e);
+    return e;
+  }
+
+  /** The parameters (block limits, timeouts, mempool bounds) in force at `height`. */
+  paramsAt(height: number): GovParams {
+    const s = this.stateAfterHead;
+    if (s.pending?.params === undefined && s.paramEpochs.length === 1) return s.paramEpochs[0]!.params;
+    return paramsAt(s, height);
+  }
+
+  /** True when the set of `height` can no longer change (height <= head + GOV_SET_KNOWN_AHEAD). */
+  setKnown(height: number): boolean {
+    return height <= this.headHeight + GOV_SET_KNOWN_AHEAD;
+  }
+
+  /** The number of the validator set in force at the next height (0 = the genesis set). */
+  membershipEpoch(): number {
+    return epochAt(this.stateAfterHead, this.headHeight + 1);
+  }
+
+  /**
+   * Calls `listener(headHeight)` after each applied block that scheduled a membership change
+   * (add, remove, rotation decided) or after which the next height has another validator set.
+   * Returns the unsubscribe function. Listeners must not throw (a throw is swallowed).
+   */
+  onChange(listener: (headHeight: number) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** Null when `client` (64 hex) may submit in block `height` (> head: the next block). */
@@ -205,9 +291,21 @@ export class GovTracker {
 
   /** After the store applied block `height` with `records` (the state from applyBlock). */
   commit(height: number, state: GovState, records: number): void {
+    const before = this.stateAfterHead;
     this.stateAfterHead = state;
     this.headHeight = height;
     this.count += records;
+    const scheduled = state.pending !== before.pending && state.pending?.orgs !== undefined;
+    const handover = this.epochAt(height + 1) !== this.epochAt(height);
+    if ((scheduled || handover) && this.listeners.size > 0) {
+      for (const f of [...this.listeners]) {
+        try {
+          f(height);
+        } catch {
+          // a listener's failure is its own (networking); governance state is already committed
+        }
+      }
+    }
   }
 
   /** For status: the state hash (cached per state) and the validator set number of the next height. */

@@ -14,15 +14,14 @@
 // - apply: one synced store.applyBlock (storage contract) BEFORE anything is signed or reported.
 // - checkpoints: after applying a block decided by consensus, sign the C2SP tlog-checkpoint body
 //   (signed-note) and gossip the signature line; collect the others' lines (each verified); with
-//   >= q valid signatures the checkpoint is stored as final. Signatures are ONLY made for
-//   decided blocks (a signed undecided head could become final on a branch consensus never
-//   took). An entry is final once a final checkpoint covers its index. A received signature is
-//   relayed or kept only once verified against a body we know; see checkCheckpointSigShape.
+//   >= q valid signatures of the size's set the checkpoint is stored as final
+//   (checkpoint-collect.ts). An entry is final once a final checkpoint covers its index.
+// - validator sets: each height's (validator-sets.ts, from governance) gives the proposer bound
+//   of a block, the set a catch-up certificate is checked against, and the checkpoint signers.
 import { EventEmitter } from 'node:events';
-import { toHex, bytesEqual, utf8 } from '../../src/encoding/bytes.js';
+import { toHex, bytesEqual } from '../../src/encoding/bytes.js';
 import { nodeVerifier } from '../../src/crypto/node.js';
 import type { Ed25519Signer } from '../../src/crypto/types.js';
-import { encodeCheckpointSig, decodeCheckpointSig } from './checkpoint-sig.js';
 import { decodeCertificate, verifyCommitCertificate, type CommitCertificate } from '../../src/consensus/index.js';
 import {
   EMPTY_RANGE,
@@ -32,40 +31,26 @@ import {
   encodeState,
   rootOf,
   tileWritesForAppend,
-  treeHash,
   type AppendResult,
   type CompactRange,
 } from '../../src/merkle/index.js';
-import { formatCheckpoint, parseCheckpoint, verifyCheckpointQuorum } from '../../src/checkpoint/checkpoint.js';
-import { formatNote, parseNote, signText, type NoteSignature } from '../../src/checkpoint/note.js';
+import { parseCheckpoint } from '../../src/checkpoint/checkpoint.js';
+import { parseNote } from '../../src/checkpoint/note.js';
 import { LOOKUP_BATCH_MAX, type Store } from '../storage/store.js';
 import { blockHash, decodeBlock, encodeBlock, entriesHashOf, entryBytes, type Block } from './block.js';
 import type { CheckedEntry, EntryChecker } from './entries.js';
 import type { Genesis } from './genesis.js';
 import type { Mempool } from './mempool.js';
 import { failure, PeerError, type PeerFailure } from './errors.js';
-import { peekBlockHeader } from './block-rules.js';
+import { peekBlockHeader, peekTreeSize } from './block-rules.js';
+import { Checkpoints } from './checkpoint-collect.js';
+import { ValidatorSets } from './validator-sets.js';
 import { checkBlockGov, unfitForBlock, type GovTracker } from './governance.js';
 import { attributionOk } from '../../src/consensus/validity.js';
 import { invariant } from '../../src/assert.js';
 
 /** Most block verdicts cached (one per distinct proposal value). */
 const VERDICTS_MAX = 256;
-/** Tree sizes for which signatures are being collected at once (older ones are dropped). */
-const COLLECTING_SIZES_MAX = 64;
-/**
- * Signatures for tree sizes beyond our head cannot be verified yet (we do not know the root).
- * They are kept, unverified, only in a store bounded per sender (the peer that delivered them,
- * so a Byzantine peer can only crowd out its own), only within this many blocks' worth of
- * entries ahead, and are verified when we reach the size; a dropped one is re-sent by its
- * signer (finality repair) or comes with a final checkpoint.
- */
-const EARLY_SIGNATURES_BLOCKS_AHEAD = 16;
-const EARLY_SIGNATURES_PER_SENDER_MAX = 16;
-/** Senders tracked in the early store (genesis peers only reach us; this bounds the map anyway). */
-const EARLY_SIGNATURE_SENDERS_MAX = 64;
-/** Checkpoint bodies of recently applied heads, so signatures for them verify synchronously. */
-const RECENT_BODIES_MAX = COLLECTING_SIZES_MAX;
 export { CHECKPOINT_SIG_MESSAGE_BYTES_MAX, encodeCheckpointSig, decodeCheckpointSig } from './checkpoint-sig.js';
 
 export interface LedgerHead {
@@ -95,9 +80,15 @@ export interface LedgerOptions {
   genesis: Genesis;
   store: Store;
   checker: EntryChecker;
-  /** Our validator index and signer; null for an observer. */
+  /**
+   * Our validator index in the genesis set and our signer; null for an observer. Which
+   * organization we are at a height is found by key (validator-sets.ts): `signer` and
+   * `extraSigners` are all the keys we hold.
+   */
   selfIndex: number | null;
   signer: Ed25519Signer | null;
+  /** Further signing keys of this organization (the next key of a rotation, or the key of an organization being added). */
+  extraSigners?: readonly Ed25519Signer[];
   now?: () => number;
   /** Gossips our checkpoint signature (encoded by encodeCheckpointSig). */
   publishCheckpointSig?: (bytes: Uint8Array) => void;
@@ -106,25 +97,16 @@ export interface LedgerOptions {
   gov?: GovTracker | null;
 }
 
-interface Collecting {
-  text: string;
-  sigs: Map<string, NoteSignature>;
-}
-
 export class Ledger extends EventEmitter<LedgerEvents> {
   private head: LedgerHead;
   private range: CompactRange;
-  private final = 0;
   private mempool: Mempool | null = null;
   private readonly verdicts = new Map<string, boolean>();
-  private readonly collecting = new Map<number, Collecting>();
-  /** Unverified signature lines for sizes beyond our head: sender peer -> (size, line), oldest first. */
-  private readonly early = new Map<string, { size: number; sig: NoteSignature }[]>();
-  /** Checkpoint body text of recently applied heads by tree size (insertion order = age). */
-  private readonly bodies = new Map<number, string>();
   private readonly now: () => number;
-  private readonly n: number;
   private applying: Promise<unknown> = Promise.resolve();
+  /** The validator set of each height and our place in it (consensus reads it as RunnerSets). */
+  readonly validatorSets: ValidatorSets;
+  private readonly checkpoints: Checkpoints;
   stats = { blocksApplied: 0, entriesApplied: 0, checkpointsFinal: 0, sigsAccepted: 0, sigsRejected: 0, sigsEarlyDropped: 0 };
 
   private constructor(private readonly opts: LedgerOptions, head: LedgerHead, range: CompactRange) {
@@ -132,9 +114,22 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     this.head = head;
     this.range = range;
     this.now = opts.now ?? Date.now;
-    this.n = opts.genesis.validators.length;
+    const signers = [...(opts.signer === null ? [] : [opts.signer]), ...(opts.extraSigners ?? [])];
+    this.validatorSets = new ValidatorSets(opts.genesis, opts.gov ?? null, signers);
+    this.checkpoints = new Checkpoints({
+      origin: opts.genesis.origin,
+      store: opts.store,
+      sets: this.validatorSets,
+      head: () => this.head,
+      now: this.now,
+      maxBlockEntries: () => opts.genesis.limits.maxBlockEntries,
+      ...(opts.publishCheckpointSig ? { publish: opts.publishCheckpointSig } : {}),
+      ...(opts.log ? { log: opts.log } : {}),
+      onFinal: (treeSize, note) => this.emit('final', { treeSize, note }),
+      stats: this.stats,
+    });
     // Registered first, so the body of a new head is known before anyone else hears of it.
-    this.on('block', (i) => this.onHeadApplied(i));
+    this.on('block', (i) => this.checkpoints.onHeadApplied(i));
   }
 
   /** Loads the head from the store (the head block gives the last block time). */
@@ -158,7 +153,15 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     if (fin !== undefined) {
       const n = parseNote(fin);
       const cp = n.ok ? parseCheckpoint(n.note.text) : null;
-      if (cp !== null && cp.ok) l.final = cp.checkpoint.size;
+      if (cp !== null && cp.ok) l.checkpoints.final = cp.checkpoint.size;
+    }
+    // Each set reached so far signs the sizes after the block before its first height.
+    for (const v of l.validatorSets.views()) {
+      if (v.fromHeight < 2 || v.fromHeight > head.height + 1) continue;
+      const b = await opts.store.getBlock(v.fromHeight - 1);
+      const size = b === undefined ? null : peekTreeSize(b);
+      if (size === null) throw new PeerError('ledger_corrupt', `block ${v.fromHeight - 1} (before validator set change) missing or unreadable`);
+      l.checkpoints.setBoundary(v.fromHeight, size);
     }
     return l;
   }
@@ -171,7 +174,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     return this.head;
   }
   finalSize(): number {
-    return this.final;
+    return this.checkpoints.final;
   }
   get store(): Store {
     return this.opts.store;
@@ -280,7 +283,8 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     const head = this.head;
     if (h.height !== head.height + 1) return failure('block_wrong_height', `block height ${h.height}, expected ${head.height + 1}`);
     if (!bytesEqual(h.prevHash, head.blockHash)) return failure('block_wrong_prev', `prevHash does not match block ${head.height}`);
-    if (h.proposer >= this.n) return failure('block_bad_proposer', `proposer index ${h.proposer} outside the ${this.n} validators`);
+    const n = this.validatorSets.view(h.height).validators.length;
+    if (h.proposer >= n) return failure('block_bad_proposer', `proposer index ${h.proposer} outside the ${n} validators of height ${h.height}`);
     if (mode === 'proposal' && h.timeMs <= head.timeMs) {
       return failure('block_time_not_monotonic', `block time ${h.timeMs} is not after the previous block's ${head.timeMs}`);
     }
@@ -399,6 +403,8 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     if (tracker && gov) tracker.commit(h.height, gov.state, gov.records.length);
     this.range = appended.state;
     this.head = { height: h.height, treeSize: appended.state.size, root, blockHash: hash, timeMs: h.timeMs };
+    // A set whose first height is the next one signs the sizes above this block's tree size.
+    for (const v of this.validatorSets.views()) if (v.fromHeight === h.height + 1) this.checkpoints.setBoundary(v.fromHeight, appended.state.size);
     this.verdicts.clear();
     this.mempool?.removeLogged(entries);
     this.stats.blocksApplied++;
@@ -412,184 +418,36 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   // ---------------------------------------------------------------- checkpoints
 
   /** Signs the checkpoint of the current head (a decided block) and gossips the signature line. */
-  async signHead(): Promise<void> {
-    const { selfIndex, signer } = this.opts;
-    if (selfIndex === null || signer === null) return;
-    const size = this.head.treeSize;
-    if (size <= this.final) return;
-    const text = formatCheckpoint({ origin: this.opts.genesis.origin, size, root: this.head.root });
-    const name = this.opts.genesis.validators[selfIndex]!.name;
-    const sig = signText(text, { name, signer });
-    const existing = await this.opts.store.getCheckpoint(size);
-    if (existing === undefined) await this.opts.store.putCheckpoint(size, utf8(formatNote({ text, signatures: [sig] })), false);
-    await this.addSignature(size, text, sig);
-    this.opts.publishCheckpointSig?.(encodeCheckpointSig(size, sig, this.now()));
+  signHead(): Promise<void> {
+    return this.checkpoints.signHead();
   }
 
   /** Re-sends our signature of the head (with a new timestamp so gossip does not deduplicate it). */
   republishHeadSignature(): void {
-    const { selfIndex, signer } = this.opts;
-    if (selfIndex === null || signer === null || this.head.treeSize === 0) return;
-    const text = formatCheckpoint({ origin: this.opts.genesis.origin, size: this.head.treeSize, root: this.head.root });
-    const sig = signText(text, { name: this.opts.genesis.validators[selfIndex]!.name, signer });
-    this.opts.publishCheckpointSig?.(encodeCheckpointSig(this.head.treeSize, sig, this.now()));
+    this.checkpoints.republishHeadSignature();
   }
 
   /** Gossip topic validator + handler in one: returns what the network should do with the message. */
-  async onCheckpointSigMessage(data: Uint8Array): Promise<'accept' | 'reject' | 'ignore'> {
-    const m = decodeCheckpointSig(data);
-    if (!m.ok) return 'reject';
-    return this.receiveSignature(m.size, m.sig);
+  onCheckpointSigMessage(data: Uint8Array): Promise<'accept' | 'reject' | 'ignore'> {
+    return this.checkpoints.onMessage(data);
   }
 
-  /**
-   * Gossip topic validator (synchronous). Only a signature verified against a checkpoint body we
-   * know (our head, a size being collected, a recently applied head) is accepted, i.e. handed
-   * to the handler and relayed. One for a size we cannot check is ignored, never rejected: an
-   * honest peer at another head may have relayed it, and a 'reject' would cost that peer gossip
-   * score until it is graylisted. A size ahead of ours goes, unverified, to the bounded early
-   * store of `from` (the peer that delivered it) and is verified when we get there.
-   */
+  /** Gossip topic validator (synchronous): see Checkpoints.checkShape. */
   checkCheckpointSigShape(data: Uint8Array, from = ''): 'accept' | 'reject' | 'ignore' {
-    const m = decodeCheckpointSig(data);
-    if (!m.ok) return 'reject';
-    const v = this.validatorOf(m.sig);
-    if (v === null) return 'reject';
-    if (m.size <= this.final) return 'ignore';
-    const text = this.bodyOf(m.size);
-    if (text === null) {
-      if (m.size > this.head.treeSize) this.keepEarly(from, m.size, m.sig);
-      return 'ignore';
-    }
-    // Same body, same key: an honest peer accepts exactly what we accept, so a signature that
-    // fails here was made up by whoever sent it.
-    if (!nodeVerifier.verify(v.publicKey, utf8(text), m.sig.signature)) {
-      this.stats.sigsRejected++;
-      return 'reject';
-    }
-    return 'accept';
+    return this.checkpoints.checkShape(data, from);
   }
 
   /** Unverified early signatures held (all senders). */
   pendingSignatures(): number {
-    let k = 0;
-    for (const l of this.early.values()) k += l.length;
-    return k;
-  }
-
-  private validatorOf(sig: NoteSignature): Genesis['validators'][number] | null {
-    const v = this.opts.genesis.validators.find((x) => x.name === sig.name);
-    return v === undefined || !bytesEqual(v.key.keyId, sig.keyId) ? null : v;
-  }
-
-  /** The checkpoint body at `size` when it is at hand synchronously, else null. */
-  private bodyOf(size: number): string | null {
-    const c = this.collecting.get(size);
-    if (c !== undefined) return c.text;
-    if (size === this.head.treeSize && size > 0) return formatCheckpoint({ origin: this.opts.genesis.origin, size, root: this.head.root });
-    return this.bodies.get(size) ?? null;
-  }
-
-  private keepEarly(from: string, size: number, sig: NoteSignature): void {
-    const ahead = EARLY_SIGNATURES_BLOCKS_AHEAD * this.opts.genesis.limits.maxBlockEntries;
-    let list = this.early.get(from);
-    // Beyond the window, over the sender's share, or a new sender past the cap: dropped, never
-    // evicting what is kept (the kept ones are the nearest sizes, needed first).
-    if (size > this.head.treeSize + ahead || (list === undefined && this.early.size >= EARLY_SIGNATURE_SENDERS_MAX) || (list?.length ?? 0) >= EARLY_SIGNATURES_PER_SENDER_MAX) {
-      this.stats.sigsEarlyDropped++;
-      return;
-    }
-    if (list === undefined) this.early.set(from, (list = []));
-    if (!list.some((e) => e.size === size && bytesEqual(e.sig.signature, sig.signature))) list.push({ size, sig });
-  }
-
-  /** A new head: remember its body, then verify the early signatures it makes checkable. */
-  private onHeadApplied(info: AppliedInfo): void {
-    const text = formatCheckpoint({ origin: this.opts.genesis.origin, size: info.treeSize, root: info.root });
-    this.bodies.set(info.treeSize, text);
-    if (this.bodies.size > RECENT_BODIES_MAX) this.bodies.delete(this.bodies.keys().next().value!);
-    const due: { size: number; sig: NoteSignature }[] = [];
-    for (const [from, list] of this.early) {
-      const keep = list.filter((e) => e.size > info.treeSize);
-      for (const e of list) if (e.size <= info.treeSize) due.push(e);
-      if (keep.length === 0) this.early.delete(from);
-      else this.early.set(from, keep);
-    }
-    for (const e of due) {
-      const body = e.size > this.final ? this.bodyOf(e.size) : null;
-      const v = this.validatorOf(e.sig);
-      if (body === null || v === null) continue;
-      if (!nodeVerifier.verify(v.publicKey, utf8(body), e.sig.signature)) {
-        this.stats.sigsRejected++;
-        continue;
-      }
-      this.stats.sigsAccepted++;
-      this.addSignature(e.size, body, e.sig).catch((err: Error) => this.opts.log?.('warn', 'early checkpoint signature failed', { error: err.message }));
-    }
-  }
-
-  private async receiveSignature(size: number, sig: NoteSignature): Promise<'accept' | 'reject' | 'ignore'> {
-    const v = this.validatorOf(sig);
-    if (v === null) return 'reject';
-    if (size <= this.final) return 'ignore';
-    // Beyond our head the body is unknown: the gossip validator keeps such signatures (bounded).
-    if (size > this.head.treeSize) return 'ignore';
-    const text = this.bodyOf(size) ?? formatCheckpoint({ origin: this.opts.genesis.origin, size, root: await treeHash(this.opts.store, size) });
-    if (!nodeVerifier.verify(v.publicKey, utf8(text), sig.signature)) {
-      this.stats.sigsRejected++;
-      return 'reject';
-    }
-    this.stats.sigsAccepted++;
-    await this.addSignature(size, text, sig);
-    return 'accept';
-  }
-
-  private async addSignature(size: number, text: string, sig: NoteSignature): Promise<void> {
-    if (size <= this.final) return;
-    let c = this.collecting.get(size);
-    if (c === undefined) {
-      c = { text, sigs: new Map() };
-      this.collecting.set(size, c);
-      if (this.collecting.size > COLLECTING_SIZES_MAX) {
-        const smallest = Math.min(...this.collecting.keys());
-        this.collecting.delete(smallest);
-      }
-    }
-    c.sigs.set(sig.name, sig);
-    if (c.sigs.size >= this.opts.genesis.quorum && size > this.final) {
-      // Signature lines in validator order, so every peer stores the same bytes for the same set.
-      const order = this.opts.genesis.validators.map((x) => x.name);
-      const sigs = [...c.sigs.values()].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
-      const note = utf8(formatNote({ text: c.text, signatures: sigs }));
-      await this.markFinal(size, note);
-    }
-  }
-
-  private async markFinal(size: number, note: Uint8Array): Promise<void> {
-    if (size <= this.final) return;
-    await this.opts.store.putCheckpoint(size, note, true);
-    if (size <= this.final) return;
-    this.final = size;
-    for (const s of [...this.collecting.keys()]) if (s <= size) this.collecting.delete(s);
-    this.stats.checkpointsFinal++;
-    this.emit('final', { treeSize: size, note });
+    return this.checkpoints.pendingSignatures();
   }
 
   /**
    * Adopts a final checkpoint obtained from another peer (catch-up, missed signature gossip):
-   * verified with the genesis quorum, and its root must equal OUR root at that size.
+   * verified with the quorum of the set that signs its size, and its root must equal OUR root.
    */
-  async adoptFinalCheckpoint(note: Uint8Array): Promise<{ ok: true; size: number } | PeerFailure> {
-    const g = this.opts.genesis;
-    const v = verifyCheckpointQuorum(note, { origin: g.origin, keys: g.validators.map((x) => x.key), quorum: g.quorum }, nodeVerifier);
-    if (!v.ok) return failure(v.code, v.message);
-    const size = v.checkpoint.size;
-    if (size > this.head.treeSize) return failure('checkpoint_ahead', `checkpoint size ${size} is beyond our tree size ${this.head.treeSize}`);
-    if (size <= this.final) return { ok: true, size };
-    const root = size === this.head.treeSize ? this.head.root : await treeHash(this.opts.store, size);
-    if (!bytesEqual(root, v.checkpoint.root)) return failure('checkpoint_fork', `final checkpoint root at size ${size} differs from our log: the logs diverged`);
-    await this.markFinal(size, note);
-    return { ok: true, size };
+  adoptFinalCheckpoint(note: Uint8Array): Promise<{ ok: true; size: number } | PeerFailure> {
+    return this.checkpoints.adopt(note);
   }
 
   /** Verifies a commit certificate for block bytes at a height (catch-up). */
@@ -603,11 +461,14 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     // names the proposer of some round r' <= r (the round that first proposed it fresh).
     const hp = peekBlockHeader(blockBytes);
     if (hp === null) return failure('sync_bad_block', 'block header does not parse');
-    if (!attributionOk(hp.proposer, height, c.round, c.round, this.n)) {
+    // The set in force at `height`: final once height − 1 is applied (catch-up applies blocks in
+    // order, verifying each just before applying it), never a guess.
+    if (!this.validatorSets.known(height)) return failure('sync_set_unknown', `the validator set of height ${height} is not known yet (head ${this.head.height})`);
+    const set = this.validatorSets.view(height);
+    if (!attributionOk(hp.proposer, height, c.round, c.round, set.validators.length)) {
       return failure('sync_wrong_proposer', `block names proposer ${hp.proposer}, not a proposer of height ${height} rounds 0..${c.round}`);
     }
-    const g = this.opts.genesis;
-    const r = verifyCommitCertificate(c, g.validators.map((v) => ({ name: v.name, publicKey: v.publicKey })), g.origin, nodeVerifier);
+    const r = verifyCommitCertificate(c, set.validators, this.opts.genesis.origin, nodeVerifier);
     if (!r.ok) return failure('sync_bad_certificate', `${r.code}: ${r.message}`);
     return { ok: true, certificate: c };
   }

@@ -1,5 +1,6 @@
 // ConsensusConfig checked and resolved (defaults applied) once, when a driver is built.
-import type { ConsensusConfig } from './types.js';
+import type { ConsensusConfig, HeightValidators, Validator } from './types.js';
+import type { Ed25519Signer } from '../crypto/types.js';
 import { ConsensusError } from './errors.js';
 import { sha256 } from '../crypto/hash.js';
 import { bytesEqual, utf8 } from '../encoding/bytes.js';
@@ -25,6 +26,50 @@ export interface ResolvedConfig {
   maxValueBytes: number;
   valueIdOf: (value: Uint8Array) => Uint8Array;
   canSign: boolean;
+}
+
+/** A height's validator set with its thresholds (quorum.ts), resolved once per set. */
+export interface ResolvedSet {
+  validators: readonly Validator[];
+  n: number;
+  q: number;
+  skip: number;
+  selfIndex: number | null;
+  signer: Ed25519Signer | null;
+  canSign: boolean;
+  known: boolean;
+}
+
+/**
+ * Checks and resolves one height's set. Throws ConsensusError('BAD_VALIDATOR_SET') for a set no
+ * driver can run with (size, our index, our signer's key).
+ */
+export function resolveSet(s: HeightValidators, twoFPlusOne: boolean): ResolvedSet {
+  const n = Array.isArray(s?.validators) ? s.validators.length : 0;
+  if (n < 1 || n > VALIDATORS_MAX) throw new ConsensusError('BAD_VALIDATOR_SET', `validator set size must be 1..${VALIDATORS_MAX} (VALIDATORS_MAX)`);
+  const self = s.selfIndex;
+  if (self !== null && (!Number.isInteger(self) || self < 0 || self >= n)) throw new ConsensusError('BAD_VALIDATOR_SET', `selfIndex must be null or in 0..${n - 1}`);
+  if (self !== null && s.signer !== null && !bytesEqual(s.signer.publicKey, s.validators[self]!.publicKey)) {
+    throw new ConsensusError('BAD_VALIDATOR_SET', `signer public key differs from validators[${self}].publicKey`);
+  }
+  return {
+    validators: s.validators,
+    n,
+    q: twoFPlusOne ? quorumTwoFPlusOne(n) : quorum(n),
+    skip: skipThreshold(n),
+    selfIndex: self,
+    signer: s.signer,
+    canSign: self !== null && s.signer !== null,
+    known: s.known !== false,
+  };
+}
+
+/** Same validators in the same order (same keys): messages checked against one hold for the other. */
+export function sameValidators(a: readonly Validator[], b: readonly Validator[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!bytesEqual(a[i]!.publicKey, b[i]!.publicKey)) return false;
+  return true;
 }
 
 /** Throws ConsensusError('BAD_CONFIG') for a config no driver can run with. */

@@ -3,11 +3,17 @@
 //
 //   message -> shape check -> height routing (current / buffered future / stale)
 //           -> signature check (injected verifier) -> vote keeper (thresholds, equivocation)
+//
+// Validator sets may differ per height (cfg.validatorSetAt, governance): the set of the height
+// being decided gives n, the quorum, the skip threshold, proposer(h, r) and our index and signer;
+// a message is checked against the set of ITS height, and a future-height message checked
+// against a set that was not final yet is checked again when its height starts.
 //           -> "upon" clauses that now hold -> round state machine (state-machine.ts)
 //           -> outputs -> signer guard -> persist BEFORE broadcast
 //
 // Pure: no I/O, no clock, no randomness; the same inputs always give the same effects.
 import type { CommitCertificate, ConsensusConfig, ConsensusMessage, Effect, Input, SignerState, Step } from './types.js';
+import { ConsensusError } from './errors.js';
 import { checkMessage, checkMessageShape, messageSignBytes } from './message-check.js';
 import { proposer } from './quorum.js';
 import { initialState, transition, type RoundInput, type RoundOutput, type RoundState } from './state-machine.js';
@@ -15,7 +21,7 @@ import { SignerGuard } from './signer-guard.js';
 import { ValueChecks } from './validity.js';
 import { idKey, VoteKeeper } from './vote-keeper.js';
 import { HEIGHT_MAX, ROUND_MAX } from './limits.js';
-import { resolveConfig } from './driver-config.js';
+import { resolveConfig, resolveSet, sameValidators, type ResolvedSet } from './driver-config.js';
 import { FutureBuffer, type BufferedMessage } from './future-buffer.js';
 import { checkSignerState, toSignerState } from './signer-state.js';
 
@@ -28,16 +34,19 @@ const TRANSITIONS_PER_INPUT_MAX = 10_000;
 /** 'halted': an invariant broke (transition limit); the driver takes no more input, signs nothing. */
 type Phase = 'idle' | 'running' | 'decided' | 'halted';
 
+/** Checks that fail only because a future height's set was not final yet (see rejectFor). */
+const SET_DEPENDENT = new Set(['UNKNOWN_VALIDATOR', 'WRONG_PROPOSER', 'BAD_SIGNATURE']);
+
 export class ConsensusDriver {
-  private readonly n: number;
-  private readonly q: number;
-  private readonly skip: number;
+  /** The validator set of the current height (n, q, skip, our index and signer). */
+  private set: ResolvedSet;
+  /** The one set of a config without validatorSetAt. */
+  private readonly fixedSet: ResolvedSet | null;
   private readonly roundsKept: number;
   private readonly pastRoundsKept: number;
   private readonly heightWindow: number;
   private readonly maxValueBytes: number;
   private readonly valueIdOf: (value: Uint8Array) => Uint8Array;
-  private readonly canSign: boolean;
 
   private state: RoundState;
   private phase: Phase = 'idle';
@@ -57,18 +66,27 @@ export class ConsensusDriver {
     restored?: SignerState,
   ) {
     const r = resolveConfig(cfg);
-    this.n = r.n;
-    this.q = r.q;
-    this.skip = r.skip;
     this.roundsKept = r.roundsKept;
     this.pastRoundsKept = r.pastRoundsKept;
     this.heightWindow = r.heightWindow;
     this.maxValueBytes = r.maxValueBytes;
     this.valueIdOf = r.valueIdOf;
-    this.canSign = r.canSign;
-    this.buffer = new FutureBuffer(r.n, r.bufferedPerValidator);
+    const twoF = cfg.bugs?.quorumTwoFPlusOne === true;
+    this.fixedSet =
+      cfg.validatorSetAt === undefined
+        ? { validators: cfg.validators, n: r.n, q: r.q, skip: r.skip, selfIndex: cfg.selfIndex, signer: cfg.signer, canSign: r.canSign, known: true }
+        : null;
+    // The set of the restored height (the one of height 0 until a height starts): a set the
+    // config cannot give is a broken config, refused like any other.
+    try {
+      this.set = this.fixedSet ?? resolveSet(cfg.validatorSetAt!(restored?.height ?? 0), twoF);
+    } catch (e) {
+      throw new ConsensusError('BAD_CONFIG', `validatorSetAt(${restored?.height ?? 0}): ${(e as Error).message}`);
+    }
+    // Per validator: the bound of maxBufferedPerHeight over the configured set's n.
+    this.buffer = new FutureBuffer(r.bufferedPerValidator);
     // Proposals are one per round, so this bound is rarely reached.
-    this.checks = new ValueChecks(cfg, r.n, 4 * this.roundsKept + 4);
+    this.checks = new ValueChecks(cfg, () => this.set.n, 4 * this.roundsKept + 4);
 
     if (restored === undefined) {
       this.state = initialState(0);
@@ -101,7 +119,7 @@ export class ConsensusDriver {
 
   /** A vote keeper for height h that pins our current lockedRound/validRound (restored or initial). */
   private newKeeper(h: number): VoteKeeper {
-    const k = new VoteKeeper(h, this.n, this.roundsKept, this.skip, this.pastRoundsKept, this.q);
+    const k = new VoteKeeper(h, this.set.n, this.roundsKept, this.set.skip, this.pastRoundsKept, this.set.q);
     k.pinRounds(this.state.lockedRound, this.state.validRound);
     return k;
   }
@@ -126,6 +144,18 @@ export class ConsensusDriver {
   /** Verified messages buffered for a future height (lets the node start height+1 on a valid message). */
   bufferedCount(height: number): number {
     return this.buffer.count(height);
+  }
+
+  /** Validator set of `h`: the fixed one, or the config's for that height (may throw ConsensusError). */
+  private setAt(h: number): ResolvedSet {
+    if (this.fixedSet !== null) return this.fixedSet;
+    if (h === this.state.height && this.phase !== 'idle') return this.set;
+    return resolveSet(this.cfg.validatorSetAt!(h), this.cfg.bugs?.quorumTwoFPlusOne === true);
+  }
+
+  /** n of the current height's validator set. */
+  get validatorCount(): number {
+    return this.set.n;
   }
 
   /** Everything that must be durable before a signed message leaves (see SignerState). */
@@ -174,13 +204,24 @@ export class ConsensusDriver {
         return;
       }
     }
+    let set: ResolvedSet;
+    try {
+      set = this.fixedSet ?? resolveSet(this.cfg.validatorSetAt!(h), this.cfg.bugs?.quorumTwoFPlusOne === true);
+    } catch (e) {
+      // The caller's set of a height to decide is unusable: nothing can be counted or signed
+      // safely at this height. Fail-stop like a broken invariant.
+      this.phase = 'halted';
+      this.reject('BAD_VALIDATOR_SET', `validator set of height ${h}: ${(e as Error).message}`);
+      return;
+    }
     this.resumePending = false;
     this.phase = 'running';
     // L53-L54: reset locked/valid values and the message log, then StartRound(0).
     this.state = initialState(h);
+    this.set = set;
     this.keeper = this.newKeeper(h);
     this.checks.reset();
-    const replay = this.buffer.take(h);
+    const replay = this.buffer.take(h).filter((e) => this.stillValid(e));
     this.startRound(0);
     const far: BufferedMessage[] = [];
     for (const e of replay) {
@@ -198,6 +239,23 @@ export class ConsensusDriver {
     }
   }
 
+  /**
+   * A buffered message checked against a set believed for its height that differs from the
+   * height's real set: checked again (index, proposer(h, r), signature) before it counts.
+   */
+  private stillValid(e: BufferedMessage): boolean {
+    const set = this.set;
+    if (sameValidators(e.validators, set.validators)) return true;
+    const m = e.message;
+    let code: string | null = null;
+    if (m.validator >= set.n) code = 'UNKNOWN_VALIDATOR';
+    else if (m.type === 'proposal' && m.validator !== proposer(m.height, m.round, set.n)) code = 'WRONG_PROPOSER';
+    else if (!this.verify(m, e.valueId, set).ok) code = 'BAD_SIGNATURE';
+    if (code === null) return true;
+    this.reject('SET_NOT_KNOWN', `buffered ${m.type} of validator ${m.validator} for height ${m.height} fails against that height's validator set (${code})`);
+    return false;
+  }
+
   /** start-height after a restore: stay in the restored round/step, re-emit, re-arm the timeout. */
   private resume(): void {
     this.resumePending = false;
@@ -212,7 +270,7 @@ export class ConsensusDriver {
       }
     } else {
       const last = this.guard.lastSigned;
-      if (this.canSign && last !== null && last.height === s.height && last.round === s.round) this.reemit(last.message);
+      if (this.set.canSign && last !== null && last.height === s.height && last.round === s.round) this.reemit(last.message);
       // Re-arm the step's timeout so a restarted peer cannot wait forever for messages that the
       // network already delivered before the crash. Firing it only ever leads to nil votes or a
       // new round, which are always safe.
@@ -237,31 +295,50 @@ export class ConsensusDriver {
   }
 
   private onMessage(m: unknown): void {
-    const shape = checkMessageShape(m, this.n, this.maxValueBytes);
-    if (!shape.ok) return this.reject(shape.code, shape.message);
+    // The set of the message's own height (a valid height is needed to ask for it).
+    const mh = typeof m === 'object' && m !== null ? (m as { height?: unknown }).height : undefined;
+    let set = this.set;
+    if (this.fixedSet === null && typeof mh === 'number' && Number.isSafeInteger(mh) && mh >= 0 && mh <= HEIGHT_MAX && mh !== this.state.height) {
+      try {
+        set = this.setAt(mh);
+      } catch (e) {
+        return this.reject('SET_NOT_KNOWN', `no usable validator set for height ${mh}: ${(e as Error).message}`);
+      }
+    }
+    const shape = checkMessageShape(m, set.n, this.maxValueBytes);
+    if (!shape.ok) return this.rejectFor(set, shape.code, shape.message);
     const msg = m as ConsensusMessage;
     if (this.phase === 'idle' && !this.resumePending) return this.reject('NOT_STARTED', 'no height started yet');
     const h = this.state.height;
     if (msg.height < h || (msg.height === h && this.phase === 'decided')) {
       return this.reject('STALE_HEIGHT', `message for height ${msg.height}, current height ${h} is ${this.phase === 'decided' ? 'decided' : 'ahead'}`);
     }
-    // Paper L22/L28/L36/L49: a proposal counts only "from proposer(h, r)".
-    if (msg.type === 'proposal' && msg.validator !== proposer(msg.height, msg.round, this.n)) {
-      return this.reject('WRONG_PROPOSER', `validator ${msg.validator} is not the proposer of height ${msg.height} round ${msg.round}`);
+    // Paper L22/L28/L36/L49: a proposal counts only "from proposer(h, r)" — of that height's set.
+    if (msg.type === 'proposal' && msg.validator !== proposer(msg.height, msg.round, set.n)) {
+      return this.rejectFor(set, 'WRONG_PROPOSER', `validator ${msg.validator} is not the proposer of height ${msg.height} round ${msg.round}`);
     }
-    if (msg.height > h) return this.bufferFuture(msg);
+    if (msg.height > h) return this.bufferFuture(msg, set);
     if (this.keeper.position(msg.round) === 'too-old') {
       return this.reject('ROUND_OUT_OF_WINDOW', this.tooOldReason(msg.round));
     }
     if (this.keeper.isExactDuplicate(msg)) return; // already verified and counted
     const id = msg.type === 'proposal' ? this.valueIdOf(msg.value) : null;
-    const sig = this.verify(msg, id);
+    const sig = this.verify(msg, id, this.set);
     if (!sig.ok) return this.reject(sig.code, sig.message);
     this.ingest(msg, id);
     this.evaluate();
   }
 
-  private bufferFuture(msg: ConsensusMessage): void {
+  /**
+   * A failed check against `set`: when the set was not final (a future height whose set could
+   * still change), the sender may be right, so the code says so instead of blaming it.
+   */
+  private rejectFor(set: ResolvedSet, code: string, reason: string): void {
+    if (!set.known && SET_DEPENDENT.has(code)) return this.reject('SET_NOT_KNOWN', `${reason} (checked against a validator set not final yet: ${code})`);
+    this.reject(code, reason);
+  }
+
+  private bufferFuture(msg: ConsensusMessage, set: ResolvedSet): void {
     const h = this.state.height;
     if (msg.height > h + this.heightWindow) {
       return this.reject('FUTURE_HEIGHT_TOO_FAR', `height ${msg.height} is more than ${this.heightWindow} (futureHeightWindow) above ${h}`);
@@ -272,14 +349,14 @@ export class ConsensusDriver {
       return this.reject('BUFFER_FULL', `validator ${msg.validator} already has ${this.buffer.perValidatorMax} messages buffered for height ${msg.height} (maxBufferedPerHeight / n)`);
     }
     const id = msg.type === 'proposal' ? this.valueIdOf(msg.value) : null;
-    const sig = this.verify(msg, id);
-    if (!sig.ok) return this.reject(sig.code, sig.message);
-    this.buffer.add(msg, id);
+    const sig = this.verify(msg, id, set);
+    if (!sig.ok) return this.rejectFor(set, sig.code, sig.message);
+    this.buffer.add(msg, id, set.validators);
   }
 
-  private verify(msg: ConsensusMessage, id: Uint8Array | null): { ok: true } | { ok: false; code: string; message: string } {
+  private verify(msg: ConsensusMessage, id: Uint8Array | null, set: ResolvedSet): { ok: true } | { ok: false; code: string; message: string } {
     // checkMessage re-derives id(v); pass our (possibly custom) valueId function through.
-    return checkMessage(msg, this.cfg.validators, this.cfg.chainId, this.cfg.verifier, id === null ? this.valueIdOf : () => id, this.maxValueBytes);
+    return checkMessage(msg, set.validators, this.cfg.chainId, this.cfg.verifier, id === null ? this.valueIdOf : () => id, this.maxValueBytes);
   }
 
   /** Counts a verified message of the current height in the vote keeper. */
@@ -318,7 +395,7 @@ export class ConsensusDriver {
   private fireOne(): boolean {
     const s = this.state;
     const k = this.keeper;
-    const q = this.q;
+    const q = this.set.q;
 
     // L49: a proposal and q precommits for it in ANY round r (catch-up decides in any round/step).
     // A round holds several proposals only if its proposer equivocated; each is a candidate.
@@ -333,7 +410,7 @@ export class ConsensusDriver {
     this.touched.clear();
 
     // L55: f+1 messages from a higher round.
-    const skipTo = k.skipRound(this.skip);
+    const skipTo = k.skipRound(this.set.skip);
     if (skipTo !== null && skipTo > s.round && this.apply({ line: 'L55', round: skipTo })) return true;
 
     const proposals = k.proposals(s.round);
@@ -389,7 +466,7 @@ export class ConsensusDriver {
     const s = this.state;
     switch (o.kind) {
       case 'propose': {
-        if (!this.canSign) return;
+        if (!this.set.canSign) return;
         // Ask the signer guard first: after a restore the proposal of this round may already be
         // signed, and then it is re-emitted as is, whatever getValue() would return now.
         const d = this.guard.check(s.height, o.round, 'propose');
@@ -425,19 +502,19 @@ export class ConsensusDriver {
           round: o.round,
           value: proposalValue,
           validRound: o.validRound,
-          validator: this.cfg.selfIndex!,
+          validator: this.set.selfIndex!,
           signature,
         }));
         return;
       }
       case 'vote': {
-        if (!this.canSign) return;
+        if (!this.set.canSign) return;
         this.signAndSend(o.type, o.round, o.valueId, before, (signature) => ({
           type: o.type,
           height: s.height,
           round: o.round,
           valueId: o.valueId,
-          validator: this.cfg.selfIndex!,
+          validator: this.set.selfIndex!,
           signature,
         }));
         return;
@@ -476,7 +553,7 @@ export class ConsensusDriver {
   }
 
   private isProposer(round: number): boolean {
-    return this.cfg.selfIndex !== null && proposer(this.state.height, round, this.n) === this.cfg.selfIndex;
+    return this.set.selfIndex !== null && proposer(this.state.height, round, this.set.n) === this.set.selfIndex;
   }
 
   private scheduleTimeout(round: number, step: Step): void {
@@ -503,7 +580,7 @@ export class ConsensusDriver {
     }
     const unsigned = build(new Uint8Array(64));
     const signBytes = messageSignBytes(this.cfg.chainId, unsigned, unsigned.type === 'proposal' ? valueId : null);
-    const message = { ...unsigned, signature: this.cfg.signer!.sign(signBytes) } as ConsensusMessage;
+    const message = { ...unsigned, signature: this.set.signer!.sign(signBytes) } as ConsensusMessage;
     this.guard.record({ height: h, round, step, valueId, message });
     if (this.cfg.bugs?.noSignerPersistence === true) {
       // BUG INJECTION (simulator only): emulate "persist after broadcast" — the durable state is

@@ -1,25 +1,29 @@
 // Verified messages of heights above the current one, kept for replay at their start-height
 // (a peer that is a little behind must not lose the votes that would let it decide). Bounded per
 // validator and height, so one validator cannot crowd out the others; the height window is the
-// driver's concern.
-import type { ConsensusMessage, Proposal, Vote } from './types.js';
+// driver's concern. Each message keeps the validator set it was verified against: when that set
+// was not final yet (a membership change could still come in force at that height), the driver
+// checks it again against the height's real set when the height starts.
+import type { ConsensusMessage, Proposal, Validator, Vote } from './types.js';
 import { bytesEqual } from '../encoding/bytes.js';
 
 export interface BufferedMessage {
   message: ConsensusMessage;
   valueId: Uint8Array | null;
+  /** The set the signature was checked against. */
+  validators: readonly Validator[];
 }
 
 interface PerHeight {
   entries: BufferedMessage[];
-  perValidator: Uint16Array;
+  /** Messages per validator index (at most n of the believed set: bounded by VALIDATORS_MAX). */
+  perValidator: Map<number, number>;
 }
 
 export class FutureBuffer {
   private readonly heights = new Map<number, PerHeight>();
 
   constructor(
-    private readonly n: number,
     /** Messages kept per validator and height. */
     readonly perValidatorMax: number,
   ) {}
@@ -29,18 +33,18 @@ export class FutureBuffer {
     const b = this.heights.get(msg.height);
     if (b === undefined) return 'ok';
     for (const e of b.entries) if (sameMessage(e.message, msg)) return 'duplicate';
-    return b.perValidator[msg.validator]! >= this.perValidatorMax ? 'full' : 'ok';
+    return (b.perValidator.get(msg.validator) ?? 0) >= this.perValidatorMax ? 'full' : 'ok';
   }
 
-  /** Adds a verified message that `admit` accepted. */
-  add(msg: ConsensusMessage, valueId: Uint8Array | null): void {
+  /** Adds a message that `admit` accepted, verified against `validators`. */
+  add(msg: ConsensusMessage, valueId: Uint8Array | null, validators: readonly Validator[]): void {
     let b = this.heights.get(msg.height);
     if (b === undefined) {
-      b = { entries: [], perValidator: new Uint16Array(this.n) };
+      b = { entries: [], perValidator: new Map() };
       this.heights.set(msg.height, b);
     }
-    b.entries.push({ message: msg, valueId });
-    b.perValidator[msg.validator]! += 1;
+    b.entries.push({ message: msg, valueId, validators });
+    b.perValidator.set(msg.validator, (b.perValidator.get(msg.validator) ?? 0) + 1);
   }
 
   count(height: number): number {

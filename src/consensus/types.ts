@@ -104,15 +104,41 @@ export interface Timeouts {
   deltaMs: number;
 }
 
+/**
+ * The validator set of one height, from this validator's point of view. Validator index =
+ * position in `validators`; quorum ⌊2n/3⌋+1 of them; proposer(h, r) = (h + r) mod n.
+ */
+export interface HeightValidators {
+  validators: readonly Validator[];
+  /** Our index in `validators` at this height; null = not a validator there (never signs). */
+  selfIndex: number | null;
+  /** Our signer at this height (its public key must be validators[selfIndex].publicKey). */
+  signer: Ed25519Signer | null;
+  /**
+   * false when the set may still change (a later block could decide a change that comes in
+   * force at this height): messages checked against it are re-checked at start-height, and a
+   * failing check is reported as SET_NOT_KNOWN, not as a fault of the sender. Default true.
+   */
+  known?: boolean;
+}
+
 export interface ConsensusConfig {
   /** The log origin; part of every sign-bytes. */
   chainId: string;
+  /** The validator set when `validatorSetAt` is absent (one set for every height). */
   validators: Validator[];
   /** null = observer (never signs). */
   selfIndex: number | null;
   signer: Ed25519Signer | null;
   /** Checks every incoming message signature before it is counted. */
   verifier: Ed25519Verifier;
+  /**
+   * The validator set (and our place in it) of each height, when it changes over time
+   * (governance). The set of h + 1 must be final once h is decided. Deterministic: the same
+   * height gives the same set on every correct peer. When absent, `validators`, `selfIndex`
+   * and `signer` hold for every height.
+   */
+  validatorSetAt?(height: number): HeightValidators;
   /** Proposer's new value (the node's block) — paper: getValue(). */
   getValue(height: number, round: number): Uint8Array;
   /**
@@ -218,5 +244,9 @@ export type ConsensusErrorCode =
   | 'STALE_TIMEOUT'
   | 'GET_VALUE_FAILED'
   | 'TRANSITION_LIMIT'
+  /** A message of a future height that fails against the set believed for it (not final yet). */
+  | 'SET_NOT_KNOWN'
+  /** validatorSetAt returned an unusable set: the driver halts like TRANSITION_LIMIT. */
+  | 'BAD_VALIDATOR_SET'
   /** Every input after TRANSITION_LIMIT: the driver stopped (fail-stop). */
   | 'HALTED';

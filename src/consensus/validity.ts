@@ -33,7 +33,8 @@ export class ValueChecks {
 
   constructor(
     private readonly cfg: ConsensusConfig,
-    private readonly n: number,
+    /** n of the current height's validator set (proposer(h, r) rotates over it). */
+    private readonly nOf: () => number,
     /** Bound of the verdict cache; clearing it only costs re-checks. */
     private readonly cacheMax: number,
   ) {}
@@ -73,7 +74,7 @@ export class ValueChecks {
     } catch {
       return false;
     }
-    return attributionOk(claimed, p.height, p.round, p.validRound, this.n);
+    return attributionOk(claimed, p.height, p.round, p.validRound, this.nOf());
   }
 
   /** Timeliness of a fresh proposal (L22); never cached. A throwing check means "not timely". */

@@ -76,11 +76,17 @@ export class InvariantChecker {
   private readonly decidedByNode = new Map<string, string>();
 
   constructor(
-    private readonly validators: Validator[],
+    /** The validator set of each height (index = position). */
+    validators: readonly Validator[] | ((height: number) => readonly Validator[]),
     private readonly chainId: string,
     private readonly verifier: Ed25519Verifier,
     private readonly valueId: (v: Uint8Array) => Uint8Array,
-  ) {}
+  ) {
+    this.validatorsAt = typeof validators === 'function' ? validators : () => validators;
+  }
+
+  /** The validator set of each height (index = position). */
+  private readonly validatorsAt: (height: number) => readonly Validator[];
 
   report(v: Violation): void {
     if (this.violations.length < VIOLATIONS_KEPT_MAX) this.violations.push(v);
@@ -103,7 +109,7 @@ export class InvariantChecker {
       fp = m.valueId === null ? 'nil' : toHex(m.valueId);
       signBytes = voteSignBytes(this.chainId, m.type, m.height, m.round, m.valueId);
     }
-    const v = this.validators[m.validator];
+    const v = this.validatorsAt(m.height)[m.validator];
     if (v === undefined || !this.verifier.verify(v.publicKey, signBytes, m.signature)) {
       this.report({
         kind: 'bad-own-signature',
@@ -145,7 +151,7 @@ export class InvariantChecker {
       });
     }
     const c = d.certificate;
-    const certOk = verifyCommitCertificate(c, this.validators, this.chainId, this.verifier);
+    const certOk = verifyCommitCertificate(c, this.validatorsAt(c.height), this.chainId, this.verifier);
     if (!certOk.ok) {
       this.report({ kind: 'certificate', atMs, node, height: d.height, detail: `commit certificate rejected: ${certOk.code}: ${certOk.message}` });
     } else if (c.height !== d.height || c.round !== d.round || !bytesEqual(c.valueId, d.valueId)) {

@@ -34,6 +34,7 @@ import { ROUNDS_KEPT_DEFAULT } from '../../src/consensus/limits.js';
 import type {
   CommitCertificate,
   ConsensusConfig,
+  HeightValidators,
   ConsensusMessage,
   Effect,
   Input,
@@ -186,6 +187,11 @@ export interface PeerOptions {
   amnesiacTargeted?: boolean;
   /** Local time a node stays idle after a decision before starting the next height (empty mempool). */
   idleMs?: number;
+  /**
+   * Membership scenario: this node's view of the validator set of height h when its decided head
+   * is `decidedTop` (changes decided after it are unknown to it), with its index and signer.
+   */
+  setAt?: (height: number, decidedTop: number) => HeightValidators;
 }
 
 /**

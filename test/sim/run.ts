@@ -14,7 +14,8 @@
 // LIVENESS_EXTRA_ROUNDS; and the run must finish by a virtual deadline computed from those
 // rounds' timeouts.
 
-import type { ConsensusConfig, Effect, Validator } from '../../src/consensus/types.js';
+import type { ConsensusConfig, Effect, HeightValidators, Validator } from '../../src/consensus/types.js';
+import type { Ed25519Signer } from '../../src/crypto/types.js';
 import { sha256 } from '../../src/crypto/hash.js';
 import type { Ed25519Verifier } from '../../src/crypto/types.js';
 import { verifyCommitCertificate } from '../../src/consensus/certificate.js';
@@ -24,7 +25,7 @@ import { Network, type MessageKind } from './network.js';
 import { SimPeer, type Payload, type PeerEnv, type PeerTimer } from './peer.js';
 import { RunnerSimPeer, SETTLE_TURNS_MAX } from './runner-peer.js';
 import { Prng } from './prng.js';
-import { buildPlan, type BugName, type Plan, type ScenarioName, type SimConfig } from './scenario.js';
+import { buildPlan, setKeysAt, type BugName, type Plan, type ScenarioName, type SimConfig } from './scenario.js';
 import { makeSimCrypto } from './sim-crypto.js';
 import { TraceHash } from './trace-hash.js';
 import { isValidValue, makeValue } from './values.js';
@@ -77,6 +78,8 @@ export interface SimResult {
   synced: number;
   /** Most WAL records a correct peer held for one height (bounded by the runner's admission). */
   walRecordsMax: number;
+  /** Membership scenario: messages correct peers signed with a key that was not in the first set (joined or rotated in). */
+  newKeyMessages: number;
   violations: Violation[];
   safetyViolated: boolean;
   traceHash: string;
@@ -110,9 +113,13 @@ class Simulation {
   private effectiveDelayMs = 0;
   /** Virtual time of the first correct decision per height. */
   private readonly decidedAt = new Map<number, number>();
+  /** Every key's validator entry (key number = index); a set picks some of them. */
   private readonly validators: Validator[];
   private readonly verifier: Ed25519Verifier;
+  /** HeightValidators objects by (set, our key, known): the same object for the same answer. */
+  private readonly setCache = new Map<string, HeightValidators>();
   private synced = 0;
+  private newKeyMessages = 0;
 
   constructor(
     private readonly plan: Plan,
@@ -122,20 +129,27 @@ class Simulation {
     this.maxEvents = config.maxEvents ?? EVENTS_MAX_DEFAULT;
     this.net = new Network(plan.network, Prng.derive(plan.seed, 'network'));
     this.crashPrng = Prng.derive(plan.seed, 'crash');
-    const crypto = makeSimCrypto(plan.seed, plan.n, plan.realCrypto);
+    const crypto = makeSimCrypto(plan.seed, plan.membership?.keys ?? plan.n, plan.realCrypto);
     this.validators = crypto.keys.map((k, i) => ({ name: `org${i}`, publicKey: k.publicKey }));
     this.verifier = crypto.verifier;
     const valueId = (v: Uint8Array) => sha256(v);
-    this.checker = new InvariantChecker(this.validators, CHAIN_ID, crypto.verifier, valueId);
+    this.checker = new InvariantChecker((h) => this.actualSet(h), CHAIN_ID, crypto.verifier, valueId);
+    const signers = crypto.keys.map((k) => k.signer);
     const env = this.env();
     for (const pp of plan.peers) {
       const prng = Prng.derive(plan.seed, `peer-${pp.node}`);
       const invalid = pp.behaviour === 'invalid-proposer';
+      // A joining validator's node is not in the first set: an observer until it is.
+      const first = this.actualSet(0);
+      const inFirst = pp.validator < first.length;
+      const myKeys = [pp.validator, ...(pp.extraKeys ?? [])];
       const cfg: ConsensusConfig = {
         chainId: CHAIN_ID,
-        validators: this.validators,
-        selfIndex: pp.validator,
-        signer: crypto.keys[pp.validator]!.signer,
+        validators: [...first],
+        selfIndex: inFirst ? pp.validator : null,
+        signer: inFirst ? crypto.keys[pp.validator]!.signer : null,
+        // Byzantine drivers may know every set in advance; correct peers use their own view (setAt).
+        ...(plan.membership !== null ? { validatorSetAt: (h: number) => this.setFor(h, Infinity, myKeys, signers) } : {}),
         verifier: crypto.verifier,
         getValue: (h: number) => makeValue(prng, h, pp.node, !invalid),
         isValid: isValidValue,
@@ -158,6 +172,7 @@ class Simulation {
             firstHeight: plan.firstHeight,
             amnesiacTargeted: plan.amnesiacTargeted,
             idleMs: plan.idleMs,
+            ...(plan.membership !== null ? { setAt: (h: number, top: number) => this.setFor(h, top, myKeys, signers) } : {}),
       };
       this.peers.push(pp.behaviour === 'correct' ? new RunnerSimPeer(peerOpts, env) : new SimPeer(peerOpts, env));
     }
@@ -173,15 +188,40 @@ class Simulation {
       send: (from, to, payload) => sim.send(from, to, payload),
       timer: (node, incarnation, localDelayMs, timer) =>
         sim.q.after(localDelayMs * sim.net.clockRate(node), { kind: 'timer', node, incarnation, timer }),
-      onSigned: (node, m) => sim.checker.onSigned(node, m, sim.q.now),
+      onSigned: (node, m) => {
+        if (sim.plan.membership !== null && (setKeysAt(sim.plan.membership, sim.plan.n, m.height)[m.validator] ?? 0) >= sim.plan.n) sim.newKeyMessages++;
+        sim.checker.onSigned(node, m, sim.q.now);
+      },
       onDecide: (node, d, synced) => sim.onDecide(node, d, synced),
-      verifyCertificate: (c) => verifyCommitCertificate(c, sim.validators, CHAIN_ID, sim.verifier),
+      verifyCertificate: (c) => verifyCommitCertificate(c, sim.actualSet(c.height), CHAIN_ID, sim.verifier),
       crashPoint: (peer, effect) => sim.crashPoint(peer, effect),
       report: (v) => sim.checker.report(v),
       trace: (line) => sim.trace(line),
       tracing: this.traceLines !== null,
       gossipIntervalMs: this.plan.gossipIntervalMs,
     };
+  }
+
+  /** The validator set in force at `h` (every change known). */
+  private actualSet(h: number): Validator[] {
+    return setKeysAt(this.plan.membership, this.plan.n, h).map((k) => this.validators[k]!);
+  }
+
+  /**
+   * The set of `h` as a node holding `myKeys` sees it with its decided head at `top`: changes
+   * decided in blocks <= top are known; the set of h is final when h <= top + 2.
+   */
+  private setFor(h: number, top: number, myKeys: readonly number[], signers: readonly Ed25519Signer[]): HeightValidators {
+    const keys = setKeysAt(this.plan.membership, this.plan.n, h, top);
+    const index = keys.findIndex((k) => myKeys.includes(k));
+    const known = h <= top + 2;
+    const cacheKey = `${keys.join(',')}|${index}|${known}`;
+    let s = this.setCache.get(cacheKey);
+    if (s === undefined) {
+      s = { validators: keys.map((k) => this.validators[k]!), selfIndex: index < 0 ? null : index, signer: index < 0 ? null : signers[keys[index]!]!, known };
+      this.setCache.set(cacheKey, s);
+    }
+    return s;
   }
 
   async run(): Promise<SimResult> {
@@ -393,6 +433,7 @@ class Simulation {
       crashes: this.peers.reduce((s, p) => s + p.crashes, 0),
       evidence: this.peers.reduce((s, p) => s + p.stats.evidence, 0),
       synced: this.synced,
+      newKeyMessages: this.newKeyMessages,
       walRecordsMax: this.peers.reduce((m, p) => Math.max(m, p instanceof RunnerSimPeer ? p.walRecordsMax : 0), 0),
       rejected: this.rejectedCounts(),
       violations: this.checker.violations,

@@ -167,7 +167,8 @@ export class RunnerSimPeer {
           if (w === undefined) this.disk.wal.set(height, (w = []));
           for (const r of records) w.push(r.slice());
           this.walRecordsMax = Math.max(this.walRecordsMax, w.length);
-          if (w.length > cfg.validators.length * SIM_WAL_RECORDS_PER_VALIDATOR) {
+          // (a joining validator makes one more share)
+          if (w.length > (cfg.validators.length + (this.opts.setAt !== undefined ? 1 : 0)) * SIM_WAL_RECORDS_PER_VALIDATOR) {
             this.env.report({ kind: 'limit', atMs: this.env.now(), node: this.node, detail: `WAL of height ${height} holds ${w.length} records, more than n x ${SIM_WAL_RECORDS_PER_VALIDATOR}` });
           }
           return Promise.resolve();
@@ -203,8 +204,10 @@ export class RunnerSimPeer {
         signHead: () => Promise.resolve(),
       },
       mempool: { size: 1, onAdded: () => () => undefined },
-      selfIndex: this.validator,
-      signer: this.opts.signer,
+      selfIndex: cfg.selfIndex,
+      signer: cfg.selfIndex === null ? null : this.opts.signer,
+      // Membership scenario: the set of each height as this node knows it at its decided head.
+      ...(this.opts.setAt !== undefined ? { sets: { at: (h: number) => this.opts.setAt!(h, this.decidedTop) } } : {}),
       publish: (bytes) => {
         if (live()) this.publish(bytes);
       },

@@ -16,7 +16,12 @@
 //                 propose timeout; a restarted peer replays its WAL (bites noSignerPersistence);
 //   junk          crash-revote's crashes plus f Byzantine validators sending validly signed junk
 //                 (wal-flooder, junk-proposer, height-liar): correct peers must keep their WAL
-//                 bounded and still decide, also across restarts.
+//                 bounded and still decide, also across restarts;
+//   membership    random faults, crashes and Byzantine validators while the validator set
+//                 changes three times, as governance changes it: a correct validator rotates its
+//                 key, a new (correct) validator joins, another correct one leaves. Each change is
+//                 decided in some block D and in force from E >= D + 2; a peer knows it only once
+//                 it decided D (the set of h is final once h − 2 is decided).
 
 import type { Timeouts } from '../../src/consensus/types.js';
 import type { Behaviour } from './peer.js';
@@ -27,8 +32,8 @@ import { Prng } from './prng.js';
 export type BugName = 'quorumTwoFPlusOne' | 'noLocking' | 'noSignerPersistence';
 export const BUG_NAMES: readonly BugName[] = ['quorumTwoFPlusOne', 'noLocking', 'noSignerPersistence'];
 
-export type ScenarioName = 'random' | 'split-brain' | 'lock-race' | 'crash-revote' | 'long-async' | 'junk';
-export const SCENARIO_NAMES: readonly ScenarioName[] = ['random', 'split-brain', 'lock-race', 'crash-revote', 'long-async', 'junk'];
+export type ScenarioName = 'random' | 'split-brain' | 'lock-race' | 'crash-revote' | 'long-async' | 'junk' | 'membership';
+export const SCENARIO_NAMES: readonly ScenarioName[] = ['random', 'split-brain', 'lock-race', 'crash-revote', 'long-async', 'junk', 'membership'];
 
 /** The adversarial scenario used by default when a bug is injected. */
 export const BUG_SCENARIO: Record<BugName, ScenarioName> = {
@@ -71,8 +76,43 @@ export interface SimConfig {
 
 export interface PeerPlan {
   node: number;
+  /** The validator's key number (its index in the first set; a joining validator's is n). */
   validator: number;
   behaviour: Behaviour;
+  /** Further key numbers this node holds (the next key of a rotation). */
+  extraKeys?: number[];
+}
+
+/** One validator-set change: decided in block `decidedAt`, in force from height `from`. */
+export interface MembershipChange {
+  kind: 'rotate' | 'add' | 'remove';
+  decidedAt: number;
+  from: number;
+  /** Key number leaving the set (rotate, remove). */
+  oldKey?: number;
+  /** Key number entering the set (rotate, add). */
+  newKey?: number;
+}
+
+export interface MembershipPlan {
+  /** Key numbers in use (n plus the joining validator's and the rotation's new key). */
+  keys: number;
+  changes: MembershipChange[];
+}
+
+/**
+ * The key numbers of the set in force at `h` (validator index = position), counting only the
+ * changes decided in blocks <= `decidedThrough` (what a peer whose head is there knows).
+ */
+export function setKeysAt(m: MembershipPlan | null, n: number, h: number, decidedThrough = Infinity): number[] {
+  let keys = Array.from({ length: n }, (_, i) => i);
+  for (const c of m?.changes ?? []) {
+    if (c.from > h || c.decidedAt > decidedThrough) continue;
+    if (c.kind === 'add') keys = [...keys, c.newKey!];
+    else if (c.kind === 'remove') keys = keys.filter((k) => k !== c.oldKey);
+    else keys = keys.map((k) => (k === c.oldKey ? c.newKey! : k));
+  }
+  return keys;
 }
 
 export interface ScheduledCrash {
@@ -103,6 +143,8 @@ export interface Plan {
   amnesiacTargeted: boolean;
   realCrypto: boolean;
   firstHeight: number;
+  /** Validator-set changes (membership scenario); null = one set for the whole run. */
+  membership: MembershipPlan | null;
 }
 
 export function faultBound(n: number): number {
@@ -127,6 +169,7 @@ export function validateSimConfig(c: SimConfig): void {
   }
   const sc = c.scenario ?? (c.bug != null ? BUG_SCENARIO[c.bug] : 'random');
   if (sc === 'split-brain' && faultBound(c.n) < 1) bad('split-brain needs n >= 4 (one Twins pair)');
+  if (sc === 'membership' && c.n < 3) bad('membership needs n >= 3 (a rotation and a removal of two correct validators)');
 }
 
 export function scenarioOf(c: SimConfig): ScenarioName {
@@ -170,6 +213,7 @@ export function buildPlan(seed: number, c: SimConfig): Plan {
     amnesiacTargeted: false,
     realCrypto: c.realCrypto === true,
     firstHeight: 1,
+    membership: null,
   };
   switch (scenario) {
     case 'random':
@@ -187,6 +231,9 @@ export function buildPlan(seed: number, c: SimConfig): Plan {
       break;
     case 'long-async':
       longAsync(prng, base);
+      break;
+    case 'membership':
+      membership(prng, base);
       break;
     case 'junk':
       crashRevote(prng, base);
@@ -368,4 +415,54 @@ function longAsync(prng: Prng, p: Plan): void {
   p.timeouts = { proposeMs: prng.range(100, 300), prevoteMs: prng.range(50, 200), precommitMs: prng.range(50, 200), deltaMs: prng.range(20, 60) };
   net.clockRates = Array.from({ length: net.nodes }, () => 0.8 + prng.next() * 0.45);
   if (prng.chance(0.5) && p.f > 0) p.peers[prng.int(p.n)]!.behaviour = prng.pick(['silent', 'double-voter', 'amnesiac'] as const);
+}
+
+/**
+ * Rotation, addition and removal (in a random order, one at a time as governance allows) during
+ * random faults. Byzantine validators (at most f of the smallest set) get the lowest indexes,
+ * so removing a higher one never renumbers them (their hand-made junk names a fixed index); the
+ * rotating, joining and leaving validators are correct. Twins are left out (a pair would need
+ * a shared rotation).
+ */
+function membership(prng: Prng, p: Plan): void {
+  const n = p.n;
+  randomFaults(prng, p);
+  // Undo the Twins pairs and the random Byzantine placement; place Byzantine validators first.
+  const byzBehaviours = p.peers.filter((x) => x.behaviour !== 'correct' && x.behaviour !== 'twin').map((x) => x.behaviour);
+  p.peers = p.peers.slice(0, n).map((x) => ({ ...x, behaviour: 'correct' as Behaviour }));
+  p.network.nodes = n;
+  const nodesOf = (part: Partition): number[] => (part.kind === 'symmetric' ? part.groups.flat() : [...part.from, ...part.to]);
+  p.network.partitions = p.network.partitions.filter((part) => nodesOf(part).every((node) => node < n));
+  p.network.clockRates = p.network.clockRates.slice(0, n);
+  p.pointCrashProbability = p.pointCrashProbability.slice(0, n);
+  p.crashes = p.crashes.filter((c) => c.node < n);
+  const order = prng.shuffled(['rotate', 'add', 'remove'] as const);
+  // Byzantine validators: at most f of the smallest set (n − 1 when the removal comes first).
+  const smallest = order.indexOf('remove') < order.indexOf('add') ? n - 1 : n;
+  const byz = Math.min(faultBound(smallest), byzBehaviours.length);
+  for (let v = 0; v < byz; v++) p.peers[v]!.behaviour = byzBehaviours[v]!;
+  // The liveness round bound counts f rounds of Byzantine proposers: that of the largest set.
+  p.f = faultBound(n + 1);
+  const correct = prng.shuffled(Array.from({ length: n - byz }, (_, i) => byz + i));
+  const rotating = correct[0]!;
+  const leaving = correct[1]!;
+  // The joining validator's node: an observer until its first height.
+  const joining = p.network.nodes++;
+  p.peers.push({ node: joining, validator: n, behaviour: 'correct' });
+  p.network.clockRates.push(0.8 + prng.next() * 0.45);
+  p.pointCrashProbability.push(0);
+  p.peers[rotating]!.extraKeys = [n + 1];
+  const changes: MembershipChange[] = [];
+  let at = 1 + prng.int(3);
+  for (const kind of order) {
+    const decidedAt = at;
+    const from = decidedAt + 2 + (kind === 'rotate' ? prng.int(3) : 0);
+    if (kind === 'rotate') changes.push({ kind, decidedAt, from, oldKey: rotating, newKey: n + 1 });
+    else if (kind === 'add') changes.push({ kind, decidedAt, from, newKey: n });
+    else changes.push({ kind, decidedAt, from, oldKey: leaving });
+    // The next change is decided once this one is in force (one change at a time).
+    at = from + prng.int(2);
+  }
+  p.membership = { keys: n + 2, changes };
+  p.heights = Math.max(p.heights, changes[changes.length - 1]!.from + 2);
 }

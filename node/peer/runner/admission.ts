@@ -12,7 +12,8 @@
 //   - an exact repeat (same type, validator, round and value id) is a duplicate;
 //   - per validator, at most `recordsPerValidator` records and `bytesPerValidator` bytes.
 // A message is recorded only once it was handled (`commit`), so a message dropped by back-pressure
-// or a failed write is handled again when it is re-sent.
+// or a failed write is handled again when it is re-sent. The validator set (n, and so f+1 and the
+// shares) is that of the tracked height: `reset` takes it.
 import { toHex } from '../../../src/encoding/bytes.js';
 import { skipThreshold, type ConsensusMessage } from '../../../src/consensus/index.js';
 import { EXTRA_PROPOSALS_PER_ROUND_MAX, EXTRA_VOTES_PER_VALIDATOR_MAX } from '../../../src/consensus/vote-keeper.js';
@@ -36,7 +37,9 @@ export class HeightAdmission {
   private slots = new Map<string, string[]>();
   /** Distinct validators that voted for a value: key `${V|C}${round}:${idHex}`. */
   private support = new Map<string, Set<number>>();
-  private readonly fPlusOne: number;
+  private fPlusOne: number;
+  private quota: Quota;
+  private readonly quotaOf: (n: number) => Quota;
   private records: Uint32Array;
   private bytes: Float64Array;
   private totalRecords = 0;
@@ -44,12 +47,15 @@ export class HeightAdmission {
   private current = -1;
 
   constructor(
-    private readonly n: number,
-    private readonly quota: Quota,
+    private n: number,
+    /** Each validator's WAL share of a height, fixed or for a set of n validators. */
+    quota: Quota | ((n: number) => Quota),
   ) {
+    this.quotaOf = typeof quota === 'function' ? quota : () => quota;
     this.records = new Uint32Array(n);
     this.bytes = new Float64Array(n);
     this.fPlusOne = skipThreshold(n);
+    this.quota = this.quotaOf(n);
   }
 
   /** The height being tracked; a different height resets everything. */
@@ -57,9 +63,15 @@ export class HeightAdmission {
     return this.current;
   }
 
-  reset(height: number): void {
+  /** Tracks `height`, whose validator set has `n` validators (default: the previous height's n). */
+  reset(height: number, n = this.n): void {
     if (height === this.current) return;
     this.current = height;
+    if (n !== this.n) {
+      this.n = n;
+      this.fPlusOne = skipThreshold(n);
+      this.quota = this.quotaOf(n);
+    }
     this.slots = new Map();
     this.support = new Map();
     this.records = new Uint32Array(this.n);
@@ -86,6 +98,7 @@ export class HeightAdmission {
 
   /** True when `bytes` more from `validator` still fit its WAL share of the height. */
   fits(validator: number, bytes: number): boolean {
+    if (validator >= this.n) return false;
     return this.records[validator]! + 1 <= this.quota.recordsPerValidator && this.bytes[validator]! + bytes <= this.quota.bytesPerValidator;
   }
 
@@ -104,7 +117,7 @@ export class HeightAdmission {
       if (set === undefined) this.support.set(sk, (set = new Set()));
       set.add(m.validator);
     }
-    if (walBytes > 0) {
+    if (walBytes > 0 && m.validator < this.n) {
       this.records[m.validator]! += 1;
       this.bytes[m.validator]! += walBytes;
       this.totalRecords++;

@@ -3,12 +3,12 @@
 import { toHex } from '../../../src/encoding/bytes.js';
 import { nodeVerifier } from '../../../src/crypto/node.js';
 import { isInvariantError } from '../../../src/assert.js';
-import { ConsensusDriver, proposer, ROUNDS_KEPT_DEFAULT, type ConsensusConfig } from '../../../src/consensus/index.js';
+import { ConsensusDriver, proposer, ROUNDS_KEPT_DEFAULT, VALIDATORS_MAX, type ConsensusConfig } from '../../../src/consensus/index.js';
 import { OwnMessages } from '../own-messages.js';
 import { HeightAdmission } from './admission.js';
 import { EvidenceBudget } from './evidence.js';
 import { HeldProposals } from './held.js';
-import { systemClock, type RunnerClock } from './ports.js';
+import { systemClock, type RunnerClock, type RunnerSets } from './ports.js';
 import { fastSha256 } from './envelope.js';
 import type { HaltCode, RunnerOptions, RunnerStatus } from './types.js';
 import { GossipBudget, HEIGHTS_AHEAD_MAX, HELD_PER_VALIDATOR_MAX, WAL_BYTES_PER_HEIGHT_DEFAULT, WAL_RECORDS_PER_HEIGHT_DEFAULT } from './limits.js';
@@ -18,7 +18,10 @@ export abstract class RunnerBase {
   protected readonly cfg: ConsensusConfig;
   protected readonly clock: RunnerClock;
   protected readonly valueId: (v: Uint8Array) => Uint8Array;
+  /** n of the genesis set. */
   protected readonly n: number;
+  /** Per-height validator sets (governance); null = the genesis set at every height. */
+  protected readonly sets: RunnerSets | null;
   protected readonly roundsKept: number;
   protected queue: Promise<void> = Promise.resolve();
   protected depth = 0;
@@ -44,14 +47,17 @@ export abstract class RunnerBase {
     this.clock = o.clock ?? systemClock;
     this.valueId = o.crypto?.valueId ?? fastSha256;
     this.n = g.validators.length;
+    const sets = o.sets ?? o.ledger.validatorSets ?? null;
+    this.sets = sets;
     this.lastProgressMs = this.clock.now();
     this.cfg = {
       chainId: g.origin,
       validators: g.validators.map((v) => ({ name: v.name, publicKey: v.publicKey })),
       selfIndex: o.selfIndex,
       signer: o.signer,
+      ...(sets !== null ? { validatorSetAt: (h: number) => sets.at(h) } : {}),
       verifier: o.crypto?.verifier ?? nodeVerifier,
-      getValue: (height, round) => o.ledger.buildBlock(height, proposer(height, round, this.n)),
+      getValue: (height, round) => o.ledger.buildBlock(height, proposer(height, round, this.nAt(height))),
       isValid: (_height, value) => o.ledger.verdict(toHex(this.valueId(value))) === true,
       isTimely: (_height, value) => o.ledger.timely?.(value) ?? true, proposerOf: (value) => o.ledger.proposerOf?.(value) ?? null,
       valueId: this.valueId,
@@ -62,19 +68,36 @@ export abstract class RunnerBase {
     this.roundsKept = this.cfg.maxRoundsKept ?? ROUNDS_KEPT_DEFAULT;
     const maxValue = this.cfg.maxValueBytes!;
     // One validator may have a couple of proposals (whole blocks) and its votes in the queue.
-    this.gossipBudget = new GossipBudget(this.n, 2 * maxValue + 1024 * 1024);
+    // Indexes of every set share the per-validator slots; with changing sets any index may occur.
+    this.gossipBudget = new GossipBudget(sets === null ? this.n : VALIDATORS_MAX, 2 * maxValue + 1024 * 1024);
     this.held = new HeldProposals(HELD_PER_VALIDATOR_MAX, HEIGHTS_AHEAD_MAX * this.n * HELD_PER_VALIDATOR_MAX * maxValue);
     const storeLimits = (o.store as { limits?: { maxWalRecordsPerHeight?: number; maxWalBytesPerHeight?: number } }).limits;
     // Shares sum to at most the store's per-height cap, so admitted messages never fill it: one
     // validator's junk can use up only its own share.
     this.admission = new HeightAdmission(
       this.n,
-      o.walQuota ?? {
-        recordsPerValidator: Math.floor((storeLimits?.maxWalRecordsPerHeight ?? WAL_RECORDS_PER_HEIGHT_DEFAULT) / this.n),
-        bytesPerValidator: Math.floor((storeLimits?.maxWalBytesPerHeight ?? WAL_BYTES_PER_HEIGHT_DEFAULT) / this.n),
-      },
+      o.walQuota ??
+        ((n: number) => ({
+          recordsPerValidator: Math.floor((storeLimits?.maxWalRecordsPerHeight ?? WAL_RECORDS_PER_HEIGHT_DEFAULT) / n),
+          bytesPerValidator: Math.floor((storeLimits?.maxWalBytesPerHeight ?? WAL_BYTES_PER_HEIGHT_DEFAULT) / n),
+        })),
     );
     this.evidenceBudget = new EvidenceBudget(this.n);
+  }
+
+  /** n of the validator set of `height`. */
+  protected nAt(height: number): number {
+    return this.sets === null ? this.n : this.sets.at(height).validators.length;
+  }
+
+  /** Our validator index at `height` (null: not a validator there). */
+  protected selfAt(height: number): number | null {
+    return this.sets === null ? this.o.selfIndex : this.sets.at(height).selfIndex;
+  }
+
+  /** Starts tracking the WAL admission of `height` with that height's set size. */
+  protected trackHeight(height: number): void {
+    this.admission.reset(height, this.nAt(height));
   }
 
   status(): RunnerStatus {

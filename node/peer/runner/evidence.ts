@@ -24,11 +24,11 @@ export function encodeCompactEvidence(e: Equivocation, valueId: (v: Uint8Array) 
 export class EvidenceBudget {
   private perHeight = new Map<number, number>();
   private height = -1;
-  private readonly total: Uint32Array;
+  /** Per validator index (at most VALIDATORS_MAX of them, whatever the set of each height). */
+  private readonly total = new Map<number, number>();
 
-  constructor(n: number) {
-    this.total = new Uint32Array(n);
-  }
+  /** `_n`: the genesis set's size (kept for callers; indexes of any set are tracked). */
+  constructor(_n?: number) {}
 
   take(height: number, validator: number): boolean {
     if (height !== this.height) {
@@ -36,9 +36,10 @@ export class EvidenceBudget {
       this.perHeight = new Map();
     }
     const h = this.perHeight.get(validator) ?? 0;
-    if (h >= EVIDENCE_PER_VALIDATOR_HEIGHT_MAX || this.total[validator]! >= EVIDENCE_PER_VALIDATOR_MAX) return false;
+    const t = this.total.get(validator) ?? 0;
+    if (h >= EVIDENCE_PER_VALIDATOR_HEIGHT_MAX || t >= EVIDENCE_PER_VALIDATOR_MAX) return false;
     this.perHeight.set(validator, h + 1);
-    this.total[validator]! += 1;
+    this.total.set(validator, t + 1);
     return true;
   }
 }

@@ -30,6 +30,7 @@ export const MESSAGE_REJECTIONS: ReadonlySet<string> = new Set([
   'WRONG_PROPOSER',
   'VALUE_TOO_LARGE',
   'NOT_STARTED',
+  'SET_NOT_KNOWN',
 ]);
 
 /**
@@ -42,7 +43,8 @@ export class GossipBudget {
   private total = 0;
 
   constructor(
-    n: number,
+    /** Validator indexes covered: the largest set (indexes of different heights' sets share slots). */
+    private readonly n: number,
     private readonly bytesPerValidator: number,
   ) {
     this.tasks = new Uint32Array(n);
@@ -51,6 +53,7 @@ export class GossipBudget {
 
   /** Reserves room for one message of `size` bytes from `validator`; false when its share is full. */
   take(validator: number, size: number): boolean {
+    if (validator >= this.n) return false;
     if (this.tasks[validator]! >= QUEUE_TASKS_PER_VALIDATOR_MAX || this.bytes[validator]! + size > this.bytesPerValidator) return false;
     this.tasks[validator]! += 1;
     this.bytes[validator]! += size;

@@ -3,6 +3,15 @@
 // (test/sim) passes an in-memory "disk" that survives simulated crashes, a ledger over its simple
 // values and a simulated clock. Keeping them narrow is what lets one runner serve both.
 import type { Ed25519Verifier } from '../../../src/crypto/types.js';
+import type { HeightValidators } from '../../../src/consensus/index.js';
+
+/**
+ * The validator set of each height and this peer's place in it (governance changes sets between
+ * heights; the set of h + 1 is final once h is decided). Must be cheap: asked per message.
+ */
+export interface RunnerSets {
+  at(height: number): HeightValidators;
+}
 
 /** The durable part the runner uses: signer state, per-height WAL, evidence. */
 export interface RunnerStore {
@@ -40,6 +49,8 @@ export interface RunnerLedger {
   timely?(value: Uint8Array): boolean;
   /** Optional validator index the value names as its proposer (see ConsensusConfig.proposerOf). */
   proposerOf?(value: Uint8Array): number | null;
+  /** Optional per-height validator sets (the peer's ledger follows governance); absent = the genesis set. */
+  readonly validatorSets?: RunnerSets | null;
 }
 
 export interface RunnerMempool {

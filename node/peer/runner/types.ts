@@ -3,7 +3,7 @@
 import type { Ed25519Signer } from '../../../src/crypto/types.js';
 import type { ConsensusConfig, Timeouts } from '../../../src/consensus/index.js';
 import type { Quota } from './admission.js';
-import type { RunnerClock, RunnerCrypto, RunnerLedger, RunnerMempool, RunnerStore } from './ports.js';
+import type { RunnerClock, RunnerCrypto, RunnerLedger, RunnerMempool, RunnerSets, RunnerStore } from './ports.js';
 
 /** The parts of the genesis the runner reads (a full Genesis satisfies it). */
 export interface RunnerGenesis {
@@ -19,8 +19,14 @@ export interface RunnerOptions {
   store: RunnerStore;
   ledger: RunnerLedger;
   mempool: RunnerMempool;
+  /** Our index and signer in the genesis set (every height when no per-height sets are given). */
   selfIndex: number | null;
   signer: Ed25519Signer | null;
+  /**
+   * Per-height validator sets (and our index and signer in each); default: the ledger's
+   * `validatorSets`, else the genesis set with selfIndex and signer for every height.
+   */
+  sets?: RunnerSets;
   publish: (bytes: Uint8Array) => void;
   /** Called when a message shows that others are at a height above ours (catch-up needed). */
   onBehind: (height: number) => void;
