@@ -17,7 +17,7 @@
 //
 // startDevnet(opts) is the same start-up path as a function; the acceptance tests use it.
 import '../node/polyfills.js';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { loadGenesis, type Genesis } from '../node/peer/genesis.js';
 import { ensureDevnetAuth } from './auth.js';
@@ -137,9 +137,12 @@ export async function startDevnet(opts: DevnetOptions = {}): Promise<Devnet> {
   }
 
   await mkdir(join(dir, 'logs'), { recursive: true });
+  // The web explorer's overview compares every peer's head (CAIRN_UI_CONFIG, docs/explorer.md).
+  const uiConfig = join(dir, 'ui-config.json');
+  await writeFile(uiConfig, JSON.stringify({ peers: peers.map((p) => ({ name: p.name, url: p.url })) }, null, 2) + '\n');
   const launched = await launchPeers(
     peers,
-    { dir, command: opts.peerCommand ?? defaultPeerCommand(), ...(opts.env !== undefined ? { env: opts.env } : {}), operator: auth.operator, log, cwd },
+    { dir, command: opts.peerCommand ?? defaultPeerCommand(), env: { CAIRN_UI_CONFIG: uiConfig, ...(opts.env ?? {}) }, operator: auth.operator, log, cwd },
     opts.signal,
   );
   try {
