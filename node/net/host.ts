@@ -1,13 +1,14 @@
 // The peer's networking layer: one libp2p v3 host (TCP + Noise + Yamux, identify, gossipsub)
-// that talks only to the genesis peers, plus request/response protocols and the hello check.
-// The rest of the peer sees only the small PeerNetwork interface below (each libp2p
-// setting says why it is set).
+// that talks only to the admitted peers (the genesis validators, then the validator sets that
+// governance decides: setMembers, membership-gate.ts), plus request/response protocols and the
+// hello check. The rest of the peer sees only the small PeerNetwork interface (host-types.ts;
+// each libp2p setting below says why it is set).
 import '../polyfills.js';
 import { noise } from '@chainsafe/libp2p-noise';
 import { gossipsub, TopicValidatorResult, type GossipSub } from '@libp2p/gossipsub';
 import { identify } from '@libp2p/identify';
 import { KEEP_ALIVE, type Connection, type Libp2p, type PeerId, type PrivateKey } from '@libp2p/interface';
-import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { tcp } from '@libp2p/tcp';
 import { yamux } from '@libp2p/yamux';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
@@ -20,130 +21,22 @@ import { helloAsDialer, helloAsListener, type HelloOutcome } from './hello.js';
 import { resolveNetLimits, resolveProtocolLimits, MAX_FRAME_BYTES, type NetLimits, type ProtocolLimits } from './limits.js';
 import { silentLogger, type NetLogger } from './logger.js';
 import { ProtocolServer, classifyOpenError, exchange, validateRequestOptions, type RequestHandler, type RequestOptions } from './reqresp.js';
-import { HELLO_PROTOCOL, assertName, assertNamespace, extraTopic, protocolId, topics, type CairnTopics } from './topics.js';
+import { HELLO_PROTOCOL, assertName, assertNamespace, extraTopic, protocolId, topics } from './topics.js';
+import type { GenesisMismatch, GossipHandler, NetStats, PeerNetwork, PeerNetworkOptions } from './host-types.js';
+import { MembershipGate } from './membership-gate.js';
+import { MAX_ADDRS_PER_PEER, parseAddr, parsePeerList } from './peer-list.js';
 
-export interface GenesisPeer {
-  /** libp2p peer id (base58btc string, e.g. `12D3KooW...`). */
-  peerId: string;
-  /** Multiaddrs to dial, with or without a trailing `/p2p/<peerId>`; may be empty. */
-  addrs: string[];
-}
-
-export interface PeerNetworkOptions {
-  /** This peer's libp2p identity (an Ed25519 key from @libp2p/crypto). */
-  privateKey: PrivateKey;
-  /** Multiaddrs to listen on, e.g. `/ip4/127.0.0.1/tcp/0` (port 0: read addresses() back). */
-  listen: string[];
-  /** The genesis peers; our own entry may be included (it is ignored). */
-  peers: GenesisPeer[];
-  /** Genesis hash prefix + origin; goes into every topic and protocol id. */
-  namespace: string;
-  /** Full genesis hash (1..64 bytes), compared in the hello exchange. */
-  genesisHash: Uint8Array;
-  /** Extra gossip topic names besides topics(namespace) (each becomes `/cairn/<ns>/<name>/1`). */
-  extraTopicNames?: string[];
-  limits?: Partial<NetLimits>;
-  logger?: NetLogger;
-}
-
-export interface PublishOptions {
-  priority?: 'urgent' | 'bulk';
-}
-
-export type GossipValidator = (from: string, data: Uint8Array) => GossipVerdict;
-export type GossipHandler = (from: string, data: Uint8Array) => void;
-
-export interface GenesisMismatch {
-  peerId: string;
-  /** `genesis mismatch: ours <hex> theirs <hex>` (plus the namespaces when only they differ). */
-  reason: string;
-  oursGenesis: string;
-  theirsGenesis: string;
-  theirsNamespace: string;
-  /** Wall-clock time (ms since epoch) it was seen. */
-  atMs: number;
-}
-
-export interface NetStats {
-  gaterDeniedInbound: number;
-  gaterDeniedOutbound: number;
-  helloOk: number;
-  helloFailed: number;
-  genesisMismatches: number;
-  gossipAccepted: number;
-  gossipRejected: number;
-  gossipIgnored: number;
-  gossipDelivered: number;
-  gossipHandlerErrors: number;
-  /** Publishes sent, by priority. */
-  gossipUrgentPublished: number;
-  gossipBulkPublished: number;
-  /** Bulk publishes refused because gossipBulkQueueMax were already waiting. */
-  gossipBulkShed: number;
-  /** Publishes that failed on backpressure after waiting (bulk, or urgent past the hard cap). */
-  gossipBackpressureFailures: number;
-  /** Largest gossip write buffer (bytes, any peer) seen when a publish checked it. */
-  gossipQueuedBytesMax: number;
-}
-
-export interface PeerNetwork {
-  readonly peerId: string;
-  readonly namespace: string;
-  /** The namespace's standard topics. */
-  readonly topics: CairnTopics;
-  /** Every topic that may be subscribed to (standard + extra). */
-  readonly allowedTopics: readonly string[];
-  /** The limits in force (defaults merged with opts.limits). */
-  readonly limits: Readonly<NetLimits>;
-  /** Our listen addresses with their real ports, each ending in `/p2p/<peerId>`. */
-  addresses(): string[];
-  /** Genesis peers with an open connection that passed the hello check. */
-  connectedPeers(): string[];
-  /** Peers that told us they subscribe to `topic` (a publish reaches them). */
-  topicPeers(topic: string): string[];
-  /**
-   * Subscribes to a topic. `validator` runs first on every received message (synchronously,
-   * keep it fast): 'accept' delivers it to `handler` and forwards it, 'ignore' drops it,
-   * 'reject' drops it and penalises the peer that sent it (gossipsub P4 score). `from` is the
-   * peer the message came from (the last hop), not necessarily its author: StrictNoSign
-   * messages carry no author; Cairn messages carry their own signatures.
-   */
-  subscribe(topic: string, validator: GossipValidator, handler: GossipHandler): void;
-  unsubscribe(topic: string): void;
-  /**
-   * Publishes to every subscribed peer. Identical bytes re-published on a topic within ~2 min are a no-op.
-   * Priority (default: 'urgent' on the consensus and checkpoint-signature topics, 'bulk'
-   * elsewhere): an urgent publish goes out at once, never behind bulk ones; bulk publishes go out
-   * one at a time while every peer's gossip write buffer is below gossipMaxQueuedBytes, at most
-   * gossipBulkQueueMax wait (more are shed: GOSSIP_BACKPRESSURE at once), each at most
-   * gossipBackpressureTimeoutMs.
-   */
-  publish(topic: string, data: Uint8Array, opts?: PublishOptions): Promise<{ recipients: number }>;
-  /** Serves a request/response protocol (`name` like `blocks/1`; the id is namespaced). */
-  handle(name: string, handler: RequestHandler, limits?: Partial<ProtocolLimits>): Promise<void>;
-  /** Sends one request to a genesis peer on protocol `name` and returns the response body. */
-  request(peerId: string, name: string, req: Uint8Array, opts: RequestOptions): Promise<Uint8Array>;
-  /** Adds addresses for a genesis peer (e.g. learnt after it started on port 0). */
-  addPeerAddresses(peerId: string, addrs: string[]): Promise<void>;
-  /** Dials a multiaddr (must lead to a genesis peer: the gater applies); returns its peer id. */
-  dial(addr: string): Promise<string>;
-  onPeerConnect(cb: (peerId: string) => void): () => void;
-  onPeerDisconnect(cb: (peerId: string) => void): () => void;
-  onGenesisMismatch(cb: (m: GenesisMismatch) => void): () => void;
-  /** The most recent genesis mismatches (at most limits.maxRecordedMismatches). */
-  mismatches(): GenesisMismatch[];
-  /** gossipsub's score of a peer (0 for unknown peers; negative after rejected messages). */
-  peerScore(peerId: string): number;
-  stats(): NetStats;
-  stop(): Promise<void>;
-}
+export type { GenesisPeer, PeerNetworkOptions, PublishOptions, GossipValidator, GossipHandler, GenesisMismatch, NetStats, PeerNetwork, MemberUpdate } from './host-types.js';
 
 /** Outbound requests in flight to one peer on one protocol (below libp2p's 64 stream cap). */
 export const MAX_OUTBOUND_REQUESTS_PER_PEER = 32;
 /** How often a refused outsider is logged (it is counted every time). */
 const DENIED_LOG_INTERVAL_MS = 60_000;
-/** Addresses remembered per genesis peer (config + addPeerAddresses). */
-const MAX_ADDRS_PER_PEER = 16;
+/**
+ * Admitted peers the connection limit leaves room for beyond the starting set (organizations
+ * added later by governance; a restart sizes it from the set in force then).
+ */
+const MEMBERS_GROWTH_HEADROOM = 8;
 /** A listener keeps a mismatched connection open this long so the dialer can read our hello. */
 const MISMATCH_CLOSE_GRACE_MS = 500;
 const VERDICTS: ReadonlySet<string> = new Set(['accept', 'reject', 'ignore']);
@@ -152,24 +45,6 @@ interface DialState {
   backoffMs: number;
   nextAtMs: number;
   dialing: boolean;
-}
-
-function parseAddr(peerId: string, s: unknown, what: string): Multiaddr {
-  if (typeof s !== 'string' || s.length === 0 || s.length > 1024) {
-    throw new NetError('INVALID_CONFIG', `${what}: address must be a non-empty string of at most 1024 chars`);
-  }
-  let text = s;
-  const i = s.lastIndexOf('/p2p/');
-  if (i >= 0) {
-    const id = s.slice(i + 5);
-    if (id !== peerId) throw new NetError('INVALID_CONFIG', `${what}: address ${s} names peer ${id}, not ${peerId}`);
-    text = s.slice(0, i);
-  }
-  try {
-    return multiaddr(text);
-  } catch (err) {
-    throw new NetError('INVALID_CONFIG', `${what}: invalid multiaddr ${JSON.stringify(s)}: ${describeError(err)}`);
-  }
 }
 
 function toError(err: unknown): Error {
@@ -195,33 +70,12 @@ export async function createPeerNetwork(opts: PeerNetworkOptions): Promise<PeerN
   }
   const listen = opts.listen.map((a) => parseAddr(selfStr, a, 'listen').toString());
 
-  if (!Array.isArray(opts.peers)) throw new NetError('INVALID_CONFIG', 'peers must be an array');
-  if (opts.peers.length > limits.maxGenesisPeers) {
-    throw new NetError('INVALID_CONFIG', `${opts.peers.length} genesis peers exceed maxGenesisPeers=${limits.maxGenesisPeers}`, {
-      limit: `maxGenesisPeers=${limits.maxGenesisPeers}`,
-    });
-  }
-  /** The other genesis peers, by peer id string. */
+  /** The admitted peers other than us, by peer id string (named `genesis` for the peers at start). */
   const genesis = new Map<string, { id: PeerId; addrs: Multiaddr[] }>();
-  for (const [i, p] of opts.peers.entries()) {
-    if (p === null || typeof p !== 'object' || typeof p.peerId !== 'string') {
-      throw new NetError('INVALID_CONFIG', `peers[${i}] must be { peerId: string, addrs: string[] }`);
-    }
-    let id: PeerId;
-    try {
-      id = peerIdFromString(p.peerId);
-    } catch (err) {
-      throw new NetError('INVALID_CONFIG', `peers[${i}].peerId ${JSON.stringify(p.peerId)} is not a peer id: ${describeError(err)}`);
-    }
-    if (id.toString() !== p.peerId) throw new NetError('INVALID_CONFIG', `peers[${i}].peerId is not in canonical form`);
-    if (!Array.isArray(p.addrs) || p.addrs.length > MAX_ADDRS_PER_PEER) {
-      throw new NetError('INVALID_CONFIG', `peers[${i}].addrs must be an array of at most MAX_ADDRS_PER_PEER=${MAX_ADDRS_PER_PEER} strings`);
-    }
-    const addrs = p.addrs.map((a) => parseAddr(p.peerId, a, `peers[${i}]`));
-    if (p.peerId === selfStr) continue; // our own entry in a shared genesis file
-    if (genesis.has(p.peerId)) throw new NetError('INVALID_CONFIG', `peers[${i}]: duplicate peer id ${p.peerId}`);
-    genesis.set(p.peerId, { id, addrs });
-  }
+  const gate = new MembershipGate(selfStr, limits.maxGenesisPeers);
+  const initial = parsePeerList(opts.peers, selfStr, limits.maxGenesisPeers, 'peers');
+  for (const [peerId, p] of initial) genesis.set(peerId, { id: p.id, addrs: p.addrs });
+  gate.set([...initial].map(([peerId, p]) => ({ peerId, name: p.name, role: p.role })));
   const n = genesis.size + 1;
 
   const cairnTopics = topics(namespace);
@@ -242,6 +96,9 @@ export async function createPeerNetwork(opts: PeerNetworkOptions): Promise<PeerN
   const stats: NetStats = {
     gaterDeniedInbound: 0,
     gaterDeniedOutbound: 0,
+    gaterDeniedRemoved: 0,
+    membersRemoved: 0,
+    membersAdded: 0,
     helloOk: 0,
     helloFailed: 0,
     genesisMismatches: 0,
@@ -256,7 +113,7 @@ export async function createPeerNetwork(opts: PeerNetworkOptions): Promise<PeerN
     gossipBackpressureFailures: 0,
     gossipQueuedBytesMax: 0,
   };
-  const isGenesis = (id: PeerId): boolean => genesis.has(id.toString());
+  const isGenesis = (id: PeerId): boolean => gate.admits(id.toString());
   const deniedLoggedAt = new Map<string, number>();
 
   const node: Libp2p<{ identify: unknown; pubsub: GossipSub }> = await createLibp2p({
@@ -266,7 +123,7 @@ export async function createPeerNetwork(opts: PeerNetworkOptions): Promise<PeerN
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    // Admit only genesis peers, in both directions. Inbound peers are known only once the
+    // Admit only the admitted peers (gate), in both directions. Inbound peers are known only once the
     // Noise handshake has authenticated their key, hence the *EncryptedConnection hooks.
     connectionGater: {
       denyDialPeer: (id) => {
@@ -283,13 +140,19 @@ export async function createPeerNetwork(opts: PeerNetworkOptions): Promise<PeerN
         const deny = !isGenesis(id);
         if (deny) {
           stats.gaterDeniedInbound++;
-          // An outsider may retry every second: log it once per DENIED_LOG_INTERVAL_MS.
           const key = id.toString();
+          const why = gate.refusal(key);
+          if (why?.kind === 'removed') stats.gaterDeniedRemoved++;
+          // An outsider may retry every second: log it once per DENIED_LOG_INTERVAL_MS.
           const now = performance.now();
           if ((deniedLoggedAt.get(key) ?? -Infinity) + DENIED_LOG_INTERVAL_MS < now) {
             if (deniedLoggedAt.size >= 1024) deniedLoggedAt.clear();
             deniedLoggedAt.set(key, now);
-            log.warn({ peer: key, refusedSoFar: stats.gaterDeniedInbound }, 'refused inbound connection from a peer outside the genesis');
+            if (why?.kind === 'removed') {
+              log.warn({ peer: key, org: why.name, refusedSoFar: stats.gaterDeniedInbound }, 'refused inbound connection from a peer removed from the validator set');
+            } else {
+              log.warn({ peer: key, refusedSoFar: stats.gaterDeniedInbound }, 'refused inbound connection from a peer outside the genesis and the validator set');
+            }
           }
         }
         return deny;
@@ -297,7 +160,7 @@ export async function createPeerNetwork(opts: PeerNetworkOptions): Promise<PeerN
     },
     connectionManager: {
       // Two connections per peer can exist briefly (simultaneous dials) plus a few being refused.
-      maxConnections: 2 * n + 8,
+      maxConnections: 2 * (n + MEMBERS_GROWTH_HEADROOM) + 8,
       dialTimeout: limits.dialTimeoutMs,
       inboundConnectionThreshold: limits.inboundConnectionsPerSecondPerIp,
       // Genesis peers carry KEEP_ALIVE tags and are redialed forever; a factor of 1
@@ -363,6 +226,11 @@ export async function createPeerNetwork(opts: PeerNetworkOptions): Promise<PeerN
     if (outcome.ok) {
       stats.helloOk++;
       if (conn.status !== 'open') return;
+      if (!gate.admits(peer)) {
+        // Removed by setMembers while its handshake was under way.
+        conn.close().catch((err) => conn.abort(toError(err)));
+        return;
+      }
       verifiedConns.add(conn.id);
       const st = dialState.get(peer);
       if (st !== undefined) {
@@ -535,7 +403,7 @@ export async function createPeerNetwork(opts: PeerNetworkOptions): Promise<PeerN
   };
   const genesisPeer = (peerId: unknown): { id: PeerId; addrs: Multiaddr[] } => {
     const g = typeof peerId === 'string' ? genesis.get(peerId) : undefined;
-    if (g === undefined) throw new NetError('NOT_GENESIS_PEER', `${JSON.stringify(peerId)?.slice(0, 100)} is not a genesis peer`);
+    if (g === undefined) throw new NetError('NOT_GENESIS_PEER', `${JSON.stringify(peerId)?.slice(0, 100)} is not an admitted peer (genesis or validator set)`);
     return g;
   };
 
@@ -742,6 +610,46 @@ export async function createPeerNetwork(opts: PeerNetworkOptions): Promise<PeerN
         else outbound.set(key, left);
       }
     },
+
+    async setMembers(peers) {
+      assertRunning();
+      const listed = parsePeerList(peers, selfStr, limits.maxGenesisPeers, 'setMembers peers', 'INVALID_ARGUMENT');
+      const change = gate.set([...listed].map(([peerId, p]) => ({ peerId, name: p.name, role: p.role })));
+      for (const r of change.removed) {
+        const g = genesis.get(r.peerId);
+        genesis.delete(r.peerId);
+        dialState.delete(r.peerId);
+        untagged.delete(r.peerId);
+        stats.membersRemoved++;
+        if (g === undefined) continue;
+        const open = node.getConnections(g.id);
+        log.warn({ peer: r.peerId, org: r.name, connectionsClosed: open.length }, 'peer removed from the validator set: connections closed, refused from now on');
+        await node.peerStore.merge(g.id, { tags: { [KEEP_ALIVE]: undefined } }).catch(() => undefined);
+        for (const c of open) await c.close().catch((err: unknown) => c.abort(toError(err)));
+      }
+      for (const a of change.added) {
+        const p = listed.get(a.peerId)!;
+        genesis.set(a.peerId, { id: p.id, addrs: p.addrs });
+        dialState.set(a.peerId, { backoffMs: limits.redialIntervalMs, nextAtMs: 0, dialing: false });
+        stats.membersAdded++;
+        await node.peerStore.merge(p.id, { multiaddrs: p.addrs, tags: { [KEEP_ALIVE]: { value: 1 } } });
+        log.info({ peer: a.peerId, org: a.name, role: a.role, addrs: p.addrs.map(String) }, 'peer admitted to the validator set');
+      }
+      // Peers kept: new addresses (e.g. given in the config after it was first admitted).
+      for (const [peerId, p] of listed) {
+        const g = genesis.get(peerId);
+        if (g === undefined || change.added.some((a) => a.peerId === peerId) || p.addrs.length === 0) continue;
+        const known = new Set(g.addrs.map(String));
+        const fresh = p.addrs.filter((a) => !known.has(a.toString()));
+        if (fresh.length === 0) continue;
+        g.addrs.splice(0, g.addrs.length, ...[...g.addrs, ...fresh].slice(-MAX_ADDRS_PER_PEER));
+        await node.peerStore.merge(p.id, { multiaddrs: fresh });
+      }
+      if (change.added.length > 0) tick();
+      return { added: change.added.map((a) => a.peerId), removed: change.removed.map((r) => r.peerId) };
+    },
+
+    members: () => gate.peers().map((p) => ({ peerId: p.peerId, name: p.name, role: p.role })),
 
     async addPeerAddresses(peerId, addrs) {
       assertRunning();

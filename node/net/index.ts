@@ -1,6 +1,7 @@
 // Public API of the peer's networking layer.
 export { createPeerNetwork, MAX_OUTBOUND_REQUESTS_PER_PEER } from './host.js';
-export type { PeerNetwork, PeerNetworkOptions, GenesisPeer, GenesisMismatch, NetStats, PublishOptions, GossipValidator, GossipHandler } from './host.js';
+export type { PeerNetwork, PeerNetworkOptions, GenesisPeer, GenesisMismatch, NetStats, PublishOptions, GossipValidator, GossipHandler, MemberUpdate } from './host-types.js';
+export { admittedPeers, MembershipGate, type MemberPeer } from './membership-gate.js';
 export type { GossipVerdict } from './gossip.js';
 export type { RequestHandler, RequestOptions } from './reqresp.js';
 export { NetError, HandlerError, type NetErrorCode } from './errors.js';

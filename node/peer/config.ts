@@ -41,7 +41,16 @@ export interface PeerConfig {
   logLevel: LogLevel;
   /** Access control of the HTTP API (docs/access-control.md); null = every route open. */
   auth: PeerAuthConfig | null;
+  /**
+   * Addresses of other organizations' peers, as multiaddrs ending in `/p2p/<peer id>`: for
+   * organizations added by governance after the genesis (whose records carry no address), or to
+   * override a genesis address. A peer is dialed only while its id is admitted (docs/governance.md).
+   */
+  peers?: string[];
 }
+
+/** Most entries in the config's `peers` list. */
+export const CONFIG_PEERS_MAX = 64;
 
 /** The `auth` section: where the policy is, TLS, and which web origins may read restricted routes. */
 export interface PeerAuthConfig {
@@ -60,7 +69,7 @@ export interface PeerAuthConfig {
 /** Most CORS origins in the allow-list. */
 export const CORS_ORIGINS_MAX = 64;
 
-const FIELDS = ['dataDir', 'genesis', 'signingKey', 'p2pKey', 'listen', 'http', 'logLevel', 'auth'];
+const FIELDS = ['dataDir', 'genesis', 'signingKey', 'p2pKey', 'listen', 'http', 'logLevel', 'auth', 'peers'];
 const REQUIRED = ['dataDir', 'genesis', 'signingKey', 'p2pKey'];
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -85,6 +94,23 @@ function checkListen(v: unknown, field: string): PeerFailure | null {
       multiaddr(a);
     } catch (e) {
       return failure('config_bad_listen', `not a valid multiaddr: ${(e as Error).message}`, `${field}[${i}]`);
+    }
+  }
+  return null;
+}
+
+function checkPeers(v: unknown): PeerFailure | null {
+  if (v === undefined) return null;
+  if (!Array.isArray(v) || v.length > CONFIG_PEERS_MAX) return failure('config_bad_peers', `peers must be an array of at most ${CONFIG_PEERS_MAX} (CONFIG_PEERS_MAX) multiaddrs`, 'peers');
+  for (let i = 0; i < v.length; i++) {
+    const a: unknown = v[i];
+    if (typeof a !== 'string' || a.length > 512 || !/\/p2p\/[1-9A-HJ-NP-Za-km-z]{40,60}$/.test(a)) {
+      return failure('config_bad_peers', 'must be a multiaddr string ending in /p2p/<peer id>', `peers[${i}]`);
+    }
+    try {
+      multiaddr(a);
+    } catch (e) {
+      return failure('config_bad_peers', `not a valid multiaddr: ${(e as Error).message}`, `peers[${i}]`);
     }
   }
   return null;
@@ -183,6 +209,8 @@ export function parseConfig(input: unknown, baseDir: string, env: Record<string,
   if (badL) return badL;
   const badH = checkHttp(o.http, where('http'));
   if (badH) return badH;
+  const badP = checkPeers(o.peers);
+  if (badP) return badP;
   if (typeof o.logLevel !== 'string' || !LOG_LEVELS.includes(o.logLevel as LogLevel)) {
     return failure('config_bad_log_level', `logLevel must be one of ${LOG_LEVELS.join(', ')}`, where('logLevel'));
   }
@@ -200,6 +228,7 @@ export function parseConfig(input: unknown, baseDir: string, env: Record<string,
       http: o.http as string | null,
       logLevel: o.logLevel as LogLevel,
       auth: auth.auth,
+      peers: [...((o.peers as string[] | undefined) ?? [])],
     },
   };
 }

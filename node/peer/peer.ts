@@ -11,6 +11,7 @@ import { nodeSigner } from '../../src/crypto/node.js';
 import { bytesEqual, fromHex, fromUtf8, toBase64, toHex } from '../../src/encoding/bytes.js';
 import { consistencyProof as merkleConsistencyProof, inclusionProof as merkleInclusionProof } from '../../src/merkle/index.js';
 import { createPeerNetwork, silentLogger, type NetLogger, type PeerNetwork, type NetLimits, type NetStats } from '../net/index.js';
+import { checkOwnPeerId, followMembership, memberUpdates, peerAddressBook, SetView } from './membership.js';
 import { openStore, type Store } from '../storage/store.js';
 import { decodeBlock } from './block.js';
 import { decodeEntryBatch, decodeEvidence, encodeEntryBatch } from './codec.js';
@@ -37,6 +38,11 @@ export interface PeerOptions {
   p2pKey: PrivateKey;
   dataDir: string;
   listen: string[];
+  /**
+   * Addresses of other organizations' peers (multiaddrs ending in /p2p/<id>), from the config:
+   * how this peer reaches organizations added after the genesis.
+   */
+  peers?: string[];
   logger?: NetLogger;
   netLimits?: Partial<NetLimits>;
   now?: () => number;
@@ -53,7 +59,8 @@ export interface PeerStatus {
   finalSize: number;
   latestFinalCheckpoint: string | null;
   mempool: { entries: number; bytes: number };
-  peers: { name: string; peerId: string; connected: boolean; height: number | null; treeSize: number | null }[];
+  /** The validators in force at the next height (and, role 'scheduled', the decided next set's newcomers), us excluded. */
+  peers: { name: string; peerId: string; connected: boolean; height: number | null; treeSize: number | null; role?: 'member' | 'scheduled' }[];
   quorum: { needed: number; reachable: number; ok: boolean };
   /** Governance state after the head (docs/governance.md): its hash (equal on peers at the same head), the validator set number of the next height, records applied. */
   governance?: ReturnType<GovTracker['summary']>;
@@ -124,7 +131,15 @@ export async function startPeerFromConfig(config: PeerConfig, logger?: NetLogger
   const genesis = await loadGenesis(config.genesis);
   const { seed } = await loadSigningKey(config.signingKey);
   const { privateKey } = await loadP2PKey(config.p2pKey);
-  return startPeer({ genesis, signingSeed: seed, p2pKey: privateKey, dataDir: config.dataDir, listen: config.listen, ...(logger ? { logger } : {}) });
+  return startPeer({
+    genesis,
+    signingSeed: seed,
+    p2pKey: privateKey,
+    dataDir: config.dataDir,
+    listen: config.listen,
+    ...(config.peers !== undefined && config.peers.length > 0 ? { peers: config.peers } : {}),
+    ...(logger ? { logger } : {}),
+  });
 }
 
 /** Loads a config file (with env overrides) and starts the peer. */
@@ -139,14 +154,7 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
   const pub = publicKeyFromSeed(opts.signingSeed);
   const self = g.validators.find((v) => bytesEqual(v.publicKey, pub)) ?? null;
   const signer = self === null ? null : nodeSigner(opts.signingSeed);
-  if (self !== null) {
-    // The other peers' gaters admit exactly the genesis peer id of each organization: a wrong
-    // p2p key would leave this peer silently unable to connect, so refuse to start instead.
-    const ours = peerIdFromPrivateKey(opts.p2pKey).toString();
-    if (ours !== self.peerId) {
-      throw new PeerError('config_p2p_key_mismatch', `p2p key gives peer id ${ours}, but the genesis lists ${self.peerId} for validator ${self.name}`);
-    }
-  }
+  const ownPeerId = peerIdFromPrivateKey(opts.p2pKey).toString();
 
   const store = await openStore(join(opts.dataDir, 'store'), {
     genesisHash: g.hash,
@@ -162,6 +170,11 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
   let net: PeerNetwork | null = null;
   try {
     const gov = await GovTracker.open(g, store, store.head()?.height ?? 0);
+    // The other peers' gaters admit exactly the peer id each set lists for an organization: a
+    // wrong p2p key would leave this peer silently unable to connect, so refuse to start instead.
+    checkOwnPeerId(gov.state, pub, ownPeerId, (store.head()?.height ?? 0) + 1);
+    const addressBook = peerAddressBook(g, opts.peers ?? []);
+    const setView = new SetView(() => gov.state);
     const checker = createEntryChecker(g, undefined, gov);
     let publishSig: (b: Uint8Array) => void = () => {};
     const ledger = await Ledger.open({
@@ -178,7 +191,8 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
     net = await createPeerNetwork({
       privateKey: opts.p2pKey,
       listen: opts.listen,
-      peers: g.validators.map((v) => ({ peerId: v.peerId, addrs: v.addrs })),
+      // The validators in force at the next height and the decided next set (membership.ts).
+      peers: memberUpdates(gov.state, ledger.getHead().height + 1, addressBook),
       // Topic and protocol ids carry the genesis hash prefix: peers of another genesis never share a topic.
       namespace: g.hashHex.slice(0, 16),
       genesisHash: g.hash,
@@ -275,6 +289,8 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
       },
     );
     await sync.serve();
+    // Connections follow the validator set, re-evaluated after every applied block.
+    const membership = followMembership({ network, gov, ledger, view: setView, addressBook, pub, log: logFn });
     await runner.start();
     // A (re)connected peer missed what we sent while it was away.
     // (after a moment: its topic subscriptions reach us just after the connection opens).
@@ -325,19 +341,19 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
       status: () => {
         const head = ledger.getHead();
         const connected = new Set(network.connectedPeers());
-        const peers = g.validators
-          .filter((v) => v.peerId !== network.peerId)
-          .map((v) => {
-            const h = sync.peers.get(v.peerId);
-            return { name: v.name, peerId: v.peerId, connected: connected.has(v.peerId), height: h?.height ?? null, treeSize: h?.treeSize ?? null };
-          });
-        const reachable = peers.filter((p) => p.connected).length + (self !== null ? 1 : 0);
-        const ok = reachable >= g.quorum;
+        const { set } = setView.at(head.height + 1);
+        const peers = network.members().map((v) => {
+          const h = sync.peers.get(v.peerId);
+          return { name: v.name, peerId: v.peerId, connected: connected.has(v.peerId), height: h?.height ?? null, treeSize: h?.treeSize ?? null, role: v.role };
+        });
+        const selfInSet = set.orgs.findIndex((o) => bytesEqual(o.key.publicKey, pub));
+        const reachable = peers.filter((p) => p.connected && p.role === 'member').length + (selfInSet >= 0 ? 1 : 0);
+        const ok = reachable >= set.quorum;
         return {
           origin: g.origin,
           genesisHash: g.hashHex,
           peerId: network.peerId,
-          validator: self === null ? null : { index: self.index, name: self.name },
+          validator: selfInSet < 0 ? null : { index: selfInSet, name: set.orgs[selfInSet]!.name },
           height: head.height,
           treeSize: head.treeSize,
           root: toHex(head.root),
@@ -345,7 +361,7 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
           latestFinalCheckpoint: latestNote,
           mempool: { entries: mempool.size, bytes: mempool.sizeBytes },
           peers,
-          quorum: { needed: g.quorum, reachable, ok },
+          quorum: { needed: set.quorum, reachable, ok },
           governance: gov.summary(),
           problem: halted !== null ? `consensus halted: ${halted.code}: ${halted.message}` : ok ? null : 'no quorum',
           halted,
@@ -395,6 +411,7 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
         if (stopped) return;
         stopped = true;
         clearInterval(expireTimer);
+        membership.stop();
         mempool.stop();
         sync.stop();
         await runner.stop();
