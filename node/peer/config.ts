@@ -20,6 +20,7 @@ import { randomSeed } from '../../src/crypto/noble.js';
 import { ED25519_SEED_BYTES } from '../../src/crypto/types.js';
 import { bytesEqual, fromBase64, fromHex, toHex } from '../../src/encoding/bytes.js';
 import { failure, PeerError, type PeerFailure } from './errors.js';
+import { checkKeysField } from './signing-keys.js';
 
 /** Largest config or key file read, in bytes. */
 export const CONFIG_BYTES_MAX = 64 * 1024;
@@ -47,6 +48,8 @@ export interface PeerConfig {
    * override a genesis address. A peer is dialed only while its id is admitted (docs/governance.md).
    */
   peers?: string[];
+  /** Further signing key files of this organization (a rotation's next key): node/peer/signing-keys.ts. */
+  keys?: { next: string[] };
 }
 
 /** Most entries in the config's `peers` list. */
@@ -69,7 +72,7 @@ export interface PeerAuthConfig {
 /** Most CORS origins in the allow-list. */
 export const CORS_ORIGINS_MAX = 64;
 
-const FIELDS = ['dataDir', 'genesis', 'signingKey', 'p2pKey', 'listen', 'http', 'logLevel', 'auth', 'peers'];
+const FIELDS = ['dataDir', 'genesis', 'signingKey', 'p2pKey', 'listen', 'http', 'logLevel', 'auth', 'peers', 'keys'];
 const REQUIRED = ['dataDir', 'genesis', 'signingKey', 'p2pKey'];
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -217,6 +220,8 @@ export function parseConfig(input: unknown, baseDir: string, env: Record<string,
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
   const auth = checkAuth(o.auth, abs);
   if (!auth.ok) return auth;
+  const keys = checkKeysField(o.keys, abs);
+  if (!keys.ok) return keys;
   return {
     ok: true,
     config: {
@@ -229,6 +234,7 @@ export function parseConfig(input: unknown, baseDir: string, env: Record<string,
       logLevel: o.logLevel as LogLevel,
       auth: auth.auth,
       peers: [...((o.peers as string[] | undefined) ?? [])],
+      ...(keys.next.length > 0 ? { keys: { next: keys.next } } : {}),
     },
   };
 }

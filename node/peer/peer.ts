@@ -153,7 +153,9 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
   const logFn = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields: Record<string, unknown> = {}) => log[level](fields, msg);
   const pub = publicKeyFromSeed(opts.signingSeed);
   const self = g.validators.find((v) => bytesEqual(v.publicKey, pub)) ?? null;
-  const signer = self === null ? null : nodeSigner(opts.signingSeed);
+  // Which organization we are at a height is found by key in that height's set (ledger
+  // validator-sets.ts): a key added or rotated in by governance signs from its first height.
+  const signer = nodeSigner(opts.signingSeed);
   const ownPeerId = peerIdFromPrivateKey(opts.p2pKey).toString();
 
   const store = await openStore(join(opts.dataDir, 'store'), {
