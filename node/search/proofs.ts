@@ -145,7 +145,12 @@ export async function pageProofs(
   for (const i of indexes) {
     if (!Number.isSafeInteger(i) || i < 0 || i >= size) throw new MerkleError('BAD_INDEX', `leaf index ${i} is not below tree size ${size}`);
   }
-  const plans = indexes.map((i) => inclusionPlan(i, size).map(([lo, hi]) => perfectNodes(lo, hi)));
+  const ranges = indexes.map((i) => inclusionPlan(i, size));
+  const plans = ranges.map((rs) => rs.map(([lo, hi]) => perfectNodes(lo, hi)));
+  // The ranges that are not perfect subtrees all end at the right edge, [k, size) for k in the
+  // binary decomposition of size: at most ~log2(size) of them whatever the page, and nearly every
+  // proof has one. Their folds are computed once per page.
+  const folded = new Map<number, Uint8Array>();
   const out: Uint8Array[][] = [];
   let start = 0;
   while (start < plans.length) {
@@ -165,12 +170,17 @@ export async function pageProofs(
     const batch = await loadBatch(reader, cache, size, tiles);
     for (let r = start; r < end; r++) {
       out.push(
-        plans[r]!.map((nodes) => {
-          // RFC 9162 §2.1.1: MTH of a range folds its perfect subtrees right to left.
+        plans[r]!.map((nodes, j) => {
           const last = nodes[nodes.length - 1]!;
+          if (nodes.length === 1) return batch.node(last.level, last.index, size);
+          const lo = ranges[r]![j]![0];
+          const memo = folded.get(lo);
+          if (memo !== undefined) return memo.slice();
+          // RFC 9162 §2.1.1: MTH of a range folds its perfect subtrees right to left.
           let h = batch.node(last.level, last.index, size);
           for (let k = nodes.length - 2; k >= 0; k--) h = fastNodeHash(batch.node(nodes[k]!.level, nodes[k]!.index, size), h);
-          return h;
+          folded.set(lo, h);
+          return h.slice();
         }),
       );
     }

@@ -34,6 +34,12 @@ export const SEARCH_WORK_DEFAULT = 10_000;
 export const SCOPE_RESTRICT_VALUES_MAX = 64;
 /** Candidate leaves loaded per LevelDB multi-get. */
 const CANDIDATE_BATCH = 64;
+/**
+ * A filter stream this many times denser than the sparsest one is checked per candidate instead of
+ * walked: its read-ahead of 256 postings would then cover fewer than ~256/8 = 32 candidates of the
+ * sparse stream, so seeking it would cost more reads than one point lookup per candidate batch.
+ */
+const DENSE_FACTOR = 8;
 
 export type RestrictField = 'actor' | 'tenant' | 'client' | 'resourceType' | 'outcome';
 
@@ -197,7 +203,7 @@ export class SearchEngine {
     return { note, size: cp.checkpoint.size };
   }
 
-  private plan(f: SearchFilter, scope: SearchScope | undefined, size: number, asc: boolean, work: Work): { streams: PositionStream[]; plan: SearchPlan } {
+  private plan(f: SearchFilter, scope: SearchScope | undefined, size: number, asc: boolean, work: Work): { streams: PositionStream[]; filterStreams: PositionStream[]; plan: SearchPlan } {
     const names: string[] = [];
     const streams: PositionStream[] = [];
     const add = (name: string, kind: number, ...values: string[]): void => {
@@ -206,6 +212,7 @@ export class SearchEngine {
       names.push(name);
       streams.push(base === null ? new UnionStream([], asc) : new PostingStream(this.access, base, size, asc, work));
     };
+    // (The filter's posting streams come first; scope restrictions and time are added below.)
     if (f.resourceType !== undefined && f.resourceId !== undefined) add('resource', K_RESOURCE, f.resourceType, f.resourceId);
     else if (f.resourceId !== undefined) add('resource.id', K_RID, f.resourceId);
     if (f.actor !== undefined) add('actor', K_ACTOR, f.actor);
@@ -216,6 +223,7 @@ export class SearchEngine {
     if (!selective && f.actionPrefix !== undefined) add('action.prefix', K_ACTION_PREFIX, f.actionPrefix);
     if (!selective && f.resourceType !== undefined && f.resourceId === undefined) add('resource.type', K_RTYPE, f.resourceType);
     if (!selective && f.outcome !== undefined) add('outcome', K_OUTCOME, f.outcome);
+    const filterStreams = streams.slice();
     for (const [field, values] of Object.entries(scope?.restrict ?? {}) as [RestrictField, readonly string[]][]) {
       if (!Array.isArray(values) || values.length > SCOPE_RESTRICT_VALUES_MAX) throw new SearchError('BAD_ARGUMENT', `scope restriction of ${field} lists more than SCOPE_RESTRICT_VALUES_MAX = ${SCOPE_RESTRICT_VALUES_MAX} values`);
       const kind = RESTRICT_KIND[field];
@@ -230,7 +238,7 @@ export class SearchEngine {
     }
     const scan = streams.length === 0;
     if (scan) streams.push(new RangeStream(size));
-    return { streams, plan: { streams: names, scan } };
+    return { streams, filterStreams, plan: { streams: names, scan } };
   }
 
   async search(filterIn: SearchFilter, opts: SearchOptions = {}): Promise<SearchPage> {
@@ -257,25 +265,28 @@ export class SearchEngine {
     }
 
     const work: Work = { reads: 0 };
-    const spent = (): boolean => work.reads >= maxWork;
-    const { streams, plan } = this.plan(filter, opts.scope, size, asc, work);
+    const { streams, filterStreams, plan } = this.plan(filter, opts.scope, size, asc, work);
     // Positions: ascending pages walk t = resume, resume+1, ...; descending pages t = resume-1, ... .
     const start = cur?.resume ?? (asc ? 0 : size);
     const claimStart = cur?.claimed ?? start;
     const results: { index: number; entry: Uint8Array }[] = [];
     let t = asc ? start : start - 1;
-    let stop: SearchPage['stop'] = 'end';
-    let exhausted = false;
-    outer: while (results.length < limit) {
-      if (work.reads >= maxWork) {
-        stop = 'budget';
-        break;
-      }
-      // Collect a batch of candidates, then load their leaves in one multi-get.
+    const inRange = (x: number): boolean => (asc ? x < size : x >= 0);
+    const { walk, check } = inRange(t) ? await splitStreams(streams, filterStreams, t) : { walk: streams, check: [] };
+    // Measuring the filter streams (one read each, at most one per filter field) is a fixed cost of
+    // the page, outside its budget: a page with the smallest budget still makes progress.
+    work.reads = 0;
+
+    /**
+     * The next candidates from t on: positions in every walked stream (up to CANDIDATE_BATCH, within
+     * `budget`), then only those the checked streams also hold. `exhausted`: no candidate remains.
+     */
+    const collect = async (budget: number, max = CANDIDATE_BATCH): Promise<{ members: number[]; exhausted: boolean }> => {
       const batch: number[] = [];
-      while (batch.length < CANDIDATE_BATCH && work.reads + batch.length < maxWork) {
+      let exhausted = false;
+      while (batch.length < max && work.reads + batch.length < budget) {
         // One intersection step may skip far through sparse streams: it pauses when the budget is spent.
-        const p = asc ? (t < size ? await intersect(streams, t, spent) : undefined) : t >= 0 ? await intersect(streams, t, spent) : undefined;
+        const p = inRange(t) ? await intersect(walk, t, () => work.reads >= budget) : undefined;
         if (p === undefined) {
           exhausted = true;
           break;
@@ -287,17 +298,30 @@ export class SearchEngine {
         batch.push(p);
         t = asc ? p + 1 : p - 1;
       }
-      if (batch.length > 0) {
-        work.reads += batch.length;
-        const leaves = await this.access.leaves(batch);
-        for (let k = 0; k < batch.length; k++) {
+      work.reads += batch.length;
+      if (check.length === 0 || batch.length === 0) return { members: batch, exhausted };
+      const held = await Promise.all(check.map((s) => s.containsMany!(batch)));
+      return { members: batch.filter((_, k) => held.every((h) => h[k])), exhausted };
+    };
+
+    let stop: SearchPage['stop'] = 'end';
+    outer: while (results.length < limit) {
+      if (work.reads >= maxWork) {
+        stop = 'budget';
+        break;
+      }
+      // Collect a batch of candidates, then load their leaves in one multi-get.
+      const { members, exhausted } = await collect(maxWork);
+      if (members.length > 0) {
+        const leaves = await this.access.leaves(members);
+        for (let k = 0; k < members.length; k++) {
           const leaf = leaves[k];
-          if (leaf === undefined) throw new SearchError('INDEX_INCOMPLETE', `index lists leaf ${batch[k]} which is not stored below size ${size}`);
+          if (leaf === undefined) throw new SearchError('INDEX_INCOMPLETE', `index lists leaf ${members[k]} which is not stored below size ${size}`);
           if (this.accepts(leaf, filter, opts)) {
-            results.push({ index: batch[k]!, entry: leaf });
+            results.push({ index: members[k]!, entry: leaf });
             if (results.length === limit) {
               // Resume right after this result; the rest of the batch is examined again next page.
-              t = asc ? batch[k]! + 1 : batch[k]! - 1;
+              t = asc ? members[k]! + 1 : members[k]! - 1;
               stop = 'limit';
               break outer;
             }
@@ -306,12 +330,17 @@ export class SearchEngine {
       }
       if (exhausted) break;
     }
-    if (stop === 'limit' && (asc ? t >= size : t < 0)) stop = 'end';
+    if (stop === 'limit' && !inRange(t)) stop = 'end';
     // Another page only if a candidate remains. Not asked under an unrestricted scope predicate:
     // the remaining candidate may lie outside the scope, and "no cursor" would tell that it does not exist.
     const unrestricted = opts.scope !== undefined && opts.scope.restrict === undefined;
-    // Bounded like the page: a paused check keeps the cursor.
-    if (stop === 'limit' && !unrestricted && (await intersect(streams, t, () => work.reads >= maxWork + 64)) === undefined) stop = 'end';
+    if (stop === 'limit' && !unrestricted) {
+      // Bounded like the page (one more batch at most): a paused or inconclusive look keeps the cursor.
+      const resumeAt = t;
+      const ahead = await collect(maxWork + CANDIDATE_BATCH + 2, check.length === 0 ? 1 : CANDIDATE_BATCH);
+      if (ahead.members.length === 0 && ahead.exhausted) stop = 'end';
+      t = resumeAt;
+    }
     const resume = asc ? t : t + 1;
     const last = results.length === 0 ? undefined : results[results.length - 1]!.index;
     let claimed: number;
@@ -348,6 +377,26 @@ export class SearchEngine {
     }
     return true;
   }
+}
+
+/**
+ * Splits the plan's streams into those the walk seeks along (leapfrog) and dense filter streams
+ * that are cheaper to test on each candidate: seeking a posting list far ahead costs one LevelDB
+ * range read per seek, so a dense list intersected with a sparse one costs a read per candidate of
+ * the sparse one; a batched point lookup per CANDIDATE_BATCH candidates replaces them. Only the
+ * filter's own posting streams are ever checked: scope restrictions and the time bound stay in the
+ * walk, so a candidate outside a restricted scope is still never examined. Each filter stream is
+ * read once at t (in parallel) to measure its density; the sparsest one leads the walk.
+ */
+async function splitStreams(streams: PositionStream[], filterStreams: PositionStream[], t: number): Promise<{ walk: PositionStream[]; check: PositionStream[] }> {
+  if (filterStreams.length < 2) return { walk: streams, check: [] };
+  await Promise.all(filterStreams.map((s) => s.seek(t)));
+  const density = new Map(filterStreams.map((s) => [s, s.density?.() ?? 1]));
+  const lead = filterStreams.reduce((a, s) => (density.get(s)! < density.get(a)! ? s : a));
+  const dmin = density.get(lead)!;
+  const check = filterStreams.filter((s) => s !== lead && s.containsMany !== undefined && density.get(s)! > DENSE_FACTOR * dmin);
+  const walk = [lead, ...streams.filter((s) => s !== lead && !check.includes(s))];
+  return { walk, check };
 }
 
 function bytesEq(a: Uint8Array, b: Uint8Array): boolean {

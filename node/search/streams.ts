@@ -12,6 +12,14 @@ export interface Work {
 
 export interface PositionStream {
   seek(t: number): Promise<number | undefined>;
+  /**
+   * Postings per log position seen by the last read (posting and union streams only), after a
+   * first seek: how the engine tells a sparse stream, which should drive the walk, from a dense
+   * one, which is cheaper to test candidate by candidate than to seek along.
+   */
+  density?(): number;
+  /** Which of `positions` are in the stream: one batched point lookup per posting list. */
+  containsMany?(positions: readonly number[]): Promise<boolean[]>;
 }
 
 /** Keys read per LevelDB range read of a posting list. */
@@ -28,10 +36,10 @@ function notAfter(asc: boolean, a: number, b: number): boolean {
 
 /** Buffered reader over positions produced by `read(from)` in direction order. */
 abstract class Buffered implements PositionStream {
-  private buf: number[] = [];
+  protected buf: number[] = [];
   private i = 0;
-  private from = -1;
-  private reachedEnd = false;
+  protected from = -1;
+  protected reachedEnd = false;
   constructor(protected readonly asc: boolean) {}
 
   /** Positions from t onward (direction order), and whether the read reached the end of the range. */
@@ -81,6 +89,20 @@ export class PostingStream extends Buffered {
     const lt = postingKey(this.base, this.asc ? this.size : Math.min(t + 1, this.size));
     const keys = await this.access.keys({ gte, lt, reverse: !this.asc, limit: POSTING_READ });
     return { positions: keys.map(indexOfPostingKey), end: keys.length < POSTING_READ };
+  }
+
+  density(): number {
+    const n = this.buf.length;
+    if (this.from === -1) return 1;
+    // Span read: up to the last posting, or to the end of the range when the read reached it.
+    const span = this.reachedEnd ? (this.asc ? this.size - this.from : this.from + 1) : Math.abs(this.buf[n - 1]! - this.from) + 1;
+    return n / Math.max(1, span);
+  }
+
+  async containsMany(positions: readonly number[]): Promise<boolean[]> {
+    this.work.reads++;
+    const got = await this.access.get(positions.map((p) => postingKey(this.base, p)));
+    return got.map((v, k) => v !== undefined && positions[k]! < this.size);
   }
 }
 
@@ -157,6 +179,9 @@ export class UnionStream implements PositionStream {
     private readonly streams: PositionStream[],
     private readonly asc: boolean,
   ) {}
+  density(): number {
+    return this.streams.reduce((a, s) => a + (s.density?.() ?? 1), 0);
+  }
   async seek(t: number): Promise<number | undefined> {
     let best: number | undefined;
     for (const s of this.streams) {
