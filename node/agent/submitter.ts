@@ -58,8 +58,12 @@ type Verdict = 'final' | 'inflight' | 'retime' | 'conflict' | 'error';
 
 export class Submitter {
   readonly inflight = new Map<number, Flight>();
-  /** Records to send before any new one (refused for a passing reason, or re-timed). */
-  private again: number[] = [];
+  /**
+   * Records to send before any new one (refused for a passing reason, or re-timed). A Set, and
+   * a record another worker still holds is left in it: that worker adds records here before its
+   * round ends, so dropping a held one would lose it from every queue.
+   */
+  private readonly again = new Set<number>();
   /** Records never sent in this run, in sequence order; `freshHead` is the next one. */
   private fresh: number[] = [];
   private freshHead = 0;
@@ -144,13 +148,17 @@ export class Submitter {
         for (const s of batch) this.taken.add(s);
         try {
           await this.send(peer, batch);
+        } catch (e) {
+          // Whatever the round did not settle is sent again: a record is never left in no queue.
+          for (const s of batch) if (!this.inflight.has(s) && this.opts.spool.meta.has(s)) this.again.add(s);
+          throw e;
         } finally {
           for (const s of batch) this.taken.delete(s);
         }
       } catch (e) {
         // A spool read or write failed: report it and try again later; the records stay spooled.
         this.lastError = `internal: ${(e as Error).message}`;
-        this.opts.log('error', 'agent submission round failed', { error: (e as Error).message });
+        this.opts.log('error', 'agent submission round failed', { error: (e as Error).message, stack: (e as Error).stack?.split('\n').slice(0, 4).join(' | ') });
         await this.sleep(this.opts.limits.retryMaxMs);
       }
     }
@@ -201,14 +209,15 @@ export class Submitter {
       if (!fits(seq)) return out;
     }
     if (now < this.pauseUntil) return out;
-    while (this.again.length > 0 && this.inflight.size + out.length < L.inflightMax) {
-      const seq = this.again[0]!;
-      if (this.taken.has(seq) || this.inflight.has(seq) || !meta.has(seq)) {
-        this.again.shift();
+    for (const seq of this.again) {
+      if (this.inflight.size + out.length >= L.inflightMax) break;
+      if (this.taken.has(seq)) continue;
+      if (this.inflight.has(seq) || !meta.has(seq)) {
+        this.again.delete(seq);
         continue;
       }
       if (!fits(seq)) return out;
-      this.again.shift();
+      this.again.delete(seq);
     }
     while (this.freshHead < this.fresh.length && this.inflight.size + out.length < L.inflightMax) {
       const seq = this.fresh[this.freshHead]!;
@@ -248,7 +257,7 @@ export class Submitter {
       results = await peer.client.submit(entries);
     } catch (e) {
       this.peerFailed(peer, e);
-      for (const seq of live) if (!this.inflight.has(seq)) this.again.push(seq);
+      for (const seq of live) if (!this.inflight.has(seq)) this.again.add(seq);
       return;
     }
     peer.failures = 0;
@@ -287,7 +296,7 @@ export class Submitter {
         if (m !== undefined && m.versions.length + 1 < this.opts.limits.versionsMax) {
           // Synced before the new version can be sent (Spool.addVersion).
           if (await this.opts.spool.addVersion(seq, now)) this.counters.retimed++;
-          this.again.unshift(seq);
+          this.again.add(seq);
         } else {
           // Every version is used up: keep sending the last one, slowly; visible as `stuck`.
           this.stuckSeqs.add(seq);
@@ -303,7 +312,7 @@ export class Submitter {
       refused ??= err;
       this.counters.entryErrors++;
       if (this.inflight.has(seq)) this.inflight.set(seq, { nextAt: now + this.opts.limits.retryBaseMs * 2 ** Math.min(this.pauseLevel, 16), checks: this.inflight.get(seq)!.checks });
-      else this.again.push(seq);
+      else this.again.add(seq);
     }
     if (refused !== null) {
       this.lastError = `${refused.code}: ${refused.message}`.slice(0, 500);
@@ -356,7 +365,7 @@ export class Submitter {
     return this.stuckSeqs.size;
   }
   get retrying(): number {
-    return this.again.length;
+    return this.again.size;
   }
   get currentPeer(): string {
     return this.peers[this.cur]!.url;
