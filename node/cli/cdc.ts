@@ -88,9 +88,10 @@ async function runCommand(io: CliIo, o: RunFlags): Promise<void> {
   const cfg = await loadConfig(io, o.config);
   const key = await loadClientKey(io, cfg.key);
   const cred = await loadCredential(io, o);
-  const client = readClient(parsePeerUrl(cfg.peer), cred);
-  const { runCdc } = await import('../cdc/run.js');
   const ac = new AbortController();
+  // The signal also aborts a pending long-poll, so SIGTERM does not wait for it to time out.
+  const client = readClient(parsePeerUrl(cfg.peer), cred, ac.signal);
+  const { runCdc } = await import('../cdc/run.js');
   const onSignal = (): void => ac.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);

@@ -24,7 +24,7 @@ import { toHex } from '../../src/encoding/bytes.js';
 import { formatTrustFile } from '../../src/verifier/index.js';
 import { run } from '../../node/cli/run.js';
 import { startHttpServer, type HttpServer } from '../../node/http/server.js';
-import { parseLsn } from '../../node/cdc/pgoutput.js';
+import { formatLsn, parseLsn } from '../../node/cdc/pgoutput.js';
 import { makeCluster, type Cluster } from '../peer-support/cluster.js';
 import { trustOf } from '../net/search-support.js';
 import { startPostgres, type TestPostgres } from './support/cdc-postgres.js';
@@ -182,14 +182,17 @@ describe('cairn cdc (PostgreSQL logical replication → Cairn)', () => {
 
     // Phase 2: finality answers held. A transaction's entries become final in the log, but the
     // capture cannot learn it: its position must stay where it was. Then SIGKILL.
-    await until('the position to pass phase 1', async () => ((await stateLsn()) ?? 0n) > 0n, 15_000, cap);
-    const s0 = (await stateLsn())!;
+    const phase1 = parseLsn((await logged())[5]!.entry.data!.lsn as string);
+    await until('the position to pass phase 1', async () => ((await stateLsn()) ?? 0n) > phase1 && (await slotLsn()) > phase1, 15_000, cap);
     holdFinal = true;
     await db.query(`BEGIN; UPDATE items SET qty = qty + 1 WHERE id IN (1, 2); INSERT INTO items VALUES (4, 'fig', 1, NULL, 3.10); COMMIT`);
     await until('9 entries final in the log', async () => (await logged()).length >= 9, 30_000, cap);
-    await new Promise((r) => setTimeout(r, 500));
-    expect(await stateLsn()).toBe(s0);
-    expect(await slotLsn()).toBeLessThanOrEqual(s0);
+    const held = parseLsn((await logged())[8]!.entry.data!.lsn as string);
+    await new Promise((r) => setTimeout(r, 1000));
+    // Final in the log, but not confirmed to the capture: neither its state file nor the slot
+    // may have moved past that transaction's commit.
+    expect(await stateLsn()).toBeLessThanOrEqual(held);
+    expect(await slotLsn()).toBeLessThanOrEqual(held);
     await kill9(cap);
 
     // Changes while no capture runs.
@@ -204,6 +207,7 @@ describe('cairn cdc (PostgreSQL logical replication → Cairn)', () => {
     await until('a first final batch after the restart', () => cap.out().includes('"msg":"final"'), 30_000, cap);
     await kill9(cap);
     await db.query(`INSERT INTO items VALUES (5, 'kiwi', 12, '{"origin":"nz"}', 0.40)`);
+    const second = cap.out();
     cap = capture();
     const expected = 6 + 3 + 1 + 1 + 20 + 1;
     await until(`${expected} entries`, async () => (await logged()).length >= expected, 60_000, cap);
@@ -216,6 +220,17 @@ describe('cairn cdc (PostgreSQL logical replication → Cairn)', () => {
     cap.child.kill('SIGTERM');
     expect(await cap.exit).toBe(0);
     expect(cap.out()).toContain('"msg":"stopped"');
+    // The backlog (25 entries) is more than bufferEntries (16): reading from the slot paused and resumed.
+    const restarts = second + cap.out();
+    expect(restarts).toContain('backpressure: stopped reading from the slot');
+    expect(restarts).toContain('backpressure: reading from the slot again');
+
+    // cairn cdc status: the slot and the state file agree, nothing is behind but the WAL written since.
+    const st: string[] = [];
+    expect(await run(['cdc', 'status', '--config', 'cdc.json'], { stdout: (s) => void st.push(s), stderr: (s) => void st.push(s), cwd: dir })).toBe(0);
+    expect(st.join('')).toContain(`slot cairn_test: confirmed ${formatLsn(await slotLsn())}, not streaming`);
+    expect(st.join('')).toContain(`state file: ${formatLsn((await stateLsn())!)}`);
+    expect(st.join('')).not.toContain('ahead of the state file');
 
     // Exactly once: nothing beyond the expected count, each id once, each (commit, position) once.
     const final = await logged();
@@ -267,4 +282,18 @@ describe('cairn cdc (PostgreSQL logical replication → Cairn)', () => {
     expect(hist2.join('')).toMatch(/app_writer\s+db\.update/);
     expect(hist2.join('')).toContain('replace /name  "pear" -> "green pear"');
   }, 150_000);
+
+  it('refuses to start when the slot is ahead of its state file (a gap), unless told to accept it', async () => {
+    for (const ch of children) if (ch.exitCode === null && ch.signalCode === null) ch.kill('SIGKILL');
+    // As if the slot had been consumed by something else since this capture's last position.
+    const real = await readFile(join(dir, 'cdc.state'), 'utf8');
+    await writeFile(join(dir, 'cdc.state'), real.replace(/"lsn":"[0-9A-F]+\/[0-9A-F]+"/, '"lsn":"0/10"'));
+    const err: string[] = [];
+    const code = await run(['cdc', 'run', '--config', 'cdc.json'], { stdout: () => undefined, stderr: (s) => void err.push(s), cwd: dir });
+    expect(code).toBe(1);
+    expect(err.join('')).toMatch(/replication slot cairn_test is at [0-9A-F]+\/[0-9A-F]+, past this capture's position 0\/10/);
+    expect(err.join('')).toContain('--accept-gap');
+    // Nothing was logged by the refused start.
+    expect((await logged()).length).toBe(32);
+  }, 60_000);
 });
