@@ -7,7 +7,8 @@
 // or checkpoint signature shows "verification failed" naming the check, never "verified"; a
 // checkpoint inconsistent with the stored one shows the blocking warning; a scoped reader sees
 // only its scope; axe-core finds no serious or critical violation on any page, and a phone-width
-// viewport never scrolls sideways. About 40 s on the shared 2-core machine, most of it the network.
+// viewport never scrolls sideways. About 65 s on a quiet 2-core machine (2-2.5 min when it is
+// shared with a load average of 25): network start-up ~15 s, the OpenID login ~6 s, axe ~9 s.
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -103,10 +104,16 @@ describe('web explorer in headless Chromium', () => {
   });
 
   it('logs in through the real OpenID provider (login and consent forms), shows who you are and your roles, and searches; nothing restricted is fetched before login', async () => {
+    // Every request the browser makes before login, to any host (the peers too, not only the proxied one).
+    const before: string[] = [];
+    const record = (r: { url: () => string }): void => void before.push(r.url());
+    page.on('request', record);
     await page.goto(`${env.proxy.url}/ui/#/alerts`, { timeout: UI_WAIT_MS });
     await pinTrust(page, env);
+    page.off('request', record);
     // Before login the page fetched its own files and config only (the browser may ask for /favicon.ico).
     expect(env.proxy.paths.filter((x) => !x.startsWith('/ui/') && x !== '/favicon.ico')).toEqual([]);
+    expect(before.filter((u) => !u.startsWith(`${env.proxy.url}/ui/`) && !u.startsWith('data:'))).toEqual([]);
     expect(await page.locator('main').count()).toBe(0);
     await logInOidc(page);
     const who = await page.locator('#whoami').innerText();
