@@ -44,13 +44,13 @@ const metaRecord = (i: number) => `gov/r/${i}`;
 /**
  * Record types this peer puts into blocks. Consensus (proposer, quorum, votes, certificates),
  * checkpoint signing and catch-up follow the validator set of each height (validator-sets.ts),
- * so key rotations are in force. The other types are refused with `gov_type_unsupported` (after
+ * so key rotations, additions and removals are in force. The other types are refused with `gov_type_unsupported` (after
  * all their other checks, so a bad record still gets its own code) until every part of the peer
  * follows them (docs/governance.md, "What remains to wire"): a log that records a change the
  * peers do not make would mislead every auditor. Every peer refuses them alike (the rule depends
  * on the type only), so the verdict stays deterministic.
  */
-export const GOV_TYPES_IN_FORCE: ReadonlySet<GovType> = new Set<GovType>(['client.grant', 'client.revoke', 'org.key.rotate']);
+export const GOV_TYPES_IN_FORCE: ReadonlySet<GovType> = new Set<GovType>(['client.grant', 'client.revoke', 'org.key.rotate', 'org.add', 'org.remove']);
 
 /** A record type this peer does not put into blocks yet (see GOV_TYPES_IN_FORCE). */
 export const GOV_TYPE_UNSUPPORTED = 'gov_type_unsupported';
