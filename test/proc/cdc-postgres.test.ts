@@ -272,7 +272,8 @@ describe('cairn cdc (PostgreSQL logical replication → Cairn)', () => {
     const text = hist.join('');
     expect(code, text).toBe(0);
     expect(text).toContain('verified: 23 version(s) of public.items/1');
-    expect(text).toMatch(/db\.insert/);
+    expect(text).toMatch(/postgres\s+db\.insert\s+success/);
+    expect(text).toContain('add     (whole state) -> {"id":1,"name":"apple","price":"1.50","qty":5,"tags":{"color":"red"}}');
     expect(text).toContain('replace /qty  5 -> 7');
     expect(text).toContain('replace /qty  7 -> 8');
     expect(text).toContain('replace /qty  118 -> 119');
