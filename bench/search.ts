@@ -13,8 +13,13 @@
 //   tsx bench/search.ts [--entries 1000000] [--block 2000] [--queries 100] [--sign] [--out file.json]
 //                       [--store <dir>]   keep the built store there; a later run with the same
 //                                         --store and --entries skips the build and only measures
-//                       [--proof-cache-mib 32]  bound of the peer's cache of full-tile node hashes
+//                       [--proof-cache-mib 64]  bound of the peer's cache of full-tile node hashes
 //                                         (node/search/tile-cache.ts); 0 turns it off
+//                       [--passes 2]      run the query mix this many times on the same open store:
+//                                         pass 1 starts with an empty proof cache (a peer just
+//                                         started), later passes are a peer that has been answering
+//                                         queries (its steady state); `queries` is the last pass
+//                       [--skip-size]     skip the index-size step (a full compaction of the store)
 import { ClassicLevel } from 'classic-level';
 import { mkdtemp, rm, writeFile, mkdir, readFile } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
@@ -46,10 +51,12 @@ interface Args {
   compare: number;
   store: string | undefined;
   proofCacheMib: number;
+  passes: number;
+  skipSize: boolean;
 }
 
 function args(argv: string[]): Args {
-  const a: Args = { entries: 1_000_000, block: 2000, queries: 100, sign: false, out: undefined, compare: 100_000, store: undefined, proofCacheMib: 32 };
+  const a: Args = { entries: 1_000_000, block: 2000, queries: 100, sign: false, out: undefined, compare: 100_000, store: undefined, proofCacheMib: 64, passes: 2, skipSize: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const v = (): string => {
@@ -65,12 +72,15 @@ function args(argv: string[]): Args {
     else if (k === '--out') a.out = v();
     else if (k === '--store') a.store = v();
     else if (k === '--proof-cache-mib') a.proofCacheMib = Number(v());
+    else if (k === '--passes') a.passes = Number(v());
+    else if (k === '--skip-size') a.skipSize = true;
     else throw new Error(`unknown argument ${k}`);
   }
   for (const [k, n] of Object.entries({ entries: a.entries, block: a.block, queries: a.queries, compare: a.compare })) {
     if (!Number.isSafeInteger(n) || n < 1 || n > 100_000_000) throw new Error(`--${k} must be a positive integer`);
   }
   if (!Number.isSafeInteger(a.proofCacheMib) || a.proofCacheMib < 0 || a.proofCacheMib > 4096) throw new Error('--proof-cache-mib must be an integer in 0..4096');
+  if (!Number.isSafeInteger(a.passes) || a.passes < 1 || a.passes > 10) throw new Error('--passes must be an integer in 1..10');
   return a;
 }
 
@@ -273,11 +283,15 @@ async function main(): Promise<void> {
     const span = size * STEP_MS;
     const q = a.queries;
     const search = (f: SearchFilter, limit = 100, order: 'newest' | 'oldest' = 'newest') => async () => (await engine.search(f, { limit, order })).results.length;
-    const queries: Record<string, QueryStats> = {};
+    let queries: Record<string, QueryStats> = {};
+    const passes: { queries: Record<string, QueryStats>; proofCache: ReturnType<typeof proofCache.stats>; loadAverage: number[] }[] = [];
     const run = async (name: string, make: (rng: Rng) => () => Promise<number>, n = q): Promise<void> => {
       queries[name] = await measure(n, make);
       console.error(`  ${name.padEnd(44)} p50 ${queries[name]!.p50Ms} ms  p99 ${queries[name]!.p99Ms} ms  (${queries[name]!.meanResults} results)`);
     };
+    for (let pass = 1; pass <= a.passes; pass++) {
+    queries = {};
+    console.error(`pass ${pass} of ${a.passes}${pass === 1 ? ' (empty proof cache)' : ''}; load average ${loadAvg().join(' ')}`);
     await run('actor (≈100 results)', (r) => search({ actor: `user-${r.int(ACTORS)}` }));
     await run('actor + action', (r) => search({ actor: `user-${r.int(ACTORS)}`, action: ACTIONS[r.int(ACTIONS.length)]! }));
     await run('resource type + id', (r) => search({ resourceType: RTYPES[r.int(RTYPES.length)]!, resourceId: `r${r.int(50_000)}` }));
@@ -294,19 +308,25 @@ async function main(): Promise<void> {
     await run('no filter, newest 100 (bounded scan)', () => search({}));
     await run('history table/hot first page (100 versions)', () => async () => (await resourceHistory(engine, 'db.table', 'hot', { limit: 100 })).results.length);
     await run('history table/hot, all 1,000 versions in 1 page', () => async () => (await resourceHistory(engine, 'db.table', 'hot', { limit: 1000 })).results.length, Math.max(5, Math.floor(q / 5)));
+    passes.push({ queries, proofCache: proofCache.stats(), loadAverage: loadAvg() });
+    }
     const cacheStats = proofCache.stats();
     const loadAfter = loadAvg();
     console.error(`proof cache: ${JSON.stringify(cacheStats)}; load average ${loadAfter.join(' ')}`);
     await store.close();
 
     // Index size: LevelDB's estimate of the search key range ('x') against the whole store.
-    const db = new ClassicLevel<Uint8Array, Uint8Array>(join(dir, ''), { keyEncoding: 'view', valueEncoding: 'view' });
-    await db.open();
-    await db.compactRange(Uint8Array.of(0x00), Uint8Array.of(0xff));
-    const indexBytes = await db.approximateSize(Uint8Array.of(0x78), Uint8Array.of(0x79));
-    const allBytes = await db.approximateSize(Uint8Array.of(0x00), Uint8Array.of(0xff));
-    await db.close();
-    const storeBytes = await dirBytes(dir);
+    let indexSize: Record<string, number> | null = null;
+    if (!a.skipSize) {
+      const db = new ClassicLevel<Uint8Array, Uint8Array>(join(dir, ''), { keyEncoding: 'view', valueEncoding: 'view' });
+      await db.open();
+      await db.compactRange(Uint8Array.of(0x00), Uint8Array.of(0xff));
+      const indexBytes = await db.approximateSize(Uint8Array.of(0x78), Uint8Array.of(0x79));
+      const allBytes = await db.approximateSize(Uint8Array.of(0x00), Uint8Array.of(0xff));
+      await db.close();
+      const storeBytes = await dirBytes(dir);
+      indexSize = { approximateIndexBytes: indexBytes, approximateStoreBytes: allBytes, storeDirBytes: storeBytes, indexBytesPerEntry: Math.round(indexBytes / a.entries) };
+    }
 
     const result = {
       bench: 'search',
@@ -330,8 +350,9 @@ async function main(): Promise<void> {
         storeBytesWithoutIndexes: bytesWithout,
         storeBytesWithIndexes: bytesWith,
       },
-      indexSize: { approximateIndexBytes: indexBytes, approximateStoreBytes: allBytes, storeDirBytes: storeBytes, indexBytesPerEntry: Math.round(indexBytes / a.entries) },
+      indexSize,
       queries,
+      passes,
     };
     const text = JSON.stringify(result, null, 2);
     console.log(text);

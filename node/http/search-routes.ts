@@ -25,6 +25,9 @@ import { clientGone, type RouteContext } from './context.js';
 import { sendError } from './errors.js';
 import { parseTimeout } from './entries.js';
 
+/** Node's base64 (same text as the portable encoder, much faster on a page of 1,000 results). */
+const nodeBase64 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
+
 /** Longest query string (bytes after '?') a search or history request may carry. */
 export const SEARCH_QUERY_BYTES_MAX = 4096;
 /** Searches computed at once on this peer (each may cost up to a page's work budget and proofs). */
@@ -173,7 +176,7 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: RouteContext): v
     if (!(await ctx.gate.recordRead(req, principal, { action: 'cairn.read.search', resource: { type: 'query', id: auditId() } }))) {
       return sendError(reply, 'unavailable', 'the meta-audit log cannot record this read now; retry later');
     }
-    return reply.code(200).header('cache-control', 'no-store').send(encodePage(page));
+    return reply.code(200).header('cache-control', 'no-store').send(encodePage(page, nodeBase64));
   }
 
   const fail = (reply: FastifyReply, e: unknown): FastifyReply => {

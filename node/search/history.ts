@@ -4,7 +4,7 @@
 import { fieldsOf, parseLeafJson } from '../../src/search/fields.js';
 import { historySteps, type HistoryStep } from '../../src/search/diff.js';
 import type { AuditEntry } from '../../src/entry/types.js';
-import type { SearchEngine, SearchOptions, SearchPage } from './query.js';
+import { parsedResults, type SearchEngine, type SearchOptions, type SearchPage } from './query.js';
 import { SearchError } from './errors.js';
 
 export interface HistoryPage extends SearchPage {
@@ -22,7 +22,8 @@ export async function resourceHistory(
     throw new SearchError('BAD_ARGUMENT', 'resource type and id must be non-empty strings');
   }
   const page = await engine.search({ resourceType: type, resourceId: id }, { ...opts, order: 'oldest' });
-  const entries = page.results.map((r) => parseLeafJson(r.entry) as AuditEntry);
+  // The engine parsed each result while filtering: reuse those objects (read only here).
+  const entries = page.results.map((r) => parsedResults.get(r.entry) ?? (parseLeafJson(r.entry) as AuditEntry));
   // Paranoia: the engine re-checked the filter; a mismatch here would be an engine bug.
   for (const e of entries) {
     const f = fieldsOf(e);

@@ -38,6 +38,11 @@ function perfectNodes(lo: number, hi: number): NodeId[] {
   return out;
 }
 
+/** A number naming tile (L, t) (L < 16), cheaper than a string key in the per-node lookups. */
+function tileNum(L: number, t: number): number {
+  return t * 16 + L;
+}
+
 /** Where node (level, index) lives: tile (L, t) at tile-local level k, position p. */
 function locate(n: NodeId): { L: number; t: number; k: number; p: number } {
   const L = Math.floor(n.level / TILE_HEIGHT);
@@ -75,19 +80,19 @@ export function proofCacheStats(reader: TileReader): TileCacheStats {
 
 /** The tiles of one batch: full ones as cache entries, partial ones as bytes with a page memo. */
 class BatchTiles {
-  readonly full = new Map<string, Uint8Array>();
-  readonly partial = new Map<string, Uint8Array>();
-  private readonly memo = new Map<string, Uint8Array>();
+  readonly full = new Map<number, Uint8Array>();
+  readonly partial = new Map<number, Uint8Array>();
+  private readonly memo = new Map<number, Uint8Array>();
 
   node(level: number, index: number, size: number): Uint8Array {
     const { L, t, k, p } = locate({ level, index });
-    const key = `${L}/${t}`;
+    const key = tileNum(L, t);
     const entry = this.full.get(key);
     if (entry !== undefined) return entryNode(entry, k, p);
     const tile = this.partial.get(key);
     if (tile === undefined) throw new MerkleError('TILE_MISSING', `tile of node (${level}, ${index}) not loaded`);
     if (k === 0) return tileHash(tile, p).slice();
-    const mk = `${level}/${index}`;
+    const mk = index * 64 + level;
     const hit = this.memo.get(mk);
     if (hit !== undefined) return hit;
     // Both children lie in the same tile (level − 1 ≥ 8·L).
@@ -98,7 +103,7 @@ class BatchTiles {
 }
 
 /** Reads and resolves every tile `nodes` need: cached full tiles, else one read for the rest. */
-async function loadBatch(reader: TileReader, cache: TileNodeCache, size: number, tiles: Map<string, TileId>): Promise<BatchTiles> {
+async function loadBatch(reader: TileReader, cache: TileNodeCache, size: number, tiles: Map<number, TileId>): Promise<BatchTiles> {
   const b = new BatchTiles();
   const need: TileId[] = [];
   for (const [key, t] of tiles) {
@@ -119,7 +124,7 @@ async function loadBatch(reader: TileReader, cache: TileNodeCache, size: number,
     const part = need.slice(at, at + MAX_TILES_PER_READ);
     const got = await readTilesChecked(reader, part);
     part.forEach((t, i) => {
-      const key = `${t.level}/${t.index}`;
+      const key = tileNum(t.level, t.index);
       // A reader may return a wider version of a tile; only the first `width` hashes are this size's.
       const bytes = got[i]!.subarray(0, t.width * 32);
       if (t.width === TILE_WIDTH) {
@@ -155,17 +160,19 @@ export async function pageProofs(
   let start = 0;
   while (start < plans.length) {
     // A batch: as many results as fit in BATCH_TILES distinct tiles (at least one result).
-    const tiles = new Map<string, TileId>();
+    const tiles = new Map<number, TileId>();
     let end = start;
     for (; end < plans.length; end++) {
-      const add: TileId[] = [];
-      for (const n of plans[end]!.flat()) {
-        const { L, t } = locate(n);
-        const key = `${L}/${t}`;
-        if (!tiles.has(key) && !add.some((x) => x.level === L && x.index === t)) add.push({ level: L, index: t, width: tileWidthAt(size, L, t) });
+      const add = new Map<number, TileId>();
+      for (const nodes of plans[end]!) {
+        for (const n of nodes) {
+          const { L, t } = locate(n);
+          const key = tileNum(L, t);
+          if (!tiles.has(key) && !add.has(key)) add.set(key, { level: L, index: t, width: tileWidthAt(size, L, t) });
+        }
       }
-      if (end > start && tiles.size + add.length > BATCH_TILES) break;
-      for (const t of add) tiles.set(`${t.level}/${t.index}`, t);
+      if (end > start && tiles.size + add.size > BATCH_TILES) break;
+      for (const [key, t] of add) tiles.set(key, t);
     }
     const batch = await loadBatch(reader, cache, size, tiles);
     for (let r = start; r < end; r++) {

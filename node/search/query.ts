@@ -32,8 +32,12 @@ export const SEARCH_LIMIT_DEFAULT = 100;
 export const SEARCH_WORK_DEFAULT = 10_000;
 /** Values one scope restriction may list per field (each is one stream). */
 export const SCOPE_RESTRICT_VALUES_MAX = 64;
-/** Candidate leaves loaded per LevelDB multi-get. */
+/** Candidate leaves loaded per LevelDB multi-get (more, up to CANDIDATE_BATCH_MAX, when the page still needs more results). */
 const CANDIDATE_BATCH = 64;
+const CANDIDATE_BATCH_MAX = 256;
+
+/** The parsed entry of each result's leaf bytes, for callers that need the object (resource history). */
+export const parsedResults = new WeakMap<Uint8Array, AuditEntry>();
 /**
  * A filter stream this many times denser than the sparsest one is checked per candidate instead of
  * walked: its read-ahead of 256 postings would then cover fewer than ~256/8 = 32 candidates of the
@@ -311,13 +315,16 @@ export class SearchEngine {
         break;
       }
       // Collect a batch of candidates, then load their leaves in one multi-get.
-      const { members, exhausted } = await collect(maxWork);
+      // As many candidates as results still wanted (a page of 1,000 is 4 multi-gets, not 16).
+      const { members, exhausted } = await collect(maxWork, Math.min(CANDIDATE_BATCH_MAX, Math.max(CANDIDATE_BATCH, limit - results.length)));
       if (members.length > 0) {
         const leaves = await this.access.leaves(members);
         for (let k = 0; k < members.length; k++) {
           const leaf = leaves[k];
           if (leaf === undefined) throw new SearchError('INDEX_INCOMPLETE', `index lists leaf ${members[k]} which is not stored below size ${size}`);
-          if (this.accepts(leaf, filter, opts)) {
+          const e = this.accepts(leaf, filter, opts);
+          if (e !== null) {
+            parsedResults.set(leaf, e);
             results.push({ index: members[k]!, entry: leaf });
             if (results.length === limit) {
               // Resume right after this result; the rest of the batch is examined again next page.
@@ -365,17 +372,18 @@ export class SearchEngine {
     return page;
   }
 
-  private accepts(leaf: Uint8Array, filter: SearchFilter, opts: SearchOptions): boolean {
+  /** The parsed entry when the leaf matches the filter, scope and extra predicate, else null. */
+  private accepts(leaf: Uint8Array, filter: SearchFilter, opts: SearchOptions): AuditEntry | null {
     const e = parseLeafJson(leaf);
-    if (!matchesFilter(fieldsOf(e), filter)) return false;
+    if (!matchesFilter(fieldsOf(e), filter)) return null;
     try {
-      if (opts.scope !== undefined && opts.scope.predicate(e as AuditEntry) !== true) return false;
-      if (opts.extra !== undefined && opts.extra.predicate(e as AuditEntry) !== true) return false;
+      if (opts.scope !== undefined && opts.scope.predicate(e as AuditEntry) !== true) return null;
+      if (opts.extra !== undefined && opts.extra.predicate(e as AuditEntry) !== true) return null;
     } catch {
       // A predicate that fails on an entry does not select it.
-      return false;
+      return null;
     }
-    return true;
+    return e as AuditEntry;
   }
 }
 
