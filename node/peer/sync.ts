@@ -2,7 +2,9 @@
 // their commit certificates by height range from the other peers, verifies EVERY certificate
 // (q valid precommits for the block hash, src/consensus/certificate.ts) and recomputes every root
 // (ledger.apply re-derives tree size and RFC 9162 root from the entries), then adopts the latest
-// final checkpoint (verified with the genesis quorum and checked against its own root).
+// final checkpoint (verified with the quorum of the set that signs its size and checked against
+// its own root). Each certificate is checked against the validator set of its height, which is
+// final when the block before it is applied (ledger.verifyCertificate, just before applying).
 //
 // Triggered on start-up, when a consensus message or checkpoint for a height above ours is seen,
 // and by a periodic status poll of the connected peers. Served protocols:
@@ -15,6 +17,10 @@
 // deadline, and a source that times out, answers garbage, serves a block that fails
 // verification or serves nothing for a height it claimed is backed off (doubling) and its
 // claim dropped, so the next source is asked and a liar cannot keep re-triggering catch-up.
+// A timeout alone does not tell a staller from an honest source that is slow (a loaded machine,
+// a slow link): the source that timed out is also asked for fewer blocks next time (its batch
+// shrinks, and grows back after fast deliveries), so an honest source that cannot serve a full
+// batch within the deadline still can serve a smaller one. Bounds only get tighter.
 import type { PeerNetwork } from '../net/index.js';
 import type { Store } from '../storage/store.js';
 import {
@@ -45,6 +51,8 @@ export const SYNC_REQUEST_TIMEOUT_MS = 5_000;
 /** First back-off of a source that failed to deliver verifiable blocks; doubles on each failure. */
 export const SYNC_SOURCE_BACKOFF_MS = 2_000;
 export const SYNC_SOURCE_BACKOFF_MAX_MS = 60_000;
+/** A source's batch (blocks per request) is divided by this after it timed out (never below 1). */
+export const SYNC_BATCH_SHRINK = 8;
 /**
  * How far beyond our height a claimed height counts, for ranking sources. Claims are not
  * verifiable before the blocks arrive, so a lie of 2^53 ranks no higher than an honest peer
@@ -81,6 +89,8 @@ export class Syncer {
   readonly peers = new Map<string, PeerHeight>();
   /** Sources that failed us: consecutive failures and when they may be asked again. */
   private readonly backoff = new Map<string, { failures: number; untilMs: number }>();
+  /** Blocks per request for sources that timed out (absent: SYNC_BLOCKS_PER_REQUEST_MAX). */
+  private readonly batch = new Map<string, number>();
   stats: SyncStats = { running: false, sourcesDemoted: 0, blocksFetched: 0, entriesFetched: 0, lastRateEntriesPerSec: 0, lastDurationMs: 0, failures: 0 };
 
   constructor(
@@ -235,15 +245,19 @@ export class Syncer {
           .sort((a, b) => b.h - a.h)
           .map((x) => x.p);
       };
-      type Fetched = Awaited<ReturnType<typeof decodeBlocksResponse>> | Error;
-      const fetchFrom = (peer: string, from: number): Promise<Fetched> =>
-        this.net
-          .request(peer, PROTO_BLOCKS, encodeBlocksRequest(from, SYNC_BLOCKS_PER_REQUEST_MAX), {
+      type Fetched = { r: Awaited<ReturnType<typeof decodeBlocksResponse>> | Error; count: number; ms: number };
+      const fetchFrom = (peer: string, from: number): Promise<Fetched> => {
+        const count = this.batch.get(peer) ?? SYNC_BLOCKS_PER_REQUEST_MAX;
+        const t = performance.now();
+        return this.net
+          .request(peer, PROTO_BLOCKS, encodeBlocksRequest(from, count), {
             timeoutMs: SYNC_REQUEST_TIMEOUT_MS,
             maxResponseBytes: 4 * 1024 * 1024 - 1,
           })
-          .then((bytes) => decodeBlocksResponse(bytes, SYNC_BLOCKS_PER_REQUEST_MAX))
-          .catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+          .then((bytes) => decodeBlocksResponse(bytes, count)) // more blocks than asked for is a bad response
+          .catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))))
+          .then((r) => ({ r, count, ms: performance.now() - t }));
+      };
       // One request is kept in flight while the previous response is applied (pipelining: the
       // network round trip and the peer's reads overlap our verification and synced writes).
       let prefetch: { peer: string; from: number; res: Promise<Fetched> } | null = null;
@@ -252,10 +266,12 @@ export class Syncer {
       while (!this.stopped && i < list.length) {
         const peer = list[i]!;
         const from = this.ledger.getHead().height + 1;
-        const res: Fetched =
+        const got: Fetched =
           prefetch !== null && prefetch.peer === peer && prefetch.from === from ? await prefetch.res : await fetchFrom(peer, from);
         prefetch = null;
+        const res = got.r;
         if (res instanceof Error) {
+          if ((res as { code?: unknown }).code === 'TIMEOUT') this.shrinkBatch(peer, got.count);
           this.demote(peer, `request failed: ${res.message}`);
           i++;
           continue;
@@ -273,7 +289,6 @@ export class Syncer {
           i++;
           continue;
         }
-        if (res.peerHeight >= from + res.blocks.length) prefetch = { peer, from: from + res.blocks.length, res: fetchFrom(peer, from + res.blocks.length) };
         let height = from;
         let bad = false;
         for (const b of res.blocks) {
@@ -283,10 +298,19 @@ export class Syncer {
             bad = true;
             break;
           }
+          // Pipelining starts once the source has shown a verified block (a liar gets no second
+          // request out of a forged answer).
+          if (height === from && res.peerHeight >= from + res.blocks.length) {
+            const next = from + res.blocks.length;
+            prefetch = { peer, from: next, res: fetchFrom(peer, next) };
+          }
           const applied = await this.runner.applySynced(height, b.block, b.certificate);
           if (!applied) {
             // Either consensus applied it meanwhile (fine) or it did not apply (bad peer or fork).
-            if (this.ledger.getHead().height < height) bad = true;
+            if (this.ledger.getHead().height < height) {
+              if (this.ledger.getHead().height < from) this.demote(peer, `its block ${height} did not apply`);
+              bad = true;
+            }
             break;
           }
           fetchedBlocks++;
@@ -295,11 +319,12 @@ export class Syncer {
           this.backoff.delete(peer); // it delivered a verified block
         }
         if (bad) {
-          if (this.ledger.getHead().height < from) this.demote(peer, 'its block did not apply');
           prefetch = null;
           i++;
           continue;
         }
+        // Delivered well within the deadline: its batch may grow back (doubling, up to the maximum).
+        if (got.ms < SYNC_REQUEST_TIMEOUT_MS / 2) this.growBatch(peer);
         if (prefetch === null) {
           list = sources();
           i = 0;
@@ -318,6 +343,22 @@ export class Syncer {
       await this.runner.caughtUp();
       await this.fetchFinalCheckpoint();
     }
+  }
+
+  /** After a timeout: ask this source for fewer blocks next time. */
+  private shrinkBatch(peer: string, asked: number): void {
+    const n = Math.max(1, Math.floor(asked / SYNC_BATCH_SHRINK));
+    this.batch.set(peer, n);
+    // Bounded by the genesis peers (only they can connect); forget the oldest anyway.
+    if (this.batch.size > 1_024) this.batch.delete(this.batch.keys().next().value!);
+    this.log('info', 'catch-up batch reduced after a timeout', { peer, blocks: n });
+  }
+
+  private growBatch(peer: string): void {
+    const n = this.batch.get(peer);
+    if (n === undefined) return;
+    if (n * 2 >= SYNC_BLOCKS_PER_REQUEST_MAX) this.batch.delete(peer);
+    else this.batch.set(peer, n * 2);
   }
 
   /** False while `peer` is backed off after failing to deliver. */

@@ -10,6 +10,7 @@ import { createPeerNetwork, type PeerNetwork } from '../../node/net/index.js';
 import { encodeBlocksResponse, encodeStatus } from '../../node/peer/codec.js';
 import { PROTO_BLOCKS, PROTO_CHECKPOINT, PROTO_STATUS } from '../../node/peer/sync.js';
 import { encodeCertificate } from '../../src/consensus/index.js';
+import { catchUpLog } from '../peer-support/catchup-log.js';
 import { clusterProgress, makeCluster, makeEntries, waitConnected, waitFor, type Cluster } from '../peer-support/cluster.js';
 
 const ENTRIES = 800;
@@ -100,13 +101,18 @@ describe('catch-up with a lying sync source', () => {
     // 3. Peer 2 starts from an empty data dir and must catch up from peers 0 and 1.
     const t0 = Date.now();
     const p2 = await c.start(2);
-    await waitFor(
-      c,
-      'the empty peer catches up despite the lying source',
-      () => p2.status().height >= height && p2.status().finalSize >= ENTRIES,
-      () => clusterProgress(c),
-      { stallMs: CATCH_UP_BOUND_MS, maxMs: CATCH_UP_BOUND_MS },
-    );
+    try {
+      await waitFor(
+        c,
+        'the empty peer catches up despite the lying source',
+        () => p2.status().height >= height && p2.status().finalSize >= ENTRIES,
+        () => clusterProgress(c),
+        { stallMs: CATCH_UP_BOUND_MS, maxMs: CATCH_UP_BOUND_MS },
+      );
+    } catch (e) {
+      // Say what the catch-up did (which source failed how), so a failure can be explained.
+      throw new Error(`${(e as Error).message}\nByzantine source answered ${JSON.stringify(byzStats)}\n${catchUpLog(c, 2)}`);
+    }
     const ms = Date.now() - t0;
     console.log(`[peer-catchup-byzantine] caught up ${height} heights in ${ms} ms; Byzantine source answered ${JSON.stringify(byzStats)}; sync ${JSON.stringify(p2.status().sync)}`);
     expect(p2.status().root).toBe(c.peers[0]!.status().root);
