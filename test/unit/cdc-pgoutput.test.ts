@@ -8,37 +8,7 @@ import { DATA_STRING_LENGTH_MAX } from '../../src/entry/limits.js';
 import { decodePgoutput, decodeStreamMessage, formatLsn, parseLsn, PgoutputError, standbyStatus, type Relation } from '../../node/cdc/pgoutput.js';
 import { changeEntry, columnJson, entryId, parseActorNote, type TableSpec } from '../../node/cdc/rows.js';
 import { parseCdcConfig, CdcConfigError } from '../../node/cdc/config.js';
-
-/** A small writer for big-endian protocol messages. */
-class W {
-  parts: number[] = [];
-  u8(v: number): this {
-    this.parts.push(v & 0xff);
-    return this;
-  }
-  i16(v: number): this {
-    return this.u8(v >> 8).u8(v);
-  }
-  i32(v: number): this {
-    return this.u8(v >>> 24).u8(v >>> 16).u8(v >>> 8).u8(v);
-  }
-  u64(v: bigint): this {
-    return this.i32(Number(v >> 32n)).i32(Number(v & 0xffffffffn));
-  }
-  str(s: string): this {
-    for (const b of new TextEncoder().encode(s)) this.u8(b);
-    return this.u8(0);
-  }
-  text(s: string): this {
-    const b = new TextEncoder().encode(s);
-    this.u8(0x74).i32(b.length);
-    for (const x of b) this.u8(x);
-    return this;
-  }
-  bytes(): Uint8Array {
-    return Uint8Array.from(this.parts);
-  }
-}
+import { W } from './support/cdc-wire.js';
 
 const REL: Relation = {
   oid: 16384,
