@@ -22,6 +22,7 @@ import { EventEmitter } from 'node:events';
 import { toHex, bytesEqual } from '../../src/encoding/bytes.js';
 import { nodeVerifier } from '../../src/crypto/node.js';
 import type { Ed25519Signer } from '../../src/crypto/types.js';
+import type { VerifierKey } from '../../src/checkpoint/keys.js';
 import { decodeCertificate, verifyCommitCertificate, type CommitCertificate } from '../../src/consensus/index.js';
 import {
   EMPTY_RANGE,
@@ -440,6 +441,16 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   /** Unverified early signatures held (all senders). */
   pendingSignatures(): number {
     return this.checkpoints.pendingSignatures();
+  }
+
+  /**
+   * The trust a checkpoint of tree size `size` must satisfy (origin, the keys and quorum of the
+   * set that signs that size): for anything that verifies checkpoints of this log (monitors,
+   * divergence checks) across membership changes.
+   */
+  checkpointTrust(size: number): { origin: string; keys: VerifierKey[]; quorum: number } {
+    const v = this.checkpoints.viewForSize(size);
+    return { origin: this.opts.genesis.origin, keys: v.orgs.map((o) => o.key), quorum: v.quorum };
   }
 
   /**

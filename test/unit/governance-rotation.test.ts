@@ -111,7 +111,9 @@ describe('org.key.rotate in force', () => {
     // Height 1 carries the rotation (accepted: the type is in force); heights 1 and 2 are the old set's.
     await decide(1, [carrier, ...makeEntries(clients, 2, 'rot-a')], oldSet, [0, 1, 2, 3]);
     expect(peers[2]!.gov.summary().pending).toEqual({ type: 'org.key.rotate', effectiveHeight: EFFECTIVE });
-    await decide(2, makeEntries(clients, 2, 'rot-b'), oldSet, [0, 1, 2, 3]);
+    // The handover checkpoint (after block 2) signed by rot0, rot1 (old key) and rot2 only: under
+    // the new set it would have two valid signatures, so it tells the sets apart.
+    await decide(2, makeEntries(clients, 2, 'rot-b'), oldSet, [0, 1, 2]);
     const handover = peers[0]!.ledger.getHead().treeSize;
     const noteBefore = (await peers[3]!.store.latestFinalCheckpoint())!;
     // Before the effective height the rotating organization signed with its old key.
@@ -148,5 +150,18 @@ describe('org.key.rotate in force', () => {
     expect(verifyCheckpointAt(followed.chain, noteAfter, { verifier: nodeVerifier })).toMatchObject({ ok: true });
     // Checkpoints before the rotation stay verifiable under the old key.
     expect(verifyCheckpointAt(followed.chain, noteBefore, { verifier: nodeVerifier })).toMatchObject({ ok: true });
+    // The peer agrees on which set signs which size, also after a restart (read back from blocks).
+    expect(peers[3]!.ledger.checkpointTrust(handover).keys.map((k) => k.text)).toEqual(genesis.validators.map((v) => v.key.text));
+    const dir = dirs[3]!;
+    await peers[3]!.store.close();
+    stores.splice(stores.indexOf(peers[3]!.store), 1);
+    const store = await openStore(join(dir, 'store'), { genesisHash: genesis.hash });
+    stores.push(store);
+    const gov = await GovTracker.open(genesis, store, store.head()!.height);
+    const reopened = await Ledger.open({ genesis, store, checker: createEntryChecker(genesis, undefined, gov), selfIndex: 3, signer: orgs[3]!.signer, gov });
+    expect(reopened.checkpointTrust(handover).keys.map((k) => k.text)).toEqual(genesis.validators.map((v) => v.key.text));
+    expect(reopened.checkpointTrust(handover + 1).keys[1]!.text).toBe(formatVerifierKey('rot1', nextSigner.publicKey));
+    expect(await reopened.adoptFinalCheckpoint(noteBefore)).toMatchObject({ ok: true });
+    expect(await reopened.adoptFinalCheckpoint(noteAfter)).toMatchObject({ ok: true });
   });
 });
