@@ -1,14 +1,14 @@
 // Entry admission checks shared by the mempool (client submissions, gossip) and the block
 // validator: schema (src/entry), authorized and vetted client key (genesis), client signature
-// (node:crypto — every peer uses the same implementation, because Ed25519 libraries disagree on
-// adversarial signatures and peers must all accept or all reject an entry).
+// (libsodium when it loads, else node:crypto — both give OpenSSL's verdict on every input, because
+// Ed25519 libraries disagree on adversarial signatures and peers must all accept or all reject an entry).
 //
 // Signature verdicts are cached by leaf hash (bounded), so an entry verified when it entered the
 // mempool is not verified again when it arrives inside a proposed block.
 import { createHash } from 'node:crypto';
 import { validateEntry, parseLeaf, entryLeaf, verifyEntrySignature } from '../../src/entry/index.js';
 import type { AuditEntry, EntryError } from '../../src/entry/types.js';
-import { nodeVerifier } from '../../src/crypto/node.js';
+import { peerVerifier } from '../crypto/peer-verifier.js';
 import { toHex } from '../../src/encoding/bytes.js';
 import type { Genesis } from './genesis.js';
 import type { SubmitCode } from './mempool.js';
@@ -120,7 +120,7 @@ export function createEntryChecker(genesis: Genesis, cache = new VerdictCache(),
     const key = toHex(leafHash);
     let good = cache.get(key);
     if (good === undefined) {
-      good = verifyEntrySignature(entry, nodeVerifier);
+      good = verifyEntrySignature(entry, peerVerifier);
       cache.set(key, good);
     }
     if (!good) return { ok: false, code: 'bad_signature', message: 'entry signature does not verify with the client key', field: 'sig' };

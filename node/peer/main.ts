@@ -11,6 +11,7 @@ import { startPeerFromConfig, type Peer } from './peer.js';
 import { attachHttp, prepareHttpAccess, type AttachAccess } from '../http/attach.js';
 import { attachMetaAudit } from '../meta-audit/index.js';
 import { attachAlertsFromEnv } from '../alerts/peer-alerts.js';
+import { peerVerifierChoice } from '../crypto/peer-verifier.js';
 
 function netLogger(l: Logger) {
   return {
@@ -43,6 +44,8 @@ export async function runPeerProcess(configPath: string, env: NodeJS.ProcessEnv 
     const prepared = await prepareHttpAccess(config.http, { auth: config.auth });
     const access: AttachAccess = { auth: config.auth, ...(config.auth?.policy ? { signingSeed: (await loadSigningKey(config.signingKey)).seed } : {}) };
     log = pino({ level: config.logLevel, base: { pid: process.pid } });
+    // Which Ed25519 verifier checks client signatures (libsodium, or node:crypto as the fallback).
+    log.info({ verifier: peerVerifierChoice.verifier.name, fallbackReason: peerVerifierChoice.fallbackReason }, 'ed25519 verifier');
     peer = await startPeerFromConfig(config, netLogger(log));
     // The HTTP API (docs/api.md) when the config has "http"; peer.stop() then closes it first.
     try {

@@ -1,12 +1,18 @@
 // Adversarial Ed25519 inputs: what vetPublicKey says about each key, what each verifier does with
 // each signature, and the property Cairn relies on — for every key that PASSES vetting, nodeVerifier
-// (OpenSSL) and nobleVerifier (portable) accept and reject exactly the same signatures.
+// (OpenSSL) and nobleVerifier (portable) accept and reject exactly the same signatures; and on EVERY
+// input, every verifier a peer can use (node:crypto, libsodium through sodium-native) gives the same
+// verdict, so peers agree whichever one loaded. Raw libsodium's own verdict is recorded where it
+// differs (small-order or non-canonical key or R): the peer's libsodium verifier defers to OpenSSL there.
 // All values are constructed here with noble's Point API (see support/ed25519-adversarial.ts).
 import { describe, expect, it } from 'vitest';
 import * as ed from '@noble/ed25519';
 import { nobleSigner, nobleVerifier } from '../../src/crypto/noble.js';
 import { nodeVerifier } from '../../src/crypto/node.js';
 import { vetPublicKey, type VetCode } from '../../src/crypto/vet.js';
+import type { Ed25519Verifier } from '../../src/crypto/types.js';
+import { loadSodiumVerifier } from '../../node/crypto/sodium.js';
+import { createRequire } from 'node:module';
 import { concatBytes, utf8 } from '../../src/encoding/bytes.js';
 import * as adv from './support/ed25519-adversarial.js';
 
@@ -29,6 +35,8 @@ interface Case {
   vet: 'ok' | VetCode;
   node: boolean;
   noble: boolean;
+  /** Raw libsodium crypto_sign_verify_detached, when it differs from `node` (documented; the peer's libsodium verifier returns `node`). */
+  sodiumRaw?: boolean;
   /** Noble's own `verify(..., { zip215: false })` (cofactored); documented, not used by Cairn. */
   nobleCofactored?: boolean;
 }
@@ -52,6 +60,17 @@ const nonCanonicalKey = adv.nonCanonicalY(3n);
 // Small-order keys: OpenSSL accepts S = 0 "signatures" whenever R = -[k]T; noble strict rejects the key.
 const forge8 = adv.forgeForSmallOrderKey(T8, msg);
 const forge2 = adv.forgeForSmallOrderKey(adv.mulAny(T8, 4n), msg);
+// R = the identity (canonical encoding) with S = k·a: on a vetted key the key's owner can always
+// produce this; OpenSSL and the cofactorless noble check accept it, raw libsodium refuses small-order R.
+const sigIdentityR = concatBytes(IDENTITY, adv.numberToBytesLE((adv.challenge(IDENTITY, A, msg) * a) % adv.L, 32));
+
+const sodiumLoad = loadSodiumVerifier();
+if (!sodiumLoad.ok) throw new Error(`sodium-native must load for this test: ${sodiumLoad.reason}`);
+/** Every verifier a peer can use; each must give nodeVerifier's verdict on every row. */
+const PEER_VERIFIERS: Ed25519Verifier[] = [nodeVerifier, sodiumLoad.verifier];
+const rawSodium = createRequire(import.meta.url)('sodium-native') as {
+  crypto_sign_verify_detached(sig: Uint8Array, m: Uint8Array, pk: Uint8Array): boolean;
+};
 
 const CASES: Case[] = [
   { name: 'valid signature (control)', publicKey: A, signature: good, vet: 'ok', node: true, noble: true, nobleCofactored: true },
@@ -59,14 +78,15 @@ const CASES: Case[] = [
   { name: 'S = 2^256 - 1', publicKey: A, signature: withS(good, (1n << 256n) - 1n), vet: 'ok', node: false, noble: false },
   { name: 'R with a torsion component (R = rB + T8)', publicKey: A, signature: adv.signWithTorsionR(a, A, msg, T8), vet: 'ok', node: false, noble: false, nobleCofactored: true },
   { name: 'R with an order-2 torsion component', publicKey: A, signature: adv.signWithTorsionR(a, A, msg, adv.mulAny(T8, 4n)), vet: 'ok', node: false, noble: false, nobleCofactored: true },
+  { name: 'R = identity, S = k·a (owner-made, vetted key)', publicKey: A, signature: sigIdentityR, vet: 'ok', node: true, noble: true, sodiumRaw: false },
   { name: 'non-canonical R (y = p + 1)', publicKey: A, signature: sigNonCanonicalR, vet: 'ok', node: false, noble: false, nobleCofactored: false },
   { name: 'non-canonical R (identity with x sign bit)', publicKey: A, signature: sigNegZeroR, vet: 'ok', node: false, noble: false, nobleCofactored: false },
   { name: 'R not on the curve (y = 2)', publicKey: A, signature: concatBytes(adv.numberToBytesLE(2n, 32), good.subarray(32)), vet: 'ok', node: false, noble: false },
   { name: 'all-zero signature', publicKey: A, signature: new Uint8Array(64), vet: 'ok', node: false, noble: false },
-  { name: 'identity public key, R = identity, S = 0', publicKey: IDENTITY, signature: concatBytes(IDENTITY, ZERO32), vet: 'key_small_order', node: true, noble: false, nobleCofactored: false },
-  { name: 'order-8 public key T8, forged S = 0 signature', publicKey: T8.toBytes(), ...forge8, vet: 'key_small_order', node: true, noble: false },
-  { name: 'order-2 public key (y = -1), forged S = 0 signature', publicKey: adv.mulAny(T8, 4n).toBytes(), ...forge2, vet: 'key_small_order', node: true, noble: false },
-  { name: 'non-canonical identity key (y = p + 1), R = identity, S = 0', publicKey: adv.nonCanonicalY(1n), signature: concatBytes(IDENTITY, ZERO32), vet: 'key_noncanonical', node: true, noble: false },
+  { name: 'identity public key, R = identity, S = 0', publicKey: IDENTITY, signature: concatBytes(IDENTITY, ZERO32), vet: 'key_small_order', node: true, noble: false, sodiumRaw: false, nobleCofactored: false },
+  { name: 'order-8 public key T8, forged S = 0 signature', publicKey: T8.toBytes(), ...forge8, vet: 'key_small_order', node: true, noble: false, sodiumRaw: false },
+  { name: 'order-2 public key (y = -1), forged S = 0 signature', publicKey: adv.mulAny(T8, 4n).toBytes(), ...forge2, vet: 'key_small_order', node: true, noble: false, sodiumRaw: false },
+  { name: 'non-canonical identity key (y = p + 1), R = identity, S = 0', publicKey: adv.nonCanonicalY(1n), signature: concatBytes(IDENTITY, ZERO32), vet: 'key_noncanonical', node: true, noble: false, sodiumRaw: false },
   { name: 'non-canonical large-order key (y = p + 3)', publicKey: nonCanonicalKey, signature: good, vet: 'key_noncanonical', node: false, noble: false },
   { name: 'mixed-order key A + T8 with a valid cofactorless signature', publicKey: mixed.publicKey, signature: mixed.signature, vet: 'key_torsion', node: true, noble: true, nobleCofactored: true },
   { name: 'key not on the curve (y = 2)', publicKey: adv.numberToBytesLE(2n, 32), signature: good, vet: 'key_not_on_curve', node: false, noble: false },
@@ -89,6 +109,12 @@ describe('adversarial Ed25519 table', () => {
       const noble = nobleVerifier.verify(c.publicKey, m, c.signature);
       expect({ node, noble }).toEqual({ node: c.node, noble: c.noble });
       if (c.vet === 'ok') expect(node).toBe(noble); // the property Cairn relies on
+      // Every verifier a peer can use: the same verdict as OpenSSL on every input, vetted or not.
+      for (const v of PEER_VERIFIERS) expect({ [v.name]: v.verify(c.publicKey, m, c.signature) }).toEqual({ [v.name]: c.node });
+      // Raw libsodium: the documented differences, and agreement everywhere else.
+      if (c.publicKey.length === 32 && c.signature.length === 64) {
+        expect(rawSodium.crypto_sign_verify_detached(c.signature, m, c.publicKey)).toBe(c.sodiumRaw ?? c.node);
+      }
       if (c.nobleCofactored !== undefined) {
         expect(ed.verify(c.signature, m, c.publicKey, { zip215: false })).toBe(c.nobleCofactored);
       }
@@ -129,6 +155,11 @@ describe('adversarial Ed25519 table', () => {
       expect(nobleVerifier.verify(A, j, good)).toBe(false);
       expect(nobleVerifier.verify(A, msg, j)).toBe(false);
       expect(nodeVerifier.verify(A, msg, j)).toBe(false);
+      for (const v of PEER_VERIFIERS) {
+        expect(v.verify(j, msg, good)).toBe(false);
+        expect(v.verify(A, j, good)).toBe(false);
+        expect(v.verify(A, msg, j)).toBe(false);
+      }
     }
     expect(vetPublicKey('x' as unknown as Uint8Array)).toMatchObject({ ok: false, code: 'key_length' });
   });
