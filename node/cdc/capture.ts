@@ -57,7 +57,8 @@ export interface CaptureOptions {
   config: CdcConfig;
   tables: TableSpec[];
   stream: ReplicationStream;
-  client: CairnClient;
+  /** One client per peer, tried in turn: a batch moves to the next peer when one fails. */
+  clients: CairnClient[];
   signer: Ed25519Signer;
   /** Position to start from (the state file's, else the slot's confirmed position). */
   start: Lsn;
@@ -225,11 +226,17 @@ export async function runCapture(o: CaptureOptions): Promise<CaptureStats> {
 
   let submitting = false;
 
+  let current = 0;
+  const client = (): CairnClient => o.clients[current % o.clients.length]!;
+
   /** Submits one batch until every entry is final (retrying what is safe to retry). */
   const finalize = async (batch: AuditEntry[]): Promise<void> => {
     let backoff = 200;
     const retry = async (why: string): Promise<void> => {
-      o.log('retrying batch', { why, entries: batch.length, backoffMs: backoff });
+      // Resubmitting identical entries is harmless, so the next peer may take the batch over.
+      const from = client().url;
+      current = (current + 1) % o.clients.length;
+      o.log('retrying batch', { why, entries: batch.length, backoffMs: backoff, peer: from, next: client().url });
       stats.resubmitted++;
       await sleep(backoff, stop.signal);
       backoff = Math.min(BACKOFF_MS_MAX, backoff * 2);
@@ -237,7 +244,7 @@ export async function runCapture(o: CaptureOptions): Promise<CaptureStats> {
     while (!stop.signal.aborted) {
       let results;
       try {
-        results = await o.client.submit(batch);
+        results = await client().submit(batch);
       } catch (e) {
         await retry(e instanceof Error ? e.message : String(e));
         continue;
@@ -268,7 +275,7 @@ export async function runCapture(o: CaptureOptions): Promise<CaptureStats> {
         continue;
       }
       try {
-        await o.client.waitFinalMany(
+        await client().waitFinalMany(
           batch.map((e) => ({ client: e.client, id: e.id })),
           { timeoutMs: cfg.finalTimeoutMs },
         );

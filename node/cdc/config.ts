@@ -5,7 +5,7 @@
 //   "postgres": { "host": "127.0.0.1", "port": 5432, "database": "app", "user": "cairn_cdc", "passwordFile": "pg.password" },
 //   "slot": "cairn_app", "publication": "cairn_app",
 //   "tables": [ { "name": "public.items" }, { "name": "billing.invoices", "resourceType": "invoice", "key": ["id"] } ],
-//   "peer": "http://127.0.0.1:8401", "key": "keys/cdc.pem", "stateFile": "cdc.state",
+//   "peer": ["http://127.0.0.1:8401", "http://127.0.0.1:8402"], "key": "keys/cdc.pem", "stateFile": "cdc.state",
 //   "batchEntries": 500, "batchBytes": 1048576, "bufferEntries": 10000, "bufferBytes": 16777216
 // }
 import { dirname, resolve } from 'node:path';
@@ -15,7 +15,8 @@ export interface CdcConfig {
   slot: string;
   publication: string;
   tables: { schema: string; table: string; resourceType?: string; key?: string[] }[];
-  peer: string;
+  /** Peers' API URLs, tried in turn: the next one takes over when one cannot be reached. */
+  peers: string[];
   /** Client key that signs the entries (must be an authorized client in the genesis). */
   key: string;
   /** Where the confirmed position is persisted. */
@@ -48,6 +49,7 @@ const IDENT_RE = /^[a-z_][a-z0-9_$]{0,62}$/;
 const TOKEN_RE = /^[a-z][a-z0-9_.-]{0,63}$/;
 const ID_PREFIX_RE = /^[A-Za-z0-9_~-]{1,48}$/;
 export const TABLES_MAX = 256;
+export const PEERS_MAX = 16;
 
 function int(v: unknown, path: string, min: number, max: number, dflt: number): number {
   if (v === undefined) return dflt;
@@ -60,6 +62,13 @@ function str(v: unknown, path: string, re?: RegExp, dflt?: string): string {
   if (typeof v !== 'string' || v.length === 0 || v.length > 1024) throw new CdcConfigError(`${path} must be a non-empty string`);
   if (re !== undefined && !re.test(v)) throw new CdcConfigError(`${path} ${JSON.stringify(v)} must match ${re.source}`);
   return v;
+}
+
+/** `peer`: one URL or a list of 1..PEERS_MAX. */
+function peerList(v: unknown): string[] {
+  const list = typeof v === 'string' ? [v] : v;
+  if (!Array.isArray(list) || list.length === 0 || list.length > PEERS_MAX) throw new CdcConfigError(`peer must be a URL or a list of 1..${PEERS_MAX} URLs`);
+  return list.map((u, i) => str(u, Array.isArray(v) ? `peer[${i}]` : 'peer', /^https?:\/\//));
 }
 
 function onlyKeys(o: Record<string, unknown>, allowed: string[], path: string): void {
@@ -121,7 +130,7 @@ export function parseCdcConfig(text: string, file: string): CdcConfig {
     slot,
     publication,
     tables,
-    peer: str(o.peer, 'peer', /^https?:\/\//),
+    peers: peerList(o.peer),
     key: resolve(base, str(o.key, 'key')),
     stateFile: resolve(base, str(o.stateFile, 'stateFile')),
     idPrefix: str(o.idPrefix, 'idPrefix', ID_PREFIX_RE, slot),

@@ -13,7 +13,7 @@ const SLOT_BUSY_WAIT_MS = 15_000;
 
 export interface RunCdcOptions {
   config: CdcConfig;
-  client: CairnClient;
+  clients: CairnClient[];
   signer: Ed25519Signer;
   log: (msg: string, fields?: Record<string, unknown>) => void;
   signal: AbortSignal;
@@ -68,5 +68,5 @@ export async function runCdc(o: RunCdcOptions): Promise<CaptureStats> {
     await stream.close();
     throw e;
   }
-  return runCapture({ config: cfg, tables, stream, client: o.client, signer: o.signer, start, log: o.log, signal: o.signal });
+  return runCapture({ config: cfg, tables, stream, clients: o.clients, signer: o.signer, start, log: o.log, signal: o.signal });
 }

@@ -20,7 +20,7 @@ async function loadConfig(io: CliIo, path: string): Promise<CdcConfig> {
   const bytes = await readFileBounded(io, path, 'cdc config file', CDC_CONFIG_BYTES_MAX, 'CDC_CONFIG_BYTES_MAX');
   try {
     const cfg = parseCdcConfig(fromUtf8(bytes), resolvePath(io, path));
-    parsePeerUrl(cfg.peer);
+    for (const p of cfg.peers) parsePeerUrl(p);
     return cfg;
   } catch (e) {
     if (e instanceof CdcConfigError) throw usageError(`cdc config file ${path}: ${e.message}`);
@@ -90,14 +90,14 @@ async function runCommand(io: CliIo, o: RunFlags): Promise<void> {
   const cred = await loadCredential(io, o);
   const ac = new AbortController();
   // The signal also aborts a pending long-poll, so SIGTERM does not wait for it to time out.
-  const client = readClient(parsePeerUrl(cfg.peer), cred, ac.signal);
+  const clients = cfg.peers.map((p) => readClient(parsePeerUrl(p), cred, ac.signal));
   const { runCdc } = await import('../cdc/run.js');
   const onSignal = (): void => ac.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const log = (msg: string, fields: Record<string, unknown> = {}): void => io.stdout(JSON.stringify({ time: new Date().toISOString(), msg, ...fields }) + '\n');
   try {
-    const stats = await dbFailure('cdc run', () => runCdc({ config: cfg, client, signer: key.signer, log, signal: ac.signal, acceptGap: o.acceptGap === true }));
+    const stats = await dbFailure('cdc run', () => runCdc({ config: cfg, clients, signer: key.signer, log, signal: ac.signal, acceptGap: o.acceptGap === true }));
     log('stopped', { ...stats });
   } finally {
     process.off('SIGINT', onSignal);

@@ -26,6 +26,7 @@ import { run } from '../../node/cli/run.js';
 import { startHttpServer, type HttpServer } from '../../node/http/server.js';
 import { formatLsn, parseLsn } from '../../node/cdc/pgoutput.js';
 import { makeCluster, type Cluster } from '../peer-support/cluster.js';
+import { freePort } from '../peer-support/fixtures.js';
 import { trustOf } from '../net/search-support.js';
 import { startPostgres, type TestPostgres } from './support/cdc-postgres.js';
 
@@ -142,7 +143,8 @@ beforeAll(async () => {
       slot: 'cairn_test',
       publication: 'cairn_test',
       tables: [{ name: 'public.items' }],
-      peer: proxyUrl,
+      // The first peer is down (nothing listens there): every start moves on to the second.
+      peer: [`http://127.0.0.1:${await freePort()}`, proxyUrl],
       key: 'client.key',
       stateFile: 'cdc.state',
       batchEntries: 8,
@@ -224,6 +226,7 @@ describe('cairn cdc (PostgreSQL logical replication → Cairn)', () => {
     const restarts = second + cap.out();
     expect(restarts).toContain('backpressure: stopped reading from the slot');
     expect(restarts).toContain('backpressure: reading from the slot again');
+    expect(restarts).toContain(`"next":"${proxyUrl}"`);
 
     // cairn cdc status: the slot and the state file agree, nothing is behind but the WAL written since.
     const st: string[] = [];

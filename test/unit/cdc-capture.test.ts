@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CairnClient } from '../../src/client/client.js';
+import { CairnApiError } from '../../src/client/errors.js';
 import type { SubmitItem } from '../../src/client/types.js';
 import { nodeSigner } from '../../src/crypto/node.js';
 import type { AuditEntry } from '../../src/entry/types.js';
@@ -59,12 +60,13 @@ function fakeStream(): ReplicationStream & { feed(b: Uint8Array): void; sent: Ui
 }
 
 /** A peer: `answer` decides each entry's submit result; waitFinalMany resolves when `final` is opened. */
-function fakePeer(answer: (e: AuditEntry, attempt: number) => SubmitItem) {
+function fakePeer(answer: (e: AuditEntry, attempt: number) => SubmitItem, url = 'http://peer-a') {
   const submitted: AuditEntry[][] = [];
   let open: () => void = () => undefined;
   let gate = new Promise<void>((r) => (open = r));
   const seen = new Map<string, number>();
   const client = {
+    url,
     async submit(batch: AuditEntry[]) {
       submitted.push(batch.map((e) => ({ ...e })));
       return batch.map((e) => {
@@ -130,7 +132,7 @@ describe('cdc capture loop', () => {
     const stream = fakeStream();
     const peer = fakePeer(ok);
     const ac = new AbortController();
-    const done = runCapture({ config: config(), tables, stream, client: peer.client, signer, start: 0x100n, log: () => undefined, signal: ac.signal });
+    const done = runCapture({ config: config(), tables, stream, clients: [peer.client], signer, start: 0x100n, log: () => undefined, signal: ac.signal });
     stream.feed(relation);
     stream.feed(begin(0x1000n));
     stream.feed(insert(1));
@@ -156,7 +158,7 @@ describe('cdc capture loop', () => {
     const peer = fakePeer((e, n) => (e.id.endsWith('.0') && n === 1 ? { error: { code: 'clock_skew', message: 'skew' } } : e.id.endsWith('.1') ? { error: { code: 'conflict', message: 'exists' } } : ok()));
     peer.release();
     const ac = new AbortController();
-    const done = runCapture({ config: config(), tables, stream, client: peer.client, signer, start: 0x100n, log: () => undefined, signal: ac.signal });
+    const done = runCapture({ config: config(), tables, stream, clients: [peer.client], signer, start: 0x100n, log: () => undefined, signal: ac.signal });
     stream.feed(relation);
     stream.feed(begin(0x2000n, old));
     stream.feed(insert(1));
@@ -171,7 +173,7 @@ describe('cdc capture loop', () => {
 
     const stream2 = fakeStream();
     const refusing = fakePeer(() => ({ error: { code: 'unknown_client', message: 'not in the genesis' } }));
-    const run2 = runCapture({ config: config(), tables, stream: stream2, client: refusing.client, signer, start: 0x2040n, log: () => undefined, signal: new AbortController().signal });
+    const run2 = runCapture({ config: config(), tables, stream: stream2, clients: [refusing.client], signer, start: 0x2040n, log: () => undefined, signal: new AbortController().signal });
     stream2.feed(relation);
     stream2.feed(begin(0x3000n));
     stream2.feed(insert(3));
@@ -181,11 +183,32 @@ describe('cdc capture loop', () => {
     expect(await stateLsn()).toBe(0x2040n);
   });
 
+  it('moves a batch to the next peer when one cannot be reached', async () => {
+    const stream = fakeStream();
+    const down = fakePeer(() => {
+      throw new CairnApiError('network_error', 'connection refused');
+    }, 'http://peer-a');
+    const up = fakePeer(ok, 'http://peer-b');
+    up.release();
+    const logs: Record<string, unknown>[] = [];
+    const ac = new AbortController();
+    const done = runCapture({ config: config(), tables, stream, clients: [down.client, up.client], signer, start: 0x100n, log: (msg, f) => void logs.push({ msg, ...f }), signal: ac.signal });
+    stream.feed(relation);
+    stream.feed(begin(0x7000n));
+    stream.feed(insert(1));
+    stream.feed(commit(0x7000n, 0x7040n));
+    await until('the position', async () => (await stateLsn()) === 0x7040n);
+    expect(up.submitted.length).toBe(1);
+    expect(logs).toContainEqual(expect.objectContaining({ msg: 'retrying batch', peer: 'http://peer-a', next: 'http://peer-b' }));
+    ac.abort();
+    await done;
+  });
+
   it('stops reading the stream above bufferEntries and resumes below half of it', async () => {
     const stream = fakeStream();
     const peer = fakePeer(ok);
     const ac = new AbortController();
-    const done = runCapture({ config: config({ bufferEntries: 10, batchEntries: 4 }), tables, stream, client: peer.client, signer, start: 0x100n, log: () => undefined, signal: ac.signal });
+    const done = runCapture({ config: config({ bufferEntries: 10, batchEntries: 4 }), tables, stream, clients: [peer.client], signer, start: 0x100n, log: () => undefined, signal: ac.signal });
     stream.feed(relation);
     stream.feed(begin(0x4000n));
     for (let i = 0; i < 12; i++) stream.feed(insert(i));
@@ -208,7 +231,7 @@ describe('cdc capture loop', () => {
     const stream = fakeStream();
     const peer = fakePeer(ok);
     const ac = new AbortController();
-    const done = runCapture({ config: config(), tables, stream, client: peer.client, signer, start: 0x100n, log: () => undefined, signal: ac.signal });
+    const done = runCapture({ config: config(), tables, stream, clients: [peer.client], signer, start: 0x100n, log: () => undefined, signal: ac.signal });
     const keepalive = (lsn: bigint) => new W().u8(0x6b).u64(lsn).u64(0n).u8(0).bytes();
     stream.feed(relation);
     stream.feed(begin(0x5000n));
