@@ -104,6 +104,13 @@ describe('row changes as entries', () => {
     expect(del.data!.after).toBeUndefined();
   });
 
+  it('a truncate is one entry for the whole table', () => {
+    const e = changeEntry(SPEC, REL, { tag: 'truncate' }, ctx);
+    expect(e).toMatchObject({ action: 'db.truncate', resource: { type: 'public.items', id: '*' } });
+    expect(e.data!.before).toBeUndefined();
+    expect(e.data!.after).toBeUndefined();
+  });
+
   it('column values: exact numbers only', () => {
     expect(columnJson(20, '9007199254740993')).toBe('9007199254740993');
     expect(columnJson(20, '-42')).toBe(-42);
