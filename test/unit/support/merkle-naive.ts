@@ -1,7 +1,8 @@
 // A deliberately naive RFC 9162 §2.1 reference for the Merkle tests: the recursive definitions
 // of MTH (§2.1.1), PATH (§2.1.3.1) and PROOF/SUBPROOF (§2.1.4.1) written straight from the text,
-// over leaf-hash lists, hashing with node:crypto so it shares no code with src/merkle (which uses
-// @noble/hashes).
+// over leaf-hash lists, hashing with node:crypto's streaming createHash so it shares no code with
+// src/merkle (whose sha256 is node:crypto's one-shot hash in Node; merkle-hash-path.test.ts checks
+// that path against @noble/hashes).
 import { createHash } from 'node:crypto';
 
 export function H(...parts: Uint8Array[]): Uint8Array {
