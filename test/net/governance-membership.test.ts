@@ -21,10 +21,9 @@ let np: Peer | null = null;
 let ndir: string;
 const nlogs: { level: string; msg: string; obj: Record<string, unknown> }[] = [];
 
-// Until consensus follows validator sets per height, a peer of this version refuses membership
-// records (gov_type_unsupported). This test is about connections, which follow the governance
-// state either way, so it lets the in-process peers apply them. With 4 genesis organizations
-// running throughout, consensus on the genesis set keeps deciding blocks whatever the records say.
+// Connections follow the governance state whether or not consensus applies membership records
+// (GOV_TYPES_IN_FORCE): the test lets the in-process peers apply org.add and org.remove in any case
+// and restores the set afterwards. The organizations it needs for a quorum run throughout.
 const LET_IN: GovType[] = ['org.add', 'org.remove'];
 const inForce = GOV_TYPES_IN_FORCE as Set<GovType>;
 const added = LET_IN.filter((t) => !inForce.has(t));
