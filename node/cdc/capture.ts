@@ -349,7 +349,9 @@ export async function runCapture(o: CaptureOptions): Promise<CaptureStats> {
   const timer = setInterval(() => sendStatus(), cfg.statusIntervalMs);
   o.log('streaming', { slot: cfg.slot, publication: cfg.publication, from: formatLsn(o.start) });
   try {
-    await submitter().catch((e: Error) => fail(e));
+    // A stop or a fatal error does not wait for a long-poll the submitter may be in.
+    const stopped = new Promise<void>((res) => stop.signal.addEventListener('abort', () => res(), { once: true }));
+    await Promise.race([submitter().catch((e: Error) => fail(e)), stopped]);
     await Promise.race([persisting.catch(() => undefined), sleep(1000, new AbortController().signal)]);
   } finally {
     clearInterval(timer);

@@ -100,6 +100,8 @@ async function runCommand(io: CliIo, o: RunFlags): Promise<void> {
     const stats = await dbFailure('cdc run', () => runCdc({ config: cfg, clients, signer: key.signer, log, signal: ac.signal, acceptGap: o.acceptGap === true }));
     log('stopped', { ...stats });
   } finally {
+    // Cancels any request still pending (a long-poll of a batch that will be captured again).
+    ac.abort();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
