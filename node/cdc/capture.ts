@@ -112,6 +112,7 @@ export async function runCapture(o: CaptureOptions): Promise<CaptureStats> {
   const stop = new AbortController();
   const onAbort = (): void => stop.abort();
   o.signal.addEventListener('abort', onAbort, { once: true });
+  if (o.signal.aborted) stop.abort();
   const notify = (): void => {
     const w = wake;
     wake = null;
@@ -133,7 +134,7 @@ export async function runCapture(o: CaptureOptions): Promise<CaptureStats> {
     }
   };
 
-  /** Persists `lsn` as the position, then tells the server. Calls are serialized by the submitter. */
+  /** Persists `lsn` as the position, then tells the server; calls run one after another (a promise chain). */
   let persisting: Promise<void> = Promise.resolve();
   const advance = (lsn: Lsn): Promise<void> => {
     persisting = persisting.then(async () => {
