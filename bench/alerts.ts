@@ -18,9 +18,10 @@ import { join } from 'node:path';
 import { AlertEngine } from '../src/alerts/engine.js';
 import type { AuditEntry } from '../src/entry/types.js';
 import { sha256 } from '../src/crypto/hash.js';
-import { fromUtf8, utf8 } from '../src/encoding/bytes.js';
-import { decodeEntryBundle, encodeEntryBundle, leafHash, TILE_WIDTH } from '../src/merkle/index.js';
+import { utf8 } from '../src/encoding/bytes.js';
+import { decodeEntryBundle, encodeEntryBundle, TILE_WIDTH } from '../src/merkle/index.js';
 import { loadRulesFile } from '../node/alerts/rules-file.js';
+import { replayLeaves } from '../node/alerts/replay.js';
 import { codeRoot } from './paths.js';
 import { round } from './stats.js';
 
@@ -132,13 +133,7 @@ export async function measureReplay(file: string, n: number, maxSeconds: number)
     const bundle = encodeEntryBundle(leaves);
     const t = performance.now();
     // As alertsReplayCommand does for each bundle it fetched.
-    const decoded = decodeEntryBundle(bundle, width);
-    const lines: string[] = [];
-    for (let k = 0; k < width; k++) {
-      const leaf = decoded[k]!;
-      const entry = JSON.parse(fromUtf8(leaf)) as AuditEntry;
-      for (const a of engine.evaluate({ index: done + k, leafHash: leafHash(leaf), entry })) lines.push(JSON.stringify(a));
-    }
+    const lines = replayLeaves(engine, decodeEntryBundle(bundle, width), done, done, done + width);
     if (lines.length > 0) alertJsonBytes += lines.join('\n').length + 1;
     timedMs += performance.now() - t;
     alerts += lines.length;

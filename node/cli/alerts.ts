@@ -7,11 +7,11 @@
 // (read.bundle) under an access policy: the shared credential flags sign or authorize every read.
 import type { Command } from 'commander';
 import { AlertEngine } from '../../src/alerts/engine.js';
-import type { AuditEntry } from '../../src/entry/types.js';
 import { fromUtf8 } from '../../src/encoding/bytes.js';
-import { decodeEntryBundle, entryBundlePath, leafHash, TILE_WIDTH } from '../../src/merkle/index.js';
+import { decodeEntryBundle, entryBundlePath, TILE_WIDTH } from '../../src/merkle/index.js';
 import { NOTE_BYTES_MAX } from '../../src/checkpoint/note.js';
 import { loadRulesFile, RulesFileError } from '../alerts/rules-file.js';
+import { replayLeaves, ReplayEntryError } from '../alerts/replay.js';
 import { ENTRY_BUNDLE_BYTES_MAX } from './audit.js';
 import { addCredentialOptions, loadCredential, type CliCredential, type CredentialFlags } from './credentials.js';
 import { failure, resolvePath, usageError, type CliIo } from './io.js';
@@ -74,16 +74,12 @@ export async function alertsReplayCommand(io: CliIo, opts: ReplayOptions): Promi
     } catch (e) {
       throw failure(`${path} is not an entry bundle of ${width} entries: ${(e as Error).message}`);
     }
-    const lines: string[] = [];
-    for (let i = Math.max(from, start); i < Math.min(to, start + width); i++) {
-      const leaf = leaves[i - start]!;
-      let entry: AuditEntry;
-      try {
-        entry = JSON.parse(fromUtf8(leaf)) as AuditEntry;
-      } catch {
-        throw failure(`entry ${i} is not JSON`);
-      }
-      for (const a of engine.evaluate({ index: i, leafHash: leafHash(leaf), entry })) lines.push(JSON.stringify(a));
+    let lines: string[];
+    try {
+      lines = replayLeaves(engine, leaves, start, from, to);
+    } catch (e) {
+      if (e instanceof ReplayEntryError) throw failure(e.message);
+      throw e;
     }
     if (lines.length > 0) io.stdout(lines.join('\n') + '\n');
   }

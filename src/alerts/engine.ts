@@ -10,6 +10,7 @@
 import { sha256 } from '../crypto/hash.js';
 import { concatBytes, fromHex, toHex, utf8 } from '../encoding/bytes.js';
 import type { AuditEntry } from '../entry/types.js';
+import { prepareEntry, type Filter, type PreparedEntry } from '../filter/index.js';
 import { renderTitle, scalarText, valueAt } from './template.js';
 import { DEFAULT_ENGINE_LIMITS, type Alert, type Correlation, type EngineLimits, type FinalEntry, type Rule } from './types.js';
 
@@ -39,6 +40,9 @@ interface RuleState {
   corr: Correlation;
   groups: Map<string, Group>;
   bytes: number;
+  /** Slots of the rule's condition and (temporal) `then` in the per-entry results. */
+  condSlot: number;
+  thenSlot: number;
 }
 
 export interface EngineStats {
@@ -52,11 +56,16 @@ export interface EngineStats {
   conditionErrors: number;
 }
 
-/** The alert id: SHA-256(domain ‖ 0 ‖ rule id ‖ 0 ‖ u32 version ‖ leaf hashes in log order), hex. */
-export function alertId(ruleId: string, version: number, leafHashes: readonly Uint8Array[]): string {
+/** The bytes an alert id hashes before the leaf hashes: domain ‖ 0 ‖ rule id ‖ 0 ‖ u32 version. */
+function alertIdPrefix(ruleId: string, version: number): Uint8Array {
   const v = new Uint8Array(4);
   new DataView(v.buffer).setUint32(0, version);
-  return toHex(sha256(concatBytes(utf8(ALERT_ID_DOMAIN), Uint8Array.of(0), utf8(ruleId), Uint8Array.of(0), v, ...leafHashes)));
+  return concatBytes(utf8(ALERT_ID_DOMAIN), Uint8Array.of(0), utf8(ruleId), Uint8Array.of(0), v);
+}
+
+/** The alert id: SHA-256(domain ‖ 0 ‖ rule id ‖ 0 ‖ u32 version ‖ leaf hashes in log order), hex. */
+export function alertId(ruleId: string, version: number, leafHashes: readonly Uint8Array[]): string {
+  return toHex(sha256(concatBytes(alertIdPrefix(ruleId, version), ...leafHashes)));
 }
 
 function nested(paths: readonly string[], values: readonly string[]): Record<string, unknown> {
@@ -76,6 +85,14 @@ function nested(paths: readonly string[], values: readonly string[]): Record<str
 
 function evBytes(e: Ev): number {
   return 96 + 2 * (e.value?.length ?? 0);
+}
+
+/** Approximate bytes a group holds (its key, entries and distinct values). */
+function groupBytes(key: string, g: Group): number {
+  let n = 64 + 2 * key.length;
+  for (const e of g.events) n += evBytes(e);
+  if (g.distinct) for (const e of g.distinct.values()) n += evBytes(e);
+  return n;
 }
 
 /** Serialized engine state (JSON-able): see AlertEngine.snapshot(). */
@@ -102,16 +119,38 @@ function evIn(s: SnapEv): Ev {
 }
 
 export class AlertEngine {
-  private readonly single: Rule[] = [];
+  private readonly single: { rule: Rule; slot: number }[] = [];
   private readonly correlated: RuleState[] = [];
   private nextIndex = -1;
   readonly stats: EngineStats = { entries: 0, alerts: 0, skipped: 0, groupsEvictedForLimits: 0, conditionErrors: 0 };
 
+  /** Per rule: the constant first bytes of its alert ids. */
+  private readonly idPrefixes = new Map<Rule, Uint8Array>();
+
   constructor(rules: readonly Rule[], private readonly limits: EngineLimits = DEFAULT_ENGINE_LIMITS) {
+    // One result slot per distinct filter: rules sharing a condition (compiled filters are
+    // cached by source, so the same object) evaluate it once per entry.
+    const slots = new Map<Filter, number>();
+    const slot = (f: Filter): number => {
+      let i = slots.get(f);
+      if (i === undefined) {
+        i = slots.size;
+        slots.set(f, i);
+        this.filters.push(f);
+      }
+      return i;
+    };
     for (const r of rules) {
-      if (r.correlation === undefined) this.single.push(r);
-      else this.correlated.push({ rule: r, corr: r.correlation, groups: new Map(), bytes: 0 });
+      this.idPrefixes.set(r, alertIdPrefix(r.id, r.version));
+      if (r.correlation === undefined) this.single.push({ rule: r, slot: slot(r.condition) });
+      else {
+        const c = r.correlation;
+        this.correlated.push({ rule: r, corr: c, groups: new Map(), bytes: 0, condSlot: slot(r.condition), thenSlot: c.type === 'temporal' ? slot(c.then) : -1 });
+      }
     }
+    this.resultAt = new Array<number>(this.filters.length).fill(-1);
+    this.matched = new Array<boolean>(this.filters.length).fill(false);
+    this.erred = new Array<boolean>(this.filters.length).fill(false);
   }
 
   /**
@@ -126,8 +165,11 @@ export class AlertEngine {
     this.stats.entries++;
     const out: Alert[] = [];
     const entry = fe.entry;
-    for (const r of this.single) {
-      if (this.match(r.condition, entry)) out.push(this.alert(r, entry, [], [], [fe]));
+    // Converted once for all the rules.
+    this.current = prepareEntry(entry);
+    this.entrySeq++;
+    for (const { rule, slot } of this.single) {
+      if (this.match(slot)) out.push(this.alert(rule, entry, [], [], [fe]));
     }
     if (this.correlated.length > 0) {
       const t = Date.parse(entry.time);
@@ -144,10 +186,26 @@ export class AlertEngine {
     return out;
   }
 
-  private match(f: Rule['condition'], entry: AuditEntry): boolean {
-    const r = f.explain(entry);
-    if (r.error !== undefined) this.stats.conditionErrors++;
-    return r.match;
+  /** The distinct filters of the rules, by slot. */
+  private readonly filters: Filter[] = [];
+  /** The entry being evaluated, prepared for the filters. */
+  private current: PreparedEntry | null = null;
+  private entrySeq = 0;
+  /** Per slot: the entry (entrySeq) its result below is for, the result, and whether it erred. */
+  private readonly resultAt: number[];
+  private readonly matched: boolean[];
+  private readonly erred: boolean[];
+
+  private match(slot: number): boolean {
+    if (this.resultAt[slot] !== this.entrySeq) {
+      const r = this.filters[slot]!.explainPrepared(this.current!);
+      this.resultAt[slot] = this.entrySeq;
+      this.matched[slot] = r.match;
+      this.erred[slot] = r.error !== undefined;
+    }
+    // Counted for each rule that uses the condition, as when each evaluated it itself.
+    if (this.erred[slot]) this.stats.conditionErrors++;
+    return this.matched[slot]!;
   }
 
   private alert(rule: Rule, entry: AuditEntry, groupBy: readonly string[], values: readonly string[], evs: readonly { index: number; leafHash: Uint8Array }[]): Alert {
@@ -160,7 +218,7 @@ export class AlertEngine {
       rule: { id: rule.id, version: rule.version, severity: rule.severity },
     });
     return {
-      id: alertId(rule.id, rule.version, evs.map((e) => e.leafHash)),
+      id: this.alertId(rule, evs),
       ruleId: rule.id,
       ruleVersion: rule.version,
       severity: rule.severity,
@@ -173,11 +231,25 @@ export class AlertEngine {
     };
   }
 
+  /** alertId() with the rule's prefix made once, in one buffer. */
+  private alertId(rule: Rule, evs: readonly { leafHash: Uint8Array }[]): string {
+    const prefix = this.idPrefixes.get(rule)!;
+    const buf = new Uint8Array(prefix.length + 32 * evs.length);
+    buf.set(prefix, 0);
+    let at = prefix.length;
+    for (const e of evs) {
+      if (e.leafHash.length !== 32) return alertId(rule.id, rule.version, evs.map((x) => x.leafHash));
+      buf.set(e.leafHash, at);
+      at += 32;
+    }
+    return toHex(sha256(buf));
+  }
+
   private correlate(s: RuleState, fe: FinalEntry, t: number): Alert | undefined {
     const { rule, corr } = s;
     const entry = fe.entry;
-    const isA = this.match(rule.condition, entry);
-    const isB = corr.type === 'temporal' && this.match(corr.then, entry);
+    const isA = this.match(s.condSlot);
+    const isB = corr.type === 'temporal' && this.match(s.thenSlot);
     this.expire(s, t);
     if (!isA && !isB) return undefined;
     const values: string[] = [];
@@ -200,7 +272,7 @@ export class AlertEngine {
       // Least recently matched order: re-inserting moves the group to the back.
       s.groups.delete(key);
       s.bytes -= group.bytes;
-      group.events = group.events.filter((e) => e.t > cutoff);
+      if (group.events.some((e) => e.t <= cutoff)) group.events = group.events.filter((e) => e.t > cutoff);
       if (group.distinct) for (const [v, e] of group.distinct) if (e.t <= cutoff) group.distinct.delete(v);
     } else {
       group = { values, events: [], lastT: t, bytes: 0, ...(corr.type === 'value_count' ? { distinct: new Map() } : {}) };
@@ -256,7 +328,7 @@ export class AlertEngine {
       // The group starts afresh: the next alert needs a new set of entries.
       return a;
     }
-    group.bytes = 64 + 2 * key.length + group.events.reduce((n, e) => n + evBytes(e), 0) + (group.distinct ? [...group.distinct.values()].reduce((n, e) => n + evBytes(e), 0) : 0);
+    group.bytes = groupBytes(key, group);
     s.groups.set(key, group);
     s.bytes += group.bytes;
     this.enforceLimits(s);
@@ -318,7 +390,7 @@ export class AlertEngine {
       for (const [key, values, lastT, events, distinct] of r.groups) {
         const g: Group = { values, lastT, events: events.map(evIn), bytes: 0 };
         if (distinct !== null) g.distinct = new Map(distinct.map((d) => { const e = evIn(d); return [e.value!, e]; }));
-        g.bytes = 64 + 2 * key.length + g.events.reduce((n, e) => n + evBytes(e), 0) + (g.distinct ? [...g.distinct.values()].reduce((n, e) => n + evBytes(e), 0) : 0);
+        g.bytes = groupBytes(key, g);
         s.groups.set(key, g);
         s.bytes += g.bytes;
       }

@@ -8,5 +8,6 @@ export {
   FILTER_DEPTH_MAX,
   FILTER_COMPREHENSIONS_MAX,
   FILTER_CACHE_MAX,
+  prepareEntry,
 } from './compile.js';
-export type { Filter, FilterError, FilterErrorCode, FilterPosition, CompileResult } from './compile.js';
+export type { Filter, FilterError, FilterErrorCode, FilterPosition, CompileResult, PreparedEntry } from './compile.js';
