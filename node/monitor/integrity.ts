@@ -154,6 +154,7 @@ export class IntegrityMonitor {
   private readonly onFinal = (f: { treeSize: number; note: Uint8Array }): void => this.checkSigners(f.note);
 
   start(): void {
+    this.checkRejections();
     this.peer.events.on('final', this.onFinal);
     this.scrubber?.start();
     const tick = (): void => {
@@ -251,6 +252,7 @@ export class IntegrityMonitor {
         this.raise('lagging', String(this.lagSince), `This peer is ${maxHeight - s.height} heights behind the highest peer`, { height: String(s.height), peerHeight: String(maxHeight) });
       }
     } else this.lagSince = null;
+    this.checkRejections();
     let free: number | null = null;
     try {
       const fs = statfsSync(this.peer.internals.store.dir);
@@ -292,11 +294,15 @@ export class IntegrityMonitor {
 
   /** Rejections by key ('skew' or a client key) in the current window: times, at most the threshold. */
   private readonly rejections = new Map<string, number[]>();
+  /** The mempool's refusal counters as last read (null: not read yet). */
+  private lastRejected: { skew: number; byClient: Map<string, number> } | null = null;
 
-  private countRejection(key: string, threshold: number): number | null {
+  /** Adds `n` rejections now; the start of a window that reached `threshold`, or null. */
+  private countRejections(key: string, n: number, threshold: number): number | null {
     const t = this.now();
     const times = (this.rejections.get(key) ?? []).filter((x) => t - x < this.cfg.rejectionWindowMs);
-    times.push(t);
+    // More than `threshold` at one instant raise the same alarm (same window start) once.
+    for (let k = 0; k < Math.min(n, threshold); k++) times.push(t);
     this.rejections.delete(key); // re-inserted last: the map's order is least recently rejected first
     if (times.length >= threshold) {
       return times[0]!;
@@ -307,35 +313,36 @@ export class IntegrityMonitor {
   }
 
   /**
-   * The results of entries submitted to this peer (peer-alerts.ts wraps peer.submit): bad
-   * signatures counted per client key, clock-skew refusals counted together.
+   * Entries submitted to this peer and refused, from the mempool's cumulative counters (the
+   * increase since the last check): bad signatures per client key, clock-skew refusals together.
+   * The first read is the baseline: refusals before monitoring started do not count.
    */
-  observeSubmit(entries: readonly unknown[], results: readonly ({ error: { code: string } } | object)[]): void {
-    results.forEach((r, i) => {
-      if (!('error' in r)) return;
-      const code = (r as { error: { code: string } }).error.code;
-      if (code === 'bad_signature') {
-        const c = (entries[i] as { client?: unknown } | null)?.client;
-        const client = typeof c === 'string' ? c.slice(0, 128) : '?';
-        const since = this.countRejection(`sig:${client}`, this.cfg.badSignaturesPerKey);
-        if (since !== null) {
-          const name = this.peer.genesis.clients.get(client)?.name ?? 'unknown client';
-          this.raise('bad_signatures', `${client}/${since}`, `${this.cfg.badSignaturesPerKey} entries with a bad signature for client key ${client.slice(0, 16)}… (${name}) within ${Math.round(this.cfg.rejectionWindowMs / 1000)} s`, {
-            client,
-            clientName: name,
-            since: new Date(since).toISOString(),
-          });
-        }
-      } else if (code === 'clock_skew') {
-        const since = this.countRejection('skew', this.cfg.clockSkewRejections);
-        if (since !== null) {
-          this.raise('clock_skew', String(since), `${this.cfg.clockSkewRejections} entries refused for clock skew within ${Math.round(this.cfg.rejectionWindowMs / 1000)} s: check this peer's clock and its clients'`, {
-            since: new Date(since).toISOString(),
-          });
-        }
+  private checkRejections(): void {
+    const r = this.peer.internals.mempool.rejected;
+    const skew = r.byCode.get('clock_skew') ?? 0;
+    const last = this.lastRejected;
+    this.lastRejected = { skew, byClient: new Map(r.badSignatureByClient) };
+    if (last === null) return;
+    for (const [client, n] of r.badSignatureByClient) {
+      const added = n - (last.byClient.get(client) ?? 0);
+      if (added <= 0) continue;
+      const since = this.countRejections(`sig:${client}`, added, this.cfg.badSignaturesPerKey);
+      if (since === null) continue;
+      const name = this.peer.genesis.clients.get(client)?.name ?? 'unknown client';
+      this.raise('bad_signatures', `${client}/${since}`, `${this.cfg.badSignaturesPerKey} entries with a bad signature for client key ${client.slice(0, 16)}… (${name}) within ${Math.round(this.cfg.rejectionWindowMs / 1000)} s`, {
+        client,
+        clientName: name,
+        since: new Date(since).toISOString(),
+      });
+    }
+    if (skew > last.skew) {
+      const since = this.countRejections('skew', skew - last.skew, this.cfg.clockSkewRejections);
+      if (since !== null) {
+        this.raise('clock_skew', String(since), `${this.cfg.clockSkewRejections} entries refused for clock skew within ${Math.round(this.cfg.rejectionWindowMs / 1000)} s: check this peer's clock and its clients'`, {
+          since: new Date(since).toISOString(),
+        });
       }
-    });
-    if (this.pending.length > 0) void this.flush();
+    }
   }
 
   /** Counts, for each validator, the consecutive final checkpoints that lack its signature. */

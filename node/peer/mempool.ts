@@ -22,6 +22,8 @@ export const GOSSIP_BATCH_BYTES_MAX = 256 * 1024;
 export const GOSSIP_BATCH_DELAY_MS = 20;
 /** Most entries in one submit call (the HTTP layer bounds request bodies the same way). */
 export const SUBMIT_ENTRIES_MAX = 10_000;
+/** Client keys whose bad signatures are counted one by one (Mempool.rejected). */
+export const REJECTED_KEYS_MAX = 10_000;
 /** Work done between two yields to the event loop, so consensus timers and gossip keep running. */
 const ENTRIES_PER_SLICE = 64;
 
@@ -76,6 +78,11 @@ export class Mempool {
   private flushTimer: NodeJS.Timeout | null = null;
   private readonly listeners = new Set<() => void>();
   stats = { accepted: 0, gossipIn: 0, gossipDropped: 0, busy: 0 };
+  /**
+   * Client submissions refused, by code, cumulative (read by the integrity alarms); bad signatures
+   * also per client key (REJECTED_KEYS_MAX keys, then under '*': only authorized keys get that far).
+   */
+  readonly rejected = { byCode: new Map<SubmitCode, number>(), badSignatureByClient: new Map<string, number>() };
 
   constructor(
     private readonly limits: MempoolLimits,
@@ -133,6 +140,15 @@ export class Mempool {
     results.forEach((r, k) => {
       out[checked[k]!.at] = r;
       if ('status' in r && r.status === 'accepted') added.push(this.byHash.get(r.leafHash)!);
+    });
+    out.forEach((r, i) => {
+      if (r === null || !('error' in r)) return;
+      const { byCode, badSignatureByClient: byKey } = this.rejected;
+      byCode.set(r.error.code, (byCode.get(r.error.code) ?? 0) + 1);
+      if (r.error.code !== 'bad_signature') return;
+      const c = (inputs[i] as { client?: unknown } | null)?.client;
+      const key = typeof c === 'string' && (byKey.has(c) || byKey.size < REJECTED_KEYS_MAX) ? c : '*';
+      byKey.set(key, (byKey.get(key) ?? 0) + 1);
     });
     if (added.length > 0) {
       this.stats.accepted += added.length;
