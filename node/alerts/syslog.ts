@@ -12,7 +12,7 @@ import type { QueuedDelivery } from './outbox.js';
 
 export const SYSLOG_TIMEOUT_MS = 15_000;
 /** Facility 13: "log audit" (RFC 5424 table 1). */
-const FACILITY_LOG_AUDIT = 13;
+export const FACILITY_LOG_AUDIT = 13;
 /** Private enterprise number used for Cairn's structured data (32473 is reserved for documentation, RFC 5612). */
 export const SD_ENTERPRISE = 32473;
 
@@ -24,7 +24,7 @@ function sdValue(s: string): string {
 }
 
 /** HOSTNAME / APP-NAME fields: printable US-ASCII without spaces, bounded, '-' when empty. */
-function header(s: string, max: number): string {
+export function headerField(s: string, max: number): string {
   const t = s.replace(/[^\x21-\x7e]/g, '').slice(0, max);
   return t === '' ? '-' : t;
 }
@@ -37,7 +37,7 @@ export function syslogMessage(alert: Alert, host: string = hostname()): string {
     `[alert@${SD_ENTERPRISE} id="${alert.id}" rule="${sdValue(alert.ruleId)}" version="${alert.ruleVersion}" severity="${alert.severity}" ` +
     `entries="${alert.entries.map((e) => `${e.index}:${e.leafHash}`).join(' ')}"]`;
   // MSG: UTF-8 with a byte-order mark (RFC 5424 section 6.4), the title then the alert as JSON.
-  return `<${pri}>1 ${ts} ${header(host, 255)} cairn - alert ${sd} \uFEFF${alert.title} ${JSON.stringify(alert)}`;
+  return `<${pri}>1 ${ts} ${headerField(host, 255)} cairn - alert ${sd} \uFEFF${alert.title} ${JSON.stringify(alert)}`;
 }
 
 /** Octet-counting frame (RFC 5425 / RFC 6587): the byte length, a space, the message. */
@@ -46,8 +46,24 @@ export function octetFrame(msg: string): Buffer {
   return Buffer.concat([Buffer.from(`${body.length} `, 'ascii'), body]);
 }
 
-export function sendSyslog(dest: SyslogDestination, d: QueuedDelivery): Promise<void> {
-  const frame = octetFrame(syslogMessage(d.alert));
+/** Where syslog messages go over TLS: the alert destination and `cairn export --to syslog://` alike. */
+export interface SyslogTlsTarget {
+  host: string;
+  port: number;
+  /** PEM of the CA(s) that sign the receiver's certificate; the system's when absent. */
+  ca?: string;
+  /** TLS server name to check (default: host, when it is a name). */
+  serverName?: string;
+}
+
+/**
+ * Sends `bytes` (one or more octet-counted frames) on a new TLS connection and closes it. Resolves
+ * only when every byte was flushed to the TLS stream and the connection closed cleanly (syslog has
+ * no application acknowledgement); any error, an early close or `timeoutMs` without a clean close
+ * rejects, naming the target.
+ */
+export function sendSyslogTls(target: SyslogTlsTarget, bytes: Uint8Array, timeoutMs: number): Promise<void> {
+  const where = `syslog ${target.host}:${target.port}`;
   return new Promise((resolve, reject) => {
     let settled = false;
     const done = (e?: Error): void => {
@@ -60,21 +76,25 @@ export function sendSyslog(dest: SyslogDestination, d: QueuedDelivery): Promise<
       } else resolve();
     };
     const sock = connect({
-      host: dest.host,
-      port: dest.port,
+      host: target.host,
+      port: target.port,
       // SNI carries host names only (RFC 6066); an IP address is still checked against the certificate.
-      ...(dest.serverName !== undefined ? { servername: dest.serverName } : isIP(dest.host) === 0 ? { servername: dest.host } : {}),
-      ...(dest.ca !== undefined ? { ca: dest.ca } : {}),
+      ...(target.serverName !== undefined ? { servername: target.serverName } : isIP(target.host) === 0 ? { servername: target.host } : {}),
+      ...(target.ca !== undefined ? { ca: target.ca } : {}),
       minVersion: 'TLSv1.2',
     });
-    const timer = setTimeout(() => done(new Error(`syslog ${dest.host}:${dest.port}: no clean close within ${SYSLOG_TIMEOUT_MS} ms`)), SYSLOG_TIMEOUT_MS);
+    const timer = setTimeout(() => done(new Error(`${where}: no clean close within ${timeoutMs} ms`)), timeoutMs);
     let finished = false;
     sock.once('secureConnect', () => {
-      sock.end(frame, () => (finished = true));
+      sock.end(bytes, () => (finished = true));
     });
-    sock.on('error', (e) => done(new Error(`syslog ${dest.host}:${dest.port}: ${e.message}`)));
-    // Success only when the whole frame was flushed to the TLS stream before a clean close.
-    sock.once('close', (hadError) => (hadError || !finished ? done(new Error(`syslog ${dest.host}:${dest.port}: connection closed before the message was sent`)) : done()));
+    sock.on('error', (e) => done(new Error(`${where}: ${e.message}`)));
+    // Success only when the whole of `bytes` was flushed to the TLS stream before a clean close.
+    sock.once('close', (hadError) => (hadError || !finished ? done(new Error(`${where}: connection closed before everything was sent`)) : done()));
     sock.resume();
   });
+}
+
+export function sendSyslog(dest: SyslogDestination, d: QueuedDelivery): Promise<void> {
+  return sendSyslogTls(dest, octetFrame(syslogMessage(d.alert)), SYSLOG_TIMEOUT_MS);
 }

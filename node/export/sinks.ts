@@ -12,11 +12,9 @@
 import { randomUUID } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { isIP } from 'node:net';
-import { connect } from 'node:tls';
 import type { AuditEntry } from '../../src/entry/types.js';
 import { standardWebhookSignature } from '../alerts/webhook.js';
-import { octetFrame } from '../alerts/syslog.js';
+import { FACILITY_LOG_AUDIT, headerField, octetFrame, SD_ENTERPRISE, sendSyslogTls, type SyslogTlsTarget } from '../alerts/syslog.js';
 import type { CoveringCheckpoint } from './formats.js';
 
 export interface ExportRecord {
@@ -51,52 +49,21 @@ export async function jsonlSink(path: string): Promise<Sink> {
   };
 }
 
-export interface SyslogTarget {
-  host: string;
-  port: number;
-  ca?: string;
-  serverName?: string;
-}
+export type SyslogTarget = SyslogTlsTarget;
 
 /** RFC 5424 message for one exported entry: facility 13 (log audit), severity 6 (informational). */
 export function entrySyslogMessage(r: ExportRecord, host: string = hostname()): string {
   const ts = new Date(Date.parse(r.entry.time)).toISOString();
-  const h = host.replace(/[^\x21-\x7e]/g, '').slice(0, 255) || '-';
-  const sd = `[entry@32473 index="${r.index}" leafHash="${r.leafHash}" treeSize="${r.checkpoint.treeSize}"]`;
-  return `<${13 * 8 + 6}>1 ${ts} ${h} cairn - entry ${sd} \uFEFF${JSON.stringify(r.record)}`;
+  const sd = `[entry@${SD_ENTERPRISE} index="${r.index}" leafHash="${r.leafHash}" treeSize="${r.checkpoint.treeSize}"]`;
+  return `<${FACILITY_LOG_AUDIT * 8 + 6}>1 ${ts} ${headerField(host, 255)} cairn - entry ${sd} \uFEFF${JSON.stringify(r.record)}`;
 }
 
 export function syslogSink(t: SyslogTarget): Sink {
   return {
     name: `syslog:${t.host}:${t.port}`,
-    send(batch) {
-      if (batch.length === 0) return Promise.resolve();
-      const data = Buffer.concat(batch.map((r) => octetFrame(entrySyslogMessage(r))));
-      return new Promise<void>((resolve, reject) => {
-        let settled = false;
-        const done = (e?: Error): void => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          if (e) {
-            sock.destroy();
-            reject(e);
-          } else resolve();
-        };
-        const sock = connect({
-          host: t.host,
-          port: t.port,
-          ...(t.serverName !== undefined ? { servername: t.serverName } : isIP(t.host) === 0 ? { servername: t.host } : {}),
-          ...(t.ca !== undefined ? { ca: t.ca } : {}),
-          minVersion: 'TLSv1.2',
-        });
-        const timer = setTimeout(() => done(new Error(`syslog ${t.host}:${t.port}: no clean close within ${SINK_TIMEOUT_MS} ms`)), SINK_TIMEOUT_MS);
-        let finished = false;
-        sock.once('secureConnect', () => sock.end(data, () => (finished = true)));
-        sock.on('error', (e) => done(new Error(`syslog ${t.host}:${t.port}: ${e.message}`)));
-        sock.once('close', (hadError) => (hadError || !finished ? done(new Error(`syslog ${t.host}:${t.port}: connection closed before the batch was sent`)) : done()));
-        sock.resume();
-      });
+    async send(batch) {
+      if (batch.length === 0) return;
+      await sendSyslogTls(t, Buffer.concat(batch.map((r) => octetFrame(entrySyslogMessage(r)))), SINK_TIMEOUT_MS);
     },
     close: async () => undefined,
   };
