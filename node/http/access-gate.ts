@@ -11,31 +11,13 @@ import { forbidden } from '../auth/errors.js';
 import type { AuditEntry } from '../../src/entry/types.js';
 import { RETRY_AFTER_S } from './errors.js';
 import type { Sharing } from './sharing.js';
+import type { MetaAudit, MetaAuditEvent } from '../meta-audit/types.js';
 
 export type EntryScope = { full: true } | { full: false; matches: (e: AuditEntry) => boolean };
 
-/** One meta-audit record: who read what (or was refused), from where. */
-export interface MetaAuditEvent {
-  /** Principal.id, e.g. "https://idp.example#alice" or "key:auditor". */
-  actor: string;
-  /** 'cairn.read.entry' | 'cairn.read.bundle' | 'cairn.read.receipt' | 'cairn.read.search' | ... | 'cairn.auth.denied' */
-  action: string;
-  resource: { type: string; id: string };
-  /** The client's network address. */
-  address: string;
-  outcome: 'success' | 'denied';
-  /** The auth reason code, for denials. */
-  reason?: string;
-  atMs: number;
-}
-
-/** What the gate needs from the meta-audit log (node/meta-audit implements it). */
-export interface MetaAudit {
-  /** Durable before it resolves; 'full' when the queue is at its bound. */
-  record(ev: MetaAuditEvent): Promise<'queued' | 'full'>;
-  stats(): { queued: number; submitted: number; final: number; coalesced: number };
-  close(): Promise<void>;
-}
+// The gate records through the meta-audit log's own interface (node/meta-audit implements it);
+// re-exported for the HTTP layer that passes one in.
+export type { MetaAudit, MetaAuditEvent };
 
 export interface AccessGate {
   /** Authenticates (once per request, cached) and authorizes `action`. On refusal it has already sent
