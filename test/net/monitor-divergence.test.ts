@@ -5,60 +5,25 @@
 // them): peer 0 raises `divergence` naming peer 1, and `fork` naming the double signers. Observed
 // checkpoints smaller than the final tree are checked with a consistency proof from our tiles.
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { formatCheckpoint } from '../../src/checkpoint/checkpoint.js';
 import { signNote } from '../../src/checkpoint/note.js';
 import { utf8 } from '../../src/encoding/bytes.js';
 import { appendLeafHashes, EMPTY_RANGE, rootOf } from '../../src/merkle/compact-range.js';
 import { leafHash } from '../../src/merkle/index.js';
-import type { Alert } from '../../src/alerts/types.js';
 import { attachAlerts } from '../../node/alerts/peer-alerts.js';
-import { makeCluster, makeEntries, waitFor, clusterProgress, type Cluster } from '../peer-support/cluster.js';
+import { makeEntries, waitFor, clusterProgress } from '../peer-support/cluster.js';
+import { FAST_OUTBOX, monitorFixture, monitorRulesFile, until } from './helpers/monitor-fixture.js';
 
-let cluster: Cluster | null = null;
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-  await cluster?.close();
-  cluster = null;
-});
-
-async function receiver(): Promise<{ url: string; alerts: Alert[] }> {
-  const st = { url: '', alerts: [] as Alert[] };
-  const server: Server = createServer((req, res) => {
-    const ch: Buffer[] = [];
-    req.on('data', (c: Buffer) => ch.push(c));
-    req.on('end', () => {
-      st.alerts.push((JSON.parse(Buffer.concat(ch).toString('utf8')) as { data: Alert }).data);
-      res.end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  cleanups.push(() => new Promise((r) => (server.closeAllConnections(), server.close(r))));
-  st.url = `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`;
-  return st;
-}
-
-async function until(what: string, cond: () => boolean, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const fx = monitorFixture();
 
 describe('divergence of another peer', () => {
   it('a peer serving a quorum-signed checkpoint with another root is named (divergence + fork); prefixes are checked by consistency proof', async () => {
-    const c = (cluster = await makeCluster(2, { label: 'diverge' }));
-    const rx = await receiver();
+    const c = await fx.cluster(2, 'diverge');
+    const rx = await fx.receiver();
     const peers = [await c.start(0), await c.start(1)];
-    await writeFile(join(c.dirs[0]!, 'whsec.txt'), `whsec_${randomBytes(32).toString('base64')}`);
-    const file = join(c.dirs[0]!, 'rules.yaml');
-    await writeFile(file, `version: 1\ndestinations:\n  soc: { type: webhook, url: "${rx.url}", secretFile: whsec.txt }\nalarms: { destinations: [soc] }\nrules: []\n`);
-    const a = await attachAlerts(peers[0]!, { rulesFile: file, outbox: { tickMs: 20, backoffBaseMs: 50, backoffMaxMs: 200 }, alarms: { checkMs: 50, peerCheckpointMs: 100, scrubLeavesPerSecond: 0 } });
+    const file = await monitorRulesFile(c.dirs[0]!, rx.url, '{ destinations: [soc] }');
+    const a = await attachAlerts(peers[0]!, { rulesFile: file, outbox: FAST_OUTBOX, alarms: { checkMs: 50, peerCheckpointMs: 100, scrubLeavesPerSecond: 0 } });
     await peers[0]!.submit(makeEntries(c.clients, 10, 'd'));
     await waitFor(c, '10 final on both', () => peers.every((p) => p.status().finalSize >= 10), () => clusterProgress(c));
     const size = peers[1]!.status().finalSize;

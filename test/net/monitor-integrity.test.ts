@@ -4,70 +4,24 @@
 // checkpoints; no quorum for longer than T; low disk space, raised once per episode however
 // often it is checked.
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { formatCheckpoint } from '../../src/checkpoint/checkpoint.js';
 import { signNote } from '../../src/checkpoint/note.js';
 import { nodeSigner } from '../../src/crypto/node.js';
-import type { Alert } from '../../src/alerts/types.js';
 import { attachAlerts } from '../../node/alerts/peer-alerts.js';
 import { signEntry } from '../../src/entry/index.js';
 import { encodeEvidence } from '../../node/peer/codec.js';
 import { voteSignBytes, type Vote } from '../../src/consensus/index.js';
-import { makeCluster, makeEntries, waitFor, clusterProgress, type Cluster } from '../peer-support/cluster.js';
+import { makeEntries, waitFor, clusterProgress } from '../peer-support/cluster.js';
+import { FAST_OUTBOX, monitorFixture, monitorRulesFile as rules, until } from './helpers/monitor-fixture.js';
 
-let cluster: Cluster | null = null;
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-  await cluster?.close();
-  cluster = null;
-});
-
-async function receiver(): Promise<{ url: string; alerts: Alert[]; down: boolean }> {
-  const st = { url: '', alerts: [] as Alert[], down: false };
-  const server: Server = createServer((req, res) => {
-    const ch: Buffer[] = [];
-    req.on('data', (c: Buffer) => ch.push(c));
-    req.on('end', () => {
-      if (st.down) {
-        res.statusCode = 503;
-        res.end();
-        return;
-      }
-      st.alerts.push((JSON.parse(Buffer.concat(ch).toString('utf8')) as { data: Alert }).data);
-      res.end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  cleanups.push(() => new Promise((r) => (server.closeAllConnections(), server.close(r))));
-  st.url = `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`;
-  return st;
-}
-
-async function rules(dir: string, url: string, alarms: string, ruleList = '[]'): Promise<string> {
-  await writeFile(join(dir, 'whsec.txt'), `whsec_${randomBytes(32).toString('base64')}`);
-  const f = join(dir, 'rules.yaml');
-  await writeFile(f, `version: 1\ndestinations:\n  soc: { type: webhook, url: "${url}", secretFile: whsec.txt }\nalarms: ${alarms}\nrules: ${ruleList}\n`);
-  return f;
-}
-
-async function until(what: string, cond: () => boolean, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-const fast = { outbox: { tickMs: 20, backoffBaseMs: 50, backoffMaxMs: 200 } };
+const fx = monitorFixture();
+const fast = { outbox: FAST_OUTBOX };
 
 describe('integrity alarms', () => {
   it('a conflicting quorum-signed checkpoint raises the fork alarm naming the double signers; low disk is raised once', async () => {
-    const c = (cluster = await makeCluster(1, { label: 'fork' }));
-    const rx = await receiver();
+    const c = await fx.cluster(1, 'fork');
+    const rx = await fx.receiver();
     const peer = await c.start(0);
     const file = await rules(c.dirs[0]!, rx.url, '{ destinations: [soc], diskFreeMinBytes: 9007199254740991, badSignaturesPerKey: 3, clockSkewRejections: 2 }');
     const a = await attachAlerts(peer, { rulesFile: file, ...fast, alarms: { checkMs: 50 } });
@@ -114,8 +68,8 @@ describe('integrity alarms', () => {
   }, 120_000);
 
   it('a full outbox is itself an alarm (outbox_full), one per episode, delivered once deliveries made room', async () => {
-    const c = (cluster = await makeCluster(1, { label: 'oboxfull' }));
-    const rx = await receiver();
+    const c = await fx.cluster(1, 'oboxfull');
+    const rx = await fx.receiver();
     rx.down = true;
     const peer = await c.start(0);
     const rule = `[{ id: every, version: 1, title: "{{entry.id}}", severity: low, destinations: [soc], condition: 'true' }]`;
@@ -141,8 +95,8 @@ describe('integrity alarms', () => {
   }, 120_000);
 
   it('a validator missing from consecutive final checkpoints, then no quorum for longer than T', async () => {
-    const c = (cluster = await makeCluster(4, { label: 'silent' }));
-    const rx = await receiver();
+    const c = await fx.cluster(4, 'silent');
+    const rx = await fx.receiver();
     const peers = [await c.start(0), await c.start(1), await c.start(2)];
     const file = await rules(c.dirs[0]!, rx.url, '{ destinations: [soc], validatorSilentCheckpoints: 2, noQuorumSeconds: 1 }');
     await attachAlerts(peers[0]!, { rulesFile: file, ...fast, alarms: { checkMs: 100 } });

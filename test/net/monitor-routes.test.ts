@@ -4,7 +4,6 @@
 // 503 when the peer runs without alerts.
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatCheckpoint } from '../../src/checkpoint/checkpoint.js';
 import { signNote } from '../../src/checkpoint/note.js';
@@ -12,6 +11,7 @@ import { nodeSigner } from '../../src/crypto/node.js';
 import { attachAlerts } from '../../node/alerts/peer-alerts.js';
 import { makeHttpCluster, postJson, call, type HttpCluster } from './helpers/http-cluster.js';
 import { makeEntries, waitFor, clusterProgress } from '../peer-support/cluster.js';
+import { monitorRulesFile } from './helpers/monitor-fixture.js';
 
 let cluster: HttpCluster | null = null;
 afterEach(async () => {
@@ -27,9 +27,7 @@ describe('monitoring routes', () => {
     expect((await postJson(`${http.url}/v1/checkpoints/observe`, { checkpoint: 'x' })).status).toBe(503);
     expect((await call(`${http.url}/v1/alerts/status`)).status).toBe(503);
     const dir = c.dirs[0]!;
-    await writeFile(join(dir, 'whsec.txt'), `whsec_${randomBytes(32).toString('base64')}`);
-    const rulesFile = join(dir, 'rules.yaml');
-    await writeFile(rulesFile, 'version: 1\ndestinations:\n  soc: { type: webhook, url: "http://127.0.0.1:9/none", secretFile: whsec.txt }\nalarms: { destinations: [soc], scrubLeavesPerSecond: 0 }\nrules: []\n');
+    const rulesFile = await monitorRulesFile(dir, 'http://127.0.0.1:9/none', '{ destinations: [soc], scrubLeavesPerSecond: 0 }');
     await attachAlerts(peer, { rulesFile });
     await peer.submit(makeEntries(c.clients, 5, 'r'));
     await waitFor(c, '5 final', () => peer.status().finalSize >= 5, () => clusterProgress(c));

@@ -2,33 +2,16 @@
 // stored tile) in a stopped peer's LevelDB and restarts it; within one scrub cycle the peer
 // raises a scrub_mismatch alarm naming the index, delivered through the alert outbox to a real
 // webhook receiver on 127.0.0.1. An unedited store raises nothing.
-import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { Alert } from '../../src/alerts/types.js';
+import { describe, expect, it } from 'vitest';
 import { leafHash } from '../../src/merkle/index.js';
 import { attachAlerts } from '../../node/alerts/peer-alerts.js';
 import { P_LEAF, P_TILE, u64 } from '../../node/storage/keys.js';
-import { makeCluster, makeEntries, waitFor, clusterProgress, type Cluster } from '../peer-support/cluster.js';
+import { makeEntries, waitFor, clusterProgress } from '../peer-support/cluster.js';
+import { FAST_OUTBOX, monitorFixture, monitorRulesFile, until } from './helpers/monitor-fixture.js';
 
-let cluster: Cluster | null = null;
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-  await cluster?.close();
-  cluster = null;
-});
-
-async function until(what: string, cond: () => boolean, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const fx = monitorFixture();
 
 /** Flips one byte of a stored record of a stopped peer; returns a function that puts it back. */
 async function tamper(storeDir: string, key: Uint8Array, at: number): Promise<() => Promise<void>> {
@@ -63,28 +46,12 @@ async function tamperConsistently(storeDir: string, i: number): Promise<void> {
 
 describe('background scrub', () => {
   it('names an edited leaf, then an edited tile, within one cycle after a restart; a clean store raises nothing', async () => {
-    const c = (cluster = await makeCluster(1, { label: 'scrub' }));
-    const st = { alerts: [] as Alert[] };
-    const server: Server = createServer((req, res) => {
-      const ch: Buffer[] = [];
-      req.on('data', (x: Buffer) => ch.push(x));
-      req.on('end', () => {
-        st.alerts.push((JSON.parse(Buffer.concat(ch).toString('utf8')) as { data: Alert }).data);
-        res.end();
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    cleanups.push(() => new Promise((r) => (server.closeAllConnections(), server.close(r))));
+    const c = await fx.cluster(1, 'scrub');
+    const rx = await fx.receiver();
     const dir = c.dirs[0]!;
-    await writeFile(join(dir, 'whsec.txt'), `whsec_${randomBytes(32).toString('base64')}`);
-    const rulesFile = join(dir, 'rules.yaml');
-    await writeFile(
-      rulesFile,
-      `version: 1\ndestinations:\n  soc: { type: webhook, url: "http://127.0.0.1:${(server.address() as { port: number }).port}/hook", secretFile: whsec.txt }\n` +
-        'alarms: { destinations: [soc], scrubLeavesPerSecond: 100000, scrubPauseSeconds: 1, diskFreeMinBytes: 0 }\nrules: []\n',
-    );
-    const opts = { rulesFile, outbox: { tickMs: 20, backoffBaseMs: 50, backoffMaxMs: 200 }, alarms: { checkMs: 100 } };
-    const scrubAlerts = () => st.alerts.filter((a) => a.ruleId === 'cairn.alarm.scrub_mismatch');
+    const rulesFile = await monitorRulesFile(dir, rx.url, '{ destinations: [soc], scrubLeavesPerSecond: 100000, scrubPauseSeconds: 1, diskFreeMinBytes: 0 }');
+    const opts = { rulesFile, outbox: FAST_OUTBOX, alarms: { checkMs: 100 } };
+    const scrubAlerts = () => rx.alarms('scrub_mismatch');
 
     let peer = await c.start(0);
     let a = await attachAlerts(peer, opts);
