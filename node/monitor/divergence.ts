@@ -67,10 +67,16 @@ export async function compareCheckpoint(peer: Peer, note: string | Uint8Array): 
 /** Largest checkpoint note accepted from a peer (the note carries one line per validator). */
 export const PEER_CHECKPOINT_BYTES_MAX = 256 * 1024;
 
+/** Bound of one poll round: every due peer is asked at once, answers later than this are skipped. */
+export const PEER_POLL_TIMEOUT_MS = 3_000;
+
 /**
  * The latest final checkpoint of each connected validator peer, asked at most once per
  * `everyMs` per peer (one request of a few hundred bytes; the catch-up poll asks for the same).
- * Peers that do not answer are skipped until the next round.
+ * The due peers are asked concurrently and the round waits at most `timeoutMs` in all, however
+ * many peers there are (asked one after another, n silent peers would hold the integrity checks
+ * n × the timeout); peers that did not answer by then are skipped until the next round. The
+ * answers are then compared one at a time (local reads and signature checks).
  */
 export async function pollPeerCheckpoints(
   peer: Peer,
@@ -78,18 +84,25 @@ export async function pollPeerCheckpoints(
   everyMs: number,
   now: number,
   onNote: (from: { name: string; peerId: string }, note: Uint8Array) => Promise<void>,
+  timeoutMs: number = PEER_POLL_TIMEOUT_MS,
 ): Promise<void> {
-  for (const p of peer.status().peers) {
-    if (!p.connected) continue;
-    if (now - (lastAsked.get(p.peerId) ?? -Infinity) < everyMs) continue;
-    lastAsked.set(p.peerId, now);
-    let note: Uint8Array;
-    try {
-      note = await peer.internals.net.request(p.peerId, PROTO_CHECKPOINT, new Uint8Array(0), { timeoutMs: 3_000, maxResponseBytes: PEER_CHECKPOINT_BYTES_MAX });
-    } catch {
-      continue;
-    }
-    if (note.length === 0) continue;
-    await onNote({ name: p.name, peerId: p.peerId }, note);
+  const due = peer.status().peers.filter((p) => p.connected && now - (lastAsked.get(p.peerId) ?? -Infinity) >= everyMs);
+  if (due.length === 0) return;
+  for (const p of due) lastAsked.set(p.peerId, now);
+  let timer: NodeJS.Timeout | undefined;
+  // The request's own timeout is the same bound; the race makes the bound hold for the round.
+  const deadline = new Promise<null>((r) => (timer = setTimeout(() => r(null), timeoutMs)));
+  const ask = (peerId: string): Promise<Uint8Array | null> =>
+    peer.internals.net.request(peerId, PROTO_CHECKPOINT, new Uint8Array(0), { timeoutMs, maxResponseBytes: PEER_CHECKPOINT_BYTES_MAX }).catch(() => null);
+  let notes: (Uint8Array | null)[];
+  try {
+    notes = await Promise.all(due.map((p) => Promise.race([ask(p.peerId), deadline])));
+  } finally {
+    clearTimeout(timer);
+  }
+  for (let i = 0; i < due.length; i++) {
+    const note = notes[i];
+    if (note === null || note === undefined || note.length === 0) continue;
+    await onNote({ name: due[i]!.name, peerId: due[i]!.peerId }, note);
   }
 }

@@ -11,15 +11,19 @@
 //
 // The search indexes (derived from the leaves) are re-verified after a clean cycle, at most once
 // per `indexEveryMs` (verifyIndexes: every posting and time summary the leaves imply is present,
-// nothing else is). That check is not throttled inside one run (O(tree size) reads in batches of
-// 4,096 leaves); the interval bounds its share. It runs without the block lock, so a block applied
-// meanwhile can look like an extra record or a changed time summary at the end of the tree: such
-// a result, when the tree grew during the run, is dropped and the next run decides.
+// nothing else is). That check has the same rate bound: its leaf reads (batches of 4,096 leaves
+// with their postings) at most `leavesPerSecond`, and its scan of the stored index records at the
+// pace of the same number of leaves' postings per second (the postings per leaf measured by its
+// first pass), so one run over N leaves takes about 2 N / leavesPerSecond. It runs without the
+// block lock, so a block applied meanwhile can look like an extra record or a changed time
+// summary at the end of the tree: such a result, when the tree grew during the run, is dropped
+// and the next run decides.
 import { bytesEqual } from '../../src/encoding/bytes.js';
 import { leafHash, nodeHash, tileHash, treeHash, TILE_WIDTH, HASH_BYTES } from '../../src/merkle/index.js';
 import { parseCheckpoint } from '../../src/checkpoint/checkpoint.js';
 import { parseNote } from '../../src/checkpoint/note.js';
 import type { Peer } from '../peer/peer.js';
+import type { Store } from '../storage/store.js';
 import { verifyIndexes } from '../search/maintain.js';
 import { TIME_CHUNK } from '../search/keys.js';
 
@@ -53,6 +57,62 @@ function fullTileRoot(tile: Uint8Array): Uint8Array {
     level = up;
   }
   return level[0]!;
+}
+
+/**
+ * Keeps work at or below `perSecond` units per second: take(n) waits until the time since the
+ * previous take (the work in between) is what n units are allowed. Slow work earns no credit, so
+ * the rate is never exceeded in bursts afterwards either.
+ */
+class Pacer {
+  private since = Date.now();
+
+  constructor(
+    private readonly perSecond: number,
+    private readonly sleep: (ms: number) => Promise<void>,
+    /** True once the work must end: take() then throws, also after a sleep cut short. */
+    private readonly stopped: () => boolean,
+  ) {}
+
+  async take(units: number): Promise<void> {
+    const wait = this.since + (units * 1000) / Math.max(1, this.perSecond) - Date.now();
+    if (wait > 0 && !this.stopped()) await this.sleep(wait);
+    if (this.stopped()) throw new Error('scrub stopped');
+    this.since = Date.now();
+  }
+}
+
+/**
+ * The store as verifyIndexes reads it, paced: leaf reads by their count, the scan of the index
+ * records by the number of leaves whose postings they are (postings per leaf as asked for so
+ * far). Reads only: every other member is the store's own.
+ */
+function pacedStore(store: Store, pacer: Pacer): Store {
+  const access = store.searchAccess();
+  let leaves = 0;
+  let postings = 0;
+  const paced = {
+    ...access,
+    get: (keys: Uint8Array[]) => {
+      postings += keys.length;
+      return access.get(keys);
+    },
+    keys: async (r: Parameters<typeof access.keys>[0]) => {
+      const ks = await access.keys(r);
+      await pacer.take(ks.length / Math.max(1, postings / Math.max(1, leaves)));
+      return ks;
+    },
+  };
+  return Object.create(store, {
+    getLeaves: {
+      value: async (start: number, count: number) => {
+        await pacer.take(count);
+        leaves += count;
+        return store.getLeaves(start, count);
+      },
+    },
+    searchAccess: { value: () => paced },
+  }) as Store;
 }
 
 export class Scrubber {
@@ -90,6 +150,10 @@ export class Scrubber {
     });
   }
 
+  private pacer(): Pacer {
+    return new Pacer(this.opts.leavesPerSecond, (ms) => this.sleep(ms), () => this.stopped);
+  }
+
   private async run(): Promise<void> {
     while (!this.stopped) {
       const note = await this.peer.latestCheckpoint();
@@ -122,7 +186,7 @@ export class Scrubber {
     if (this.lastIndexCheckAt !== null && t0 - this.lastIndexCheckAt < every) return null;
     this.lastIndexCheckAt = t0;
     const before = access.treeSize();
-    const r = await verifyIndexes(store);
+    const r = await verifyIndexes(pacedStore(store, this.pacer()));
     this.stats.indexChecks++;
     this.stats.lastIndexCheckMs = Date.now() - t0;
     if (r.ok) return null;
@@ -139,10 +203,9 @@ export class Scrubber {
   /** One pass over [0, size); the first mismatch, or null. */
   async cycle(size: number, root: Uint8Array): Promise<ScrubMismatch | null> {
     const store = this.peer.internals.store;
-    const stepMs = (TILE_WIDTH * 1000) / Math.max(1, this.opts.leavesPerSecond);
+    const pacer = this.pacer();
     for (let t = 0; t * TILE_WIDTH < size; t++) {
       if (this.stopped) return null;
-      const started = Date.now();
       const start = t * TILE_WIDTH;
       const width = Math.min(TILE_WIDTH, size - start);
       this.stats.position = start;
@@ -163,8 +226,7 @@ export class Scrubber {
         }
       }
       this.stats.position = start + width;
-      const wait = stepMs - (Date.now() - started);
-      if (wait > 0) await this.sleep(wait);
+      await pacer.take(width);
     }
     const computed = await treeHash(store, size);
     if (!bytesEqual(computed, root)) return { what: 'root', index: 0, treeSize: size, message: `the stored tiles give another root than the final checkpoint of size ${size}` };

@@ -1,11 +1,13 @@
 // The scrub also re-verifies the search indexes of a real peer (LevelDB in a temp dir): a clean
 // store passes the index check; one posting record deleted from the stopped peer's LevelDB is
 // named after a restart (scrub_index_mismatch with the leaf index), delivered through the alert
-// outbox to a real webhook receiver on 127.0.0.1, once.
+// outbox to a real webhook receiver on 127.0.0.1, once. The index check keeps the leaf scrub's rate
+// bound: N leaves take about 2 N / leavesPerSecond (leaf reads, then the index records' scan).
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { describe, expect, it } from 'vitest';
 import { attachAlerts } from '../../node/alerts/peer-alerts.js';
+import { Scrubber } from '../../node/monitor/scrub.js';
 import { K_ACTOR, P_SEARCH, indexOfPostingKey } from '../../node/search/keys.js';
 import { makeEntries, waitFor, clusterProgress } from '../peer-support/cluster.js';
 import { FAST_OUTBOX, monitorFixture, monitorRulesFile, until } from './helpers/monitor-fixture.js';
@@ -52,4 +54,25 @@ describe('background scrub of the search indexes', () => {
     expect(indexAlerts()).toHaveLength(1);
     expect(rx.alarms('scrub_mismatch')).toEqual([]);
   }, 180_000);
+});
+
+describe('pace of the search-index check', () => {
+  it('verifies the indexes of N leaves at the leaf scrub rate: about 2 N / leavesPerSecond, not at once', async () => {
+    const c = await fx.cluster(1, 'scrubpace');
+    const peer = await c.start(0);
+    await peer.submit(makeEntries(c.clients, 400, 'p'));
+    await waitFor(c, '400 final', () => peer.status().finalSize >= 400, () => clusterProgress(c));
+    const size = peer.internals.store.searchAccess().treeSize();
+    const mismatches: unknown[] = [];
+    // 1,000 leaves/s: the leaf reads of 400+ leaves take ≥ 0.4 s, the scan of their postings as long.
+    const scrubber = new Scrubber(peer, { leavesPerSecond: 1000, indexEveryMs: 1, onMismatch: (m) => mismatches.push(m) });
+    const t0 = performance.now();
+    expect(await scrubber.indexes()).toBeNull();
+    const ms = performance.now() - t0;
+    expect(scrubber.stats.indexChecks).toBe(1);
+    expect(ms).toBeGreaterThanOrEqual(2 * size * 0.9);
+    // The pacing waits for the rate, not much longer (generous: a loaded machine).
+    expect(ms).toBeLessThan(15_000);
+    expect(mismatches).toEqual([]);
+  }, 120_000);
 });
