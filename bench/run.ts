@@ -12,6 +12,8 @@
 //   - rule evaluation and replay speed with the example rules, against their targets
 //     (bench/alerts.ts; after the network is stopped; `--no-alerts` skips it, `--alerts-only`,
 //     i.e. `npm run bench:alerts`, runs only it, against the fastest recorded full run).
+// `--search-indexes off` starts the peers without search indexes (docs/search.md): run it back to
+// back with a normal run to measure what writing the indexes costs the finalized throughput.
 // Prints a table and writes JSON under bench/results/. Every wait is bounded; every child is
 // killed (process groups) on exit, error and SIGINT/SIGTERM.
 import { execFileSync } from 'node:child_process';
@@ -59,14 +61,20 @@ export interface BenchOptions {
   alerts: boolean;
   /** Only the alerts phase, compared with the newest recorded full run (--alerts-only). */
   alertsOnly: boolean;
+  /**
+   * The peers write search indexes in each block's batch (default). `--search-indexes off` runs the
+   * same bench without them, for the "within 15 %" comparison: run both back to back.
+   */
+  searchIndexes: boolean;
 }
 
 const USAGE = `usage: bench [--orgs 4|7|10] [--entry-bytes N] [--duration S] [--smoke] [--out FILE]
              [--loadgens K] [--clients C] [--start-rate R] [--catchup-entries N] [--catchup-max-s S] [--profile] [--keep]
-             [--fixed-rate R] [--auth none|signature|token] [--meta-audit] [--no-alerts | --alerts-only]`;
+             [--fixed-rate R] [--auth none|signature|token] [--meta-audit] [--no-alerts | --alerts-only]
+             [--search-indexes on|off]`;
 
 export function parseBenchArgs(argv: string[]): BenchOptions {
-  const o: BenchOptions = { orgs: 4, entryBytes: 300, durationS: 30, smoke: false, out: null, loadgens: 2, clients: 256, startRate: 200, catchupEntries: 100_000, catchupMaxS: 150, profile: false, keep: false, fixedRate: null, auth: 'none', metaAudit: false, alerts: true, alertsOnly: false };
+  const o: BenchOptions = { orgs: 4, entryBytes: 300, durationS: 30, smoke: false, out: null, loadgens: 2, clients: 256, startRate: 200, catchupEntries: 100_000, catchupMaxS: 150, profile: false, keep: false, fixedRate: null, auth: 'none', metaAudit: false, alerts: true, alertsOnly: false, searchIndexes: true };
   const num = (v: string | undefined, name: string, min: number, max: number): number => {
     const n = Number(v);
     if (v === undefined || !Number.isFinite(n) || n < min || n > max) throw new Error(`${name} must be a number in ${min}..${max}\n${USAGE}`);
@@ -127,6 +135,12 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
       case '--alerts-only':
         o.alertsOnly = true;
         break;
+      case '--search-indexes': {
+        const m = v();
+        if (m !== 'on' && m !== 'off') throw new Error(`--search-indexes must be on or off\n${USAGE}`);
+        o.searchIndexes = m === 'on';
+        break;
+      }
       case '--fixed-rate':
         o.fixedRate = num(v(), '--fixed-rate', 10, 100_000);
         break;
@@ -315,7 +329,9 @@ export async function runBench(o: BenchOptions): Promise<Record<string, unknown>
     const trust = parseTrustFile(net.trustJson);
     if (!trust.ok) throw new Error(`trust file: ${trust.message}`);
     if (o.profile) await mkdir(profDir, { recursive: true });
-    for (const [i, spec] of net.peers.entries()) procs.push(startPeerProcess(spec, o.profile && i === 0 ? { cpuProfDir: profDir } : {}));
+    // The peer config switch (CAIRN_SEARCH_INDEXES overrides `searchIndexes` of the config file).
+    const peerEnv: Record<string, string> = { CAIRN_SEARCH_INDEXES: o.searchIndexes ? 'on' : 'off' };
+    for (const [i, spec] of net.peers.entries()) procs.push(startPeerProcess(spec, { env: peerEnv, ...(o.profile && i === 0 ? { cpuProfDir: profDir } : {}) }));
     await waitConnected(http, procs, 60_000);
     log(`${o.orgs} peers up and connected (${benchDir})`);
     // Fixed cost: CPU the idle network uses (timers, gossip heartbeats), over a short window.
@@ -448,7 +464,7 @@ export async function runBench(o: BenchOptions): Promise<Record<string, unknown>
       const push = await run('catchup-push', pushRate, pushMs, others);
       const heads = await Promise.all(others.map((u) => status(http, u)));
       const head = Math.max(...heads.map((s) => s?.treeSize ?? 0));
-      const restarted = startPeerProcess(victim.spec);
+      const restarted = startPeerProcess(victim.spec, { env: peerEnv });
       procs[procs.length - 1] = restarted;
       const t0 = performance.now();
       let size = before;
@@ -500,6 +516,11 @@ export async function runBench(o: BenchOptions): Promise<Record<string, unknown>
     const audit: AuditRun = await runCairnAudit(allUrls[0]!, net.trustPath, S ? 60_000 : 300_000, auditEnv);
     log(`cairn audit: ${audit.ok ? 'OK' : 'FAILED'} ${audit.entries} entries in ${round(audit.seconds, 2)} s (${round(audit.entriesPerSec)}/s)`);
 
+    // Evidence that the switch took effect: with indexes a search answers 200, without them 503 index_incomplete.
+    const probe = await http.json<{ error?: { code?: string } }>(`${allUrls[0]!}/v1/search?limit=1`).catch((e: Error) => ({ status: 0, value: { error: { code: e.message } } }));
+    const searchIndexes = { on: o.searchIndexes, searchStatus: probe.status, searchError: probe.value?.error?.code ?? null };
+    log(`search indexes ${o.searchIndexes ? 'on' : 'off'}: GET /v1/search answered ${probe.status}${searchIndexes.searchError !== null ? ` ${searchIndexes.searchError}` : ''}`);
+
     const disk = await Promise.all(procs.map((p) => diskBytes(p.spec.dataDir)));
     const finalSizes = await Promise.all(procs.map((p) => status(http, p.spec.url)));
     await pool.close();
@@ -532,7 +553,7 @@ export async function runBench(o: BenchOptions): Promise<Record<string, unknown>
       // The machine may be shared: 1-minute load averages when the run started and ended.
       loadAverage: { start: loadStart, end: round(os.loadavg()[0]!, 2) },
       options: { ...o },
-      network: { peers: o.orgs, quorum: net.genesis.quorum, clients: o.clients, loadgens: o.loadgens, limits: net.genesis.limits, auth: o.auth, metaAudit: o.metaAudit },
+      network: { peers: o.orgs, quorum: net.genesis.quorum, clients: o.clients, loadgens: o.loadgens, limits: net.genesis.limits, auth: o.auth, metaAudit: o.metaAudit, searchIndexes },
       verificationBound: { verifyPerSecPerCore: round(verifyPerCore), cores, peers: o.orgs, entriesPerSec: round(bound) },
       maxThroughput: { entriesPerSec: maxThroughput, offeredRate: sustained.offeredRate, durationS: durationMs / 1000, ratioToBound: round(maxThroughput / bound, 3), step: sustained },
       steps,
@@ -598,7 +619,7 @@ async function main(): Promise<void> {
   }
   const result = o.alertsOnly ? await runAlertsOnly(o) : await runBench(o);
   const stamp = (result.startedAt as string).replace(/[:.]/g, '-');
-  const out = o.out ?? join(codeRoot(), 'bench', 'results', `${stamp}${o.alertsOnly ? '-alerts' : ''}${o.smoke ? '-smoke' : o.fixedRate !== null ? '-fixed' : ''}.json`);
+  const out = o.out ?? join(codeRoot(), 'bench', 'results', `${stamp}${o.alertsOnly ? '-alerts' : ''}${o.smoke ? '-smoke' : o.fixedRate !== null ? '-fixed' : ''}${o.searchIndexes ? '' : '-no-search-indexes'}.json`);
   await mkdir(join(out, '..'), { recursive: true });
   await writeFile(out, JSON.stringify(recordOutput(result, out), null, 2) + '\n');
   process.stdout.write(formatTable(result) + '\n');

@@ -2,7 +2,8 @@
 // listens. One JSON file, relative paths resolved against the file's directory, and environment
 // variables that override single fields (handy for containers and tests):
 //   CAIRN_DATA_DIR, CAIRN_GENESIS, CAIRN_SIGNING_KEY, CAIRN_P2P_KEY,
-//   CAIRN_LISTEN (comma-separated multiaddrs), CAIRN_HTTP (host:port), CAIRN_LOG_LEVEL.
+//   CAIRN_LISTEN (comma-separated multiaddrs), CAIRN_HTTP (host:port), CAIRN_LOG_LEVEL,
+//   CAIRN_SEARCH_INDEXES (on/off).
 //
 // Two keys per organization, kept apart on purpose:
 // - the signing key (the organization's Ed25519 seed, written by `cairn keygen`): signs consensus
@@ -43,6 +44,12 @@ export interface PeerConfig {
   /** Access control of the HTTP API (docs/access-control.md); null = every route open. */
   auth: PeerAuthConfig | null;
   /**
+   * Write the search indexes in each block's batch (default true). false is for benchmarks only
+   * (measuring what indexing costs): searches then answer index_incomplete, and a store written
+   * so needs `cairn reindex` before it answers searches again (docs/search.md).
+   */
+  searchIndexes?: boolean;
+  /**
    * Addresses of other organizations' peers, as multiaddrs ending in `/p2p/<peer id>`: for
    * organizations added by governance after the genesis (whose records carry no address), or to
    * override a genesis address. A peer is dialed only while its id is admitted (docs/governance.md).
@@ -72,7 +79,7 @@ export interface PeerAuthConfig {
 /** Most CORS origins in the allow-list. */
 export const CORS_ORIGINS_MAX = 64;
 
-const FIELDS = ['dataDir', 'genesis', 'signingKey', 'p2pKey', 'listen', 'http', 'logLevel', 'auth', 'peers', 'keys'];
+const FIELDS = ['dataDir', 'genesis', 'signingKey', 'p2pKey', 'listen', 'http', 'logLevel', 'auth', 'searchIndexes', 'peers', 'keys'];
 const REQUIRED = ['dataDir', 'genesis', 'signingKey', 'p2pKey'];
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -193,6 +200,7 @@ export function parseConfig(input: unknown, baseDir: string, env: Record<string,
     ['CAIRN_LISTEN', 'listen', (s) => s.split(',').map((x) => x.trim()).filter((x) => x.length > 0)],
     ['CAIRN_HTTP', 'http', (s) => (s === '' || s === 'none' ? null : s)],
     ['CAIRN_LOG_LEVEL', 'logLevel', (s) => s],
+    ['CAIRN_SEARCH_INDEXES', 'searchIndexes', (s) => (s === 'on' ? true : s === 'off' ? false : s)],
   ];
   const fieldSource: Record<string, string> = {};
   for (const [envName, field, conv] of overrides) {
@@ -217,6 +225,7 @@ export function parseConfig(input: unknown, baseDir: string, env: Record<string,
   if (typeof o.logLevel !== 'string' || !LOG_LEVELS.includes(o.logLevel as LogLevel)) {
     return failure('config_bad_log_level', `logLevel must be one of ${LOG_LEVELS.join(', ')}`, where('logLevel'));
   }
+  if (o.searchIndexes !== undefined && typeof o.searchIndexes !== 'boolean') return failure('config_bad_search_indexes', 'searchIndexes must be true or false (CAIRN_SEARCH_INDEXES: on or off)', where('searchIndexes'));
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
   const auth = checkAuth(o.auth, abs);
   if (!auth.ok) return auth;
@@ -233,6 +242,7 @@ export function parseConfig(input: unknown, baseDir: string, env: Record<string,
       http: o.http as string | null,
       logLevel: o.logLevel as LogLevel,
       auth: auth.auth,
+      searchIndexes: o.searchIndexes !== false,
       peers: [...((o.peers as string[] | undefined) ?? [])],
       ...(keys.next.length > 0 ? { keys: { next: keys.next } } : {}),
     },

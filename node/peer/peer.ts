@@ -45,6 +45,8 @@ export interface PeerOptions {
   peers?: string[];
   logger?: NetLogger;
   netLimits?: Partial<NetLimits>;
+  /** Write search indexes in each block's batch (default true; false only for benchmarks). */
+  searchIndexes?: boolean;
   now?: () => number;
 }
 
@@ -137,6 +139,7 @@ export async function startPeerFromConfig(config: PeerConfig, logger?: NetLogger
     p2pKey: privateKey,
     dataDir: config.dataDir,
     listen: config.listen,
+    ...(config.searchIndexes === false ? { searchIndexes: false } : {}),
     ...(config.peers !== undefined && config.peers.length > 0 ? { peers: config.peers } : {}),
     ...(logger ? { logger } : {}),
   });
@@ -160,6 +163,7 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
 
   const store = await openStore(join(opts.dataDir, 'store'), {
     genesisHash: g.hash,
+    ...(opts.searchIndexes === false ? { searchIndexes: false } : {}),
     limits: { maxBlockBytes: g.limits.maxBlockBytes + 1024, maxLeavesPerBlock: g.limits.maxBlockEntries },
     checkHeadBlock: (head, bytes) => {
       const d = decodeBlock(bytes, g.limits);
