@@ -6,30 +6,27 @@ import { signNote, verifierKey, type NoteSigner } from '../src/checkpoint/note.j
 import { nobleSigner, nobleVerifier } from '../src/crypto/noble.js';
 import { nodeVerifier } from '../src/crypto/node.js';
 import type { Ed25519Verifier } from '../src/crypto/types.js';
+import { loadSodiumVerifier } from '../node/crypto/sodium.js';
+import { measure, type Rate } from './core-rate.js';
 
 const MEASURE_MS = 600;
 
-function rate(verifier: Ed25519Verifier, note: string, trust: QuorumTrust): number {
-  // Warm-up (JIT, node:crypto KeyObject cache), then count whole verifications in the window.
-  for (let i = 0; i < 3; i++) if (!verifyCheckpointQuorum(note, trust, verifier).ok) throw new Error('bench checkpoint does not verify');
-  let n = 0;
-  const start = performance.now();
-  let elapsed = 0;
-  while (elapsed < MEASURE_MS) {
+function rate(verifier: Ed25519Verifier, note: string, trust: QuorumTrust): Promise<Rate> {
+  // Warm-up (JIT, node:crypto KeyObject cache) is measure's; every call must verify.
+  return measure(MEASURE_MS, 1, 1, () => {
     if (!verifyCheckpointQuorum(note, trust, verifier).ok) throw new Error('bench checkpoint does not verify');
-    n++;
-    elapsed = performance.now() - start;
-  }
-  return (n * 1000) / elapsed;
+  });
 }
 
-export async function benchCheckpoint(): Promise<Record<string, number>> {
+export async function benchCheckpoint(): Promise<Record<string, Rate>> {
   const orgs: NoteSigner[] = [1, 2, 3, 4].map((i) => ({ name: `org${i}.bench.example`, signer: nobleSigner(new Uint8Array(32).fill(i)) }));
   const trust: QuorumTrust = { origin: 'bench.example/log', keys: orgs.map((o) => verifierKey(o.name, o.signer.publicKey)), quorum: quorumSize(4) };
   const body = formatCheckpoint({ origin: trust.origin, size: 123_456_789, root: new Uint8Array(32).fill(7) });
   const note = signNote(body, orgs);
+  const sodium = loadSodiumVerifier();
   return {
-    'checkpoint verify (4 sigs, q=3), noble': rate(nobleVerifier, note, trust),
-    'checkpoint verify (4 sigs, q=3), node:crypto': rate(nodeVerifier, note, trust),
+    'checkpoint verify (4 sigs, q=3), noble': await rate(nobleVerifier, note, trust),
+    'checkpoint verify (4 sigs, q=3), node:crypto': await rate(nodeVerifier, note, trust),
+    ...(sodium.ok ? { 'checkpoint verify (4 sigs, q=3), libsodium': await rate(sodium.verifier, note, trust) } : {}),
   };
 }

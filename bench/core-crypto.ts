@@ -8,20 +8,18 @@ import { validateEntry } from '../src/entry/validate.js';
 import { entryLeaf, parseLeaf } from '../src/entry/leaf.js';
 import type { AuditEntry } from '../src/entry/types.js';
 import { utf8 } from '../src/encoding/bytes.js';
+import { loadSodiumVerifier } from '../node/crypto/sodium.js';
+import { measure, type Rate } from './core-rate.js';
 
 const ENTRIES = 2000;
 const BUDGET_MS = 600;
 
-/** Runs `op(i)` repeatedly for about `budgetMs` (at least `minOps` times); returns operations per second. */
-function rate(budgetMs: number, minOps: number, op: (i: number) => void): number {
-  const start = performance.now();
-  let n = 0;
-  let elapsed = 0;
-  do {
-    for (let k = 0; k < 16; k++) op(n++);
-    elapsed = performance.now() - start;
-  } while (elapsed < budgetMs || n < minOps);
-  return (n / elapsed) * 1000;
+/** Runs `op(i)` for about `budgetMs` (at least `minOps` times), 16 calls per step. */
+function rate(budgetMs: number, minOps: number, op: (i: number) => void): Promise<Rate> {
+  let k = 0;
+  return measure(budgetMs, Math.ceil(minOps / 16), 16, () => {
+    for (let j = 0; j < 16; j++) op(k++);
+  });
 }
 
 function preSignedEntries(count: number): AuditEntry[] {
@@ -48,7 +46,7 @@ function preSignedEntries(count: number): AuditEntry[] {
   return out;
 }
 
-export async function benchCrypto(): Promise<Record<string, number>> {
+export async function benchCrypto(): Promise<Record<string, Rate>> {
   const entries = preSignedEntries(ENTRIES);
   const inputs = entries.map((e) => JSON.parse(JSON.stringify(e)) as unknown);
   const leaves = entries.map(entryLeaf);
@@ -58,27 +56,37 @@ export async function benchCrypto(): Promise<Record<string, number>> {
     if (!r.ok || !verifyEntrySignature(r.entry, verifier)) throw new Error('bench entry rejected');
   };
 
+  // The peer's fast path; a machine without the native module reports node:crypto only.
+  const sodium = loadSodiumVerifier();
   const signer = nodeSigner(new Uint8Array(32).fill(9));
   const msg = utf8('x'.repeat(300));
   const sig = signer.sign(msg);
   const pub = signer.publicKey;
 
   return {
-    'entry validate (no verify)': rate(BUDGET_MS, 1000, (i) => {
+    'entry validate (no verify)': await rate(BUDGET_MS, 1000, (i) => {
       if (!validateEntry(inputs[i % ENTRIES]).ok) throw new Error('bench entry rejected');
     }),
-    'entry parseLeaf': rate(BUDGET_MS, 1000, (i) => {
+    'entry parseLeaf': await rate(BUDGET_MS, 1000, (i) => {
       if (!parseLeaf(leaves[i % ENTRIES]!).ok) throw new Error('bench leaf rejected');
     }),
-    'entry validate+verify (node)': rate(BUDGET_MS, 500, validateVerify(nodeVerifier)),
-    'ed25519 verify node:crypto': rate(BUDGET_MS, 1000, () => {
+    'entry validate+verify (node)': await rate(BUDGET_MS, 500, validateVerify(nodeVerifier)),
+    ...(sodium.ok ? { 'entry validate+verify (libsodium)': await rate(BUDGET_MS, 500, validateVerify(sodium.verifier)) } : {}),
+    'ed25519 verify node:crypto': await rate(BUDGET_MS, 1000, () => {
       if (!nodeVerifier.verify(pub, msg, sig)) throw new Error('bench signature rejected');
     }),
+    ...(sodium.ok
+      ? {
+          'ed25519 verify libsodium': await rate(BUDGET_MS, 1000, () => {
+            if (!sodium.verifier.verify(pub, msg, sig)) throw new Error('bench signature rejected');
+          }),
+        }
+      : {}),
     // noble is ~15x slower: a shorter budget keeps the section bounded.
-    'ed25519 verify noble': rate(BUDGET_MS / 2, 50, () => {
+    'ed25519 verify noble': await rate(BUDGET_MS / 2, 50, () => {
       if (!nobleVerifier.verify(pub, msg, sig)) throw new Error('bench signature rejected');
     }),
-    'ed25519 sign node:crypto': rate(BUDGET_MS / 2, 1000, () => {
+    'ed25519 sign node:crypto': await rate(BUDGET_MS / 2, 1000, () => {
       signer.sign(msg);
     }),
   };

@@ -9,28 +9,22 @@ import {
   leafHash,
   verifyConsistency,
   verifyInclusion,
+  rootFromInclusionProof,
   type CompactRange,
 } from '../src/merkle/index.js';
+import { measure, type Rate } from './core-rate.js';
+import { SHA256_IMPLEMENTATION, sha256, sha256Noble } from '../src/crypto/hash.js';
 
 const MEASURE_MS = 250;
 /** The proof benchmarks' log: 70,000 leaves span three tile levels (the tlog-tiles example size). */
 const LOG_SIZE = 70_000;
 
-/** Runs `step` (doing `perStep` operations) repeatedly for MEASURE_MS; returns operations/s. */
-async function rate(perStep: number, step: (i: number) => unknown): Promise<number> {
-  for (let i = 0; i < 3; i++) await step(i); // warm-up
-  let n = 0;
-  const start = performance.now();
-  let elapsed = 0;
-  while (elapsed < MEASURE_MS) {
-    await step(n);
-    n++;
-    elapsed = performance.now() - start;
-  }
-  return (n * perStep * 1000) / elapsed;
+/** Runs `step` (doing `perStep` operations) repeatedly for MEASURE_MS. */
+function rate(perStep: number, step: (i: number) => unknown): Promise<Rate> {
+  return measure(MEASURE_MS, 1, perStep, step);
 }
 
-export async function benchMerkle(): Promise<Record<string, number>> {
+export async function benchMerkle(): Promise<Record<string, Rate>> {
   const entry = (i: number): Uint8Array => new TextEncoder().encode(`bench entry ${i} `.padEnd(256, '.'));
   const BATCH = 1000;
 
@@ -71,6 +65,28 @@ export async function benchMerkle(): Promise<Record<string, number>> {
     const p = proofs[i % proofs.length]!;
     if (!verifyInclusion(leaves[p.index]!, p.index, LOG_SIZE, p.proof, root)) throw new Error('bench proof does not verify');
   });
+  // A million-leaf tree (20 hashes per proof) without building it: random proofs, each verified
+  // against the root it implies — the same hashing work as a real proof of that size.
+  const BIG = 1_000_000;
+  const bigProofs: { index: number; leaf: Uint8Array; proof: Uint8Array[]; root: Uint8Array }[] = [];
+  for (let k = 0; k < 64; k++) {
+    const index = (k * 15_485_863) % BIG;
+    const leaf = leafHash(entry(k));
+    const proof = Array.from({ length: 20 }, (_, j) => leafHash(entry(BIG + k * 20 + j)));
+    const r = rootFromInclusionProof(leaf, index, BIG, proof);
+    if (!r.ok) throw new Error(`bench proof shape: ${r.message}`);
+    bigProofs.push({ index, leaf, proof, root: r.root });
+  }
+  const verifyBigRate = await rate(64, () => {
+    for (const p of bigProofs) if (!verifyInclusion(p.leaf, p.index, BIG, p.proof, p.root)) throw new Error('bench proof does not verify');
+  });
+  const node65 = new Uint8Array(65).fill(1);
+  const shaFast = await rate(1000, () => {
+    for (let j = 0; j < 1000; j++) sha256(node65);
+  });
+  const shaNoble = await rate(1000, () => {
+    for (let j = 0; j < 1000; j++) sha256Noble(node65);
+  });
   const size1 = 44_444;
   const cproof = await fixed.consistencyProof(size1, LOG_SIZE);
   const root1 = await fixed.rootAt(size1);
@@ -83,6 +99,9 @@ export async function benchMerkle(): Promise<Record<string, number>> {
     'merkle append (256 B entries, tiled memory log)': tiledRate,
     'merkle inclusion proof generate (size 70,000, tiles)': genRate,
     'merkle inclusion proof verify (size 70,000)': verifyRate,
+    'merkle inclusion proof verify (size 1,000,000)': verifyBigRate,
+    [`sha256 65 B (Merkle node), core path = ${SHA256_IMPLEMENTATION}`]: shaFast,
+    'sha256 65 B (Merkle node), noble': shaNoble,
     'merkle consistency proof verify (size 70,000)': consistencyRate,
   };
 }
