@@ -3,7 +3,7 @@
 //   --seeds N        number of runs (default 100)          --start S   first seed (default 0)
 //   --n 4|5|7|10|mixed  validators (mixed: chosen per seed) --heights H heights per run (default 4)
 //   --faults on|off  network faults, crashes, Byzantine peers (default on)
-//   --bug <name>     inject a driver bug (quorumTwoFPlusOne | noLocking | noSignerPersistence)
+//   --bug <name>     inject a bug (quorumTwoFPlusOne | noLocking | noSignerPersistence | staleValidatorSet)
 //   --scenario <s>   random | split-brain | lock-race | crash-revote (default: the bug's, else random)
 //   --real-crypto    Ed25519 via node:crypto instead of the fast keyed-hash scheme
 //   --seed S         replay ONE seed verbosely (prints the plan and the full trace)

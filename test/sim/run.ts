@@ -159,7 +159,7 @@ class Simulation {
         ...(config.maxPastRoundsKept !== undefined ? { maxPastRoundsKept: config.maxPastRoundsKept } : {}),
         // An injected bug is in the software every peer runs, Byzantine ones included; an
         // amnesiac Byzantine peer ignores its locks on purpose.
-        bugs: { ...(plan.bug !== null ? { [plan.bug]: true } : {}), ...(pp.behaviour === 'amnesiac' ? { noLocking: true } : {}) },
+        bugs: { ...(plan.bug !== null && plan.bug !== 'staleValidatorSet' ? { [plan.bug]: true } : {}), ...(pp.behaviour === 'amnesiac' ? { noLocking: true } : {}) },
       };
       const peerOpts = {
             node: pp.node,
@@ -212,9 +212,11 @@ class Simulation {
    * decided in blocks <= top are known; the set of h is final when h <= top + 2.
    */
   private setFor(h: number, top: number, myKeys: readonly number[], signers: readonly Ed25519Signer[]): HeightValidators {
-    const keys = setKeysAt(this.plan.membership, this.plan.n, h, top);
+    // Bug injection: a peer that never learns a change keeps the first set, believing it final.
+    const stale = this.plan.bug === 'staleValidatorSet';
+    const keys = setKeysAt(this.plan.membership, this.plan.n, h, stale ? -1 : top);
     const index = keys.findIndex((k) => myKeys.includes(k));
-    const known = h <= top + 2;
+    const known = stale || h <= top + 2;
     const cacheKey = `${keys.join(',')}|${index}|${known}`;
     let s = this.setCache.get(cacheKey);
     if (s === undefined) {

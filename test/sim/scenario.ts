@@ -29,8 +29,12 @@ import type { NetworkConfig, Partition } from './network.js';
 import { randomPartitions } from './network.js';
 import { Prng } from './prng.js';
 
-export type BugName = 'quorumTwoFPlusOne' | 'noLocking' | 'noSignerPersistence';
-export const BUG_NAMES: readonly BugName[] = ['quorumTwoFPlusOne', 'noLocking', 'noSignerPersistence'];
+/**
+ * Driver bugs, and one of the peer's wiring: staleValidatorSet makes every peer keep the first
+ * validator set for every height, as a peer that ignores governance would (membership scenario).
+ */
+export type BugName = 'quorumTwoFPlusOne' | 'noLocking' | 'noSignerPersistence' | 'staleValidatorSet';
+export const BUG_NAMES: readonly BugName[] = ['quorumTwoFPlusOne', 'noLocking', 'noSignerPersistence', 'staleValidatorSet'];
 
 export type ScenarioName = 'random' | 'split-brain' | 'lock-race' | 'crash-revote' | 'long-async' | 'junk' | 'membership';
 export const SCENARIO_NAMES: readonly ScenarioName[] = ['random', 'split-brain', 'lock-race', 'crash-revote', 'long-async', 'junk', 'membership'];
@@ -40,6 +44,7 @@ export const BUG_SCENARIO: Record<BugName, ScenarioName> = {
   quorumTwoFPlusOne: 'split-brain',
   noLocking: 'lock-race',
   noSignerPersistence: 'crash-revote',
+  staleValidatorSet: 'membership',
 };
 
 export const VALIDATORS_MIN = 1;
