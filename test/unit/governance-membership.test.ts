@@ -101,6 +101,10 @@ describe('org.add and org.remove in force', () => {
     /** proposer(h, 0) of the set of h (the block names it; catch-up checks the attribution). */
     const prop = (h: number) => proposer(h, 0, peers[1]!.ledger.validatorSets.view(h).validators.length);
     const genesisSet: [number, Ed25519Signer][] = [0, 1, 2].map((v) => [v, orgs[v]!.signer]);
+    // GovTracker.onChange (for the networking side): after the block deciding a change and after
+    // the block before its first height.
+    const changes: [number, number][] = [];
+    const unsubscribe = peers[2]!.gov.onChange((h) => changes.push([h, peers[2]!.gov.membershipEpoch()]));
 
     await decide(1, [carry(add), ...makeEntries(clients, 1, 'mem-a')], genesisSet, [0, 1, 2, 3]);
     expect(peers[0]!.gov.summary().pending).toEqual({ type: 'org.add', effectiveHeight: 3 });
@@ -153,5 +157,15 @@ describe('org.add and org.remove in force', () => {
     for (const m of bus.splice(0)) for (const [i, p] of peers.entries()) if (i !== m.from) expect(await p.ledger.onCheckpointSigMessage(m.bytes)).not.toBe('reject');
     expect(peers[3]!.ledger.finalSize()).toBe(peers[3]!.ledger.getHead().treeSize);
     expect(await finalSigners(3)).toEqual([orgs[1]!.name, orgs[2]!.name, fifth.name]);
+    // Decided at 1 (epoch 0 still in force next), in force from 3, decided at 3, in force from 5.
+    expect(changes).toEqual([
+      [1, 0],
+      [2, 1],
+      [3, 1],
+      [4, 2],
+    ]);
+    expect(peers[2]!.gov.validatorsAt(5).map((o) => o.name)).toEqual([orgs[1]!.name, orgs[2]!.name, orgs[3]!.name, fifth.name]);
+    expect(peers[2]!.gov.validatorsAt(2).map((o) => o.name)).toEqual(orgs.map((o) => o.name));
+    unsubscribe();
   });
 });
