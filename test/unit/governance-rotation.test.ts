@@ -14,7 +14,11 @@ import { Mempool } from '../../node/peer/mempool.js';
 import { createEntryChecker, fastLeafHash } from '../../node/peer/entries.js';
 import { GovTracker } from '../../node/peer/governance.js';
 import { blockHash } from '../../node/peer/block.js';
-import { p2pKeyFromSeed } from '../../node/peer/config.js';
+import { p2pKeyFromSeed, parseConfig } from '../../node/peer/config.js';
+import { loadNextSigners } from '../../node/peer/signing-keys.js';
+import { writeFile } from 'node:fs/promises';
+import { formatSignerKey } from '../../src/checkpoint/keys.js';
+import { toHex } from '../../src/encoding/bytes.js';
 import { encodeCertificate, voteSignBytes, type CommitCertificate } from '../../src/consensus/index.js';
 import { nodeSigner, nodeVerifier } from '../../src/crypto/node.js';
 import type { Ed25519Signer } from '../../src/crypto/types.js';
@@ -163,5 +167,22 @@ describe('org.key.rotate in force', () => {
     expect(reopened.checkpointTrust(handover + 1).keys[1]!.text).toBe(formatVerifierKey('rot1', nextSigner.publicKey));
     expect(await reopened.adoptFinalCheckpoint(noteBefore)).toMatchObject({ ok: true });
     expect(await reopened.adoptFinalCheckpoint(noteAfter)).toMatchObject({ ok: true });
+  });
+
+  it('the peer config lists the next signing keys (keys.next), resolved and loaded', async () => {
+    const base = { dataDir: 'data', genesis: 'genesis.json', signingKey: 'org1.key', p2pKey: 'org1.p2p' };
+    const dir = await mkdtemp(join(tmpdir(), 'cairn-rot-cfg-'));
+    dirs.push(dir);
+    const ok = parseConfig({ ...base, keys: { next: ['org1-next.key'] } }, dir);
+    if (!ok.ok) throw new Error(ok.message);
+    expect(ok.config.keys).toEqual({ next: [join(dir, 'org1-next.key')] });
+    expect(parseConfig(base, dir)).toMatchObject({ ok: true, config: { signingKey: join(dir, 'org1.key') } });
+    expect((parseConfig(base, dir) as { config: object }).config).not.toHaveProperty('keys');
+    expect(parseConfig({ ...base, keys: { later: [] } }, dir)).toMatchObject({ ok: false, code: 'config_unknown_field' });
+    expect(parseConfig({ ...base, keys: { next: ['a', 'b', 'c', 'd', 'e'] } }, dir)).toMatchObject({ ok: false, code: 'config_bad_keys' });
+    expect(parseConfig({ ...base, keys: { next: [''] } }, dir)).toMatchObject({ ok: false, code: 'config_bad_path' });
+    await writeFile(join(dir, 'org1-next.key'), formatSignerKey('rot1', seedOf('rot1/sign-next')) + '\n');
+    const [loaded] = await loadNextSigners(ok.config.keys!.next);
+    expect(toHex(loaded!.publicKey)).toBe(toHex(nextSigner.publicKey));
   });
 });
