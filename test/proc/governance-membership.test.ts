@@ -13,10 +13,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatCheckpoint } from '../../src/checkpoint/checkpoint.js';
 import { formatNote, signText } from '../../src/checkpoint/note.js';
-import { signEntry } from '../../src/entry/index.js';
 import { makeOrgs, type OrgFixture } from '../peer-support/fixtures.js';
 import { getJson, postEntries, writeHttpPeerFiles } from './support/peer-procs.js';
-import { cairn, cairnRaw, closeGovNet, startGovNet, startProc, stopProc, waitStatus, waitUp, type GovNet } from './support/governance-net.js';
+import { cairn, cairnRaw, closeGovNet, startGovNet, startProc, stopProc, signedEntries, waitStatus, waitUp, type GovNet } from './support/governance-net.js';
 
 let net: GovNet;
 let fifth: OrgFixture;
@@ -42,15 +41,7 @@ afterAll(async () => {
   await closeGovNet(net);
 }, 60_000);
 
-let seq = 0;
-function entries(n: number) {
-  return Array.from({ length: n }, () =>
-    signEntry(
-      { v: 1, id: `mb-${seq++}`, time: new Date().toISOString(), actor: { id: 'ops@example.com', type: 'user' }, action: 'db.query', resource: { type: 'db.table', id: `t${seq % 5}` }, outcome: 'success' },
-      net.clients[seq % 2]!.signer,
-    ),
-  );
-}
+const entries = (n: number) => signedEntries(net, n, 'mb');
 
 /** Submits small batches to `peer` (at most 40) until every peer of `idx` is past `height`. */
 async function advance(peer: number, idx: number[], height: number): Promise<void> {

@@ -14,12 +14,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatSignerKey, formatVerifierKey } from '../../src/checkpoint/keys.js';
 import { publicKeyFromSeed } from '../../src/crypto/noble.js';
-import { signEntry } from '../../src/entry/index.js';
 import { formatP2PKey, p2pKeyFromSeed } from '../../node/peer/config.js';
 import type { PeerStatus } from '../../node/peer/peer.js';
 import { seedOf } from '../peer-support/fixtures.js';
 import { getJson, postEntries } from './support/peer-procs.js';
-import { cairn, closeGovNet, describeNet, startGovNet, startProc, stopProc, waitStatus, waitUp, type GovNet } from './support/governance-net.js';
+import { cairn, closeGovNet, describeNet, startGovNet, startProc, stopProc, signedEntries, waitStatus, waitUp, type GovNet } from './support/governance-net.js';
 
 let net: GovNet;
 const ALL = [0, 1, 2, 3];
@@ -39,23 +38,17 @@ afterAll(async () => {
   await closeGovNet(net);
 }, 60_000);
 
-let seq = 0;
-function batch(n: number) {
-  return Array.from({ length: n }, () =>
-    signEntry(
-      { v: 1, id: `rot-${seq++}`, time: new Date().toISOString(), actor: { id: `u${seq % 7}@example.com`, type: 'user' }, action: 'db.query', resource: { type: 'db.table', id: `t${seq % 5}` }, outcome: 'success' },
-      net.clients[seq % 2]!.signer,
-    ),
-  );
-}
+const batch = (n: number) => signedEntries(net, n, 'rot');
 
 /** A bounded load into peers 0..2 in turn; collects the leaf hash of every accepted entry. */
 function startLoad(): { stop: () => Promise<void>; accepted: string[]; refused: number } {
   const state = { accepted: [] as string[], refused: 0, stopped: false };
   const run = (async () => {
     let k = 0;
+    let sent = 0;
     const end = Date.now() + LOAD_MS_MAX;
-    while (!state.stopped && seq < LOAD_MAX && Date.now() < end) {
+    while (!state.stopped && sent < LOAD_MAX && Date.now() < end) {
+      sent += LOAD_BATCH;
       const r = await postEntries(net.urls[k++ % 3]!, batch(LOAD_BATCH), 10_000).catch(() => null);
       const results = (r?.body?.results ?? []) as { status?: string; leafHash?: string }[];
       for (const x of results) {

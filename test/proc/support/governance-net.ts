@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatTrustFile } from '../../../src/verifier/index.js';
 import { toHex } from '../../../src/encoding/bytes.js';
+import { signEntry } from '../../../src/entry/index.js';
+import type { AuditEntry } from '../../../src/entry/types.js';
 import { formatGenesis, type Genesis } from '../../../node/peer/genesis.js';
 import type { PeerStatus } from '../../../node/peer/peer.js';
 import { makeClients, makeGenesis, makeOrgs, type ClientFixture, type OrgFixture } from '../../peer-support/fixtures.js';
@@ -112,6 +114,18 @@ export async function waitStatus(net: GovNet, idx: number[], what: string, cond:
     if (Date.now() > deadline) throw new Error(`timed out after ${maxMs} ms waiting for ${what}\n${describeNet(net)}`);
     await new Promise((r) => setTimeout(r, 300));
   }
+}
+
+let entrySeq = 0;
+/** `n` ordinary entries signed by the genesis clients in turn (ids `<tag>-<seq>`, unique per test process). */
+export function signedEntries(net: GovNet, n: number, tag: string): AuditEntry[] {
+  return Array.from({ length: n }, () => {
+    const i = entrySeq++;
+    return signEntry(
+      { v: 1, id: `${tag}-${i}`, time: new Date().toISOString(), actor: { id: `u${i % 7}@example.com`, type: 'user' }, action: 'db.query', resource: { type: 'db.table', id: `t${i % 5}` }, outcome: 'success' },
+      net.clients[i % 2]!.signer,
+    );
+  });
 }
 
 /** Waits until the processes `idx` are connected to each other with a quorum (`others` connections each). */
