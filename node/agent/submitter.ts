@@ -18,26 +18,21 @@
 //   anything else (busy, unknown_client, ...) → sent again after a backoff; nothing is dropped
 // A request that fails as a whole (unreachable, timeout, 429, 503) marks that peer down for a
 // backoff (peerBackoffBaseMs doubling up to peerBackoffMaxMs) and the next peer is used.
-import { CairnClient, type CairnCredentials } from '../../src/client/client.js';
-import { CairnApiError } from '../../src/client/errors.js';
+import type { CairnCredentials } from '../../src/client/client.js';
 import type { SubmitItem } from '../../src/client/types.js';
 import type { Ed25519Signer } from '../../src/crypto/types.js';
 import { toHex } from '../../src/encoding/bytes.js';
 import type { AuditEntry } from '../../src/entry/types.js';
 import { signEntry } from '../../src/entry/sign.js';
 import { versionEntry } from './event.js';
+import { PeerList, type PeerState } from './peers.js';
 import type { Spool } from './spool.js';
 import type { AgentCounters, AgentLimits, AgentPeerStatus } from './types.js';
 
-export type AgentLog = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+/** Longest pause of the finality checks while every checked entry is still pending. */
+const CHECK_PAUSE_MAX_MS = 5_000;
 
-interface PeerState {
-  url: string;
-  client: CairnClient;
-  failures: number;
-  downUntil: number;
-  lastError: string | null;
-}
+export type AgentLog = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 
 interface Flight {
   nextAt: number;
@@ -68,11 +63,20 @@ export class Submitter {
   private fresh: number[] = [];
   private freshHead = 0;
   private readonly taken = new Set<number>();
-  private readonly peers: PeerState[];
-  private cur = 0;
+  private readonly peers: PeerList;
   /** New submissions wait until then after entries were refused (busy, unknown client, ...). */
   private pauseUntil = 0;
   private pauseLevel = 0;
+  /**
+   * Finality checks wait until then after a round of checks found nothing final: while the network
+   * finalizes nothing (no quorum, or slower than the agent submits) re-submitting the whole backlog
+   * would only cost the peers signature checks. Checks are in submission order (Map order), so a
+   * round that finds nothing final means the later ones are not final either.
+   */
+  private checkPauseUntil = 0;
+  private checkPauseLevel = 0;
+  /** Signed versions of records in flight (at most inflightMax + two batches). */
+  private readonly signed = new Map<number, AuditEntry[]>();
   private stopped = true;
   private workers: Promise<void>[] = [];
   private wakers: (() => void)[] = [];
@@ -83,16 +87,9 @@ export class Submitter {
   private readonly now: () => number;
 
   constructor(private readonly opts: SubmitterOptions) {
-    if (opts.peers.length === 0) throw new Error('the agent needs at least one peer URL');
     this.now = opts.now ?? Date.now;
     this.client = toHex(opts.signer.publicKey);
-    this.peers = opts.peers.map((url) => ({
-      url,
-      client: new CairnClient({ url, requestTimeoutMs: opts.limits.requestTimeoutMs, ...(opts.credentials !== undefined ? { credentials: opts.credentials } : {}) }),
-      failures: 0,
-      downUntil: 0,
-      lastError: null,
-    }));
+    this.peers = new PeerList(opts.peers, opts.limits, this.now, opts.credentials);
   }
 
   start(): void {
@@ -135,9 +132,9 @@ export class Submitter {
     while (!this.stopped) {
       try {
         const now = this.now();
-        const peer = this.pickPeer(now);
+        const peer = this.peers.pick(now);
         if (peer === null) {
-          await this.sleep(Math.min(...this.peers.map((p) => p.downUntil)) - now);
+          await this.sleep(this.peers.nextUsableAt() - now);
           continue;
         }
         const batch = this.pick(now);
@@ -162,17 +159,6 @@ export class Submitter {
         await this.sleep(this.opts.limits.retryMaxMs);
       }
     }
-  }
-
-  private pickPeer(now: number): PeerState | null {
-    for (let k = 0; k < this.peers.length; k++) {
-      const p = this.peers[(this.cur + k) % this.peers.length]!;
-      if (p.downUntil <= now) {
-        this.cur = (this.cur + k) % this.peers.length;
-        return p;
-      }
-    }
-    return null;
   }
 
   /** How long until something may be due (a check, a pause ending), at most 1 s. */
@@ -200,10 +186,11 @@ export class Submitter {
       out.push(seq);
       return true;
     };
-    for (const [seq, f] of this.inflight) {
+    for (const [seq, f] of now < this.checkPauseUntil ? [] : this.inflight) {
       if (f.nextAt > now || this.taken.has(seq)) continue;
       if (!meta.has(seq)) {
         this.inflight.delete(seq);
+        this.signed.delete(seq);
         continue;
       }
       if (!fits(seq)) return out;
@@ -219,7 +206,8 @@ export class Submitter {
       if (!fits(seq)) return out;
       this.again.delete(seq);
     }
-    while (this.freshHead < this.fresh.length && this.inflight.size + out.length < L.inflightMax) {
+    // Records waiting to be sent again count too, so the signed entries kept stay bounded.
+    while (this.freshHead < this.fresh.length && this.inflight.size + this.again.size + out.length < L.inflightMax) {
       const seq = this.fresh[this.freshHead]!;
       if (this.taken.has(seq) || this.inflight.has(seq) || !meta.has(seq)) {
         this.freshHead++;
@@ -236,20 +224,31 @@ export class Submitter {
   }
 
   private async send(peer: PeerState, seqs: number[]): Promise<void> {
-    const records = await this.opts.spool.read(seqs);
+    // Entries in flight are kept signed (bounded by inflightMax): a check needs no spool read.
+    const need = seqs.filter((s) => !this.signed.has(s));
+    const records = await this.opts.spool.read(need);
+    records.forEach((r, i) => {
+      if (r === undefined) return;
+      const versions: (number | undefined)[] = [undefined, ...(r.t ?? [])];
+      this.signed.set(need[i]!, versions.map((t) => signEntry(versionEntry(r.e, t), this.opts.signer)));
+    });
     const entries: AuditEntry[] = [];
     const owner: { seq: number; latest: boolean }[] = [];
     const live: number[] = [];
-    records.forEach((r, i) => {
-      if (r === undefined) return;
-      const seq = seqs[i]!;
+    let checks = 0;
+    for (const seq of seqs) {
+      const signed = this.signed.get(seq);
+      if (signed === undefined || !this.opts.spool.meta.has(seq)) {
+        this.signed.delete(seq);
+        continue;
+      }
       live.push(seq);
-      const versions: (number | undefined)[] = [undefined, ...(r.t ?? [])];
-      versions.forEach((t, k) => {
-        entries.push(signEntry(versionEntry(r.e, t), this.opts.signer));
-        owner.push({ seq, latest: k === versions.length - 1 });
+      if (this.inflight.has(seq)) checks++;
+      signed.forEach((e, k) => {
+        entries.push(e);
+        owner.push({ seq, latest: k === signed.length - 1 });
       });
-    });
+    }
     if (entries.length === 0) return;
     let results: SubmitItem[];
     try {
@@ -260,12 +259,14 @@ export class Submitter {
       for (const seq of live) if (!this.inflight.has(seq)) this.again.add(seq);
       return;
     }
-    peer.failures = 0;
-    peer.lastError = null;
+    this.peers.ok(peer);
     // Per event: what its versions' answers mean together.
     const answers = new Map<number, { known: 'final' | 'pending' | null; latest: SubmitItem | null }>();
+    let readmitted = false;
+    let retimed = false;
     results.forEach((r, i) => {
       const o = owner[i]!;
+      if ('status' in r && r.status === 'accepted') readmitted = true;
       const a = answers.get(o.seq) ?? { known: null, latest: null };
       if ('status' in r) {
         if (r.status === 'known-final') a.known = 'final';
@@ -291,7 +292,9 @@ export class Submitter {
         continue;
       }
       if (v === 'retime') {
+        retimed = true;
         this.inflight.delete(seq);
+        this.signed.delete(seq);
         const m = this.opts.spool.meta.get(seq);
         if (m !== undefined && m.versions.length + 1 < this.opts.limits.versionsMax) {
           // Synced before the new version can be sent (Spool.addVersion).
@@ -314,6 +317,17 @@ export class Submitter {
       if (this.inflight.has(seq)) this.inflight.set(seq, { nextAt: now + this.opts.limits.retryBaseMs * 2 ** Math.min(this.pauseLevel, 16), checks: this.inflight.get(seq)!.checks });
       else this.again.add(seq);
     }
+    if (checks > 0) {
+      // Only a round in which every entry was still pending (nothing final, nothing re-admitted by
+      // a peer that had lost it, nothing re-timed) pauses the checks: re-admission after a peer
+      // restart must not be throttled.
+      if (final.length === 0 && !readmitted && !retimed) {
+        this.checkPauseUntil = now + Math.min(CHECK_PAUSE_MAX_MS, this.opts.limits.checkFirstMs * 2 ** Math.min(this.checkPauseLevel, 16));
+        this.checkPauseLevel++;
+      } else {
+        this.checkPauseLevel = 0;
+      }
+    }
     if (refused !== null) {
       this.lastError = `${refused.code}: ${refused.message}`.slice(0, 500);
       this.pauseUntil = now + Math.min(this.opts.limits.retryMaxMs, this.opts.limits.retryBaseMs * 2 ** Math.min(this.pauseLevel, 16));
@@ -333,6 +347,7 @@ export class Submitter {
       this.counters.final += final.length;
       for (const seq of done) {
         this.inflight.delete(seq);
+        this.signed.delete(seq);
         this.stuckSeqs.delete(seq);
       }
       await this.opts.spool.remove(done);
@@ -352,12 +367,7 @@ export class Submitter {
 
   private peerFailed(peer: PeerState, e: unknown): void {
     this.counters.requestFailures++;
-    const msg = e instanceof CairnApiError ? e.message : (e as Error)?.message ?? String(e);
-    peer.failures++;
-    peer.lastError = msg.slice(0, 300);
-    peer.downUntil = this.now() + Math.min(this.opts.limits.peerBackoffMaxMs, this.opts.limits.peerBackoffBaseMs * 2 ** Math.min(peer.failures - 1, 16));
-    this.lastError = `${peer.url}: ${peer.lastError}`;
-    this.cur = (this.peers.indexOf(peer) + 1) % this.peers.length;
+    this.lastError = `${peer.url}: ${this.peers.failed(peer, e)}`;
     this.opts.log(peer.failures === 1 || peer.failures % 20 === 0 ? 'warn' : 'debug', 'peer request failed; trying the next peer', { peer: peer.url, failures: peer.failures, error: peer.lastError });
   }
 
@@ -368,11 +378,10 @@ export class Submitter {
     return this.again.size;
   }
   get currentPeer(): string {
-    return this.peers[this.cur]!.url;
+    return this.peers.current;
   }
 
   peerStatus(): AgentPeerStatus[] {
-    const now = this.now();
-    return this.peers.map((p) => ({ url: p.url, failures: p.failures, backoffMs: Math.max(0, p.downUntil - now), lastError: p.lastError }));
+    return this.peers.status();
   }
 }
