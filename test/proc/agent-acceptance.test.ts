@@ -6,9 +6,10 @@
 // (same event ids). At the end every event id is in the log exactly once, under a final
 // checkpoint, read back from the entry bundles of a peer (C2SP tlog-tiles).
 //
-// Size: CAIRN_AGENT_SOAK_EVENTS events (default 4,000, ~1 min in `npm test`); `npm run
-// test:agent-soak` runs the same test with 100,000 (several minutes: the network finalizes a few
-// hundred entries per second on 2 shared cores).
+// Size: CAIRN_AGENT_SOAK_EVENTS events (default 4,000: 2-3 min on 2 cores shared with other
+// suites, most of it waiting for the outages and restarts); `npm run test:agent-soak` runs the same
+// test with 100,000 (the network finalizes a few hundred entries per second on 2 cores, far fewer
+// when they are shared, so it takes many minutes).
 // What this does NOT prove: durability across a power loss (SIGKILL keeps the page cache); that
 // the spool's writes are synced is visible in node/agent/spool.ts (durableBatch / durablePut).
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
