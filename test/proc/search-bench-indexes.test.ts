@@ -3,30 +3,36 @@
 // made with and without indexing, back to back. A short smoke (one organization, a fixed rate,
 // three seconds): the run completes, records the option, and a search on the peer answers
 // 503 index_incomplete, i.e. the peer really ran without indexes.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseBenchArgs } from '../../bench/run.js';
+import { REPO_ROOT } from './support/peer-procs.js';
 
-/** This checkout: the bench that runs is the one next to this test, wherever it is cloned. */
-const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-
-let proc: ChildProcess | null = null;
 let dir = '';
-
 afterAll(async () => {
-  if (proc?.pid !== undefined && proc.exitCode === null) {
-    try {
-      process.kill(-proc.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
   if (dir) await rm(dir, { recursive: true, force: true });
 });
+
+/** Runs the bench from this checkout; its whole process group is killed at the deadline. */
+function runBench(args: string[], deadlineMs: number): Promise<{ code: number | null; output: string }> {
+  const out: string[] = [];
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], { cwd: REPO_ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.on('data', (d: Buffer) => out.push(d.toString('utf8')));
+  child.stderr.on('data', (d: Buffer) => out.push(d.toString('utf8')));
+  const timer = setTimeout(() => {
+    out.push(`\n(deadline of ${deadlineMs} ms: killed)`);
+    if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+  }, deadlineMs);
+  return new Promise((resolve) =>
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output: out.join('') });
+    }),
+  );
+}
 
 describe('bench --search-indexes', () => {
   it('parses on and off, and refuses anything else', () => {
@@ -39,18 +45,13 @@ describe('bench --search-indexes', () => {
   it('off: the peers run without search indexes (their search answers index_incomplete) and the run completes', async () => {
     dir = await mkdtemp(join(tmpdir(), 'cairn-bench-noindex-'));
     const out = join(dir, 'result.json');
-    const lines: string[] = [];
-    const args = ['--import', 'tsx', 'bench/run.ts', '--smoke', '--orgs', '1', '--loadgens', '1', '--fixed-rate', '100', '--search-indexes', 'off', '--out', out];
-    proc = spawn(process.execPath, args, { cwd: REPO_ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    proc.stdout!.on('data', (d: Buffer) => lines.push(d.toString('utf8')));
-    proc.stderr!.on('data', (d: Buffer) => lines.push(d.toString('utf8')));
-    const code = await new Promise<number | null>((resolve) => proc!.on('exit', (c) => resolve(c)));
-    expect(code, lines.join('')).toBe(0);
+    const { code, output } = await runBench(['--smoke', '--orgs', '1', '--loadgens', '1', '--fixed-rate', '100', '--search-indexes', 'off', '--out', out], 170_000);
+    expect(code, output).toBe(0);
     const r = JSON.parse(await readFile(out, 'utf8'));
     expect(r.options.searchIndexes).toBe(false);
     expect(r.network.searchIndexes).toEqual({ on: false, searchStatus: 503, searchError: 'index_incomplete' });
     expect(r.maxThroughput.entriesPerSec).toBeGreaterThan(0);
     expect(r.maxThroughput.step.final).toBe(r.maxThroughput.step.accepted);
-    expect(lines.join('')).toContain('search indexes off: GET /v1/search answered 503 index_incomplete');
+    expect(output).toContain('search indexes off: GET /v1/search answered 503 index_incomplete');
   }, 180_000);
 });
