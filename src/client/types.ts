@@ -157,7 +157,8 @@ export interface StatusResponse {
   finalSize: number;
   latestFinalCheckpoint: string | null;
   mempool: { entries: number; bytes: number };
-  peers: { name: string; peerId: string; connected: boolean; height: number | null; treeSize: number | null }[];
+  /** The admitted peers: `member` of the validator set in force at the next height, or `scheduled` in a decided next set. */
+  peers: { name: string; peerId: string; connected: boolean; height: number | null; treeSize: number | null; role?: 'member' | 'scheduled' }[];
   quorum: { needed: number; reachable: number; ok: boolean };
   /** Governance state after the head (docs/governance.md): peers at the same head show the same govStateHash. */
   governance?: { govStateHash: string; epoch: number; records: number; pending: { type: string; effectiveHeight: number } | null };
