@@ -45,6 +45,8 @@ export interface ScrubStats {
   /** Search index verifications completed (clean or not), and the last one's duration. */
   indexChecks: number;
   lastIndexCheckMs: number | null;
+  /** Time spent waiting for the rate bound (leaf cycles and index checks), ms since start. */
+  pausedMs: number;
 }
 
 /** Root of a full tile's 256 hashes (a perfect subtree of height 8). */
@@ -116,7 +118,7 @@ function pacedStore(store: Store, pacer: Pacer): Store {
 }
 
 export class Scrubber {
-  readonly stats: ScrubStats = { cycles: 0, position: 0, lastCycleMs: null, mismatches: 0, indexChecks: 0, lastIndexCheckMs: null };
+  readonly stats: ScrubStats = { cycles: 0, position: 0, lastCycleMs: null, mismatches: 0, indexChecks: 0, lastIndexCheckMs: null, pausedMs: 0 };
   private lastIndexCheckAt: number | null = null;
   private stopped = false;
   private loop: Promise<void> | null = null;
@@ -151,7 +153,15 @@ export class Scrubber {
   }
 
   private pacer(): Pacer {
-    return new Pacer(this.opts.leavesPerSecond, (ms) => this.sleep(ms), () => this.stopped);
+    return new Pacer(
+      this.opts.leavesPerSecond,
+      async (ms) => {
+        const t0 = Date.now();
+        await this.sleep(ms);
+        this.stats.pausedMs += Date.now() - t0;
+      },
+      () => this.stopped,
+    );
   }
 
   private async run(): Promise<void> {

@@ -71,6 +71,8 @@ describe('pace of the search-index check', () => {
     const ms = performance.now() - t0;
     expect(scrubber.stats.indexChecks).toBe(1);
     expect(ms).toBeGreaterThanOrEqual(2 * size * 0.9);
+    // Paced by waiting, not merely slow because the machine is busy.
+    expect(scrubber.stats.pausedMs).toBeGreaterThan(0);
     // The pacing waits for the rate, not much longer (generous: a loaded machine).
     expect(ms).toBeLessThan(15_000);
     expect(mismatches).toEqual([]);
