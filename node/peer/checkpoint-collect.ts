@@ -152,6 +152,7 @@ export class Checkpoints {
     const ahead = m.size > this.h.head().treeSize;
     const v = this.signerOf(m.size, m.sig, ahead);
     if (v === 'unknown') return 'reject';
+    if (v === 'unjudged') return 'ignore';
     if (m.size <= this.final) return 'ignore';
     const text = this.bodyOf(m.size);
     if (text === null) {
@@ -172,13 +173,15 @@ export class Checkpoints {
    * The organization (with its key of the size's set) that made `sig`: 'unknown' when no set
    * can have made it. For a size beyond our head the set is our best knowledge, which a change
    * we have not applied yet may prove wrong: a signer of another set we know is 'later' (kept,
-   * judged once we reach the size), and with changes on record nothing is refused there.
+   * judged once we reach the size); once changes are on record, a signer of no set we know is
+   * 'unjudged' there (a change we have not seen may have added it: ignored, not refused).
    */
-  private signerOf(size: number, sig: NoteSignature, ahead: boolean): SetView['orgs'][number] | 'unknown' | 'later' {
+  private signerOf(size: number, sig: NoteSignature, ahead: boolean): SetView['orgs'][number] | 'unknown' | 'later' | 'unjudged' {
     const v = ValidatorSets.member(this.viewForSize(size), sig.name, sig.keyId);
     if (v !== null) return v;
     const views = this.h.sets.views();
-    return ahead && views.length > 1 ? 'later' : 'unknown';
+    if (!ahead || views.length === 1) return 'unknown';
+    return views.some((x) => ValidatorSets.member(x, sig.name, sig.keyId) !== null) ? 'later' : 'unjudged';
   }
 
   /** Unverified early signatures held (all senders). */
@@ -242,7 +245,7 @@ export class Checkpoints {
     if (v === 'unknown') return 'reject';
     if (size <= this.final) return 'ignore';
     // Beyond our head the body is unknown: the gossip validator keeps such signatures (bounded).
-    if (ahead || v === 'later') return 'ignore';
+    if (ahead || v === 'later' || v === 'unjudged') return 'ignore';
     const text = this.bodyOf(size) ?? this.text(size, await treeHash(this.h.store, size));
     if (!nodeVerifier.verify(v.key.publicKey, utf8(text), sig.signature)) {
       this.h.stats.sigsRejected++;

@@ -167,5 +167,15 @@ describe('org.add and org.remove in force', () => {
     expect(peers[2]!.gov.validatorsAt(5).map((o) => o.name)).toEqual([orgs[1]!.name, orgs[2]!.name, orgs[3]!.name, fifth.name]);
     expect(peers[2]!.gov.validatorsAt(2).map((o) => o.name)).toEqual(orgs.map((o) => o.name));
     unsubscribe();
+    // Beyond our head the size's set is not final: a signer of no known set is ignored (not
+    // refused, not kept); one of a known set is kept until we get there.
+    const ahead = peers[2]!.ledger.getHead().treeSize + 3;
+    const text = formatCheckpoint({ origin: genesis.origin, size: ahead, root: new Uint8Array(32) });
+    const stranger = (await makeOrgs(1, 'stranger'))[0]!;
+    const pending = peers[2]!.ledger.pendingSignatures();
+    expect(peers[2]!.ledger.checkCheckpointSigShape(encodeCheckpointSig(ahead, signText(text, { name: stranger.name, signer: stranger.signer }), Date.now()), 'p1')).toBe('ignore');
+    expect(peers[2]!.ledger.pendingSignatures()).toBe(pending);
+    expect(peers[2]!.ledger.checkCheckpointSigShape(encodeCheckpointSig(ahead, signText(text, { name: fifth.name, signer: fifth.signer }), Date.now()), 'p1')).toBe('ignore');
+    expect(peers[2]!.ledger.pendingSignatures()).toBe(pending + 1);
   });
 });
