@@ -140,29 +140,6 @@ describe('filter: full scope and cache', () => {
   });
 });
 
-describe('filter: speed', () => {
-  // Other work shares this machine's cores: the best of five short windows estimates the speed of
-  // an uncontended core. Bounded: at most 5 x 400 ms.
-  it('evaluates an alert-style rule with a time zone at >= 15,000 entries/s', () => {
-    const f = must('entry.tenant == "acme" && entry.resource.type.startsWith("db.") && timestamp(entry.time).getHours("Europe/Paris") >= 8 && entry.outcome != "denied"');
-    const entries = Array.from({ length: 100 }, (_, i) => ({ ...entry, time: `2024-05-01T${String(i % 24).padStart(2, '0')}:00:00Z` }));
-    let matched = 0;
-    let rate = 0;
-    for (let w = 0; w < 5; w++) {
-      let n = 0;
-      const t0 = performance.now();
-      while (n < 20_000 && performance.now() - t0 < 400) {
-        for (const e of entries) if (f.matches(e)) matched++;
-        n += entries.length;
-      }
-      rate = Math.max(rate, n / ((performance.now() - t0) / 1000));
-    }
-    console.log(`filter speed: ${Math.round(rate)} entries/s`);
-    expect(matched).toBeGreaterThan(0);
-    expect(rate).toBeGreaterThanOrEqual(15_000);
-  });
-});
-
 describe('filter: browser portability', () => {
   it('bundles for the browser platform and evaluates in a bare V8 context', async () => {
     const out = await build({
