@@ -60,6 +60,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     instance: spool.instance,
     spool: { events: spool.size, bytes: spool.bytes, eventsMax: limits.spoolEventsMax, bytesMax: limits.spoolBytesMax, full: spool.full },
     inflight: submitter.inflight.size,
+    inflightWindow: submitter.inflightWindow,
     retrying: submitter.retrying,
     stuck: submitter.stuck,
     counters: { ...submitter.counters },

@@ -34,6 +34,7 @@ export function createAgentMetrics(status: () => AgentStatus): Registry {
   gauge('cairn_agent_spool_bytes_max', 'spoolBytesMax: the intake answers 503 spool_full beyond it', (s) => s.spool.bytesMax);
   gauge('cairn_agent_spool_full', '1 while the spool is full', (s) => (s.spool.full ? 1 : 0));
   gauge('cairn_agent_inflight', 'Submitted entries waiting for their finality check', (s) => s.inflight);
+  gauge('cairn_agent_inflight_window', 'Entries allowed in flight now (shrinks when entries expire in the mempools)', (s) => s.inflightWindow);
   gauge('cairn_agent_retrying', 'Entries a peer refused, waiting to be sent again', (s) => s.retrying);
   gauge('cairn_agent_stuck', 'Events whose versions reached versionsMax (sent again slowly)', (s) => s.stuck);
   for (const k of Object.keys(COUNTER_HELP) as (keyof AgentCounters)[]) {

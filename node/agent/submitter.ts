@@ -75,6 +75,13 @@ export class Submitter {
    */
   private checkPauseUntil = 0;
   private checkPauseLevel = 0;
+  /**
+   * Entries allowed in flight now (submitBatchMax..inflightMax). Halved when entries expired from
+   * the mempools (re-timed: the network finalizes slower than the agent sends within the peers'
+   * maxClockSkewMs), grown by what became final: the agent runs as far ahead of finality as the
+   * network can take, not more (each expired entry costs a re-signing and more submissions).
+   */
+  private window: number;
   /** Signed versions of records in flight (at most inflightMax + two batches). */
   private readonly signed = new Map<number, AuditEntry[]>();
   private stopped = true;
@@ -90,6 +97,7 @@ export class Submitter {
     this.now = opts.now ?? Date.now;
     this.client = toHex(opts.signer.publicKey);
     this.peers = new PeerList(opts.peers, opts.limits, this.now, opts.credentials);
+    this.window = opts.limits.inflightMax;
   }
 
   start(): void {
@@ -197,7 +205,7 @@ export class Submitter {
     }
     if (now < this.pauseUntil) return out;
     for (const seq of this.again) {
-      if (this.inflight.size + out.length >= L.inflightMax) break;
+      if (this.inflight.size + out.length >= this.window) break;
       if (this.taken.has(seq)) continue;
       if (this.inflight.has(seq) || !meta.has(seq)) {
         this.again.delete(seq);
@@ -207,7 +215,7 @@ export class Submitter {
       this.again.delete(seq);
     }
     // Records waiting to be sent again count too, so the signed entries kept stay bounded.
-    while (this.freshHead < this.fresh.length && this.inflight.size + this.again.size + out.length < L.inflightMax) {
+    while (this.freshHead < this.fresh.length && this.inflight.size + this.again.size + out.length < this.window) {
       const seq = this.fresh[this.freshHead]!;
       if (this.taken.has(seq) || this.inflight.has(seq) || !meta.has(seq)) {
         this.freshHead++;
@@ -317,6 +325,9 @@ export class Submitter {
       if (this.inflight.has(seq)) this.inflight.set(seq, { nextAt: now + this.opts.limits.retryBaseMs * 2 ** Math.min(this.pauseLevel, 16), checks: this.inflight.get(seq)!.checks });
       else this.again.add(seq);
     }
+    const L = this.opts.limits;
+    if (retimed) this.window = Math.max(L.submitBatchMax, Math.floor(this.window / 2));
+    else if (final.length > 0) this.window = Math.min(L.inflightMax, this.window + final.length);
     if (checks > 0) {
       // Only a round in which every entry was still pending (nothing final, nothing re-admitted by
       // a peer that had lost it, nothing re-timed) pauses the checks: re-admission after a peer
@@ -371,6 +382,9 @@ export class Submitter {
     this.opts.log(peer.failures === 1 || peer.failures % 20 === 0 ? 'warn' : 'debug', 'peer request failed; trying the next peer', { peer: peer.url, failures: peer.failures, error: peer.lastError });
   }
 
+  get inflightWindow(): number {
+    return this.window;
+  }
   get stuck(): number {
     return this.stuckSeqs.size;
   }

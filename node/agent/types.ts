@@ -97,6 +97,8 @@ export interface AgentStatus {
   spool: { events: number; bytes: number; eventsMax: number; bytesMax: number; full: boolean };
   /** Submitted entries waiting for their finality check. */
   inflight: number;
+  /** Entries allowed in flight now (halved when entries expired in the mempools, up to inflightMax). */
+  inflightWindow: number;
   /** Entries a peer refused, waiting for their retry. */
   retrying: number;
   /** Events whose versions reached versionsMax: they keep being retried with their last version. */
