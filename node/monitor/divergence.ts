@@ -3,11 +3,12 @@
 // `checkpoint/1`, which every peer serves) so that a peer whose log diverged from ours is named
 // without anyone posting to /v1/checkpoints/observe.
 //
-// Order of checks, cheapest first: quorum signatures of this log's genesis (else: not evidence)
+// Order of checks, cheapest first: quorum signatures of the set that signs that size (else: not evidence)
 // → size against our final size (larger: nothing to compare yet) → our final checkpoint of the
 // same size (roots compared) → otherwise a consistency proof from their size to our latest final
 // checkpoint, built from our own tiles (O(log n) hashes) and verified against their root.
-import { verifyCheckpointQuorum } from '../../src/checkpoint/checkpoint.js';
+import { parseCheckpoint, verifyCheckpointQuorum } from '../../src/checkpoint/checkpoint.js';
+import { parseNote } from '../../src/checkpoint/note.js';
 import { nodeVerifier } from '../../src/crypto/node.js';
 import { bytesEqual } from '../../src/encoding/bytes.js';
 import { verifyConsistency } from '../../src/merkle/verify.js';
@@ -31,20 +32,33 @@ export type Comparison =
       doubleSigners: string[];
     };
 
+/** The tree size a signed note claims, read before any signature is checked (it picks the set that must have signed it). */
+function claimedSize(note: string | Uint8Array): { ok: true; size: number } | { ok: false; code: string; message: string } {
+  const n = parseNote(note);
+  if (!n.ok) return n;
+  const c = parseCheckpoint(n.note.text);
+  return c.ok ? { ok: true, size: c.checkpoint.size } : c;
+}
+
 export async function compareCheckpoint(peer: Peer, note: string | Uint8Array): Promise<Comparison> {
-  const g = peer.genesis;
-  const trust = { origin: g.origin, quorum: g.quorum, keys: g.validators.map((v) => v.key) };
-  const theirs = verifyCheckpointQuorum(note, trust, nodeVerifier);
+  // Each size is signed by the validator set in force at its height (membership changes through
+  // governance): verify with that set, never with the genesis one.
+  const ledger = peer.internals.ledger;
+  const claimed = claimedSize(note);
+  if (!claimed.ok) return { status: 'invalid', reason: `${claimed.code}: ${claimed.message}` };
+  const theirs = verifyCheckpointQuorum(note, ledger.checkpointTrust(claimed.size), nodeVerifier);
   if (!theirs.ok) return { status: 'invalid', reason: `${theirs.code}: ${theirs.message}` };
   const size = theirs.checkpoint.size;
   const store = peer.internals.store;
-  if (size > peer.internals.ledger.finalSize()) return { status: 'unknown_size' };
+  if (size > ledger.finalSize()) return { status: 'unknown_size' };
   const rec = await store.getCheckpoint(size);
   let ourNote: Uint8Array | undefined = rec !== undefined && rec.final ? rec.note : undefined;
   const how: 'root' | 'consistency' = ourNote !== undefined ? 'root' : 'consistency';
   ourNote ??= await store.latestFinalCheckpoint();
   if (ourNote === undefined) return { status: 'unknown_size' };
-  const ours = verifyCheckpointQuorum(ourNote, trust, nodeVerifier);
+  const ourClaim = claimedSize(ourNote);
+  if (!ourClaim.ok) return { status: 'invalid', reason: `our own checkpoint does not parse: ${ourClaim.code}` };
+  const ours = verifyCheckpointQuorum(ourNote, ledger.checkpointTrust(ourClaim.size), nodeVerifier);
   if (!ours.ok) return { status: 'invalid', reason: `our own checkpoint does not verify: ${ours.code}` };
   const ourSize = ours.checkpoint.size;
   let agree: boolean;

@@ -223,10 +223,13 @@ export class IntegrityMonitor {
   async check(): Promise<void> {
     const s = this.peer.status();
     const t = this.now();
-    const name = (i: number): string => this.peer.genesis.validators[i]?.name ?? `validator #${i}`;
+    // Validator indexes are positions in the set of the evidence's height (governance changes sets).
+    const sets = this.peer.internals.ledger.validatorSets;
+    // A height whose set is not known yet (evidence ahead of our head) is named by the newest set.
+    const name = (h: number, i: number): string => (sets.known(h) ? sets.view(h) : sets.views().at(-1))?.orgs[i]?.name ?? `validator #${i}`;
     for (const e of await this.peer.evidence(1000)) {
-      this.raise('equivocation', `${e.height}/${e.round}/${e.type}/${e.validator}`, `Equivocation by ${name(e.validator)}: two different ${e.type}s at height ${e.height} round ${e.round}`, {
-        validator: name(e.validator),
+      this.raise('equivocation', `${e.height}/${e.round}/${e.type}/${e.validator}`, `Equivocation by ${name(e.height, e.validator)}: two different ${e.type}s at height ${e.height} round ${e.round}`, {
+        validator: name(e.height, e.validator),
         height: String(e.height),
         round: String(e.round),
         type: e.type,
@@ -352,7 +355,11 @@ export class IntegrityMonitor {
     const body = parseCheckpoint(parsed.note.text);
     const size = body.ok ? body.checkpoint.size : 0;
     const signed = new Set(parsed.note.signatures.map((sig) => sig.name));
-    for (const v of this.peer.genesis.validators) {
+    // The set that signs this size: an organization removed by governance is no longer expected.
+    const expected = this.peer.internals.ledger.checkpointTrust(size).keys;
+    const names = new Set(expected.map((k) => k.name));
+    for (const n of [...this.missed.keys()]) if (!names.has(n)) this.missed.delete(n);
+    for (const v of expected) {
       if (signed.has(v.name)) {
         this.missed.delete(v.name);
         continue;

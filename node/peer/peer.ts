@@ -8,6 +8,8 @@ import type { PrivateKey } from '@libp2p/interface';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { publicKeyFromSeed } from '../../src/crypto/noble.js';
 import { nodeSigner } from '../../src/crypto/node.js';
+import type { Ed25519Signer } from '../../src/crypto/types.js';
+import { loadNextSigners } from './signing-keys.js';
 import { bytesEqual, fromHex, fromUtf8, toBase64, toHex } from '../../src/encoding/bytes.js';
 import { consistencyProof as merkleConsistencyProof, inclusionProof as merkleInclusionProof } from '../../src/merkle/index.js';
 import { createPeerNetwork, silentLogger, type NetLogger, type PeerNetwork, type NetLimits, type NetStats } from '../net/index.js';
@@ -47,6 +49,8 @@ export interface PeerOptions {
   netLimits?: Partial<NetLimits>;
   /** Write search indexes in each block's batch (default true; false only for benchmarks). */
   searchIndexes?: boolean;
+  /** Further keys of this organization (config `keys.next`): a rotation's next key signs from its effective height without a restart. */
+  nextSigners?: readonly Ed25519Signer[];
   now?: () => number;
 }
 
@@ -133,6 +137,7 @@ export async function startPeerFromConfig(config: PeerConfig, logger?: NetLogger
   const genesis = await loadGenesis(config.genesis);
   const { seed } = await loadSigningKey(config.signingKey);
   const { privateKey } = await loadP2PKey(config.p2pKey);
+  const nextSigners = await loadNextSigners(config.keys?.next ?? []);
   return startPeer({
     genesis,
     signingSeed: seed,
@@ -141,6 +146,7 @@ export async function startPeerFromConfig(config: PeerConfig, logger?: NetLogger
     listen: config.listen,
     ...(config.searchIndexes === false ? { searchIndexes: false } : {}),
     ...(config.peers !== undefined && config.peers.length > 0 ? { peers: config.peers } : {}),
+    ...(nextSigners.length > 0 ? { nextSigners } : {}),
     ...(logger ? { logger } : {}),
   });
 }
@@ -189,6 +195,7 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
       checker,
       selfIndex: self?.index ?? null,
       signer,
+      ...(opts.nextSigners !== undefined ? { extraSigners: opts.nextSigners } : {}),
       ...(opts.now ? { now: opts.now } : {}),
       publishCheckpointSig: (b) => publishSig(b),
       log: logFn,

@@ -89,7 +89,7 @@ describe('bad arguments → exit 2, one line', () => {
     expectError(await cli(['verify', 'consistency', p('cp'), p('cp'), '--trust', p('trust.json')]), 2, /offline consistency needs --proof <file>/);
     expectError(await cli(['verify', 'checkpoint', p('cp'), '--peer', closedUrl, '--trust', p('trust.json')]), 2, /give either <file> or --peer <url>, not both/);
     expectError(await cli(['verify', 'receipt', HASH, '--peer', closedUrl, '--entry', p('cp'), '--trust', p('trust.json')]), 2, /--entry is for offline use/);
-    expectError(await cli(['verify', 'receipt', p('cp'), '--trust', p('trust.json')]), 2, /required option '--entry <file>' not specified \(or use --peer <url>\)/);
+    expectError(await cli(['verify', 'receipt', p('cp'), '--trust', p('trust.json')]), 2, /required option '--entry <file>' not specified \(or use --peer <url>, or give an evidence bundle\)/);
   });
 
   it('submit: missing fields, bad key files, bad --data, --stdin mixed with entry flags, bad JSON lines', async () => {
