@@ -3,8 +3,8 @@
 // position is reported to PostgreSQL as flushed, so the file is never behind the slot. A slot
 // that is ahead of the file was therefore advanced by someone else, or dropped and recreated:
 // changes may have been lost, and the capture refuses to start rather than hide a gap.
-import { open, readFile, rename } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { replaceFileDurably } from '../storage/durable-file.js';
 import { formatLsn, parseLsn, type Lsn } from './pgoutput.js';
 
 export interface CdcState {
@@ -43,20 +43,5 @@ export async function readState(path: string): Promise<CdcState | null> {
 
 /** Durably replaces the state file. */
 export async function writeState(path: string, s: CdcState): Promise<void> {
-  const tmp = `${path}.tmp`;
-  const body = JSON.stringify({ v: 1, slot: s.slot, lsn: formatLsn(s.lsn), systemId: s.systemId, updated: new Date().toISOString() }) + '\n';
-  const f = await open(tmp, 'w', 0o600);
-  try {
-    await f.writeFile(body);
-    await f.sync();
-  } finally {
-    await f.close();
-  }
-  await rename(tmp, path);
-  const d = await open(dirname(path), 'r');
-  try {
-    await d.sync();
-  } finally {
-    await d.close();
-  }
+  await replaceFileDurably(path, JSON.stringify({ v: 1, slot: s.slot, lsn: formatLsn(s.lsn), systemId: s.systemId, updated: new Date().toISOString() }) + '\n');
 }

@@ -2,8 +2,8 @@
 // and durably (write a temporary file, fsync it, rename it over the old one, fsync the directory),
 // and only after the destination acknowledged every entry before it: a crash at any point leaves
 // either the old or the new cursor, never a torn one, and never one past an unacknowledged entry.
-import { open, readFile, rename } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { replaceFileDurably } from '../storage/durable-file.js';
 
 export interface ExportCursor {
   v: 1;
@@ -39,20 +39,5 @@ export async function readCursor(path: string): Promise<ExportCursor | null> {
 
 /** Replaces the cursor file durably (temp + fsync + rename + directory fsync). */
 export async function writeCursor(path: string, c: ExportCursor): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  const f = await open(tmp, 'w', 0o600);
-  try {
-    await f.writeFile(JSON.stringify(c) + '\n');
-    await f.sync();
-  } finally {
-    await f.close();
-  }
-  await rename(tmp, path);
-  // The rename itself is durable only once the directory is synced.
-  const d = await open(dirname(path), 'r');
-  try {
-    await d.sync();
-  } finally {
-    await d.close();
-  }
+  await replaceFileDurably(path, JSON.stringify(c) + '\n');
 }
