@@ -13,12 +13,14 @@ import { encodeCertificate } from '../../src/consensus/index.js';
 import { catchUpLog } from '../peer-support/catchup-log.js';
 import { clusterProgress, makeCluster, makeEntries, waitConnected, waitFor, type Cluster } from '../peer-support/cluster.js';
 
-const ENTRIES = 800;
+// 120 heights of 4 entries: two full catch-up requests (64 blocks each), while every 4th height
+// (the stopped org3's turn to propose) waits out a propose timeout.
+const ENTRIES = 480;
 /** Catch-up of the honest log must never go this long without a new height, whatever the Byzantine source does. */
 const CATCH_UP_BOUND_MS = 20_000;
 /**
- * ... and must finish within this. Applying 200 blocks is 200 synced writes: on a 2-core machine
- * under heavy load that alone took 15 s (the height kept growing the whole time).
+ * ... and must finish within this. Applying each block is a synced write: on a 2-core machine
+ * under heavy load 200 of them alone took 15 s (the height kept growing the whole time).
  */
 const CATCH_UP_TOTAL_MS = 60_000;
 let c: Cluster;
