@@ -69,7 +69,7 @@ async function node(i: number) {
   });
   const mempool = new Mempool(genesis.limits, checker, { indexOfLeafHash: (h) => store.indexOfLeafHash(h), lookupClientId: (c, x) => store.lookupClientId(c, x), finalSize: () => ledger.finalSize() }, null);
   ledger.attachMempool(mempool);
-  return { ledger, mempool, store, gov };
+  return { ledger, mempool, store, gov, dir: d };
 }
 
 /** q precommits of `signers` (index, key) for the block at `height`. */
@@ -156,7 +156,8 @@ describe('org.key.rotate in force', () => {
     expect(verifyCheckpointAt(followed.chain, noteBefore, { verifier: nodeVerifier })).toMatchObject({ ok: true });
     // The peer agrees on which set signs which size, also after a restart (read back from blocks).
     expect(peers[3]!.ledger.checkpointTrust(handover).keys.map((k) => k.text)).toEqual(genesis.validators.map((v) => v.key.text));
-    const dir = dirs[3]!;
+    // Its own directory: the nodes are made concurrently, so `dirs` is not in node order.
+    const dir = peers[3]!.dir;
     await peers[3]!.store.close();
     stores.splice(stores.indexOf(peers[3]!.store), 1);
     const store = await openStore(join(dir, 'store'), { genesisHash: genesis.hash });
