@@ -35,17 +35,28 @@ export function seedOf(label: string): Uint8Array {
   return sha256(utf8(`cairn-test-seed/${label}`));
 }
 
-/** A TCP port that was free a moment ago on 127.0.0.1. */
+/** Ports this test process has already handed out: once closed, the kernel may offer the same port to the next
+ * bind(0), and two peers of one test given the same port fail with EADDRINUSE. */
+const issuedPorts = new Set<number>();
+
+/** A TCP port that was free a moment ago on 127.0.0.1 and was not handed out before in this process. */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      s.close(() => resolve(port));
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const s = createServer();
+      s.once('error', reject);
+      s.listen(0, '127.0.0.1', () => {
+        const addr = s.address();
+        const p = typeof addr === 'object' && addr !== null ? addr.port : 0;
+        s.close(() => resolve(p));
+      });
     });
-  });
+    if (port !== 0 && !issuedPorts.has(port)) {
+      issuedPorts.add(port);
+      return port;
+    }
+  }
+  throw new Error('no unused TCP port on 127.0.0.1 after 100 attempts');
 }
 
 export async function makeOrgs(n: number, label = 'org'): Promise<OrgFixture[]> {

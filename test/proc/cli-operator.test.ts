@@ -5,10 +5,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cli, tempDir } from '../unit/support/cli.js';
+import { freePort } from '../peer-support/fixtures.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 /** `cairn start` must answer HTTP within this long after its last log line (progress-derived). */
@@ -17,14 +17,6 @@ const START_STALL_MS = 30_000;
 let dir: { path: string; cleanup: () => Promise<void> };
 let peer: ChildProcess | null = null;
 let log = '';
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 beforeAll(async () => {
   dir = await tempDir('operator');

@@ -4,9 +4,10 @@
 // a file. rsyslogd missing is a failure, not a skip (.ci/run installs it).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, connect as tcpConnect } from 'node:net';
+import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../peer-support/fixtures.js';
 
 /** Cleanups the caller runs after each test (in reverse order). */
 export const rsyslogCleanups: (() => Promise<unknown>)[] = [];
@@ -22,14 +23,6 @@ function rsyslogdPath(): string {
     }
   }
   throw new Error('rsyslogd not found: install Debian packages rsyslog and rsyslog-gnutls (.ci/run does)');
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 async function listening(port: number, ms: number): Promise<void> {
