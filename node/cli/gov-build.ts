@@ -148,6 +148,27 @@ export function checkVerifierKeyFor(name: string, key: string, flag: string): vo
 
 const short = (hex: string) => `${hex.slice(0, 12)}...`;
 
+const H2 = `H+${GOV_ACTIVATION_DELAY}`;
+/** What each parameter governs once in force (docs/governance.md, "Parameters"). */
+const PARAM_EFFECTS: Record<string, (v: number) => string> = {
+  maxBlockEntries: (v) => `maxBlockEntries ${v}: every block from height ${H2} carries at most ${v} entries (built by the proposer, refused by every validator otherwise)`,
+  maxBlockBytes: (v) => `maxBlockBytes ${v}: every block from height ${H2} carries at most ${v} bytes of entries (same rule on every peer)`,
+  blockIntervalMs: (v) => `blockIntervalMs ${v}: a peer waits ${v} ms for more entries before starting height ${H2} and later ones`,
+  maxClockSkewMs: (v) => `maxClockSkewMs ${v}: block and entry times must be within ${v} ms (proposals of height ${H2} on; admission once a peer's next height is ${H2} or later)`,
+  mempoolMaxEntries: (v) => `mempoolMaxEntries ${v}: each peer's mempool holds at most ${v} entries once its next height is ${H2} or later (entries already held stay)`,
+  mempoolMaxBytes: (v) => `mempoolMaxBytes ${v}: each peer's mempool holds at most ${v} bytes once its next height is ${H2} or later`,
+  proposeMs: (v) => `timeouts.proposeMs ${v}: the propose timeout of heights ${H2} on (plus deltaMs per round)`,
+  prevoteMs: (v) => `timeouts.prevoteMs ${v}: the prevote timeout of heights ${H2} on (plus deltaMs per round)`,
+  precommitMs: (v) => `timeouts.precommitMs ${v}: the precommit timeout of heights ${H2} on (plus deltaMs per round)`,
+  deltaMs: (v) => `timeouts.deltaMs ${v}: each round of heights ${H2} on waits ${v} ms longer than the one before`,
+};
+
+/** One line per parameter of a params.set patch: what changes and from when. */
+export function describeParams(patch: Record<string, unknown>): string[] {
+  const flat: [string, unknown][] = Object.entries(patch).flatMap(([k, v]) => (k === 'timeouts' && typeof v === 'object' && v !== null ? Object.entries(v) : [[k, v]]));
+  return flat.map(([k, v]) => PARAM_EFFECTS[k]?.(Number(v)) ?? `${k} ${String(v)}`);
+}
+
 /**
  * What a record will do and from when, before it is in a block (H = the height of the block that
  * will carry it). After it is final, the peer's own summary (GovEffect) replaces this.
@@ -184,6 +205,10 @@ export function describeRecord(r: GovRecord | UnsignedGovRecord): string[] {
         `needs ballots of a quorum of the organizations in force; ${deadline}`,
       ];
     case 'params.set':
-      return [`parameters ${JSON.stringify(b.params)} apply from height H+${GOV_ACTIVATION_DELAY}`, `needs ballots of a quorum of the organizations in force; ${deadline}`];
+      return [
+        `parameters ${JSON.stringify(b.params)} apply from height H+${GOV_ACTIVATION_DELAY}, H being the block that carries this record:`,
+        ...describeParams(b.params as Record<string, unknown>).map((l) => `  ${l}`),
+        `needs ballots of a quorum of the organizations in force; ${deadline}`,
+      ];
   }
 }

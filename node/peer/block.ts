@@ -20,6 +20,7 @@
 // so a commit certificate names the block hash directly.
 import { createHash } from 'node:crypto';
 import { ByteReader, ByteWriter } from '../../src/consensus/byte-io.js';
+import { GOV_PARAM_RANGES } from '../../src/governance/types.js';
 import { failure, type PeerFailure } from './errors.js';
 
 export const BLOCK_VERSION = 1;
@@ -47,6 +48,17 @@ export interface BlockLimits {
   maxBlockEntries: number;
   maxBlockBytes: number;
 }
+
+/**
+ * The structural bounds every block is decoded with: the largest values a `params.set` may give
+ * maxBlockEntries and maxBlockBytes. The limits in force at a block's height are checked after
+ * decoding (ledger validateBlock), so a block made under raised limits still decodes on every
+ * peer (catch-up, restart), whatever limits the genesis had.
+ */
+export const BLOCK_CAPS: Readonly<BlockLimits> = Object.freeze({
+  maxBlockEntries: GOV_PARAM_RANGES.maxBlockEntries![1],
+  maxBlockBytes: GOV_PARAM_RANGES.maxBlockBytes![1],
+});
 
 /** SHA-256 of the concatenated leaf hashes. */
 export function entriesHashOf(leafHashes: readonly Uint8Array[]): Uint8Array {
@@ -99,9 +111,10 @@ export type BlockCode =
 
 /**
  * Strictly decodes a block. Never throws. Bounds: total bytes <= maxBlockBytes + header, entries
- * <= maxBlockEntries, each leaf 1..65,535 bytes. Semantic checks are in block-validator.ts.
+ * <= maxBlockEntries (default BLOCK_CAPS), each leaf 1..65,535 bytes. Semantic checks, and the
+ * limits in force at the block's height, are in ledger.ts (validateBlock).
  */
-export function decodeBlock(bytes: unknown, limits: BlockLimits): { ok: true; block: Block } | PeerFailure {
+export function decodeBlock(bytes: unknown, limits: BlockLimits = BLOCK_CAPS): { ok: true; block: Block } | PeerFailure {
   if (!(bytes instanceof Uint8Array)) return failure('block_not_bytes', 'block must be bytes');
   if (bytes.length > HEADER_BYTES + limits.maxBlockBytes) {
     return failure('block_too_large', `block of ${bytes.length} bytes exceeds maxBlockBytes ${limits.maxBlockBytes} + header`);

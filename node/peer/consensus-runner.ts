@@ -48,13 +48,25 @@ import { encodeCompactEvidence } from './runner/evidence.js';
 import { encodeEnvelope, openEnvelope } from './runner/envelope.js';
 import { RunnerBase } from './runner/base.js';
 import { HEIGHTS_AHEAD_MAX, MESSAGE_REJECTIONS, QUEUE_DEPTH_MAX } from './runner/limits.js';
+import type { RunnerOptions } from './runner/types.js';
+import { resendEveryMs, stepTimeoutMs, timingAt, VALUE_BYTES_MAX, type HeightTiming, type TimingLedger } from './height-params.js';
 
 export type { RunnerClock, RunnerCrypto, RunnerLedger, RunnerMempool, RunnerStore } from './runner/ports.js';
 export type { HaltCode, RunnerGenesis, RunnerOptions, RunnerStatus } from './runner/types.js';
 export { encodeEnvelope, fastSha256, openEnvelope } from './runner/envelope.js';
 export { HEIGHTS_AHEAD_MAX } from './runner/limits.js';
+export { VALUE_BYTES_MAX } from './height-params.js';
 
 export class ConsensusRunner extends RunnerBase {
+  constructor(o: RunnerOptions) {
+    super({ ...o, driverOverrides: { maxValueBytes: VALUE_BYTES_MAX, ...o.driverOverrides } });
+  }
+
+  /** Timeouts and block interval in force at `height` (params.set), else the genesis ones. */
+  protected timingAt(height: number): HeightTiming {
+    return timingAt(this.o.ledger as TimingLedger, this.o.genesis.limits, height);
+  }
+
   /** Restores the signer state, replays the WAL and resumes (or waits for work). */
   async start(): Promise<void> {
     const head = this.o.ledger.getHead();
@@ -94,17 +106,17 @@ export class ConsensusRunner extends RunnerBase {
     this.maybeStart();
     // Re-send only when a height has been stuck for two full rounds' worth of base timeouts:
     // proposals carry whole blocks, re-sending them often would flood a loaded network.
-    const t = this.o.genesis.limits.timeouts;
-    const every = Math.max(1_000, 2 * (t.proposeMs + t.prevoteMs + t.precommitMs));
+    const everyAt = () => resendEveryMs(this.timingAt(this.o.ledger.getHead().height + 1).timeouts);
     const tick = () => {
       if (this.stopped || this.halted !== null) return;
+      const every = everyAt();
       // Tendermint assumes every message of a correct process eventually reaches every correct
       // process (the paper's gossip). Gossipsub gives no such guarantee to a peer that was down
       // or disconnected when we sent, so while a height is stuck we re-send our own messages.
       if (this.running && this.clock.now() - this.lastProgressMs >= every) this.resend();
       this.resendTimer = this.clock.setTimeout(tick, every);
     };
-    this.resendTimer = this.clock.setTimeout(tick, every);
+    this.resendTimer = this.clock.setTimeout(tick, everyAt());
   }
 
   /** Re-sends our own messages of the current height (e.g. to a peer that just (re)connected). */
@@ -278,7 +290,7 @@ export class ConsensusRunner extends RunnerBase {
       void this.enqueue(async () => {
         if (!this.running && this.o.mempool.size > 0) await this.startHeight(this.o.ledger.getHead().height + 1);
       });
-    }, this.o.genesis.limits.blockIntervalMs);
+    }, this.timingAt(this.o.ledger.getHead().height + 1).blockIntervalMs);
   }
 
   /** Executes effects strictly in order (see the file header); nothing more once halted. */
@@ -300,10 +312,13 @@ export class ConsensusRunner extends RunnerBase {
           if (!(await this.broadcast(e.message))) return;
           break;
         case 'schedule-timeout': {
+          // The driver computes the duration from the genesis timeouts; the height's own
+          // (params.set) replace them.
+          const durationMs = stepTimeoutMs(this.timingAt(e.height).timeouts, e.step, e.round);
           const t = this.clock.setTimeout(() => {
             this.timers.delete(t);
             void this.enqueue(() => this.execute(this.driver.handle({ kind: 'timeout', height: e.height, round: e.round, step: e.step } satisfies Input)));
-          }, e.durationMs);
+          }, durationMs);
           this.timers.add(t);
           break;
         }

@@ -1,13 +1,16 @@
 // The protocol limits of the genesis (`limits`): defaults, the accepted range of each, and their
 // strict parse; plus the object checks every part of the genesis parser shares.
 import type { Timeouts } from '../../src/consensus/types.js';
+import { GOV_PARAM_RANGES } from '../../src/governance/types.js';
 import { failure, type PeerFailure } from './errors.js';
 
 /**
  * Largest value of maxBlockBytes: a proposal carries the whole block in one gossip message, and
  * gossip frames are limited to 4 MiB (node/net/limits.ts); keep 256 KiB for the message envelope.
+ * The same bound holds for a `params.set` (GOV_PARAM_RANGES), so no parameter change can make a
+ * block that some peer's frame cap refuses.
  */
-export const BLOCK_BYTES_CEILING = 4 * 1024 * 1024 - 256 * 1024;
+export const BLOCK_BYTES_CEILING = GOV_PARAM_RANGES.maxBlockBytes![1];
 
 export interface GenesisLimits {
   /** Most entries in one block. */
@@ -33,20 +36,6 @@ export const DEFAULT_LIMITS: GenesisLimits = {
   mempoolMaxBytes: 64 * 1024 * 1024,
 };
 
-/** [min, max] for each numeric limit: a genesis outside them is refused (named in the error). */
-const LIMIT_RANGES: Record<string, [number, number]> = {
-  maxBlockEntries: [1, 100_000],
-  maxBlockBytes: [65_536, BLOCK_BYTES_CEILING],
-  blockIntervalMs: [0, 60_000],
-  maxClockSkewMs: [1_000, 24 * 3600 * 1000],
-  mempoolMaxEntries: [1, 10_000_000],
-  mempoolMaxBytes: [65_536, 4 * 1024 * 1024 * 1024],
-  proposeMs: [10, 600_000],
-  prevoteMs: [10, 600_000],
-  precommitMs: [10, 600_000],
-  deltaMs: [0, 600_000],
-};
-
 type R<T> = { ok: true; value: T } | PeerFailure;
 
 export function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -64,7 +53,8 @@ export function checkKeys(o: Record<string, unknown>, allowed: string[], require
 }
 
 function checkInt(v: unknown, name: string, field: string): R<number> {
-  const range = LIMIT_RANGES[name]!;
+  // One table for the genesis and for params.set: a change may set exactly what a genesis may.
+  const range = GOV_PARAM_RANGES[name]!;
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < range[0] || v > range[1]) {
     return failure('genesis_bad_limit', `${name} must be an integer in [${range[0]}, ${range[1]}]`, field);
   }

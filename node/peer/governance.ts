@@ -42,15 +42,15 @@ const META_COUNT = 'gov/n';
 const metaRecord = (i: number) => `gov/r/${i}`;
 
 /**
- * Record types this peer puts into blocks. Consensus (proposer, quorum, votes, certificates),
- * checkpoint signing and catch-up follow the validator set of each height (validator-sets.ts),
- * so key rotations, additions and removals are in force. The other types are refused with `gov_type_unsupported` (after
- * all their other checks, so a bad record still gets its own code) until every part of the peer
- * follows them (docs/governance.md, "What remains to wire"): a log that records a change the
- * peers do not make would mislead every auditor. Every peer refuses them alike (the rule depends
- * on the type only), so the verdict stays deterministic.
+ * Record types this peer puts into blocks: all of them. Consensus (proposer, quorum, votes,
+ * certificates), checkpoint signing and catch-up follow the validator set of each height
+ * (validator-sets.ts); block building and validation, timeouts, the block interval and mempool
+ * admission follow the parameters of each height (Ledger.paramsAt). A type missing here is
+ * refused with `gov_type_unsupported` (after all its other checks, so a bad record still gets its
+ * own code): a log that records a change the peers do not make would mislead every auditor.
+ * Every peer refuses alike (the rule depends on the type only), so the verdict is deterministic.
  */
-export const GOV_TYPES_IN_FORCE: ReadonlySet<GovType> = new Set<GovType>(['client.grant', 'client.revoke', 'org.key.rotate', 'org.add', 'org.remove']);
+export const GOV_TYPES_IN_FORCE: ReadonlySet<GovType> = new Set<GovType>(['client.grant', 'client.revoke', 'org.key.rotate', 'org.add', 'org.remove', 'params.set']);
 
 /** A record type this peer does not put into blocks yet (see GOV_TYPES_IN_FORCE). */
 export const GOV_TYPE_UNSUPPORTED = 'gov_type_unsupported';

@@ -4,7 +4,8 @@
 // - validateBlock: every DETERMINISTIC block rule — height and prevHash chain, entries valid
 //   (schema, authorized client, signature), new (not logged) and unique within the block,
 //   entriesHash, tree size and RFC 9162 root recomputed with the merkle compact range, time
-//   strictly after the previous block; entries within skew of the block time. Verdicts are cached
+//   strictly after the previous block; entries within skew of the block time; the block limits
+//   (and skew) in force at the block's height (params.set: Ledger.paramsAt). Verdicts are cached
 //   by block hash (= consensus valueId), because the consensus driver's isValid is synchronous
 //   while the "not logged" checks read LevelDB. The local clock is NOT a validity rule (a peer
 //   whose clock is off would otherwise never decide): `timely` answers it separately, and
@@ -20,10 +21,9 @@
 //   of a block, the set a catch-up certificate is checked against, and the checkpoint signers.
 import { EventEmitter } from 'node:events';
 import { toHex, bytesEqual } from '../../src/encoding/bytes.js';
-import { nodeVerifier } from '../../src/crypto/node.js';
 import type { Ed25519Signer } from '../../src/crypto/types.js';
 import type { VerifierKey } from '../../src/checkpoint/keys.js';
-import { decodeCertificate, verifyCommitCertificate, type CommitCertificate } from '../../src/consensus/index.js';
+import type { CommitCertificate } from '../../src/consensus/index.js';
 import {
   EMPTY_RANGE,
   EMPTY_ROOT,
@@ -39,6 +39,7 @@ import { parseCheckpoint } from '../../src/checkpoint/checkpoint.js';
 import { parseNote } from '../../src/checkpoint/note.js';
 import { LOOKUP_BATCH_MAX, type Store } from '../storage/store.js';
 import { blockHash, decodeBlock, encodeBlock, entriesHashOf, entryBytes, type Block } from './block.js';
+import type { GovParams } from '../../src/governance/index.js';
 import type { CheckedEntry, EntryChecker } from './entries.js';
 import type { Genesis } from './genesis.js';
 import type { Mempool } from './mempool.js';
@@ -47,7 +48,7 @@ import { peekBlockHeader, peekTreeSize } from './block-rules.js';
 import { Checkpoints } from './checkpoint-collect.js';
 import { ValidatorSets } from './validator-sets.js';
 import { checkBlockGov, unfitForBlock, type GovTracker } from './governance.js';
-import { attributionOk } from '../../src/consensus/validity.js';
+import { verifyBlockCertificate } from './certificate-check.js';
 import { invariant } from '../../src/assert.js';
 
 /** Most block verdicts cached (one per distinct proposal value). */
@@ -123,7 +124,9 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       sets: this.validatorSets,
       head: () => this.head,
       now: this.now,
-      maxBlockEntries: () => opts.genesis.limits.maxBlockEntries,
+      // Sizes beyond the head within the early window are made under the limits of the next
+      // heights (final up to head + 2): the larger one, so a raise is not cut short.
+      maxBlockEntries: () => Math.max(this.paramsAt(this.head.height + 1).maxBlockEntries, this.paramsAt(this.head.height + 2).maxBlockEntries),
       ...(opts.publishCheckpointSig ? { publish: opts.publishCheckpointSig } : {}),
       ...(opts.log ? { log: opts.log } : {}),
       onFinal: (treeSize, note) => this.emit('final', { treeSize, note }),
@@ -144,7 +147,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     } else {
       const bytes = await opts.store.getBlock(h.height);
       if (bytes === undefined) throw new PeerError('ledger_corrupt', `head block ${h.height} missing from the store`);
-      const d = decodeBlock(bytes, opts.genesis.limits);
+      const d = decodeBlock(bytes);
       if (!d.ok) throw new PeerError('ledger_corrupt', `head block ${h.height} does not decode: ${d.message}`);
       head = { height: h.height, treeSize: h.treeSize, root: h.root, blockHash: h.blockHash, timeMs: d.block.header.timeMs };
       range = decodeState(h.logState);
@@ -169,6 +172,13 @@ export class Ledger extends EventEmitter<LedgerEvents> {
 
   attachMempool(m: Mempool): void {
     this.mempool = m;
+    // Admission follows the parameters of the next height (the one our entries are for).
+    if (this.opts.gov) m.followLimits(() => this.paramsAt(this.head.height + 1));
+  }
+
+  /** Parameters in force at `height` (genesis limits + params.set); final up to head + 2, so for every block we handle (head + 1). */
+  paramsAt(height: number): GovParams {
+    return this.opts.gov ? this.opts.gov.paramsAt(height) : this.opts.genesis.limits;
   }
 
   getHead(): LedgerHead {
@@ -191,7 +201,8 @@ export class Ledger extends EventEmitter<LedgerEvents> {
    */
   buildBlock(height: number, proposer: number): Uint8Array {
     if (height !== this.head.height + 1) throw new PeerError('ledger_bad_height', `cannot build block ${height} on head ${this.head.height}`);
-    const L = this.opts.genesis.limits;
+    // The block limits in force at THIS height (every validator checks the same ones).
+    const L = this.paramsAt(height);
     // Block time strictly increases along the chain even if our clock is behind the previous proposer's.
     const timeMs = Math.max(this.now(), this.head.timeMs + 1);
     let entries: CheckedEntry[] = this.mempool === null ? [] : this.mempool.take(L.maxBlockEntries, L.maxBlockBytes, timeMs, entryBytes);
@@ -231,7 +242,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
    */
   timely(bytes: Uint8Array): boolean {
     const h = peekBlockHeader(bytes);
-    return h !== null && Math.abs(h.timeMs - this.now()) <= this.opts.genesis.limits.maxClockSkewMs;
+    return h !== null && Math.abs(h.timeMs - this.now()) <= this.paramsAt(this.head.height + 1).maxClockSkewMs;
   }
 
   /** Consensus proposerOf: the validator index the block names as its proposer (null: unparsable). */
@@ -276,13 +287,19 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     bytes: Uint8Array,
     mode: 'proposal' | 'decided',
   ): Promise<{ ok: true; block: Block; entries: CheckedEntry[]; appended: AppendResult; gov: Exclude<ReturnType<typeof checkBlockGov>, PeerFailure> | null } | PeerFailure> {
-    const g = this.opts.genesis;
-    const d = decodeBlock(bytes, g.limits);
+    // Decoded within the structural caps (the parameter ranges' maxima), then held to the limits
+    // in force at its height: a deterministic rule (the parameters of head + 1 are final), so
+    // every peer, live or catching up, reaches the same verdict for every height.
+    const d = decodeBlock(bytes);
     if (!d.ok) return d;
     const b = d.block;
     const h = b.header;
     const head = this.head;
     if (h.height !== head.height + 1) return failure('block_wrong_height', `block height ${h.height}, expected ${head.height + 1}`);
+    const P = this.paramsAt(h.height);
+    if (b.entries.length > P.maxBlockEntries) {
+      return failure('block_too_many_entries', `block has ${b.entries.length} entries, more than maxBlockEntries ${P.maxBlockEntries} in force at height ${h.height}`);
+    }
     if (!bytesEqual(h.prevHash, head.blockHash)) return failure('block_wrong_prev', `prevHash does not match block ${head.height}`);
     const n = this.validatorSets.view(h.height).validators.length;
     if (h.proposer >= n) return failure('block_bad_proposer', `proposer index ${h.proposer} outside the ${n} validators of height ${h.height}`);
@@ -291,7 +308,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     }
     let bodyBytes = 0;
     for (const e of b.entries) bodyBytes += entryBytes(e);
-    if (bodyBytes > g.limits.maxBlockBytes) return failure('block_too_large', `entries take ${bodyBytes} bytes, more than maxBlockBytes ${g.limits.maxBlockBytes}`);
+    if (bodyBytes > P.maxBlockBytes) return failure('block_too_large', `entries take ${bodyBytes} bytes, more than maxBlockBytes ${P.maxBlockBytes} in force at height ${h.height}`);
     const checker = this.opts.checker;
     const entries: CheckedEntry[] = [];
     const seenHash = new Set<string>();
@@ -316,8 +333,8 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       if (seenId.has(ik)) return failure('block_duplicate_id', `entry ${i} reuses (client, id) of an earlier entry in the block`);
       seenHash.add(hk);
       seenId.add(ik);
-      if (mode === 'proposal' && Math.abs(e.timeMs - h.timeMs) > g.limits.maxClockSkewMs) {
-        return failure('block_entry_clock_skew', `entry ${i} time is more than maxClockSkewMs ${g.limits.maxClockSkewMs} from the block time`);
+      if (mode === 'proposal' && Math.abs(e.timeMs - h.timeMs) > P.maxClockSkewMs) {
+        return failure('block_entry_clock_skew', `entry ${i} time is more than maxClockSkewMs ${P.maxClockSkewMs} from the block time`);
       }
       entries.push(e);
     }
@@ -461,26 +478,8 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     return this.checkpoints.adopt(note);
   }
 
-  /** Verifies a commit certificate for block bytes at a height (catch-up). */
+  /** Verifies a commit certificate for block bytes at a height (catch-up): see certificate-check.ts. */
   verifyCertificate(height: number, blockBytes: Uint8Array, certBytes: Uint8Array): { ok: true; certificate: CommitCertificate } | PeerFailure {
-    const d = decodeCertificate(certBytes);
-    if (!d.ok) return failure('sync_bad_certificate', `${d.code}: ${d.message}`);
-    const c = d.certificate;
-    if (c.height !== height) return failure('sync_bad_certificate', `certificate is for height ${c.height}, block is ${height}`);
-    if (!bytesEqual(c.valueId, blockHash(blockBytes))) return failure('sync_bad_certificate', 'certificate value id is not the block hash');
-    // Attribution (cheap, before the signatures): consensus only decides in round r a block that
-    // names the proposer of some round r' <= r (the round that first proposed it fresh).
-    const hp = peekBlockHeader(blockBytes);
-    if (hp === null) return failure('sync_bad_block', 'block header does not parse');
-    // The set in force at `height`: final once height − 1 is applied (catch-up applies blocks in
-    // order, verifying each just before applying it), never a guess.
-    if (!this.validatorSets.known(height)) return failure('sync_set_unknown', `the validator set of height ${height} is not known yet (head ${this.head.height})`);
-    const set = this.validatorSets.view(height);
-    if (!attributionOk(hp.proposer, height, c.round, c.round, set.validators.length)) {
-      return failure('sync_wrong_proposer', `block names proposer ${hp.proposer}, not a proposer of height ${height} rounds 0..${c.round}`);
-    }
-    const r = verifyCommitCertificate(c, set.validators, this.opts.genesis.origin, nodeVerifier);
-    if (!r.ok) return failure('sync_bad_certificate', `${r.code}: ${r.message}`);
-    return { ok: true, certificate: c };
+    return verifyBlockCertificate(this.validatorSets, this.opts.genesis.origin, this.head.height, height, blockBytes, certBytes);
   }
 }

@@ -84,14 +84,33 @@ export class Mempool {
    */
   readonly rejected = { byCode: new Map<SubmitCode, number>(), badSignatureByClient: new Map<string, number>() };
 
+  /** The admission limits in force (see followLimits). */
+  private limitsNow: () => MempoolLimits;
+
   constructor(
-    private readonly limits: MempoolLimits,
+    limits: MempoolLimits,
     private readonly checker: EntryChecker,
     private readonly log: LogLookup,
     /** Sends one batch of leaves to the other peers (encoded by the caller). */
     private readonly gossip: ((leaves: Uint8Array[]) => void) | null,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.limitsNow = () => limits;
+  }
+
+  /**
+   * Admission limits (maxClockSkewMs, mempoolMaxEntries, mempoolMaxBytes) from now on asked of
+   * `f` at every use: the ledger passes the parameters in force at the next height, so a
+   * params.set changes them from its effective height. They are local (admission and expiry,
+   * never a block rule), so peers at slightly different heights may differ briefly.
+   */
+  followLimits(f: () => MempoolLimits): void {
+    this.limitsNow = f;
+  }
+
+  private get limits(): MempoolLimits {
+    return this.limitsNow();
+  }
 
   get size(): number {
     return this.byHash.size;
@@ -244,9 +263,10 @@ export class Mempool {
   take(maxEntries: number, maxBytes: number, timeMs: number, bytesOf: (leaf: Uint8Array) => number): CheckedEntry[] {
     const out: CheckedEntry[] = [];
     let bytes = 0;
+    const skew = this.limits.maxClockSkewMs;
     for (const p of this.byHash.values()) {
       if (out.length >= maxEntries) break;
-      if (Math.abs(p.timeMs - timeMs) > this.limits.maxClockSkewMs) continue;
+      if (Math.abs(p.timeMs - timeMs) > skew) continue;
       const b = bytesOf(p.leaf);
       if (bytes + b > maxBytes) break;
       bytes += b;
@@ -258,9 +278,10 @@ export class Mempool {
   /** Drops entries whose time fell outside the skew window (they could never be put in a block). */
   expire(): number {
     const t = this.now();
+    const skew = this.limits.maxClockSkewMs;
     let n = 0;
     for (const p of [...this.byHash.values()]) {
-      if (Math.abs(p.timeMs - t) > this.limits.maxClockSkewMs) {
+      if (Math.abs(p.timeMs - t) > skew) {
         this.drop(p);
         n++;
       }

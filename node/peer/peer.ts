@@ -170,9 +170,10 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
   const store = await openStore(join(opts.dataDir, 'store'), {
     genesisHash: g.hash,
     ...(opts.searchIndexes === false ? { searchIndexes: false } : {}),
-    limits: { maxBlockBytes: g.limits.maxBlockBytes + 1024, maxLeavesPerBlock: g.limits.maxBlockEntries },
+    // No block limits from the genesis: a params.set may raise them. The store's defaults
+    // (100,000 leaves, 16 MiB) cover the parameter ranges' maxima (BLOCK_CAPS).
     checkHeadBlock: (head, bytes) => {
-      const d = decodeBlock(bytes, g.limits);
+      const d = decodeBlock(bytes);
       if (!d.ok) return `head block does not decode: ${d.message}`;
       const h = d.block.header;
       if (h.height !== head.height || h.treeSize !== head.treeSize || !bytesEqual(h.root, head.root)) return 'head block header disagrees with the stored head';

@@ -32,6 +32,7 @@ import {
   type GovGenesisClient,
   type GovOrg,
   type GovParams,
+  type GovParamsPatch,
   type GovRejectCode,
   type GovState,
   type GovType,
@@ -121,6 +122,12 @@ export function advanceGov(state: GovState, height: number): GovState {
     seen = kept;
   }
   return { ...state, height: Math.max(height, state.height), epochs, paramEpochs, clients, pending, seen };
+}
+
+/** `maxBlockEntries=5, timeouts.proposeMs=2000` (for the effect summary). */
+function describePatch(patch: GovParamsPatch): string {
+  const t = Object.entries(patch.timeouts ?? {}).map(([k, v]) => `timeouts.${k}=${String(v)}`);
+  return [...Object.entries(patch).filter(([k]) => k !== 'timeouts').map(([k, v]) => `${k}=${String(v)}`), ...t].join(', ');
 }
 
 function paramsProblem(p: GovParams): string | null {
@@ -256,7 +263,7 @@ export function applyGovernance(state: GovState, parsed: ParsedGovRecord, atHeig
       const problem = paramsProblem(params);
       if (problem !== null) return govFail('gov_params_invalid', problem);
       const E = H + GOV_ACTIVATION_DELAY;
-      return pendingChange({ record: id, type: record.type, effectiveHeight: E, params }, `parameters ${Object.keys(patch).join(', ')} change from height ${E}`);
+      return pendingChange({ record: id, type: record.type, effectiveHeight: E, params }, `parameters ${describePatch(patch)} apply from height ${E}: blocks from ${E} on are built and checked with them, and each peer's timeouts, block interval and admission follow them from its next height ${E}`);
     }
   }
 }

@@ -127,8 +127,8 @@ describe('governance on a 4-peer cluster', () => {
       // A ballot cast for another proposal, copied onto this one.
       ['gov_ballot_wrong_proposal', withSigs(params, [signGov(params, org(0)), signGov(params, org(1)), signGov(other, org(2))])],
       ['gov_ballot_duplicate', withSigs(params, [signGov(params, org(0)), signGov(params, org(1)), signGov(params, org(1))])],
-      // Valid, but membership and parameter changes are not followed by consensus yet: refused alike.
-      ['gov_type_unsupported', signGovRecord(params, [org(0), org(1), org(2)])],
+      // Signed by a quorum, but the parameters it makes are inconsistent (mempool below a block).
+      ['gov_params_invalid', signGovRecord(unsignedGovRecord('params.set', { params: { mempoolMaxEntries: 1 }, deadline: h + 1000, nonce: 'bad-params' }), [org(0), org(1), org(2)])],
     ];
     for (const [code, record] of cases) {
       const entry = carry(record, code);

@@ -110,8 +110,9 @@ describe('byzantine and foreign peers', () => {
     await publish(t.consensus, utf8('garbage garbage garbage'));
     await publish(t.entries, utf8('not an entry batch'));
     await publish(t.checkpointSigs, utf8('\u2014 nobody AAAA'));
-    // oversized: a proposal value beyond maxBlockBytes, and an entry batch beyond its entry bound
-    const big = new Uint8Array(c.genesis.limits.maxBlockBytes + 4096).fill(7);
+    // oversized: a proposal value beyond the value cap (VALUE_BYTES_MAX: the largest block any
+    // params.set allows), and an entry batch beyond its entry bound
+    const big = new Uint8Array((await import('../../node/peer/consensus-runner.js')).VALUE_BYTES_MAX + 4096).fill(7);
     const signer = c.orgs[3]!.signer;
     const bigProposal: ConsensusMessage = {
       type: 'proposal', height: h, round: 3, value: big, validRound: -1, validator: 3,

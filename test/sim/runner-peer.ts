@@ -13,7 +13,7 @@
 import { ConsensusRunner, encodeEnvelope, openEnvelope, type RunnerStatus } from '../../node/peer/consensus-runner.js';
 import { decodeSignerState } from '../../node/peer/codec.js';
 import { decodeCertificate, decodeMessage, encodeCertificate, encodeMessage } from '../../src/consensus/codec.js';
-import type { ConsensusMessage, Proposal } from '../../src/consensus/types.js';
+import type { ConsensusMessage, Proposal, Timeouts } from '../../src/consensus/types.js';
 import { bytesEqual, toHex } from '../../src/encoding/bytes.js';
 import { isValidValue, makeValue } from './values.js';
 import { UNEXPECTED_REJECTIONS, describe, type Behaviour, type LedgerEntry, type Payload, type PeerEnv, type PeerOptions, type PeerStats, type PeerTimer } from './peer.js';
@@ -43,6 +43,15 @@ function msgKey(m: ConsensusMessage, valueId: (v: Uint8Array) => Uint8Array): st
   const id = m.type === 'proposal' ? toHex(valueId(m.value).subarray(0, 6)) : m.valueId === null ? 'nil' : toHex(m.valueId.subarray(0, 6));
   return `${t}${m.round}:${m.validator}:${id}`;
 }
+
+/**
+ * Membership scenario: the height from which a simulated params.set changes the timeouts. It
+ * rotates the three step timeouts (propose takes precommit's, ...): each step's timeout changes,
+ * while their smallest value and their sum, which the liveness bound and the virtual deadline
+ * are derived from (run.ts), stay the same.
+ */
+const PARAMS_FROM = 3;
+const rotated = (t: Timeouts): Timeouts => ({ proposeMs: t.precommitMs, prevoteMs: t.proposeMs, precommitMs: t.prevoteMs, deltaMs: t.deltaMs });
 
 export class RunnerSimPeer {
   readonly node: number;
@@ -202,6 +211,10 @@ export class RunnerSimPeer {
         verdict: (idHex) => this.verdicts.get(idHex),
         apply: (value, certBytes, o) => (live() ? Promise.resolve(this.apply(value, certBytes, o.mode === 'sync')) : never()),
         signHead: () => Promise.resolve(),
+        // Membership scenario: a parameter change in force from height PARAMS_FROM, as a
+        // params.set decided two heights before would be: the runner times each height's rounds
+        // with that height's timeouts (node/peer/height-params.ts).
+        ...(this.opts.setAt !== undefined ? { paramsAt: (h: number) => ({ blockIntervalMs: this.opts.idleMs ?? 0, timeouts: h >= PARAMS_FROM ? rotated(cfg.timeouts) : cfg.timeouts }) } : {}),
       },
       mempool: { size: 1, onAdded: () => () => undefined },
       selfIndex: cfg.selfIndex,

@@ -4,16 +4,7 @@
 // checkpoints of each size are final with the quorum of their set (the added organization signs,
 // the removed one's signature is refused). Real LevelDB in temp dirs, real Ed25519 keys.
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { openStore, type Store } from '../../node/storage/store.js';
-import { Ledger } from '../../node/peer/ledger.js';
-import { Mempool } from '../../node/peer/mempool.js';
-import { createEntryChecker } from '../../node/peer/entries.js';
-import { GovTracker } from '../../node/peer/governance.js';
-import { blockHash } from '../../node/peer/block.js';
-import { encodeCertificate, proposer, voteSignBytes, type CommitCertificate } from '../../src/consensus/index.js';
+import { proposer } from '../../src/consensus/index.js';
 import type { Ed25519Signer } from '../../src/crypto/types.js';
 import { parseNote, signText } from '../../src/checkpoint/note.js';
 import { formatCheckpoint } from '../../src/checkpoint/checkpoint.js';
@@ -23,40 +14,18 @@ import { signEntry as signAuditEntry } from '../../src/entry/index.js';
 import { govEntry, signGovRecord, unsignedGovRecord, type GovRecord } from '../../src/governance/index.js';
 import { makeClients, makeGenesis, makeOrgs, type OrgFixture } from '../peer-support/fixtures.js';
 import { makeEntries } from '../peer-support/cluster.js';
+import { govLedgerFixture } from '../peer-support/gov-ledger.js';
 
 const orgs = await makeOrgs(4, 'mem');
 const [fifth] = (await makeOrgs(5, 'mem')).slice(4) as [OrgFixture];
 const clients = makeClients(2, 'memc');
 const genesis = makeGenesis(orgs, clients, { limits: { maxClockSkewMs: 60_000 } });
-const dirs: string[] = [];
-const stores: Store[] = [];
-
-afterAll(async () => {
-  for (const s of stores) await s.close();
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
-
-const bus: { from: number; bytes: Uint8Array }[] = [];
+const fx = govLedgerFixture(genesis, 'mem');
+const { bus, certificate } = fx;
+afterAll(() => fx.cleanup());
 
 /** A ledger holding `signer` (an added organization's peer is no genesis validator). */
-async function node(i: number, signer: Ed25519Signer) {
-  const d = await mkdtemp(join(tmpdir(), 'cairn-mem-'));
-  dirs.push(d);
-  const store = await openStore(join(d, 'store'), { genesisHash: genesis.hash });
-  stores.push(store);
-  const gov = await GovTracker.open(genesis, store, 0);
-  const checker = createEntryChecker(genesis, undefined, gov);
-  const ledger = await Ledger.open({ genesis, store, checker, selfIndex: i < 4 ? i : null, signer, gov, publishCheckpointSig: (bytes) => bus.push({ from: i, bytes }) });
-  const mempool = new Mempool(genesis.limits, checker, { indexOfLeafHash: (h) => store.indexOfLeafHash(h), lookupClientId: (c, x) => store.lookupClientId(c, x), finalSize: () => ledger.finalSize() }, null);
-  ledger.attachMempool(mempool);
-  return { ledger, mempool, store, gov };
-}
-
-function certificate(height: number, block: Uint8Array, signers: [number, Ed25519Signer][]): Uint8Array {
-  const valueId = blockHash(block);
-  const cert: CommitCertificate = { height, round: 0, valueId, signatures: signers.map(([v, s]) => ({ validator: v, signature: s.sign(voteSignBytes(genesis.origin, 'precommit', height, 0, valueId)) })) };
-  return encodeCertificate(cert);
-}
+const node = (i: number, signer: Ed25519Signer) => fx.node(i, signer);
 
 const ballots = (idx: number[]) => idx.map((i) => ({ name: orgs[i]!.name, signer: orgs[i]!.signer }));
 let seq = 0;

@@ -5,21 +5,18 @@
 // light verifier follows the rotation from the genesis trust and accepts the new checkpoint.
 // Real LevelDB in temp dirs, real Ed25519 keys.
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openStore, type Store } from '../../node/storage/store.js';
+import { openStore } from '../../node/storage/store.js';
 import { Ledger } from '../../node/peer/ledger.js';
-import { Mempool } from '../../node/peer/mempool.js';
 import { createEntryChecker, fastLeafHash } from '../../node/peer/entries.js';
 import { GovTracker } from '../../node/peer/governance.js';
-import { blockHash } from '../../node/peer/block.js';
 import { p2pKeyFromSeed, parseConfig } from '../../node/peer/config.js';
 import { loadNextSigners } from '../../node/peer/signing-keys.js';
 import { writeFile } from 'node:fs/promises';
 import { formatSignerKey } from '../../src/checkpoint/keys.js';
 import { toHex } from '../../src/encoding/bytes.js';
-import { encodeCertificate, voteSignBytes, type CommitCertificate } from '../../src/consensus/index.js';
 import { nodeSigner, nodeVerifier } from '../../src/crypto/node.js';
 import type { Ed25519Signer } from '../../src/crypto/types.js';
 import { formatVerifierKey, verifierKey } from '../../src/checkpoint/keys.js';
@@ -31,6 +28,7 @@ import { govEntry, signGovRecord, unsignedGovRecord } from '../../src/governance
 import { trustChainFromRoot, updateTrustChain, verifyCheckpointAt } from '../../src/verifier/chain.js';
 import { makeClients, makeGenesis, makeOrgs, seedOf } from '../peer-support/fixtures.js';
 import { makeEntries } from '../peer-support/cluster.js';
+import { govLedgerFixture } from '../peer-support/gov-ledger.js';
 
 const orgs = await makeOrgs(4, 'rot');
 const clients = makeClients(2, 'rotc');
@@ -38,46 +36,12 @@ const genesis = makeGenesis(orgs, clients, { limits: { maxClockSkewMs: 60_000 } 
 const nextSigner = nodeSigner(seedOf('rot1/sign-next'));
 const nextPeer = await p2pKeyFromSeed(seedOf('rot1/p2p-next'));
 const EFFECTIVE = 3;
-const dirs: string[] = [];
-const stores: Store[] = [];
+const fx = govLedgerFixture(genesis, 'rot');
+const { bus, certificate, stores, dirs } = fx;
+afterAll(() => fx.cleanup());
 
-afterAll(async () => {
-  for (const s of stores) await s.close();
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
-
-/** Signatures delivered between the ledgers, by hand (no network). */
-const bus: { from: number; bytes: Uint8Array }[] = [];
-
-async function node(i: number) {
-  const d = await mkdtemp(join(tmpdir(), 'cairn-rot-'));
-  dirs.push(d);
-  const store = await openStore(join(d, 'store'), { genesisHash: genesis.hash });
-  stores.push(store);
-  const gov = await GovTracker.open(genesis, store, 0);
-  const checker = createEntryChecker(genesis, undefined, gov);
-  const ledger = await Ledger.open({
-    genesis,
-    store,
-    checker,
-    selfIndex: i,
-    signer: orgs[i]!.signer,
-    // The rotating organization holds its next key before the rotation is in force.
-    ...(i === 1 ? { extraSigners: [nextSigner] } : {}),
-    gov,
-    publishCheckpointSig: (bytes) => bus.push({ from: i, bytes }),
-  });
-  const mempool = new Mempool(genesis.limits, checker, { indexOfLeafHash: (h) => store.indexOfLeafHash(h), lookupClientId: (c, x) => store.lookupClientId(c, x), finalSize: () => ledger.finalSize() }, null);
-  ledger.attachMempool(mempool);
-  return { ledger, mempool, store, gov, dir: d };
-}
-
-/** q precommits of `signers` (index, key) for the block at `height`. */
-function certificate(height: number, block: Uint8Array, signers: [number, Ed25519Signer][]): Uint8Array {
-  const valueId = blockHash(block);
-  const cert: CommitCertificate = { height, round: 0, valueId, signatures: signers.map(([v, s]) => ({ validator: v, signature: s.sign(voteSignBytes(genesis.origin, 'precommit', height, 0, valueId)) })) };
-  return encodeCertificate(cert);
-}
+/** The rotating organization (1) holds its next key before the rotation is in force. */
+const node = (i: number) => fx.node(i, orgs[i]!.signer, i === 1 ? { extraSigners: [nextSigner] } : {});
 
 describe('org.key.rotate in force', () => {
   it('checks each height against its set, signs with the new key from the effective height, and the light verifier follows', async () => {

@@ -142,8 +142,9 @@ describe('consensus runner queue', () => {
     const big = Array.from({ length: 40 }, (_, i) => proposal(1, 1, 4 * (i + 1), validValue(`big ${i}`, 1024 * 1024)));
     for (const p of big) h.gossip(p);
     const s = h.runner.status();
-    // Two blocks and a bit per validator (maxBlockBytes = 2 MiB here): far below 40 MiB.
-    expect(s.queueBytes).toBeLessThanOrEqual(2 * (2 * 1024 * 1024 + 1024) + 1024 * 1024 + 1024);
+    // Two blocks and a bit per validator (blocks up to VALUE_BYTES_MAX, the largest a params.set allows): far below 40 MiB.
+    const cap = (await import('../../node/peer/consensus-runner.js')).VALUE_BYTES_MAX;
+    expect(s.queueBytes).toBeLessThanOrEqual(2 * cap + 1024 * 1024 + 1024);
     expect(s.queueDepth).toBeLessThan(10);
     expect(s.rejected['QUEUE_FULL']).toBeGreaterThan(30);
     // Another validator's vote still gets into the queue.
