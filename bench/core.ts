@@ -4,6 +4,7 @@ import os from 'node:os';
 import { benchCrypto } from './core-crypto.js';
 import { benchMerkle } from './core-merkle.js';
 import { benchCheckpoint } from './core-checkpoint.js';
+import { benchEntryPath } from './core-entry.js';
 import type { Rate } from './core-rate.js';
 
 async function main(): Promise<void> {
@@ -11,7 +12,7 @@ async function main(): Promise<void> {
   const load = () => os.loadavg()[0]!.toFixed(2);
   console.log(`load average (1 min) at start ${load()}; other work on the machine lowers the wall rates, the CPU rates estimate one free core`);
   const rows: [string, Rate][] = [];
-  for (const part of [benchCrypto, benchMerkle, benchCheckpoint]) {
+  for (const part of [benchCrypto, benchEntryPath, benchMerkle, benchCheckpoint]) {
     for (const [name, value] of Object.entries(await part())) rows.push([name, value]);
   }
   const width = Math.max(...rows.map(([n]) => n.length));

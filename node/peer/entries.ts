@@ -3,10 +3,17 @@
 // (libsodium when it loads, else node:crypto — both give OpenSSL's verdict on every input, because
 // Ed25519 libraries disagree on adversarial signatures and peers must all accept or all reject an entry).
 //
-// Signature verdicts are cached by leaf hash (bounded), so an entry verified when it entered the
-// mempool is not verified again when it arrives inside a proposed block.
+// Each entry is canonicalized once on this peer: validation yields its JCS text, and the leaf, the
+// leaf hash and the signed message derive from it (src/entry/canonical.ts). What this peer found
+// (schema valid and canonical, client, id, time, signature verdict) is remembered by leaf hash in a
+// bounded cache, so the same bytes seen again — an entry of a gossip batch checked by the topic
+// validator and then by the handler, an entry of a proposal and then of the decided block — are
+// neither parsed nor verified again. Only this peer's own findings are remembered, never another
+// peer's claim. Checks that depend on the governance state (client authorization, governance
+// records) and the time are made afresh every time, in the same order, so a verdict does not
+// depend on whether the entry was remembered.
 import { createHash } from 'node:crypto';
-import { validateEntry, parseLeaf, entryLeaf, verifyEntrySignature } from '../../src/entry/index.js';
+import { canonicalEntry, canonicalEntryFromLeaf, parseLeaf, verifyCanonicalEntry, type CanonicalEntry } from '../../src/entry/index.js';
 import type { AuditEntry, EntryError } from '../../src/entry/types.js';
 import { peerVerifier } from '../crypto/peer-verifier.js';
 import { toHex } from '../../src/encoding/bytes.js';
@@ -15,8 +22,12 @@ import type { SubmitCode } from './mempool.js';
 import { govRecordFromEntry, isGovEntry, type ParsedGovRecord } from '../../src/governance/index.js';
 import type { GovTracker } from './governance.js';
 
-/** Most signature verdicts remembered (leaf hash -> valid). */
-export const SIGNATURE_CACHE_ENTRIES_MAX = 200_000;
+/** Most entries whose check results this peer remembers (a few seconds of entries at the maximum rate). */
+export const CHECKED_CACHE_ENTRIES_MAX = 16_384;
+/** Most bytes those results may take (estimated: a fixed size per result, plus the entry object kept for governance records). */
+export const CHECKED_CACHE_BYTES_MAX = 8 * 1024 * 1024;
+/** Estimated bytes of one remembered result besides a kept entry object (key string, record, map slot). */
+const CHECKED_RESULT_BYTES = 256;
 
 export interface CheckedEntry {
   leaf: Uint8Array;
@@ -45,13 +56,14 @@ export interface EntryChecker {
    * Leaf bytes from gossip or a block: must be the canonical JCS of a valid signed entry.
    * `inBlock`: a governance record is only parsed here; the block applies its records in order
    * (a record refused on its own may be valid after an earlier one of the same block).
+   * `leafHash`: SHA-256(0x00 ‖ leaf) when the caller already computed it from these bytes.
    */
-  checkLeaf(leaf: Uint8Array, opts?: { inBlock?: boolean }): EntryCheck;
+  checkLeaf(leaf: Uint8Array, opts?: { inBlock?: boolean; leafHash?: Uint8Array }): EntryCheck;
   /**
    * Schema and canonical form only, no signature and no authorization check: for blocks that
    * come with a commit certificate (q organizations already checked everything; catch-up).
    */
-  parseDecided(leaf: Uint8Array): EntryCheck;
+  parseDecided(leaf: Uint8Array, leafHash?: Uint8Array): EntryCheck;
   /** RFC 9162 leaf hash SHA-256(0x00 ‖ leaf) (node:crypto fast path; same bytes as src/merkle leafHash). */
   leafHash(leaf: Uint8Array): Uint8Array;
 }
@@ -74,23 +86,51 @@ function fromEntryErrors(errors: EntryError[]): EntryCheckFailure {
   return { ok: false, code, message: errors.length > 1 ? `${e.message} (and ${errors.length - 1} more problems)` : e.message, field: e.field };
 }
 
-/** Bounded map of signature verdicts, oldest evicted first. */
-export class VerdictCache {
-  private readonly map = new Map<string, boolean>();
-  constructor(private readonly max = SIGNATURE_CACHE_ENTRIES_MAX) {}
-  get(key: string): boolean | undefined {
-    return this.map.get(key);
+/** What checking an entry's bytes found on this peer, independent of the governance state. */
+interface CheckedFacts {
+  client: string;
+  id: string;
+  time: string;
+  /** Kept only for entries under `cairn.gov.`: their record is parsed again against the state each time. */
+  govEntry?: AuditEntry;
+  /** This peer's signature verdict. */
+  good: boolean;
+}
+
+/** Bounded map leaf hash (hex) -> CheckedFacts, by count and bytes, oldest evicted first. */
+export class CheckedCache {
+  private readonly map = new Map<string, { facts: CheckedFacts; bytes: number }>();
+  private held = 0;
+  constructor(
+    private readonly maxEntries = CHECKED_CACHE_ENTRIES_MAX,
+    private readonly maxBytes = CHECKED_CACHE_BYTES_MAX,
+  ) {}
+  get(key: string): CheckedFacts | undefined {
+    return this.map.get(key)?.facts;
   }
-  set(key: string, v: boolean): void {
-    if (this.map.size >= this.max) {
-      const oldest = this.map.keys().next().value;
-      if (oldest !== undefined) this.map.delete(oldest);
+  /** `leafBytes`: size of the entry, charged when its object is kept (governance records). */
+  set(key: string, facts: CheckedFacts, leafBytes: number): void {
+    if (this.map.has(key)) return;
+    const bytes = CHECKED_RESULT_BYTES + (facts.govEntry !== undefined ? 2 * leafBytes : 0);
+    if (bytes > this.maxBytes) return;
+    for (const [k, v] of this.map) {
+      if (this.map.size < this.maxEntries && this.held + bytes <= this.maxBytes) break;
+      this.map.delete(k);
+      this.held -= v.bytes;
     }
-    this.map.set(key, v);
+    this.map.set(key, { facts, bytes });
+    this.held += bytes;
   }
   get size(): number {
     return this.map.size;
   }
+  get bytes(): number {
+    return this.held;
+  }
+}
+
+function factsOf(entry: AuditEntry, good: boolean): CheckedFacts {
+  return { client: entry.client, id: entry.id, time: entry.time, good, ...(isGovEntry(entry) ? { govEntry: entry } : {}) };
 }
 
 /**
@@ -99,38 +139,43 @@ export class VerdictCache {
  * must carry a record that parses (its gov_* parse code otherwise) and, on admission, that the
  * next block would accept (its gov_* rejection code otherwise). Without it: the genesis clients.
  */
-export function createEntryChecker(genesis: Genesis, cache = new VerdictCache(), gov: GovTracker | null = null): EntryChecker & { cache: VerdictCache } {
-  const finish = (entry: AuditEntry, leaf: Uint8Array, inBlock = false): EntryCheck => {
+export function createEntryChecker(genesis: Genesis, cache = new CheckedCache(), gov: GovTracker | null = null): EntryChecker & { cache: CheckedCache } {
+  /**
+   * The checks after schema and canonical form, cheapest first: client authorization, governance
+   * record parse, signature (verified once per leaf hash on this peer: `fresh` is the entry when
+   * it has not been verified yet), time, governance record against the state.
+   */
+  const finish = (leaf: Uint8Array, leafHash: Uint8Array, key: string, known: CheckedFacts | undefined, fresh: CanonicalEntry | undefined, inBlock: boolean): EntryCheck => {
+    const client = known?.client ?? fresh!.entry.client;
     if (gov === null) {
-      if (genesis.clients.get(entry.client) === undefined) {
-        return { ok: false, code: 'unknown_client', message: `client key ${entry.client} is not authorized in the genesis`, field: 'client' };
+      if (genesis.clients.get(client) === undefined) {
+        return { ok: false, code: 'unknown_client', message: `client key ${client} is not authorized in the genesis`, field: 'client' };
       }
     } else {
-      const refused = gov.clientRefusal(entry.client);
+      const refused = gov.clientRefusal(client);
       if (refused !== null) return { ok: false, ...refused, field: 'client' };
     }
     // Cheap parse of the record before the entry signature (checks run cheapest first).
     let parsedGov: ParsedGovRecord | undefined;
-    if (gov !== null && isGovEntry(entry)) {
-      const g = govRecordFromEntry(entry);
+    const govEntry = known !== undefined ? known.govEntry : isGovEntry(fresh!.entry) ? fresh!.entry : undefined;
+    if (gov !== null && govEntry !== undefined) {
+      const g = govRecordFromEntry(govEntry);
       if (!g.ok) return { ok: false, code: g.code, message: g.message, field: 'data' };
       parsedGov = g.parsed;
     }
-    const leafHash = fastLeafHash(leaf);
-    const key = toHex(leafHash);
-    let good = cache.get(key);
-    if (good === undefined) {
-      good = verifyEntrySignature(entry, peerVerifier);
-      cache.set(key, good);
+    let facts = known;
+    if (facts === undefined) {
+      facts = factsOf(fresh!.entry, verifyCanonicalEntry(fresh!, peerVerifier));
+      cache.set(key, facts, leaf.length);
     }
-    if (!good) return { ok: false, code: 'bad_signature', message: 'entry signature does not verify with the client key', field: 'sig' };
-    const timeMs = Date.parse(entry.time);
+    if (!facts.good) return { ok: false, code: 'bad_signature', message: 'entry signature does not verify with the client key', field: 'sig' };
+    const timeMs = Date.parse(facts.time);
     if (!Number.isFinite(timeMs)) return { ok: false, code: 'malformed', message: 'entry time is not a valid RFC 3339 time', field: 'time' };
     if (parsedGov !== undefined && !inBlock) {
       const refused = gov!.recordRefusal(parsedGov);
       if (refused !== null) return { ok: false, code: refused.code, message: refused.message, field: 'data' };
     }
-    return { ok: true, entry: { leaf, leafHash, client: entry.client, id: entry.id, timeMs, ...(parsedGov !== undefined ? { gov: parsedGov } : {}) } };
+    return { ok: true, entry: { leaf, leafHash, client: facts.client, id: facts.id, timeMs, ...(parsedGov !== undefined ? { gov: parsedGov } : {}) } };
   };
   return {
     cache,
@@ -138,25 +183,42 @@ export function createEntryChecker(genesis: Genesis, cache = new VerdictCache(),
     checkInput(input: unknown): EntryCheck {
       let r;
       try {
-        r = validateEntry(input);
+        r = canonicalEntry(input, { hasher: fastLeafHash });
       } catch (e) {
-        // validateEntry must never throw; if it does, the entry is refused, never the peer.
+        // canonicalEntry must never throw; if it does, the entry is refused, never the peer.
         return { ok: false, code: 'malformed', message: `entry rejected: ${(e as Error).message}` };
       }
       if (!r.ok) return fromEntryErrors(r.errors);
-      return finish(r.entry, entryLeaf(r.entry));
+      const c = r.value;
+      const key = toHex(c.leafHash);
+      const known = cache.get(key);
+      return finish(c.leaf, c.leafHash, key, known, known === undefined ? c : undefined, false);
     },
-    checkLeaf(leaf: Uint8Array, opts?: { inBlock?: boolean }): EntryCheck {
+    checkLeaf(leaf: Uint8Array, opts?: { inBlock?: boolean; leafHash?: Uint8Array }): EntryCheck {
+      if (!(leaf instanceof Uint8Array)) return { ok: false, code: 'malformed', message: 'a leaf must be bytes' };
+      const leafHash = opts?.leafHash ?? fastLeafHash(leaf);
+      const key = toHex(leafHash);
+      const inBlock = opts?.inBlock === true;
+      // Same bytes (same leaf hash) already checked here: schema and canonical form held.
+      const known = cache.get(key);
+      if (known !== undefined) return finish(leaf, leafHash, key, known, undefined, inBlock);
       let r;
       try {
-        r = parseLeaf(leaf);
+        r = canonicalEntryFromLeaf(leaf, { leafHash });
       } catch (e) {
         return { ok: false, code: 'malformed', message: `leaf rejected: ${(e as Error).message}` };
       }
       if (!r.ok) return fromEntryErrors(r.errors);
-      return finish(r.entry, leaf, opts?.inBlock === true);
+      return finish(leaf, leafHash, key, undefined, r.value, inBlock);
     },
-    parseDecided(leaf: Uint8Array): EntryCheck {
+    parseDecided(leaf: Uint8Array, leafHashIn?: Uint8Array): EntryCheck {
+      const leafHash = leafHashIn ?? fastLeafHash(leaf);
+      // Checked on this peer already (as a proposal, or from gossip): nothing to parse, except a
+      // governance record (below). A remembered bad signature changes nothing here.
+      const known = cache.get(toHex(leafHash));
+      if (known !== undefined && (gov === null || known.govEntry === undefined)) {
+        return { ok: true, entry: { leaf, leafHash, client: known.client, id: known.id, timeMs: Date.parse(known.time) } };
+      }
       // Light parse: a decided block's entries were fully checked (schema, canonical form,
       // signature) by at least one honest organization before it precommitted (q of n signed the
       // commit certificate). Here we only need (client, id, time) for the indexes. This is the
@@ -181,7 +243,7 @@ export function createEntryChecker(genesis: Genesis, cache = new VerdictCache(),
         if (!g.ok) return { ok: false, code: g.code, message: g.message, field: 'data' };
         parsedGov = g.parsed;
       }
-      return { ok: true, entry: { leaf, leafHash: fastLeafHash(leaf), client: o.client, id: o.id, timeMs: Date.parse(o.time), ...(parsedGov !== undefined ? { gov: parsedGov } : {}) } };
+      return { ok: true, entry: { leaf, leafHash, client: o.client, id: o.id, timeMs: Date.parse(o.time), ...(parsedGov !== undefined ? { gov: parsedGov } : {}) } };
     },
   };
 }

@@ -1,10 +1,11 @@
 // Validation of audit entries: untrusted JSON in, either a normalized AuditEntry or a list of
 // coded errors out. Never throws. The returned entry is a fresh deep copy made only of plain JSON
 // values, so JCS (RFC 8785) of it is well defined and later changes to the input cannot reach it.
-import canonicalizeModule from 'canonicalize';
-import { utf8 } from '../encoding/bytes.js';
+import { assembleJcs, jcs, utf8Length, type CanonicalText } from './jcs.js';
 import * as lim from './limits.js';
 import { isIpAddress } from './ip.js';
+
+export { jcs } from './jcs.js';
 import {
   OUTCOMES,
   type AuditEntry,
@@ -355,27 +356,9 @@ function checkHex(value: unknown, field: 'client' | 'sig', errors: Errors): stri
   return undefined;
 }
 
-// `canonicalize` is CommonJS (`module.exports = serialize`). Under `nodenext` TypeScript types the
-// default import as the module object, while Node, vitest and bundlers hand over the function
-// itself (or an object whose `.default` is it): accept both, checked once at load.
-type Serialize = (input: unknown) => string | undefined;
-const canonicalize: Serialize = (() => {
-  const m = canonicalizeModule as unknown as Serialize | { default: Serialize };
-  const fn = typeof m === 'function' ? m : m.default;
-  if (typeof fn !== 'function') throw new Error('canonicalize: unexpected module shape');
-  return fn;
-})();
-
-/** JCS (RFC 8785) text of a validated value. */
-export function jcs(value: unknown): string {
-  const text = canonicalize(value);
-  if (text === undefined) throw new TypeError('value has no JSON representation');
-  return text;
-}
-
 type Mode = 'signed' | 'unsigned';
 
-function validate(input: unknown, mode: Mode): { entry?: AuditEntry; errors: EntryError[] } {
+function validate(input: unknown, mode: Mode): Validated {
   const errors = new Errors();
   if (!isPlainObject(input)) {
     errors.add('entry_not_object', '', `an entry must be a JSON object, got ${typeName(input)}`);
@@ -390,6 +373,7 @@ function validate(input: unknown, mode: Mode): { entry?: AuditEntry; errors: Ent
   for (const k of required) if (!has(input, k)) errors.add('field_missing', k, 'required field is missing');
 
   const out: Record<string, unknown> = {};
+  let dataText: string | undefined;
   if (has(input, 'v')) {
     if (input['v'] === 1) out['v'] = 1;
     else errors.add(typeof input['v'] === 'number' ? 'version_unsupported' : 'field_type', 'v', 'must be the number 1 (entry format version)');
@@ -429,9 +413,11 @@ function validate(input: unknown, mode: Mode): { entry?: AuditEntry; errors: Ent
     } else {
       const copy = new DataWalker(errors).walkObject(d, 'data', 1);
       // The size needs the JCS text of `data`, the costliest step: skipped when the entry is
-      // already refused for something else.
+      // already refused for something else. The text is kept: it is part of the entry's
+      // canonical form, assembled below without serializing `data` a second time.
       if (copy !== undefined && errors.list.length === 0) {
-        const size = utf8(jcs(copy)).length;
+        dataText = jcs(copy);
+        const size = utf8Length(dataText);
         if (size > lim.DATA_BYTES_MAX) errors.add('data_size', 'data', `data is ${size} bytes as JCS, more than DATA_BYTES_MAX (${lim.DATA_BYTES_MAX})`);
         else out['data'] = copy;
       }
@@ -448,21 +434,34 @@ function validate(input: unknown, mode: Mode): { entry?: AuditEntry; errors: Ent
   if (errors.list.length > 0) return { errors: errors.list };
   // For unsigned entries, measure with a placeholder signature and key of the final sizes.
   const sized = mode === 'signed' ? out : { ...out, client: '0'.repeat(64), sig: '0'.repeat(128) };
-  const leafBytes = utf8(jcs(sized)).length;
+  const canonical = assembleJcs(sized, dataText);
+  const leafBytes = utf8Length(canonical.text);
   if (leafBytes > lim.LEAF_BYTES_MAX) {
     errors.add('leaf_too_large', '', `the signed entry is ${leafBytes} bytes as JCS, more than LEAF_BYTES_MAX (${lim.LEAF_BYTES_MAX})`);
     return { errors: errors.list };
   }
-  return { entry: out as unknown as AuditEntry, errors: [] };
+  if (mode === 'unsigned') return { entry: out as unknown as AuditEntry, errors: [] };
+  return { entry: out as unknown as AuditEntry, errors: [], canonical: { ...canonical, bytes: leafBytes } };
 }
 
-function guarded(input: unknown, mode: Mode): { entry?: AuditEntry; errors: EntryError[] } {
+type Validated = { entry?: AuditEntry; errors: EntryError[]; canonical?: CanonicalText };
+
+function guarded(input: unknown, mode: Mode): Validated {
   try {
     return validate(input, mode);
   } catch (e) {
     // Only reachable with hostile JS objects (throwing getters, Proxies), never with JSON.parse output.
     return { errors: [{ code: 'entry_unreadable', field: '', message: `the value could not be read: ${e instanceof Error ? e.message : String(e)}` }] };
   }
+}
+
+/**
+ * Validates a signed entry (untrusted input) and returns its canonical JCS text with it, computed
+ * once (src/entry/canonical.ts derives leaf, leaf hash and signed message from it). Never throws.
+ */
+export function validateSignedCanonical(input: unknown): { ok: true; entry: AuditEntry; canonical: CanonicalText } | { ok: false; errors: EntryError[] } {
+  const r = guarded(input, 'signed');
+  return r.entry !== undefined && r.canonical !== undefined ? { ok: true, entry: r.entry, canonical: r.canonical } : { ok: false, errors: r.errors };
 }
 
 /** Validates a signed entry (untrusted input). Does not check the signature: see verifyEntrySignature. */
