@@ -15,9 +15,8 @@
 // is the auditor's own state, like the root itself: its epochs are trusted as written, so it must
 // only be written by `updateTrustChain` (cairn trust update), never edited by hand.
 import { fail, type Failure } from '../checkpoint/result.js';
-import { fromUtf8, utf8 } from '../encoding/bytes.js';
 import { TRUST_EPOCHS_MAX, type TrustChain, type TrustEpoch } from './chain.js';
-import { formatTrustFile, parseTrustFile, type TrustErrorCode } from './trust.js';
+import { checkTrustSet, formatTrustFile, readTrustJson, TRUST_FILE_BYTES_MAX, trustFromObject, unknownTrustField, type TrustErrorCode } from './trust.js';
 
 export const TRUST_CHAIN_VERSION = 2;
 /** Largest version 2 trust file, in bytes (TRUST_EPOCHS_MAX sets of up to 100 keys would not fit:
@@ -31,38 +30,22 @@ const EPOCH_FIELDS = ['afterSize', 'quorum', 'keys', 'record'];
 
 /** Parses a trust file of version 1 or 2 into a chain. Never throws. */
 export function parseTrustChainFile(input: string | Uint8Array): { ok: true; chain: TrustChain } | Failure<TrustChainErrorCode> {
-  let text: string;
-  if (input instanceof Uint8Array) {
-    if (input.length > TRUST_CHAIN_BYTES_MAX) return fail('trust_too_large', `trust file larger than ${TRUST_CHAIN_BYTES_MAX} bytes (TRUST_CHAIN_BYTES_MAX)`);
-    try {
-      text = fromUtf8(input);
-    } catch {
-      return fail('trust_not_utf8', 'trust file is not valid UTF-8');
-    }
-  } else if (typeof input === 'string') {
-    if (input.length > TRUST_CHAIN_BYTES_MAX || utf8(input).length > TRUST_CHAIN_BYTES_MAX) return fail('trust_too_large', `trust file larger than ${TRUST_CHAIN_BYTES_MAX} bytes (TRUST_CHAIN_BYTES_MAX)`);
-    text = input;
-  } else {
-    return fail('trust_not_json', 'trust file must be text');
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    return fail('trust_not_json', `trust file is not JSON: ${(e as Error).message}`);
-  }
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) return fail('trust_not_object', 'trust file must be a JSON object');
-  const obj = json as Record<string, unknown>;
+  const r = readTrustJson(input, TRUST_CHAIN_BYTES_MAX, 'TRUST_CHAIN_BYTES_MAX');
+  if (!r.ok) return r;
+  const obj = r.obj;
   if (!('version' in obj)) {
-    const v1 = parseTrustFile(text);
+    // Version 1 keeps its own, smaller bound.
+    if (r.bytes > TRUST_FILE_BYTES_MAX) return fail('trust_too_large', `trust file larger than ${TRUST_FILE_BYTES_MAX} bytes (TRUST_FILE_BYTES_MAX)`);
+    const v1 = trustFromObject(obj);
     if (!v1.ok) return v1;
     return { ok: true, chain: { origin: v1.trust.origin, epochs: [{ afterSize: -1, keys: v1.trust.keys, quorum: v1.trust.quorum }] } };
   }
   if (obj.version !== TRUST_CHAIN_VERSION) return fail('trust_bad_version', `"version" must be ${TRUST_CHAIN_VERSION} (or absent for version 1)`);
-  for (const k of Object.keys(obj)) if (!V2_FIELDS.includes(k)) return fail('trust_unknown_field', `unknown field ${JSON.stringify(k)} in trust file (allowed: ${V2_FIELDS.join(', ')})`);
+  const unknown = unknownTrustField(obj, V2_FIELDS);
+  if (unknown) return unknown;
   // Each set (root and epochs) is checked by the version 1 rules: vetted keys, no duplicates,
   // floor(2n/3)+1 <= quorum <= n.
-  const root = parseTrustFile(JSON.stringify({ origin: obj.origin, quorum: obj.quorum, keys: obj.keys }));
+  const root = checkTrustSet(obj.origin, obj.quorum, obj.keys);
   if (!root.ok) return root;
   const epochs: TrustEpoch[] = [{ afterSize: -1, keys: root.trust.keys, quorum: root.trust.quorum }];
   if (!Array.isArray(obj.epochs)) return fail('trust_bad_epochs', '"epochs" must be an array');
@@ -71,13 +54,14 @@ export function parseTrustChainFile(input: string | Uint8Array): { ok: true; cha
     const e: unknown = obj.epochs[i];
     if (e === null || typeof e !== 'object' || Array.isArray(e)) return fail('trust_bad_epochs', `epochs[${i}] must be an object`);
     const eo = e as Record<string, unknown>;
-    for (const k of Object.keys(eo)) if (!EPOCH_FIELDS.includes(k)) return fail('trust_unknown_field', `epochs[${i}]: unknown field ${JSON.stringify(k)}`);
+    const extra = unknownTrustField(eo, EPOCH_FIELDS, `epochs[${i}]: `);
+    if (extra) return extra;
     const prev = epochs[epochs.length - 1]!.afterSize;
     if (typeof eo.afterSize !== 'number' || !Number.isSafeInteger(eo.afterSize) || eo.afterSize <= prev) {
       return fail('trust_bad_epochs', `epochs[${i}].afterSize must be an integer greater than the previous one (${prev})`);
     }
     if (typeof eo.record !== 'string' || !/^[0-9a-f]{64}$/.test(eo.record)) return fail('trust_bad_epochs', `epochs[${i}].record must be 64 lowercase hex digits`);
-    const set = parseTrustFile(JSON.stringify({ origin: root.trust.origin, quorum: eo.quorum, keys: eo.keys }));
+    const set = checkTrustSet(root.trust.origin, eo.quorum, eo.keys);
     if (!set.ok) return { ...set, message: `epochs[${i}]: ${set.message}` };
     epochs.push({ afterSize: eo.afterSize, keys: set.trust.keys, quorum: set.trust.quorum, record: eo.record });
   }

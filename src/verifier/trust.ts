@@ -43,20 +43,31 @@ export type TrustErrorCode =
 
 const FIELDS = ['origin', 'quorum', 'keys'] as const;
 
-/** Parses and validates a trust file (JSON text or its UTF-8 bytes). Never throws. */
-export function parseTrustFile(input: string | Uint8Array): { ok: true; trust: TrustRoot } | Failure<TrustErrorCode> {
+/**
+ * A JSON object read from text or UTF-8 bytes of at most `maxBytes` (checked before decoding and
+ * parsing); `bytes` is its UTF-8 length. The first step of every trust file parser. Never throws.
+ */
+export function readTrustJson(
+  input: string | Uint8Array,
+  maxBytes: number,
+  maxName: string,
+): { ok: true; obj: Record<string, unknown>; bytes: number } | Failure<'trust_too_large' | 'trust_not_utf8' | 'trust_not_json' | 'trust_not_object'> {
+  const tooLarge = () => fail('trust_too_large', `trust file larger than ${maxBytes} bytes (${maxName})`);
   let text: string;
+  let bytes: number;
   if (input instanceof Uint8Array) {
-    if (input.length > TRUST_FILE_BYTES_MAX) return fail('trust_too_large', `trust file larger than ${TRUST_FILE_BYTES_MAX} bytes (TRUST_FILE_BYTES_MAX)`);
+    if (input.length > maxBytes) return tooLarge();
     try {
       text = fromUtf8(input);
     } catch {
       return fail('trust_not_utf8', 'trust file is not valid UTF-8');
     }
+    bytes = input.length;
   } else if (typeof input === 'string') {
-    if (input.length > TRUST_FILE_BYTES_MAX || utf8(input).length > TRUST_FILE_BYTES_MAX) {
-      return fail('trust_too_large', `trust file larger than ${TRUST_FILE_BYTES_MAX} bytes (TRUST_FILE_BYTES_MAX)`);
-    }
+    // The character count first: a huge string is refused without encoding it.
+    if (input.length > maxBytes) return tooLarge();
+    bytes = utf8(input).length;
+    if (bytes > maxBytes) return tooLarge();
     text = input;
   } else {
     return fail('trust_not_json', 'trust file must be text');
@@ -70,11 +81,22 @@ export function parseTrustFile(input: string | Uint8Array): { ok: true; trust: T
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
     return fail('trust_not_object', 'trust file must be a JSON object {"origin", "quorum", "keys"}');
   }
-  const obj = json as Record<string, unknown>;
+  return { ok: true, obj: json as Record<string, unknown>, bytes };
+}
+
+/** Unknown fields are refused, so that a typo cannot silently drop a field. */
+export function unknownTrustField(obj: Record<string, unknown>, allowed: readonly string[], where = ''): Failure<'trust_unknown_field'> | null {
   for (const k of Object.keys(obj)) {
-    if (!(FIELDS as readonly string[]).includes(k)) return fail('trust_unknown_field', `unknown field ${JSON.stringify(k)} in trust file (allowed: ${FIELDS.join(', ')})`);
+    if (!allowed.includes(k)) return fail('trust_unknown_field', `${where}unknown field ${JSON.stringify(k)}${where === '' ? ` in trust file (allowed: ${allowed.join(', ')})` : ''}`);
   }
-  const { origin, quorum, keys } = obj;
+  return null;
+}
+
+/**
+ * Checks one organization set (the fields of a version 1 file, or of one set of a version 2
+ * file): a single-line origin, vetted keys without duplicates, floor(2n/3)+1 <= quorum <= n.
+ */
+export function checkTrustSet(origin: unknown, quorum: unknown, keys: unknown): { ok: true; trust: TrustRoot } | Failure<TrustErrorCode> {
   if (typeof origin !== 'string' || origin.length === 0 || origin.includes('\n') || findControlCharacter(origin) >= 0) {
     return fail('trust_bad_origin', '"origin" must be a non-empty single-line string (the checkpoint origin line)');
   }
@@ -87,7 +109,7 @@ export function parseTrustFile(input: string | Uint8Array): { ok: true; trust: T
   const names = new Set<string>();
   const pubs = new Set<string>();
   for (let i = 0; i < keys.length; i++) {
-    const s = keys[i];
+    const s: unknown = keys[i];
     if (typeof s !== 'string') return fail('trust_bad_key', `keys[${i}] must be a verifier key string <name>+<keyid>+<base64>`);
     const r = parseVerifierKey(s);
     if (!r.ok) return fail('trust_bad_key', `keys[${i}]: ${r.message} (${r.code})`);
@@ -109,6 +131,17 @@ export function parseTrustFile(input: string | Uint8Array): { ok: true; trust: T
   const checked = checkTrust(trust);
   if (!checked.ok) return checked;
   return { ok: true, trust };
+}
+
+/** Parses and validates a trust file (JSON text or its UTF-8 bytes). Never throws. */
+export function parseTrustFile(input: string | Uint8Array): { ok: true; trust: TrustRoot } | Failure<TrustErrorCode> {
+  const r = readTrustJson(input, TRUST_FILE_BYTES_MAX, 'TRUST_FILE_BYTES_MAX');
+  return r.ok ? trustFromObject(r.obj) : r;
+}
+
+/** A version 1 trust file's object (exactly origin, quorum, keys) checked as one set. */
+export function trustFromObject(obj: Record<string, unknown>): { ok: true; trust: TrustRoot } | Failure<TrustErrorCode> {
+  return unknownTrustField(obj, FIELDS) ?? checkTrustSet(obj.origin, obj.quorum, obj.keys);
 }
 
 /** Serializes a trust root as a trust file (2-space indented JSON, trailing newline). */
