@@ -3,40 +3,15 @@
 // after upgrading a store written without indexes, or when `cairn verify store` reports an index
 // problem. Exit 0 when done; exit 2 when the store cannot be opened (missing, or locked by a running peer).
 import type { Command } from 'commander';
-import { join } from 'node:path';
-import { loadConfig } from '../peer/config.js';
-import { PeerError } from '../peer/errors.js';
-import { openStore, type Store } from '../storage/store.js';
-import { isStoreError } from '../storage/errors.js';
 import { reindex } from '../search/maintain.js';
-import { failure, resolvePath, usageError, type CliIo } from './io.js';
+import { failure, type CliIo } from './io.js';
+import { openStoppedStore, storeFlagOptions, ttyProgress, type StoreFlags } from './verify-store-open.js';
 import { ProgressBar, type ProgressSink } from './progress.js';
 
-export interface ReindexOptions {
-  config?: string;
-  store?: string;
-}
+export type ReindexOptions = StoreFlags;
 
 export async function reindexCommand(io: CliIo, opts: ReindexOptions, progressSink: ProgressSink | null = null): Promise<void> {
-  if ((opts.config === undefined) === (opts.store === undefined)) throw usageError('give either --config <peer config file> or --store <store directory>');
-  let dir: string;
-  if (opts.config !== undefined) {
-    try {
-      dir = join((await loadConfig(resolvePath(io, opts.config))).dataDir, 'store');
-    } catch (e) {
-      throw usageError(e instanceof PeerError ? e.message : `cannot load config ${opts.config}: ${(e as Error).message}`);
-    }
-  } else {
-    dir = resolvePath(io, opts.store!);
-  }
-  let store: Store;
-  try {
-    store = await openStore(dir, { createIfMissing: false });
-  } catch (e) {
-    if (isStoreError(e) && e.code === 'STORE_LOCKED') throw usageError(`store ${dir} is locked: stop the peer that uses it first`);
-    if (isStoreError(e) && e.code === 'CORRUPT_HEAD') throw failure(`store ${dir} is corrupt: ${e.message}`);
-    throw usageError(`cannot open store ${dir}: ${(e as Error).message}`);
-  }
+  const { dir, store } = await openStoppedStore(io, opts);
   const bar = new ProgressBar(progressSink, 'indexing', 0);
   const started = Date.now();
   let r;
@@ -58,12 +33,7 @@ export async function reindexCommand(io: CliIo, opts: ReindexOptions, progressSi
 }
 
 export function registerReindex(program: Command, io: CliIo): void {
-  program
-    .command('reindex')
-    .description("rebuild a stopped peer's search indexes from its log")
-    .option('--config <file>', 'the peer config file (its dataDir holds the store)')
-    .option('--store <dir>', 'or the store directory itself (<dataDir>/store)')
-    .action(async (opts: ReindexOptions) => {
-      await reindexCommand(io, opts, process.stderr.isTTY ? { isTTY: true, write: (s) => io.stderr(s) } : null);
-    });
+  storeFlagOptions(program.command('reindex').description("rebuild a stopped peer's search indexes from its log")).action(async (opts: ReindexOptions) => {
+    await reindexCommand(io, opts, ttyProgress(io));
+  });
 }

@@ -6,43 +6,17 @@
 // a backup). Exit 0 when consistent; exit 1 naming the FIRST bad leaf index or tile; exit 2 when
 // the store cannot be opened (missing, or locked by a running peer).
 import type { Command } from 'commander';
-import { join } from 'node:path';
 import { toBase64 } from '../../src/encoding/bytes.js';
-import { loadConfig } from '../peer/config.js';
-import { PeerError } from '../peer/errors.js';
-import { openStore, type Store } from '../storage/store.js';
-import { isStoreError } from '../storage/errors.js';
 import { verifyStore } from '../storage/verify.js';
 import { verifyIndexes } from '../search/maintain.js';
-import { failure, resolvePath, usageError, type CliIo } from './io.js';
+import { failure, type CliIo } from './io.js';
+import { openStoppedStore, storeFlagOptions, ttyProgress, type StoreFlags } from './verify-store-open.js';
 import { ProgressBar, type ProgressSink } from './progress.js';
 
-export interface VerifyStoreOptions {
-  config?: string;
-  store?: string;
-}
+export type VerifyStoreOptions = StoreFlags;
 
 export async function verifyStoreCommand(io: CliIo, opts: VerifyStoreOptions, progressSink: ProgressSink | null = null): Promise<void> {
-  if ((opts.config === undefined) === (opts.store === undefined)) throw usageError('give either --config <peer config file> or --store <store directory>');
-  let dir: string;
-  if (opts.config !== undefined) {
-    try {
-      // Environment overrides (CAIRN_DATA_DIR, ...) apply as they do for `cairn start`.
-      dir = join((await loadConfig(resolvePath(io, opts.config))).dataDir, 'store');
-    } catch (e) {
-      throw usageError(e instanceof PeerError ? e.message : `cannot load config ${opts.config}: ${(e as Error).message}`);
-    }
-  } else {
-    dir = resolvePath(io, opts.store!);
-  }
-  let store: Store;
-  try {
-    store = await openStore(dir, { createIfMissing: false });
-  } catch (e) {
-    if (isStoreError(e) && e.code === 'STORE_LOCKED') throw usageError(`store ${dir} is locked: stop the peer that uses it first`);
-    if (isStoreError(e) && e.code === 'CORRUPT_HEAD') throw failure(`store ${dir} is corrupt: ${e.message} (the peer refuses to start on it)`);
-    throw usageError(`cannot open store ${dir}: ${(e as Error).message}`);
-  }
+  const { dir, store } = await openStoppedStore(io, opts, ' (the peer refuses to start on it)');
   const bar = new ProgressBar(progressSink, 'checking', 0);
   const started = Date.now();
   let r;
@@ -76,12 +50,7 @@ export async function verifyStoreCommand(io: CliIo, opts: VerifyStoreOptions, pr
 export function registerVerifyStore(program: Command, io: CliIo): void {
   const verify = program.commands.find((c) => c.name() === 'verify');
   if (verify === undefined) throw new Error('internal: register the verify command group first');
-  verify
-    .command('store')
-    .description("deep-check a stopped peer's store: every leaf, tile hash, index and the head root (first inconsistency named)")
-    .option('--config <file>', 'the peer config file (its dataDir holds the store)')
-    .option('--store <dir>', 'or the store directory itself (<dataDir>/store)')
-    .action(async (opts: VerifyStoreOptions) => {
-      await verifyStoreCommand(io, opts, process.stderr.isTTY ? { isTTY: true, write: (s) => io.stderr(s) } : null);
-    });
+  storeFlagOptions(verify.command('store').description("deep-check a stopped peer's store: every leaf, tile hash, index and the head root (first inconsistency named)")).action(async (opts: VerifyStoreOptions) => {
+    await verifyStoreCommand(io, opts, ttyProgress(io));
+  });
 }
