@@ -7,13 +7,13 @@
 // → size against our final size (larger: nothing to compare yet) → our final checkpoint of the
 // same size (roots compared) → otherwise a consistency proof from their size to our latest final
 // checkpoint, built from our own tiles (O(log n) hashes) and verified against their root.
-import { parseCheckpoint, verifyCheckpointQuorum } from '../../src/checkpoint/checkpoint.js';
-import { parseNote } from '../../src/checkpoint/note.js';
+import { verifyCheckpointQuorum } from '../../src/checkpoint/checkpoint.js';
 import { nodeVerifier } from '../../src/crypto/node.js';
 import { bytesEqual } from '../../src/encoding/bytes.js';
 import { verifyConsistency } from '../../src/merkle/verify.js';
 import type { Peer } from '../peer/peer.js';
 import { PROTO_CHECKPOINT } from '../peer/sync.js';
+import { checkpointSetOf } from '../peer/validator-sets.js';
 
 export type Comparison =
   | { status: 'consistent' }
@@ -32,21 +32,13 @@ export type Comparison =
       doubleSigners: string[];
     };
 
-/** The tree size a signed note claims, read before any signature is checked (it picks the set that must have signed it). */
-function claimedSize(note: string | Uint8Array): { ok: true; size: number } | { ok: false; code: string; message: string } {
-  const n = parseNote(note);
-  if (!n.ok) return n;
-  const c = parseCheckpoint(n.note.text);
-  return c.ok ? { ok: true, size: c.checkpoint.size } : c;
-}
-
 export async function compareCheckpoint(peer: Peer, note: string | Uint8Array): Promise<Comparison> {
   // Each size is signed by the validator set in force at its height (membership changes through
   // governance): verify with that set, never with the genesis one.
   const ledger = peer.internals.ledger;
-  const claimed = claimedSize(note);
+  const claimed = checkpointSetOf(note, ledger);
   if (!claimed.ok) return { status: 'invalid', reason: `${claimed.code}: ${claimed.message}` };
-  const theirs = verifyCheckpointQuorum(note, ledger.checkpointTrust(claimed.size), nodeVerifier);
+  const theirs = verifyCheckpointQuorum(note, claimed.trust, nodeVerifier);
   if (!theirs.ok) return { status: 'invalid', reason: `${theirs.code}: ${theirs.message}` };
   const size = theirs.checkpoint.size;
   const store = peer.internals.store;
@@ -56,9 +48,9 @@ export async function compareCheckpoint(peer: Peer, note: string | Uint8Array): 
   const how: 'root' | 'consistency' = ourNote !== undefined ? 'root' : 'consistency';
   ourNote ??= await store.latestFinalCheckpoint();
   if (ourNote === undefined) return { status: 'unknown_size' };
-  const ourClaim = claimedSize(ourNote);
+  const ourClaim = checkpointSetOf(ourNote, ledger);
   if (!ourClaim.ok) return { status: 'invalid', reason: `our own checkpoint does not parse: ${ourClaim.code}` };
-  const ours = verifyCheckpointQuorum(ourNote, ledger.checkpointTrust(ourClaim.size), nodeVerifier);
+  const ours = verifyCheckpointQuorum(ourNote, ourClaim.trust, nodeVerifier);
   if (!ours.ok) return { status: 'invalid', reason: `our own checkpoint does not verify: ${ours.code}` };
   const ourSize = ours.checkpoint.size;
   let agree: boolean;

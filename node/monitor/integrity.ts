@@ -27,10 +27,9 @@
 import { createHash } from 'node:crypto';
 import { statfsSync } from 'node:fs';
 import type { Alert, Severity } from '../../src/alerts/types.js';
-import { parseCheckpoint } from '../../src/checkpoint/checkpoint.js';
-import { parseNote } from '../../src/checkpoint/note.js';
 import { fromUtf8, toHex } from '../../src/encoding/bytes.js';
 import type { Peer } from '../peer/peer.js';
+import { checkpointSetOf } from '../peer/validator-sets.js';
 import { compareCheckpoint, pollPeerCheckpoints, type Comparison } from './divergence.js';
 import { Scrubber } from './scrub.js';
 
@@ -225,8 +224,7 @@ export class IntegrityMonitor {
     const t = this.now();
     // Validator indexes are positions in the set of the evidence's height (governance changes sets).
     const sets = this.peer.internals.ledger.validatorSets;
-    // A height whose set is not known yet (evidence ahead of our head) is named by the newest set.
-    const name = (h: number, i: number): string => (sets.known(h) ? sets.view(h) : sets.views().at(-1))?.orgs[i]?.name ?? `validator #${i}`;
+    const name = (h: number, i: number): string => sets.nameAt(h, i);
     for (const e of await this.peer.evidence(1000)) {
       this.raise('equivocation', `${e.height}/${e.round}/${e.type}/${e.validator}`, `Equivocation by ${name(e.height, e.validator)}: two different ${e.type}s at height ${e.height} round ${e.round}`, {
         validator: name(e.height, e.validator),
@@ -350,13 +348,12 @@ export class IntegrityMonitor {
 
   /** Counts, for each validator, the consecutive final checkpoints that lack its signature. */
   private checkSigners(note: Uint8Array): void {
-    const parsed = parseNote(note);
-    if (!parsed.ok) return;
-    const body = parseCheckpoint(parsed.note.text);
-    const size = body.ok ? body.checkpoint.size : 0;
-    const signed = new Set(parsed.note.signatures.map((sig) => sig.name));
+    const cp = checkpointSetOf(note, this.peer.internals.ledger);
+    if (!cp.ok) return;
+    const { size } = cp;
+    const signed = new Set(cp.signers);
     // The set that signs this size: an organization removed by governance is no longer expected.
-    const expected = this.peer.internals.ledger.checkpointTrust(size).keys;
+    const expected = cp.trust.keys;
     const names = new Set(expected.map((k) => k.name));
     for (const n of [...this.missed.keys()]) if (!names.has(n)) this.missed.delete(n);
     for (const v of expected) {

@@ -15,7 +15,9 @@
 //   light verifier's trust chain calls `afterSize`).
 // Without a governance tracker every answer is the genesis set's, as before.
 import type { Ed25519Signer } from '../../src/crypto/types.js';
+import { parseCheckpoint } from '../../src/checkpoint/checkpoint.js';
 import type { VerifierKey } from '../../src/checkpoint/keys.js';
+import { parseNote } from '../../src/checkpoint/note.js';
 import { quorum } from '../../src/consensus/quorum.js';
 import type { HeightValidators, Validator } from '../../src/consensus/index.js';
 import { bytesEqual, toHex } from '../../src/encoding/bytes.js';
@@ -91,6 +93,21 @@ export class ValidatorSets {
     return this.gov === null || this.gov.setKnown(height);
   }
 
+  /** True when `publicKey` is one of our signing keys (the configured one or a next key). */
+  isOwnKey(publicKey: Uint8Array): boolean {
+    return this.signers.has(toHex(publicKey));
+  }
+
+  /**
+   * The name of validator `index` at `height`, for messages and alarms (evidence names validators
+   * by index in the set of its height). A height whose set is not final yet (ahead of our head)
+   * is named by the newest set we know.
+   */
+  nameAt(height: number, index: number): string {
+    const v = this.known(height) ? this.view(height) : this.views().at(-1);
+    return v?.orgs[index]?.name ?? `validator #${index}`;
+  }
+
   /** Consensus: the set of `height` and our index and signer in it (RunnerSets). */
   at(height: number): HeightValidators {
     const v = this.view(height);
@@ -108,4 +125,29 @@ export class ValidatorSets {
     const o = view.orgs.find((x) => x.name === name);
     return o === undefined || !bytesEqual(o.key.keyId, keyId) ? null : o;
   }
+}
+
+/** What a checkpoint of some tree size must satisfy: the origin, the keys and quorum of the set that signs that size. */
+export interface CheckpointTrust {
+  origin: string;
+  keys: VerifierKey[];
+  quorum: number;
+}
+
+/**
+ * The one lookup of which validator set signs a checkpoint note, for everything that checks this
+ * log's checkpoints outside consensus (the monitors): the note's claimed tree size and signer
+ * names, read before any signature is checked (the size picks the set), and that set's trust
+ * (the ledger's checkpointTrust). Membership changes through governance, so never the
+ * genesis set. The caller then verifies the signatures against `trust`.
+ */
+export function checkpointSetOf(
+  note: string | Uint8Array,
+  ledger: { checkpointTrust(size: number): CheckpointTrust },
+): { ok: true; size: number; signers: string[]; trust: CheckpointTrust } | { ok: false; code: string; message: string } {
+  const n = parseNote(note);
+  if (!n.ok) return n;
+  const c = parseCheckpoint(n.note.text);
+  if (!c.ok) return c;
+  return { ok: true, size: c.checkpoint.size, signers: n.note.signatures.map((sig) => sig.name), trust: ledger.checkpointTrust(c.checkpoint.size) };
 }
