@@ -7,14 +7,15 @@
 //   'r' ‖ u64 seq  one record: JSON { e: unsigned entry (final id and time), d?: digest of the
 //                  event as sent (events with their own id), t?: times of re-signed versions }
 //
-// Group commit: add() calls arriving while a write is in flight are written together in ONE synced
-// batch, then all resolve. A request's events become visible to the submitter only once that batch
+// Group commit (node/storage/group-commit.ts): add() calls arriving while a write is in flight are
+// written together in ONE synced batch, then all resolve. A request's events become visible to the submitter only once that batch
 // is on disk, so nothing is submitted that a crash could take back (a generated id is never reused
 // for another event). A request is applied whole or not at all: spool_full (count or bytes) and
 // event_conflict (an id already spooled with other content) refuse all of its events.
 import { randomBytes } from 'node:crypto';
 import { ClassicLevel } from 'classic-level';
 import { durableBatch, durablePut, writeBatch, type BatchOp } from '../storage/durable.js';
+import { GroupCommit } from '../storage/group-commit.js';
 import { readU64, u64 } from '../storage/keys.js';
 import { utf8 } from '../../src/encoding/bytes.js';
 import type { UnsignedEntry } from '../../src/entry/types.js';
@@ -67,8 +68,7 @@ export class Spool {
   readonly meta = new Map<number, RecordMeta>();
   private readonly byAppId = new Map<string, number>();
   private bytesTotal = 0;
-  private pending: { items: SpoolItem[]; resolve: (r: AddResult) => void; reject: (e: Error) => void }[] = [];
-  private writing: Promise<void> | null = null;
+  private readonly commits = new GroupCommit<SpoolItem[], AddResult>('spool', (group) => this.commitGroup(group));
   private closed = false;
   /** Called after records became durable (the submitter wakes up). */
   onAdded: (seqs: number[]) => void = () => undefined;
@@ -127,88 +127,68 @@ export class Spool {
 
   /** Durably spools one request's events (see the header); resolves once they are on disk. */
   add(items: SpoolItem[]): Promise<AddResult> {
-    if (this.closed) return Promise.reject(new Error('spool is closed'));
-    return new Promise((resolve, reject) => {
-      this.pending.push({ items, resolve, reject });
-      this.startFlush();
-    });
+    return this.commits.submit(items);
   }
 
-  private startFlush(): void {
-    if (this.writing !== null) return;
-    this.writing = this.flushLoop().finally(() => {
-      this.writing = null;
-      if (this.pending.length > 0) this.startFlush();
-    });
-  }
-
-  private async flushLoop(): Promise<void> {
-    while (this.pending.length > 0) {
-      const group = this.pending;
-      this.pending = [];
-      // Staged state of this batch: later requests of the group see earlier ones.
-      const staged = new Map<number, { r: StoredRecord; value: Uint8Array }>();
-      const stagedIds = new Map<string, { seq: number; digest: string }>();
-      let count = this.meta.size;
-      let bytes = this.bytesTotal;
-      const results: AddResult[] = group.map((p) => {
-        const out: { id: string; status: 'spooled' | 'duplicate' }[] = [];
-        const mine: { seq: number; r: StoredRecord; value: Uint8Array; appId: string | null; digest: string | null }[] = [];
-        const seen = new Map<string, string>();
-        let addBytes = 0;
-        for (let i = 0; i < p.items.length; i++) {
-          const it = p.items[i]!;
-          if (it.appId !== null) {
-            const prior = seen.get(it.appId) ?? stagedIds.get(it.appId)?.digest ?? this.digestOf(it.appId);
-            if (prior !== undefined) {
-              if (prior !== it.digest) {
-                return { ok: false, code: 'event_conflict', field: `[${i}].id`, message: `an event with id "${it.appId}" and different content is already spooled` };
-              }
-              out.push({ id: it.appId, status: 'duplicate' });
-              continue;
+  /** One group commit: stages every request of the group, writes them in one synced batch. */
+  private async commitGroup(group: SpoolItem[][]): Promise<AddResult[]> {
+    // Staged state of this batch: later requests of the group see earlier ones.
+    const staged = new Map<number, { r: StoredRecord; value: Uint8Array }>();
+    const stagedIds = new Map<string, { seq: number; digest: string }>();
+    let count = this.meta.size;
+    let bytes = this.bytesTotal;
+    const results: AddResult[] = group.map((items) => {
+      const out: { id: string; status: 'spooled' | 'duplicate' }[] = [];
+      const mine: { seq: number; r: StoredRecord; value: Uint8Array; appId: string | null; digest: string | null }[] = [];
+      const seen = new Map<string, string>();
+      let addBytes = 0;
+      for (let i = 0; i < items.length; i++) {
+        const it = items[i]!;
+        if (it.appId !== null) {
+          const prior = seen.get(it.appId) ?? stagedIds.get(it.appId)?.digest ?? this.digestOf(it.appId);
+          if (prior !== undefined) {
+            if (prior !== it.digest) {
+              return { ok: false, code: 'event_conflict', field: `[${i}].id`, message: `an event with id "${it.appId}" and different content is already spooled` };
             }
-            seen.set(it.appId, it.digest!);
+            out.push({ id: it.appId, status: 'duplicate' });
+            continue;
           }
-          const seq = this.nextSeq + mine.length;
-          const e = it.appId === null ? { ...it.entry, id: generatedId(this.instance, seq) } : it.entry;
-          const r: StoredRecord = it.digest === null ? { e } : { e, d: it.digest };
-          const value = utf8(JSON.stringify(r));
-          addBytes += value.length;
-          mine.push({ seq, r, value, appId: it.appId, digest: it.digest });
-          out.push({ id: e.id, status: 'spooled' });
+          seen.set(it.appId, it.digest!);
         }
-        if (count + mine.length > this.limits.spoolEventsMax || bytes + addBytes > this.limits.spoolBytesMax) {
-          return {
-            ok: false,
-            code: 'spool_full',
-            message: `spool full: ${count} events / ${bytes} bytes held, ${mine.length} events / ${addBytes} bytes more would exceed spoolEventsMax ${this.limits.spoolEventsMax} or spoolBytesMax ${this.limits.spoolBytesMax}`,
-          };
-        }
-        this.nextSeq += mine.length;
-        count += mine.length;
-        bytes += addBytes;
-        for (const m of mine) {
-          staged.set(m.seq, { r: m.r, value: m.value });
-          if (m.appId !== null) stagedIds.set(m.appId, { seq: m.seq, digest: m.digest! });
-        }
-        return { ok: true, results: out };
-      });
-      const ops: BatchOp[] = [];
-      for (const [seq, s] of staged) ops.push({ type: 'put', key: recordKey(seq), value: s.value });
-      try {
-        if (ops.length > 0) {
-          ops.push({ type: 'put', key: Uint8Array.of(K_NEXT), value: u64(this.nextSeq) });
-          await durableBatch(this.db, ops);
-          for (const [seq, s] of staged) this.install(seq, s.r, s.value.length);
-        }
-        group.forEach((p, i) => p.resolve(results[i]!));
-        if (staged.size > 0) this.onAdded([...staged.keys()]);
-      } catch (e) {
-        // Not durable: the callers hear an error and nothing becomes visible (the burned sequence
-        // numbers are never reused).
-        for (const p of group) p.reject(e as Error);
+        const seq = this.nextSeq + mine.length;
+        const e = it.appId === null ? { ...it.entry, id: generatedId(this.instance, seq) } : it.entry;
+        const r: StoredRecord = it.digest === null ? { e } : { e, d: it.digest };
+        const value = utf8(JSON.stringify(r));
+        addBytes += value.length;
+        mine.push({ seq, r, value, appId: it.appId, digest: it.digest });
+        out.push({ id: e.id, status: 'spooled' });
       }
-    }
+      if (count + mine.length > this.limits.spoolEventsMax || bytes + addBytes > this.limits.spoolBytesMax) {
+        return {
+          ok: false,
+          code: 'spool_full',
+          message: `spool full: ${count} events / ${bytes} bytes held, ${mine.length} events / ${addBytes} bytes more would exceed spoolEventsMax ${this.limits.spoolEventsMax} or spoolBytesMax ${this.limits.spoolBytesMax}`,
+        };
+      }
+      this.nextSeq += mine.length;
+      count += mine.length;
+      bytes += addBytes;
+      for (const m of mine) {
+        staged.set(m.seq, { r: m.r, value: m.value });
+        if (m.appId !== null) stagedIds.set(m.appId, { seq: m.seq, digest: m.digest! });
+      }
+      return { ok: true, results: out };
+    });
+    if (staged.size === 0) return results;
+    const ops: BatchOp[] = [];
+    for (const [seq, s] of staged) ops.push({ type: 'put', key: recordKey(seq), value: s.value });
+    ops.push({ type: 'put', key: Uint8Array.of(K_NEXT), value: u64(this.nextSeq) });
+    // A failed write throws: every caller of the group hears it and nothing becomes visible (the
+    // burned sequence numbers are never reused).
+    await durableBatch(this.db, ops);
+    for (const [seq, s] of staged) this.install(seq, s.r, s.value.length);
+    this.onAdded([...staged.keys()]);
+    return results;
   }
 
   private digestOf(appId: string): string | undefined {
@@ -262,7 +242,7 @@ export class Spool {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    while (this.writing !== null) await this.writing;
+    await this.commits.close();
     await this.db.close();
   }
 }

@@ -7,8 +7,8 @@
 //   'n'            next sequence number (u64)
 //   'q' ‖ u64 seq  one record (JSON QueuedRecord)
 //
-// Group commit: record() calls arriving while a write is in flight are applied together and
-// written in ONE synced batch, then all resolve. A record is durable before its caller hears
+// Group commit (node/storage/group-commit.ts): record() calls arriving while a write is in flight
+// are applied together and written in ONE synced batch, then all resolve. A record is durable before its caller hears
 // 'queued' or 'full', so a kill -9 after record() resolved loses nothing.
 //
 // Coalescing: events with the same actor, action, outcome, reason and address within
@@ -25,6 +25,7 @@
 import { randomBytes } from 'node:crypto';
 import { ClassicLevel } from 'classic-level';
 import { durableBatch, durablePut, writeBatch, type BatchOp } from '../storage/durable.js';
+import { GroupCommit } from '../storage/group-commit.js';
 import { readU64, u64 } from '../storage/keys.js';
 import { utf8 } from '../../src/encoding/bytes.js';
 import { FIELD_CHARS_MAX, type MetaAuditEvent, type MetaAuditLimits } from './types.js';
@@ -97,8 +98,7 @@ export class MetaAuditQueue {
   private catchAllCount = 0;
   /** Records changed by the write in flight: not submitted until it is synced. */
   private readonly dirty = new Set<number>();
-  private pending: { ev: MetaAuditEvent; resolve: (r: 'queued' | 'full') => void; reject: (e: Error) => void }[] = [];
-  private writing: Promise<void> | null = null;
+  private readonly commits = new GroupCommit<MetaAuditEvent, 'queued' | 'full'>('meta-audit queue', (group) => this.commitGroup(group));
   private closed = false;
   readonly counters: QueueCounters = { events: 0, coalesced: 0, overflow: 0, full: 0 };
 
@@ -150,62 +150,39 @@ export class MetaAuditQueue {
 
   /** Durably records one event (see the header for 'full'). */
   record(ev: MetaAuditEvent): Promise<'queued' | 'full'> {
-    if (this.closed) return Promise.reject(new Error('meta-audit queue is closed'));
-    return new Promise((resolve, reject) => {
-      this.pending.push({ ev, resolve, reject });
-      this.startFlush();
-    });
+    return this.commits.submit(ev);
   }
 
-  private startFlush(): void {
-    if (this.writing !== null) return;
-    // flushLoop may finish without awaiting anything (no record changed), so `writing` is cleared
-    // in a continuation, which also picks up records that arrived in between.
-    this.writing = this.flushLoop().finally(() => {
-      this.writing = null;
-      if (this.pending.length > 0) this.startFlush();
-    });
-  }
-
-  private async flushLoop(): Promise<void> {
-    while (this.pending.length > 0) {
-      const group = this.pending;
-      this.pending = [];
-      const touched = new Set<number>();
-      const results = group.map((p) => {
-        try {
-          return this.apply(p.ev, touched);
-        } catch (e) {
-          return e as Error; // a bug in apply: that caller hears it, the others are written
-        }
-      });
-      const ops: BatchOp[] = [];
-      for (const seq of touched) {
-        const r = this.records.get(seq);
-        if (r === undefined) continue;
-        const value = utf8(JSON.stringify(r));
-        this.bytes += value.length - (this.sizes.get(seq) ?? 0);
-        this.sizes.set(seq, value.length);
-        ops.push({ type: 'put', key: recordKey(seq), value });
-        this.dirty.add(seq);
-      }
+  /** One group commit: applies the group's events, writes every record they changed in one synced batch. */
+  private async commitGroup(group: MetaAuditEvent[]): Promise<('queued' | 'full' | Error)[]> {
+    const touched = new Set<number>();
+    const results = group.map((ev) => {
       try {
-        if (ops.length > 0) {
-          ops.push({ type: 'put', key: Uint8Array.of(K_NEXT), value: u64(this.nextSeq) });
-          await durableBatch(this.db, ops);
-        }
-        group.forEach((p, i) => {
-          const r = results[i]!;
-          if (r instanceof Error) p.reject(r);
-          else p.resolve(r);
-        });
+        return this.apply(ev, touched);
       } catch (e) {
-        // Not durable: the callers hear an error (the gate fails closed). The records stay in
-        // memory and may still be submitted: an extra meta-audit entry is harmless.
-        for (const p of group) p.reject(e as Error);
-      } finally {
-        for (const seq of touched) this.dirty.delete(seq);
+        return e as Error; // a bug in apply: that caller hears it, the others are written
       }
+    });
+    const ops: BatchOp[] = [];
+    for (const seq of touched) {
+      const r = this.records.get(seq);
+      if (r === undefined) continue;
+      const value = utf8(JSON.stringify(r));
+      this.bytes += value.length - (this.sizes.get(seq) ?? 0);
+      this.sizes.set(seq, value.length);
+      ops.push({ type: 'put', key: recordKey(seq), value });
+      this.dirty.add(seq);
+    }
+    try {
+      if (ops.length > 0) {
+        ops.push({ type: 'put', key: Uint8Array.of(K_NEXT), value: u64(this.nextSeq) });
+        // Not durable when this throws: the callers hear the error (the gate fails closed). The
+        // records stay in memory and may still be submitted: an extra meta-audit entry is harmless.
+        await durableBatch(this.db, ops);
+      }
+      return results;
+    } finally {
+      for (const seq of touched) this.dirty.delete(seq);
     }
   }
 
@@ -390,7 +367,7 @@ export class MetaAuditQueue {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    while (this.writing !== null) await this.writing;
+    await this.commits.close();
     await this.db.close();
   }
 }
