@@ -1,5 +1,6 @@
 // Prometheus metrics of the agent (its own Registry, so several agents can run in one process).
 import { Counter, Gauge, Registry } from 'prom-client';
+import { statusGauge } from '../http/status-gauge.js';
 import type { AgentCounters, AgentStatus } from './types.js';
 
 const COUNTER_HELP: Record<keyof AgentCounters, string> = {
@@ -19,15 +20,7 @@ const snake = (s: string) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 export function createAgentMetrics(status: () => AgentStatus): Registry {
   const registry = new Registry();
   const registers = [registry];
-  const gauge = (name: string, help: string, read: (s: AgentStatus) => number) =>
-    new Gauge({
-      name,
-      help,
-      registers,
-      collect() {
-        this.set(read(status()));
-      },
-    });
+  const gauge = statusGauge(registry, status);
   gauge('cairn_agent_spool_events', 'Events in the spool (accepted, not final yet)', (s) => s.spool.events);
   gauge('cairn_agent_spool_bytes', 'Bytes of records in the spool', (s) => s.spool.bytes);
   gauge('cairn_agent_spool_events_max', 'spoolEventsMax: the intake answers 503 spool_full beyond it', (s) => s.spool.eventsMax);

@@ -7,6 +7,7 @@ import type { Peer, PeerStatus } from '../peer/peer.js';
 import type { AppliedInfo } from '../peer/ledger.js';
 import type { SubmitResult } from '../peer/mempool.js';
 import { registerMonitorMetrics } from '../monitor/metrics.js';
+import { statusGauge } from './status-gauge.js';
 
 /** Accepted entries whose finality latency is still being tracked (oldest forgotten first). */
 export const LATENCY_TRACKED_ENTRIES_MAX = 200_000;
@@ -34,15 +35,7 @@ export function createPeerMetrics(peer: Peer, now: () => number = Date.now): Pee
     if (cached === null || t - cached.at > STATUS_CACHE_MS) cached = { at: t, status: peer.status() };
     return cached.status;
   };
-  const gauge = (name: string, help: string, read: (s: PeerStatus) => number) =>
-    new Gauge({
-      name,
-      help,
-      registers,
-      collect() {
-        this.set(read(status()));
-      },
-    });
+  const gauge = statusGauge(registry, status);
 
   const accepted = new Counter({ name: 'cairn_entries_accepted_total', help: 'Entries submitted through this API and answered accepted or known', labelNames: ['result'], registers });
   const rejected = new Counter({ name: 'cairn_entries_rejected_total', help: 'Entries submitted through this API and rejected, by error code', labelNames: ['code'], registers });
