@@ -20,6 +20,16 @@
 //                                         started), later passes are a peer that has been answering
 //                                         queries (its steady state); `queries` is the last pass
 //                       [--skip-size]     skip the index-size step (a full compaction of the store)
+//                       [--kinds actor,history-1000,...]  run only these query kinds (ids in `mix`)
+//                       [--history-runs n]  measured runs of the 1,000-version history page
+//                                         (default max(5, queries / 5))
+//                       [--note text]     recorded as machine.note (e.g. what else was running)
+//
+// Each pass uses its own seed (other actors, tenants, times than the previous pass). The run ends
+// with the acceptance figures of the LAST pass (`acceptance` in the JSON): selective queries (every
+// kind of ≤ 100 results per page) pooled and per kind against p50 ≤ 20 ms / p99 ≤ 100 ms, and the
+// page of all 1,000 versions of a resource against 100 ms. Every query is also timed in process
+// CPU time (cpuP50Ms), which a loaded machine inflates far less than wall time.
 import { ClassicLevel } from 'classic-level';
 import { mkdtemp, rm, writeFile, mkdir, readFile } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
@@ -41,6 +51,7 @@ import { resourceHistory } from '../node/search/history.js';
 import { configureProofCache } from '../node/search/proofs.js';
 import { fastNodeHash } from '../node/search/node-hash.js';
 import { nodeHash } from '../src/merkle/index.js';
+import { Rng, acceptance, acceptanceLines, measure, type Acceptance, type Measured, type QueryStats } from './search-measure.js';
 
 interface Args {
   entries: number;
@@ -53,10 +64,13 @@ interface Args {
   proofCacheMib: number;
   passes: number;
   skipSize: boolean;
+  kinds: string[] | undefined;
+  note: string | undefined;
+  historyRuns: number | undefined;
 }
 
 function args(argv: string[]): Args {
-  const a: Args = { entries: 1_000_000, block: 2000, queries: 100, sign: false, out: undefined, compare: 100_000, store: undefined, proofCacheMib: 64, passes: 2, skipSize: false };
+  const a: Args = { entries: 1_000_000, block: 2000, queries: 100, sign: false, out: undefined, compare: 100_000, store: undefined, proofCacheMib: 64, passes: 2, skipSize: false, kinds: undefined, note: undefined, historyRuns: undefined };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const v = (): string => {
@@ -74,6 +88,9 @@ function args(argv: string[]): Args {
     else if (k === '--proof-cache-mib') a.proofCacheMib = Number(v());
     else if (k === '--passes') a.passes = Number(v());
     else if (k === '--skip-size') a.skipSize = true;
+    else if (k === '--kinds') a.kinds = v().split(',').filter((x) => x.length > 0);
+    else if (k === '--note') a.note = v();
+    else if (k === '--history-runs') a.historyRuns = Number(v());
     else throw new Error(`unknown argument ${k}`);
   }
   for (const [k, n] of Object.entries({ entries: a.entries, block: a.block, queries: a.queries, compare: a.compare })) {
@@ -81,6 +98,7 @@ function args(argv: string[]): Args {
   }
   if (!Number.isSafeInteger(a.proofCacheMib) || a.proofCacheMib < 0 || a.proofCacheMib > 4096) throw new Error('--proof-cache-mib must be an integer in 0..4096');
   if (!Number.isSafeInteger(a.passes) || a.passes < 1 || a.passes > 10) throw new Error('--passes must be an integer in 1..10');
+  if (a.historyRuns !== undefined && (!Number.isSafeInteger(a.historyRuns) || a.historyRuns < 1 || a.historyRuns > 10_000)) throw new Error('--history-runs must be an integer in 1..10000');
   return a;
 }
 
@@ -103,22 +121,6 @@ function hashCost(): { portableUs: number; nativeUs: number } {
 }
 
 const loadAvg = (): number[] => os.loadavg().map((x) => Math.round(x * 100) / 100);
-
-/** Deterministic PRNG (xorshift32), so runs are comparable. */
-class Rng {
-  private s: number;
-  constructor(seed: number) {
-    this.s = seed >>> 0 || 1;
-  }
-  int(n: number): number {
-    let x = this.s;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.s = x >>> 0;
-    return this.s % n;
-  }
-}
 
 const ACTORS = 10_000; // ≈100 entries each in 1M: the "what did alice do" query
 const TENANTS = 100;
@@ -185,34 +187,6 @@ async function build(store: Store, count: number, blockSize: number, sign: boole
   return count / secs;
 }
 
-function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-interface QueryStats {
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
-  meanResults: number;
-  runs: number;
-}
-
-async function measure(n: number, make: (rng: Rng) => () => Promise<number>): Promise<QueryStats> {
-  const rng = new Rng(777);
-  for (let i = 0; i < Math.min(10, n); i++) await make(rng)(); // warm-up
-  const times: number[] = [];
-  let results = 0;
-  for (let i = 0; i < n; i++) {
-    const q = make(rng);
-    const t = performance.now();
-    results += await q();
-    times.push(performance.now() - t);
-  }
-  times.sort((a, b) => a - b);
-  const r = (x: number): number => Math.round(x * 10) / 10;
-  return { p50Ms: r(pct(times, 50)), p99Ms: r(pct(times, 99)), maxMs: r(times[times.length - 1]!), meanResults: r(results / n), runs: n };
-}
-
 async function dirBytes(dir: string): Promise<number> {
   const out = execFileSync('du', ['-sb', dir]).toString();
   return Number(out.split(/\s/)[0]);
@@ -254,6 +228,7 @@ async function buildAll(a: Args, root: string, dir: string): Promise<BuildInfo> 
 
 async function main(): Promise<void> {
   const a = args(process.argv.slice(2));
+  const startedAt = performance.now();
   const cpu = `${os.cpus()[0]?.model ?? 'unknown cpu'}, ${os.cpus().length} cores`;
   console.error(`bench:search — ${a.entries} entries, blocks of ${a.block}, ${cpu}, node ${process.version}`);
   const root = await mkdtemp(join(os.tmpdir(), 'cairn-bench-search-'));
@@ -283,33 +258,50 @@ async function main(): Promise<void> {
     const span = size * STEP_MS;
     const q = a.queries;
     const search = (f: SearchFilter, limit = 100, order: 'newest' | 'oldest' = 'newest') => async () => (await engine.search(f, { limit, order })).results.length;
+    const HISTORY_ALL = 'history table/hot, all 1,000 versions in 1 page';
+    // The query mix: [short id for --kinds, label, query maker, runs].
+    const historyRuns = a.historyRuns ?? Math.max(5, Math.floor(q / 5));
+    const mix: [string, string, (rng: Rng) => () => Promise<number>, number][] = [
+      ['actor', 'actor (≈100 results)', (r) => search({ actor: `user-${r.int(ACTORS)}` }), q],
+      ['actor-action', 'actor + action', (r) => search({ actor: `user-${r.int(ACTORS)}`, action: ACTIONS[r.int(ACTIONS.length)]! }), q],
+      ['resource', 'resource type + id', (r) => search({ resourceType: RTYPES[r.int(RTYPES.length)]!, resourceId: `r${r.int(50_000)}` }), q],
+      ['tenant-window', 'tenant + 10 min window', (r) => {
+        const from = T0 + r.int(span - 600_000);
+        return search({ tenant: `tenant-${r.int(TENANTS)}`, fromMs: from, toMs: from + 600_000 });
+      }, q],
+      ['window', 'time range 1 min (limit 100)', (r) => {
+        const from = T0 + r.int(span - 60_000);
+        return search({ fromMs: from, toMs: from + 60_000 }, 100, 'oldest');
+      }, q],
+      ['prefix-actor', 'action prefix auth.* + actor', (r) => search({ actionPrefix: 'auth.', actor: `user-${r.int(ACTORS)}` }), q],
+      ['outcome', 'outcome=denied newest (limit 100)', () => search({ outcome: 'denied' }), q],
+      ['scan', 'no filter, newest 100 (bounded scan)', () => search({}), q],
+      ['history-100', 'history table/hot first page (100 versions)', () => async () => (await resourceHistory(engine, 'db.table', 'hot', { limit: 100 })).results.length, q],
+      ['history-1000', HISTORY_ALL, () => async () => (await resourceHistory(engine, 'db.table', 'hot', { limit: 1000 })).results.length, historyRuns],
+    ];
+    for (const k of a.kinds ?? []) if (!mix.some(([id]) => id === k)) throw new Error(`--kinds: unknown kind ${k} (known: ${mix.map(([id]) => id).join(', ')})`);
     let queries: Record<string, QueryStats> = {};
-    const passes: { queries: Record<string, QueryStats>; proofCache: ReturnType<typeof proofCache.stats>; loadAverage: number[] }[] = [];
-    const run = async (name: string, make: (rng: Rng) => () => Promise<number>, n = q): Promise<void> => {
-      queries[name] = await measure(n, make);
-      console.error(`  ${name.padEnd(44)} p50 ${queries[name]!.p50Ms} ms  p99 ${queries[name]!.p99Ms} ms  (${queries[name]!.meanResults} results)`);
-    };
+    const passes: { seed: number; queries: Record<string, QueryStats>; proofCache: ReturnType<typeof proofCache.stats>; loadAverage: number[] }[] = [];
+    let accept: Acceptance | undefined;
     for (let pass = 1; pass <= a.passes; pass++) {
-    queries = {};
-    console.error(`pass ${pass} of ${a.passes}${pass === 1 ? ' (empty proof cache)' : ''}; load average ${loadAvg().join(' ')}`);
-    await run('actor (≈100 results)', (r) => search({ actor: `user-${r.int(ACTORS)}` }));
-    await run('actor + action', (r) => search({ actor: `user-${r.int(ACTORS)}`, action: ACTIONS[r.int(ACTIONS.length)]! }));
-    await run('resource type + id', (r) => search({ resourceType: RTYPES[r.int(RTYPES.length)]!, resourceId: `r${r.int(50_000)}` }));
-    await run('tenant + 10 min window', (r) => {
-      const from = T0 + r.int(span - 600_000);
-      return search({ tenant: `tenant-${r.int(TENANTS)}`, fromMs: from, toMs: from + 600_000 });
-    });
-    await run('time range 1 min (limit 100)', (r) => {
-      const from = T0 + r.int(span - 60_000);
-      return search({ fromMs: from, toMs: from + 60_000 }, 100, 'oldest');
-    });
-    await run('action prefix auth.* + actor', (r) => search({ actionPrefix: 'auth.', actor: `user-${r.int(ACTORS)}` }));
-    await run('outcome=denied newest (limit 100)', () => search({ outcome: 'denied' }));
-    await run('no filter, newest 100 (bounded scan)', () => search({}));
-    await run('history table/hot first page (100 versions)', () => async () => (await resourceHistory(engine, 'db.table', 'hot', { limit: 100 })).results.length);
-    await run('history table/hot, all 1,000 versions in 1 page', () => async () => (await resourceHistory(engine, 'db.table', 'hot', { limit: 1000 })).results.length, Math.max(5, Math.floor(q / 5)));
-    passes.push({ queries, proofCache: proofCache.stats(), loadAverage: loadAvg() });
+      queries = {};
+      const measured: Record<string, Measured> = {};
+      // Each pass draws other actors, tenants, times (seed per pass): a later pass is a peer that has
+      // been answering queries, not a replay of the exact keys the previous pass brought into caches.
+      const seed = 776 + pass;
+      console.error(`pass ${pass} of ${a.passes}${pass === 1 ? ' (empty proof cache)' : ''}, seed ${seed}; load average ${loadAvg().join(' ')}`);
+      for (const [id, name, make, n] of mix) {
+        if (a.kinds !== undefined && !a.kinds.includes(id)) continue;
+        const m = await measure(n, new Rng(seed), make);
+        measured[name] = m;
+        queries[name] = m.stats;
+        console.error(`  ${name.padEnd(48)} p50 ${m.stats.p50Ms} ms  p99 ${m.stats.p99Ms} ms  CPU p50 ${m.stats.cpuP50Ms} ms  (${m.stats.meanResults} results, ${n} runs)`);
+      }
+      passes.push({ seed, queries, proofCache: proofCache.stats(), loadAverage: loadAvg() });
+      // The acceptance figures are those of the last pass (steady state when passes ≥ 2).
+      accept = acceptance(pass, measured, HISTORY_ALL);
     }
+    for (const line of acceptanceLines(accept!)) console.error(line);
     const cacheStats = proofCache.stats();
     const loadAfter = loadAvg();
     console.error(`proof cache: ${JSON.stringify(cacheStats)}; load average ${loadAfter.join(' ')}`);
@@ -334,7 +326,7 @@ async function main(): Promise<void> {
       machine: {
         cpu,
         node: process.version,
-        note: 'shared 2-core development machine; other work was running',
+        note: a.note ?? 'see the load averages',
         loadAverage1m5m15m: { beforeQueries: loadBefore, afterQueries: loadAfter },
       },
       nodeHashMicroseconds: hashes,
@@ -351,6 +343,8 @@ async function main(): Promise<void> {
         storeBytesWithIndexes: bytesWith,
       },
       indexSize,
+      elapsedSeconds: Math.round((performance.now() - startedAt) / 1000),
+      acceptance: accept,
       queries,
       passes,
     };

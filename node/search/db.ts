@@ -10,6 +10,11 @@ import type { SearchIndexer } from './index-writer.js';
 
 type Db = ClassicLevel<Uint8Array, Uint8Array>;
 
+/** Leaf reads of at least twice this many keys are split into parallel getMany calls ... */
+const LEAF_READ_SPLIT_MIN = 32;
+/** ... at most this many (libuv's default thread pool has 4 threads). */
+const LEAF_READ_SPLIT_MAX = 4;
+
 export interface SearchRange {
   gte: Uint8Array;
   lt: Uint8Array;
@@ -103,7 +108,17 @@ export function makeSearchAccess(
     async leaves(indexes) {
       const size = treeSize();
       const ask = indexes.map((i) => u64Key(P_LEAF, i));
-      const got = await db.getMany(ask);
+      // One getMany runs its gets one after another on one worker thread; the leaves of a page lie
+      // far apart (one block read each), so a large ask is split into a few getMany running on
+      // several threads at once. Leaves below the tree size never change: no common snapshot needed.
+      const parts = Math.min(LEAF_READ_SPLIT_MAX, Math.floor(ask.length / LEAF_READ_SPLIT_MIN));
+      let got: (Uint8Array | undefined)[];
+      if (parts < 2) got = await db.getMany(ask);
+      else {
+        const per = Math.ceil(ask.length / parts);
+        const chunks = await Promise.all(Array.from({ length: parts }, (_, c) => db.getMany(ask.slice(c * per, (c + 1) * per))));
+        got = chunks.flat();
+      }
       return got.map((v, k) => (v === undefined || indexes[k]! >= size ? undefined : plain(v)));
     },
     exclusive: (fn) => runLocked(() => fn(writer)),

@@ -17,12 +17,13 @@ import { parseCheckpoint } from '../../src/checkpoint/checkpoint.js';
 import { parseNote } from '../../src/checkpoint/note.js';
 import { utf8 } from '../../src/encoding/bytes.js';
 import type { AuditEntry } from '../../src/entry/types.js';
-import { canonicalFilter, fieldsOf, matchesFilter, normalizeActionPrefix, parseLeafJson, type SearchFilter } from '../../src/search/fields.js';
+import { canonicalFilter, fieldsOf, matchesFilter, parseLeafJson, type SearchFilter } from '../../src/search/fields.js';
 import type { Store } from '../storage/store.js';
 import { CursorKeys, loadCursorKeys, type CursorState } from './cursor.js';
 import type { SearchAccess } from './db.js';
 import { SearchError } from './errors.js';
-import { pageProofs } from './proofs.js';
+import { normalizeFilter } from './filter.js';
+import { PageProver } from './proofs.js';
 import { K_ACTION, K_ACTION_PREFIX, K_ACTOR, K_CLIENT, K_OUTCOME, K_RESOURCE, K_RID, K_RTYPE, K_TENANT, postingBase } from './keys.js';
 import { PostingStream, RangeStream, TimeStream, UnionStream, intersect, type PositionStream, type Work } from './streams.js';
 
@@ -111,70 +112,13 @@ export interface SearchPlan {
   scan: boolean;
 }
 
-function checkString(name: string, v: unknown): string | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string' || v.length === 0 || v.length > 256) throw new SearchError('BAD_ARGUMENT', `${name} must be a non-empty string of at most 256 characters`);
-  return v;
-}
-
-/** Checks and normalizes a filter (action prefix spelled 'db', 'db.' or 'db.*'). */
-export function normalizeFilter(f: SearchFilter): SearchFilter {
-  if (f === null || typeof f !== 'object') throw new SearchError('BAD_ARGUMENT', 'filter must be an object');
-  const out: SearchFilter = {};
-  for (const k of ['actor', 'action', 'resourceType', 'resourceId', 'tenant', 'outcome', 'client'] as const) {
-    const v = checkString(k, f[k]);
-    if (v !== undefined) out[k] = v;
-  }
-  const p = checkString('actionPrefix', f.actionPrefix);
-  if (p !== undefined) {
-    const n = normalizeActionPrefix(p);
-    if (n === null) throw new SearchError('BAD_ARGUMENT', 'actionPrefix must name at least one segment');
-    out.actionPrefix = n;
-  }
-  for (const k of ['fromMs', 'toMs'] as const) {
-    const v = f[k];
-    if (v === undefined) continue;
-    if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new SearchError('BAD_ARGUMENT', `${k} must be an integer number of milliseconds`);
-    out[k] = v;
-  }
-  if (out.fromMs !== undefined && out.toMs !== undefined && out.fromMs > out.toMs) throw new SearchError('BAD_ARGUMENT', 'from must not be after to');
-  return out;
-}
-
-/**
- * Filter from HTTP/CLI parameters: actor, action (a trailing '*' makes it a prefix: 'db.*'),
- * resource.type, resource.id, tenant, outcome, client, from/to (RFC 3339 or Unix ms).
- */
-export function filterFromParams(p: Readonly<Record<string, string | undefined>>): SearchFilter {
-  const f: SearchFilter = {};
-  const time = (name: string, v: string | undefined): number | undefined => {
-    if (v === undefined) return undefined;
-    const ms = /^-?\d{1,15}$/.test(v) ? Number(v) : Date.parse(v);
-    if (!Number.isSafeInteger(ms)) throw new SearchError('BAD_ARGUMENT', `${name} must be an RFC 3339 time or Unix milliseconds`);
-    return ms;
-  };
-  if (p.actor !== undefined) f.actor = p.actor;
-  if (p.action !== undefined) {
-    if (p.action.endsWith('*')) f.actionPrefix = p.action;
-    else f.action = p.action;
-  }
-  if (p['resource.type'] !== undefined) f.resourceType = p['resource.type'];
-  if (p['resource.id'] !== undefined) f.resourceId = p['resource.id'];
-  if (p.tenant !== undefined) f.tenant = p.tenant;
-  if (p.outcome !== undefined) f.outcome = p.outcome;
-  if (p.client !== undefined) f.client = p.client;
-  const from = time('from', p.from);
-  const to = time('to', p.to);
-  if (from !== undefined) f.fromMs = from;
-  if (to !== undefined) f.toMs = to;
-  return normalizeFilter(f);
-}
-
 /** Hash binding a cursor to its query: filter, scope identity and extra-filter text. */
 export function queryHash(filter: SearchFilter, scope: SearchScope | undefined, extra: ExtraFilter | undefined): Uint8Array {
   const restrict = scope?.restrict === undefined ? null : Object.fromEntries(Object.entries(scope.restrict).sort(([a], [b]) => (a < b ? -1 : 1)));
   return sha256(utf8(JSON.stringify({ v: 1, filter: canonicalFilter(filter), scope: scope?.key ?? null, restrict, extra: extra?.key ?? null })));
 }
+
+export { filterFromParams, normalizeFilter } from './filter.js';
 
 const RESTRICT_KIND: Record<RestrictField, number> = { actor: K_ACTOR, tenant: K_TENANT, client: K_CLIENT, resourceType: K_RTYPE, outcome: K_OUTCOME };
 
@@ -308,8 +252,21 @@ export class SearchEngine {
       return { members: batch.filter((_, k) => held.every((h) => h[k])), exhausted };
     };
 
+    // Each batch's results are proved as soon as the batch is filtered, after a yield to the event
+    // loop: the next batch's LevelDB reads (on worker threads) then overlap the proof work.
+    const prover = new PageProver(this.store, size);
+    const proofJobs: Promise<Uint8Array[][]>[] = [];
+    const prove = (from: number): void => {
+      if (results.length === from) return;
+      const indexes = results.slice(from).map((r) => r.index);
+      const job = new Promise<void>((resolve) => setImmediate(resolve)).then(() => prover.prove(indexes));
+      // Awaited below; marked handled now so that a failure is not an unhandled rejection meanwhile.
+      job.catch(() => undefined);
+      proofJobs.push(job);
+    };
+
     let stop: SearchPage['stop'] = 'end';
-    outer: while (results.length < limit) {
+    while (results.length < limit) {
       if (work.reads >= maxWork) {
         stop = 'budget';
         break;
@@ -317,6 +274,7 @@ export class SearchEngine {
       // Collect a batch of candidates, then load their leaves in one multi-get.
       // As many candidates as results still wanted (a page of 1,000 is 4 multi-gets, not 16).
       const { members, exhausted } = await collect(maxWork, Math.min(CANDIDATE_BATCH_MAX, Math.max(CANDIDATE_BATCH, limit - results.length)));
+      const before = results.length;
       if (members.length > 0) {
         const leaves = await this.access.leaves(members);
         for (let k = 0; k < members.length; k++) {
@@ -330,12 +288,13 @@ export class SearchEngine {
               // Resume right after this result; the rest of the batch is examined again next page.
               t = asc ? members[k]! + 1 : members[k]! - 1;
               stop = 'limit';
-              break outer;
+              break;
             }
           }
         }
       }
-      if (exhausted) break;
+      prove(before);
+      if (stop === 'limit' || exhausted) break;
     }
     if (stop === 'limit' && !inRange(t)) stop = 'end';
     // Another page only if a candidate remains. Not asked under an unrestricted scope predicate:
@@ -357,7 +316,7 @@ export class SearchEngine {
     // the scope, so the claim (which the caller sees) only extends to the last result returned.
     else if (unrestricted) claimed = last === undefined ? claimStart : asc ? last + 1 : last;
     else claimed = resume;
-    const proofs = await pageProofs(this.store, results.map((r) => r.index), size);
+    const proofs = (await Promise.all(proofJobs)).flat();
     const page: SearchPage = {
       checkpoint: pinned.note,
       treeSize: size,

@@ -18,38 +18,65 @@ export interface FieldChange {
 export const DIFF_CHANGES_MAX = 1000;
 
 function escape(key: string): string {
-  return key.replace(/~/g, '~0').replace(/\//g, '~1');
+  return key.includes('~') || key.includes('/') ? key.replace(/~/g, '~0').replace(/\//g, '~1') : key;
 }
 
 function isObject(v: JsonValue | undefined): v is { [k: string]: JsonValue } {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-/** The changes turning `a` into `b` (undefined means "absent"), at most DIFF_CHANGES_MAX. */
+const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
+
+/** The value of own key k (a key named like an Object.prototype member is an ordinary key). */
+function own(o: { [k: string]: JsonValue }, k: string): JsonValue | undefined {
+  return hasOwn(o, k) ? o[k] : undefined;
+}
+
+interface DiffOut {
+  changes: FieldChange[];
+  truncated: boolean;
+}
+
+function push(out: DiffOut, c: FieldChange): void {
+  if (out.changes.length < DIFF_CHANGES_MAX) out.changes.push(c);
+  else out.truncated = true;
+}
+
+// A module-level recursion (no closures per call): history pages diff twice per entry.
+function walk(out: DiffOut, x: JsonValue | undefined, y: JsonValue | undefined, path: string): void {
+  if (x === undefined && y === undefined) return;
+  if (x === undefined) return push(out, { path, op: 'add', new: y! });
+  if (y === undefined) return push(out, { path, op: 'remove', old: x });
+  const xo = x !== null && typeof x === 'object';
+  const yo = y !== null && typeof y === 'object';
+  if (!xo && !yo) {
+    // Two JSON primitives: equal JSON text iff ===  (no NaN in JSON; 0 and -0 are both "0").
+    if (x !== y) push(out, { path, op: 'replace', old: x, new: y });
+    return;
+  }
+  if (isObject(x) && isObject(y)) {
+    const keys = Object.keys(x);
+    for (const k of Object.keys(y)) if (!hasOwn(x, k)) keys.push(k);
+    keys.sort();
+    for (const k of keys) walk(out, own(x, k), own(y, k), `${path}/${escape(k)}`);
+    return;
+  }
+  if (Array.isArray(x) && Array.isArray(y)) {
+    for (let i = 0; i < Math.max(x.length, y.length); i++) walk(out, x[i], y[i], `${path}/${i}`);
+    return;
+  }
+  // An object, an array and a primitive are never the same JSON text.
+  push(out, { path, op: 'replace', old: x, new: y });
+}
+
+/**
+ * The changes turning `a` into `b` (undefined means "absent"), at most DIFF_CHANGES_MAX: own keys
+ * in sorted order, arrays index by index, leaves that differ as JSON text.
+ */
 export function diffJson(a: JsonValue | undefined, b: JsonValue | undefined): { changes: FieldChange[]; truncated: boolean } {
-  const changes: FieldChange[] = [];
-  let truncated = false;
-  const push = (c: FieldChange): void => {
-    if (changes.length < DIFF_CHANGES_MAX) changes.push(c);
-    else truncated = true;
-  };
-  const walk = (x: JsonValue | undefined, y: JsonValue | undefined, path: string): void => {
-    if (x === undefined && y === undefined) return;
-    if (x === undefined) return push({ path, op: 'add', new: y! });
-    if (y === undefined) return push({ path, op: 'remove', old: x });
-    if (isObject(x) && isObject(y)) {
-      const keys = new Set([...Object.keys(x), ...Object.keys(y)]);
-      for (const k of [...keys].sort()) walk(x[k], y[k], `${path}/${escape(k)}`);
-      return;
-    }
-    if (Array.isArray(x) && Array.isArray(y)) {
-      for (let i = 0; i < Math.max(x.length, y.length); i++) walk(x[i], y[i], `${path}/${i}`);
-      return;
-    }
-    if (JSON.stringify(x) !== JSON.stringify(y)) push({ path, op: 'replace', old: x, new: y });
-  };
-  walk(a, b, '');
-  return { changes, truncated };
+  const out: DiffOut = { changes: [], truncated: false };
+  walk(out, a, b, '');
+  return out;
 }
 
 function stateOf(e: AuditEntry, key: 'before' | 'after'): JsonValue | undefined {
