@@ -73,9 +73,9 @@ export interface CanonicalOptions {
   leafHash?: Uint8Array;
 }
 
-/** Byte offset of the sig member from its character offset: counted from the end, where few characters follow. */
-function sigByteOffset(c: CanonicalText): number {
-  return c.bytes - utf8Length(c.text, c.sigAt);
+/** Byte offset in `leaf` (the UTF-8 of c.text) of the sig member: counted from the end, where few characters follow. */
+function sigByteOffset(leaf: Uint8Array, c: CanonicalText): number {
+  return leaf.length - utf8Length(c.text, c.sigAt);
 }
 
 function sigMemberAt(leaf: Uint8Array, at: number, sig: string): boolean {
@@ -86,7 +86,7 @@ function sigMemberAt(leaf: Uint8Array, at: number, sig: string): boolean {
 }
 
 function make(entry: AuditEntry, leaf: Uint8Array, c: CanonicalText, opts: CanonicalOptions | undefined): CanonicalEntry {
-  const at = sigByteOffset(c);
+  const at = sigByteOffset(leaf, c);
   // Holds by construction (see the header); checked because a wrong offset would make every
   // signature fail, and the check is cheap.
   if (!sigMemberAt(leaf, at, entry.sig)) throw new Error('canonical entry: sig member not where the JCS text puts it');
@@ -136,9 +136,9 @@ export function canonicalEntryFromLeaf(bytes: Uint8Array, opts?: CanonicalOption
   }
   const r = validateSignedCanonical(value);
   if (!r.ok) return r;
-  // Strict UTF-8 decoding is one-to-one except that it drops a leading BOM, which changes the
-  // length: equal text and equal length mean equal bytes, without encoding the text again.
-  if (r.canonical.bytes !== bytes.length || r.canonical.text !== text) {
+  // Strict UTF-8 decoding is one-to-one except that it drops a leading BOM: equal text, and a
+  // first byte that is the canonical text's `{`, mean equal bytes, without encoding the text again.
+  if (r.canonical.text !== text || bytes[0] !== 0x7b) {
     return { ok: false, errors: [{ code: 'leaf_noncanonical', field: '', message: 'leaf is not the RFC 8785 (JCS) canonical form of its entry' }] };
   }
   try {

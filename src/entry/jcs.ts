@@ -58,12 +58,18 @@ export function utf8Length(s: string, from = 0): number {
   return n;
 }
 
+/**
+ * The UTF-8 length of `s` when it may exceed `max`, else any number <= max: a UTF-16 code unit
+ * takes at most 3 UTF-8 bytes, so short texts (all usual entries) need no counting.
+ */
+export function utf8Bound(s: string, max: number): number {
+  return s.length * 3 <= max ? s.length : utf8Length(s);
+}
+
 /** A signed entry's canonical form, found while validating it (see assembleJcs). */
 export interface CanonicalText {
   /** JCS (RFC 8785) text of the entry. */
   text: string;
-  /** UTF-8 length of `text`: the leaf's size. */
-  bytes: number;
   /** Index in `text` of the `,` that starts the `sig` member. */
   sigAt: number;
 }

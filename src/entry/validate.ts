@@ -1,7 +1,7 @@
 // Validation of audit entries: untrusted JSON in, either a normalized AuditEntry or a list of
 // coded errors out. Never throws. The returned entry is a fresh deep copy made only of plain JSON
 // values, so JCS (RFC 8785) of it is well defined and later changes to the input cannot reach it.
-import { assembleJcs, jcs, utf8Length, type CanonicalText } from './jcs.js';
+import { assembleJcs, jcs, utf8Bound, type CanonicalText } from './jcs.js';
 import * as lim from './limits.js';
 import { isIpAddress } from './ip.js';
 
@@ -417,7 +417,7 @@ function validate(input: unknown, mode: Mode): Validated {
       // canonical form, assembled below without serializing `data` a second time.
       if (copy !== undefined && errors.list.length === 0) {
         dataText = jcs(copy);
-        const size = utf8Length(dataText);
+        const size = utf8Bound(dataText, lim.DATA_BYTES_MAX);
         if (size > lim.DATA_BYTES_MAX) errors.add('data_size', 'data', `data is ${size} bytes as JCS, more than DATA_BYTES_MAX (${lim.DATA_BYTES_MAX})`);
         else out['data'] = copy;
       }
@@ -435,13 +435,13 @@ function validate(input: unknown, mode: Mode): Validated {
   // For unsigned entries, measure with a placeholder signature and key of the final sizes.
   const sized = mode === 'signed' ? out : { ...out, client: '0'.repeat(64), sig: '0'.repeat(128) };
   const canonical = assembleJcs(sized, dataText);
-  const leafBytes = utf8Length(canonical.text);
+  const leafBytes = utf8Bound(canonical.text, lim.LEAF_BYTES_MAX);
   if (leafBytes > lim.LEAF_BYTES_MAX) {
     errors.add('leaf_too_large', '', `the signed entry is ${leafBytes} bytes as JCS, more than LEAF_BYTES_MAX (${lim.LEAF_BYTES_MAX})`);
     return { errors: errors.list };
   }
   if (mode === 'unsigned') return { entry: out as unknown as AuditEntry, errors: [] };
-  return { entry: out as unknown as AuditEntry, errors: [], canonical: { ...canonical, bytes: leafBytes } };
+  return { entry: out as unknown as AuditEntry, errors: [], canonical };
 }
 
 type Validated = { entry?: AuditEntry; errors: EntryError[]; canonical?: CanonicalText };
