@@ -87,16 +87,20 @@ export function followMembership(o: {
   ledger: Ledger;
   view: SetView;
   addressBook: ReadonlyMap<string, string[]>;
-  pub: Uint8Array;
+  /** Not used: our organization is found by all our keys (ledger.validatorSets.isOwnKey). */
+  pub?: Uint8Array;
   log: LogFn;
 }): MembershipFollower {
-  const { network, gov, ledger, view, addressBook, pub, log } = o;
+  const { network, gov, ledger, view, addressBook, log } = o;
   const keyOf = (u: readonly MemberPeer[]) => u.map((m) => `${m.peerId}:${m.role}`).join(',');
   let last = keyOf(view.at(ledger.getHead().height + 1).admitted);
+  // Our organization is the one whose key is any key we hold (the configured one or a next key
+  // from the config's keys.next), as for signing: after a rotation without a restart we are still it.
+  const ours = (orgs: readonly { key: { publicKey: Uint8Array } }[]) => orgs.some((x) => ledger.validatorSets.isOwnKey(x.key.publicKey));
   const roleOf = (next: number): string => {
-    if (view.at(next).set.orgs.some((x) => bytesEqual(x.key.publicKey, pub))) return 'validator';
+    if (ours(view.at(next).set.orgs)) return 'validator';
     const p = gov.state.pending;
-    return p !== null && p.effectiveHeight > next && (p.orgs ?? []).some((x) => bytesEqual(x.key.publicKey, pub)) ? 'scheduled' : 'follower';
+    return p !== null && p.effectiveHeight > next && ours(p.orgs ?? []) ? 'scheduled' : 'follower';
   };
   let lastRole = roleOf(ledger.getHead().height + 1);
   let lastSetFrom = view.at(ledger.getHead().height + 1).set.fromHeight;

@@ -360,7 +360,8 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
           const h = sync.peers.get(v.peerId);
           return { name: v.name, peerId: v.peerId, connected: connected.has(v.peerId), height: h?.height ?? null, treeSize: h?.treeSize ?? null, role: v.role };
         });
-        const selfInSet = set.orgs.findIndex((o) => bytesEqual(o.key.publicKey, pub));
+        // Any key we hold (keys.next too): after a rotation without a restart we are still that organization.
+        const selfInSet = set.orgs.findIndex((o) => ledger.validatorSets.isOwnKey(o.key.publicKey));
         const reachable = peers.filter((p) => p.connected && p.role === 'member').length + (selfInSet >= 0 ? 1 : 0);
         const ok = reachable >= set.quorum;
         return {
