@@ -1,0 +1,108 @@
+// The consensus engine's durable records: its signer state (synced before any vote leaves the
+// process, so a restart never signs two messages for one (h, r, step)) and its per-height WAL.
+
+import { durablePut, writeBatch, type BatchOp } from './durable.js';
+import { StoreError } from './errors.js';
+import { P_SIGNER, singleKey, walKey, walSeqOfKey } from './keys.js';
+import { bad, checkBytes, checkLimit, checkNat } from './store-args.js';
+import { Serial, plain, type StoreContext } from './store-context.js';
+
+export class ConsensusRecords {
+  private readonly lock = new Serial();
+  /** Per-height WAL usage, loaded lazily from disk on the first append at a height. */
+  private readonly usage = new Map<number, { next: number; bytes: number }>();
+
+  constructor(private readonly ctx: StoreContext) {}
+
+  async putSignerState(s: Uint8Array): Promise<void> {
+    this.ctx.assertOpen();
+    checkBytes('signer state', s, this.ctx.limits.maxSignerStateBytes, 'maxSignerStateBytes', 1);
+    await durablePut(this.ctx.db, singleKey(P_SIGNER), s);
+  }
+
+  async getSignerState(): Promise<Uint8Array | undefined> {
+    this.ctx.assertOpen();
+    const v = await this.ctx.db.get(singleKey(P_SIGNER));
+    return v === undefined ? undefined : plain(v);
+  }
+
+  async walAppend(height: number, records: Uint8Array[], opts: { sync?: boolean } = {}): Promise<void> {
+    this.ctx.assertOpen();
+    const L = this.ctx.limits;
+    checkNat('height', height);
+    if (!Array.isArray(records)) bad('records must be an array');
+    checkLimit('WAL records per append', records.length, L.maxWalRecordsPerAppend, 'maxWalRecordsPerAppend');
+    let bytes = 0;
+    records.forEach((r, i) => {
+      bytes += checkBytes(`WAL record ${i}`, r, L.maxWalRecordBytes, 'maxWalRecordBytes').length;
+    });
+    if (records.length === 0) return;
+    return this.lock.run(async () => {
+      this.ctx.assertOpen();
+      const usage = await this.walUsageOf(height);
+      if (usage.next + records.length > L.maxWalRecordsPerHeight) {
+        throw new StoreError('WAL_FULL', `WAL of height ${height} would hold ${usage.next + records.length} records, more than maxWalRecordsPerHeight = ${L.maxWalRecordsPerHeight}`);
+      }
+      if (usage.bytes + bytes > L.maxWalBytesPerHeight) {
+        throw new StoreError('WAL_FULL', `WAL of height ${height} would hold ${usage.bytes + bytes} bytes, more than maxWalBytesPerHeight = ${L.maxWalBytesPerHeight}`);
+      }
+      const ops: BatchOp[] = records.map((r, i) => ({ type: 'put', key: walKey(height, usage.next + i), value: r }));
+      await writeBatch(this.ctx.db, ops, { durable: opts.sync !== false });
+      usage.next += records.length;
+      usage.bytes += bytes;
+    });
+  }
+
+  /** Record count and bytes of height's WAL, scanned once per height per process. */
+  private async walUsageOf(height: number): Promise<{ next: number; bytes: number }> {
+    let usage = this.usage.get(height);
+    if (usage === undefined) {
+      const records = await this.walRecords(height);
+      let bytes = 0;
+      for (const r of records) bytes += r.value.length;
+      usage = { next: records.length === 0 ? 0 : walSeqOfKey(records[records.length - 1]!.key) + 1, bytes };
+      this.usage.set(height, usage);
+    }
+    return usage;
+  }
+
+  private async walRecords(height: number): Promise<{ key: Uint8Array; value: Uint8Array }[]> {
+    const L = this.ctx.limits;
+    const out: { key: Uint8Array; value: Uint8Array }[] = [];
+    let bytes = 0;
+    const it = this.ctx.db.iterator({ gte: walKey(height, 0), lt: walKey(height + 1, 0), limit: L.maxWalRecordsPerHeight + 1 });
+    try {
+      for await (const [key, value] of it) {
+        bytes += value.length;
+        if (out.length >= L.maxWalRecordsPerHeight || bytes > L.maxWalBytesPerHeight) {
+          throw new StoreError('LIMIT_EXCEEDED', `WAL of height ${height} exceeds maxWalRecordsPerHeight = ${L.maxWalRecordsPerHeight} or maxWalBytesPerHeight = ${L.maxWalBytesPerHeight}`);
+        }
+        out.push({ key: plain(key), value: plain(value) });
+      }
+    } finally {
+      await it.close();
+    }
+    return out;
+  }
+
+  async walRead(height: number): Promise<Uint8Array[]> {
+    this.ctx.assertOpen();
+    checkNat('height', height);
+    return (await this.lock.run(() => this.walRecords(height))).map((r) => r.value);
+  }
+
+  async walPrune(belowHeight: number): Promise<void> {
+    this.ctx.assertOpen();
+    checkNat('belowHeight', belowHeight);
+    await this.lock.run(async () => {
+      // Not synced: a prune lost in a crash only leaves old records behind, which are pruned again.
+      await this.ctx.db.clear({ gte: walKey(0, 0), lt: walKey(belowHeight, 0) });
+      for (const h of [...this.usage.keys()]) if (h < belowHeight) this.usage.delete(h);
+    });
+  }
+
+  /** Resolves once the writes queued before it are done. */
+  drain(): Promise<void> {
+    return this.lock.run(async () => undefined);
+  }
+}

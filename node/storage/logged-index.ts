@@ -1,0 +1,164 @@
+// The entry indexes: leaf hash → index of the FIRST leaf with that hash, and (client, id) → index
+// and leaf hash of the FIRST leaf logged with that pair. Holds the logged filter (logged-filter.ts)
+// over both index key spaces, writes the index records of a block, and answers the lookups the
+// admission path makes for every entry.
+
+import { HASH_BYTES } from '../../src/merkle/index.js';
+import { toHex, utf8 } from '../../src/encoding/bytes.js';
+import { decodeClientIdValue, decodeU64Value, encodeClientIdValue } from './codec.js';
+import type { BatchOp } from './durable.js';
+import { StoreError } from './errors.js';
+import { P_CLIENT_ID, P_LEAF_HASH, bytesKey, clientIdKey, prefixEnd, u64 } from './keys.js';
+import { LoggedFilter } from './logged-filter.js';
+import { bad } from './store-args.js';
+import { plain, type StoreContext } from './store-context.js';
+import { LOGGED_FILTER_SCAN_KEYS_MAX, LOOKUP_BATCH_MAX } from './store-limits.js';
+
+export class LoggedIndex {
+  /**
+   * Bloom filter over every leaf-hash and (client, id) index key (logged-filter.ts): a "no" skips
+   * LevelDB in lookupLogged / applyBlock. null when the log is too large to scan at open.
+   */
+  private filter: LoggedFilter | null = null;
+
+  constructor(private readonly ctx: StoreContext) {}
+
+  /** Fills the logged filter at open (or leaves the store without one when the log is too large). */
+  async loadFilter(): Promise<void> {
+    this.filter = await this.scanLoggedKeys();
+  }
+
+  /** Builds the logged filter from the two index prefixes (bounded by LOGGED_FILTER_SCAN_KEYS_MAX). */
+  private async scanLoggedKeys(): Promise<LoggedFilter | null> {
+    const filter = new LoggedFilter();
+    let scanned = 0;
+    for (const prefix of [P_LEAF_HASH, P_CLIENT_ID]) {
+      const it = this.ctx.db.keys({ gte: Uint8Array.of(prefix), lt: prefixEnd(prefix) });
+      try {
+        for (;;) {
+          const batch = await it.nextv(10_000);
+          if (batch.length === 0) break;
+          scanned += batch.length;
+          if (scanned > LOGGED_FILTER_SCAN_KEYS_MAX) return null;
+          for (const k of batch) filter.add(k);
+        }
+      } finally {
+        await it.close();
+      }
+    }
+    return filter;
+  }
+
+  /** The (client, id) index key, LIMIT_EXCEEDED (naming `name`) when either is over maxClientIdBytes. */
+  clientKey(client: string, id: string, name: string): Uint8Array {
+    const cb = utf8(client).length;
+    const ib = utf8(id).length;
+    if (cb > this.ctx.limits.maxClientIdBytes || ib > this.ctx.limits.maxClientIdBytes) {
+      throw new StoreError('LIMIT_EXCEEDED', `${name}: client (${cb} bytes) or id (${ib} bytes) exceeds maxClientIdBytes = ${this.ctx.limits.maxClientIdBytes}`);
+    }
+    return clientIdKey(client, id);
+  }
+
+  /**
+   * The index records of a block's leaves, the first at log index firstIndex, and the leaf-hash
+   * keys it looked up. Indexes keep the FIRST leaf with a given hash / (client, id): never
+   * overwritten, also not by a later leaf of the same block.
+   */
+  async opsForBlock(firstIndex: number, leafHashes: readonly Uint8Array[], clientKeys: Uint8Array[]): Promise<{ ops: BatchOp[]; hashKeys: Uint8Array[] }> {
+    const hashKeys = leafHashes.map((h) => bytesKey(P_LEAF_HASH, h));
+    const [hashHave, clientHave] = await Promise.all([this.hasManyFiltered(hashKeys), this.hasManyFiltered(clientKeys)]);
+    const seenHash = new Set<string>();
+    const seenClient = new Set<string>();
+    const ops: BatchOp[] = [];
+    for (let i = 0; i < leafHashes.length; i++) {
+      const index = firstIndex + i;
+      const hk = toHex(leafHashes[i]!);
+      if (!hashHave[i] && !seenHash.has(hk)) {
+        seenHash.add(hk);
+        ops.push({ type: 'put', key: hashKeys[i]!, value: u64(index) });
+      }
+      const ck = toHex(clientKeys[i]!);
+      if (!clientHave[i] && !seenClient.has(ck)) {
+        seenClient.add(ck);
+        ops.push({ type: 'put', key: clientKeys[i]!, value: encodeClientIdValue(index, leafHashes[i]!) });
+      }
+    }
+    return { ops, hashKeys };
+  }
+
+  /** Adds a block's index keys to the filter (before the block's batch is written). */
+  addToFilter(hashKeys: readonly Uint8Array[], clientKeys: readonly Uint8Array[]): void {
+    if (this.filter !== null) {
+      for (let i = 0; i < hashKeys.length; i++) {
+        this.filter.add(hashKeys[i]!);
+        this.filter.add(clientKeys[i]!);
+      }
+    }
+  }
+
+  /** db.getMany that answers undefined from the logged filter for keys never added (index keys only). */
+  private async getManyFiltered(keys: Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
+    const f = this.filter;
+    if (f === null) return this.ctx.db.getMany(keys);
+    const ask: number[] = [];
+    for (let i = 0; i < keys.length; i++) if (f.mightContain(keys[i]!)) ask.push(i);
+    const out: (Uint8Array | undefined)[] = new Array<undefined>(keys.length).fill(undefined);
+    if (ask.length === 0) return out;
+    const got = await this.ctx.db.getMany(ask.map((i) => keys[i]!));
+    ask.forEach((i, k) => (out[i] = got[k]));
+    return out;
+  }
+
+  private async hasManyFiltered(keys: Uint8Array[]): Promise<boolean[]> {
+    if (keys.length === 0) return [];
+    const f = this.filter;
+    if (f === null) return this.ctx.db.hasMany(keys);
+    const ask: number[] = [];
+    for (let i = 0; i < keys.length; i++) if (f.mightContain(keys[i]!)) ask.push(i);
+    const out: boolean[] = new Array<boolean>(keys.length).fill(false);
+    if (ask.length === 0) return out;
+    const got = await this.ctx.db.hasMany(ask.map((i) => keys[i]!));
+    ask.forEach((i, k) => (out[i] = got[k]!));
+    return out;
+  }
+
+  async indexOfLeafHash(hash: Uint8Array): Promise<number | undefined> {
+    this.ctx.assertOpen();
+    if (!(hash instanceof Uint8Array) || hash.length !== HASH_BYTES) bad(`leaf hash must be ${HASH_BYTES} bytes`);
+    const key = bytesKey(P_LEAF_HASH, hash);
+    if (this.filter !== null && !this.filter.mightContain(key)) return undefined;
+    const v = await this.ctx.db.get(key);
+    return v === undefined ? undefined : decodeU64Value(v, 'leaf-hash index');
+  }
+
+  async lookupClientId(client: string, id: string): Promise<{ index: number; leafHash: Uint8Array } | undefined> {
+    this.ctx.assertOpen();
+    if (typeof client !== 'string' || typeof id !== 'string') bad('client and id must be strings');
+    const key = this.clientKey(client, id, 'lookupClientId');
+    if (this.filter !== null && !this.filter.mightContain(key)) return undefined;
+    const v = await this.ctx.db.get(key);
+    return v === undefined ? undefined : decodeClientIdValue(plain(v));
+  }
+
+  async lookupLogged(entries: readonly { leafHash: Uint8Array; client: string; id: string }[]): Promise<{ index: number | undefined; logged: { index: number; leafHash: Uint8Array } | undefined }[]> {
+    this.ctx.assertOpen();
+    if (!Array.isArray(entries)) bad('entries must be an array');
+    if (entries.length > LOOKUP_BATCH_MAX) throw new StoreError('LIMIT_EXCEEDED', `lookupLogged: ${entries.length} entries, more than LOOKUP_BATCH_MAX = ${LOOKUP_BATCH_MAX}`);
+    if (entries.length === 0) return [];
+    const keys: Uint8Array[] = [];
+    for (const e of entries) {
+      if (!(e.leafHash instanceof Uint8Array) || e.leafHash.length !== HASH_BYTES) bad(`leaf hash must be ${HASH_BYTES} bytes`);
+      if (typeof e.client !== 'string' || typeof e.id !== 'string') bad('client and id must be strings');
+      keys.push(bytesKey(P_LEAF_HASH, e.leafHash), this.clientKey(e.client, e.id, 'lookupLogged'));
+    }
+    const values = await this.getManyFiltered(keys);
+    return entries.map((_, i) => {
+      const byHash = values[2 * i];
+      const byId = values[2 * i + 1];
+      return {
+        index: byHash === undefined ? undefined : decodeU64Value(byHash, 'leaf-hash index'),
+        logged: byId === undefined ? undefined : decodeClientIdValue(plain(byId)),
+      };
+    });
+  }
+}

@@ -1,0 +1,34 @@
+// What the store's modules share of one open store: the LevelDB handle, its directory and limits,
+// the open check and the cached head; plus the small helpers every module uses on LevelDB values.
+
+import type { ClassicLevel } from 'classic-level';
+import type { StoreHead } from './codec.js';
+import type { StoreLimits } from './store-limits.js';
+
+export type Db = ClassicLevel<Uint8Array, Uint8Array>;
+
+/** One open store as its modules see it (store.ts owns the state and hands this out). */
+export interface StoreContext {
+  readonly db: Db;
+  readonly dir: string;
+  readonly limits: Readonly<StoreLimits>;
+  /** Throws StoreError('CLOSED') once the store is closed. */
+  assertOpen(): void;
+  /** The state after the last applied block (cached in memory), or null for an empty store. */
+  head(): StoreHead | null;
+}
+
+/** LevelDB hands back Buffers; callers get plain Uint8Array views (no copy). */
+export function plain(b: Uint8Array): Uint8Array {
+  return b.constructor === Uint8Array ? b : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** Runs async critical sections one at a time, in call order. */
+export class Serial {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(fn, fn);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+}
