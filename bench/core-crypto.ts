@@ -5,8 +5,8 @@ import { nobleVerifier } from '../src/crypto/noble.js';
 import type { Ed25519Verifier } from '../src/crypto/types.js';
 import { signEntry, verifyEntrySignature } from '../src/entry/sign.js';
 import { validateEntry } from '../src/entry/validate.js';
-import { entryLeaf, parseLeaf } from '../src/entry/leaf.js';
-import { canonicalEntry, verifyCanonicalEntry } from '../src/entry/canonical.js';
+import { entryLeaf, entrySigningMessage, parseLeaf } from '../src/entry/leaf.js';
+import { canonicalEntry } from '../src/entry/canonical.js';
 import type { AuditEntry } from '../src/entry/types.js';
 import { utf8 } from '../src/encoding/bytes.js';
 import { loadSodiumVerifier } from '../node/crypto/sodium.js';
@@ -72,15 +72,16 @@ export async function benchCrypto(): Promise<Record<string, Rate>> {
       if (!parseLeaf(leaves[i % ENTRIES]!).ok) throw new Error('bench leaf rejected');
     }),
     'entry validate+verify (node)': await rate(BUDGET_MS, 500, validateVerify(nodeVerifier)),
-    // A submission as a peer checked it before (three serializations: validation, leaf, signed
-    // message) and now (one canonical form, src/entry/canonical.ts), with node:crypto.
-    'entry validate+leaf+verify, 3 JCS (node)': await rate(BUDGET_MS, 500, (i) => {
+    // The serialization work of a submission as a peer did it before (three JCS: validation, leaf,
+    // signed message) and does it now (one canonical form, src/entry/canonical.ts). Verification
+    // is left out: it is the same call either way (rows 'ed25519 verify').
+    'entry validate+leaf+signed message, 3 JCS': await rate(BUDGET_MS, 1000, (i) => {
       const r = validateEntry(inputs[i % ENTRIES]);
-      if (!r.ok || entryLeaf(r.entry).length === 0 || !verifyEntrySignature(r.entry, nodeVerifier)) throw new Error('bench entry rejected');
+      if (!r.ok || entryLeaf(r.entry).length === 0 || entrySigningMessage(r.entry).length === 0) throw new Error('bench entry rejected');
     }),
-    'entry canonicalEntry+verify, 1 JCS (node)': await rate(BUDGET_MS, 500, (i) => {
+    'entry canonicalEntry+signed message, 1 JCS': await rate(BUDGET_MS, 1000, (i) => {
       const r = canonicalEntry(inputs[i % ENTRIES]);
-      if (!r.ok || !verifyCanonicalEntry(r.value, nodeVerifier)) throw new Error('bench entry rejected');
+      if (!r.ok || r.value.signedMessage.length === 0) throw new Error('bench entry rejected');
     }),
     ...(sodium.ok ? { 'entry validate+verify (libsodium)': await rate(BUDGET_MS, 500, validateVerify(sodium.verifier)) } : {}),
     'ed25519 verify node:crypto': await rate(BUDGET_MS, 1000, () => {
