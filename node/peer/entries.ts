@@ -26,8 +26,8 @@ import type { GovTracker } from './governance.js';
 export const CHECKED_CACHE_ENTRIES_MAX = 16_384;
 /** Most bytes those results may take (estimated: a fixed size per result, plus the entry object kept for governance records). */
 export const CHECKED_CACHE_BYTES_MAX = 8 * 1024 * 1024;
-/** Estimated bytes of one remembered result besides a kept entry object (key string, record, map slot). */
-const CHECKED_RESULT_BYTES = 256;
+/** Estimated bytes of one remembered result besides a kept entry object: the hex key, the record and its strings (client, id, time), the map slot. */
+const CHECKED_RESULT_BYTES = 384;
 
 export interface CheckedEntry {
   leaf: Uint8Array;
