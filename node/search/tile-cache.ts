@@ -70,8 +70,13 @@ export function buildTileEntry(tile: Uint8Array): Uint8Array {
 
 /** Hash of tile-local node (level j in 0..7, position p) of an entry, as a view into the entry (no copy: callers must copy before handing it out). */
 export function entryNodeView(entry: Uint8Array, j: number, p: number): Uint8Array {
+  return tileHash(entry, entryNodeIndex(j, p));
+}
+
+/** Hash index in an entry of tile-local node (level j in 0..7, position p): its bytes start at 32 times it. */
+export function entryNodeIndex(j: number, p: number): number {
   if (j < 0 || j >= LOCAL_LEVELS || p < 0 || p >= TILE_WIDTH >> j) throw new RangeError(`no tile-local node (${j}, ${p})`);
-  return tileHash(entry, levelOffset(j) + p);
+  return levelOffset(j) + p;
 }
 
 function limit(name: string, v: number | undefined, dflt: number): number {
