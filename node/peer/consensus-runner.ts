@@ -29,11 +29,9 @@
 // Fail-stop: a decided block that does not apply (our state diverged from the quorum's), a
 // driver transition limit, a full WAL or a failed signer-state write are states this peer cannot
 // continue from safely. It stops feeding the driver, logs at error level and calls onHalt.
-import { toHex } from '../../src/encoding/bytes.js';
 import { invariant } from '../../src/assert.js';
 import {
   ConsensusDriver,
-  checkMessage,
   decodeMessage,
   encodeCertificate,
   encodeMessage,
@@ -49,6 +47,7 @@ import { encodeEnvelope, openEnvelope } from './runner/envelope.js';
 import { RunnerBase } from './runner/base.js';
 import { HEIGHTS_AHEAD_MAX, MESSAGE_REJECTIONS, QUEUE_DEPTH_MAX } from './runner/limits.js';
 import type { RunnerOptions } from './runner/types.js';
+import { checkGossip } from './gossip-check.js';
 import { resendEveryMs, stepTimeoutMs, timingAt, VALUE_BYTES_MAX, type HeightTiming, type TimingLedger } from './height-params.js';
 
 export type { RunnerClock, RunnerCrypto, RunnerLedger, RunnerMempool, RunnerStore } from './runner/ports.js';
@@ -133,34 +132,9 @@ export class ConsensusRunner extends RunnerBase {
     this.stats.resent += recent.length;
   }
 
-  /**
-   * Synchronous gossip validator, cheap checks first: envelope and shape; height window (old and
-   * far-future heights are 'ignore'd: not kept, not relayed); a proposal from anyone but
-   * proposer(h, r) is 'reject'ed; a repeat of a message already handled at our height is
-   * 'ignore'd before its signature is checked; then the signature.
-   */
+  /** Synchronous gossip validator, cheap checks first (gossip-check.ts). */
   validateGossip(envelope: Uint8Array): 'accept' | 'reject' | 'ignore' {
-    const data = openEnvelope(envelope);
-    if (data === null) return 'reject';
-    const d = decodeMessage(data, this.cfg.maxValueBytes);
-    if (!d.ok) return 'reject';
-    const m = d.message;
-    const next = this.o.ledger.getHead().height + 1;
-    if (m.height < next || m.height > next + HEIGHTS_AHEAD_MAX) return 'ignore';
-    // The set of the message's height. One not final yet (a change decided in a block we do not
-    // have could come in force there) cannot prove the sender wrong: 'ignore', never 'reject'.
-    const set = this.sets === null ? null : this.sets.at(m.height);
-    const validators = set === null ? this.cfg.validators : set.validators;
-    const wrong = set === null || set.known !== false ? 'reject' : 'ignore';
-    if (m.type === 'proposal' && m.validator !== proposer(m.height, m.round, validators.length)) return wrong;
-    const id = m.type === 'proposal' ? this.valueId(m.value) : null;
-    if (m.height === this.admission.height) {
-      const a = this.admission.classify(m, id === null ? messageIdHex(m, this.valueId) : toHex(id));
-      if (a === 'duplicate' || a === 'excess') return 'ignore';
-    }
-    const c = checkMessage(m, validators, this.cfg.chainId, this.cfg.verifier, id === null ? this.valueId : () => id, this.cfg.maxValueBytes);
-    if (!c.ok) return wrong;
-    return 'accept';
+    return checkGossip({ cfg: this.cfg, sets: this.sets, admission: this.admission, valueId: this.valueId, next: this.o.ledger.getHead().height + 1 }, envelope);
   }
 
   /** True when `m` (of the height being decided) was handled already: a repeat carries nothing new. */
