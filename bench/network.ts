@@ -168,7 +168,9 @@ const running = new Set<PeerProcess>();
  * process exits cleanly, i.e. after stopPeer's SIGTERM).
  */
 export function startPeerProcess(spec: BenchPeerSpec, opts: { cpuProfDir?: string; env?: Record<string, string> } = {}): PeerProcess {
-  const prof = opts.cpuProfDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`, `--cpu-prof-name=${spec.name}.${Date.now()}.cpuprofile`] : [];
+  // V8's default profile names carry the pid and thread id: with one fixed name, the module
+  // loader thread's profile (run from source, tsx runs one) overwrote the main thread's.
+  const prof = opts.cpuProfDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [];
   const proc = spawn(process.execPath, [...prof, ...nodeEntryArgs('node/peer/main'), '--config', spec.configPath], {
     cwd: codeRoot(),
     detached: true,
