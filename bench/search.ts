@@ -24,6 +24,10 @@
 //                       [--history-runs n]  measured runs of the 1,000-version history page
 //                                         (default max(5, queries / 5))
 //                       [--note text]     recorded as machine.note (e.g. what else was running)
+//                       [--warm-cache]    after pass 1, fill the proof cache with every full tile
+//                                         of the log (warmProofCache: a peer that has answered
+//                                         queries all over the log), so later passes measure that
+//                                         steady state rather than the tiles pass 1 happened to touch
 //
 // Each pass uses its own seed (other actors, tenants, times than the previous pass). The run ends
 // with the acceptance figures of the LAST pass (`acceptance` in the JSON): selective queries (every
@@ -48,7 +52,7 @@ import { buildAppliedBlock } from '../node/storage/build.js';
 import { openStore, type Store } from '../node/storage/index.js';
 import { SearchEngine } from '../node/search/query.js';
 import { resourceHistory } from '../node/search/history.js';
-import { configureProofCache } from '../node/search/proofs.js';
+import { configureProofCache, warmProofCache } from '../node/search/proofs.js';
 import { fastNodeHash } from '../node/search/node-hash.js';
 import { nodeHash } from '../src/merkle/index.js';
 import { Rng, acceptance, acceptanceLines, measure, type Acceptance, type Measured, type QueryStats } from './search-measure.js';
@@ -65,12 +69,13 @@ interface Args {
   passes: number;
   skipSize: boolean;
   kinds: string[] | undefined;
+  warmCache: boolean;
   note: string | undefined;
   historyRuns: number | undefined;
 }
 
 function args(argv: string[]): Args {
-  const a: Args = { entries: 1_000_000, block: 2000, queries: 100, sign: false, out: undefined, compare: 100_000, store: undefined, proofCacheMib: 64, passes: 2, skipSize: false, kinds: undefined, note: undefined, historyRuns: undefined };
+  const a: Args = { entries: 1_000_000, block: 2000, queries: 100, sign: false, out: undefined, compare: 100_000, store: undefined, proofCacheMib: 64, passes: 2, skipSize: false, kinds: undefined, warmCache: false, note: undefined, historyRuns: undefined };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const v = (): string => {
@@ -90,6 +95,7 @@ function args(argv: string[]): Args {
     else if (k === '--skip-size') a.skipSize = true;
     else if (k === '--kinds') a.kinds = v().split(',').filter((x) => x.length > 0);
     else if (k === '--note') a.note = v();
+    else if (k === '--warm-cache') a.warmCache = true;
     else if (k === '--history-runs') a.historyRuns = Number(v());
     else throw new Error(`unknown argument ${k}`);
   }
@@ -283,21 +289,28 @@ async function main(): Promise<void> {
     let queries: Record<string, QueryStats> = {};
     const passes: { seed: number; queries: Record<string, QueryStats>; proofCache: ReturnType<typeof proofCache.stats>; loadAverage: number[] }[] = [];
     let accept: Acceptance | undefined;
+    let warmed: { seconds: number; tilesRead: number } | null = null;
     for (let pass = 1; pass <= a.passes; pass++) {
       queries = {};
       const measured: Record<string, Measured> = {};
       // Each pass draws other actors, tenants, times (seed per pass): a later pass is a peer that has
       // been answering queries, not a replay of the exact keys the previous pass brought into caches.
       const seed = 776 + pass;
-      console.error(`pass ${pass} of ${a.passes}${pass === 1 ? ' (empty proof cache)' : ''}, seed ${seed}; load average ${loadAvg().join(' ')}`);
+      console.error(`pass ${pass} of ${a.passes}${pass === 1 ? ' (empty proof cache)' : warmed !== null ? ' (proof cache warmed)' : ''}, seed ${seed}; load average ${loadAvg().join(' ')}`);
       for (const [id, name, make, n] of mix) {
         if (a.kinds !== undefined && !a.kinds.includes(id)) continue;
         const m = await measure(n, new Rng(seed), make);
         measured[name] = m;
         queries[name] = m.stats;
-        console.error(`  ${name.padEnd(48)} p50 ${m.stats.p50Ms} ms  p99 ${m.stats.p99Ms} ms  CPU p50 ${m.stats.cpuP50Ms} ms  (${m.stats.meanResults} results, ${n} runs)`);
+        console.error(`  ${name.padEnd(48)} p50 ${m.stats.p50Ms} ms  p99 ${m.stats.p99Ms} ms  CPU p50 ${m.stats.cpuP50Ms} / p99 ${m.stats.cpuP99Ms} ms  (${m.stats.meanResults} results, ${n} runs)`);
       }
       passes.push({ seed, queries, proofCache: proofCache.stats(), loadAverage: loadAvg() });
+      if (pass === 1 && a.warmCache && a.passes > 1) {
+        const t = performance.now();
+        const tiles = await warmProofCache(store, size, proofCache);
+        warmed = { seconds: Math.round((performance.now() - t) / 100) / 10, tilesRead: tiles };
+        console.error(`proof cache warmed: ${tiles} tiles read and hashed in ${warmed.seconds} s; ${JSON.stringify(proofCache.stats())}`);
+      }
       // The acceptance figures are those of the last pass (steady state when passes ≥ 2).
       accept = acceptance(pass, measured, HISTORY_ALL);
     }
@@ -330,7 +343,7 @@ async function main(): Promise<void> {
         loadAverage1m5m15m: { beforeQueries: loadBefore, afterQueries: loadAfter },
       },
       nodeHashMicroseconds: hashes,
-      proofCache: { maxMiB: a.proofCacheMib, ...cacheStats },
+      proofCache: { maxMiB: a.proofCacheMib, ...cacheStats, warmedAfterPass1: warmed },
       entries: a.entries,
       blockSize: a.block,
       signedEntries: a.sign,

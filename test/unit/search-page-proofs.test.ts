@@ -2,13 +2,16 @@
 // batch's results while it looks for the next (one page prover, shared right-edge folds and
 // partial tiles). Whatever the batch boundaries and the candidates a scope rejects in between,
 // every result must carry the inclusion proof of its own index at the pinned size, byte for byte
-// src/merkle inclusionProof's, and its own leaf.
+// src/merkle inclusionProof's, and its own leaf. Warming the proof cache (every full tile, newest
+// first, within the cache's bound) leaves later pages with no tile to read and proofs unchanged.
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../../node/storage/index.js';
 import { SearchEngine, type SearchPage, type SearchScope } from '../../node/search/query.js';
 import { resourceHistory } from '../../node/search/history.js';
 import { inclusionProof, rootFromInclusionProof, treeHash } from '../../src/merkle/proof.js';
 import { leafHash } from '../../src/merkle/index.js';
+import { configureProofCache, pageProofs, warmProofCache } from '../../node/search/proofs.js';
+import { ENTRY_BYTES } from '../../node/search/tile-cache.js';
 import { SeededRandom } from './support/seeded-random.js';
 import { TempDirs } from './support/storage-fixture.js';
 import { SearchLog, bruteForce } from './support/search-fixture.js';
@@ -76,4 +79,27 @@ describe('page proofs across candidate batches', () => {
     expect(hist.steps.length).toBe(hist.results.length);
     await expectProven(log, hist);
   }, 120_000);
+
+  it('warmProofCache fills the cache newest tile first, within its bound; pages then read no tile and stay exact', async () => {
+    const store = await openStore(await dirs.make(), { searchIndexes: false });
+    open.push(store);
+    const log = new SearchLog(store, new SeededRandom('page-proofs-warm'));
+    while (log.entries.length < 3_000) await log.appendBlock(200);
+    const size = log.entries.length; // 11 full level-0 tiles and a partial one
+    // Room for 5 tiles: the 5 newest full ones are warmed, nothing else.
+    const small = configureProofCache(store, { maxBytes: 5 * ENTRY_BYTES + 10 });
+    expect(await warmProofCache(store, size, small)).toBeGreaterThanOrEqual(5);
+    expect([6, 7, 8, 9, 10].every((t) => small.has(0, t))).toBe(true);
+    expect(small.stats().entries).toBe(5);
+    const big = configureProofCache(store, {});
+    expect(await warmProofCache(store, size, big)).toBe(11);
+    for (let t = 0; t < 11; t++) expect(big.has(0, t)).toBe(true);
+    expect(big.has(0, 11)).toBe(false); // partial: never cached
+    expect(await warmProofCache(store, size, big)).toBe(0); // nothing left to read
+    const misses = big.stats().misses;
+    const idx = [0, 255, 256, 1_500, 2_815, 2_816, size - 1];
+    const got = await pageProofs(store, idx, size);
+    expect(big.stats().misses).toBe(misses);
+    for (const [k, i] of idx.entries()) expect(got[k]).toEqual(await inclusionProof(store, i, size));
+  }, 60_000);
 });
