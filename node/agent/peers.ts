@@ -1,6 +1,6 @@
-// The agent's peers: the first usable one of the list takes the submissions; one that fails (a
-// whole request: unreachable, timeout, 429, 503) is not asked again for a backoff that doubles
-// per consecutive failure (peerBackoffBaseMs up to peerBackoffMaxMs), and the next one is used.
+// The agent's peers: submissions go round-robin to the usable ones; one that fails (a whole
+// request: unreachable, timeout, 429, 503) is not asked again for a backoff that doubles per
+// consecutive failure (peerBackoffBaseMs up to peerBackoffMaxMs), and the next one is used.
 import { CairnClient, type CairnCredentials } from '../../src/client/client.js';
 import { CairnApiError } from '../../src/client/errors.js';
 import type { AgentLimits, AgentPeerStatus } from './types.js';
@@ -33,14 +33,22 @@ export class PeerList {
     }));
   }
 
-  /** The first peer from the current one on that is not backing off, or null. */
+  /**
+   * The next peer that is not backing off, round-robin from the current one, or null. Spreading
+   * the submissions spreads the work of receiving them (parsing, signature checks, gossip) over
+   * the peers instead of loading one of them.
+   */
   pick(now: number): PeerState | null {
+    const p = this.peek(now);
+    if (p !== null) this.cur = (this.peers.indexOf(p) + 1) % this.peers.length;
+    return p;
+  }
+
+  /** The peer pick() would return, without moving on. */
+  peek(now: number): PeerState | null {
     for (let k = 0; k < this.peers.length; k++) {
       const p = this.peers[(this.cur + k) % this.peers.length]!;
-      if (p.downUntil <= now) {
-        this.cur = (this.cur + k) % this.peers.length;
-        return p;
-      }
+      if (p.downUntil <= now) return p;
     }
     return null;
   }

@@ -1,21 +1,12 @@
-// The submitter: signs spooled events, submits them in batches to any reachable peer, and removes
-// each from the spool only once a peer confirmed it final.
+// The submitter: signs spooled events, submits them in batches round-robin to the reachable peers,
+// and removes each from the spool only once a peer confirmed it final.
 //
 // Finality is learned by submitting the same signed bytes again (POST /v1/entries is open under
 // every access policy, so the agent needs no read credential and its checks are not meta-audited
 // reads): a peer answers `known-final` for an entry covered by a quorum-signed checkpoint,
 // `known-pending` while it waits, `accepted` if it had lost it (a restarted peer's mempool).
-// Every version of an event (see event.ts) is sent together, so whichever one the log holds answers.
-//
-// Per-entry answers, for the versions of one event together:
-//   any known-final                   → final: removed from the spool
-//   any accepted / known-pending      → in flight: checked again after checkFirstMs, doubling
-//   latest version clock_skew         → it waited longer than the peers' maxClockSkewMs: a new
-//                                       version with a fresh time is recorded (synced) and sent
-//   latest version conflict           → the log holds a different entry with this id (an event
-//                                       re-sent with its id after it was final, or an id reused):
-//                                       counted in `conflicts`, logged, removed
-//   anything else (busy, unknown_client, ...) → sent again after a backoff; nothing is dropped
+// Every version of an event (see event.ts) is sent together, so whichever one the log holds
+// answers; what the answers mean: verdict.ts. Which events are checked when: finality.ts.
 // A request that fails as a whole (unreachable, timeout, 429, 503) marks that peer down for a
 // backoff (peerBackoffBaseMs doubling up to peerBackoffMaxMs) and the next peer is used.
 import type { CairnCredentials } from '../../src/client/client.js';
@@ -25,6 +16,8 @@ import { toHex } from '../../src/encoding/bytes.js';
 import type { AuditEntry } from '../../src/entry/types.js';
 import { signEntry } from '../../src/entry/sign.js';
 import { versionEntry } from './event.js';
+import { verdicts } from './verdict.js';
+import { checkpointSize, FinalityWatch, FINALITY_POLL_MS, } from './finality.js';
 import { PeerList, type PeerState } from './peers.js';
 import type { Spool } from './spool.js';
 import type { AgentCounters, AgentLimits, AgentPeerStatus } from './types.js';
@@ -49,8 +42,6 @@ export interface SubmitterOptions {
   now?: () => number;
 }
 
-type Verdict = 'final' | 'inflight' | 'retime' | 'conflict' | 'error';
-
 export class Submitter {
   readonly inflight = new Map<number, Flight>();
   /**
@@ -68,20 +59,19 @@ export class Submitter {
   private pauseUntil = 0;
   private pauseLevel = 0;
   /**
-   * Finality checks wait until then after a round of checks found nothing final: while the network
-   * finalizes nothing (no quorum, or slower than the agent submits) re-submitting the whole backlog
-   * would only cost the peers signature checks. Checks are in submission order (Map order), so a
-   * round that finds nothing final means the later ones are not final either.
+   * Checks by time (finality.ts) wait until then after a round of checks found nothing final:
+   * checks are in submission order (Map order), so the later ones are not final either.
    */
   private checkPauseUntil = 0;
   private checkPauseLevel = 0;
   /**
-   * Entries allowed in flight now (submitBatchMax..inflightMax). Halved when entries expired from
-   * the mempools (re-timed: the network finalizes slower than the agent sends within the peers'
-   * maxClockSkewMs), grown by what became final: the agent runs as far ahead of finality as the
-   * network can take, not more (each expired entry costs a re-signing and more submissions).
+   * Entries allowed in flight (submitBatchMax..inflightMax). Halved when entries expired from
+   * the mempools (re-timed: each costs a re-signing and more submissions), grown by what became
+   * final.
    */
   private window: number;
+  /** The final tree size, which decides how many checks are due (finality.ts). */
+  private readonly watch = new FinalityWatch();
   /** Signed versions of records in flight (at most inflightMax + two batches). */
   private readonly signed = new Map<number, AuditEntry[]>();
   private stopped = true;
@@ -110,6 +100,22 @@ export class Submitter {
       this.wake();
     };
     for (let i = 0; i < this.opts.limits.submitConcurrency; i++) this.workers.push(this.work());
+    // Not awaited by stop(): it touches no spool, and a read in flight ends by its own deadline.
+    void this.watchFinalSize();
+  }
+
+  /** Reads the final tree size while events are in flight; its growth makes checks due. */
+  private async watchFinalSize(): Promise<void> {
+    while (!this.stopped) {
+      const now = this.now();
+      const peer = this.inflight.size === 0 ? null : this.peers.peek(now);
+      if (peer !== null) {
+        // A failed read is not a peer failure: submissions decide the peers' backoff.
+        const size = await peer.client.checkpoint().then(checkpointSize, () => null);
+        if (size !== null && this.watch.observe(size, this.now(), this.inflight.size)) this.wake();
+      }
+      if (!this.stopped) await new Promise((r) => setTimeout(r, FINALITY_POLL_MS));
+    }
   }
 
   async stop(): Promise<void> {
@@ -172,7 +178,15 @@ export class Submitter {
   /** How long until something may be due (a check, a pause ending), at most 1 s. */
   private nextDue(now: number): number {
     let t = now + 1000;
-    for (const f of this.inflight.values()) if (f.nextAt < t) t = f.nextAt;
+    // Following the log, checks become due when the final size grows (the watch wakes the
+    // workers); else at their time, not before a check pause ends, and not while another worker
+    // holds them (a past time would make the worker spin).
+    if (!this.watch.following(now)) {
+      for (const [seq, f] of this.inflight) {
+        const at = Math.max(f.nextAt, this.checkPauseUntil);
+        if (at < t && !this.taken.has(seq)) t = at;
+      }
+    }
     if (this.pauseUntil > now && this.pauseUntil < t) t = this.pauseUntil;
     return t - now;
   }
@@ -194,18 +208,24 @@ export class Submitter {
       out.push(seq);
       return true;
     };
-    for (const [seq, f] of now < this.checkPauseUntil ? [] : this.inflight) {
-      if (f.nextAt > now || this.taken.has(seq)) continue;
+    // Following the log: as many of the oldest as it finalized, but one found pending waits for
+    // its time (blocks need not hold entries in submission order); else the time schedule.
+    const following = this.watch.following(now);
+    for (const [seq, f] of following || now >= this.checkPauseUntil ? this.inflight : []) {
+      if (this.taken.has(seq) || ((!following || f.checks > 0) && f.nextAt > now)) continue;
       if (!meta.has(seq)) {
         this.inflight.delete(seq);
         this.signed.delete(seq);
         continue;
       }
+      if (following && this.watch.due <= 0) break;
       if (!fits(seq)) return out;
+      if (following) this.watch.take();
     }
+    const window = this.window;
     if (now < this.pauseUntil) return out;
     for (const seq of this.again) {
-      if (this.inflight.size + out.length >= this.window) break;
+      if (this.inflight.size + out.length >= window) break;
       if (this.taken.has(seq)) continue;
       if (this.inflight.has(seq) || !meta.has(seq)) {
         this.again.delete(seq);
@@ -215,7 +235,7 @@ export class Submitter {
       this.again.delete(seq);
     }
     // Records waiting to be sent again count too, so the signed entries kept stay bounded.
-    while (this.freshHead < this.fresh.length && this.inflight.size + this.again.size + out.length < this.window) {
+    while (this.freshHead < this.fresh.length && this.inflight.size + this.again.size + out.length < window) {
       const seq = this.fresh[this.freshHead]!;
       if (this.taken.has(seq) || this.inflight.has(seq) || !meta.has(seq)) {
         this.freshHead++;
@@ -268,27 +288,15 @@ export class Submitter {
       return;
     }
     this.peers.ok(peer);
-    // Per event: what its versions' answers mean together.
-    const answers = new Map<number, { known: 'final' | 'pending' | null; latest: SubmitItem | null }>();
-    let readmitted = false;
+    // Per event: what its versions' answers mean together (verdict.ts).
+    const { answers, readmitted } = verdicts(results, owner);
     let retimed = false;
-    results.forEach((r, i) => {
-      const o = owner[i]!;
-      if ('status' in r && r.status === 'accepted') readmitted = true;
-      const a = answers.get(o.seq) ?? { known: null, latest: null };
-      if ('status' in r) {
-        if (r.status === 'known-final') a.known = 'final';
-        else if (a.known === null) a.known = 'pending';
-      }
-      if (o.latest) a.latest = r;
-      answers.set(o.seq, a);
-    });
     const now = this.now();
     const final: number[] = [];
     const conflicts: number[] = [];
     let refused: { code: string; message: string } | null = null;
     for (const [seq, a] of answers) {
-      const v = this.verdict(a);
+      const v = a.verdict;
       if (v === 'final') {
         final.push(seq);
         continue;
@@ -362,18 +370,8 @@ export class Submitter {
         this.stuckSeqs.delete(seq);
       }
       await this.opts.spool.remove(done);
+      this.wake(); // room in the window
     }
-  }
-
-  private verdict(a: { known: 'final' | 'pending' | null; latest: SubmitItem | null }): Verdict {
-    if (a.known === 'final') return 'final';
-    if (a.known === 'pending') return 'inflight';
-    const l = a.latest;
-    if (l !== null && 'error' in l) {
-      if (l.error.code === 'clock_skew') return 'retime';
-      if (l.error.code === 'conflict') return 'conflict';
-    }
-    return 'error';
   }
 
   private peerFailed(peer: PeerState, e: unknown): void {
