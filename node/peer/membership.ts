@@ -87,8 +87,6 @@ export function followMembership(o: {
   ledger: Ledger;
   view: SetView;
   addressBook: ReadonlyMap<string, string[]>;
-  /** Not used: our organization is found by all our keys (ledger.validatorSets.isOwnKey). */
-  pub?: Uint8Array;
   log: LogFn;
 }): MembershipFollower {
   const { network, gov, ledger, view, addressBook, log } = o;

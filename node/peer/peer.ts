@@ -304,7 +304,7 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
     );
     await sync.serve();
     // Connections follow the validator set, re-evaluated after every applied block.
-    const membership = followMembership({ network, gov, ledger, view: setView, addressBook, pub, log: logFn });
+    const membership = followMembership({ network, gov, ledger, view: setView, addressBook, log: logFn });
     await runner.start();
     // A (re)connected peer missed what we sent while it was away.
     // (after a moment: its topic subscriptions reach us just after the connection opens).
