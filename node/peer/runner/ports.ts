@@ -4,6 +4,7 @@
 // values and a simulated clock. Keeping them narrow is what lets one runner serve both.
 import type { Ed25519Verifier } from '../../../src/crypto/types.js';
 import type { HeightValidators } from '../../../src/consensus/index.js';
+import type { Store } from '../../storage/store-api.js';
 
 /**
  * The validator set of each height and this peer's place in it (governance changes sets between
@@ -13,20 +14,12 @@ export interface RunnerSets {
   at(height: number): HeightValidators;
 }
 
-/** The durable part the runner uses: signer state, per-height WAL, evidence. */
-export interface RunnerStore {
-  /** Synced: durable before the promise resolves. */
-  putSignerState(s: Uint8Array): Promise<void>;
-  getSignerState(): Promise<Uint8Array | undefined>;
-  /** Appends records to height's WAL in one write (synced unless opts.sync === false). */
-  walAppend(height: number, records: Uint8Array[], opts?: { sync?: boolean }): Promise<void>;
-  /** All records of height's WAL in append order. */
-  walRead(height: number): Promise<Uint8Array[]>;
-  /** Deletes the WAL of every height < belowHeight. */
-  walPrune(belowHeight: number): Promise<void>;
-  /** Synced; identical records are stored once. */
-  putEvidence(e: Uint8Array): Promise<void>;
-}
+/**
+ * The durable part the runner uses: signer state, per-height WAL, evidence — the Store's own
+ * methods (node/storage/store-api.ts documents their durability), so the simulator's disk
+ * implements exactly these.
+ */
+export type RunnerStore = Pick<Store, 'putSignerState' | 'getSignerState' | 'walAppend' | 'walRead' | 'walPrune' | 'putEvidence'>;
 
 export interface RunnerLedgerHead {
   height: number;
