@@ -104,11 +104,15 @@ describe('organization key rotation from keys.next, without a restart', () => {
     );
     const carrier = signEntry(govEntry(rotation, { time: new Date().toISOString(), actor: { id: 'ops', type: 'service' } }), c.clients[0]!.signer);
     expect(await p0.submit([carrier])).toMatchObject([{ status: 'accepted' }]);
+    const acceptedAtSubmit = load.accepted.length;
     // A few heights past the effective one: decided with organization 3 signing under its new key.
     await waitFor(c, `heads past the effective height ${eff}`, () => c.peers.every((p) => p!.status().height >= eff + 3), () => clusterProgress(c), { maxMs: 60_000 });
     expect(peer3.status().governance?.epoch).toBe(1);
     await load.stop();
-    expect(load.accepted.length).toBeGreaterThan(100);
+    // The load ran on across the rotation (on a quiet machine the heights to the effective one take
+    // about a second, so the count is small; what matters is that entries kept being accepted).
+    expect(acceptedAtSubmit).toBeGreaterThan(0);
+    expect(load.accepted.length).toBeGreaterThan(acceptedAtSubmit);
     expect(c.peers[3]).toBe(peer3);
     expect(peer3.status().validator?.name).toBe(o3().name);
     expect(warnings3.filter((w) => w.includes('not in the validator set'))).toEqual([]);
