@@ -19,15 +19,11 @@ import { CURSOR_TEXT_MAX } from '../search/cursor.js';
 import { isSearchError, type SearchErrorCode } from '../search/errors.js';
 import { resourceHistory } from '../search/history.js';
 import { filterFromParams, SEARCH_LIMIT_MAX, SearchEngine, type SearchOptions, type SearchScope } from '../search/query.js';
-import { warmProofCache } from '../search/proofs.js';
 import { searchScopeOf } from '../search/scope.js';
 import { clientAddress } from './admission.js';
 import { clientGone, type RouteContext } from './context.js';
 import { sendError } from './errors.js';
 import { parseTimeout } from './entries.js';
-
-/** Delay before the proof cache is warmed: after start-up work (catch-up, consensus) has begun. */
-const PROOF_CACHE_WARM_DELAY_MS = 5_000;
 
 /** Node's base64 (same text as the portable encoder, much faster on a page of 1,000 results). */
 const nodeBase64 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
@@ -145,15 +141,7 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: RouteContext): v
   };
   const slots = new SearchSlots();
 
-  // A started peer's proof cache is empty, and the first search touching each tile pays ~254 hashes for it. Fill it
-  // in the background shortly after start, newest tiles first, yielding between batches (a 1,000,000-entry log
-  // costs ~3 s of CPU spread over the batches); the cache's byte bound still holds.
-  const warm = setTimeout(() => {
-    const size = ctx.peer.status().finalSize;
-    if (size > 0) void warmProofCache(ctx.peer.internals.store, size).catch(() => undefined);
-  }, PROOF_CACHE_WARM_DELAY_MS);
-  warm.unref();
-  app.addHook('onClose', async () => clearTimeout(warm));
+  // The proof cache is warmed by the peer itself (node/peer/proof-warm.ts), once per peer start.
 
   /** Gate, slot, engine, record, answer: the common path of both routes. */
   async function answer(

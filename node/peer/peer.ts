@@ -26,6 +26,7 @@ import { loadGenesis, type Genesis } from './genesis.js';
 import { Ledger, type AppliedInfo } from './ledger.js';
 import { Mempool, GOSSIP_BATCH_ENTRIES_MAX, type SubmitResult } from './mempool.js';
 import { Syncer, type SyncStats } from './sync.js';
+import { startProofCacheWarm, type ProofCacheOptions } from './proof-warm.js';
 
 /** Entries of a gossiped batch checked synchronously by the topic validator (the rest: by the handler). */
 export const GOSSIP_VALIDATOR_SAMPLE = 8;
@@ -49,6 +50,8 @@ export interface PeerOptions {
   netLimits?: Partial<NetLimits>;
   /** Write search indexes in each block's batch (default true; false only for benchmarks). */
   searchIndexes?: boolean;
+  /** Bounds of the search proof cache and delay of its warm-up (proof-warm.ts); no warm-up without search indexes. */
+  proofCache?: ProofCacheOptions;
   /** Further keys of this organization (config `keys.next`): a rotation's next key signs from its effective height without a restart. */
   nextSigners?: readonly Ed25519Signer[];
   now?: () => number;
@@ -317,6 +320,8 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
     // Entries whose time left the skew window can never be put in a block: drop them.
     const expireTimer = setInterval(() => mempool.expire(), MEMPOOL_EXPIRE_INTERVAL_MS);
     expireTimer.unref();
+    // Without search indexes no search is answered: nothing to warm.
+    const proofWarm = startProofCacheWarm(store, () => ledger.finalSize(), { ...(opts.searchIndexes === false ? { warmDelayMs: -1 } : {}), ...opts.proofCache }, logFn);
 
     const events = new EventEmitter<PeerEvents>();
     ledger.on('block', (i) => events.emit('block', i));
@@ -426,6 +431,8 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
         if (stopped) return;
         stopped = true;
         clearInterval(expireTimer);
+        // Before the store closes: the warm-up reads tiles from it.
+        await proofWarm.stop();
         membership.stop();
         mempool.stop();
         sync.stop();

@@ -326,12 +326,13 @@ const WARM_BATCH = 32;
  * them), newest first, until the cache is full or every tile is in: what a peer's cache holds
  * after it has answered queries all over the log. A tile not cached costs ~254 SHA-256 on the
  * first page that touches it; warming pays that up front, in batches that yield to the event loop.
- * Returns the number of tiles read.
+ * Returns the number of tiles read (fewer when `signal` is aborted first).
  */
-export async function warmProofCache(reader: TileReader, size: number, cache: TileNodeCache = proofCacheFor(reader)): Promise<number> {
+export async function warmProofCache(reader: TileReader, size: number, cache: TileNodeCache = proofCacheFor(reader), signal?: AbortSignal): Promise<number> {
   const fullTiles = Math.floor(size / TILE_WIDTH);
   let read = 0;
-  for (let t = fullTiles - 1; t >= 0 && cache.stats().entries < cache.capacity(); ) {
+  // `signal` is checked before every batch: once it is aborted (the peer stops), no further tile is read.
+  for (let t = fullTiles - 1; t >= 0 && cache.stats().entries < cache.capacity() && signal?.aborted !== true; ) {
     // No more tiles than the cache has room for: a bigger batch would evict the newest ones.
     const room = Math.min(WARM_BATCH, cache.capacity() - cache.stats().entries);
     const batch: number[] = [];
