@@ -77,6 +77,30 @@ export function createPeerMetrics(peer: Peer, now: () => number = Date.now): Pee
       for (const [kind, n] of Object.entries(status().publishFailures)) this.inc({ kind }, n);
     },
   });
+  // Bytes on the wire (TCP payload of libp2p connections: Noise, Yamux and gossipsub included),
+  // per remote peer; the cost bench divides them by the entries finalized.
+  const wireCounter = (name: string, help: string, pick: (r: { sent: number; received: number }) => number) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ['peer'],
+      registers,
+      collect() {
+        this.reset();
+        for (const r of peer.internals.net.wireBytes().perPeer) this.inc({ peer: r.peer }, pick(r));
+      },
+    });
+  wireCounter('cairn_net_bytes_sent_total', 'Bytes written to libp2p connections, by remote peer id', (r) => r.sent);
+  wireCounter('cairn_net_bytes_received_total', 'Bytes read from libp2p connections, by remote peer id', (r) => r.received);
+  new Counter({
+    name: 'cairn_net_socket_writes_total',
+    help: 'socket.write calls on libp2p connections (each one send syscall unless writes are coalesced)',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(peer.internals.net.wireBytes().writes);
+    },
+  });
   // Quorum, lag, disk and the alert evaluator/outbox (the names docs/deploy/prometheus and docs/deploy/grafana use).
   registerMonitorMetrics(registry, peer, status);
   const http = new Counter({ name: 'cairn_http_requests_total', help: 'HTTP requests answered', labelNames: ['route', 'status'], registers });

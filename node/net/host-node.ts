@@ -14,6 +14,7 @@ import type { HostNode } from './host-state.js';
 import type { NetLimits } from './limits.js';
 import type { NetLogger } from './logger.js';
 import type { MembershipGate } from './membership-gate.js';
+import type { WireMeter } from './wire-bytes.js';
 
 /** How often a refused outsider is logged (it is counted every time). */
 const DENIED_LOG_INTERVAL_MS = 60_000;
@@ -33,10 +34,12 @@ export interface HostNodeOptions {
   log: NetLogger;
   stats: NetStats;
   gate: MembershipGate;
+  /** Counts bytes on the wire of every connection. */
+  wire: WireMeter;
 }
 
 /** Creates the (not yet started) libp2p node. */
-export async function createHostNode({ privateKey, listen, n, allowedTopics, limits, log, stats, gate }: HostNodeOptions): Promise<HostNode> {
+export async function createHostNode({ privateKey, listen, n, allowedTopics, limits, log, stats, gate, wire }: HostNodeOptions): Promise<HostNode> {
   const isGenesis = (id: PeerId): boolean => gate.admits(id.toString());
   const deniedLoggedAt = new Map<string, number>();
 
@@ -44,7 +47,7 @@ export async function createHostNode({ privateKey, listen, n, allowedTopics, lim
     start: false,
     privateKey,
     addresses: { listen },
-    transports: [tcp()],
+    transports: [wire.transport(tcp())],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     // Admit only the admitted peers (gate), in both directions. Inbound peers are known only once the

@@ -6,6 +6,7 @@ import type { NetLimits, ProtocolLimits } from './limits.js';
 import type { NetLogger } from './logger.js';
 import type { RequestHandler, RequestOptions } from './reqresp.js';
 import type { CairnTopics } from './topics.js';
+import type { WireBytes } from './wire-bytes.js';
 
 export interface GenesisPeer {
   /** libp2p peer id (base58btc string, e.g. `12D3KooW...`). */
@@ -146,5 +147,7 @@ export interface PeerNetwork {
   /** gossipsub's score of a peer (0 for unknown peers; negative after rejected messages). */
   peerScore(peerId: string): number;
   stats(): NetStats;
+  /** Bytes written to / read from the TCP sockets of libp2p connections, in total and per peer. */
+  wireBytes(): WireBytes;
   stop(): Promise<void>;
 }

@@ -20,6 +20,7 @@ import { setUpPeers } from './host-peers.js';
 import { setUpRequests } from './host-requests.js';
 import { freshDialState, zeroStats, type HostState } from './host-state.js';
 import type { PeerNetwork, PeerNetworkOptions } from './host-types.js';
+import { createWireMeter } from './wire-bytes.js';
 
 export type { GenesisPeer, PeerNetworkOptions, PublishOptions, GossipValidator, GossipHandler, GenesisMismatch, NetStats, PeerNetwork, MemberUpdate } from './host-types.js';
 export { MAX_OUTBOUND_REQUESTS_PER_PEER } from './host-requests.js';
@@ -27,7 +28,9 @@ export { MAX_OUTBOUND_REQUESTS_PER_PEER } from './host-requests.js';
 export async function createPeerNetwork(opts: PeerNetworkOptions): Promise<PeerNetwork> {
   const { limits, log, namespace, genesisHash, selfStr, listen, genesis, gate, n, cairnTopics, allowedTopics } = resolveHostSetup(opts);
   const stats = zeroStats();
-  const node = await createHostNode({ privateKey: opts.privateKey, listen, n, allowedTopics, limits, log, stats, gate });
+  const wire = createWireMeter({ coalesceWrites: false });
+  const node = await createHostNode({ privateKey: opts.privateKey, listen, n, allowedTopics, limits, log, stats, gate, wire });
+  node.addEventListener('connection:open', (evt) => wire.attach(evt.detail));
   const s: HostState = { node, limits, log, stats, selfStr, genesis, gate, dialState: new Map(), stopped: false };
   for (const id of genesis.keys()) s.dialState.set(id, freshDialState(limits));
 
@@ -96,6 +99,7 @@ export async function createPeerNetwork(opts: PeerNetworkOptions): Promise<PeerN
     },
 
     stats: () => ({ ...stats }),
+    wireBytes: () => wire.snapshot(),
 
     async stop() {
       if (s.stopped) return;

@@ -219,6 +219,10 @@ describe('tlog-tiles, proofs and metrics', () => {
     expect(m1.get('cairn_block_rounds_count')!).toBeGreaterThan(0);
     expect(m1.get('cairn_final_tree_size')!).toBeGreaterThanOrEqual(N);
     expect(m1.get('cairn_peers_connected')).toBe(3);
+    // Bytes on the wire: one row per connected peer, and they grew with the traffic.
+    const wire = (m: Map<string, number>) => [...m].filter(([k]) => k.startsWith('cairn_net_bytes_received_total{peer="') && !k.includes('"other"'));
+    expect(wire(m1).length).toBe(3);
+    expect(wire(m1).reduce((s, [, v]) => s + v, 0)).toBeGreaterThan(wire(m0).reduce((s, [, v]) => s + v, 0));
     expect(metricValue(after.text, 'cairn_http_requests_total', '{route="/v1/entries",status="202"}')).toBeGreaterThanOrEqual(1);
     expect(m1.has('cairn_mempool_entries')).toBe(true);
   }, 120_000);
