@@ -24,16 +24,18 @@ import { parseTrustFile } from '../src/verifier/index.js';
 import { ALERTS_FULL, ALERTS_SMOKE, bestFullRun, runAlertsPhase } from './alerts.js';
 import { auditorSpeed, fetchProofSamples, runCairnAudit, verifyRatePerCore, type AuditorSpeed, type AuditRun } from './auditor.js';
 import { BENCH_AUTH_MODES, BenchCredentials, type BenchAuthMode } from './auth.js';
-import { describeCounters, diffSnapshots, snapshotPeers, type StepCounters } from './counters.js';
+import { describeCounters, diffSnapshots, snapshotPeers } from './counters.js';
 import { BenchHttp } from './http.js';
-import { LoadgenPool, type MergedResult } from './loadgens.js';
+import { LoadgenPool } from './loadgens.js';
 import { killAllPeers, startPeerProcess, stopAllPeers, stopPeerProcess, writeNetwork, type BenchNetworkSpec, type PeerProcess } from './network.js';
 import { codeRoot, recordedPath } from './paths.js';
 import { cpuSeconds, diskBytes, peakRssBytes, threadCpuSeconds } from './procstat.js';
 import { summarizeProfile } from './profile.js';
 import type { LoadgenPhase } from './protocol.js';
-import { latencyTrend, round, summarize, type LatencySummary } from './stats.js';
+import { round } from './stats.js';
 import { formatTable } from './table.js';
+import { settle, status, waitConnected } from './settle.js';
+import { stepReport, type StepReport } from './step.js';
 
 export interface BenchOptions {
   orgs: number;
@@ -155,11 +157,6 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
   return o;
 }
 
-/**
- * A step keeps up only if its p99 stays under this (besides no rejection, everything final and
- * no latency trend): an 8-second step can hide a slowly growing backlog that a 30-second one shows.
- */
-const KEEP_UP_P99_MS = 3000;
 /** Lowest offered rate the ramp goes down to (entries/s). */
 const RATE_FLOOR = 25;
 
@@ -167,116 +164,6 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function log(msg: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
-}
-
-interface StepReport {
-  id: string;
-  offeredRate: number;
-  offered: number;
-  accepted: number;
-  final: number;
-  finalizedPerSec: number;
-  latencyMs: LatencySummary;
-  firstQuarterP50Ms: number;
-  lastQuarterP50Ms: number;
-  drainMs: number;
-  dropped: number;
-  errors: Record<string, number>;
-  keepsUp: boolean;
-  why: string;
-  proofsOk: number;
-  proofsFailed: number;
-  /** Submissions' HTTP statuses, as the load generators saw them. */
-  httpStatus: Record<string, number>;
-  /** Load generators' reads answered other than 200 (checkpoint polls, entry bundles, receipts). */
-  readStatus: Record<string, number>;
-  /** What the peers' own counters say happened during the step. */
-  counters: StepCounters | null;
-  /** Load generators' authenticated requests (bench --auth): signed, peer tokens fetched, bearer. */
-  auth: { signed: number; tokenRequests: number; bearer: number };
-}
-
-function stepReport(r: MergedResult, rate: number, durationMs: number, counters: StepCounters | null): StepReport {
-  const lat = summarize(r.latencyMs);
-  const trend = latencyTrend(r.submitMs, r.latencyMs, durationMs);
-  const errors = Object.fromEntries(Object.entries(r.codes).filter(([, n]) => n > 0));
-  const window = Math.max(r.sendMs, r.lastFinalMs) / 1000;
-  const finalizedPerSec = window > 0 ? r.finalAccepted / window : 0;
-  let why = '';
-  if (r.dropped > 0) why = `${r.dropped} entries dropped (too many requests in flight)`;
-  else if (Object.keys(errors).length > 0) why = `rejections ${JSON.stringify(errors)}`;
-  else if (r.sent < r.offered) why = `only ${r.sent} of ${r.offered} sent in time`;
-  else if (r.finalAccepted < r.accepted) why = `${r.accepted - r.finalAccepted} accepted entries not final after the drain`;
-  else if (!(trend.lastQuarterP50 <= 1.5 * trend.firstQuarterP50 + 300)) why = `backlog grows (p50 ${round(trend.firstQuarterP50)} ms -> ${round(trend.lastQuarterP50)} ms)`;
-  else if (!(lat.p99 <= KEEP_UP_P99_MS)) why = `p99 ${round(lat.p99)} ms > ${KEEP_UP_P99_MS} ms`;
-  if (r.proofsFailed > 0) why = `${why}${why ? '; ' : ''}${r.proofsFailed} inclusion proofs failed: ${r.proofProblems.join(' | ')}`;
-  return {
-    id: r.id,
-    offeredRate: round(rate),
-    offered: r.offered,
-    accepted: r.accepted,
-    final: r.finalAccepted,
-    finalizedPerSec: round(finalizedPerSec),
-    latencyMs: { count: lat.count, p50: round(lat.p50), p90: round(lat.p90), p99: round(lat.p99), max: round(lat.max) },
-    firstQuarterP50Ms: round(trend.firstQuarterP50),
-    lastQuarterP50Ms: round(trend.lastQuarterP50),
-    drainMs: round(r.drainMs),
-    dropped: r.dropped,
-    errors,
-    keepsUp: why === '',
-    why,
-    proofsOk: r.proofsOk,
-    proofsFailed: r.proofsFailed,
-    httpStatus: r.httpStatus,
-    readStatus: r.readStatus,
-    counters,
-    auth: r.auth,
-  };
-}
-
-interface PeerStatusJson {
-  height: number;
-  treeSize: number;
-  finalSize: number;
-  peers: { connected: boolean }[];
-  mempool: { entries: number };
-}
-
-async function status(http: BenchHttp, url: string): Promise<PeerStatusJson | null> {
-  try {
-    const r = await http.json<PeerStatusJson>(`${url}/v1/status`, 5_000);
-    return r.status === 200 ? r.value : null;
-  } catch {
-    return null;
-  }
-}
-
-/** Waits until every listed peer answers and sees all the others; bounded. */
-async function waitConnected(http: BenchHttp, procs: PeerProcess[], timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ss = await Promise.all(procs.map((p) => status(http, p.spec.url)));
-    if (ss.every((s) => s !== null && s.peers.filter((x) => x.connected).length >= procs.length - 1)) return;
-    for (const p of procs) if (!p.alive) throw new Error(`peer ${p.spec.name} exited during startup:\n${p.lines.slice(-20).join('\n')}`);
-    if (Date.now() > deadline) {
-      throw new Error(`peers not connected after ${timeoutMs} ms: ${JSON.stringify(ss.map((s) => (s === null ? null : s.peers.map((x) => x.connected))))}\n${procs.map((p) => `${p.spec.name}: ${p.lines.slice(-5).join('\n')}`).join('\n')}`);
-    }
-    await sleep(250);
-  }
-}
-
-/**
- * Waits (bounded) until every listed peer has an empty mempool, and all agree on a final size
- * equal to their tree size: nothing left over from the previous phase.
- */
-async function settle(http: BenchHttp, urls: string[], timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const ss = await Promise.all(urls.map((u) => status(http, u)));
-    if (ss.every((s) => s !== null && s.mempool.entries === 0 && s.finalSize === s.treeSize && s.treeSize === ss[0]!.treeSize)) return;
-    await sleep(200);
-  }
-  log(`network did not settle within ${timeoutMs} ms; continuing (the next phase starts with a backlog)`);
 }
 
 function machine() {
