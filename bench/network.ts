@@ -175,7 +175,8 @@ export function startPeerProcess(spec: BenchPeerSpec, opts: { cpuProfDir?: strin
     cwd: codeRoot(),
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, CAIRN_STATUS_INTERVAL_MS: '0', CAIRN_LOG_LEVEL: 'warn', ...(opts.env ?? {}) },
+    // MALLOC_ARENA_MAX=2 as docs/peer.md (Memory) advises operators: glibc's per-thread arenas cost ~90 MiB of RSS under load.
+    env: { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2', CAIRN_STATUS_INTERVAL_MS: '0', CAIRN_LOG_LEVEL: 'warn', ...(opts.env ?? {}) },
   });
   if (proc.pid === undefined) throw new Error(`could not start peer ${spec.name}`);
   const p: PeerProcess = {

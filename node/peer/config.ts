@@ -3,7 +3,7 @@
 // variables that override single fields (handy for containers and tests):
 //   CAIRN_DATA_DIR, CAIRN_GENESIS, CAIRN_SIGNING_KEY, CAIRN_P2P_KEY,
 //   CAIRN_LISTEN (comma-separated multiaddrs), CAIRN_HTTP (host:port), CAIRN_LOG_LEVEL,
-//   CAIRN_SEARCH_INDEXES (on/off).
+//   CAIRN_SEARCH_INDEXES (on/off), CAIRN_PROOF_CACHE_MIB.
 //
 // Two keys per organization, kept apart on purpose:
 // - the signing key (the organization's Ed25519 seed, written by `cairn keygen`): signs consensus
@@ -25,6 +25,8 @@ import { checkKeysField } from './signing-keys.js';
 
 /** Largest config or key file read, in bytes. */
 export const CONFIG_BYTES_MAX = 64 * 1024;
+/** Largest proofCacheMiB (a full level-0 tile per 16 KiB: 4 GiB covers ~64M entries). */
+export const PROOF_CACHE_MIB_MAX = 4096;
 /** Most listen addresses. */
 export const LISTEN_ADDRS_MAX = 8;
 
@@ -49,6 +51,8 @@ export interface PeerConfig {
    * so needs `cairn reindex` before it answers searches again (docs/search.md).
    */
   searchIndexes?: boolean;
+  /** Bound of the search proof cache in MiB (default 16; 0 turns it off): docs/peer.md, Memory. */
+  proofCacheMiB?: number;
   /**
    * Addresses of other organizations' peers, as multiaddrs ending in `/p2p/<peer id>`: for
    * organizations added by governance after the genesis (whose records carry no address), or to
@@ -79,7 +83,7 @@ export interface PeerAuthConfig {
 /** Most CORS origins in the allow-list. */
 export const CORS_ORIGINS_MAX = 64;
 
-const FIELDS = ['dataDir', 'genesis', 'signingKey', 'p2pKey', 'listen', 'http', 'logLevel', 'auth', 'searchIndexes', 'peers', 'keys'];
+const FIELDS = ['dataDir', 'genesis', 'signingKey', 'p2pKey', 'listen', 'http', 'logLevel', 'auth', 'searchIndexes', 'proofCacheMiB', 'peers', 'keys'];
 const REQUIRED = ['dataDir', 'genesis', 'signingKey', 'p2pKey'];
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -201,6 +205,7 @@ export function parseConfig(input: unknown, baseDir: string, env: Record<string,
     ['CAIRN_HTTP', 'http', (s) => (s === '' || s === 'none' ? null : s)],
     ['CAIRN_LOG_LEVEL', 'logLevel', (s) => s],
     ['CAIRN_SEARCH_INDEXES', 'searchIndexes', (s) => (s === 'on' ? true : s === 'off' ? false : s)],
+    ['CAIRN_PROOF_CACHE_MIB', 'proofCacheMiB', (s) => (/^[0-9]{1,5}$/.test(s) ? Number(s) : s)],
   ];
   const fieldSource: Record<string, string> = {};
   for (const [envName, field, conv] of overrides) {
@@ -226,6 +231,9 @@ export function parseConfig(input: unknown, baseDir: string, env: Record<string,
     return failure('config_bad_log_level', `logLevel must be one of ${LOG_LEVELS.join(', ')}`, where('logLevel'));
   }
   if (o.searchIndexes !== undefined && typeof o.searchIndexes !== 'boolean') return failure('config_bad_search_indexes', 'searchIndexes must be true or false (CAIRN_SEARCH_INDEXES: on or off)', where('searchIndexes'));
+  if (o.proofCacheMiB !== undefined && !(Number.isSafeInteger(o.proofCacheMiB) && (o.proofCacheMiB as number) >= 0 && (o.proofCacheMiB as number) <= PROOF_CACHE_MIB_MAX)) {
+    return failure('config_bad_proof_cache', `proofCacheMiB must be an integer in 0..${PROOF_CACHE_MIB_MAX}`, where('proofCacheMiB'));
+  }
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
   const auth = checkAuth(o.auth, abs);
   if (!auth.ok) return auth;
@@ -243,6 +251,7 @@ export function parseConfig(input: unknown, baseDir: string, env: Record<string,
       logLevel: o.logLevel as LogLevel,
       auth: auth.auth,
       searchIndexes: o.searchIndexes !== false,
+      ...(o.proofCacheMiB !== undefined ? { proofCacheMiB: o.proofCacheMiB as number } : {}),
       peers: [...((o.peers as string[] | undefined) ?? [])],
       ...(keys.next.length > 0 ? { keys: { next: keys.next } } : {}),
     },

@@ -33,7 +33,9 @@ export const DEFAULT_LIMITS: GenesisLimits = {
   timeouts: { proposeMs: 3_000, prevoteMs: 1_000, precommitMs: 1_000, deltaMs: 500 },
   maxClockSkewMs: 10 * 60 * 1000,
   mempoolMaxEntries: 20_000,
-  mempoolMaxBytes: 64 * 1024 * 1024,
+  // Eight blocks of the default maxBlockBytes; at 300-byte entries mempoolMaxEntries binds first. Held in the
+  // peer's heap, so it counts against the peer's memory (docs/peer.md, Memory).
+  mempoolMaxBytes: 16 * 1024 * 1024,
 };
 
 type R<T> = { ok: true; value: T } | PeerFailure;

@@ -148,6 +148,7 @@ export async function startPeerFromConfig(config: PeerConfig, logger?: NetLogger
     dataDir: config.dataDir,
     listen: config.listen,
     ...(config.searchIndexes === false ? { searchIndexes: false } : {}),
+    ...(config.proofCacheMiB !== undefined ? { proofCache: { maxBytes: config.proofCacheMiB * 1024 * 1024 } } : {}),
     ...(config.peers !== undefined && config.peers.length > 0 ? { peers: config.peers } : {}),
     ...(nextSigners.length > 0 ? { nextSigners } : {}),
     ...(logger ? { logger } : {}),

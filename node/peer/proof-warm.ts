@@ -9,6 +9,13 @@ import { configureProofCache, proofCacheFor, warmProofCache } from '../search/pr
 import type { TileCacheLimits } from '../search/tile-cache.js';
 import type { Store } from '../storage/store.js';
 
+/**
+ * A peer's default bound: 1,024 full level-0 tiles (16 KiB each), the newest ~260,000 entries.
+ * Fixed whatever the log size, so a peer's memory does not grow with its log (a search far back
+ * pays ~254 hashes per tile it touches outside the cache; config proofCacheMiB raises it).
+ */
+export const PEER_PROOF_CACHE_BYTES = 16 * 1024 * 1024;
+
 /** Delay before the warm-up: after start-up work (catch-up, consensus) has begun. */
 export const PROOF_CACHE_WARM_DELAY_MS = 5_000;
 
@@ -25,13 +32,11 @@ export interface ProofWarm {
 type Log = (level: 'debug' | 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void;
 
 /**
- * Sets the proof cache bounds of `store` (when given) and schedules its warm-up over the log that is
+ * Sets the proof cache bounds of `store` (PEER_PROOF_CACHE_BYTES unless given) and schedules its warm-up over the log that is
  * final `warmDelayMs` later.
  */
 export function startProofCacheWarm(store: Store, finalSize: () => number, opts: ProofCacheOptions, log: Log): ProofWarm {
-  if (opts.maxBytes !== undefined || opts.maxEntries !== undefined) {
-    configureProofCache(store, { ...(opts.maxBytes !== undefined ? { maxBytes: opts.maxBytes } : {}), ...(opts.maxEntries !== undefined ? { maxEntries: opts.maxEntries } : {}) });
-  }
+  configureProofCache(store, { maxBytes: opts.maxBytes ?? PEER_PROOF_CACHE_BYTES, ...(opts.maxEntries !== undefined ? { maxEntries: opts.maxEntries } : {}) });
   const ac = new AbortController();
   let running: Promise<void> = Promise.resolve();
   const delay = opts.warmDelayMs ?? PROOF_CACHE_WARM_DELAY_MS;
