@@ -20,6 +20,7 @@ import { BenchHttp } from './http.js';
 import { LoadgenPool } from './loadgens.js';
 import { codeRoot, recordedPath } from './paths.js';
 import { peakRssBytes } from './procstat.js';
+import { status } from './settle.js';
 import { summarize, round } from './stats.js';
 import { killAllPeers, startPeerProcess, stopAllPeers, writeNetwork, type BenchNetworkSpec, type PeerProcess } from './network.js';
 
@@ -73,20 +74,6 @@ function parseArgs(argv: string[]): Options {
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 function log(m: string): void {
   process.stderr.write(`[memory ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
-}
-
-interface StatusJson {
-  treeSize: number;
-  finalSize: number;
-  peers: { connected: boolean }[];
-}
-async function status(http: BenchHttp, url: string): Promise<StatusJson | null> {
-  try {
-    const r = await http.json<StatusJson>(`${url}/v1/status`, 5_000);
-    return r.status === 200 ? r.value : null;
-  } catch {
-    return null;
-  }
 }
 
 /** Starts the four peers on copies of `store` and waits until they are connected and final at its head. */
