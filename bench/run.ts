@@ -166,7 +166,7 @@ function log(msg: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 }
 
-function machine() {
+export function machine() {
   // CAIRN_BENCH_COMMIT names the code when it runs from an export without .git (e.g. a clean copy of HEAD).
   let commit = process.env.CAIRN_BENCH_COMMIT ?? 'unknown';
   try {

@@ -28,6 +28,9 @@ function idHex(id: Uint8Array): string {
   return Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('hex');
 }
 
+/** Peers each heartbeat's IHAVE announcement goes to (at most n−1). */
+export const GOSSIP_LAZY_PEERS = 2;
+
 export interface GossipSettings {
   /** Number of genesis peers including ourselves. */
   n: number;
@@ -46,8 +49,14 @@ export interface GossipSettings {
  *   without it.
  * - Recovery of a message whose direct send was lost (or relaying across a missing link) is
  *   lazy: at every heartbeat each peer announces the ids of its recent messages (IHAVE) to
- *   Dlazy = n−1 peers, which fetch what they lack (IWANT); consensus also re-sends its own
- *   messages while a height is stuck, and catch-up covers longer absences.
+ *   Dlazy = min(n−1, GOSSIP_LAZY_PEERS) random peers, which fetch what they lack (IWANT);
+ *   consensus also re-sends its own messages while a height is stuck, and catch-up covers
+ *   longer absences. Not to all n−1: every peer holds every message, so with Dlazy = n−1 each
+ *   peer received n−1 IHAVE lists per heartbeat, each naming every message of the last 3
+ *   heartbeats (the consensus messages of n peers among them): O(n²) ids per peer, for
+ *   messages it almost always already had. With a fixed Dlazy a peer receives ~Dlazy lists
+ *   per heartbeat whatever n is, and a message announced by the n−1 peers that hold it over
+ *   3 heartbeats still reaches one that missed it with near certainty.
  * - floodPublish: our own messages go to every subscribed peer.
  * - StrictNoSign: no libp2p-level author signature; Cairn messages are signed inside.
  * - Scoring only penalises invalid messages (P4): a validator's 'reject' costs the peer that
@@ -56,7 +65,7 @@ export interface GossipSettings {
  *   only genesis peers (and tests run every peer on 127.0.0.1).
  */
 export function gossipsubOptions(s: GossipSettings): Partial<GossipsubOpts> {
-  const D = Math.max(1, s.n - 1);
+  const lazy = Math.max(1, Math.min(s.n - 1, GOSSIP_LAZY_PEERS));
   // A WeakMap keyed by the data buffer lets msgIdFn reuse the digest fastMsgIdFn just computed
   // for the same inbound message (gossipsub calls both on one received message).
   const digests = new WeakMap<Uint8Array, { topic: string; id: Uint8Array }>();
@@ -95,7 +104,9 @@ export function gossipsubOptions(s: GossipSettings): Partial<GossipsubOpts> {
     Dhi: 0,
     Dscore: 0,
     Dout: 0,
-    Dlazy: D,
+    Dlazy: lazy,
+    // gossipsub gossips to max(Dlazy, gossipFactor × non-mesh peers): 0 keeps it at Dlazy.
+    gossipFactor: 0,
     floodPublish: true,
     fallbackToFloodsub: false,
     globalSignaturePolicy: 'StrictNoSign',

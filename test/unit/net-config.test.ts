@@ -73,10 +73,16 @@ describe('gossip settings', () => {
     expect(toHex(gossipMessageId('/ta', utf8('bc')))).not.toBe(want);
   });
 
-  it('publishes to every peer directly (flood, no eager mesh forwarding), gossips ids to all, no signatures, and scores only invalid messages', () => {
+  it('publishes to every peer directly (flood, no eager mesh forwarding), gossips ids to 2 peers, no signatures, and scores only invalid messages', () => {
     const o = gossipsubOptions({ n: 4, allowedTopics: ['/a', '/b'] });
     expect([o.D, o.Dlo, o.Dhi, o.Dout]).toEqual([0, 0, 0, 0]);
-    expect(o.Dlazy).toBe(3);
+    // Ids are announced to a fixed number of peers, not to all n − 1: each peer then receives
+    // IHAVE lists from ~2 peers per heartbeat whatever n is (with n − 1 it grew as n²).
+    expect(o.Dlazy).toBe(2);
+    expect(o.gossipFactor).toBe(0);
+    expect(gossipsubOptions({ n: 10, allowedTopics: ['/a'] }).Dlazy).toBe(2);
+    expect(gossipsubOptions({ n: 3, allowedTopics: ['/a'] }).Dlazy).toBe(2);
+    expect(gossipsubOptions({ n: 2, allowedTopics: ['/a'] }).Dlazy).toBe(1);
     expect(o.floodPublish).toBe(true);
     expect(o.globalSignaturePolicy).toBe('StrictNoSign');
     expect(o.allowPublishToZeroTopicPeers).toBe(true);

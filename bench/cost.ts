@@ -1,0 +1,322 @@
+// How cost grows with the number of organizations and the entry size (`npm run bench:cost`):
+// for each n in --orgs and each size in --entry-bytes, a fresh network of n peer processes on
+// 127.0.0.1 and a short ladder of open-loop steps to the highest rate that still keeps up (the
+// same keep-up rule as `npm run bench`), and at that step: CPU per finalized entry per peer
+// (/proc/<pid>/stat of every peer ÷ entries ÷ n), bytes on the wire per entry per peer (the
+// peers' cairn_net_bytes_received_total ÷ entries ÷ n) and write system calls per entry per peer
+// (/proc/<pid>/io syscw: sockets, LevelDB and logs together). `--rate R` runs one step at R
+// instead of the ladder: the same offered rate for every n, to compare per-peer cost directly.
+// Then, when an `etcd` binary is on PATH, the same load shape against a 4-member etcd
+// (bench/etcd.ts). Bounded: ~10 minutes on 2 cores for the default 3 × 2 configurations.
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { join } from 'node:path';
+import { parseMetrics } from './counters.js';
+import { runEtcdPhase, type EtcdPhaseResult } from './etcd.js';
+import { BenchHttp } from './http.js';
+import { LoadgenPool } from './loadgens.js';
+import { killAllPeers, startPeerProcess, stopAllPeers, writeNetwork, BENCH_PEERS_MAX, type PeerProcess } from './network.js';
+import { codeRoot, recordedPath } from './paths.js';
+import { cpuSeconds } from './procstat.js';
+import { summarizeProfile } from './profile.js';
+import { machine } from './run.js';
+import { settle, waitConnected } from './settle.js';
+import { stepReport, type StepReport } from './step.js';
+import { round } from './stats.js';
+
+const USAGE = `usage: bench:cost [--orgs 4,7,10] [--entry-bytes 300,1024] [--step-s 6] [--rate R] [--profile] [--etcd auto|off] [--out FILE]`;
+
+export interface CostOptions {
+  orgs: number[];
+  entryBytes: number[];
+  /** Length of one ladder step. */
+  stepS: number;
+  /** One step at this offered rate per configuration instead of the ladder. */
+  rate: number | null;
+  /** V8 CPU profile of the first peer of each configuration (summarised into the result). */
+  profile: boolean;
+  etcd: 'auto' | 'off';
+  out: string | null;
+}
+
+/** Up-steps of the ladder (×LADDER_FACTOR each) before it stops anyway, and down-steps (÷2). */
+const LADDER_UP_MAX = 5;
+const LADDER_DOWN_MAX = 2;
+const LADDER_FACTOR = 1.6;
+/** Lowest offered rate the ladder goes down to (entries/s). */
+const RATE_FLOOR = 25;
+/** First offered rate for 4 organizations and 300-byte entries; scaled by 4/n and by size. */
+const START_RATE_4_ORGS = 400;
+/** Load generators and client keys (as the default bench). */
+const LOADGENS = 2;
+const CLIENTS = 256;
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+function log(msg: string): void {
+  process.stderr.write(`[bench:cost ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+}
+
+function list(v: string, name: string, min: number, max: number): number[] {
+  const xs = v.split(',').map((x) => Number(x.trim()));
+  if (xs.length === 0 || xs.some((x) => !Number.isInteger(x) || x < min || x > max)) throw new Error(`${name} must be a comma-separated list of integers in ${min}..${max}\n${USAGE}`);
+  return xs;
+}
+
+export function parseCostArgs(argv: string[]): CostOptions {
+  const o: CostOptions = { orgs: [4, 7, 10], entryBytes: [300, 1024], stepS: 6, rate: null, profile: false, etcd: 'auto', out: null };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const v = (): string => {
+      const x = argv[++i];
+      if (x === undefined) throw new Error(`${a} needs a value\n${USAGE}`);
+      return x;
+    };
+    switch (a) {
+      case '--orgs':
+        o.orgs = list(v(), '--orgs', 1, BENCH_PEERS_MAX);
+        break;
+      case '--entry-bytes':
+        o.entryBytes = list(v(), '--entry-bytes', 200, 16_384);
+        break;
+      case '--step-s':
+        o.stepS = list(v(), '--step-s', 2, 60)[0]!;
+        break;
+      case '--rate':
+        o.rate = list(v(), '--rate', 10, 100_000)[0]!;
+        break;
+      case '--profile':
+        o.profile = true;
+        break;
+      case '--etcd': {
+        const m = v();
+        if (m !== 'auto' && m !== 'off') throw new Error(`--etcd must be auto or off\n${USAGE}`);
+        o.etcd = m;
+        break;
+      }
+      case '--out':
+        o.out = v();
+        break;
+      case '--help':
+      case '-h':
+        throw new Error(USAGE);
+      default:
+        throw new Error(`unknown argument ${JSON.stringify(a)}\n${USAGE}`);
+    }
+  }
+  return o;
+}
+
+/** What the peers used during one step, read from /proc and their /metrics. */
+interface Usage {
+  cpuS: number;
+  syscw: number;
+  wireReceived: number;
+  wireSent: number;
+  /** Height of the first peer (heights decided during a step: per-block costs). */
+  height: number;
+}
+
+async function syscw(pid: number): Promise<number> {
+  try {
+    const m = /^syscw:\s+(\d+)$/m.exec(await readFile(`/proc/${pid}/io`, 'utf8'));
+    return m === null ? NaN : Number(m[1]);
+  } catch {
+    return NaN;
+  }
+}
+
+async function usage(http: BenchHttp, procs: PeerProcess[]): Promise<Usage> {
+  const u: Usage = { cpuS: 0, syscw: 0, wireReceived: 0, wireSent: 0, height: 0 };
+  for (const p of procs) {
+    u.cpuS += await cpuSeconds(p.pid);
+    u.syscw += await syscw(p.pid);
+    const r = await http.request(`${p.spec.url}/metrics`, { timeoutMs: 10_000 });
+    for (const [k, x] of parseMetrics(r.status === 200 ? r.body.toString('utf8') : '')) {
+      if (k.startsWith('cairn_net_bytes_received_total')) u.wireReceived += x;
+      else if (k.startsWith('cairn_net_bytes_sent_total')) u.wireSent += x;
+      else if (k === 'cairn_height' && p === procs[0]) u.height = x;
+    }
+  }
+  return u;
+}
+
+export interface CostStep {
+  offeredRate: number;
+  finalizedPerSec: number;
+  final: number;
+  keepsUp: boolean;
+  why: string;
+  p50Ms: number;
+  p99Ms: number;
+  cpuMsPerEntryPerPeer: number;
+  wireBytesPerEntryPerPeer: number;
+  writeSyscallsPerEntryPerPeer: number;
+  /** Entries per decided block during the step (per-block costs are spread over these). */
+  entriesPerBlock: number;
+}
+
+export interface CostRow {
+  orgs: number;
+  entryBytes: number;
+  /** The step the row reports: the highest that kept up (or, with --rate, the only one). */
+  at: CostStep | null;
+  steps: CostStep[];
+  loadAverage: { start: number; end: number };
+  profile?: unknown;
+}
+
+function costStep(rep: StepReport, n: number, d: Usage): CostStep {
+  const per = (x: number, k = 1) => (rep.final > 0 ? round((x * k) / rep.final / n, 3) : NaN);
+  return {
+    offeredRate: rep.offeredRate,
+    finalizedPerSec: rep.finalizedPerSec,
+    final: rep.final,
+    keepsUp: rep.keepsUp,
+    why: rep.why,
+    p50Ms: rep.latencyMs.p50,
+    p99Ms: rep.latencyMs.p99,
+    cpuMsPerEntryPerPeer: per(d.cpuS, 1000),
+    wireBytesPerEntryPerPeer: round(per(d.wireReceived)),
+    writeSyscallsPerEntryPerPeer: per(d.syscw),
+    entriesPerBlock: d.height > 0 ? round(rep.final / d.height, 1) : NaN,
+  };
+}
+
+async function measureConfig(o: CostOptions, n: number, entryBytes: number, http: BenchHttp): Promise<CostRow> {
+  const loadStart = round(os.loadavg()[0]!, 2);
+  const dir = await mkdtemp(join(os.tmpdir(), 'cairn-cost-'));
+  const profDir = join(dir, 'profiles');
+  let pool: LoadgenPool | null = null;
+  try {
+    const net = await writeNetwork(dir, { peers: n, clients: CLIENTS });
+    if (o.profile) await mkdir(profDir, { recursive: true });
+    const procs = net.peers.map((spec, i) => startPeerProcess(spec, { env: { CAIRN_SEARCH_INDEXES: 'on' }, ...(o.profile && i === 0 ? { cpuProfDir: profDir } : {}) }));
+    await waitConnected(http, procs, 90_000);
+    pool = await LoadgenPool.start(LOADGENS, { trustJson: net.trustJson, entryBytes, auth: null }, net.clients.map((c) => c.seedHex));
+    const urls = net.peers.map((p) => p.url);
+    const steps: CostStep[] = [];
+    const run = async (id: string, rate: number, durationMs: number): Promise<CostStep> => {
+      await settle(http, urls, 30_000);
+      const u0 = await usage(http, procs);
+      const r = await pool!.runPhase({ id, rate, durationMs, urls, tickMs: 50, pollMs: 20, drainMs: 10_000, stallMs: 5_000, proofSample: 5 });
+      const u1 = await usage(http, procs);
+      const d: Usage = { cpuS: u1.cpuS - u0.cpuS, syscw: u1.syscw - u0.syscw, wireReceived: u1.wireReceived - u0.wireReceived, wireSent: u1.wireSent - u0.wireSent, height: u1.height - u0.height };
+      const s = costStep(stepReport(r, rate, durationMs, null), n, d);
+      log(`n=${n} ${entryBytes} B ${id}: offered ${round(rate)}/s -> ${s.finalizedPerSec}/s, p99 ${s.p99Ms} ms, ${s.cpuMsPerEntryPerPeer} ms CPU, ${s.wireBytesPerEntryPerPeer} B wire, ${s.writeSyscallsPerEntryPerPeer} writes per entry per peer, ${s.entriesPerBlock} entries/block${s.keepsUp ? '' : ` — does not keep up: ${s.why}`}`);
+      return s;
+    };
+    await run('warmup', Math.max(RATE_FLOOR, 50), 2_000);
+    const stepMs = o.stepS * 1000;
+    let at: CostStep | null = null;
+    if (o.rate !== null) {
+      at = await run('fixed', o.rate, stepMs);
+      steps.push(at);
+    } else {
+      let rate = (START_RATE_4_ORGS * 4) / n / Math.sqrt(entryBytes / 300);
+      let failedAt: number | null = null;
+      for (let up = 0, down = 0; up < LADDER_UP_MAX; ) {
+        const s = await run(`step${steps.length}`, rate, stepMs);
+        steps.push(s);
+        if (s.keepsUp) {
+          at = s;
+          rate *= LADDER_FACTOR;
+          up++;
+        } else if (at === null && down < LADDER_DOWN_MAX && rate / 2 >= RATE_FLOOR) {
+          failedAt = rate;
+          rate /= 2;
+          down++;
+        } else {
+          failedAt = rate;
+          break;
+        }
+      }
+      if (at !== null && failedAt !== null && failedAt > at.offeredRate) {
+        const s = await run('step-mid', (at.offeredRate + failedAt) / 2, stepMs);
+        steps.push(s);
+        if (s.keepsUp) at = s;
+      }
+    }
+    let profile: unknown;
+    await pool.close();
+    pool = null;
+    await stopAllPeers();
+    if (o.profile) {
+      const { readdir } = await import('node:fs/promises');
+      const f = (await readdir(profDir)).find((x) => x.endsWith('.cpuprofile'));
+      if (f !== undefined) profile = await summarizeProfile(join(profDir, f), 25);
+    }
+    return { orgs: n, entryBytes, at, steps, loadAverage: { start: loadStart, end: round(os.loadavg()[0]!, 2) }, ...(profile === undefined ? {} : { profile }) };
+  } finally {
+    pool?.kill();
+    killAllPeers();
+    await sleep(200);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function fmt(x: number | undefined, digits = 0): string {
+  return x === undefined || !Number.isFinite(x) ? '-' : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+export function formatCostTable(r: { rows: CostRow[]; etcd: EtcdPhaseResult; startedAt: string; elapsedS: number; machine: ReturnType<typeof machine> }): string {
+  const head = ['orgs', 'entry', 'max finalized/s', 'CPU ms/entry/peer', 'wire B/entry/peer', 'write syscalls/entry/peer', 'load avg'];
+  const lines = r.rows.map((x) => [
+    String(x.orgs),
+    `${x.entryBytes} B`,
+    x.at === null ? 'none kept up' : `${fmt(x.at.finalizedPerSec)}${x.steps.length === 1 ? ' (fixed rate)' : ''}`,
+    fmt(x.at?.cpuMsPerEntryPerPeer, 3),
+    fmt(x.at?.wireBytesPerEntryPerPeer),
+    fmt(x.at?.writeSyscallsPerEntryPerPeer, 2),
+    `${x.loadAverage.start} -> ${x.loadAverage.end}`,
+  ]);
+  const w = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const row = (l: string[]) => l.map((c, i) => (i < 2 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
+  const m = r.machine;
+  const out = [`Cairn cost by organizations and entry size (${r.startedAt}, ${r.elapsedS} s; ${m.cpuModel}, ${m.cores} cores, Node ${m.node}, commit ${m.commit})`, row(head), ...lines.map(row)];
+  const e = r.etcd;
+  if (e.skipped) out.push(`etcd: ${e.reason}`);
+  else out.push(`etcd (${e.members} members, ${e.version}): ${fmt(e.maxPutsPerSec)} committed puts/s (${e.valueBytes}-byte values, ${e.batch} puts per txn); Cairn n=4 ${e.valueBytes} B: ${fmt(r.rows.find((x) => x.orgs === 4 && x.entryBytes === e.valueBytes)?.at?.finalizedPerSec)}/s`);
+  return out.join('\n');
+}
+
+export async function runCost(o: CostOptions): Promise<Record<string, unknown>> {
+  const startedAt = new Date();
+  const http = new BenchHttp(16);
+  const onSignal = (sig: NodeJS.Signals) => {
+    log(`${sig}: stopping every child`);
+    killAllPeers();
+    process.exit(130);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  process.once('exit', killAllPeers);
+  const rows: CostRow[] = [];
+  for (const n of o.orgs) for (const b of o.entryBytes) rows.push(await measureConfig(o, n, b, http));
+  const etcd: EtcdPhaseResult = o.etcd === 'off' ? { skipped: true, reason: 'etcd phase turned off (--etcd off)' } : await runEtcdPhase({ valueBytes: o.entryBytes.includes(300) ? 300 : o.entryBytes[0]!, stepS: o.stepS, log });
+  return { kind: 'cost', startedAt: startedAt.toISOString(), elapsedS: round((Date.now() - startedAt.getTime()) / 1000, 1), machine: machine(), options: { ...o }, rows, etcd };
+}
+
+async function main(): Promise<void> {
+  let o: CostOptions;
+  try {
+    o = parseCostArgs(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`bench:cost: ${(e as Error).message}\n`);
+    process.exit(2);
+  }
+  const result = await runCost(o);
+  const out = o.out ?? join(codeRoot(), 'bench', 'results', `cost-${(result.startedAt as string).replace(/[:.]/g, '-')}${o.rate !== null ? '-fixed' : ''}.json`);
+  await mkdir(join(out, '..'), { recursive: true });
+  await writeFile(out, JSON.stringify({ ...result, options: { ...o, out: recordedPath(out) } }, null, 2) + '\n');
+  process.stdout.write(formatCostTable(result as unknown as Parameters<typeof formatCostTable>[0]) + '\n');
+  process.stdout.write(`JSON: ${out}\n`);
+  process.exit(0);
+}
+
+const invokedDirectly = process.argv[1]?.endsWith('/bench/cost.ts') === true || process.argv[1]?.endsWith('/bench/cost.js') === true;
+if (invokedDirectly) {
+  main().catch((e: Error) => {
+    process.stderr.write(`bench:cost: failed: ${e.stack ?? e.message}\n`);
+    process.exit(1);
+  });
+}
