@@ -169,6 +169,9 @@ class Loadgen {
     let requests = 0;
     let requestErrors = 0;
     const httpStatus: Record<string, number> = {};
+    // A pool that has seen no checkpoint yet (peers started on an existing log) starts at its head,
+    // not at index 0.
+    if (this.verifiedSize === 0 && phase.urls.length > 0) await this.pollCheckpoint(phase.urls[0]!).catch(() => undefined);
     // Entries of the log before this phase cannot be ours: start reading bundles at the verified size.
     let mapped = this.verifiedSize;
     let finalCount = 0;

@@ -13,6 +13,7 @@
 // --smoke: sizes 2,000 and 20,000, 5 s of load (checks that every part works). --reuse DIR: the
 // built logs of an earlier --keep run (building 1,000,000 entries takes a few minutes).
 import { cp, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildCatchupLog } from './catchup-build.js';
@@ -76,6 +77,21 @@ function log(m: string): void {
   process.stderr.write(`[memory ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 }
 
+/**
+ * Resident memory of `pid` split as /proc/<pid>/status does: RssAnon (the process's own memory:
+ * heap, Buffers, native allocations) and RssFile (file pages mapped in, mostly LevelDB's
+ * memory-mapped table files: clean page cache the kernel may drop, counted in VmHWM too).
+ */
+function rssSplit(pid: number): { anon: number; file: number } {
+  try {
+    const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB$`, 'm').exec(s)?.[1] ?? NaN) * 1024;
+    return { anon: kb('RssAnon'), file: kb('RssFile') };
+  } catch {
+    return { anon: NaN, file: NaN };
+  }
+}
+
 /** Starts the four peers on copies of `store` and waits until they are connected and final at its head. */
 async function startOn(net: BenchNetworkSpec, store: string, size: number, http: BenchHttp): Promise<PeerProcess[]> {
   for (const p of net.peers) {
@@ -135,7 +151,20 @@ async function main(): Promise<void> {
       const load0 = loadavg()[0]!;
       const rssAtStart = await Promise.all(procs.map((p) => peakRssBytes(p.pid)));
       const durationMs = o.durationS * 1000;
+      // VmHWM has no anon/file split: sample both every 200 ms and keep each one's maximum.
+      const maxAnon = procs.map(() => 0);
+      const maxFile = procs.map(() => 0);
+      const sample = () =>
+        procs.forEach((p, i) => {
+          const m = rssSplit(p.pid);
+          maxAnon[i] = Math.max(maxAnon[i]!, m.anon || 0);
+          maxFile[i] = Math.max(maxFile[i]!, m.file || 0);
+        });
+      sample();
+      const sampler = setInterval(sample, 200);
       const r = await pool.runPhase({ id: `log-${size}`, rate: o.rate, durationMs, urls: net.peers.map((p) => p.url), tickMs: 50, pollMs: 20, drainMs: 20_000, stallMs: 6_000, proofSample: 10 });
+      clearInterval(sampler);
+      sample();
       const peak = await Promise.all(procs.map((p) => peakRssBytes(p.pid)));
       const load1 = loadavg()[0]!;
       await pool.close();
@@ -152,15 +181,19 @@ async function main(): Promise<void> {
         latencyMs: { p50: lat.p50, p99: lat.p99 },
         peakRssMiB: peak.map((b) => round(b / MiB, 1)),
         peakRssBeforeLoadMiB: rssAtStart.map((b) => round(b / MiB, 1)),
+        maxRssAnonMiB: maxAnon.map((b) => round(b / MiB, 1)),
+        maxRssFileMiB: maxFile.map((b) => round(b / MiB, 1)),
         loadAverage: { start: round(load0, 2), end: round(load1, 2) },
       };
-      log(`${size}: offered ${o.rate}/s -> finalized ${phase.finalizedPerSec}/s (p50 ${lat.p50} ms), peak RSS ${phase.peakRssMiB.join(' / ')} MiB (before the load ${phase.peakRssBeforeLoadMiB.join(' / ')}), load average ${phase.loadAverage.start} -> ${phase.loadAverage.end}`);
+      log(`${size}: offered ${o.rate}/s -> finalized ${phase.finalizedPerSec}/s (p50 ${lat.p50} ms), peak RSS ${phase.peakRssMiB.join(' / ')} MiB (before the load ${phase.peakRssBeforeLoadMiB.join(' / ')}; anon ${phase.maxRssAnonMiB.join(' / ')}, file ${phase.maxRssFileMiB.join(' / ')}), load average ${phase.loadAverage.start} -> ${phase.loadAverage.end}`);
       phases.push(phase);
     }
 
     // 3. Flat in log size: the largest peer's peak at the big log against the small one's.
     const maxOf = (p: { peakRssMiB: number[] }) => Math.max(...p.peakRssMiB);
     const ratio = round(maxOf(phases[1]!) / maxOf(phases[0]!), 3);
+    const anonOf = (p: { maxRssAnonMiB: number[] }) => Math.max(...p.maxRssAnonMiB);
+    const anonRatio = round(anonOf(phases[1]!) / anonOf(phases[0]!), 3);
     const result = {
       kind: o.smoke ? 'memory-smoke' : 'memory',
       at: new Date(t0).toISOString(),
@@ -170,11 +203,13 @@ async function main(): Promise<void> {
       phases,
       peakRssMaxMiB: phases.map(maxOf),
       bigOverSmall: ratio,
+      rssAnonMaxMiB: phases.map(anonOf),
+      anonBigOverSmall: anonRatio,
       targets: { peakRssMiB: 200, flatWithin: 0.1 },
     };
     const out = o.out ?? join(codeRoot(), 'bench', 'results', `${new Date(t0).toISOString().replace(/[:.]/g, '-')}-memory${o.smoke ? '-smoke' : ''}.json`);
     await writeFile(out, JSON.stringify(result, null, 2) + '\n');
-    log(`peak RSS (largest peer) ${result.peakRssMaxMiB.join(' MiB at ')} MiB; ${o.sizes[1]} / ${o.sizes[0]} entries = ${ratio} (target ≤ 200 MiB, within ±10 %)`);
+    log(`peak RSS (largest peer) ${result.peakRssMaxMiB.join(' MiB at ')} MiB; ${o.sizes[1]} / ${o.sizes[0]} entries = ${ratio}; anon ${result.rssAnonMaxMiB.join(' MiB at ')} MiB = ${anonRatio} (target ≤ 200 MiB, within ±10 %)`);
     log(`JSON: ${recordedPath(out)}`);
   } finally {
     killAllPeers();
