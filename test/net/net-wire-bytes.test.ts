@@ -7,6 +7,8 @@ import { describeHosts, identities, startCluster, stopAll, waitFor, waitFullMesh
 
 const MESSAGES = 20;
 const MESSAGE_BYTES = 50_000;
+/** Distinct one-byte fills: the messages must differ (identical bytes share one message id). */
+const BURST = 200;
 
 describe('bytes on the wire', () => {
   let hosts: PeerNetwork[] = [];
@@ -43,5 +45,24 @@ describe('bytes on the wire', () => {
     expect(bw.received).toBe(bw.perPeer.reduce((s, r) => s + r.received, 0));
     expect(Math.abs(row(b, a.peerId).received - row(a, b.peerId).sent)).toBeLessThan(10_000);
     expect(aw.writes).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('a burst of small messages published in one tick (coalesced into few socket writes) arrives whole and in order', async () => {
+    const ids = await identities(2);
+    hosts = await startCluster(ids, ids);
+    await waitFullMesh(hosts);
+    const [a, b] = hosts as [PeerNetwork, PeerNetwork];
+    const got: number[] = [];
+    b.subscribe(a.topics.consensus, () => 'accept', (_from, data) => {
+      // Each message is 100 copies of its own number: a torn or merged frame would show.
+      if (data.length === 100 && data.every((x) => x === data[0])) got.push(data[0]!);
+    });
+    a.subscribe(a.topics.consensus, () => 'accept', () => {});
+    await waitTopicMesh(hosts, a.topics.consensus);
+    const sends: Promise<unknown>[] = [];
+    for (let k = 0; k < BURST; k++) sends.push(a.publish(a.topics.consensus, new Uint8Array(100).fill(k)));
+    await Promise.all(sends);
+    await waitFor('the burst delivered', () => got.length >= BURST, 20_000, () => `${got.length} of ${BURST}; ${describeHosts(hosts)}`);
+    expect(got).toEqual(Array.from({ length: BURST }, (_, k) => k));
   }, 60_000);
 });
