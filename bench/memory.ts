@@ -92,6 +92,16 @@ function rssSplit(pid: number): { anon: number; file: number } {
   }
 }
 
+/** MALLOC_ARENA_MAX as the peer process got it (null when unset). */
+function peerArenaMax(pid: number): string | null {
+  try {
+    const env = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+    return env.find((e) => e.startsWith('MALLOC_ARENA_MAX='))?.slice('MALLOC_ARENA_MAX='.length) ?? null;
+  } catch {
+    return null;
+  }
+}
+
 /** Starts the four peers on copies of `store` and waits until they are connected and final at its head. */
 async function startOn(net: BenchNetworkSpec, store: string, size: number, http: BenchHttp): Promise<PeerProcess[]> {
   for (const p of net.peers) {
@@ -149,6 +159,7 @@ async function main(): Promise<void> {
       log(`${size}: 4 peers up, final at ${size}`);
       pool = await LoadgenPool.start(2, { trustJson: net.trustJson, entryBytes: 300, auth: null }, net.clients.map((c) => c.seedHex));
       const load0 = loadavg()[0]!;
+      const arenaMax = peerArenaMax(procs[0]!.pid);
       const rssAtStart = await Promise.all(procs.map((p) => peakRssBytes(p.pid)));
       const durationMs = o.durationS * 1000;
       // VmHWM has no anon/file split: sample both every 200 ms and keep each one's maximum.
@@ -184,6 +195,7 @@ async function main(): Promise<void> {
         maxRssAnonMiB: maxAnon.map((b) => round(b / MiB, 1)),
         maxRssFileMiB: maxFile.map((b) => round(b / MiB, 1)),
         loadAverage: { start: round(load0, 2), end: round(load1, 2) },
+        peerMallocArenaMax: arenaMax,
       };
       log(`${size}: offered ${o.rate}/s -> finalized ${phase.finalizedPerSec}/s (p50 ${lat.p50} ms), peak RSS ${phase.peakRssMiB.join(' / ')} MiB (before the load ${phase.peakRssBeforeLoadMiB.join(' / ')}; anon ${phase.maxRssAnonMiB.join(' / ')}, file ${phase.maxRssFileMiB.join(' / ')}), load average ${phase.loadAverage.start} -> ${phase.loadAverage.end}`);
       phases.push(phase);
@@ -199,7 +211,7 @@ async function main(): Promise<void> {
       at: new Date(t0).toISOString(),
       wallS: round((Date.now() - t0) / 1000, 1),
       buildS: round(buildS, 1),
-      machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? '', node: process.version, mallocArenaMax: process.env.MALLOC_ARENA_MAX ?? null },
+      machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? '', node: process.version },
       phases,
       peakRssMaxMiB: phases.map(maxOf),
       bigOverSmall: ratio,
