@@ -291,7 +291,19 @@ export async function runCost(o: CostOptions): Promise<Record<string, unknown>> 
   process.once('SIGTERM', onSignal);
   process.once('exit', killAllPeers);
   const rows: CostRow[] = [];
-  for (const n of o.orgs) for (const b of o.entryBytes) rows.push(await measureConfig(o, n, b, http));
+  for (const n of o.orgs) {
+    for (const b of o.entryBytes) {
+      try {
+        rows.push(await measureConfig(o, n, b, http));
+      } catch (e) {
+        // The ports of a network are picked free but bound later by the peers: on a busy
+        // machine another process can take one first. One retry with fresh ports.
+        if (!/exited during startup|not connected after/.test((e as Error).message)) throw e;
+        log(`n=${n} ${b} B: network did not start (${(e as Error).message.split('\n').slice(0, 2).join(' ')}); one retry with fresh ports`);
+        rows.push(await measureConfig(o, n, b, http));
+      }
+    }
+  }
   const etcd: EtcdPhaseResult = o.etcd === 'off' ? { skipped: true, reason: 'etcd phase turned off (--etcd off)' } : await runEtcdPhase({ valueBytes: o.entryBytes.includes(300) ? 300 : o.entryBytes[0]!, stepS: o.stepS, log });
   return { kind: 'cost', startedAt: startedAt.toISOString(), elapsedS: round((Date.now() - startedAt.getTime()) / 1000, 1), machine: machine(), options: { ...o }, rows, etcd };
 }
