@@ -173,7 +173,7 @@ async function main(): Promise<void> {
         });
       sample();
       const sampler = setInterval(sample, 200);
-      const r = await pool.runPhase({ id: `log-${size}`, rate: o.rate, durationMs, urls: net.peers.map((p) => p.url), tickMs: 50, pollMs: 20, drainMs: 20_000, stallMs: 6_000, proofSample: 10 });
+      const r = await pool.runPhase({ id: `log-${size}`, rate: o.rate, durationMs, urls: net.peers.map((p) => p.url), tickMs: 50, pollMs: 20, drainMs: 20_000, stallMs: 20_000, proofSample: 10 });
       clearInterval(sampler);
       sample();
       const peak = await Promise.all(procs.map((p) => peakRssBytes(p.pid)));
@@ -187,6 +187,9 @@ async function main(): Promise<void> {
         logEntries: size,
         offeredPerSec: o.rate,
         finalizedPerSec: round(window > 0 ? r.finalAccepted / window : 0),
+        sent: r.sent,
+        dropped: r.dropped,
+        accepted: r.accepted,
         final: r.finalAccepted,
         rejected: Object.fromEntries(Object.entries(r.codes).filter(([, n]) => n > 0)),
         latencyMs: { p50: lat.p50, p99: lat.p99 },
