@@ -273,6 +273,7 @@ export function formatCostTable(r: { rows: CostRow[]; etcd: EtcdPhaseResult; sta
   const row = (l: string[]) => l.map((c, i) => (i < 2 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
   const m = r.machine;
   const out = [`Cairn cost by organizations and entry size (${r.startedAt}, ${r.elapsedS} s; ${m.cpuModel}, ${m.cores} cores, Node ${m.node}, commit ${m.commit})`, row(head), ...lines.map(row)];
+  for (const x of r.rows) out.push(`  n=${x.orgs} ${x.entryBytes} B steps (offered->finalized/s): ${x.steps.map((t) => `${fmt(t.offeredRate)}->${fmt(t.finalizedPerSec)}${t.keepsUp ? '' : '✗'}`).join(', ')}`);
   const e = r.etcd;
   if (e.skipped) out.push(`etcd: ${e.reason}`);
   else out.push(`etcd (${e.members} members, ${e.version}): ${fmt(e.maxPutsPerSec)} committed puts/s (${e.valueBytes}-byte values, ${e.batch} puts per txn); Cairn n=4 ${e.valueBytes} B: ${fmt(r.rows.find((x) => x.orgs === 4 && x.entryBytes === e.valueBytes)?.at?.finalizedPerSec)}/s`);
