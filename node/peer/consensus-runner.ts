@@ -56,6 +56,9 @@ export { encodeEnvelope, fastSha256, openEnvelope } from './runner/envelope.js';
 export { HEIGHTS_AHEAD_MAX } from './runner/limits.js';
 export { VALUE_BYTES_MAX } from './height-params.js';
 
+/** A height starts without waiting blockIntervalMs while blocks stay this small (see maybeStart). */
+export const EAGER_START_ENTRIES_MAX = 8;
+
 export class ConsensusRunner extends RunnerBase {
   constructor(o: RunnerOptions) {
     super({ ...o, driverOverrides: { maxValueBytes: VALUE_BYTES_MAX, ...o.driverOverrides } });
@@ -255,16 +258,28 @@ export class ConsensusRunner extends RunnerBase {
     }
   }
 
-  /** Idle and there are entries: start the next height after blockIntervalMs (lets a block fill). */
+  /** Entries in the last block this peer decided (the eager-start rule below reads it). */
+  protected lastBlockEntries = 0;
+
+  /**
+   * Idle and there are entries: start the next height. Batching rule: when the last decided block
+   * and the mempool both hold at most EAGER_START_ENTRIES_MAX entries the network is idle, and the
+   * height starts at once (next macrotask, so a burst delivered together still shares a block): a
+   * lone entry does not wait blockIntervalMs. Otherwise wait blockIntervalMs so the block fills.
+   * Under load blocks exceed the bound, so every height waits the interval as before and no stream
+   * of tiny blocks appears; a load light enough to stay under it costs at most one block per
+   * consensus round trip, each of a few entries.
+   */
   protected maybeStart(): void {
     if (this.stopped || this.halted !== null || this.running || this.startTimer !== null) return;
     if (this.o.mempool.size === 0) return;
+    const eager = this.o.mempool.size <= EAGER_START_ENTRIES_MAX && this.lastBlockEntries <= EAGER_START_ENTRIES_MAX;
     this.startTimer = this.clock.setTimeout(() => {
       this.startTimer = null;
       void this.enqueue(async () => {
         if (!this.running && this.o.mempool.size > 0) await this.startHeight(this.o.ledger.getHead().height + 1);
       });
-    }, this.timingAt(this.o.ledger.getHead().height + 1).blockIntervalMs);
+    }, eager ? 0 : this.timingAt(this.o.ledger.getHead().height + 1).blockIntervalMs);
   }
 
   /** Executes effects strictly in order (see the file header); nothing more once halted. */
@@ -376,6 +391,7 @@ export class ConsensusRunner extends RunnerBase {
         return;
       }
       this.stats.decided++;
+      this.lastBlockEntries = info?.count ?? 0;
       this.o.log('debug', 'decided', { height, entries: info?.count, treeSize: info?.treeSize });
     }
     await this.o.store.walPrune(height + 1).catch((e: Error) => this.o.log('warn', 'WAL prune failed', { error: e.message }));

@@ -1,0 +1,159 @@
+// When the next height starts (the production consensus runner, a real LevelDB store, a controllable
+// clock): on an idle network a lone entry is proposed without waiting blockIntervalMs; when the
+// mempool or the last block is large the runner still waits the interval so blocks fill.
+import { afterEach, describe, expect, it } from 'vitest';
+import { decodeMessage } from '../../src/consensus/index.js';
+import { openStore, type Store } from '../../node/storage/store.js';
+import { ConsensusRunner, EAGER_START_ENTRIES_MAX, fastSha256, openEnvelope, type RunnerClock } from '../../node/peer/consensus-runner.js';
+import { TempDirs } from './support/storage-fixture.js';
+import { TestLedger, env as envOf, genesisFor, proposal, settle, signers, validValue, vote, waitFor } from './support/runner-harness.js';
+
+const INTERVAL_MS = 50;
+
+/** Timers fire only when the test advances the clock. */
+class ManualClock implements RunnerClock {
+  t = Date.now(); // envelopes carry wall-clock send times, checked against this clock
+  private timers: { at: number; f: () => void; id: number }[] = [];
+  private seq = 0;
+  now = () => this.t;
+  setTimeout = (f: () => void, ms: number) => {
+    const id = ++this.seq;
+    this.timers.push({ at: this.t + ms, f, id });
+    return id;
+  };
+  clearTimeout = (h: unknown) => {
+    this.timers = this.timers.filter((x) => x.id !== h);
+  };
+  advance(ms: number): void {
+    this.t += ms;
+    for (;;) {
+      const due = this.timers.filter((x) => x.at <= this.t).sort((a, b) => a.at - b.at)[0];
+      if (due === undefined) return;
+      this.timers = this.timers.filter((x) => x !== due);
+      due.f();
+    }
+  }
+}
+
+class CountingLedger extends TestLedger {
+  /** Entries the next applied block reports. */
+  nextCount = 1;
+  /** Our own blocks are never prevalidated here: valid like the production ledger's own blocks. */
+  override verdict(idHex: string): boolean | undefined {
+    return super.verdict(idHex) ?? true;
+  }
+  override async apply(bytes: Uint8Array, cert: Uint8Array, o: unknown) {
+    return { ...(await super.apply(bytes, cert, o)), count: this.nextCount };
+  }
+}
+
+class Mempool {
+  size = 0;
+  private listeners: (() => void)[] = [];
+  onAdded(f: () => void) {
+    this.listeners.push(f);
+    return () => undefined;
+  }
+  add(n: number): void {
+    this.size += n;
+    for (const f of this.listeners) f();
+  }
+}
+
+const dirs = new TempDirs();
+const open: { runner: ConsensusRunner; store: Store }[] = [];
+afterEach(async () => {
+  for (const o of open.splice(0)) {
+    await o.runner.stop();
+    await o.store.close();
+  }
+  await dirs.removeAll();
+});
+
+/** Validator 0 at head 3: it proposes height 4 round 0 (proposer = (height + round) mod 4). */
+async function setup() {
+  const genesis = genesisFor();
+  (genesis.limits as { blockIntervalMs: number }).blockIntervalMs = INTERVAL_MS;
+  const store = await openStore(await dirs.make());
+  const ledger = new CountingLedger();
+  ledger.height = 3;
+  const mempool = new Mempool();
+  const clock = new ManualClock();
+  const published: Uint8Array[] = [];
+  const logs: { msg: string; fields?: Record<string, unknown> }[] = [];
+  const runner = new ConsensusRunner({
+    genesis,
+    store,
+    ledger: ledger as never,
+    mempool: mempool as never,
+    selfIndex: 0,
+    signer: signers[0]!,
+    clock,
+    publish: (b: Uint8Array) => published.push(b),
+    onBehind: () => undefined,
+    onHalt: () => undefined,
+    log: (_level: string, msg: string, fields?: Record<string, unknown>) => logs.push({ msg, fields }),
+  } as never);
+  await runner.start();
+  open.push({ runner, store });
+  const started = (height: number) => logs.some((l) => l.msg === 'start height' && l.fields?.height === height);
+  const proposals = () =>
+    published.map((b) => decodeMessage(openEnvelope(b)!)).flatMap((d) => (d.ok && d.message.type === 'proposal' ? [d.message] : []));
+  return { runner, ledger, mempool, clock, started, proposals, logs };
+}
+
+describe('consensus runner: when a height starts', () => {
+  it('idle network, one entry: proposes at once, not after blockIntervalMs', async () => {
+    const s = await setup();
+    s.mempool.add(1);
+    s.clock.advance(0);
+    await settle(s.runner);
+    expect(s.started(4)).toBe(true);
+    expect(s.proposals().map((p) => p.height)).toEqual([4]);
+  });
+
+  it('a mempool above the bound waits blockIntervalMs; so does a small mempool after a large block; a small block makes it eager again', async () => {
+    const s = await setup();
+    s.mempool.add(EAGER_START_ENTRIES_MAX + 1);
+    s.clock.advance(INTERVAL_MS - 1);
+    await settle(s.runner);
+    expect(s.started(4)).toBe(false);
+    s.clock.advance(1);
+    await settle(s.runner);
+    expect(s.proposals().map((p) => p.height)).toEqual([4]);
+
+    // Height 4 decides a large block (validators 1 and 2 vote with us: 3 of 4 is a quorum).
+    const decide = (height: number, count: number) => {
+      s.ledger.nextCount = count;
+      s.mempool.size = 0;
+      const id = fastSha256(s.proposals().find((p) => p.height === height)!.value);
+      for (const v of [1, 2]) s.runner.onGossip(envOf(vote(v, 'prevote', height, 0, id)));
+      for (const v of [1, 2]) s.runner.onGossip(envOf(vote(v, 'precommit', height, 0, id)));
+    };
+    decide(4, 50);
+    await settle(s.runner);
+    await waitFor(() => s.ledger.height === 4, 10_000, 'height 4 decided');
+    await settle(s.runner);
+    s.mempool.add(1);
+    s.clock.advance(INTERVAL_MS - 1);
+    await settle(s.runner);
+    expect(s.started(5)).toBe(false);
+    s.clock.advance(1);
+    await settle(s.runner);
+    expect(s.started(5)).toBe(true);
+
+    // Height 5 (validator 1 proposes) decides a one-entry block: the next lone entry goes at once.
+    const v5 = validValue('block 5');
+    s.runner.onGossip(envOf(proposal(1, 5, 0, v5)));
+    s.ledger.nextCount = 1;
+    s.mempool.size = 0;
+    for (const v of [1, 2]) s.runner.onGossip(envOf(vote(v, 'prevote', 5, 0, fastSha256(v5))));
+    for (const v of [1, 2]) s.runner.onGossip(envOf(vote(v, 'precommit', 5, 0, fastSha256(v5))));
+    await waitFor(() => s.ledger.height === 5, 10_000, 'height 5 decided');
+    await settle(s.runner);
+    s.mempool.add(1);
+    s.clock.advance(0);
+    await settle(s.runner);
+    expect(s.started(6)).toBe(true);
+  });
+});
