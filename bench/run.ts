@@ -34,6 +34,7 @@ import { summarizeProfile } from './profile.js';
 import type { LoadgenPhase } from './protocol.js';
 import { round } from './stats.js';
 import { formatTable } from './table.js';
+import { measureIdleLatency } from './idle-latency.js';
 import { settle, status, waitConnected } from './settle.js';
 import { stepReport, type StepReport } from './step.js';
 
@@ -228,6 +229,9 @@ export async function runBench(o: BenchOptions): Promise<Record<string, unknown>
     await sleep(idleMs);
     const idle1 = await Promise.all(procs.map((p) => cpuSeconds(p.pid)));
     const idleCpuPct = idle1.map((x, i) => round(((x - idle0[i]!) / (idleMs / 1000)) * 100, 1));
+    // Idle latency: one entry at a time, each awaited to final, before any load (bench/idle-latency.ts).
+    const idleLatency = await measureIdleLatency(http, { urls: net.peers.map((p) => p.url), trust: trust.trust, clientSeedHex: net.clients[0]!.seedHex, count: S ? 20 : 100, entryBytes: o.entryBytes });
+    log(`idle latency (one entry at a time, ${idleLatency.entries} entries): p50 ${idleLatency.latencyMs.p50} / p90 ${idleLatency.latencyMs.p90} / p99 ${idleLatency.latencyMs.p99} / max ${idleLatency.latencyMs.max} ms`);
     pool = await LoadgenPool.start(o.loadgens, { trustJson: net.trustJson, entryBytes: o.entryBytes, auth: net.auth?.config ?? null }, net.clients.map((c) => c.seedHex));
     const allUrls = net.peers.map((p) => p.url);
     const phase = (id: string, rate: number, durationMs: number, urls = allUrls): LoadgenPhase => ({
@@ -445,6 +449,7 @@ export async function runBench(o: BenchOptions): Promise<Record<string, unknown>
       maxThroughput: { entriesPerSec: maxThroughput, offeredRate: sustained.offeredRate, durationS: durationMs / 1000, ratioToBound: round(maxThroughput / bound, 3), step: sustained },
       steps,
       latency,
+      idleLatency,
       resources: {
         cpuMsPerEntry: round(cpuPerEntryMs, 3),
         idleCpuPctPerPeer: idleCpuPct,

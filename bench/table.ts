@@ -39,6 +39,9 @@ export function formatTable(r: any): string {
   for (const [pct, s] of Object.entries<any>(r.latency)) {
     rows.push([`latency at ${pct} (${fmt(s.offeredRate)}/s)`, `p50 ${fmt(s.latencyMs.p50)} / p90 ${fmt(s.latencyMs.p90)} / p99 ${fmt(s.latencyMs.p99)} / max ${fmt(s.latencyMs.max)} ms (${fmt(s.final)} entries${s.keepsUp ? '' : `; ${s.why}`})`]);
   }
+  rows.push(['  (latency as load generators see it)', 'they poll GET /checkpoint every 20 ms: the poll adds ~10 ms on average to each figure above']);
+  const il = r.idleLatency;
+  if (il !== undefined) rows.push(['idle latency (one entry at a time)', `p50 ${fmt(il.latencyMs.p50, 1)} / p90 ${fmt(il.latencyMs.p90, 1)} / p99 ${fmt(il.latencyMs.p99, 1)} / max ${fmt(il.latencyMs.max, 1)} ms over ${fmt(il.entries)} entries (long-poll ?wait=final, proof verified; no polling delay)`]);
   const res = r.resources;
   rows.push(['CPU per finalized entry', `${fmt(res.cpuMsPerEntry, 3)} ms (all peers together; load generators incl. pre-signing ${fmt(res.loadgenCpuMsPerEntry, 3)} ms)`]);
   const th = Object.entries<number>(res.cpuMsPerEntryByThread ?? {}).sort((a, b) => b[1] - a[1]);
