@@ -1,6 +1,6 @@
 // Public API of the Merkle log (RFC 9162 §2.1 tree, C2SP tlog-tiles storage layout).
 export { MerkleError, isMerkleError, type MerkleErrorCode } from './errors.js';
-export { HASH_BYTES, EMPTY_ROOT, leafHash, nodeHash, isHash } from './hash.js';
+export { HASH_BYTES, EMPTY_ROOT, leafHash, nodeHash, isHash, setSha256Into, sha256IntoImplementation, type Sha256Into } from './hash.js';
 export { MAX_TREE_SIZE } from './math.js';
 export {
   type CompactRange,

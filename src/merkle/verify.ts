@@ -3,7 +3,7 @@
 // 32 bits, so "right-shift" is Math.floor(x / 2) and "LSB(x) is set" is x % 2 === 1.
 
 import { bytesEqual } from '../encoding/bytes.js';
-import { EMPTY_ROOT, HASH_BYTES, isHash, nodeHash } from './hash.js';
+import { EMPTY_ROOT, HASH_BYTES, isHash, nodeHash, nodeHashInto } from './hash.js';
 import { MAX_TREE_SIZE, isPowerOfTwo, isSize } from './math.js';
 
 /**
@@ -53,6 +53,12 @@ function checkProofShape(proof: unknown): (VerifyResult & { ok: false }) | null 
   return null;
 }
 
+// Scratch for the inclusion loop: one 65-byte node (0x01 || left || right) and the running hash r.
+// Verification is synchronous, so one pair serves every call; the result is copied out.
+const STEP = new Uint8Array(1 + 2 * HASH_BYTES);
+STEP[0] = 0x01;
+const R = new Uint8Array(HASH_BYTES);
+
 export type RootFromInclusionResult =
   | { readonly ok: true; readonly root: Uint8Array }
   | { readonly ok: false; readonly code: VerifyFailureCode; readonly message: string };
@@ -73,8 +79,8 @@ export function rootFromInclusionProof(leafHash: Uint8Array, index: number, size
   // 2. "Set fn to leaf_index and sn to tree_size - 1."
   let fn = index;
   let sn = size - 1;
-  // 3. "Set r to hash."
-  let r = leafHash;
+  // 3. "Set r to hash." (r lives in R; each step hashes STEP into R without allocating)
+  R.set(leafHash);
   // 4. "For each value p in the inclusion_path array:"
   for (let i = 0; i < proof.length; i++) {
     const p = proof[i]!;
@@ -83,7 +89,9 @@ export function rootFromInclusionProof(leafHash: Uint8Array, index: number, size
     //  b. "If LSB(fn) is set, or if fn is equal to sn, then:"
     if (fn % 2 === 1 || fn === sn) {
       //   i. "Set r to HASH(0x01 || p || r)."
-      r = nodeHash(p, r);
+      STEP.set(p, 1);
+      STEP.set(R, 1 + HASH_BYTES);
+      nodeHashInto(R, STEP);
       //   ii. "If LSB(fn) is not set, then right-shift both fn and sn equally until either LSB(fn)
       //       is set or fn is 0."
       if (fn % 2 === 0) {
@@ -94,7 +102,9 @@ export function rootFromInclusionProof(leafHash: Uint8Array, index: number, size
       }
     } else {
       //  "Otherwise: Set r to HASH(0x01 || r || p)."
-      r = nodeHash(r, p);
+      STEP.set(R, 1);
+      STEP.set(p, 1 + HASH_BYTES);
+      nodeHashInto(R, STEP);
     }
     //  c. "Finally, right-shift both fn and sn one time."
     fn = Math.floor(fn / 2);
@@ -103,7 +113,7 @@ export function rootFromInclusionProof(leafHash: Uint8Array, index: number, size
   // 5. "Compare sn to 0. […] If sn is equal to 0 and r and the root_hash are equal, then the log
   //    has proven the inclusion of hash. Otherwise, fail the proof verification."
   if (sn !== 0) return fail('PROOF_TOO_SHORT', `inclusion proof has ${proof.length} hashes, too few for index ${index} in size ${size}`);
-  return { ok: true, root: r };
+  return { ok: true, root: R.slice() };
 }
 
 /** RFC 9162 §2.1.3.2: does `proof` show `leafHash` at `index` in the tree of `size` leaves with `root`? */
