@@ -72,3 +72,5 @@ export class GossipBudget {
     return this.total;
   }
 }
+/** Received compact proposal records kept per height for the WAL (one per (validator, round, value)). */
+export const COMPACT_RECORDS_MAX = 256;
