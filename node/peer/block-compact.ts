@@ -15,9 +15,8 @@
 //   u32 entryBytes               Σ (2 + leaf length): what maxBlockBytes bounds, known before any fetch
 //   count × 32                   leaf hashes, in block order
 import { ByteReader, ByteWriter } from '../../src/consensus/byte-io.js';
-import { toHex } from '../../src/encoding/bytes.js';
-import { bytesEqual } from '../../src/encoding/bytes.js';
-import { BLOCK_CAPS, HASH_BYTES, encodeBlock, entriesHashOf, entryBytes, type Block, type BlockHeader, type BlockLimits } from './block.js';
+import { bytesEqual, toHex } from '../../src/encoding/bytes.js';
+import { BLOCK_CAPS, HASH_BYTES, encodeBlock, entriesHashOf, entryBytes, readHeader, writeHeader, type Block, type BlockHeader, type BlockLimits } from './block.js';
 import { failure, type PeerFailure } from './errors.js';
 
 export const COMPACT_VERSION = 0xc1;
@@ -44,7 +43,7 @@ export function encodeCompact(block: Block, leafHashes: readonly Uint8Array[]): 
   let body = 0;
   for (const e of block.entries) body += entryBytes(e);
   const w = new ByteWriter(compactBytes(leafHashes.length));
-  w.u8(COMPACT_VERSION).u64(h.height).bytes(h.prevHash).u16(h.proposer).u64(h.timeMs).u64(h.treeSize).bytes(h.root).bytes(h.entriesHash);
+  writeHeader(w.u8(COMPACT_VERSION), h);
   w.u32(leafHashes.length).u32(body);
   for (const lh of leafHashes) {
     if (lh.length !== HASH_BYTES) throw new Error('encodeCompact: leaf hashes are 32 bytes');
@@ -67,13 +66,8 @@ export function decodeCompact(bytes: unknown, limits: BlockLimits = BLOCK_CAPS):
   if (count > limits.maxBlockEntries) return failure('compact_too_many_entries', `compact block has ${count} leaf hashes, more than maxBlockEntries ${limits.maxBlockEntries}`);
   const r = new ByteReader(bytes);
   if (r.u8() !== COMPACT_VERSION) return failure('compact_bad_version', `compact block version must be ${COMPACT_VERSION}`);
-  const height = r.u64();
-  const prevHash = r.bytes(HASH_BYTES);
-  const proposer = r.u16();
-  const timeMs = r.u64();
-  const treeSize = r.u64();
-  const root = r.bytes(HASH_BYTES);
-  const entriesHash = r.bytes(HASH_BYTES);
+  const header = readHeader(r);
+  const { height, timeMs, treeSize, entriesHash } = header;
   const declared = r.u32();
   const body = r.u32();
   if (height < 1) return failure('compact_bad_height', 'block height must be >= 1 and <= 2^53-1');
@@ -93,7 +87,7 @@ export function decodeCompact(bytes: unknown, limits: BlockLimits = BLOCK_CAPS):
     leafHashes.push(lh);
   }
   if (!bytesEqual(entriesHashOf(leafHashes), entriesHash)) return failure('compact_bad_entries_hash', 'entriesHash does not match the leaf hashes');
-  return { ok: true, compact: { header: { height, prevHash, proposer, timeMs, treeSize, root, entriesHash }, entryBytes: body, leafHashes } };
+  return { ok: true, compact: { header, entryBytes: body, leafHashes } };
 }
 
 /**

@@ -6,7 +6,8 @@
 // Validators 0-2 are honest in-process peers; validator 3's key is driven by the test through a
 // raw networking host (it proposes at round 0 of every height h with h mod 4 = 3).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPeerNetwork, type PeerNetwork } from '../../node/net/index.js';
+import type { PeerNetwork } from '../../node/net/index.js';
+import { rawHost } from '../peer-support/raw-host.js';
 import { decodeMessage, proposalSignBytes, type Proposal } from '../../src/consensus/index.js';
 import { encodeEnvelope, fastSha256 } from '../../node/peer/consensus-runner.js';
 import { encodeBlock, entriesHashOf, blockHash, type Block } from '../../node/peer/block.js';
@@ -31,14 +32,7 @@ const HONEST = [0, 1, 2];
 beforeAll(async () => {
   c = await makeCluster(4, { label: 'compact' });
   await Promise.all(HONEST.map((i) => c.start(i)));
-  const o3 = c.orgs[3]!;
-  byz = await createPeerNetwork({
-    privateKey: o3.p2pKey,
-    listen: [`/ip4/127.0.0.1/tcp/${o3.port}`],
-    peers: c.genesis.validators.map((v) => ({ peerId: v.peerId, addrs: v.addrs })),
-    namespace: c.genesis.hashHex.slice(0, 16),
-    genesisHash: c.genesis.hash,
-  });
+  byz = await rawHost(c, 3);
   const t = byz.topics;
   byz.subscribe(t.consensus, () => 'accept', (_f, d) => {
     if (captured.length < 20_000) captured.push(d.subarray(9));
