@@ -8,8 +8,8 @@
 // response would pass FETCH_RESPONSE_BYTES_MAX (the rest answered as "not held"), so one request
 // costs it a bounded amount of work and bytes; the network layer rate-limits requests per peer.
 // The client checks every leaf it receives against the hash it asked for (a peer cannot slip a
-// different entry in), asks the proposer first and then the other peers, never asks for more than
-// the block can hold, and gives up at a deadline: a proposal whose entries did not all arrive is
+// different entry in), asks the connected peers in turn (any of them may hold the entries: they
+// travel by gossip), never asks for more than the block can hold, and gives up at a deadline: a proposal whose entries did not all arrive is
 // simply not prevoted (the propose timeout makes the peer prevote nil, paper L57).
 import { ByteReader, ByteWriter } from '../../src/consensus/byte-io.js';
 import { toHex } from '../../src/encoding/bytes.js';
@@ -100,7 +100,7 @@ export function decodeFetchResponse(b: Uint8Array, asked: readonly Uint8Array[],
 export interface FetchPlan {
   /** Leaf hashes to obtain (at most the block's maxBlockEntries: the caller decoded the compact form within its limits). */
   missing: readonly Uint8Array[];
-  /** Peers to ask, in order: the proposer's peer first, then the others. */
+  /** Peers to ask, in order (each only for what is still missing). */
   sources: readonly string[];
   request(peer: string, req: Uint8Array, opts: { timeoutMs: number; maxResponseBytes: number }): Promise<Uint8Array>;
   leafHash(leaf: Uint8Array): Uint8Array;

@@ -14,7 +14,7 @@ import { HeldProposals } from './held.js';
 import { systemClock, type RunnerClock, type RunnerSets } from './ports.js';
 import { fastSha256 } from './envelope.js';
 import type { HaltCode, RunnerOptions, RunnerStatus } from './types.js';
-import { GossipBudget, HEIGHTS_AHEAD_MAX, COMPACT_RECORDS_MAX, HELD_PER_VALIDATOR_MAX, WAL_BYTES_PER_HEIGHT_DEFAULT, WAL_RECORDS_PER_HEIGHT_DEFAULT } from './limits.js';
+import { GossipBudget, HEIGHTS_AHEAD_MAX, COMPACT_RECORDS_MAX, COMPACT_RECORD_BYTES_MAX, HELD_PER_VALIDATOR_MAX, WAL_BYTES_PER_HEIGHT_DEFAULT, WAL_RECORDS_PER_HEIGHT_DEFAULT } from './limits.js';
 
 /** The propose timeout of `round` (the deadline for rebuilding a compact proposal of it). */
 function stepTimeoutMsOf(t: Timeouts, round: number): number {
@@ -53,6 +53,7 @@ export abstract class RunnerBase {
   protected readonly expansions = new ExpansionSlots();
   /** Received compact records by `${validator}:${round}:${idHex}`: what the WAL stores for them. */
   private compactRecords = new Map<string, Uint8Array>();
+  private compactRecordBytes = 0;
   private compactHeight = -1;
 
   protected abstract onMessage(m: ConsensusMessage): Promise<void>;
@@ -174,8 +175,11 @@ export abstract class RunnerBase {
     if (p.height !== this.compactHeight) {
       this.compactHeight = p.height;
       this.compactRecords = new Map();
+      this.compactRecordBytes = 0;
     }
-    if (this.compactRecords.size >= COMPACT_RECORDS_MAX) return;
+    // Past the bound the proposal is written whole (still bounded by its sender's WAL share).
+    if (this.compactRecords.size >= COMPACT_RECORDS_MAX || this.compactRecordBytes + rec.length > COMPACT_RECORD_BYTES_MAX) return;
+    this.compactRecordBytes += rec.length;
     this.compactRecords.set(`${p.validator}:${p.round}:${toHex(this.valueId(p.value))}`, rec);
   }
 

@@ -72,5 +72,6 @@ export class GossipBudget {
     return this.total;
   }
 }
-/** Received compact proposal records kept per height for the WAL (one per (validator, round, value)). */
+/** Received compact proposal records kept per height for the WAL (one per (validator, round, value)), in count and bytes. */
 export const COMPACT_RECORDS_MAX = 256;
+export const COMPACT_RECORD_BYTES_MAX = 16 * 1024 * 1024;
