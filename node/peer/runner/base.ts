@@ -14,7 +14,7 @@ import { HeldProposals } from './held.js';
 import { systemClock, type RunnerClock, type RunnerSets } from './ports.js';
 import { fastSha256 } from './envelope.js';
 import type { HaltCode, RunnerOptions, RunnerStatus } from './types.js';
-import { GossipBudget, HEIGHTS_AHEAD_MAX, COMPACT_RECORDS_MAX, COMPACT_RECORD_BYTES_MAX, HELD_PER_VALIDATOR_MAX, WAL_BYTES_PER_HEIGHT_DEFAULT, WAL_RECORDS_PER_HEIGHT_DEFAULT } from './limits.js';
+import { GossipBudget, HEIGHTS_AHEAD_MAX, COMPACT_RECORDS_MAX, COMPACT_RECORD_BYTES_MAX, COMPACT_SEEN_MAX, HELD_PER_VALIDATOR_MAX, WAL_BYTES_PER_HEIGHT_DEFAULT, WAL_RECORDS_PER_HEIGHT_DEFAULT } from './limits.js';
 
 /** The propose timeout of `round` (the deadline for rebuilding a compact proposal of it). */
 function stepTimeoutMsOf(t: Timeouts, round: number): number {
@@ -55,6 +55,12 @@ export abstract class RunnerBase {
   private compactRecords = new Map<string, Uint8Array>();
   private compactRecordBytes = 0;
   private compactHeight = -1;
+  /**
+   * Compact records being rebuilt or rebuilt already (validator, height, round, digest): a re-send
+   * of the same record is dropped before it takes a rebuild slot, so re-sends cannot crowd out a
+   * new round's proposal. A record that could not be rebuilt is forgotten, so a re-send retries.
+   */
+  private readonly compactSeen = new Set<string>();
 
   protected abstract onMessage(m: ConsensusMessage): Promise<void>;
   protected abstract admit(m: ConsensusMessage, replayedBytes: number): Promise<void>;
@@ -146,7 +152,11 @@ export abstract class RunnerBase {
     if (c.validator !== proposer(c.height, c.round, this.nAt(c.height))) return this.count('WRONG_PROPOSER');
     const expand = this.o.ledger.expandCompact;
     if (expand === undefined) return this.count('COMPACT_UNSUPPORTED');
+    const seenKey = `${c.validator}:${c.height}:${c.round}:${toHex(fastSha256(c.compact))}`;
+    if (this.compactSeen.has(seenKey)) return this.count('DUPLICATE');
     if (!this.expansions.take(c.validator)) return this.count('COMPACT_BUSY');
+    if (this.compactSeen.size >= COMPACT_SEEN_MAX) this.compactSeen.clear();
+    this.compactSeen.add(seenKey);
     const deadlineMs = this.clock.now() + stepTimeoutMsOf(this.timingAt(c.height).timeouts, c.round);
     void expand
       .call(this.o.ledger, c.compact, deadlineMs)
@@ -154,6 +164,7 @@ export abstract class RunnerBase {
         (r) => {
           if (this.stopped || this.halted !== null || !r.ok) {
             if (!r.ok) {
+              this.compactSeen.delete(seenKey);
               this.count(r.code === 'compact_entries_missing' ? 'COMPACT_ENTRIES_MISSING' : 'COMPACT_INVALID');
               this.o.log('info', 'compact proposal not rebuilt', { height: c.height, round: c.round, code: r.code, reason: r.message });
             }
@@ -167,7 +178,10 @@ export abstract class RunnerBase {
             () => this.expansions.release(c.validator),
           );
         },
-        () => this.expansions.release(c.validator),
+        () => {
+          this.compactSeen.delete(seenKey);
+          this.expansions.release(c.validator);
+        },
       );
   }
 
