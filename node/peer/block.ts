@@ -87,10 +87,20 @@ export function encodeBlock(b: Block): Uint8Array {
     size += entryBytes(e);
   }
   const w = new ByteWriter(size);
-  w.u8(BLOCK_VERSION).u64(h.height).bytes(h.prevHash).u16(h.proposer).u64(h.timeMs).u64(h.treeSize).bytes(h.root).bytes(h.entriesHash);
+  writeHeader(w.u8(BLOCK_VERSION), h);
   w.u32(b.entries.length);
   for (const e of b.entries) w.u16(e.length).bytes(e);
   return w.finish();
+}
+
+/** The header fields after the version byte (shared with the compact form, block-compact.ts). */
+export function writeHeader(w: ByteWriter, h: BlockHeader): ByteWriter {
+  return w.u64(h.height).bytes(h.prevHash).u16(h.proposer).u64(h.timeMs).u64(h.treeSize).bytes(h.root).bytes(h.entriesHash);
+}
+
+/** Reads what writeHeader wrote; the caller checks `r.truncated` and the ranges. */
+export function readHeader(r: ByteReader): BlockHeader {
+  return { height: r.u64(), prevHash: r.bytes(HASH_BYTES), proposer: r.u16(), timeMs: r.u64(), treeSize: r.u64(), root: r.bytes(HASH_BYTES), entriesHash: r.bytes(HASH_BYTES) };
 }
 
 export function blockHash(blockBytes: Uint8Array): Uint8Array {
@@ -123,13 +133,8 @@ export function decodeBlock(bytes: unknown, limits: BlockLimits = BLOCK_CAPS): {
   const version = r.u8();
   if (r.truncated) return failure('block_truncated', 'block truncated');
   if (version !== BLOCK_VERSION) return failure('block_bad_version', `unknown block version ${version}, expected ${BLOCK_VERSION}`);
-  const height = r.u64();
-  const prevHash = r.bytes(HASH_BYTES);
-  const proposer = r.u16();
-  const timeMs = r.u64();
-  const treeSize = r.u64();
-  const root = r.bytes(HASH_BYTES);
-  const entriesHash = r.bytes(HASH_BYTES);
+  const header = readHeader(r);
+  const { height, timeMs, treeSize } = header;
   const count = r.u32();
   if (r.truncated) return failure('block_truncated', 'block header truncated');
   if (height < 1) return failure('block_bad_height', 'block height must be >= 1 and <= 2^53-1');
@@ -146,7 +151,7 @@ export function decodeBlock(bytes: unknown, limits: BlockLimits = BLOCK_CAPS): {
     entries.push(e);
   }
   if (r.remaining !== 0) return failure('block_trailing_bytes', `${r.remaining} bytes after the last entry`);
-  return { ok: true, block: { header: { height, prevHash, proposer, timeMs, treeSize, root, entriesHash }, entries } };
+  return { ok: true, block: { header, entries } };
 }
 
 /** Reads just the height of an encoded block without decoding it (for routing); -1 if malformed. */

@@ -95,6 +95,7 @@ export class ConsensusRunner extends RunnerBase {
         this.trackHeight(next);
         for (const rec of wal) {
           if (this.halted !== null) return;
+          if (this.isCompact(rec)) this.onCompact(rec, rec.length);
           const m = decodeMessage(rec, this.cfg.maxValueBytes);
           if (!m.ok || m.message.height !== next) continue;
           // Our own messages from before the restart are re-sendable like any other.
@@ -150,6 +151,7 @@ export class ConsensusRunner extends RunnerBase {
     if (this.stopped || this.halted !== null) return;
     const data = openEnvelope(envelope);
     if (data === null) return;
+    if (this.isCompact(data)) return this.onCompact(data, 0);
     const d = decodeMessage(data, this.cfg.maxValueBytes);
     if (!d.ok) return;
     const m = d.message;
@@ -226,7 +228,7 @@ export class ConsensusRunner extends RunnerBase {
     if (replayedBytes > 0) {
       this.admission.commit(m, idHex, replayedBytes);
     } else if (used && !farFuture) {
-      const bytes = encodeMessage(m);
+      const bytes = this.walRecordOf(m, idHex);
       let written = 0;
       if (this.admission.fits(m.validator, bytes.length)) {
         if (!(await this.walAppend(m.height, bytes))) return;
@@ -347,7 +349,7 @@ export class ConsensusRunner extends RunnerBase {
    */
   protected async broadcast(m: ConsensusMessage): Promise<boolean> {
     invariant(m.validator === this.selfAt(m.height), 'BROADCAST_NOT_OURS', () => `the driver broadcast a message of validator ${m.validator}, we are ${String(this.selfAt(m.height))}`);
-    const bytes = encodeMessage(m);
+    const bytes = this.wireOf(m, encodeMessage(m));
     this.own.remember(m, bytes);
     if (m.height === this.admission.height) {
       // Our own messages go to the WAL so a restarted driver counts them again (it restores only

@@ -2,12 +2,18 @@
 // checks first: envelope and shape; height window (old and far-future heights are 'ignore'd: not
 // kept, not relayed); a proposal from anyone but proposer(h, r) is 'reject'ed; a repeat of a
 // message already handled at our height is 'ignore'd before its signature is checked; then the
-// signature, against the validator set of the message's height.
+// signature, against the validator set of the message's height. A compact proposal
+// (runner/compact.ts) is checked the same way up to its compact signature: shape, height window,
+// proposer(h, r), the compact form (size, count, entriesHash over its leaf hashes), then the
+// signature over the compact form; its block is rebuilt and fully checked only after that.
 import { toHex } from '../../src/encoding/bytes.js';
 import { checkMessage, decodeMessage, proposer, type ConsensusConfig } from '../../src/consensus/index.js';
 import { messageIdHex, type HeightAdmission } from './runner/admission.js';
 import { openEnvelope } from './runner/envelope.js';
 import { HEIGHTS_AHEAD_MAX } from './runner/limits.js';
+import { checkCompactProposal, decodeCompactRecord, isCompactRecord } from './runner/compact.js';
+import { compactBytes } from './block-compact.js';
+import { BLOCK_CAPS } from './block.js';
 import type { RunnerSets } from './runner/ports.js';
 
 /** What the check reads of the runner. */
@@ -23,6 +29,7 @@ export interface GossipCheckContext {
 export function checkGossip(c: GossipCheckContext, envelope: Uint8Array): 'accept' | 'reject' | 'ignore' {
   const data = openEnvelope(envelope);
   if (data === null) return 'reject';
+  if (isCompactRecord(data)) return checkCompactGossip(c, data);
   const d = decodeMessage(data, c.cfg.maxValueBytes);
   if (!d.ok) return 'reject';
   const m = d.message;
@@ -40,4 +47,17 @@ export function checkGossip(c: GossipCheckContext, envelope: Uint8Array): 'accep
   }
   const r = checkMessage(m, validators, c.cfg.chainId, c.cfg.verifier, id === null ? c.valueId : () => id, c.cfg.maxValueBytes);
   return r.ok ? 'accept' : wrong;
+}
+
+function checkCompactGossip(c: GossipCheckContext, data: Uint8Array): 'accept' | 'reject' | 'ignore' {
+  const m = decodeCompactRecord(data, compactBytes(BLOCK_CAPS.maxBlockEntries));
+  if (m === null) return 'reject';
+  if (m.height < c.next || m.height > c.next + HEIGHTS_AHEAD_MAX) return 'ignore';
+  const set = c.sets === null ? null : c.sets.at(m.height);
+  const validators = set === null ? c.cfg.validators : set.validators;
+  const wrong = set === null || set.known !== false ? 'reject' : 'ignore';
+  if (m.validator !== proposer(m.height, m.round, validators.length)) return wrong;
+  const r = checkCompactProposal(c.cfg.chainId, m, validators[m.validator]!.publicKey, c.cfg.verifier);
+  if (r.ok) return 'accept';
+  return r.code === 'BAD_SIGNATURE' ? wrong : 'reject';
 }

@@ -38,7 +38,7 @@ import {
 import { parseCheckpoint } from '../../src/checkpoint/checkpoint.js';
 import { parseNote } from '../../src/checkpoint/note.js';
 import { LOOKUP_BATCH_MAX, type Store } from '../storage/store.js';
-import { blockHash, decodeBlock, encodeBlock, entriesHashOf, entryBytes, type Block } from './block.js';
+import { BLOCK_CAPS, blockHash, decodeBlock, encodeBlock, entriesHashOf, entryBytes, type Block } from './block.js';
 import type { GovParams } from '../../src/governance/index.js';
 import type { CheckedEntry, EntryChecker } from './entries.js';
 import type { Genesis } from './genesis.js';
@@ -50,6 +50,8 @@ import { ValidatorSets } from './validator-sets.js';
 import { checkBlockGov, unfitForBlock, type GovTracker } from './governance.js';
 import { verifyBlockCertificate } from './certificate-check.js';
 import { invariant } from '../../src/assert.js';
+import { BlockAssembly } from './block-assembly.js';
+import { encodeCompact } from './block-compact.js';
 
 /** Most block verdicts cached (one per distinct proposal value). */
 const VERDICTS_MAX = 256;
@@ -109,6 +111,8 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   /** The validator set of each height and our place in it (consensus reads it as RunnerSets). */
   readonly validatorSets: ValidatorSets;
   private readonly checkpoints: Checkpoints;
+  /** Compact proposals: a block's compact form, and the block rebuilt from one (block-assembly.ts). */
+  readonly assembly: BlockAssembly;
   stats = { blocksApplied: 0, entriesApplied: 0, checkpointsFinal: 0, sigsAccepted: 0, sigsRejected: 0, sigsEarlyDropped: 0 };
 
   private constructor(private readonly opts: LedgerOptions, head: LedgerHead, range: CompactRange) {
@@ -116,6 +120,13 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     this.head = head;
     this.range = range;
     this.now = opts.now ?? Date.now;
+    this.assembly = new BlockAssembly({
+      leafOf: (hex) => this.mempool?.getPending(hex)?.leaf,
+      leafHash: (leaf) => opts.checker.leafHash(leaf),
+      valueId: blockHash,
+      // The limits of heights whose parameters are final (up to head + 2), the caps beyond.
+      limitsAt: (h) => (h <= this.head.height + 2 ? this.paramsAt(h) : BLOCK_CAPS),
+    });
     const signers = [...(opts.signer === null ? [] : [opts.signer]), ...(opts.extraSigners ?? [])];
     this.validatorSets = new ValidatorSets(opts.genesis, opts.gov ?? null, signers);
     this.checkpoints = new Checkpoints({
@@ -230,8 +241,11 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       entries: entries.map((e) => e.leaf),
     };
     const bytes = encodeBlock(block);
+    const idHex = toHex(blockHash(bytes));
     // Our own proposal is valid by construction (entries were checked on the way into the mempool).
-    this.setVerdict(toHex(blockHash(bytes)), true);
+    this.setVerdict(idHex, true);
+    this.assembly.remember(idHex, encodeCompact(block, leafHashes));
+    this.assembly.serveBlock(idHex, block.entries, leafHashes);
     return bytes;
   }
 
@@ -248,6 +262,16 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   /** Consensus proposerOf: the validator index the block names as its proposer (null: unparsable). */
   proposerOf(bytes: Uint8Array): number | null {
     return peekBlockHeader(bytes)?.proposer ?? null;
+  }
+
+  /** The compact form of a block (what proposals and the WAL carry); null when not a block. */
+  compactOf(value: Uint8Array): Uint8Array | null {
+    return this.assembly.compactOf(value);
+  }
+
+  /** The block of a compact form: from the mempool, missing entries fetched before deadlineMs. */
+  expandCompact(compact: Uint8Array, deadlineMs: number): Promise<{ ok: true; value: Uint8Array } | PeerFailure> {
+    return this.assembly.expand(compact, deadlineMs);
   }
 
   /** The cached verdict for a value (consensus isValid); undefined = never validated. */

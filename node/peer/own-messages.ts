@@ -8,7 +8,7 @@ import type { ConsensusMessage } from '../../src/consensus/index.js';
  * back: the other peers need our prevote of that round to accept it (paper L28).
  */
 export const OWN_VOTES_KEPT_MAX = 512;
-/** Proposals kept per height: they carry whole blocks, so only the most recent few. */
+/** Proposals kept per height: the most recent few (compact records: header + leaf hashes, runner/compact.ts). */
 export const OWN_PROPOSALS_KEPT_MAX = 4;
 
 interface Kept {

@@ -245,6 +245,8 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
       opts.now,
     );
     ledger.attachMempool(mempool);
+    // Compact proposals: peers fetch the entries of a proposal they lack from us (and we from them).
+    await ledger.assembly.serve(network);
     let syncer: Syncer | null = null;
     let halted: PeerStatus['halted'] = null;
     // Fail-stop: record the first reason; the runner has stopped itself when it reports one.

@@ -3,7 +3,7 @@ export type * from './types.js';
 export { ConsensusDriver, checkSignerState } from './driver.js';
 export { ConsensusError } from './errors.js';
 export { quorum, skipThreshold, proposer, quorumTwoFPlusOne } from './quorum.js';
-export { proposalSignBytes, voteSignBytes, CONSENSUS_DOMAIN } from './sign-bytes.js';
+export { proposalSignBytes, voteSignBytes, compactProposalSignBytes, CONSENSUS_DOMAIN } from './sign-bytes.js';
 export {
   encodeMessage,
   decodeMessage,

@@ -77,3 +77,23 @@ export function voteSignBytes(
   else w.u8(1).u8(valueId.length).bytes(valueId);
   return domainMessage(CONSENSUS_DOMAIN, w.finish());
 }
+
+/**
+ * Tag of a compact proposal's second signature (the block's header and leaf hashes instead of
+ * the block). Not a consensus message: it authenticates the proposer BEFORE a peer fetches
+ * entries to rebuild the block, whose own ⟨PROPOSAL⟩ signature (over id(v) of the whole block)
+ * can only be checked after rebuilding. Disjoint from tags 1-3, so it never counts as a vote.
+ */
+export const TAG_COMPACT_PROPOSAL = 4;
+
+/** Sign-bytes of a compact proposal: (h, r, vr) and SHA-256 of the compact form. */
+export function compactProposalSignBytes(chainId: string, height: number, round: number, compactDigest: Uint8Array, validRound: number): Uint8Array {
+  const chain = checkCommon(chainId, height, round);
+  checkValueId(compactDigest);
+  if (!Number.isSafeInteger(validRound) || validRound < -1 || validRound >= round) {
+    throw new ConsensusError('BAD_VALID_ROUND', `validRound must be -1 or in 0..round-1, got ${validRound}`);
+  }
+  const w = new ByteWriter(1 + 1 + chain.length + 8 + 4 + 4 + 1 + compactDigest.length);
+  w.u8(TAG_COMPACT_PROPOSAL).u8(chain.length).bytes(chain).u64(height).u32(round).u32(validRound + 1).u8(compactDigest.length).bytes(compactDigest);
+  return domainMessage(CONSENSUS_DOMAIN, w.finish());
+}

@@ -11,6 +11,7 @@ import { encodeEnvelope, fastSha256 } from '../../node/peer/consensus-runner.js'
 import { encodeEntryBatch, decodeEntryBatch } from '../../node/peer/codec.js';
 import { sha256 } from '../../src/crypto/hash.js';
 import { utf8 } from '../../src/encoding/bytes.js';
+import { rawHost } from '../peer-support/raw-host.js';
 import { clusterProgress, makeCluster, makeEntries, waitConnected, waitFor, type Cluster } from '../peer-support/cluster.js';
 
 let c: Cluster;
@@ -21,14 +22,7 @@ const captured: Uint8Array[] = [];
 beforeAll(async () => {
   c = await makeCluster(4, { label: 'byz' });
   await Promise.all([0, 1, 2].map((i) => c.start(i)));
-  const o3 = c.orgs[3]!;
-  byz = await createPeerNetwork({
-    privateKey: o3.p2pKey,
-    listen: [`/ip4/127.0.0.1/tcp/${o3.port}`],
-    peers: c.genesis.validators.map((v) => ({ peerId: v.peerId, addrs: v.addrs })),
-    namespace: c.genesis.hashHex.slice(0, 16),
-    genesisHash: c.genesis.hash,
-  });
+  byz = await rawHost(c, 3);
   const t = byz.topics;
   byz.subscribe(t.consensus, () => 'accept', (_f, d) => {
     if (captured.length < 1000) captured.push(d);

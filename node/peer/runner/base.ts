@@ -3,7 +3,10 @@
 import { toHex } from '../../../src/encoding/bytes.js';
 import { nodeVerifier } from '../../../src/crypto/node.js';
 import { isInvariantError } from '../../../src/assert.js';
-import { ConsensusDriver, proposer, ROUNDS_KEPT_DEFAULT, VALIDATORS_MAX, type ConsensusConfig } from '../../../src/consensus/index.js';
+import { ConsensusDriver, encodeMessage, proposer, ROUNDS_KEPT_DEFAULT, VALIDATORS_MAX, type ConsensusConfig, type ConsensusMessage, type Proposal, type Timeouts } from '../../../src/consensus/index.js';
+import { decodeCompactRecord, encodeCompactProposal, isCompactRecord, ExpansionSlots, toProposal } from './compact.js';
+import { compactBytes } from '../block-compact.js';
+import { BLOCK_CAPS } from '../block.js';
 import { OwnMessages } from '../own-messages.js';
 import { HeightAdmission } from './admission.js';
 import { EvidenceBudget } from './evidence.js';
@@ -11,7 +14,12 @@ import { HeldProposals } from './held.js';
 import { systemClock, type RunnerClock, type RunnerSets } from './ports.js';
 import { fastSha256 } from './envelope.js';
 import type { HaltCode, RunnerOptions, RunnerStatus } from './types.js';
-import { GossipBudget, HEIGHTS_AHEAD_MAX, HELD_PER_VALIDATOR_MAX, WAL_BYTES_PER_HEIGHT_DEFAULT, WAL_RECORDS_PER_HEIGHT_DEFAULT } from './limits.js';
+import { GossipBudget, HEIGHTS_AHEAD_MAX, COMPACT_RECORDS_MAX, COMPACT_RECORD_BYTES_MAX, COMPACT_SEEN_MAX, HELD_PER_VALIDATOR_MAX, WAL_BYTES_PER_HEIGHT_DEFAULT, WAL_RECORDS_PER_HEIGHT_DEFAULT } from './limits.js';
+
+/** The propose timeout of `round` (the deadline for rebuilding a compact proposal of it). */
+function stepTimeoutMsOf(t: Timeouts, round: number): number {
+  return t.proposeMs + round * t.deltaMs;
+}
 
 export abstract class RunnerBase {
   protected driver!: ConsensusDriver;
@@ -41,6 +49,22 @@ export abstract class RunnerBase {
   protected readonly own = new OwnMessages();
   protected resendTimer: unknown = null;
   protected lastProgressMs: number;
+  /** Compact proposals being rebuilt (each may wait on a fetch), bounded per proposer. */
+  protected readonly expansions = new ExpansionSlots();
+  /** Received compact records by `${validator}:${round}:${idHex}`: what the WAL stores for them. */
+  private compactRecords = new Map<string, Uint8Array>();
+  private compactRecordBytes = 0;
+  private compactHeight = -1;
+  /**
+   * Compact records being rebuilt or rebuilt already (validator, height, round, digest): a re-send
+   * of the same record is dropped before it takes a rebuild slot, so re-sends cannot crowd out a
+   * new round's proposal. A record that could not be rebuilt is forgotten, so a re-send retries.
+   */
+  private readonly compactSeen = new Set<string>();
+
+  protected abstract onMessage(m: ConsensusMessage): Promise<void>;
+  protected abstract admit(m: ConsensusMessage, replayedBytes: number): Promise<void>;
+  protected abstract timingAt(height: number): { timeouts: Timeouts };
 
   constructor(protected readonly o: RunnerOptions) {
     const g = o.genesis;
@@ -83,6 +107,94 @@ export abstract class RunnerBase {
         })),
     );
     this.evidenceBudget = new EvidenceBudget(this.n);
+  }
+
+  /**
+   * What goes on the wire and into the WAL for our message `m` (encoded as `bytes`): our
+   * proposal as a compact record when the ledger supports it, everything else as it is.
+   */
+  protected wireOf(m: ConsensusMessage, bytes: Uint8Array): Uint8Array {
+    if (m.type !== 'proposal' || this.o.ledger.compactOf === undefined || this.o.ledger.expandCompact === undefined) return bytes;
+    const signer = this.sets === null ? this.o.signer : this.sets.at(m.height).signer;
+    const compact = this.o.ledger.compactOf(m.value);
+    return signer === null || compact === null ? bytes : encodeCompactProposal(this.cfg.chainId, m, compact, signer);
+  }
+
+  /** A compact proposal record (runner/compact.ts), not an ordinary consensus message. */
+  protected isCompact(data: Uint8Array): boolean {
+    return isCompactRecord(data);
+  }
+
+  /** The WAL record of a received message: the compact record it arrived as, for a proposal. */
+  protected walRecordOf(m: ConsensusMessage, idHex: string): Uint8Array {
+    if (m.type === 'proposal' && m.height === this.compactHeight) {
+      const rec = this.compactRecords.get(`${m.validator}:${m.round}:${idHex}`);
+      if (rec !== undefined) return rec;
+    }
+    return encodeMessage(m);
+  }
+
+  /**
+   * A compact proposal (gossip, already checked by validateGossip; or a WAL record, replayed > 0):
+   * rebuilt outside the serialized queue, because the missing entries may have to be fetched,
+   * with the propose timeout of its round as deadline. Only a rebuilt block enters the queue as
+   * an ordinary proposal (the driver checks its signature, the ledger validates it); one whose
+   * entries do not all arrive never reaches the driver, which then prevotes nil when the propose
+   * timeout fires (paper L57) — a peer never prevotes a block it could not check.
+   */
+  protected onCompact(rec: Uint8Array, replayed: number): void {
+    const c = decodeCompactRecord(rec, compactBytes(BLOCK_CAPS.maxBlockEntries));
+    if (c === null) return this.count('MALFORMED');
+    // Our own proposal from before a restart is re-sendable as it is (only its height and round matter to OwnMessages).
+    if (replayed > 0 && c.validator === this.selfAt(c.height)) this.own.remember(toProposal(c, c.compact), rec);
+    const next = this.o.ledger.getHead().height + 1;
+    if (c.height < next || c.height > next + HEIGHTS_AHEAD_MAX) return this.count('STALE_HEIGHT');
+    if (c.validator !== proposer(c.height, c.round, this.nAt(c.height))) return this.count('WRONG_PROPOSER');
+    const expand = this.o.ledger.expandCompact;
+    if (expand === undefined) return this.count('COMPACT_UNSUPPORTED');
+    const seenKey = `${c.validator}:${c.height}:${c.round}:${toHex(fastSha256(c.compact))}`;
+    if (this.compactSeen.has(seenKey)) return this.count('DUPLICATE');
+    if (!this.expansions.take(c.validator)) return this.count('COMPACT_BUSY');
+    if (this.compactSeen.size >= COMPACT_SEEN_MAX) this.compactSeen.clear();
+    this.compactSeen.add(seenKey);
+    const deadlineMs = this.clock.now() + stepTimeoutMsOf(this.timingAt(c.height).timeouts, c.round);
+    void expand
+      .call(this.o.ledger, c.compact, deadlineMs)
+      .then(
+        (r) => {
+          if (this.stopped || this.halted !== null || !r.ok) {
+            if (!r.ok) {
+              this.compactSeen.delete(seenKey);
+              this.count(r.code === 'compact_entries_missing' ? 'COMPACT_ENTRIES_MISSING' : 'COMPACT_INVALID');
+              this.o.log('info', 'compact proposal not rebuilt', { height: c.height, round: c.round, code: r.code, reason: r.message });
+            }
+            this.expansions.release(c.validator);
+            return;
+          }
+          const p = toProposal(c, r.value);
+          this.keepCompactRecord(p, rec);
+          void this.enqueue(
+            () => (replayed > 0 ? this.admit(p, replayed) : this.onMessage(p)),
+            () => this.expansions.release(c.validator),
+          );
+        },
+        () => {
+          this.compactSeen.delete(seenKey);
+          this.expansions.release(c.validator);
+        },
+      );
+  }
+
+  private keepCompactRecord(p: Proposal, rec: Uint8Array): void {
+    if (p.height !== this.compactHeight) {
+      this.compactHeight = p.height;
+      this.compactRecords = new Map();
+      this.compactRecordBytes = 0;
+    }
+    // Past the bound the proposal is written whole (still bounded by its sender's WAL share).
+    if (this.compactRecords.size >= COMPACT_RECORDS_MAX || this.compactRecordBytes + rec.length > COMPACT_RECORD_BYTES_MAX) return;
+    this.compactRecordBytes += rec.length;
+    this.compactRecords.set(`${p.validator}:${p.round}:${toHex(this.valueId(p.value))}`, rec);
   }
 
   /** n of the validator set of `height`. */

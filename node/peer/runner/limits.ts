@@ -72,3 +72,8 @@ export class GossipBudget {
     return this.total;
   }
 }
+/** Received compact proposal records kept per height for the WAL (one per (validator, round, value)), in count and bytes. */
+export const COMPACT_RECORDS_MAX = 256;
+export const COMPACT_RECORD_BYTES_MAX = 16 * 1024 * 1024;
+/** Compact records remembered as handled (dedupe of re-sends before a rebuild); cleared when full. */
+export const COMPACT_SEEN_MAX = 4096;

@@ -42,6 +42,13 @@ export interface RunnerLedger {
   timely?(value: Uint8Array): boolean;
   /** Optional validator index the value names as its proposer (see ConsensusConfig.proposerOf). */
   proposerOf?(value: Uint8Array): number | null;
+  /**
+   * Optional compact proposals (docs/consensus-proposals.md): the compact form of a value (null:
+   * send it whole) and the value rebuilt from a compact form, fetching what is missing before
+   * deadlineMs. Both or neither; absent (the simulator) = proposals carry whole values.
+   */
+  compactOf?(value: Uint8Array): Uint8Array | null;
+  expandCompact?(compact: Uint8Array, deadlineMs: number): Promise<{ ok: true; value: Uint8Array } | { ok: false; code: string; message: string }>;
   /** Optional per-height validator sets (the peer's ledger follows governance); absent = the genesis set. */
   readonly validatorSets?: RunnerSets | null;
 }
