@@ -11,6 +11,7 @@ import type { AuditEntry, UnsignedEntry } from '../entry/types.js';
 import { entryBundlePath, tilePath, TILE_WIDTH } from '../merkle/tiles.js';
 import type { TrustRoot } from '../verifier/trust.js';
 import { verifyInclusion, verifyReceipt as lightVerifyReceipt, type VerifyOptions } from '../verifier/verify.js';
+import { CHECKPOINT_MAX_BYTES, RESPONSE_MAX_BYTES_DEFAULT, readBounded } from './read-body.js';
 import { CairnApiError } from './errors.js';
 import { searchPages, type SearchIterOptions, type SearchPageResult } from './search.js';
 import type { SearchFilter } from '../search/fields.js';
@@ -195,10 +196,18 @@ export class CairnClient {
         if (method !== 'GET' || attempt >= GET_RETRIES_MAX) throw new CairnApiError('network_error', `${this.url}${path}: ${(e as Error)?.message ?? String(e)}`);
       }
     }
-    if (init.accept === 'application/octet-stream' && res.status === 200) {
-      return { status: res.status, text: '', bytes: new Uint8Array(await res.arrayBuffer()) };
+    const cap = path === '/checkpoint' ? CHECKPOINT_MAX_BYTES : RESPONSE_MAX_BYTES_DEFAULT;
+    let raw: Uint8Array;
+    try {
+      raw = await readBounded(res, cap, this.url + path);
+    } catch (e) {
+      if (e instanceof CairnApiError) throw e;
+      const name = (e as Error)?.name;
+      if (name === 'TimeoutError' || name === 'AbortError') throw new CairnApiError('timeout', `no full answer from ${this.url}${path} within ${timeoutMs} ms`);
+      throw new CairnApiError('network_error', `${this.url}${path}: ${(e as Error)?.message ?? String(e)}`);
     }
-    return { status: res.status, text: await res.text() };
+    if (init.accept === 'application/octet-stream' && res.status === 200) return { status: res.status, text: '', bytes: raw };
+    return { status: res.status, text: new TextDecoder().decode(raw) };
   }
 
   /** Throws the API's error from an error response (or bad_response when it has none). */

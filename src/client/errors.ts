@@ -5,6 +5,7 @@
 export type ClientErrorCode =
   | 'network_error' // fetch failed (peer unreachable, connection reset, CORS, ...)
   | 'timeout' // no answer / not final within the caller's timeout
+  | 'response_too_large' // the body passed the route's byte cap (reading stopped there)
   | 'bad_response' // the peer answered something that is not the documented shape
   | 'invalid_entry'; // signAndSubmit: the unsigned entry does not validate (see `errors`)
 

@@ -1,0 +1,43 @@
+// Bounded response reading for the SDK: a peer (or anything posing as one) could answer with an
+// endless body, and the agent polls /checkpoint every 200 ms. The body is streamed and the read is
+// cancelled as soon as it passes the route's cap, so at most one chunk past the cap is held.
+import { CairnApiError } from './errors.js';
+
+/** A signed checkpoint note is a few hundred bytes per signature; 64 KiB leaves ample room. */
+export const CHECKPOINT_MAX_BYTES = 64 * 1024;
+/** Every other route (JSON pages, proofs, tiles, entry bundles): a generous ceiling. */
+export const RESPONSE_MAX_BYTES_DEFAULT = 16 * 1024 * 1024;
+
+function tooLarge(cap: number, what: string): CairnApiError {
+  return new CairnApiError('response_too_large', `${what}: response body exceeds ${cap} bytes`);
+}
+
+/** Reads `res`'s body, throwing CairnApiError('response_too_large') once it passes `cap` bytes. */
+export async function readBounded(res: Response, cap: number, what: string): Promise<Uint8Array> {
+  const declared = Number(res.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > cap) {
+    await res.body?.cancel().catch(() => undefined);
+    throw tooLarge(cap, what);
+  }
+  if (res.body === null) return new Uint8Array(0);
+  const reader = res.body.getReader();
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > cap) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge(cap, what);
+    }
+    parts.push(value);
+  }
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
