@@ -1,6 +1,7 @@
 // Bounded response reading for the SDK: a peer (or anything posing as one) could answer with an
 // endless body, and the agent polls /checkpoint every 200 ms. The body is streamed and the read is
 // cancelled as soon as it passes the route's cap, so at most one chunk past the cap is held.
+import { concatBytes } from '../encoding/bytes.js';
 import { CairnApiError } from './errors.js';
 
 /** A signed checkpoint note is a few hundred bytes per signature; 64 KiB leaves ample room. */
@@ -33,11 +34,5 @@ export async function readBounded(res: Response, cap: number, what: string): Pro
     }
     parts.push(value);
   }
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  return concatBytes(...parts);
 }
