@@ -13,12 +13,6 @@
 // - Nothing is acknowledged for those heights before flush(): catch-up applies them unsigned and
 //   signs the head only when the run ends (after flush), and a catch-up peer has no client
 //   waiting for a decided block it did not take part in.
-//
-// Limit (power loss / OS crash only, not a killed process): LevelDB replays its log skipping a
-// torn region, and a synced write fsyncs only the CURRENT log file, not one it switched away from
-// when a memtable filled. So a power loss inside a window (or after a flush that followed a log
-// switch, until that memtable is compacted) could leave later heights without earlier ones;
-// `cairn verify store` reports such a store. Writing a whole range as one batch closes this.
 import { durablePut } from './durable.js';
 import { encodeHead } from './codec.js';
 import { P_HEAD, singleKey } from './keys.js';
