@@ -307,40 +307,32 @@ export class Syncer {
         }
         let height = from;
         let bad = false;
-        // The response's heights are written unsynced, one atomic batch each, and made durable by
-        // ONE synced write when the response is applied (node/storage/deferred-sync.ts): an fsync
-        // per range instead of per height. Nothing is signed for them before that flush.
-        this.store.deferSyncThrough(from + res.blocks.length - 1);
-        try {
-          for (const b of res.blocks) {
-            const v = this.ledger.verifyCertificate(height, b.block, b.certificate);
-            if (!v.ok) {
-              this.demote(peer, `block ${height} rejected: ${v.code}: ${v.message}`);
-              bad = true;
-              break;
-            }
-            // Pipelining starts once the source has shown a verified block (a liar gets no second
-            // request out of a forged answer).
-            if (height === from && res.peerHeight >= from + res.blocks.length) {
-              const next = from + res.blocks.length;
-              prefetch = { peer, from: next, res: fetchFrom(peer, next) };
-            }
-            const applied = await this.runner.applySynced(height, b.block, b.certificate);
-            if (!applied) {
-              // Either consensus applied it meanwhile (fine) or it did not apply (bad peer or fork).
-              if (this.ledger.getHead().height < height) {
-                if (this.ledger.getHead().height < from) this.demote(peer, `its block ${height} did not apply`);
-                bad = true;
-              }
-              break;
-            }
-            fetchedBlocks++;
-            fetchedEntries += countEntries(b.block);
-            height++;
-            this.backoff.delete(peer); // it delivered a verified block
+        for (const b of res.blocks) {
+          const v = this.ledger.verifyCertificate(height, b.block, b.certificate);
+          if (!v.ok) {
+            this.demote(peer, `block ${height} rejected: ${v.code}: ${v.message}`);
+            bad = true;
+            break;
           }
-        } finally {
-          await this.store.flushDeferred();
+          // Pipelining starts once the source has shown a verified block (a liar gets no second
+          // request out of a forged answer).
+          if (height === from && res.peerHeight >= from + res.blocks.length) {
+            const next = from + res.blocks.length;
+            prefetch = { peer, from: next, res: fetchFrom(peer, next) };
+          }
+          const applied = await this.runner.applySynced(height, b.block, b.certificate);
+          if (!applied) {
+            // Either consensus applied it meanwhile (fine) or it did not apply (bad peer or fork).
+            if (this.ledger.getHead().height < height) {
+              if (this.ledger.getHead().height < from) this.demote(peer, `its block ${height} did not apply`);
+              bad = true;
+            }
+            break;
+          }
+          fetchedBlocks++;
+          fetchedEntries += countEntries(b.block);
+          height++;
+          this.backoff.delete(peer); // it delivered a verified block
         }
         if (bad) {
           prefetch = null;

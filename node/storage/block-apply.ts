@@ -21,7 +21,7 @@ import {
 } from '../../src/merkle/index.js';
 import type { SearchIndexer } from '../search/index-writer.js';
 import { MAX_BLOCK_HASH_BYTES, MAX_LOG_STATE_BYTES, encodeHead, type StoreHead } from './codec.js';
-import { writeBatch, type BatchOp } from './durable.js';
+import { durableBatch, type BatchOp } from './durable.js';
 import { StoreError } from './errors.js';
 import { P_BLOCK, P_CERT, P_HEAD, P_LEAF, singleKey, tileKey, u64Key } from './keys.js';
 import type { LoggedIndex } from './logged-index.js';
@@ -36,16 +36,8 @@ export interface BlockApplyState {
   logged: LoggedIndex;
   /** Search index writer (node/search), null when opened with searchIndexes: false. */
   searchIndexer: SearchIndexer | null;
-  /** Replaces the cached head once the batch is written (durable unless `durable` said no). */
+  /** Replaces the cached head once the batch is durable. */
   setHead(head: StoreHead): void;
-  /**
-   * Whether this block's batch is synced. False only for a decided block applied by catch-up
-   * inside the store's deferred-sync window (store.deferSyncThrough): the window's end writes one
-   * synced record, which makes every earlier batch in LevelDB's log durable with it.
-   */
-  durable(height: number): boolean;
-  /** Counts one synced LevelDB write (observability and tests). */
-  noteSynced(): void;
 }
 
 /** Checks and writes one block; the caller holds the block lock. */
@@ -127,10 +119,7 @@ export async function applyBlockLocked(ctx: StoreContext, s: BlockApplyState, b:
   // Into the filter BEFORE the write: a lookup racing the write then reads LevelDB, exactly as
   // without a filter (a failed write only leaves harmless false positives).
   s.logged.addToFilter(index.hashKeys, clientKeys);
-  // Each block is still ONE atomic batch, so a crash (synced or not) leaves whole blocks only.
-  const durable = s.durable(b.height);
-  await writeBatch(ctx.db, ops, { durable });
-  if (durable) s.noteSynced();
+  await durableBatch(ctx.db, ops);
   s.setHead(head);
   search?.commit();
 }

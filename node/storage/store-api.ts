@@ -68,16 +68,6 @@ export interface Store extends TileReader {
   readonly limits: Readonly<StoreLimits>;
   /** ONE synced batch: block, certificate, leaves, indexes, tiles, log state, head. */
   applyBlock(b: AppliedBlock): Promise<void>;
-  /**
-   * Catch-up: blocks of heights up to `height` (bounded, node/storage/deferred-sync.ts) are written
-   * each in its own atomic batch but unsynced, until flushDeferred() syncs them with one write.
-   * The caller must sign or acknowledge nothing for those heights before flushDeferred resolves.
-   */
-  deferSyncThrough(height: number): void;
-  /** Ends the deferred window: one synced write makes every block applied in it durable. */
-  flushDeferred(): Promise<void>;
-  /** Synced writes made by applyBlock and flushDeferred since open. */
-  readonly syncedBlockWrites: number;
   /** The state after the last applied block (cached in memory), or null for an empty store. */
   head(): StoreHead | null;
   getBlock(height: number): Promise<Uint8Array | undefined>;

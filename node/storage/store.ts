@@ -39,7 +39,6 @@ import { P_META, bytesKey } from './keys.js';
 import { SearchIndexer } from '../search/index-writer.js';
 import { makeSearchAccess, type SearchAccess } from '../search/db.js';
 import { applyBlockLocked } from './block-apply.js';
-import { DeferredSync } from './deferred-sync.js';
 import { CheckpointRecords } from './checkpoint-records.js';
 import { ConsensusRecords } from './consensus-records.js';
 import { EvidenceRecords } from './evidence-records.js';
@@ -104,7 +103,6 @@ class LevelStore implements Store {
   private readonly evidence: EvidenceRecords;
   /** Search index writer (node/search), null when opened with searchIndexes: false. */
   private searchIndexer: SearchIndexer | null = null;
-  private readonly deferred: DeferredSync;
 
   constructor(db: Db, dir: string, limits: StoreLimits, firstHeight: number) {
     this.db = db;
@@ -117,7 +115,6 @@ class LevelStore implements Store {
     this.checkpoints = new CheckpointRecords(this.ctx);
     this.consensus = new ConsensusRecords(this.ctx);
     this.evidence = new EvidenceRecords(this.ctx);
-    this.deferred = new DeferredSync(this.ctx);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -152,24 +149,8 @@ class LevelStore implements Store {
         logged: this.logged,
         searchIndexer: this.searchIndexer,
         setHead: (head) => (this.cachedHead = head),
-        durable: (h) => this.deferred.durable(h),
-        noteSynced: () => this.deferred.noteSynced(),
       }, b),
     );
-  }
-
-  deferSyncThrough(height: number): void {
-    this.assertOpen();
-    this.deferred.deferThrough(height);
-  }
-
-  flushDeferred(): Promise<void> {
-    this.assertOpen();
-    return this.blockLock.run(() => this.deferred.flushLocked());
-  }
-
-  get syncedBlockWrites(): number {
-    return this.deferred.syncedWrites;
   }
 
   getBlock(height: number): Promise<Uint8Array | undefined> {
