@@ -4,6 +4,11 @@
 import '../polyfills.js'; // before anything that may load libp2p (future peer commands)
 import { readProcessStdin } from './io.js';
 import { run } from './run.js';
+import { installFastProofHash } from '../crypto/sha256-into.js';
+
+// `cairn verify` and `cairn audit` check many inclusion proofs: libsodium's SHA-256 (a known
+// answer is checked before it is used; node:crypto stays when the native module cannot load).
+installFastProofHash();
 
 const code = await run(process.argv.slice(2), {
   stdout: (s) => process.stdout.write(s),
