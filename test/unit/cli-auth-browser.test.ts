@@ -44,7 +44,10 @@ describe('SDK request signing in a browser context', () => {
        globalThis.fetch = async (url, init) => {
          hostCapture(JSON.stringify({ url, method: init.method, headers: init.headers, body: init.body ? Array.from(init.body) : null }));
          const text = init.method === 'POST' ? '{"status":"accepted","leafHash":"' + 'a'.repeat(64) + '"}' : '{"origin":"o"}';
-         return { status: init.method === 'POST' ? 202 : 200, text: async () => text };
+         // What the SDK reads of a browser Response: status, headers and a streamed body.
+         const chunks = [new TextEncoder().encode(text)];
+         const body = { getReader: () => ({ read: async () => (chunks.length > 0 ? { done: false, value: chunks.shift() } : { done: true }), cancel: async () => {} }) };
+         return { status: init.method === 'POST' ? 202 : 200, headers: { get: () => null }, body };
        };`,
       sandbox,
     );

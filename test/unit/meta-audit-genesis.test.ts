@@ -44,7 +44,8 @@ describe('genesis sharing mode and consortium auditors', () => {
       origin: 'cairn.example/hash',
       validators: [{ name: 'org1', verifierKey: formatVerifierKey('org1', publicKeyFromSeed(seed(1))), peerId: '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA', addrs: ['/ip4/127.0.0.1/tcp/1'] }],
       clients: [{ name: 'app', publicKey: toHex(publicKeyFromSeed(seed(2))), vouchedBy: 'org1' }],
-      limits: DEFAULT_LIMITS,
+      // The limits as they were then (the default mempool byte bound has since been lowered).
+      limits: { ...DEFAULT_LIMITS, mempoolMaxBytes: 64 * 1024 * 1024 },
     });
     expect(r.ok && r.genesis.hashHex).toBe('bc761cd37c14542f1d1f45f1827a6dcd32244600c24abac2f2921e9a9c5a4462');
   });
