@@ -349,7 +349,8 @@ export class ConsensusRunner extends RunnerBase {
    */
   protected async broadcast(m: ConsensusMessage): Promise<boolean> {
     invariant(m.validator === this.selfAt(m.height), 'BROADCAST_NOT_OURS', () => `the driver broadcast a message of validator ${m.validator}, we are ${String(this.selfAt(m.height))}`);
-    const bytes = this.wireOf(m, encodeMessage(m));
+    const whole = encodeMessage(m);
+    const bytes = this.wireOf(m, whole);
     this.own.remember(m, bytes);
     if (m.height === this.admission.height) {
       // Our own messages go to the WAL so a restarted driver counts them again (it restores only
@@ -365,9 +366,12 @@ export class ConsensusRunner extends RunnerBase {
       }
       if (a === 'new') {
         let written = 0;
-        if (this.admission.fits(m.validator, bytes.length)) {
-          if (!(await this.walAppend(m.height, bytes))) return false;
-          written = bytes.length;
+        // Our own proposal goes to the WAL whole, not compact: after a restart our mempool is
+        // empty, and when no other peer holds the entries (a one-organization network, or all
+        // restarted together) only this record lets the driver see its own proposal again.
+        if (this.admission.fits(m.validator, whole.length)) {
+          if (!(await this.walAppend(m.height, whole))) return false;
+          written = whole.length;
         } else {
           this.stats.walSkipped++;
         }
