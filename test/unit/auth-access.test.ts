@@ -150,7 +150,9 @@ describe('access control', () => {
     now = NOW + 600_000;
     expect(await a.authenticate(withBearer(t.token))).toMatchObject({ ok: false, reason: 'token_expired' });
     const [prefix, claims, sig] = t.token.split('.') as [string, string, string];
-    const flipped = `${prefix}.${claims}.${sig.slice(0, -2)}${sig.endsWith('AA') ? 'AB' : 'AA'}`;
+    // The first character carries 6 bits of the signature (the last one carries only 2 and padding,
+    // so replacing it could decode to the same bytes).
+    const flipped = `${prefix}.${claims}.${sig.startsWith('A') ? 'B' : 'A'}${sig.slice(1)}`;
     now = NOW;
     expect(await a.authenticate(withBearer(flipped))).toMatchObject({ ok: false, reason: 'token_signature' });
   });
