@@ -251,6 +251,7 @@ export class ConsensusRunner extends RunnerBase {
     if (this.running && this.driver.height === height) return;
     this.running = true;
     this.lastProgressMs = this.clock.now();
+    this.lastStartMs = this.clock.now();
     this.trackHeight(height);
     this.o.log('debug', 'start height', { height });
     await this.execute(this.driver.handle({ kind: 'start-height', height }));
@@ -262,15 +263,20 @@ export class ConsensusRunner extends RunnerBase {
 
   /** Entries in the last block this peer decided (the eager-start rule below reads it). */
   protected lastBlockEntries = 0;
+  /** When this peer last started a height (or its runner, before the first one): see maybeStart. */
+  protected lastStartMs = this.clock.now();
 
   /**
    * Idle and there are entries: start the next height. Batching rule: when the last decided block
    * and the mempool both hold at most EAGER_START_ENTRIES_MAX entries the network is idle, and the
    * height starts at once (next macrotask, so a burst delivered together still shares a block): a
-   * lone entry does not wait blockIntervalMs. Otherwise wait blockIntervalMs so the block fills.
-   * Under load blocks exceed the bound, so every height waits the interval as before and no stream
-   * of tiny blocks appears; a load light enough to stay under it costs at most one block per
-   * consensus round trip, each of a few entries.
+   * lone entry does not wait blockIntervalMs. Otherwise heights start at least blockIntervalMs
+   * apart, counted from the START of the previous height: a height that took longer than the
+   * interval has already let the next block fill for that long, and waiting the full interval
+   * after its decision again would only add blockIntervalMs to every entry's latency under load
+   * (blocks hold what arrived during one height either way). Under load blocks exceed the bound,
+   * so no stream of tiny blocks appears; a load light enough to stay under it costs at most one
+   * block per consensus round trip, each of a few entries.
    */
   protected maybeStart(): void {
     if (this.stopped || this.halted !== null || this.running || this.startTimer !== null) return;
@@ -281,7 +287,13 @@ export class ConsensusRunner extends RunnerBase {
       void this.enqueue(async () => {
         if (!this.running && this.o.mempool.size > 0) await this.startHeight(this.o.ledger.getHead().height + 1);
       });
-    }, eager ? 0 : this.timingAt(this.o.ledger.getHead().height + 1).blockIntervalMs);
+    }, eager ? 0 : this.spacingLeftMs());
+  }
+
+  /** What is left of blockIntervalMs since the last height started (never more: the clock may step back). */
+  private spacingLeftMs(): number {
+    const interval = this.timingAt(this.o.ledger.getHead().height + 1).blockIntervalMs;
+    return Math.min(interval, Math.max(0, this.lastStartMs + interval - this.clock.now()));
   }
 
   /** Executes effects strictly in order (see the file header); nothing more once halted. */

@@ -102,6 +102,15 @@ async function setup() {
   return { runner, ledger, mempool, clock, started, proposals, logs };
 }
 
+/** Our own proposal of `height` is decided (validators 1 and 2 vote with us: 3 of 4 is a quorum) with `count` entries. */
+function decideOwn(s: Awaited<ReturnType<typeof setup>>, height: number, count: number): void {
+  s.ledger.nextCount = count;
+  s.mempool.size = 0;
+  const id = fastSha256(s.proposals().find((p) => p.height === height)!.value);
+  for (const v of [1, 2]) s.runner.onGossip(envOf(vote(v, 'prevote', height, 0, id)));
+  for (const v of [1, 2]) s.runner.onGossip(envOf(vote(v, 'precommit', height, 0, id)));
+}
+
 describe('consensus runner: when a height starts', () => {
   it('idle network, one entry: proposes at once, not after blockIntervalMs', async () => {
     const s = await setup();
@@ -122,15 +131,8 @@ describe('consensus runner: when a height starts', () => {
     await settle(s.runner);
     expect(s.proposals().map((p) => p.height)).toEqual([4]);
 
-    // Height 4 decides a large block (validators 1 and 2 vote with us: 3 of 4 is a quorum).
-    const decide = (height: number, count: number) => {
-      s.ledger.nextCount = count;
-      s.mempool.size = 0;
-      const id = fastSha256(s.proposals().find((p) => p.height === height)!.value);
-      for (const v of [1, 2]) s.runner.onGossip(envOf(vote(v, 'prevote', height, 0, id)));
-      for (const v of [1, 2]) s.runner.onGossip(envOf(vote(v, 'precommit', height, 0, id)));
-    };
-    decide(4, 50);
+    // Height 4 decides a large block.
+    decideOwn(s, 4, 50);
     await settle(s.runner);
     await waitFor(() => s.ledger.height === 4, 10_000, 'height 4 decided');
     await settle(s.runner);
@@ -153,6 +155,43 @@ describe('consensus runner: when a height starts', () => {
     await settle(s.runner);
     s.mempool.add(1);
     s.clock.advance(0);
+    await settle(s.runner);
+    expect(s.started(6)).toBe(true);
+  });
+
+  it('under load heights start blockIntervalMs apart counted from the previous START: a height longer than the interval is followed at once', async () => {
+    const s = await setup();
+    s.mempool.add(EAGER_START_ENTRIES_MAX + 1);
+    s.clock.advance(INTERVAL_MS);
+    await settle(s.runner);
+    expect(s.proposals().map((p) => p.height)).toEqual([4]);
+
+    // Height 4 (started at t) takes 3 intervals and decides a large block; entries are waiting.
+    s.clock.advance(3 * INTERVAL_MS);
+    decideOwn(s, 4, 50);
+    await waitFor(() => s.ledger.height === 4, 10_000, 'height 4 decided');
+    await settle(s.runner);
+    s.mempool.add(EAGER_START_ENTRIES_MAX + 1);
+    s.clock.advance(0);
+    await settle(s.runner);
+    expect(s.started(5)).toBe(true);
+
+    // Height 5 (validator 1 proposes) decides a large block quickly, 10 ms after it started: the
+    // next height waits for the rest of the interval, not a whole one, and not less.
+    s.clock.advance(10);
+    const v5 = validValue('block 5 (load)');
+    s.runner.onGossip(envOf(proposal(1, 5, 0, v5)));
+    s.ledger.nextCount = 50;
+    s.mempool.size = 0;
+    for (const v of [1, 2]) s.runner.onGossip(envOf(vote(v, 'prevote', 5, 0, fastSha256(v5))));
+    for (const v of [1, 2]) s.runner.onGossip(envOf(vote(v, 'precommit', 5, 0, fastSha256(v5))));
+    await waitFor(() => s.ledger.height === 5, 10_000, 'height 5 decided');
+    await settle(s.runner);
+    s.mempool.add(EAGER_START_ENTRIES_MAX + 1);
+    s.clock.advance(INTERVAL_MS - 10 - 1);
+    await settle(s.runner);
+    expect(s.started(6)).toBe(false);
+    s.clock.advance(1);
     await settle(s.runner);
     expect(s.started(6)).toBe(true);
   });
