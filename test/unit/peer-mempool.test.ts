@@ -1,12 +1,12 @@
 // Mempool admission rules with a real LevelDB store behind the "already logged" lookups.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { signEntry, entryLeaf } from '../../src/entry/index.js';
 import type { AuditEntry } from '../../src/entry/types.js';
 import { openStore, type Store } from '../../node/storage/store.js';
-import { Mempool, GOSSIP_BATCH_ENTRIES_MAX } from '../../node/peer/mempool.js';
+import { Mempool, GOSSIP_BATCH_DELAY_MS, GOSSIP_BATCH_ENTRIES_MAX } from '../../node/peer/mempool.js';
 import { createEntryChecker } from '../../node/peer/entries.js';
 import { makeClients, makeGenesis, makeOrgs } from '../peer-support/fixtures.js';
 import { makeEntries } from '../peer-support/cluster.js';
@@ -131,5 +131,50 @@ describe('mempool admission', () => {
     m.removeLogged([{ leafHash: new Uint8Array(32), client: p.client, id: p.id }]);
     expect(m.size).toBe(19);
     expect(m.pendingByClientId(p.client, p.id)).toBeUndefined();
+  });
+
+  it('sends a lone entry at once when idle, batches entries that arrive within the window after a batch', async () => {
+    // Timers and the mempool's clock (Date.now) are fake; setImmediate stays real: submit()
+    // yields with it, and LevelDB answers on real I/O.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const batches: number[] = [];
+      const m = pool({ gossip: (leaves) => batches.push(leaves.length) });
+      const es = makeEntries(clients, 30, 'gossip-flush');
+
+      // Idle: the first entry leaves on the next timer turn, without waiting for a batch to fill.
+      await m.submit([es[0]!]);
+      vi.advanceTimersByTime(0);
+      expect(batches).toEqual([1]);
+
+      // Within the window opened by that batch: held until the window ends, then sent together.
+      vi.advanceTimersByTime(5);
+      await m.submit([es[1]!]);
+      await m.submit(es.slice(2, 5));
+      vi.advanceTimersByTime(GOSSIP_BATCH_DELAY_MS - 5 - 1);
+      expect(batches).toEqual([1]);
+      vi.advanceTimersByTime(1);
+      expect(batches).toEqual([1, 4]);
+
+      // A steady stream (one entry every 2 ms for 40 ms) goes in batches, at most one per window.
+      for (let i = 5; i < 25; i++) {
+        await m.submit([es[i]!]);
+        vi.advanceTimersByTime(2);
+      }
+      vi.advanceTimersByTime(GOSSIP_BATCH_DELAY_MS);
+      expect(batches.reduce((a, b) => a + b, 0)).toBe(25);
+      expect(batches.length).toBeLessThanOrEqual(2 + Math.ceil(40 / GOSSIP_BATCH_DELAY_MS) + 1);
+
+      // A quiet spell longer than the window: the next entry again leaves at once.
+      vi.advanceTimersByTime(GOSSIP_BATCH_DELAY_MS + 1);
+      const before = batches.length;
+      await m.submit([es[25]!]);
+      vi.advanceTimersByTime(0);
+      expect(batches.length).toBe(before + 1);
+      expect(batches.at(-1)).toBe(1);
+      m.stop();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -111,6 +111,18 @@ function decideOwn(s: Awaited<ReturnType<typeof setup>>, height: number, count: 
   for (const v of [1, 2]) s.runner.onGossip(envOf(vote(v, 'precommit', height, 0, id)));
 }
 
+/** Validator 1's proposal of `height` is decided (1 and 2 vote with us) with `count` entries. */
+async function decideTheirs(s: Awaited<ReturnType<typeof setup>>, height: number, label: string, count: number): Promise<void> {
+  const value = validValue(label);
+  s.runner.onGossip(envOf(proposal(1, height, 0, value)));
+  s.ledger.nextCount = count;
+  s.mempool.size = 0;
+  for (const v of [1, 2]) s.runner.onGossip(envOf(vote(v, 'prevote', height, 0, fastSha256(value))));
+  for (const v of [1, 2]) s.runner.onGossip(envOf(vote(v, 'precommit', height, 0, fastSha256(value))));
+  await waitFor(() => s.ledger.height === height, 10_000, `height ${height} decided`);
+  await settle(s.runner);
+}
+
 describe('consensus runner: when a height starts', () => {
   it('idle network, one entry: proposes at once, not after blockIntervalMs', async () => {
     const s = await setup();
@@ -145,14 +157,7 @@ describe('consensus runner: when a height starts', () => {
     expect(s.started(5)).toBe(true);
 
     // Height 5 (validator 1 proposes) decides a one-entry block: the next lone entry goes at once.
-    const v5 = validValue('block 5');
-    s.runner.onGossip(envOf(proposal(1, 5, 0, v5)));
-    s.ledger.nextCount = 1;
-    s.mempool.size = 0;
-    for (const v of [1, 2]) s.runner.onGossip(envOf(vote(v, 'prevote', 5, 0, fastSha256(v5))));
-    for (const v of [1, 2]) s.runner.onGossip(envOf(vote(v, 'precommit', 5, 0, fastSha256(v5))));
-    await waitFor(() => s.ledger.height === 5, 10_000, 'height 5 decided');
-    await settle(s.runner);
+    await decideTheirs(s, 5, 'block 5', 1);
     s.mempool.add(1);
     s.clock.advance(0);
     await settle(s.runner);
@@ -179,14 +184,7 @@ describe('consensus runner: when a height starts', () => {
     // Height 5 (validator 1 proposes) decides a large block quickly, 10 ms after it started: the
     // next height waits for the rest of the interval, not a whole one, and not less.
     s.clock.advance(10);
-    const v5 = validValue('block 5 (load)');
-    s.runner.onGossip(envOf(proposal(1, 5, 0, v5)));
-    s.ledger.nextCount = 50;
-    s.mempool.size = 0;
-    for (const v of [1, 2]) s.runner.onGossip(envOf(vote(v, 'prevote', 5, 0, fastSha256(v5))));
-    for (const v of [1, 2]) s.runner.onGossip(envOf(vote(v, 'precommit', 5, 0, fastSha256(v5))));
-    await waitFor(() => s.ledger.height === 5, 10_000, 'height 5 decided');
-    await settle(s.runner);
+    await decideTheirs(s, 5, 'block 5 (load)', 50);
     s.mempool.add(EAGER_START_ENTRIES_MAX + 1);
     s.clock.advance(INTERVAL_MS - 10 - 1);
     await settle(s.runner);
