@@ -107,7 +107,13 @@ export class Checkpoints {
     return formatCheckpoint({ origin: this.h.origin, size, root });
   }
 
-  /** Signs the checkpoint of the current head (a decided block) and gossips the signature line. */
+  /**
+   * Signs the checkpoint of the current head (a decided block, already durable) and gossips the
+   * signature line, then keeps our one-signature note. The line leaves BEFORE that synced write:
+   * it depends only on the applied block, and the note is a local copy (Ed25519 is
+   * deterministic: a restarted peer makes the same line again), so the quorum checkpoint of an
+   * idle network does not wait for one more fsync per signer.
+   */
   async signHead(): Promise<void> {
     const head = this.h.head();
     const size = head.treeSize;
@@ -116,10 +122,10 @@ export class Checkpoints {
     if (self === null) return;
     const text = this.text(size, head.root);
     const sig = signText(text, { name: self.name, signer: self.signer });
+    this.h.publish?.(encodeCheckpointSig(size, sig, this.h.now()));
     const existing = await this.h.store.getCheckpoint(size);
     if (existing === undefined) await this.h.store.putCheckpoint(size, utf8(formatNote({ text, signatures: [sig] })), false);
     await this.addSignature(size, text, sig);
-    this.h.publish?.(encodeCheckpointSig(size, sig, this.h.now()));
   }
 
   /** Re-sends our signature of the head (with a new timestamp so gossip does not deduplicate it). */

@@ -124,4 +124,23 @@ describe('checkpoint signature gossip', () => {
     expect(await deliver(n, forged(1e12, root, 1, 2), 'other')).toBe('ignore');
     expect(n.ledger.pendingSignatures()).toBe(before);
   });
+
+  it('our signature line leaves as soon as the block is applied, before the synced write of our own note', async () => {
+    const n = await node(0);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const put = n.store.putCheckpoint.bind(n.store);
+    n.store.putCheckpoint = async (size, note, final) => {
+      await gate;
+      return put(size, note, final);
+    };
+    await n.mempool.submit(makeEntries(clients, 5, 'cs-early-line'));
+    const applied = n.ledger.apply(n.ledger.buildBlock(1, 0), cert(1), { sign: true, mode: 'consensus' });
+    const end = Date.now() + 5_000;
+    while (n.sigs.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+    expect(n.sigs.map((m) => (decodeCheckpointSig(m) as { size: number }).size)).toEqual([5]);
+    release();
+    await applied;
+    expect(await n.store.getCheckpoint(5)).toBeDefined();
+  });
 });
