@@ -266,8 +266,14 @@ export class Mempool {
     return { status: 'accepted', leafHash: hex };
   }
 
-  /** Oldest entries first, bounded by count and bytes; skips entries whose time is outside skew of `timeMs`. */
+  /**
+   * Oldest entries first, bounded by count and bytes; skips entries whose time is outside skew of
+   * `timeMs`. Called to build a block: the pending gossip batch leaves first, so the entries of
+   * our proposal travel ahead of it and the other peers rebuild it from their mempools instead of
+   * fetching what is still in our outbox.
+   */
   take(maxEntries: number, maxBytes: number, timeMs: number, bytesOf: (leaf: Uint8Array) => number): CheckedEntry[] {
+    if (this.outbox.length > 0) this.flush();
     const out: CheckedEntry[] = [];
     let bytes = 0;
     const skew = this.limits.maxClockSkewMs;

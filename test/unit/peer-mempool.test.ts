@@ -172,6 +172,13 @@ describe('mempool admission', () => {
       vi.advanceTimersByTime(0);
       expect(batches.length).toBe(before + 1);
       expect(batches.at(-1)).toBe(1);
+
+      // Building a block sends the pending batch first (the proposal must not overtake its entries).
+      await m.submit([es[26]!, es[27]!]);
+      expect(batches.length).toBe(before + 1);
+      expect(m.take(100, 1e9, Date.now(), (l) => l.length).length).toBe(28);
+      expect(batches.length).toBe(before + 2);
+      expect(batches.at(-1)).toBe(2);
       m.stop();
     } finally {
       vi.useRealTimers();
