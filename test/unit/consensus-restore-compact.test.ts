@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { decodeMessage, encodeMessage, type ConsensusMessage, type Vote } from '../../src/consensus/index.js';
 import { toHex } from '../../src/encoding/bytes.js';
 import { openStore, type Store } from '../../node/storage/store.js';
-import { ConsensusRunner, encodeEnvelope, fastSha256, openEnvelope, type RunnerClock } from '../../node/peer/consensus-runner.js';
+import { ConsensusRunner, encodeEnvelope, fastSha256, openEnvelope } from '../../node/peer/consensus-runner.js';
 import { decodeSignerState } from '../../node/peer/codec.js';
 import { BlockAssembly } from '../../node/peer/block-assembly.js';
 import { encodeCompact } from '../../node/peer/block-compact.js';
@@ -21,34 +21,10 @@ import { fastLeafHash } from '../../node/peer/entries.js';
 import { encodeCompactProposal, isCompactRecord } from '../../node/peer/runner/compact.js';
 import { restoredValues, SyncedLock } from '../../node/peer/runner/restore.js';
 import { TempDirs } from './support/storage-fixture.js';
+import { ManualClock } from './support/manual-clock.js';
 import { CHAIN, TestLedger, genesisFor, proposal, signers, vote } from './support/runner-harness.js';
 
 const STEP_MS = 1_000;
-
-/** Timers fire only when the test advances the clock. */
-class ManualClock implements RunnerClock {
-  t = Date.now();
-  private timers: { at: number; f: () => void; id: number }[] = [];
-  private seq = 0;
-  now = () => this.t;
-  setTimeout = (f: () => void, ms: number) => {
-    const id = ++this.seq;
-    this.timers.push({ at: this.t + ms, f, id });
-    return id;
-  };
-  clearTimeout = (h: unknown) => {
-    this.timers = this.timers.filter((x) => x.id !== h);
-  };
-  advance(ms: number): void {
-    this.t += ms;
-    for (;;) {
-      const due = this.timers.filter((x) => x.at <= this.t).sort((a, b) => a.at - b.at)[0];
-      if (due === undefined) return;
-      this.timers = this.timers.filter((x) => x !== due);
-      due.f();
-    }
-  }
-}
 
 /** The test ledger with the production block assembly: real blocks, compact forms, rebuilds from `pool` (the mempool). */
 class CompactLedger extends TestLedger {
@@ -156,15 +132,21 @@ function compactProposal() {
   return { leaves, hashes, value, id: fastSha256(value), record };
 }
 
+/** Validator 0 with the entries in its mempool, after it prevoted validator 1's compact proposal. */
+async function prevoted() {
+  const dir = await dirs.make();
+  const p = compactProposal();
+  const before = new CompactLedger();
+  p.leaves.forEach((l, i) => before.pool.set(toHex(p.hashes[i]!), l));
+  const a = await peer(dir, before);
+  a.gossip(p.record);
+  await until(() => a.ours('prevote', 0).length === 1, 'our prevote');
+  return { dir, p, a };
+}
+
 describe('restart mid-height with a compact proposal', () => {
   it('a received compact proposal we precommitted is applied after a restart with an empty mempool and nobody to fetch from', async () => {
-    const dir = await dirs.make();
-    const p = compactProposal();
-    const before = new CompactLedger();
-    p.leaves.forEach((l, i) => before.pool.set(toHex(p.hashes[i]!), l));
-    const a = await peer(dir, before);
-    a.gossip(p.record);
-    await until(() => a.ours('prevote', 0).length === 1, 'our prevote');
+    const { dir, p, a } = await prevoted();
     expect(a.ours('prevote', 0)[0]!.valueId).toEqual(p.id);
     for (const v of [1, 2]) a.gossip(encodeMessage(vote(v, 'prevote', 1, 0, p.id)));
     await until(() => a.ours('precommit', 0).length === 1, 'our precommit (L36)');
@@ -237,13 +219,7 @@ describe('restart mid-height with a compact proposal', () => {
   });
 
   it('a restored compact proposal we prevoted but did not precommit: nil precommit at the prevote timeout, then the next round', async () => {
-    const dir = await dirs.make();
-    const p = compactProposal();
-    const before = new CompactLedger();
-    p.leaves.forEach((l, i) => before.pool.set(toHex(p.hashes[i]!), l));
-    const a = await peer(dir, before);
-    a.gossip(p.record);
-    await until(() => a.ours('prevote', 0).length === 1, 'our prevote');
+    const { dir, a } = await prevoted();
     await a.close();
 
     const b = await peer(dir, new CompactLedger());
