@@ -247,6 +247,24 @@ async function leaveRound(a: Awaited<ReturnType<typeof peer>>): Promise<void> {
   expect(a.halts).toEqual([]);
 }
 
+describe('block assembly: a value we propose again is served again', () => {
+  it('compactOf serves the leaves of a cached value whose leaves newer blocks pushed out', () => {
+    const asm = new BlockAssembly({ leafOf: () => undefined, leafHash: fastLeafHash, valueId: fastSha256, limitsAt: () => BLOCK_CAPS });
+    const blockOf = (tag: string) => {
+      const leaves = [new TextEncoder().encode(`leaf ${tag}`)];
+      const hashes = leaves.map(fastLeafHash);
+      const header = { height: 1, prevHash: new Uint8Array(32), proposer: 0, timeMs: 1, treeSize: 1, root: new Uint8Array(32), entriesHash: entriesHashOf(hashes) };
+      return { value: encodeBlock({ header, entries: leaves }), hex: toHex(hashes[0]!) };
+    };
+    const v = blockOf('locked');
+    const first = asm.compactOf(v.value);
+    for (const t of ['a', 'b', 'c', 'd', 'e']) asm.compactOf(blockOf(t).value);
+    expect(asm.servedLeaf(v.hex)).toBeUndefined();
+    expect(asm.compactOf(v.value)).toEqual(first);
+    expect(asm.servedLeaf(v.hex)).toBeDefined();
+  });
+});
+
 describe('durable before precommit (runner/restore.ts)', () => {
   const state = (lockedValue: Uint8Array | null) =>
     ({ version: 1, height: 1, round: 0, step: 'precommit', lockedValue, lockedRound: lockedValue === null ? -1 : 0, validValue: lockedValue, validRound: lockedValue === null ? -1 : 0, lastSigned: null }) as const;
