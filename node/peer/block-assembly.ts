@@ -85,7 +85,9 @@ export class BlockAssembly {
   compactOf(value: Uint8Array): Uint8Array | null {
     const idHex = toHex(this.parts.valueId(value));
     const hit = this.cache.get(idHex);
-    if (hit !== undefined) return hit;
+    // A value proposed (or re-proposed, paper L14-L16) is served again even when newer blocks
+    // pushed its leaves out: peers rebuilding our proposal fetch them from us.
+    if (hit !== undefined && this.served.has(idHex)) return hit;
     const d = decodeBlock(value);
     if (!d.ok) return null;
     const hashes = d.block.entries.map((e) => this.parts.leafHash(e));

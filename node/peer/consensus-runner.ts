@@ -91,6 +91,7 @@ export class ConsensusRunner extends RunnerBase {
       // needed (others will not send them again): start the height, then re-feed them.
       if (resume && restored !== undefined) this.o.log('info', 'resuming consensus', { height: next, round: restored.round, step: restored.step, walRecords: wal.length });
       await this.enqueue(async () => {
+        if (resume && restored !== undefined) await this.restoreValues(restored);
         if (!resume) await this.startHeight(next);
         this.trackHeight(next);
         for (const rec of wal) {
@@ -304,6 +305,7 @@ export class ConsensusRunner extends RunnerBase {
         case 'persist':
           try {
             await this.o.store.putSignerState(encodeSignerState(e.state));
+            this.syncedLock.note(e.state);
           } catch (err) {
             // Without a durable signer state the broadcast that follows could be signed again
             // differently after a crash: never send it.
@@ -361,8 +363,9 @@ export class ConsensusRunner extends RunnerBase {
    */
   protected async broadcast(m: ConsensusMessage): Promise<boolean> {
     invariant(m.validator === this.selfAt(m.height), 'BROADCAST_NOT_OURS', () => `the driver broadcast a message of validator ${m.validator}, we are ${String(this.selfAt(m.height))}`);
-    const whole = encodeMessage(m);
-    const bytes = this.wireOf(m, whole);
+    // A non-nil precommit only once the value it names is durable whole (runner/restore.ts).
+    this.syncedLock.check(m, this.valueId);
+    const bytes = this.wireOf(m, encodeMessage(m));
     this.own.remember(m, bytes);
     if (m.height === this.admission.height) {
       // Our own messages go to the WAL so a restarted driver counts them again (it restores only
@@ -378,12 +381,11 @@ export class ConsensusRunner extends RunnerBase {
       }
       if (a === 'new') {
         let written = 0;
-        // Our own proposal goes to the WAL whole, not compact: after a restart our mempool is
-        // empty, and when no other peer holds the entries (a one-organization network, or all
-        // restarted together) only this record lets the driver see its own proposal again.
-        if (this.admission.fits(m.validator, whole.length)) {
-          if (!(await this.walAppend(m.height, whole))) return false;
-          written = whole.length;
+        // Our proposal as it went on the wire (compact): the value we precommit is durable whole
+        // in the signer state, which the restore reads (runner/restore.ts).
+        if (this.admission.fits(m.validator, bytes.length)) {
+          if (!(await this.walAppend(m.height, bytes))) return false;
+          written = bytes.length;
         } else {
           this.stats.walSkipped++;
         }

@@ -3,7 +3,7 @@
 import { toHex } from '../../../src/encoding/bytes.js';
 import { nodeVerifier } from '../../../src/crypto/node.js';
 import { isInvariantError } from '../../../src/assert.js';
-import { ConsensusDriver, encodeMessage, proposer, ROUNDS_KEPT_DEFAULT, VALIDATORS_MAX, type ConsensusConfig, type ConsensusMessage, type Proposal, type Timeouts } from '../../../src/consensus/index.js';
+import { ConsensusDriver, encodeMessage, proposer, ROUNDS_KEPT_DEFAULT, VALIDATORS_MAX, type ConsensusConfig, type ConsensusMessage, type Proposal, type SignerState, type Timeouts } from '../../../src/consensus/index.js';
 import { decodeCompactRecord, encodeCompactProposal, isCompactRecord, ExpansionSlots, toProposal } from './compact.js';
 import { compactBytes } from '../block-compact.js';
 import { BLOCK_CAPS } from '../block.js';
@@ -12,6 +12,7 @@ import { HeightAdmission } from './admission.js';
 import { EvidenceBudget } from './evidence.js';
 import { HeldProposals } from './held.js';
 import { systemClock, type RunnerClock, type RunnerSets } from './ports.js';
+import { restoredValues, SyncedLock } from './restore.js';
 import { fastSha256 } from './envelope.js';
 import type { HaltCode, RunnerOptions, RunnerStatus } from './types.js';
 import { GossipBudget, HEIGHTS_AHEAD_MAX, COMPACT_RECORDS_MAX, COMPACT_RECORD_BYTES_MAX, COMPACT_SEEN_MAX, HELD_PER_VALIDATOR_MAX, WAL_BYTES_PER_HEIGHT_DEFAULT, WAL_RECORDS_PER_HEIGHT_DEFAULT } from './limits.js';
@@ -51,6 +52,8 @@ export abstract class RunnerBase {
   protected lastProgressMs: number;
   /** Compact proposals being rebuilt (each may wait on a fetch), bounded per proposer. */
   protected readonly expansions = new ExpansionSlots();
+  /** The locked value of the last synced signer state: what a non-nil precommit must name (restore.ts). */
+  protected readonly syncedLock = new SyncedLock();
   /** Received compact records by `${validator}:${round}:${idHex}`: what the WAL stores for them. */
   private compactRecords = new Map<string, Uint8Array>();
   private compactRecordBytes = 0;
@@ -118,6 +121,22 @@ export abstract class RunnerBase {
     const signer = this.sets === null ? this.o.signer : this.sets.at(m.height).signer;
     const compact = this.o.ledger.compactOf(m.value);
     return signer === null || compact === null ? bytes : encodeCompactProposal(this.cfg.chainId, m, compact, signer);
+  }
+
+  /**
+   * Resuming height `s.height` from the restored signer state `s`: its whole values (locked, valid,
+   * our last proposal) go back to the block assembly (`compactOf` keeps a value's leaves, so the
+   * compact WAL record of the proposal we precommitted is rebuilt without mempool or fetch, and
+   * entries-by-hash/1 serves them to peers that lack them: a valid value is re-proposed,
+   * L14-L16) and are validated again (isValid is a cache the restart emptied; L22/L28/L36 need
+   * valid(v) for our own re-proposal of validValue too).
+   */
+  protected async restoreValues(s: SignerState): Promise<void> {
+    this.syncedLock.note(s);
+    for (const v of restoredValues(s, this.valueId)) {
+      this.o.ledger.compactOf?.(v);
+      await this.o.ledger.prevalidate(v);
+    }
   }
 
   /** A compact proposal record (runner/compact.ts), not an ordinary consensus message. */
