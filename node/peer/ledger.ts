@@ -342,12 +342,14 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       const leaf = b.entries[i]!;
       // An entry pending in our mempool was fully checked on admission (schema, client,
       // signature); identical bytes are the same entry, so its checked form is reused.
-      const pending = this.mempool?.getPending(toHex(checker.leafHash(leaf)));
+      // The leaf hash is computed once here and handed down (checker, compact range, store).
+      const lh = checker.leafHash(leaf);
+      const pending = this.mempool?.getPending(toHex(lh));
       let e: CheckedEntry;
       if (pending !== undefined && bytesEqual(pending.leaf, leaf)) {
         e = pending;
       } else {
-        const c = mode === 'proposal' ? checker.checkLeaf(leaf, { inBlock: true }) : checker.parseDecided(leaf);
+        const c = mode === 'proposal' ? checker.checkLeaf(leaf, { inBlock: true, leafHash: lh }) : checker.parseDecided(leaf, lh);
         if (!c.ok) return failure('block_bad_entry', `entry ${i}: ${c.code}: ${c.message}`);
         e = c.entry;
       }
@@ -433,6 +435,8 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       firstIndex: oldSize,
       leaves: entries.map((e) => e.leaf),
       leafHashes,
+      // validateBlock hashed each leaf's bytes (or took a mempool entry whose leaf bytes are equal).
+      leafHashesFromLeaves: true,
       clientIds: entries.map((e) => ({ client: e.client, id: e.id })),
       tiles: tiles.map((t) => ({ level: t.tile.level, index: t.tile.index, bytes: t.bytes })),
       logState: encodeState(appended.state),

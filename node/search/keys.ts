@@ -15,7 +15,7 @@
 // (src/entry/limits.ts): at most ACTION_LENGTH_MAX / SHORT_STRING_LENGTH_MAX UTF-16 units, so a
 // key is at most ~1.6 KiB; longer values (never produced by a valid entry) are not indexed.
 import { utf8 } from '../../src/encoding/bytes.js';
-import { readU64, writeU64 } from '../storage/keys.js';
+import { asciiLength, readU64, writeAscii, writeU64 } from '../storage/keys.js';
 
 export const P_SEARCH = 0x78; // 'x'
 export const K_STATE = 0x00;
@@ -42,7 +42,8 @@ export const SEARCH_LT = Uint8Array.of(P_SEARCH + 1);
 
 /** 'x' ‖ kind ‖ (u16 len ‖ value)*, the part of a posting key before the index; null if a value is too long. */
 export function postingBase(kind: number, ...values: string[]): Uint8Array | null {
-  const parts = values.map((v) => utf8(v));
+  // ASCII values (nearly all) are written straight into the key; others are encoded first.
+  const parts: (Uint8Array | string)[] = values.map((v) => (asciiLength(v) >= 0 ? v : utf8(v)));
   let n = 2;
   for (const p of parts) {
     if (p.length > INDEX_VALUE_BYTES_MAX) return null;
@@ -55,8 +56,11 @@ export function postingBase(kind: number, ...values: string[]): Uint8Array | nul
   for (const p of parts) {
     k[o++] = p.length >> 8;
     k[o++] = p.length & 0xff;
-    k.set(p, o);
-    o += p.length;
+    if (typeof p === 'string') o = writeAscii(k, o, p);
+    else {
+      k.set(p, o);
+      o += p.length;
+    }
   }
   return k;
 }

@@ -69,12 +69,14 @@ export async function applyBlockLocked(ctx: StoreContext, s: BlockApplyState, b:
   if (b.treeSize !== oldSize + n) throw new StoreError('BAD_BLOCK', `treeSize ${b.treeSize} != firstIndex ${oldSize} + ${n} leaves`);
 
   const clientKeys: Uint8Array[] = new Array(n);
+  const rehash = b.leafHashesFromLeaves !== true;
   for (let i = 0; i < n; i++) {
     const leaf = checkBytes(`leaves[${i}]`, b.leaves[i], L.maxLeafBytes, 'maxLeafBytes');
     const lh = b.leafHashes[i];
     // RFC 9162 §2.1.1: the leaf hash is SHA-256(0x00 ‖ entry); a mismatch would make every proof
-    // for this entry fail, so it is refused here rather than discovered by a client.
-    if (!(lh instanceof Uint8Array) || !bytesEqual(lh, leafHash(leaf))) {
+    // for this entry fail, so it is refused here rather than discovered by a client. A caller
+    // that hashed these very bytes itself (leafHashesFromLeaves) is not made to pay for it twice.
+    if (!(lh instanceof Uint8Array) || lh.length !== HASH_BYTES || (rehash && !bytesEqual(lh, leafHash(leaf)))) {
       throw new StoreError('BAD_BLOCK', `leafHashes[${i}] is not SHA-256(0x00 ‖ leaves[${i}]) (leaf index ${oldSize + i})`);
     }
     const cid = b.clientIds[i];

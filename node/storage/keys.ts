@@ -108,10 +108,36 @@ export function tileKey(level: number, index: number): Uint8Array {
 }
 
 /**
+ * Byte length of `s` in UTF-8 when every character is ASCII (one byte each), else -1. Keys are
+ * built per entry on the catch-up path, mostly from ASCII strings: writing those bytes directly
+ * (writeAscii) spares a TextEncoder call and an intermediate array per string.
+ */
+export function asciiLength(s: string): number {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return -1;
+  return s.length;
+}
+
+/** Writes an ASCII string (asciiLength(s) >= 0) at `offset`; returns the offset after it. */
+export function writeAscii(out: Uint8Array, offset: number, s: string): number {
+  for (let i = 0; i < s.length; i++) out[offset + i] = s.charCodeAt(i);
+  return offset + s.length;
+}
+
+/**
  * 'c' ‖ u16 BE byte length of client ‖ client ‖ id. The length prefix makes the pair unambiguous
  * ("a","bc" and "ab","c" get different keys) without reserving a separator character.
  */
 export function clientIdKey(client: string, id: string): Uint8Array {
+  const cn = asciiLength(client);
+  const idn = asciiLength(id);
+  if (cn >= 0 && idn >= 0) {
+    const k = new Uint8Array(3 + cn + idn);
+    k[0] = P_CLIENT_ID;
+    k[1] = Math.floor(cn / 256);
+    k[2] = cn % 256;
+    writeAscii(k, writeAscii(k, 3, client), id);
+    return k;
+  }
   const c = utf8(client);
   const i = utf8(id);
   const k = new Uint8Array(3 + c.length + i.length);

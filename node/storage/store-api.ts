@@ -19,6 +19,13 @@ export interface AppliedBlock {
   leaves: Uint8Array[];
   /** leafHashes[i] = SHA-256(0x00 ‖ leaves[i]) (RFC 9162 §2.1.1). */
   leafHashes: Uint8Array[];
+  /**
+   * true: the caller derived each leafHashes[i] from these exact leaf bytes (the ledger does,
+   * once per entry, while validating the block), so the store does not hash every leaf again
+   * (a SHA-256 per entry on the catch-up path). Default: the store recomputes and compares them.
+   * The compact range, root and tiles are re-derived from the hashes either way.
+   */
+  leafHashesFromLeaves?: boolean;
   /** Parallel to leaves. */
   clientIds: { client: string; id: string }[];
   /** Exactly the tiles of tilesTouchedByAppend(firstIndex, treeSize), each at its width at treeSize. */

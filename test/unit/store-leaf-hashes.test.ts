@@ -1,0 +1,81 @@
+// applyBlock and the leaf hashes: by default the store hashes every leaf and refuses a block whose
+// leafHashes disagree; a caller that derived the hashes from these leaves itself (the ledger,
+// leafHashesFromLeaves) is not made to pay a second SHA-256 per entry. The tree is still
+// re-derived from the hashes, and the search/index key encodings are byte-identical to UTF-8.
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { utf8 } from '../../src/encoding/bytes.js';
+import { openStore, type Store } from '../../node/storage/index.js';
+import { clientIdKey } from '../../node/storage/keys.js';
+import { postingBase, INDEX_VALUE_BYTES_MAX } from '../../node/search/keys.js';
+import { TempDirs, nextBlock } from './support/storage-fixture.js';
+
+const calls = { leafHash: 0 };
+vi.mock('../../src/merkle/index.js', async (importOriginal) => {
+  const m = await importOriginal<typeof import('../../src/merkle/index.js')>();
+  return { ...m, leafHash: (leaf: Uint8Array) => (calls.leafHash++, m.leafHash(leaf)) };
+});
+
+const dirs = new TempDirs();
+const open: Store[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((s) => s.close()));
+  await dirs.removeAll();
+});
+
+async function fresh(): Promise<Store> {
+  const s = await openStore(await dirs.make());
+  open.push(s);
+  return s;
+}
+
+const leaves = (tag: string, n: number) => Array.from({ length: n }, (_, i) => utf8(`{"leaf":"${tag}-${i}"}`));
+
+describe('store applyBlock leaf hashes', () => {
+  it('hashes every leaf by default and none when the caller derived the hashes from the leaves', async () => {
+    const s = await fresh();
+    const b1 = await nextBlock(s, leaves('a', 7));
+    calls.leafHash = 0;
+    await s.applyBlock(b1);
+    expect(calls.leafHash).toBe(7);
+    const b2 = await nextBlock(s, leaves('b', 5));
+    calls.leafHash = 0;
+    await s.applyBlock({ ...b2, leafHashesFromLeaves: true });
+    expect(calls.leafHash).toBe(0);
+    expect(s.head()?.treeSize).toBe(12);
+  });
+
+  it('still refuses a wrong leaf hash by default, and a hash of the wrong length or a root that does not follow either way', async () => {
+    const s = await fresh();
+    const b = await nextBlock(s, leaves('c', 3));
+    const wrong = { ...b, leafHashes: b.leafHashes.map((h, i) => (i === 1 ? new Uint8Array(32).fill(9) : h)) };
+    await expect(s.applyBlock(wrong)).rejects.toMatchObject({ code: 'BAD_BLOCK' });
+    await expect(s.applyBlock({ ...wrong, leafHashesFromLeaves: true })).rejects.toMatchObject({ code: 'BAD_BLOCK' }); // root / log state no longer match
+    const short = { ...b, leafHashes: b.leafHashes.map((h, i) => (i === 0 ? h.subarray(0, 31) : h)), leafHashesFromLeaves: true };
+    await expect(s.applyBlock(short)).rejects.toMatchObject({ code: 'BAD_BLOCK' });
+    expect(s.head()).toBeNull();
+    await s.applyBlock(b);
+    expect(s.head()?.treeSize).toBe(3);
+  });
+});
+
+describe('key encodings with the ASCII fast path', () => {
+  const reference = (kind: number, ...values: string[]): Uint8Array | null => {
+    const parts = values.map((v) => utf8(v));
+    if (parts.some((p) => p.length > INDEX_VALUE_BYTES_MAX)) return null;
+    const out: number[] = [0x78, kind];
+    for (const p of parts) out.push(p.length >> 8, p.length & 0xff, ...p);
+    return Uint8Array.from(out);
+  };
+  const samples = ['', 'alice', 'db.query', 'ü', 'ñame-日本', '😀x', 'a'.repeat(INDEX_VALUE_BYTES_MAX), 'é'.repeat(INDEX_VALUE_BYTES_MAX / 2 + 1), '\u007f\u0080'];
+  it('postingBase and clientIdKey equal the UTF-8 encodings for ASCII and non-ASCII values', () => {
+    for (const a of samples) {
+      expect(postingBase(0x61, a)).toEqual(reference(0x61, a));
+      for (const b of samples) {
+        expect(postingBase(0x72, a, b)).toEqual(reference(0x72, a, b));
+        const c = utf8(a);
+        const i = utf8(b);
+        expect(clientIdKey(a, b)).toEqual(Uint8Array.from([0x63, Math.floor(c.length / 256), c.length % 256, ...c, ...i]));
+      }
+    }
+  });
+});
