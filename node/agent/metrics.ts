@@ -1,6 +1,6 @@
 // Prometheus metrics of the agent (its own Registry, so several agents can run in one process).
-import { Counter, Gauge, Registry } from 'prom-client';
-import { statusGauge } from '../http/status-gauge.js';
+import { Counter, Registry } from 'prom-client';
+import { perPeerSeries, statusGauge } from '../http/status-gauge.js';
 import type { AgentCounters, AgentStatus } from './types.js';
 
 const COUNTER_HELP: Record<keyof AgentCounters, string> = {
@@ -41,17 +41,7 @@ export function createAgentMetrics(status: () => AgentStatus): Registry {
       },
     });
   }
-  const peerGauge = (name: string, help: string, read: (p: AgentStatus['peers'][number]) => number) =>
-    new Gauge({
-      name,
-      help,
-      labelNames: ['peer'],
-      registers,
-      collect() {
-        this.reset();
-        for (const p of status().peers) this.set({ peer: p.url }, read(p));
-      },
-    });
+  const peerGauge = perPeerSeries(registry, 'gauge', () => status().peers, (p) => p.url);
   peerGauge('cairn_agent_peer_up', '1 when the last request to this peer worked', (p) => (p.failures === 0 ? 1 : 0));
   peerGauge('cairn_agent_peer_failures', 'Consecutive failed requests to this peer', (p) => p.failures);
   peerGauge('cairn_agent_peer_backoff_seconds', 'Time until this peer is asked again', (p) => p.backoffMs / 1000);

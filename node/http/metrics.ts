@@ -7,7 +7,7 @@ import type { Peer, PeerStatus } from '../peer/peer.js';
 import type { AppliedInfo } from '../peer/ledger.js';
 import type { SubmitResult } from '../peer/mempool.js';
 import { registerMonitorMetrics } from '../monitor/metrics.js';
-import { statusGauge } from './status-gauge.js';
+import { perPeerSeries, statusGauge } from './status-gauge.js';
 
 /** Accepted entries whose finality latency is still being tracked (oldest forgotten first). */
 export const LATENCY_TRACKED_ENTRIES_MAX = 200_000;
@@ -79,17 +79,7 @@ export function createPeerMetrics(peer: Peer, now: () => number = Date.now): Pee
   });
   // Bytes on the wire (TCP payload of libp2p connections: Noise, Yamux and gossipsub included),
   // per remote peer; the cost bench divides them by the entries finalized.
-  const wireCounter = (name: string, help: string, pick: (r: { sent: number; received: number }) => number) =>
-    new Counter({
-      name,
-      help,
-      labelNames: ['peer'],
-      registers,
-      collect() {
-        this.reset();
-        for (const r of peer.internals.net.wireBytes().perPeer) this.inc({ peer: r.peer }, pick(r));
-      },
-    });
+  const wireCounter = perPeerSeries(registry, 'counter', () => peer.internals.net.wireBytes().perPeer, (r) => r.peer);
   wireCounter('cairn_net_bytes_sent_total', 'Bytes written to libp2p connections, by remote peer id', (r) => r.sent);
   wireCounter('cairn_net_bytes_received_total', 'Bytes read from libp2p connections, by remote peer id', (r) => r.received);
   new Counter({

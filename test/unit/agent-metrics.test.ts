@@ -4,7 +4,7 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { createAgentMetrics } from '../../node/agent/metrics.js';
 import type { AgentStatus } from '../../node/agent/types.js';
-import { statusGauge } from '../../node/http/status-gauge.js';
+import { perPeerSeries, statusGauge } from '../../node/http/status-gauge.js';
 
 function agentStatus(events: number, final: number): AgentStatus {
   return {
@@ -50,5 +50,21 @@ describe('agent metrics', () => {
     n = 21;
     expect(await a.metrics()).toMatch(/^test_status_n 42$/m);
     expect(await b.metrics()).not.toContain('test_status_n');
+  });
+
+  it('perPeerSeries keeps the exposition type and rebuilds the peer labels on every scrape', async () => {
+    const reg = new Registry();
+    let rows = [{ id: 'p1', sent: 10 }, { id: 'p2', sent: 0 }];
+    perPeerSeries(reg, 'counter', () => rows, (r) => r.id)('test_sent_total', 'sent', (r) => r.sent);
+    perPeerSeries(reg, 'gauge', () => rows, (r) => r.id)('test_sent_now', 'sent', (r) => r.sent);
+    let text = await reg.metrics();
+    expect(text).toMatch(/^# TYPE test_sent_total counter$/m);
+    expect(text).toMatch(/^# TYPE test_sent_now gauge$/m);
+    expect(text).toMatch(/^test_sent_total\{peer="p1"\} 10$/m);
+    expect(text).toMatch(/^test_sent_now\{peer="p2"\} 0$/m);
+    rows = [{ id: 'p2', sent: 5 }];
+    text = await reg.metrics();
+    expect(text).not.toContain('peer="p1"');
+    expect(text).toMatch(/^test_sent_total\{peer="p2"\} 5$/m);
   });
 });
