@@ -99,6 +99,11 @@ export interface LedgerOptions {
   log?: (level: 'debug' | 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void;
   /** Governance state (node/peer/governance.ts): client authorization and records per block. Without it, the genesis only. */
   gov?: GovTracker | null;
+  /**
+   * Catch-up (apply mode 'sync') verifies every client entry signature and the entry schema again
+   * (default false: the verified commit certificate stands for them; docs/peer.md, Catch-up).
+   */
+  syncVerifyClientSignatures?: boolean;
 }
 
 export class Ledger extends EventEmitter<LedgerEvents> {
@@ -305,11 +310,14 @@ export class Ledger extends EventEmitter<LedgerEvents> {
    * Every deterministic rule of a block at head+1 (no local clock: see `timely`). mode
    * 'proposal': full checks (signatures, not logged yet). mode 'decided': the block carries a
    * verified commit certificate — structure, chain and root are still recomputed (never trust,
-   * always verify what is cheap), signatures and "not logged" lookups are not.
+   * always verify what is cheap), signatures and "not logged" lookups are not, unless
+   * `verifyEntries` (catch-up with syncVerifyClientSignatures): then each entry gets the full
+   * check of a proposal's entries (schema, canonical form, client, signature).
    */
   async validateBlock(
     bytes: Uint8Array,
     mode: 'proposal' | 'decided',
+    verifyEntries = false,
   ): Promise<{ ok: true; block: Block; entries: CheckedEntry[]; appended: AppendResult; gov: Exclude<ReturnType<typeof checkBlockGov>, PeerFailure> | null } | PeerFailure> {
     // Decoded within the structural caps (the parameter ranges' maxima), then held to the limits
     // in force at its height: a deterministic rule (the parameters of head + 1 are final), so
@@ -349,7 +357,8 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       if (pending !== undefined && bytesEqual(pending.leaf, leaf)) {
         e = pending;
       } else {
-        const c = mode === 'proposal' ? checker.checkLeaf(leaf, { inBlock: true, leafHash: lh }) : checker.parseDecided(leaf, lh);
+        const full = mode === 'proposal' || verifyEntries;
+        const c = full ? checker.checkLeaf(leaf, { inBlock: true, leafHash: lh }) : checker.parseDecided(leaf, lh);
         if (!c.ok) return failure('block_bad_entry', `entry ${i}: ${c.code}: ${c.message}`);
         e = c.entry;
       }
@@ -414,7 +423,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     }
     // A decided block is valid (q organizations checked it), but the structure and root are
     // recomputed anyway: if they do not match, our state diverged and we must stop, not append.
-    const v = await this.validateBlock(bytes, 'decided');
+    const v = await this.validateBlock(bytes, 'decided', opts.mode === 'sync' && this.opts.syncVerifyClientSignatures === true);
     if (!v.ok) throw new PeerError('ledger_decided_block_invalid', `decided block does not apply: ${v.code}: ${v.message}`);
     // validateBlock already appended the leaf hashes to our compact range (pure, not yet kept).
     const { block, entries, appended, gov } = v;

@@ -1,6 +1,7 @@
-// The catch-up apply path of the ledger: each leaf is hashed once. validateBlock hashes a decided
+// The catch-up apply path of the ledger: each leaf is hashed once (validateBlock hashes a decided
 // block's leaf bytes, hands that hash to the entry checker, and the store is told the hashes come
-// from the leaves (leafHashesFromLeaves), so neither hashes them again.
+// from the leaves, so neither hashes them again); syncVerifyClientSignatures makes catch-up verify
+// every entry signature again; a certificate that does not verify is refused either way.
 import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,10 +10,11 @@ import { openStore, type AppliedBlock, type Store } from '../../node/storage/sto
 import { Ledger } from '../../node/peer/ledger.js';
 import { Mempool } from '../../node/peer/mempool.js';
 import { createEntryChecker, type EntryChecker } from '../../node/peer/entries.js';
-import { decodeBlock } from '../../node/peer/block.js';
+import { decodeBlock, encodeBlock, entriesHashOf } from '../../node/peer/block.js';
 import { encodeCertificate } from '../../src/consensus/index.js';
 import { bytesEqual } from '../../src/encoding/bytes.js';
-import { leafHash } from '../../src/merkle/index.js';
+import { EMPTY_RANGE, appendLeafHashes, leafHash, rootOf } from '../../src/merkle/index.js';
+import { entryLeaf } from '../../src/entry/index.js';
 import { makeClients, makeGenesis, makeOrgs } from '../peer-support/fixtures.js';
 import { makeEntries } from '../peer-support/cluster.js';
 
@@ -81,5 +83,51 @@ describe('ledger catch-up apply', () => {
     expect(store.head()?.treeSize).toBe(12);
     await proposer.apply(bytes, cert(1), { sign: false, mode: 'sync' });
     expect(bytesEqual(store.head()!.root, proposer.getHead().root)).toBe(true);
+  });
+
+  /** Block 1 of `leaves`, structurally valid (chain, entries hash, tree size, root), any signatures. */
+  function blockOf(leaves: Uint8Array[]): Uint8Array {
+    const hashes = leaves.map((l) => leafHash(l));
+    const state = appendLeafHashes(EMPTY_RANGE, hashes).state;
+    return encodeBlock({
+      header: { height: 1, prevHash: genesis.hash, proposer: 0, timeMs: Date.now(), treeSize: state.size, root: rootOf(state), entriesHash: entriesHashOf(hashes) },
+      entries: leaves,
+    });
+  }
+
+  it('syncVerifyClientSignatures: a caught-up block with a bad client signature is refused when on, applied when off; consensus decisions are not affected', async () => {
+    const es = makeEntries(clients, 6, 'lc2');
+    const sig = es[3]!.sig;
+    es[3] = { ...es[3]!, sig: (sig[0] === '0' ? '1' : '0') + sig.slice(1) };
+    const bytes = blockOf(es.map((e) => entryLeaf(e)));
+    const open = async (verify: boolean) => {
+      const store = await newStore();
+      return { store, ledger: await Ledger.open({ genesis, store, checker: createEntryChecker(genesis), selfIndex: null, signer: null, syncVerifyClientSignatures: verify }) };
+    };
+    const on = await open(true);
+    const err = await on.ledger.apply(bytes, cert(1), { sign: false, mode: 'sync' }).then(() => null, (e: unknown) => e as Error & { code?: string });
+    expect(err?.code).toBe('ledger_decided_block_invalid');
+    expect(err?.message).toContain('bad_signature');
+    expect(on.store.head()).toBeNull();
+    expect(on.ledger.getHead().height).toBe(0);
+    // The same block with good signatures applies with the switch on.
+    const good = blockOf(makeEntries(clients, 6, 'lc3').map((e) => entryLeaf(e)));
+    expect((await on.ledger.apply(good, cert(1), { sign: false, mode: 'sync' })).count).toBe(6);
+    // Off (the default): the certificate stands for the signatures; the structure is still checked.
+    const off = await open(false);
+    expect((await off.ledger.apply(bytes, cert(1), { sign: false, mode: 'sync' })).count).toBe(6);
+    // The switch is for catch-up only: a consensus decision was checked as a proposal first.
+    const cons = await open(true);
+    expect((await cons.ledger.apply(bytes, cert(1), { sign: false, mode: 'consensus' })).count).toBe(6);
+  });
+
+  it('refuses a block whose commit certificate does not verify, with or without the switch', async () => {
+    const good = blockOf(makeEntries(clients, 3, 'lc4').map((e) => entryLeaf(e)));
+    for (const verify of [false, true]) {
+      const store = await newStore();
+      const ledger = await Ledger.open({ genesis, store, checker: createEntryChecker(genesis), selfIndex: null, signer: null, syncVerifyClientSignatures: verify });
+      const v = ledger.verifyCertificate(1, good, cert(1));
+      expect(v.ok).toBe(false);
+    }
   });
 });
