@@ -4,36 +4,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeMessage } from '../../src/consensus/index.js';
 import { openStore, type Store } from '../../node/storage/store.js';
-import { ConsensusRunner, EAGER_START_ENTRIES_MAX, fastSha256, openEnvelope, type RunnerClock } from '../../node/peer/consensus-runner.js';
+import { ConsensusRunner, EAGER_START_ENTRIES_MAX, fastSha256, openEnvelope } from '../../node/peer/consensus-runner.js';
+import { ManualClock } from './support/manual-clock.js'; // starts at Date.now(): envelopes carry wall-clock send times
 import { TempDirs } from './support/storage-fixture.js';
 import { TestLedger, env as envOf, genesisFor, proposal, settle, signers, validValue, vote, waitFor } from './support/runner-harness.js';
 
 const INTERVAL_MS = 50;
-
-/** Timers fire only when the test advances the clock. */
-class ManualClock implements RunnerClock {
-  t = Date.now(); // envelopes carry wall-clock send times, checked against this clock
-  private timers: { at: number; f: () => void; id: number }[] = [];
-  private seq = 0;
-  now = () => this.t;
-  setTimeout = (f: () => void, ms: number) => {
-    const id = ++this.seq;
-    this.timers.push({ at: this.t + ms, f, id });
-    return id;
-  };
-  clearTimeout = (h: unknown) => {
-    this.timers = this.timers.filter((x) => x.id !== h);
-  };
-  advance(ms: number): void {
-    this.t += ms;
-    for (;;) {
-      const due = this.timers.filter((x) => x.at <= this.t).sort((a, b) => a.at - b.at)[0];
-      if (due === undefined) return;
-      this.timers = this.timers.filter((x) => x !== due);
-      due.f();
-    }
-  }
-}
 
 class CountingLedger extends TestLedger {
   /** Entries the next applied block reports. */
