@@ -20,8 +20,8 @@ import { codeRoot, recordedPath } from './paths.js';
 import { cpuSeconds } from './procstat.js';
 import { summarizeProfile } from './profile.js';
 import { machine } from './run.js';
-import { settle, waitConnected } from './settle.js';
-import { stepReport, type StepReport } from './step.js';
+import { benchLogger, exitOnSignal, settle, sleep, waitConnected } from './settle.js';
+import { climbLadder, stepReport, type StepReport } from './step.js';
 import { round } from './stats.js';
 
 const USAGE = `usage: bench:cost [--orgs 4,7,10] [--entry-bytes 300,1024] [--step-s 6] [--rate R] [--profile] [--etcd auto|off] [--out FILE]`;
@@ -39,10 +39,8 @@ export interface CostOptions {
   out: string | null;
 }
 
-/** Up-steps of the ladder (×LADDER_FACTOR each) before it stops anyway, and down-steps (÷2). */
+/** Up-steps of the ladder (×LADDER_FACTOR each) before it stops anyway. */
 const LADDER_UP_MAX = 5;
-const LADDER_DOWN_MAX = 2;
-const LADDER_FACTOR = 1.6;
 /** Lowest offered rate the ladder goes down to (entries/s). */
 const RATE_FLOOR = 25;
 /** First offered rate for 4 organizations and 300-byte entries; scaled by 4/n and by size. */
@@ -51,10 +49,7 @@ const START_RATE_4_ORGS = 400;
 const LOADGENS = 2;
 const CLIENTS = 256;
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-function log(msg: string): void {
-  process.stderr.write(`[bench:cost ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
-}
+const log = benchLogger('bench:cost');
 
 function list(v: string, name: string, min: number, max: number): number[] {
   const xs = v.split(',').map((x) => Number(x.trim()));
@@ -212,29 +207,9 @@ async function measureConfig(o: CostOptions, n: number, entryBytes: number, http
       at = await run('fixed', o.rate, stepMs);
       steps.push(at);
     } else {
-      let rate = (START_RATE_4_ORGS * 4) / n / Math.sqrt(entryBytes / 300);
-      let failedAt: number | null = null;
-      for (let up = 0, down = 0; up < LADDER_UP_MAX; ) {
-        const s = await run(`step${steps.length}`, rate, stepMs);
-        steps.push(s);
-        if (s.keepsUp) {
-          at = s;
-          rate *= LADDER_FACTOR;
-          up++;
-        } else if (at === null && down < LADDER_DOWN_MAX && rate / 2 >= RATE_FLOOR) {
-          failedAt = rate;
-          rate /= 2;
-          down++;
-        } else {
-          failedAt = rate;
-          break;
-        }
-      }
-      if (at !== null && failedAt !== null && failedAt > at.offeredRate) {
-        const s = await run('step-mid', (at.offeredRate + failedAt) / 2, stepMs);
-        steps.push(s);
-        if (s.keepsUp) at = s;
-      }
+      const l = await climbLadder({ start: (START_RATE_4_ORGS * 4) / n / Math.sqrt(entryBytes / 300), upMax: LADDER_UP_MAX, floor: RATE_FLOOR }, (id, rate) => run(id, rate, stepMs));
+      at = l.best;
+      steps.push(...l.steps);
     }
     let profile: unknown;
     await pool.close();
@@ -283,11 +258,7 @@ export function formatCostTable(r: { rows: CostRow[]; etcd: EtcdPhaseResult; sta
 export async function runCost(o: CostOptions): Promise<Record<string, unknown>> {
   const startedAt = new Date();
   const http = new BenchHttp(16);
-  const onSignal = (sig: NodeJS.Signals) => {
-    log(`${sig}: stopping every child`);
-    killAllPeers();
-    process.exit(130);
-  };
+  const onSignal = exitOnSignal(log, killAllPeers);
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   process.once('exit', killAllPeers);

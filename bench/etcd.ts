@@ -9,7 +9,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './network.js';
-import { KEEP_UP_P99_MS } from './step.js';
+import { sleep } from './settle.js';
+import { climbLadder, KEEP_UP_P99_MS } from './step.js';
 import { latencyTrend, percentile, round } from './stats.js';
 
 interface EtcdStep {
@@ -41,12 +42,9 @@ const TICK_MS = 50;
 const IN_FLIGHT_MAX = 256;
 const DRAIN_MS = 10_000;
 const START_RATE = 3_000;
-const LADDER_FACTOR = 1.6;
+/** Up-steps of the ladder (the shared ×1.6 ladder of bench/step.ts). */
 const LADDER_UP_MAX = 7;
-const LADDER_DOWN_MAX = 2;
 const READY_TIMEOUT_MS = 30_000;
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function etcdVersion(): string | null {
   const r = spawnSync('etcd', ['--version'], { encoding: 'utf8', timeout: 10_000 });
@@ -171,34 +169,14 @@ export async function runEtcdPhase(o: { valueBytes: number; stepS: number; log: 
     o.log(`etcd ${version}: ${MEMBERS} members up`);
     const value = Buffer.alloc(o.valueBytes, 'x').toString('base64');
     await step(urls, 'warmup', 1_000, 2_000, value);
-    const steps: EtcdStep[] = [];
-    let best: EtcdStep | null = null;
-    let failedAt: number | null = null;
-    let rate = START_RATE;
-    for (let k = 0, down = 0; k < LADDER_UP_MAX; k++) {
-      const s = await step(urls, `s${k}`, rate, o.stepS * 1000, value);
-      steps.push(s);
+    const { steps } = await climbLadder({ start: START_RATE, upMax: LADDER_UP_MAX, floor: 0 }, async (id, rate) => {
+      const s = await step(urls, id, rate, o.stepS * 1000, value);
       o.log(`etcd: offered ${s.offeredRate} puts/s -> ${s.committedPerSec}/s, p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms${s.keepsUp ? '' : ` — does not keep up: ${s.why}`}`);
-      if (s.keepsUp) {
-        best = s;
-        rate *= LADDER_FACTOR;
-      } else if (best === null && down < LADDER_DOWN_MAX) {
-        // Even the first step was too much (a busy machine): go down instead of up.
-        failedAt = rate;
-        rate /= 2;
-        down++;
-      } else {
-        failedAt = rate;
-        break;
-      }
-    }
-    if (best !== null && failedAt !== null && failedAt > best.offeredRate) {
-      const s = await step(urls, 'mid', (best.offeredRate + failedAt) / 2, o.stepS * 1000, value);
-      steps.push(s);
-      o.log(`etcd: offered ${s.offeredRate} puts/s -> ${s.committedPerSec}/s, p99 ${s.p99Ms} ms${s.keepsUp ? '' : ` — does not keep up: ${s.why}`}`);
-      if (s.keepsUp && s.committedPerSec > best.committedPerSec) best = s;
-    }
-    return { skipped: false, version, members: MEMBERS, valueBytes: o.valueBytes, batch: BATCH, maxPutsPerSec: best?.committedPerSec ?? 0, steps };
+      return s;
+    });
+    // The most committed per second among the steps that kept up.
+    const maxPutsPerSec = Math.max(0, ...steps.filter((s) => s.keepsUp).map((s) => s.committedPerSec));
+    return { skipped: false, version, members: MEMBERS, valueBytes: o.valueBytes, batch: BATCH, maxPutsPerSec, steps };
   } finally {
     killAll();
     process.off('exit', killAll);

@@ -35,7 +35,7 @@ import type { LoadgenPhase } from './protocol.js';
 import { round } from './stats.js';
 import { formatTable } from './table.js';
 import { measureIdleLatency } from './idle-latency.js';
-import { settle, status, waitConnected } from './settle.js';
+import { exitOnSignal, settle, status, waitConnected } from './settle.js';
 import { stepReport, type StepReport } from './step.js';
 
 export interface BenchOptions {
@@ -195,11 +195,7 @@ export async function runBench(o: BenchOptions): Promise<Record<string, unknown>
     killAllPeers();
   };
   process.once('exit', cleanup);
-  const onSignal = (sig: NodeJS.Signals) => {
-    log(`${sig}: stopping every child`);
-    cleanup();
-    process.exit(130);
-  };
+  const onSignal = exitOnSignal(log, cleanup);
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {

@@ -1,12 +1,28 @@
 // Waiting on a bench network: every peer up and connected, and settled between phases (empty
-// mempools, every peer's final size at the common tree size), each wait bounded.
+// mempools, every peer's final size at the common tree size), each wait bounded; and the small
+// pieces every bench shares (sleep, its stderr logger, its signal handler).
 import type { BenchHttp } from './http.js';
 import type { PeerProcess } from './network.js';
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-function log(msg: string): void {
-  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+/** A progress logger for a bench: `[<tag> HH:MM:SS] message` on stderr (stdout carries the table). */
+export function benchLogger(tag: string): (msg: string) => void {
+  return (msg) => process.stderr.write(`[${tag} ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+}
+
+const log = benchLogger('bench');
+
+/**
+ * A SIGINT/SIGTERM handler for a bench: says so, runs `cleanup` (which kills every child process
+ * group, so no peer outlives the bench) and exits 130. Install it with process.once.
+ */
+export function exitOnSignal(logger: (msg: string) => void, cleanup: () => void): (sig: NodeJS.Signals) => void {
+  return (sig) => {
+    logger(`${sig}: stopping every child`);
+    cleanup();
+    process.exit(130);
+  };
 }
 
 export interface PeerStatusJson {

@@ -1,5 +1,6 @@
 // One load step's report: what the load generators saw (finalized rate, latency, trend) and
-// whether the network kept up with the offered rate.
+// whether the network kept up with the offered rate; and the rising ladder of steps that finds the
+// highest rate that still keeps up (bench:cost for Cairn and for etcd).
 import type { StepCounters } from './counters.js';
 import type { MergedResult } from './loadgens.js';
 import { latencyTrend, round, summarize, type LatencySummary } from './stats.js';
@@ -73,4 +74,52 @@ export function stepReport(r: MergedResult, rate: number, durationMs: number, co
     counters,
     auth: r.auth,
   };
+}
+
+/** Each up-step of the ladder offers this many times the last rate that kept up. */
+export const LADDER_FACTOR = 1.6;
+/** Halvings of the rate when even the first step does not keep up (a busy machine). */
+export const LADDER_DOWN_MAX = 2;
+
+export interface LadderStep {
+  offeredRate: number;
+  keepsUp: boolean;
+}
+
+/**
+ * Runs steps from `start`: ×LADDER_FACTOR after each step that keeps up (at most `upMax`), ÷2 when
+ * the first ones do not (at most LADDER_DOWN_MAX, never below `floor`), stops at the first failure
+ * after a success, then one step halfway between the best and the failed rate. `best` is the
+ * highest-rate step that kept up (null when none did).
+ */
+export async function climbLadder<S extends LadderStep>(
+  o: { start: number; upMax: number; floor: number },
+  run: (id: string, rate: number) => Promise<S>,
+): Promise<{ best: S | null; steps: S[] }> {
+  const steps: S[] = [];
+  let best: S | null = null;
+  let failedAt: number | null = null;
+  let rate = o.start;
+  for (let up = 0, down = 0; up < o.upMax; ) {
+    const s = await run(`step${steps.length}`, rate);
+    steps.push(s);
+    if (s.keepsUp) {
+      best = s;
+      rate *= LADDER_FACTOR;
+      up++;
+    } else if (best === null && down < LADDER_DOWN_MAX && rate / 2 >= o.floor) {
+      failedAt = rate;
+      rate /= 2;
+      down++;
+    } else {
+      failedAt = rate;
+      break;
+    }
+  }
+  if (best !== null && failedAt !== null && failedAt > best.offeredRate) {
+    const s = await run('step-mid', (best.offeredRate + failedAt) / 2);
+    steps.push(s);
+    if (s.keepsUp) best = s;
+  }
+  return { best, steps };
 }
