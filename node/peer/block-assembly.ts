@@ -22,8 +22,14 @@ const COMPACT_CACHE_MAX = 16;
  */
 const SERVED_BLOCKS_MAX = 4;
 
-/** Obtains leaves by leaf hash from other peers before a deadline (block-fetch.ts fetchMissing). */
-export type LeafFetcher = (missing: Uint8Array[], maxBytes: number, deadlineMs: number) => Promise<Map<string, Uint8Array>>;
+/**
+ * Obtains leaves by leaf hash from other peers before a deadline (block-fetch.ts fetchMissing),
+ * asking the peer `first` (the block's proposer) ahead of the others.
+ */
+export type LeafFetcher = (missing: Uint8Array[], maxBytes: number, deadlineMs: number, first?: string) => Promise<Map<string, Uint8Array>>;
+
+/** The libp2p peer id of validator `index` in the set of `height` (undefined: unknown). */
+export type PeerIdOf = (height: number, index: number) => string | undefined;
 
 export interface AssemblyParts {
   /** A pending entry's leaf by hex leaf hash (the mempool). */
@@ -38,6 +44,7 @@ export class BlockAssembly {
   private readonly cache = new Map<string, Uint8Array>();
   private readonly served = new Map<string, Map<string, Uint8Array>>();
   private fetcher: LeafFetcher | null = null;
+  private peerIdOf: PeerIdOf | null = null;
   stats = { rebuiltLocal: 0, rebuiltFetched: 0, fetchFailed: 0, leavesFetched: 0 };
 
   constructor(private readonly parts: AssemblyParts) {}
@@ -46,8 +53,12 @@ export class BlockAssembly {
     this.fetcher = f;
   }
 
-  /** Serves our pending and recent blocks' entries to peers that fetch them, and fetches from them. */
-  async serve(network: Pick<PeerNetwork, 'handle' | 'request' | 'connectedPeers'>): Promise<void> {
+  /**
+   * Serves our pending and recent blocks' entries to peers that fetch them, and fetches from them,
+   * the proposer first: `peerIdOf` maps the block header's proposer index to its peer id.
+   */
+  async serve(network: Pick<PeerNetwork, 'handle' | 'request' | 'connectedPeers'>, peerIdOf?: PeerIdOf): Promise<void> {
+    this.peerIdOf = peerIdOf ?? null;
     this.fetcher = await serveEntryFetch(network, (hex) => this.parts.leafOf(hex) ?? this.servedLeaf(hex), (leaf) => this.parts.leafHash(leaf));
   }
 
@@ -112,7 +123,10 @@ export class BlockAssembly {
     let r = rebuildBlock(c, local);
     if (!r.ok && 'missing' in r) {
       const missing = r.missing;
-      const got = this.fetcher === null ? new Map<string, Uint8Array>() : await this.fetcher(missing, c.entryBytes, deadlineMs).catch(() => new Map<string, Uint8Array>());
+      // The block's proposer built it from entries it holds: asked first. The header is not
+      // validated yet; a false proposer index only costs one request to another peer.
+      const first = this.peerIdOf?.(c.header.height, c.header.proposer);
+      const got = this.fetcher === null ? new Map<string, Uint8Array>() : await this.fetcher(missing, c.entryBytes, deadlineMs, first).catch(() => new Map<string, Uint8Array>());
       this.stats.leavesFetched += got.size;
       r = rebuildBlock(c, (h) => local(h) ?? got.get(h));
       if (!r.ok && 'missing' in r) {

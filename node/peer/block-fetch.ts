@@ -8,9 +8,11 @@
 // response would pass FETCH_RESPONSE_BYTES_MAX (the rest answered as "not held"), so one request
 // costs it a bounded amount of work and bytes; the network layer rate-limits requests per peer.
 // The client checks every leaf it receives against the hash it asked for (a peer cannot slip a
-// different entry in), asks the connected peers in turn (any of them may hold the entries: they
-// travel by gossip), never asks for more than the block can hold, and gives up at a deadline: a proposal whose entries did not all arrive is
-// simply not prevoted (the propose timeout makes the peer prevote nil, paper L57).
+// different entry in), asks the proposer first when it is connected (it built the block, so it
+// holds every entry), then the other connected peers in turn (any of them may hold the entries:
+// they travel by gossip), never asks for more than the block can hold, and gives up at a
+// deadline: a proposal whose entries did not all arrive is simply not prevoted (the propose
+// timeout makes the peer prevote nil, paper L57).
 import { ByteReader, ByteWriter } from '../../src/consensus/byte-io.js';
 import { toHex } from '../../src/encoding/bytes.js';
 import { HASH_BYTES, LEAF_BYTES_MAX } from './block.js';
@@ -155,16 +157,26 @@ export const FETCH_RATE_PER_PEER = 20;
 export const FETCH_BURST_PER_PEER = 40;
 
 /**
- * Serves ENTRY_FETCH_PROTOCOL from `leafOf` and returns the fetcher that asks the connected peers
- * (block-assembly.ts LeafFetcher). Every peer may answer: entries travel by gossip to all of
- * them, so the proposer is not the only source (and need not be reachable).
+ * The connected peers in the order to ask them: `first` (the proposer) ahead when it is connected;
+ * a peer that is not connected is not dialled (a dial could eat the whole deadline).
+ */
+export function fetchSources(connected: readonly string[], first: string | undefined): string[] {
+  if (first === undefined || !connected.includes(first)) return [...connected];
+  return [first, ...connected.filter((p) => p !== first)];
+}
+
+/**
+ * Serves ENTRY_FETCH_PROTOCOL from `leafOf` and returns the fetcher that asks the connected peers,
+ * the proposer's peer id (`first`) ahead of the others (block-assembly.ts LeafFetcher). Every
+ * peer may answer: entries travel by gossip to all of them, so the proposer is not the only
+ * source (and need not be reachable).
  */
 export async function serveEntryFetch(
   network: Pick<PeerNetwork, 'handle' | 'request' | 'connectedPeers'>,
   leafOf: (hex: string) => Uint8Array | undefined,
   leafHash: (leaf: Uint8Array) => Uint8Array,
   now: () => number = Date.now,
-): Promise<(missing: Uint8Array[], maxBytes: number, deadlineMs: number) => Promise<Map<string, Uint8Array>>> {
+): Promise<(missing: Uint8Array[], maxBytes: number, deadlineMs: number, first?: string) => Promise<Map<string, Uint8Array>>> {
   await network.handle(
     ENTRY_FETCH_PROTOCOL,
     async (_from, req) => {
@@ -174,11 +186,11 @@ export async function serveEntryFetch(
     },
     { maxRequestBytes: FETCH_REQUEST_BYTES_MAX, maxResponseBytes: FETCH_RESPONSE_BYTES_MAX, rateLimitPerSecond: FETCH_RATE_PER_PEER, rateLimitBurst: FETCH_BURST_PER_PEER },
   );
-  return async (missing, maxBytes, deadlineMs) =>
+  return async (missing, maxBytes, deadlineMs, first) =>
     (
       await fetchMissing({
         missing,
-        sources: network.connectedPeers(),
+        sources: fetchSources(network.connectedPeers(), first),
         request: (peer, req, o) => network.request(peer, ENTRY_FETCH_PROTOCOL, req, o),
         leafHash,
         deadlineMs,

@@ -245,8 +245,9 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
       opts.now,
     );
     ledger.attachMempool(mempool);
-    // Compact proposals: peers fetch the entries of a proposal they lack from us (and we from them).
-    await ledger.assembly.serve(network);
+    // Compact proposals: peers fetch the entries of a proposal they lack from us (and we from them,
+    // its proposer first: the validator set maps the block's proposer index to its peer id).
+    await ledger.assembly.serve(network, (height, index) => ledger.validatorSets.view(height).orgs[index]?.peerId);
     let syncer: Syncer | null = null;
     let halted: PeerStatus['halted'] = null;
     // Fail-stop: record the first reason; the runner has stopped itself when it reports one.
