@@ -1,41 +1,25 @@
 // A peer's memory bounds that do not grow with its log: the search proof cache is bounded at
 // PEER_PROOF_CACHE_BYTES unless the config's proofCacheMiB (or CAIRN_PROOF_CACHE_MIB) says
 // otherwise, and its warm-up fills it within that bound and stops when told to.
-import { afterEach, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../node/peer/config.js';
+import { describe, expect, it } from 'vitest';
 import { PEER_PROOF_CACHE_BYTES, startProofCacheWarm } from '../../node/peer/proof-warm.js';
 import { proofCacheStats } from '../../node/search/proofs.js';
-import { openStore, type Store } from '../../node/storage/index.js';
+import { openStore } from '../../node/storage/index.js';
+import { CONFIG_BASE as base, configField, expectConfigRefused, storesClosedAfterEach } from './support/config-fixture.js';
 import { SeededRandom } from './support/seeded-random.js';
-import { TempDirs } from './support/storage-fixture.js';
 import { SearchLog } from './support/search-fixture.js';
 
-const base = { dataDir: 'data', genesis: 'genesis.json', signingKey: 'org.key', p2pKey: 'p2p.key' };
-const dirs = new TempDirs();
-const open: Store[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((s) => s.close()));
-  await dirs.removeAll();
-});
+const { dirs, open } = storesClosedAfterEach();
 
 describe('proofCacheMiB config', () => {
   it('is absent by default; the file and CAIRN_PROOF_CACHE_MIB set it; a bad value is refused naming its source', () => {
-    const get = (input: Record<string, unknown>, env: Record<string, string> = {}) => {
-      const r = parseConfig(input, '/etc/cairn', env);
-      if (!r.ok) throw new Error(`${r.code}: ${r.message}`);
-      return r.config.proofCacheMiB;
-    };
+    const get = configField('proofCacheMiB');
     expect(get(base)).toBeUndefined();
     expect(get({ ...base, proofCacheMiB: 64 })).toBe(64);
     expect(get({ ...base, proofCacheMiB: 0 })).toBe(0);
     expect(get({ ...base, proofCacheMiB: 64 }, { CAIRN_PROOF_CACHE_MIB: '8' })).toBe(8);
-    for (const v of [-1, 1.5, '16', 5000]) {
-      const bad = parseConfig({ ...base, proofCacheMiB: v }, '/');
-      expect(bad.ok === false && bad.code).toBe('config_bad_proof_cache');
-      expect(bad.ok === false && bad.field).toBe('proofCacheMiB');
-    }
-    const badEnv = parseConfig(base, '/', { CAIRN_PROOF_CACHE_MIB: 'lots' });
-    expect(badEnv.ok === false && badEnv.field).toBe('CAIRN_PROOF_CACHE_MIB');
+    for (const v of [-1, 1.5, '16', 5000]) expectConfigRefused({ ...base, proofCacheMiB: v }, {}, 'config_bad_proof_cache', 'proofCacheMiB');
+    expectConfigRefused(base, { CAIRN_PROOF_CACHE_MIB: 'lots' }, 'config_bad_proof_cache', 'CAIRN_PROOF_CACHE_MIB');
   });
 });
 

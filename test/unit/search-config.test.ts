@@ -2,41 +2,26 @@
 // comparison): `searchIndexes` in the config file, CAIRN_SEARCH_INDEXES=on|off in the environment,
 // passed down to the store; a store opened so writes no index record and its searches answer
 // INDEX_INCOMPLETE.
-import { afterEach, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../node/peer/config.js';
+import { describe, expect, it } from 'vitest';
 import { SearchEngine } from '../../node/search/query.js';
 import { SearchError } from '../../node/search/errors.js';
 import { openStore, type Store } from '../../node/storage/index.js';
+import { CONFIG_BASE as base, configField, expectConfigRefused, storesClosedAfterEach } from './support/config-fixture.js';
 import { SeededRandom } from './support/seeded-random.js';
-import { TempDirs } from './support/storage-fixture.js';
 import { SearchLog } from './support/search-fixture.js';
 
-const base = { dataDir: 'data', genesis: 'genesis.json', signingKey: 'org.key', p2pKey: 'p2p.key' };
-const dirs = new TempDirs();
-const open: Store[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((s) => s.close()));
-  await dirs.removeAll();
-});
+const { dirs, open } = storesClosedAfterEach();
 
 describe('searchIndexes config switch', () => {
   it('defaults to on; the file and the environment (on/off) set it; anything else is refused naming the field', () => {
-    const get = (input: Record<string, unknown>, env: Record<string, string> = {}) => {
-      const r = parseConfig(input, '/etc/cairn', env);
-      if (!r.ok) throw new Error(`${r.code}: ${r.message}`);
-      return r.config.searchIndexes;
-    };
+    const get = configField('searchIndexes');
     expect(get(base)).toBe(true);
     expect(get({ ...base, searchIndexes: false })).toBe(false);
     expect(get({ ...base, searchIndexes: true })).toBe(true);
     expect(get(base, { CAIRN_SEARCH_INDEXES: 'off' })).toBe(false);
     expect(get({ ...base, searchIndexes: false }, { CAIRN_SEARCH_INDEXES: 'on' })).toBe(true);
-    const bad = parseConfig({ ...base, searchIndexes: 'no' }, '/');
-    expect(bad.ok === false && bad.code).toBe('config_bad_search_indexes');
-    expect(bad.ok === false && bad.field).toBe('searchIndexes');
-    const badEnv = parseConfig(base, '/', { CAIRN_SEARCH_INDEXES: 'false' });
-    expect(badEnv.ok === false && badEnv.code).toBe('config_bad_search_indexes');
-    expect(badEnv.ok === false && badEnv.field).toBe('CAIRN_SEARCH_INDEXES');
+    expectConfigRefused({ ...base, searchIndexes: 'no' }, {}, 'config_bad_search_indexes', 'searchIndexes');
+    expectConfigRefused(base, { CAIRN_SEARCH_INDEXES: 'false' }, 'config_bad_search_indexes', 'CAIRN_SEARCH_INDEXES');
   });
 
   it('a store opened with indexes off writes no index record and its searches answer INDEX_INCOMPLETE', async () => {
