@@ -183,7 +183,9 @@ export async function launchPeers(peers: DevnetPeer[], o: LaunchOptions, signal?
         cwd: o.dir,
         detached: true, // own process group: Ctrl-C in the terminal reaches only the launcher, which stops peers in order
         stdio: ['pipe', fd, fd],
-        env: { ...process.env, CAIRN_STATUS_INTERVAL_MS: '10000', ...(o.env ?? {}) },
+        // MALLOC_ARENA_MAX=2 (unless set): glibc's per-thread malloc arenas cost ~90 MiB of RSS per
+        // loaded peer (docs/peer.md, Memory); glibc reads it at exec, so it is set here, not in the peer.
+        env: { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2', CAIRN_STATUS_INTERVAL_MS: '10000', ...(o.env ?? {}) },
       });
     } finally {
       closeSync(fd);

@@ -37,9 +37,11 @@ export class LoggedFilter {
   private readonly mask: number;
   private count = 0;
 
-  constructor(bits = LOGGED_FILTER_BITS, private readonly hashes = LOGGED_FILTER_HASHES) {
+  /** `words`: a saved bit array to adopt (fromState), else a new empty one. */
+  constructor(bits = LOGGED_FILTER_BITS, private readonly hashes = LOGGED_FILTER_HASHES, words?: Uint32Array) {
     if (!Number.isInteger(Math.log2(bits)) || bits < 64) throw new RangeError('bits must be a power of two >= 64');
-    this.words = new Uint32Array(bits / 32);
+    if (words !== undefined && words.length !== bits / 32) throw new RangeError(`${words.length} words for ${bits} bits`);
+    this.words = words ?? new Uint32Array(bits / 32);
     this.mask = bits - 1;
   }
 
@@ -58,6 +60,18 @@ export class LoggedFilter {
       this.words[w] = this.words[w]! | (1 << (bit & 31));
     }
     this.count++;
+  }
+
+  /** The bit array (a view, not a copy) and its shape, for logged-filter-file.ts. */
+  get state(): { bits: number; hashes: number; count: number; words: Uint32Array } {
+    return { bits: this.mask + 1, hashes: this.hashes, count: this.count, words: this.words };
+  }
+
+  /** A filter over `words` (adopted, not copied; as `state` gave them): the keys added to that one. */
+  static fromState(bits: number, hashes: number, count: number, words: Uint32Array): LoggedFilter {
+    const f = new LoggedFilter(bits, hashes, words);
+    f.count = count;
+    return f;
   }
 
   /** false: the key was never added. true: it may have been. */

@@ -3,16 +3,24 @@
 // over both index key spaces, writes the index records of a block, and answers the lookups the
 // admission path makes for every entry.
 
-import { HASH_BYTES } from '../../src/merkle/index.js';
-import { toHex, utf8 } from '../../src/encoding/bytes.js';
+import { HASH_BYTES, leafHash } from '../../src/merkle/index.js';
+import { bytesEqual, toHex, utf8 } from '../../src/encoding/bytes.js';
 import { decodeClientIdValue, decodeU64Value, encodeClientIdValue } from './codec.js';
 import type { BatchOp } from './durable.js';
 import { StoreError } from './errors.js';
-import { P_CLIENT_ID, P_LEAF_HASH, bytesKey, clientIdKey, prefixEnd, u64 } from './keys.js';
-import { LoggedFilter } from './logged-filter.js';
+import { P_CLIENT_ID, P_LEAF, P_LEAF_HASH, bytesKey, clientIdKey, prefixEnd, u64, u64Key } from './keys.js';
+import { LOGGED_FILTER_BITS, LOGGED_FILTER_HASHES, LoggedFilter } from './logged-filter.js';
+import { dropLoggedFilter, loadLoggedFilter, saveLoggedFilter } from './logged-filter-file.js';
 import { bad } from './store-args.js';
 import { plain, type StoreContext } from './store-context.js';
 import { LOGGED_FILTER_SCAN_KEYS_MAX, LOOKUP_BATCH_MAX } from './store-limits.js';
+
+/**
+ * When the filter is saved to its file (logged-filter-file.ts): not below `minEntries` (a small log
+ * scans in milliseconds; no 8 MiB write per small store), then every `everyEntries` applied and at
+ * close. Mutable for tests only.
+ */
+export const loggedFilterSaving = { minEntries: 20_000, everyEntries: 100_000 };
 
 export class LoggedIndex {
   /**
@@ -20,12 +28,72 @@ export class LoggedIndex {
    * LevelDB in lookupLogged / applyBlock. null when the log is too large to scan at open.
    */
   private filter: LoggedFilter | null = null;
+  /** How the filter was made at open (diagnostics and tests). */
+  loadedFrom: 'file' | 'scan' | 'none' = 'none';
+  /** Tree size the saved file covers (-1: no valid file). */
+  private savedSize = -1;
+  /** The save in progress (at most one). */
+  private saving: Promise<void> | null = null;
 
   constructor(private readonly ctx: StoreContext) {}
 
-  /** Fills the logged filter at open (or leaves the store without one when the log is too large). */
+  /**
+   * Makes the logged filter at open: from its saved file when that covers exactly this log (no
+   * index scan: the scan's touched table pages stayed resident, RSS grew with the log), else by the
+   * full scan (bounded by LOGGED_FILTER_SCAN_KEYS_MAX), saved right away for the next open.
+   */
   async loadFilter(): Promise<void> {
+    const size = this.ctx.head()?.treeSize ?? 0;
+    const saved = size >= loggedFilterSaving.minEntries ? await loadLoggedFilter(this.ctx.dir, LOGGED_FILTER_BITS, LOGGED_FILTER_HASHES) : null;
+    if (saved !== null && saved.coveredSize === size && bytesEqual(saved.lastLeafHash, await this.leafHashAt(size - 1))) {
+      this.filter = saved.filter;
+      this.savedSize = size;
+      this.loadedFrom = 'file';
+      return;
+    }
     this.filter = await this.scanLoggedKeys();
+    this.loadedFrom = this.filter === null ? 'none' : 'scan';
+    if (this.filter === null) await dropLoggedFilter(this.ctx.dir);
+    else if (size >= loggedFilterSaving.minEntries) await this.save(this.filter.state.words, size); // nothing adds during open: no copy
+  }
+
+  /** Saves the filter at close when blocks were applied since the last save (after the block lock drained). */
+  async saveOnClose(): Promise<void> {
+    await this.saving;
+    const size = this.ctx.head()?.treeSize ?? 0;
+    if (this.filter !== null && size >= loggedFilterSaving.minEntries && size !== this.savedSize) {
+      await this.save(this.filter.state.words, size); // the block lock is drained: no copy
+    }
+  }
+
+  /** Leaf hash of leaf `index` as stored (32 zero bytes for -1 or a missing leaf: matches no file). */
+  private async leafHashAt(index: number): Promise<Uint8Array> {
+    const v = index < 0 ? undefined : await this.ctx.db.get(u64Key(P_LEAF, index));
+    return v === undefined ? new Uint8Array(HASH_BYTES) : leafHash(plain(v));
+  }
+
+  /**
+   * Writes `words`, copied while every leaf below `size` was durable and had its keys in the
+   * filter. A failed write only leaves the older file, which the next open rejects (it covers
+   * another size) and replaces by a scan: the file is a shortcut, never the source of truth.
+   */
+  private async save(words: Uint32Array, size: number): Promise<void> {
+    const f = this.filter!.state;
+    try {
+      await saveLoggedFilter(this.ctx.dir, { bits: f.bits, hashes: f.hashes, count: f.count, words }, size, await this.leafHashAt(size - 1));
+      this.savedSize = size;
+    } catch {
+      // Disk full, directory gone (store closing under a test): keep running on the in-memory filter.
+    }
+  }
+
+  /** Starts a background save every `everyEntries` applied (called as a block is applied). */
+  private maybeSave(): void {
+    const size = this.ctx.head()?.treeSize ?? 0; // durable: the head moves after its batch is written
+    if (this.filter === null || this.saving !== null || size < loggedFilterSaving.minEntries) return;
+    if (size - Math.max(this.savedSize, 0) < loggedFilterSaving.everyEntries) return;
+    // The copy is taken now: it holds every key of the leaves below `size` (and maybe a few more).
+    this.saving = this.save(this.filter.state.words.slice(), size).finally(() => (this.saving = null));
   }
 
   /** Builds the logged filter from the two index prefixes (bounded by LOGGED_FILTER_SCAN_KEYS_MAX). */
@@ -93,6 +161,7 @@ export class LoggedIndex {
         this.filter.add(hashKeys[i]!);
         this.filter.add(clientKeys[i]!);
       }
+      this.maybeSave();
     }
   }
 

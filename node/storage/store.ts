@@ -283,6 +283,7 @@ class LevelStore implements Store {
       this.consensus.drain(),
       this.evidence.drain(),
     ]);
+    await this.logged.saveOnClose(); // the next open loads the logged filter instead of scanning
     await this.db.close();
   }
 }

@@ -134,6 +134,8 @@ describe('devnet launcher process (slow: two 1-organization starts under tsx)', 
     expect(pid).toBeGreaterThan(0);
     peerPids.push(pid!);
     expect(alive(pid!)).toBe(true);
+    // glibc's per-thread malloc arenas: devnet peers run with MALLOC_ARENA_MAX=2 unless the environment sets it.
+    expect((await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0')).toContain(`MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? '2'}`);
 
     l.proc.kill('SIGINT');
     expect(await l.exit, l.err()).toBe(0);
