@@ -216,9 +216,12 @@ export abstract class DriverRules extends DriverState {
     const signBytes = messageSignBytes(this.cfg.chainId, unsigned, unsigned.type === 'proposal' ? valueId : null);
     const message = { ...unsigned, signature: this.set.signer!.sign(signBytes) } as ConsensusMessage;
     this.guard.record({ height: h, round, step, valueId, message });
-    if (this.cfg.bugs?.noSignerPersistence === true) {
+    if (this.cfg.bugs?.noSignerPersistence === true && step !== 'precommit') {
       // BUG INJECTION (simulator only): emulate "persist after broadcast" — the durable state is
-      // the one from before this step and carries no last-signed record.
+      // the one from before this step and carries no last-signed record. Not for precommits: the
+      // runner refuses a precommit whose value the synced state does not hold (PRECOMMIT_NOT_DURABLE)
+      // before anything else could see the bug, and this injection exists to exercise the WAL's
+      // double-signing check on a restarted peer.
       this.out.push({ kind: 'persist', state: toSignerState(before, null) });
     } else {
       this.out.push({ kind: 'persist', state: this.signerState() });
