@@ -123,6 +123,12 @@ export async function applyBlockLocked(ctx: StoreContext, s: BlockApplyState, b:
   s.logged.addToFilter(index.hashKeys, clientKeys);
   await durableBatch(ctx.db, ops);
   s.setHead(head);
+  // The partial tile of each level is the one the next blocks extend; a full tile never changes again.
+  for (const t of b.tiles) {
+    const key = `${t.level}/${t.index}`;
+    if (t.bytes.length < TILE_WIDTH * HASH_BYTES) ctx.edgeTiles.set(key, t.bytes.slice());
+    else ctx.edgeTiles.delete(key);
+  }
   search?.commit();
 }
 
@@ -142,9 +148,14 @@ async function tileOps(ctx: StoreContext, b: AppliedBlock, oldSize: number, appe
     if (s.level % TILE_HEIGHT === 0) completed.set(`${s.level / TILE_HEIGHT}/${s.index}`, s.hash);
   }
   const extended = expected.filter((t) => hashesAtTileLevel(oldSize, t.level) > t.index * TILE_WIDTH);
-  const oldTiles = extended.length === 0 ? [] : await ctx.db.getMany(extended.map((t) => tileKey(t.level, t.index)));
   const oldByKey = new Map<string, Uint8Array | undefined>();
-  extended.forEach((t, i) => oldByKey.set(`${t.level}/${t.index}`, oldTiles[i]));
+  const unread = extended.filter((t) => {
+    const e = ctx.edgeTiles.get(`${t.level}/${t.index}`);
+    if (e !== undefined) oldByKey.set(`${t.level}/${t.index}`, e);
+    return e === undefined;
+  });
+  const oldTiles = unread.length === 0 ? [] : await ctx.db.getMany(unread.map((t) => tileKey(t.level, t.index)));
+  unread.forEach((t, i) => oldByKey.set(`${t.level}/${t.index}`, oldTiles[i]));
   const ops: BatchOp[] = [];
   for (let i = 0; i < expected.length; i++) {
     const want = expected[i]!;

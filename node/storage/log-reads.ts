@@ -95,7 +95,13 @@ export class LogReads implements TileReader {
     checkLimit('tile count', tiles.length, this.ctx.limits.maxReadTiles, 'maxReadTiles');
     for (const t of tiles) checkTileIdArg(t);
     if (tiles.length === 0) return [];
-    const values = await this.ctx.db.getMany(tiles.map((t) => tileKey(t.level, t.index)));
+    // The right-edge tiles of the last block from memory (StoreContext.edgeTiles), the rest from LevelDB.
+    const values: (Uint8Array | undefined)[] = tiles.map((t) => this.ctx.edgeTiles.get(`${t.level}/${t.index}`)?.slice());
+    const unread = tiles.flatMap((t, i) => (values[i] === undefined ? [i] : []));
+    if (unread.length > 0) {
+      const got = await this.ctx.db.getMany(unread.map((i) => tileKey(tiles[i]!.level, tiles[i]!.index)));
+      unread.forEach((i, k) => (values[i] = got[k]));
+    }
     return tiles.map((t, i) => {
       const v = values[i];
       if (v === undefined || v.length < t.width * HASH_BYTES) {

@@ -16,6 +16,14 @@ export interface StoreContext {
   assertOpen(): void;
   /** The state after the last applied block (cached in memory), or null for an empty store. */
   head(): StoreHead | null;
+  /**
+   * The partial (right-edge) tile of each level as applied blocks wrote it ('level/index' → bytes,
+   * at most one per level), updated once a block's batch is durable. The next blocks extend these,
+   * so the ledger's tile computation and applyBlock's check read them from here instead of LevelDB
+   * (a read round trip per block on the catch-up path). Tiles only grow and only applyBlock writes
+   * them, so a copy is never stale; a tile that becomes full leaves the map.
+   */
+  readonly edgeTiles: Map<string, Uint8Array>;
 }
 
 /** LevelDB hands back Buffers; callers get plain Uint8Array views (no copy). */

@@ -109,7 +109,7 @@ class LevelStore implements Store {
     this.dir = dir;
     this.limits = Object.freeze(limits);
     this.firstHeight = firstHeight;
-    this.ctx = { db, dir, limits: this.limits, assertOpen: () => this.assertOpen(), head: () => this.cachedHead };
+    this.ctx = { db, dir, limits: this.limits, assertOpen: () => this.assertOpen(), head: () => this.cachedHead, edgeTiles: new Map() };
     this.reads = new LogReads(this.ctx);
     this.logged = new LoggedIndex(this.ctx);
     this.checkpoints = new CheckpointRecords(this.ctx);

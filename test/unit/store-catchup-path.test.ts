@@ -1,13 +1,16 @@
-// applyBlock and the leaf hashes: by default the store hashes every leaf and refuses a block whose
-// leafHashes disagree; a caller that derived the hashes from these leaves itself (the ledger,
-// leafHashesFromLeaves) is not made to pay a second SHA-256 per entry. The tree is still
-// re-derived from the hashes, and the search/index key encodings are byte-identical to UTF-8.
+// The store on the catch-up path: applyBlock hashes every leaf by default and refuses a block whose
+// leafHashes disagree, while a caller that derived the hashes from these leaves (the ledger,
+// leafHashesFromLeaves) is not made to pay a second SHA-256 per entry (the tree is still
+// re-derived); the partial right-edge tiles come from memory for the next block; the search and
+// (client, id) key encodings are byte-identical to UTF-8 with the ASCII fast path.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { utf8 } from '../../src/encoding/bytes.js';
 import { openStore, type Store } from '../../node/storage/index.js';
 import { clientIdKey } from '../../node/storage/keys.js';
 import { postingBase, INDEX_VALUE_BYTES_MAX } from '../../node/search/keys.js';
 import { TempDirs, nextBlock } from './support/storage-fixture.js';
+import { ClassicLevel } from 'classic-level';
+import { tilesForSize } from '../../src/merkle/index.js';
 
 const calls = { leafHash: 0 };
 vi.mock('../../src/merkle/index.js', async (importOriginal) => {
@@ -55,6 +58,34 @@ describe('store applyBlock leaf hashes', () => {
     expect(s.head()).toBeNull();
     await s.applyBlock(b);
     expect(s.head()?.treeSize).toBe(3);
+  });
+});
+
+describe('right-edge tiles', () => {
+  it('the next block reads the tiles the last one wrote from memory, and they equal the stored ones', async () => {
+    const dir = await dirs.make();
+    let s = await openStore(dir, { searchIndexes: false });
+    open.push(s);
+    const getMany = vi.spyOn(ClassicLevel.prototype, 'getMany');
+    try {
+      await s.applyBlock(await nextBlock(s, leaves('t0', 300)));
+      for (let k = 1; k <= 6; k++) {
+        const b = await nextBlock(s, leaves(`t${k}`, 37 * k)); // the builder reads the edge tiles
+        getMany.mockClear();
+        await s.applyBlock({ ...b, leafHashesFromLeaves: true });
+        expect(getMany.mock.calls.filter((c) => (c[0] as Uint8Array[]).some((key) => key[0] === 0x54)).length).toBe(0); // no 'T' tile key read
+      }
+      const size = s.head()!.treeSize;
+      const ids = tilesForSize(size);
+      const fromMemory = await s.readTiles(ids);
+      open.splice(open.indexOf(s), 1);
+      await s.close();
+      s = await openStore(dir, { searchIndexes: false });
+      open.push(s);
+      expect(await s.readTiles(ids)).toEqual(fromMemory); // after reopen: all from LevelDB
+    } finally {
+      getMany.mockRestore();
+    }
   });
 });
 
