@@ -22,6 +22,7 @@ import { ED25519_SEED_BYTES } from '../../src/crypto/types.js';
 import { bytesEqual, fromBase64, fromHex, toHex } from '../../src/encoding/bytes.js';
 import { failure, PeerError, type PeerFailure } from './errors.js';
 import { checkKeysField } from './signing-keys.js';
+import { VERIFY_WORKERS_MAX } from './verify-pool.js';
 
 /** Largest config or key file read, in bytes. */
 export const CONFIG_BYTES_MAX = 64 * 1024;
@@ -53,6 +54,8 @@ export interface PeerConfig {
   searchIndexes?: boolean;
   /** Bound of the search proof cache in MiB (default 16; 0 turns it off): docs/peer.md, Memory. */
   proofCacheMiB?: number;
+  /** Worker threads verifying client signatures (default 0 = in-thread): docs/peer.md. */
+  verifyWorkers?: number;
   /**
    * Addresses of other organizations' peers, as multiaddrs ending in `/p2p/<peer id>`: for
    * organizations added by governance after the genesis (whose records carry no address), or to
@@ -83,7 +86,7 @@ export interface PeerAuthConfig {
 /** Most CORS origins in the allow-list. */
 export const CORS_ORIGINS_MAX = 64;
 
-const FIELDS = ['dataDir', 'genesis', 'signingKey', 'p2pKey', 'listen', 'http', 'logLevel', 'auth', 'searchIndexes', 'proofCacheMiB', 'peers', 'keys'];
+const FIELDS = ['dataDir', 'genesis', 'signingKey', 'p2pKey', 'listen', 'http', 'logLevel', 'auth', 'searchIndexes', 'proofCacheMiB', 'verifyWorkers', 'peers', 'keys'];
 const REQUIRED = ['dataDir', 'genesis', 'signingKey', 'p2pKey'];
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -206,6 +209,7 @@ export function parseConfig(input: unknown, baseDir: string, env: Record<string,
     ['CAIRN_LOG_LEVEL', 'logLevel', (s) => s],
     ['CAIRN_SEARCH_INDEXES', 'searchIndexes', (s) => (s === 'on' ? true : s === 'off' ? false : s)],
     ['CAIRN_PROOF_CACHE_MIB', 'proofCacheMiB', (s) => (/^[0-9]{1,5}$/.test(s) ? Number(s) : s)],
+    ['CAIRN_VERIFY_WORKERS', 'verifyWorkers', (s) => (/^[0-9]{1,2}$/.test(s) ? Number(s) : s)],
   ];
   const fieldSource: Record<string, string> = {};
   for (const [envName, field, conv] of overrides) {
@@ -234,6 +238,9 @@ export function parseConfig(input: unknown, baseDir: string, env: Record<string,
   if (o.proofCacheMiB !== undefined && !(Number.isSafeInteger(o.proofCacheMiB) && (o.proofCacheMiB as number) >= 0 && (o.proofCacheMiB as number) <= PROOF_CACHE_MIB_MAX)) {
     return failure('config_bad_proof_cache', `proofCacheMiB must be an integer in 0..${PROOF_CACHE_MIB_MAX}`, where('proofCacheMiB'));
   }
+  if (o.verifyWorkers !== undefined && !(Number.isSafeInteger(o.verifyWorkers) && (o.verifyWorkers as number) >= 0 && (o.verifyWorkers as number) <= VERIFY_WORKERS_MAX)) {
+    return failure('config_bad_verify_workers', `verifyWorkers must be an integer in 0..${VERIFY_WORKERS_MAX}`, where('verifyWorkers'));
+  }
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
   const auth = checkAuth(o.auth, abs);
   if (!auth.ok) return auth;
@@ -252,6 +259,7 @@ export function parseConfig(input: unknown, baseDir: string, env: Record<string,
       auth: auth.auth,
       searchIndexes: o.searchIndexes !== false,
       ...(o.proofCacheMiB !== undefined ? { proofCacheMiB: o.proofCacheMiB as number } : {}),
+      ...(o.verifyWorkers !== undefined ? { verifyWorkers: o.verifyWorkers as number } : {}),
       peers: [...((o.peers as string[] | undefined) ?? [])],
       ...(keys.next.length > 0 ? { keys: { next: keys.next } } : {}),
     },

@@ -13,7 +13,7 @@
 // records) and the time are made afresh every time, in the same order, so a verdict does not
 // depend on whether the entry was remembered.
 import { createHash } from 'node:crypto';
-import { canonicalEntry, canonicalEntryFromLeaf, parseLeaf, verifyCanonicalEntry, type CanonicalEntry } from '../../src/entry/index.js';
+import { canonicalEntry, canonicalEntryFromLeaf, canonicalEntrySignature, parseLeaf, verifyCanonicalEntry, type CanonicalEntry, type CanonicalResult } from '../../src/entry/index.js';
 import type { AuditEntry, EntryError } from '../../src/entry/types.js';
 import { peerVerifier } from '../crypto/peer-verifier.js';
 import { toHex } from '../../src/encoding/bytes.js';
@@ -21,6 +21,7 @@ import type { Genesis } from './genesis.js';
 import type { SubmitCode } from './mempool.js';
 import { govRecordFromEntry, isGovEntry, type ParsedGovRecord } from '../../src/governance/index.js';
 import type { GovTracker } from './governance.js';
+import type { VerifyJob, VerifyPool } from './verify-pool.js';
 
 /** Most entries whose check results this peer remembers (a few seconds of entries at the maximum rate). */
 export const CHECKED_CACHE_ENTRIES_MAX = 16_384;
@@ -66,6 +67,16 @@ export interface EntryChecker {
   parseDecided(leaf: Uint8Array, leafHash?: Uint8Array): EntryCheck;
   /** RFC 9162 leaf hash SHA-256(0x00 ‖ leaf) (node:crypto fast path; same bytes as src/merkle leafHash). */
   leafHash(leaf: Uint8Array): Uint8Array;
+  /**
+   * With a verify pool (peer config `verifyWorkers` > 0): canonicalizes these submissions and
+   * verifies the signatures not checked here yet in worker threads, so the checkInput calls that
+   * follow on the same input objects neither canonicalize nor verify again. Without a pool, or
+   * when the pool refuses (queue full) or fails, it does nothing and checkInput verifies in-thread:
+   * the verdict is the same either way.
+   */
+  preverifyInputs?(inputs: readonly unknown[]): Promise<void>;
+  /** Closes the verify pool, if any (the peer's stop). */
+  close?(): Promise<void>;
 }
 
 const LEAF_PREFIX = Buffer.from([0x00]);
@@ -139,7 +150,17 @@ function factsOf(entry: AuditEntry, good: boolean): CheckedFacts {
  * must carry a record that parses (its gov_* parse code otherwise) and, on admission, that the
  * next block would accept (its gov_* rejection code otherwise). Without it: the genesis clients.
  */
-export function createEntryChecker(genesis: Genesis, cache = new CheckedCache(), gov: GovTracker | null = null): EntryChecker & { cache: CheckedCache } {
+export function createEntryChecker(
+  genesis: Genesis,
+  cache = new CheckedCache(),
+  gov: GovTracker | null = null,
+  pool: VerifyPool | null = null,
+): EntryChecker & { cache: CheckedCache; readonly poolFailures: number } {
+  // Submissions canonicalized by preverifyInputs, by input object, until checkInput takes them
+  // (the same call of the mempool's submit; a WeakMap so an input never checked is not kept).
+  const prepared = new WeakMap<object, CanonicalResult>();
+  /** Pool failures seen (the in-thread check took over). */
+  let poolFailures = 0;
   /**
    * The checks after schema and canonical form, cheapest first: client authorization, governance
    * record parse, signature (verified once per leaf hash on this peer: `fresh` is the entry when
@@ -180,13 +201,54 @@ export function createEntryChecker(genesis: Genesis, cache = new CheckedCache(),
   return {
     cache,
     leafHash: fastLeafHash,
-    checkInput(input: unknown): EntryCheck {
-      let r;
+    async preverifyInputs(inputs: readonly unknown[]): Promise<void> {
+      if (pool === null) return;
+      const fresh: { c: CanonicalEntry; key: string }[] = [];
+      const jobs: VerifyJob[] = [];
+      for (const input of inputs) {
+        if (typeof input !== 'object' || input === null || prepared.has(input)) continue;
+        let r: CanonicalResult;
+        try {
+          r = canonicalEntry(input, { hasher: fastLeafHash });
+        } catch {
+          continue; // checkInput refuses it with the error
+        }
+        prepared.set(input, r);
+        if (!r.ok) continue;
+        const key = toHex(r.value.leafHash);
+        if (cache.get(key) !== undefined) continue;
+        const job = canonicalEntrySignature(r.value);
+        if (job === null) continue;
+        fresh.push({ c: r.value, key });
+        jobs.push(job);
+      }
+      if (jobs.length === 0) return;
+      let verdicts: boolean[];
       try {
-        r = canonicalEntry(input, { hasher: fastLeafHash });
-      } catch (e) {
-        // canonicalEntry must never throw; if it does, the entry is refused, never the peer.
-        return { ok: false, code: 'malformed', message: `entry rejected: ${(e as Error).message}` };
+        verdicts = await pool.verifyMany(jobs);
+      } catch {
+        poolFailures++;
+        return;
+      }
+      fresh.forEach((f, i) => cache.set(f.key, factsOf(f.c.entry, verdicts[i] === true), f.c.leaf.length));
+    },
+    async close(): Promise<void> {
+      await pool?.close();
+    },
+    get poolFailures(): number {
+      return poolFailures;
+    },
+    checkInput(input: unknown): EntryCheck {
+      let r = typeof input === 'object' && input !== null ? prepared.get(input) : undefined;
+      if (r !== undefined) {
+        prepared.delete(input as object);
+      } else {
+        try {
+          r = canonicalEntry(input, { hasher: fastLeafHash });
+        } catch (e) {
+          // canonicalEntry must never throw; if it does, the entry is refused, never the peer.
+          return { ok: false, code: 'malformed', message: `entry rejected: ${(e as Error).message}` };
+        }
       }
       if (!r.ok) return fromEntryErrors(r.errors);
       const c = r.value;

@@ -151,6 +151,8 @@ export class Mempool {
     if (inputs.length > SUBMIT_ENTRIES_MAX) {
       return [{ error: { code: 'too_large', message: `at most ${SUBMIT_ENTRIES_MAX} entries per submission (SUBMIT_ENTRIES_MAX)` } }];
     }
+    // Signatures in worker threads when the peer has a verify pool (entries.ts); else a no-op.
+    await this.checker.preverifyInputs?.(inputs);
     const out: (SubmitResult | null)[] = new Array(inputs.length).fill(null);
     const checked: { at: number; entry: CheckedEntry }[] = [];
     for (let i = 0; i < inputs.length; i++) {

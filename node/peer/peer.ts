@@ -20,6 +20,7 @@ import { decodeEntryBatch, decodeEvidence, encodeEntryBatch } from './codec.js';
 import { loadConfig, loadP2PKey, loadSigningKey, type PeerConfig } from './config.js';
 import { ConsensusRunner, type RunnerStatus } from './consensus-runner.js';
 import { createEntryChecker } from './entries.js';
+import { VerifyPool } from './verify-pool.js';
 import { GovTracker } from './governance.js';
 import { PeerError } from './errors.js';
 import { loadGenesis, type Genesis } from './genesis.js';
@@ -50,6 +51,8 @@ export interface PeerOptions {
   netLimits?: Partial<NetLimits>;
   /** Write search indexes in each block's batch (default true; false only for benchmarks). */
   searchIndexes?: boolean;
+  /** Worker threads verifying client submissions' signatures (verify-pool.ts); 0 or absent = in-thread. */
+  verifyWorkers?: number;
   /** Bounds of the search proof cache and delay of its warm-up (proof-warm.ts); no warm-up without search indexes. */
   proofCache?: ProofCacheOptions;
   /** Further keys of this organization (config `keys.next`): a rotation's next key signs from its effective height without a restart. */
@@ -149,6 +152,7 @@ export async function startPeerFromConfig(config: PeerConfig, logger?: NetLogger
     listen: config.listen,
     ...(config.searchIndexes === false ? { searchIndexes: false } : {}),
     ...(config.proofCacheMiB !== undefined ? { proofCache: { maxBytes: config.proofCacheMiB * 1024 * 1024 } } : {}),
+    ...(config.verifyWorkers ? { verifyWorkers: config.verifyWorkers } : {}),
     ...(config.peers !== undefined && config.peers.length > 0 ? { peers: config.peers } : {}),
     ...(nextSigners.length > 0 ? { nextSigners } : {}),
     ...(logger ? { logger } : {}),
@@ -192,7 +196,7 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
     checkOwnPeerId(gov.state, pub, ownPeerId, (store.head()?.height ?? 0) + 1);
     const addressBook = peerAddressBook(g, opts.peers ?? []);
     const setView = new SetView(() => gov.state);
-    const checker = createEntryChecker(g, undefined, gov);
+    const checker = createEntryChecker(g, undefined, gov, opts.verifyWorkers ? new VerifyPool({ workers: opts.verifyWorkers }) : null);
     let publishSig: (b: Uint8Array) => void = () => {};
     const ledger = await Ledger.open({
       genesis: g,
@@ -439,6 +443,7 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
         await proofWarm.stop();
         membership.stop();
         mempool.stop();
+        await checker.close?.();
         sync.stop();
         await runner.stop();
         // Stopping the network first makes a catch-up request in flight fail at once instead

@@ -148,13 +148,19 @@ export function canonicalEntryFromLeaf(bytes: Uint8Array, opts?: CanonicalOption
   }
 }
 
+/** The (key, message, signature) a verifier checks for this entry; null when `client` or `sig` is not hex. */
+export function canonicalEntrySignature(c: CanonicalEntry): { publicKey: Uint8Array; message: Uint8Array; signature: Uint8Array } | null {
+  const publicKey = fromHex(c.entry.client);
+  const signature = fromHex(c.entry.sig);
+  if (publicKey === null || signature === null) return null;
+  return { publicKey, message: c.signedMessage, signature };
+}
+
 /** True iff the entry's `sig` is a valid signature by its `client` over its signed message. Never throws. */
 export function verifyCanonicalEntry(c: CanonicalEntry, verifier: Ed25519Verifier): boolean {
   try {
-    const publicKey = fromHex(c.entry.client);
-    const signature = fromHex(c.entry.sig);
-    if (publicKey === null || signature === null) return false;
-    return verifier.verify(publicKey, c.signedMessage, signature);
+    const j = canonicalEntrySignature(c);
+    return j !== null && verifier.verify(j.publicKey, j.message, j.signature);
   } catch {
     return false;
   }

@@ -15,6 +15,7 @@ import { loadSodiumVerifier } from '../../node/crypto/sodium.js';
 import { createRequire } from 'node:module';
 import { concatBytes, utf8 } from '../../src/encoding/bytes.js';
 import * as adv from './support/ed25519-adversarial.js';
+import { VerifyPool } from '../../node/peer/verify-pool.js';
 
 const seed = new Uint8Array(32).fill(7);
 const signer = nobleSigner(seed);
@@ -120,6 +121,18 @@ describe('adversarial Ed25519 table', () => {
       }
     });
   }
+
+  it('the whole table through the worker-thread verify pool: node:crypto\'s verdict on every row, in order', async () => {
+    // Small batches, so the rows travel in several messages to both workers.
+    const pool = new VerifyPool({ workers: 2, batchMax: 4 });
+    try {
+      const got = await pool.verifyMany(CASES.map((c) => ({ publicKey: c.publicKey, message: c.message ?? msg, signature: c.signature })));
+      expect(got).toEqual(CASES.map((c) => c.node));
+      expect(pool.verifierName).toBe(sodiumLoad.verifier.name);
+    } finally {
+      await pool.close();
+    }
+  });
 
   it('every one of the 8 torsion points is rejected by vetting as small order', () => {
     const pts = adv.allTorsionPoints();
