@@ -11,7 +11,18 @@ import type { AuditEntry, UnsignedEntry } from '../entry/types.js';
 import { entryBundlePath, tilePath, TILE_WIDTH } from '../merkle/tiles.js';
 import type { TrustRoot } from '../verifier/trust.js';
 import { verifyInclusion, verifyReceipt as lightVerifyReceipt, type VerifyOptions } from '../verifier/verify.js';
-import { CHECKPOINT_MAX_BYTES, RESPONSE_MAX_BYTES_DEFAULT, readBounded } from './read-body.js';
+import { readBounded } from './read-body.js';
+import {
+  CHECKPOINT_MAX_BYTES,
+  CONSISTENCY_MAX_BYTES,
+  ENTRY_RESPONSE_MAX_BYTES,
+  entryBundleMaxBytes,
+  RECEIPT_MAX_BYTES,
+  searchPageMaxBytes,
+  SMALL_JSON_MAX_BYTES,
+  SUBMIT_RESPONSE_MAX_BYTES,
+  tileMaxBytes,
+} from './response-caps.js';
 import { CairnApiError } from './errors.js';
 import { searchPages, type SearchIterOptions, type SearchPageResult } from './search.js';
 import type { SearchFilter } from '../search/fields.js';
@@ -169,7 +180,7 @@ export class CairnClient {
   }
 
   /** One request; resolves with the status and body text, throws CairnApiError on transport failure. */
-  private async request(path: string, init: { method?: string; body?: string; accept?: string; timeoutMs?: number } = {}): Promise<{ status: number; text: string; bytes?: Uint8Array }> {
+  private async request(path: string, init: { method?: string; body?: string; accept?: string; timeoutMs?: number; cap?: number } = {}): Promise<{ status: number; text: string; bytes?: Uint8Array }> {
     const headers: Record<string, string> = { ...this.headers, accept: init.accept ?? 'application/json' };
     if (init.body !== undefined) headers['content-type'] = 'application/json';
     const timeoutMs = init.timeoutMs ?? this.requestTimeoutMs;
@@ -196,7 +207,9 @@ export class CairnClient {
         if (method !== 'GET' || attempt >= GET_RETRIES_MAX) throw new CairnApiError('network_error', `${this.url}${path}: ${(e as Error)?.message ?? String(e)}`);
       }
     }
-    const cap = path === '/checkpoint' ? CHECKPOINT_MAX_BYTES : RESPONSE_MAX_BYTES_DEFAULT;
+    // What this route can legitimately answer (response-caps.ts); an error answer is small JSON
+    // whatever the route (a partial tile's cap may be smaller than its 404 body).
+    const cap = res.status >= 200 && res.status < 300 ? (init.cap ?? SMALL_JSON_MAX_BYTES) : SMALL_JSON_MAX_BYTES;
     let raw: Uint8Array;
     try {
       raw = await readBounded(res, cap, this.url + path);
@@ -244,7 +257,7 @@ export class CairnClient {
     if (Array.isArray(input) && input.length > SUBMIT_ARRAY_MAX) {
       throw new CairnApiError('too_many_entries', `${input.length} entries; at most ${SUBMIT_ARRAY_MAX} per request (SUBMIT_ARRAY_MAX)`, 0);
     }
-    const { status, text } = await this.request('/v1/entries', { method: 'POST', body: JSON.stringify(input) });
+    const { status, text } = await this.request('/v1/entries', { method: 'POST', body: JSON.stringify(input), cap: SUBMIT_RESPONSE_MAX_BYTES });
     if (!Array.isArray(input)) {
       if (status !== 200 && status !== 202) this.fail(status, text);
       const body = this.json(status, text);
@@ -286,7 +299,7 @@ export class CairnClient {
 
   /** The entry by leaf hash or by (client, id): pending, logged or final (with proof and checkpoint). */
   async getEntry(key: string | { client: string; id: string }): Promise<EntryResponse> {
-    const { status, text } = await this.request(CairnClient.entryPath(key));
+    const { status, text } = await this.request(CairnClient.entryPath(key), { cap: ENTRY_RESPONSE_MAX_BYTES });
     if (status !== 200) this.fail(status, text);
     const body = this.json(status, text);
     if (!isEntryResponse(body)) throw new CairnApiError('bad_response', 'entry answer has an unexpected shape', status);
@@ -338,7 +351,7 @@ export class CairnClient {
    */
   async getReceipt(key: string | { client: string; id: string }, opts: { wait?: boolean; timeoutMs?: number } = {}): Promise<string> {
     if (opts.wait !== true) {
-      const { status, text } = await this.request(CairnClient.entryPath(key), { accept: 'text/plain' });
+      const { status, text } = await this.request(CairnClient.entryPath(key), { accept: 'text/plain', cap: RECEIPT_MAX_BYTES });
       if (status !== 200) this.fail(status, text);
       return text;
     }
@@ -353,7 +366,7 @@ export class CairnClient {
       const left = deadline - Date.now();
       if (left <= 0) break;
       const waitMs = Math.min(left, LONG_POLL_MS_MAX);
-      const r = await this.request(`${path}?wait=final&timeout=${waitMs}ms`, { accept, timeoutMs: waitMs + LONG_POLL_SLACK_MS });
+      const r = await this.request(`${path}?wait=final&timeout=${waitMs}ms`, { accept, timeoutMs: waitMs + LONG_POLL_SLACK_MS, cap: accept === 'text/plain' ? RECEIPT_MAX_BYTES : ENTRY_RESPONSE_MAX_BYTES });
       last = r;
       if (r.status === 200) {
         const v = done(r.status, r.text);
@@ -409,24 +422,24 @@ export class CairnClient {
 
   /** Pages of GET /v1/search (docs/search.md), each verified against `opts.trust` when given. */
   search(filter: SearchFilter, opts: SearchIterOptions = {}): AsyncGenerator<SearchPageResult> {
-    return searchPages((path) => this.getJson(path), '/v1/search', filter, true, opts);
+    return searchPages((path) => this.getJson(path, searchPageMaxBytes(opts.limit, false)), '/v1/search', filter, true, opts);
   }
 
   /** Pages of GET /v1/resources/{type}/{id}/history (oldest first), verified like search. */
   history(type: string, id: string, opts: Omit<SearchIterOptions, 'order'> = {}): AsyncGenerator<SearchPageResult> {
     const path = `/v1/resources/${encodeURIComponent(type)}/${encodeURIComponent(id)}/history`;
-    return searchPages((p) => this.getJson(p), path, { resourceType: type, resourceId: id }, false, { ...opts, order: 'oldest' });
+    return searchPages((p) => this.getJson(p, searchPageMaxBytes(opts.limit, true)), path, { resourceType: type, resourceId: id }, false, { ...opts, order: 'oldest' });
   }
 
-  private async getJson(path: string): Promise<unknown> {
-    const r = await this.request(path);
+  private async getJson(path: string, cap?: number): Promise<unknown> {
+    const r = await this.request(path, cap === undefined ? {} : { cap });
     if (r.status !== 200) this.fail(r.status, r.text);
     return this.json(r.status, r.text);
   }
 
   /** The latest final checkpoint (signed note text). Verify it with verifyCheckpoint from src/verifier. */
   async checkpoint(): Promise<string> {
-    const { status, text } = await this.request('/checkpoint', { accept: 'text/plain' });
+    const { status, text } = await this.request('/checkpoint', { accept: 'text/plain', cap: CHECKPOINT_MAX_BYTES });
     if (status !== 200) this.fail(status, text);
     return text;
   }
@@ -447,7 +460,7 @@ export class CairnClient {
 
   /** RFC 9162 consistency proof between two tree sizes (hashes decoded). */
   async consistency(from: number, to: number): Promise<{ from: number; to: number; proof: Uint8Array[] }> {
-    const { status, text } = await this.request(`/v1/proofs/consistency?from=${from}&to=${to}`);
+    const { status, text } = await this.request(`/v1/proofs/consistency?from=${from}&to=${to}`, { cap: CONSISTENCY_MAX_BYTES });
     if (status !== 200) this.fail(status, text);
     const body = this.json(status, text) as Partial<ConsistencyResponse>;
     const proof = Array.isArray(body?.proof) ? body.proof.map((b) => (typeof b === 'string' ? fromBase64(b) : null)) : null;
@@ -457,16 +470,16 @@ export class CairnClient {
 
   /** A C2SP tlog-tiles hash tile (width 256 = full). */
   async tile(level: number, index: number, width = TILE_WIDTH): Promise<Uint8Array> {
-    return this.binary('/' + tilePath({ level, index, width }));
+    return this.binary('/' + tilePath({ level, index, width }), tileMaxBytes(width));
   }
 
   /** A C2SP tlog-tiles entry bundle (width 256 = full). */
   async entryBundle(index: number, width = TILE_WIDTH): Promise<Uint8Array> {
-    return this.binary('/' + entryBundlePath({ index, width }));
+    return this.binary('/' + entryBundlePath({ index, width }), entryBundleMaxBytes(width));
   }
 
-  private async binary(path: string): Promise<Uint8Array> {
-    const r = await this.request(path, { accept: 'application/octet-stream' });
+  private async binary(path: string, cap: number): Promise<Uint8Array> {
+    const r = await this.request(path, { accept: 'application/octet-stream', cap });
     if (r.status !== 200 || r.bytes === undefined) this.fail(r.status, r.text);
     return r.bytes;
   }

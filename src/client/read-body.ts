@@ -1,13 +1,9 @@
 // Bounded response reading for the SDK: a peer (or anything posing as one) could answer with an
 // endless body, and the agent polls /checkpoint every 200 ms. The body is streamed and the read is
-// cancelled as soon as it passes the route's cap, so at most one chunk past the cap is held.
+// cancelled as soon as it passes the route's cap (response-caps.ts), so at most one chunk past the
+// cap is held.
 import { concatBytes } from '../encoding/bytes.js';
 import { CairnApiError } from './errors.js';
-
-/** A signed checkpoint note is a few hundred bytes per signature; 64 KiB leaves ample room. */
-export const CHECKPOINT_MAX_BYTES = 64 * 1024;
-/** Every other route (JSON pages, proofs, tiles, entry bundles): a generous ceiling. */
-export const RESPONSE_MAX_BYTES_DEFAULT = 16 * 1024 * 1024;
 
 function tooLarge(cap: number, what: string): CairnApiError {
   return new CairnApiError('response_too_large', `${what}: response body exceeds ${cap} bytes`);
@@ -15,8 +11,11 @@ function tooLarge(cap: number, what: string): CairnApiError {
 
 /** Reads `res`'s body, throwing CairnApiError('response_too_large') once it passes `cap` bytes. */
 export async function readBounded(res: Response, cap: number, what: string): Promise<Uint8Array> {
+  // A declared length refuses early, unless the body is compressed (fetch hands out the decoded
+  // bytes, which the cap bounds; a gzip of incompressible data is slightly larger than it).
   const declared = Number(res.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > cap) {
+  const encoded = (res.headers.get('content-encoding') ?? 'identity') !== 'identity';
+  if (!encoded && Number.isFinite(declared) && declared > cap) {
     await res.body?.cancel().catch(() => undefined);
     throw tooLarge(cap, what);
   }
