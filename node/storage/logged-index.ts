@@ -17,10 +17,11 @@ import { LOGGED_FILTER_SCAN_KEYS_MAX, LOOKUP_BATCH_MAX } from './store-limits.js
 
 /**
  * When the filter is saved to its file (logged-filter-file.ts): not below `minEntries` (a small log
- * scans in milliseconds; no 8 MiB write per small store), then every `everyEntries` applied and at
+ * scans in milliseconds; no 8 MiB write per small store), then every `everyEntries` applied, once
+ * no block was applied for `idleMs` (a peer killed while idle reopens without a scan), and at
  * close. Mutable for tests only.
  */
-export const loggedFilterSaving = { minEntries: 20_000, everyEntries: 100_000 };
+export const loggedFilterSaving = { minEntries: 20_000, everyEntries: 100_000, idleMs: 10_000 };
 
 export class LoggedIndex {
   /**
@@ -34,6 +35,8 @@ export class LoggedIndex {
   private savedSize = -1;
   /** The save in progress (at most one). */
   private saving: Promise<void> | null = null;
+  /** Fires `idleMs` after the last block applied: saves what it left unsaved. */
+  private idleTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly ctx: StoreContext) {}
 
@@ -59,6 +62,8 @@ export class LoggedIndex {
 
   /** Saves the filter at close when blocks were applied since the last save (after the block lock drained). */
   async saveOnClose(): Promise<void> {
+    if (this.idleTimer !== null) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
     await this.saving;
     const size = this.ctx.head()?.treeSize ?? 0;
     if (this.filter !== null && size >= loggedFilterSaving.minEntries && size !== this.savedSize) {
@@ -87,11 +92,14 @@ export class LoggedIndex {
     }
   }
 
-  /** Starts a background save every `everyEntries` applied (called as a block is applied). */
-  private maybeSave(): void {
+  /**
+   * Starts a background save every `everyEntries` applied (called as a block is applied: covers
+   * the blocks before it) or when idle (every block applied is covered).
+   */
+  private maybeSave(idle: boolean): void {
     const size = this.ctx.head()?.treeSize ?? 0; // durable: the head moves after its batch is written
-    if (this.filter === null || this.saving !== null || size < loggedFilterSaving.minEntries) return;
-    if (size - Math.max(this.savedSize, 0) < loggedFilterSaving.everyEntries) return;
+    if (this.filter === null || this.saving !== null || size < loggedFilterSaving.minEntries || size === this.savedSize) return;
+    if (!idle && size - Math.max(this.savedSize, 0) < loggedFilterSaving.everyEntries) return;
     // The copy is taken now: it holds every key of the leaves below `size` (and maybe a few more).
     this.saving = this.save(this.filter.state.words.slice(), size).finally(() => (this.saving = null));
   }
@@ -161,7 +169,13 @@ export class LoggedIndex {
         this.filter.add(hashKeys[i]!);
         this.filter.add(clientKeys[i]!);
       }
-      this.maybeSave();
+      this.maybeSave(false);
+      if (this.idleTimer !== null) clearTimeout(this.idleTimer);
+      this.idleTimer = setTimeout(() => {
+        this.idleTimer = null;
+        this.maybeSave(true);
+      }, loggedFilterSaving.idleMs);
+      this.idleTimer.unref();
     }
   }
 

@@ -2,7 +2,7 @@
 // index key (the scan kept LevelDB's table pages resident, RSS grew with the log), and answers
 // stay exactly LevelDB's: a stale, torn or foreign file is never trusted (the store scans).
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { copyFile, readFile, writeFile } from 'node:fs/promises';
+import { cp, copyFile, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { utf8 } from '../../src/encoding/bytes.js';
@@ -18,6 +18,7 @@ const saving = { ...loggedFilterSaving };
 beforeEach(() => {
   loggedFilterSaving.minEntries = 100;
   loggedFilterSaving.everyEntries = 1_000_000;
+  loggedFilterSaving.idleMs = 60_000;
 });
 afterEach(async () => {
   Object.assign(loggedFilterSaving, saving);
@@ -67,6 +68,26 @@ describe('saved logged filter', () => {
     const again = await openCounting(dir);
     expect(again.scans).toBe(0);
     await expectExact(again.store, 300);
+  });
+
+  it('a store idle after its last block saves the filter while open: a copy taken then (a crash) reopens without scanning', async () => {
+    loggedFilterSaving.idleMs = 50;
+    const dir = await dirs.make();
+    const live = await openStore(dir);
+    open.push(live);
+    await appendBlock(live, leaves.slice(0, 150), ids.slice(0, 150));
+    await appendBlock(live, leaves.slice(150, 220), ids.slice(150, 220));
+    const deadline = Date.now() + 10_000;
+    while (!(await stat(join(dir, LOGGED_FILTER_FILE)).then(() => true, () => false))) {
+      expect(Date.now(), 'no saved filter 10 s after the last block').toBeLessThan(deadline);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // The file appears by rename, complete.
+    const copy = await dirs.make();
+    await cp(dir, copy, { recursive: true, filter: (src) => !src.endsWith('LOCK') });
+    const { store, scans } = await openCounting(copy);
+    expect(scans).toBe(0);
+    await expectExact(store, 220);
   });
 
   it('a file older than the log (blocks applied after it, e.g. a crash) is not trusted: the open scans', async () => {
