@@ -1,7 +1,7 @@
 // The ledger: this peer's view of the log. It builds and validates blocks (the consensus value),
 // applies decided blocks to storage, and turns decided heads into quorum-signed checkpoints.
 //
-// - validateBlock: every DETERMINISTIC block rule — height and prevHash chain, entries valid
+// - validateBlock (rules in block-validate.ts): every DETERMINISTIC block rule — height and prevHash chain, entries valid
 //   (schema, authorized client, signature), new (not logged) and unique within the block,
 //   entriesHash, tree size and RFC 9162 root recomputed with the merkle compact range, time
 //   strictly after the previous block; entries within skew of the block time; the block limits
@@ -20,7 +20,7 @@
 // - validator sets: each height's (validator-sets.ts, from governance) gives the proposer bound
 //   of a block, the set a catch-up certificate is checked against, and the checkpoint signers.
 import { EventEmitter } from 'node:events';
-import { toHex, bytesEqual } from '../../src/encoding/bytes.js';
+import { toHex } from '../../src/encoding/bytes.js';
 import type { Ed25519Signer } from '../../src/crypto/types.js';
 import type { VerifierKey } from '../../src/checkpoint/keys.js';
 import type { CommitCertificate } from '../../src/consensus/index.js';
@@ -32,12 +32,11 @@ import {
   encodeState,
   rootOf,
   tileWritesForAppend,
-  type AppendResult,
   type CompactRange,
 } from '../../src/merkle/index.js';
 import { parseCheckpoint } from '../../src/checkpoint/checkpoint.js';
 import { parseNote } from '../../src/checkpoint/note.js';
-import { LOOKUP_BATCH_MAX, type Store } from '../storage/store.js';
+import type { Store } from '../storage/store.js';
 import { BLOCK_CAPS, blockHash, decodeBlock, encodeBlock, entriesHashOf, entryBytes, type Block } from './block.js';
 import type { GovParams } from '../../src/governance/index.js';
 import type { CheckedEntry, EntryChecker } from './entries.js';
@@ -47,11 +46,12 @@ import { failure, PeerError, type PeerFailure } from './errors.js';
 import { peekBlockHeader, peekTreeSize } from './block-rules.js';
 import { Checkpoints } from './checkpoint-collect.js';
 import { ValidatorSets } from './validator-sets.js';
-import { checkBlockGov, unfitForBlock, type GovTracker } from './governance.js';
+import { unfitForBlock, type GovTracker } from './governance.js';
 import { verifyBlockCertificate } from './certificate-check.js';
 import { invariant } from '../../src/assert.js';
 import { BlockAssembly } from './block-assembly.js';
 import { encodeCompact } from './block-compact.js';
+import { validateBlockAt, type BlockRulesContext, type ValidatedBlock } from './block-validate.js';
 
 /** Most block verdicts cached (one per distinct proposal value). */
 const VERDICTS_MAX = 256;
@@ -118,6 +118,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   private readonly checkpoints: Checkpoints;
   /** Compact proposals: a block's compact form, and the block rebuilt from one (block-assembly.ts). */
   readonly assembly: BlockAssembly;
+  private readonly rules: BlockRulesContext;
   stats = { blocksApplied: 0, entriesApplied: 0, checkpointsFinal: 0, sigsAccepted: 0, sigsRejected: 0, sigsEarlyDropped: 0 };
 
   private constructor(private readonly opts: LedgerOptions, head: LedgerHead, range: CompactRange) {
@@ -125,6 +126,19 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     this.head = head;
     this.range = range;
     this.now = opts.now ?? Date.now;
+    const ledger = this;
+    this.rules = {
+      head: () => this.head,
+      range: () => this.range,
+      paramsAt: (h) => this.paramsAt(h),
+      validatorCount: (h) => this.validatorSets.view(h).validators.length,
+      checker: opts.checker,
+      store: opts.store,
+      gov: opts.gov,
+      get mempool() {
+        return ledger.mempool;
+      },
+    };
     this.assembly = new BlockAssembly({
       leafOf: (hex) => this.mempool?.getPending(hex)?.leaf,
       leafHash: (leaf) => opts.checker.leafHash(leaf),
@@ -306,102 +320,9 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     return r.ok ? { ok: true } : r;
   }
 
-  /**
-   * Every deterministic rule of a block at head+1 (no local clock: see `timely`). mode
-   * 'proposal': full checks (signatures, not logged yet). mode 'decided': the block carries a
-   * verified commit certificate — structure, chain and root are still recomputed (never trust,
-   * always verify what is cheap), signatures and "not logged" lookups are not, unless
-   * `verifyEntries` (catch-up with syncVerifyClientSignatures): then each entry gets the full
-   * check of a proposal's entries (schema, canonical form, client, signature).
-   */
-  async validateBlock(
-    bytes: Uint8Array,
-    mode: 'proposal' | 'decided',
-    verifyEntries = false,
-  ): Promise<{ ok: true; block: Block; entries: CheckedEntry[]; appended: AppendResult; gov: Exclude<ReturnType<typeof checkBlockGov>, PeerFailure> | null } | PeerFailure> {
-    // Decoded within the structural caps (the parameter ranges' maxima), then held to the limits
-    // in force at its height: a deterministic rule (the parameters of head + 1 are final), so
-    // every peer, live or catching up, reaches the same verdict for every height.
-    const d = decodeBlock(bytes);
-    if (!d.ok) return d;
-    const b = d.block;
-    const h = b.header;
-    const head = this.head;
-    if (h.height !== head.height + 1) return failure('block_wrong_height', `block height ${h.height}, expected ${head.height + 1}`);
-    const P = this.paramsAt(h.height);
-    if (b.entries.length > P.maxBlockEntries) {
-      return failure('block_too_many_entries', `block has ${b.entries.length} entries, more than maxBlockEntries ${P.maxBlockEntries} in force at height ${h.height}`);
-    }
-    if (!bytesEqual(h.prevHash, head.blockHash)) return failure('block_wrong_prev', `prevHash does not match block ${head.height}`);
-    const n = this.validatorSets.view(h.height).validators.length;
-    if (h.proposer >= n) return failure('block_bad_proposer', `proposer index ${h.proposer} outside the ${n} validators of height ${h.height}`);
-    if (mode === 'proposal' && h.timeMs <= head.timeMs) {
-      return failure('block_time_not_monotonic', `block time ${h.timeMs} is not after the previous block's ${head.timeMs}`);
-    }
-    let bodyBytes = 0;
-    for (const e of b.entries) bodyBytes += entryBytes(e);
-    if (bodyBytes > P.maxBlockBytes) return failure('block_too_large', `entries take ${bodyBytes} bytes, more than maxBlockBytes ${P.maxBlockBytes} in force at height ${h.height}`);
-    const checker = this.opts.checker;
-    const entries: CheckedEntry[] = [];
-    const seenHash = new Set<string>();
-    const seenId = new Set<string>();
-    for (let i = 0; i < b.entries.length; i++) {
-      if (i > 0 && i % 256 === 0) await new Promise<void>((r) => setImmediate(r));
-      const leaf = b.entries[i]!;
-      // An entry pending in our mempool was fully checked on admission (schema, client,
-      // signature); identical bytes are the same entry, so its checked form is reused.
-      // The leaf hash is computed once here and handed down (checker, compact range, store).
-      const lh = checker.leafHash(leaf);
-      const pending = this.mempool?.getPending(toHex(lh));
-      let e: CheckedEntry;
-      if (pending !== undefined && bytesEqual(pending.leaf, leaf)) {
-        e = pending;
-      } else {
-        const full = mode === 'proposal' || verifyEntries;
-        const c = full ? checker.checkLeaf(leaf, { inBlock: true, leafHash: lh }) : checker.parseDecided(leaf, lh);
-        if (!c.ok) return failure('block_bad_entry', `entry ${i}: ${c.code}: ${c.message}`);
-        e = c.entry;
-      }
-      const hk = toHex(e.leafHash);
-      const ik = `${e.client}/${e.id}`;
-      if (seenHash.has(hk)) return failure('block_duplicate_entry', `entry ${i} appears twice in the block`);
-      if (seenId.has(ik)) return failure('block_duplicate_id', `entry ${i} reuses (client, id) of an earlier entry in the block`);
-      seenHash.add(hk);
-      seenId.add(ik);
-      if (mode === 'proposal' && Math.abs(e.timeMs - h.timeMs) > P.maxClockSkewMs) {
-        return failure('block_entry_clock_skew', `entry ${i} time is more than maxClockSkewMs ${P.maxClockSkewMs} from the block time`);
-      }
-      entries.push(e);
-    }
-    if (!bytesEqual(entriesHashOf(entries.map((e) => e.leafHash)), h.entriesHash)) return failure('block_bad_entries_hash', 'entriesHash does not match the entries');
-    const appended = appendLeafHashes(this.range, entries.map((e) => e.leafHash));
-    if (h.treeSize !== appended.state.size) return failure('block_bad_tree_size', `treeSize ${h.treeSize}, expected ${appended.state.size}`);
-    if (!bytesEqual(h.root, rootOf(appended.state))) return failure('block_bad_root', 'root does not match the log after appending the entries (RFC 9162 MTH)');
-    // Client authorization at this height and the block's governance records, applied in order.
-    const gov = this.opts.gov ? checkBlockGov(this.opts.gov, entries, h.height, mode) : null;
-    if (gov !== null && !gov.ok) return gov;
-    // Not logged yet: by leaf hash and by (client, id). Reads LevelDB, hence async; the reads
-    // are batched into multi-gets (Store.lookupLogged). A decided block skips this:
-    // its commit certificate shows q organizations (at least one honest) checked it, and the
-    // lookups are the most expensive part of catch-up.
-    if (mode === 'proposal') {
-      const store = this.opts.store;
-      // Mempool invariant: a pending entry is neither logged nor reusing a logged (client, id)
-      // (checked on admission, and removeLogged drops both kinds when a block is applied).
-      const unknown = entries.map((e, i) => ({ e, i })).filter(({ e }) => this.mempool === null || !this.mempool.has(e.leafHash));
-      // One LevelDB multi-get per LOOKUP_BATCH_MAX entries (far cheaper than a get per key).
-      for (let from = 0; from < unknown.length; from += LOOKUP_BATCH_MAX) {
-        const part = unknown.slice(from, from + LOOKUP_BATCH_MAX);
-        const looked = await store.lookupLogged(part.map(({ e }) => e));
-        for (let k = 0; k < part.length; k++) {
-          if (looked[k]!.index !== undefined) return failure('block_entry_logged', `entry ${part[k]!.i} is already in the log`);
-          if (looked[k]!.logged !== undefined) return failure('block_id_logged', `entry ${part[k]!.i} reuses a logged (client, id)`);
-        }
-      }
-    }
-    // The head may have moved while we awaited (applied by another path): re-check the chain.
-    if (this.head !== head) return failure('block_wrong_height', 'the head moved during validation');
-    return { ok: true, block: b, entries, appended, gov };
+  /** Every deterministic rule of a block at head + 1: see block-validate.ts. */
+  validateBlock(bytes: Uint8Array, mode: 'proposal' | 'decided', verifyEntries = false): Promise<ValidatedBlock | PeerFailure> {
+    return validateBlockAt(this.rules, bytes, mode, verifyEntries);
   }
 
   /**
