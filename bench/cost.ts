@@ -6,12 +6,16 @@
 // peers' cairn_net_bytes_received_total ÷ entries ÷ n) and write system calls per entry per peer
 // (/proc/<pid>/io syscw: sockets, LevelDB and logs together). `--rate R` runs one step at R
 // instead of the ladder: the same offered rate for every n, to compare per-peer cost directly.
+// After the ladder, one more step at an equal offered rate for every n (`--equal-rate R`, default
+// 60/s, which every n keeps up with): at its own maximum a larger n decides smaller blocks, which
+// inflates its per-entry cost; at one equal rate the per-peer costs of different n compare fairly.
 // Then, when an `etcd` binary is on PATH, the same load shape against a 4-member etcd
 // (bench/etcd.ts). Bounded: ~10 minutes on 2 cores for the default 3 × 2 configurations.
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseMetrics } from './counters.js';
+import { formatCostTable } from './cost-table.js';
 import { runEtcdPhase, type EtcdPhaseResult } from './etcd.js';
 import { BenchHttp } from './http.js';
 import { LoadgenPool } from './loadgens.js';
@@ -24,7 +28,7 @@ import { benchLogger, exitOnSignal, settle, sleep, waitConnected } from './settl
 import { climbLadder, stepReport, type StepReport } from './step.js';
 import { round } from './stats.js';
 
-const USAGE = `usage: bench:cost [--orgs 4,7,10] [--entry-bytes 300,1024] [--step-s 6] [--rate R] [--profile] [--etcd auto|off] [--out FILE]`;
+const USAGE = `usage: bench:cost [--orgs 4,7,10] [--entry-bytes 300,1024] [--step-s 6] [--rate R] [--equal-rate R|0] [--profile] [--etcd auto|off] [--out FILE]`;
 
 export interface CostOptions {
   orgs: number[];
@@ -33,6 +37,8 @@ export interface CostOptions {
   stepS: number;
   /** One step at this offered rate per configuration instead of the ladder. */
   rate: number | null;
+  /** One more step per configuration at this offered rate, equal for every n (0: none). */
+  equalRate: number;
   /** V8 CPU profile of the first peer of each configuration (summarised into the result). */
   profile: boolean;
   etcd: 'auto' | 'off';
@@ -41,6 +47,8 @@ export interface CostOptions {
 
 /** Up-steps of the ladder (×LADDER_FACTOR each) before it stops anyway. */
 const LADDER_UP_MAX = 5;
+/** Offered rate of the equal-rate step: well under what n = 10 keeps up with on 2 cores. */
+const EQUAL_RATE_DEFAULT = 60;
 /** Lowest offered rate the ladder goes down to (entries/s). */
 const RATE_FLOOR = 25;
 /** First offered rate for 4 organizations and 300-byte entries; scaled by 4/n and by size. */
@@ -58,7 +66,7 @@ function list(v: string, name: string, min: number, max: number): number[] {
 }
 
 export function parseCostArgs(argv: string[]): CostOptions {
-  const o: CostOptions = { orgs: [4, 7, 10], entryBytes: [300, 1024], stepS: 6, rate: null, profile: false, etcd: 'auto', out: null };
+  const o: CostOptions = { orgs: [4, 7, 10], entryBytes: [300, 1024], stepS: 6, rate: null, equalRate: EQUAL_RATE_DEFAULT, profile: false, etcd: 'auto', out: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const v = (): string => {
@@ -79,6 +87,12 @@ export function parseCostArgs(argv: string[]): CostOptions {
       case '--rate':
         o.rate = list(v(), '--rate', 10, 100_000)[0]!;
         break;
+      case '--equal-rate': {
+        const r = list(v(), '--equal-rate', 0, 100_000)[0]!;
+        if (r !== 0 && r < 10) throw new Error(`--equal-rate must be 0 (none) or at least 10\n${USAGE}`);
+        o.equalRate = r;
+        break;
+      }
       case '--profile':
         o.profile = true;
         break;
@@ -156,6 +170,8 @@ export interface CostRow {
   /** The step the row reports: the highest that kept up (or, with --rate, the only one). */
   at: CostStep | null;
   steps: CostStep[];
+  /** The step at the equal offered rate (--equal-rate), the same for every n; null when turned off. */
+  equal: CostStep | null;
   loadAverage: { start: number; end: number };
   profile?: unknown;
 }
@@ -211,6 +227,7 @@ async function measureConfig(o: CostOptions, n: number, entryBytes: number, http
       at = l.best;
       steps.push(...l.steps);
     }
+    const equal = o.equalRate > 0 ? await run('equal', o.equalRate, stepMs) : null;
     let profile: unknown;
     await pool.close();
     pool = null;
@@ -220,39 +237,13 @@ async function measureConfig(o: CostOptions, n: number, entryBytes: number, http
       const f = (await readdir(profDir)).find((x) => x.endsWith('.cpuprofile'));
       if (f !== undefined) profile = await summarizeProfile(join(profDir, f), 25);
     }
-    return { orgs: n, entryBytes, at, steps, loadAverage: { start: loadStart, end: round(os.loadavg()[0]!, 2) }, ...(profile === undefined ? {} : { profile }) };
+    return { orgs: n, entryBytes, at, steps, equal, loadAverage: { start: loadStart, end: round(os.loadavg()[0]!, 2) }, ...(profile === undefined ? {} : { profile }) };
   } finally {
     pool?.kill();
     killAllPeers();
     await sleep(200);
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-function fmt(x: number | undefined, digits = 0): string {
-  return x === undefined || !Number.isFinite(x) ? '-' : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-}
-
-export function formatCostTable(r: { rows: CostRow[]; etcd: EtcdPhaseResult; startedAt: string; elapsedS: number; machine: ReturnType<typeof machine> }): string {
-  const head = ['orgs', 'entry', 'max finalized/s', 'CPU ms/entry/peer', 'wire B/entry/peer', 'write syscalls/entry/peer', 'load avg'];
-  const lines = r.rows.map((x) => [
-    String(x.orgs),
-    `${x.entryBytes} B`,
-    x.at === null ? 'none kept up' : `${fmt(x.at.finalizedPerSec)}${x.steps.length === 1 ? ' (fixed rate)' : ''}`,
-    fmt(x.at?.cpuMsPerEntryPerPeer, 3),
-    fmt(x.at?.wireBytesPerEntryPerPeer),
-    fmt(x.at?.writeSyscallsPerEntryPerPeer, 2),
-    `${x.loadAverage.start} -> ${x.loadAverage.end}`,
-  ]);
-  const w = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const row = (l: string[]) => l.map((c, i) => (i < 2 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
-  const m = r.machine;
-  const out = [`Cairn cost by organizations and entry size (${r.startedAt}, ${r.elapsedS} s; ${m.cpuModel}, ${m.cores} cores, Node ${m.node}, commit ${m.commit})`, row(head), ...lines.map(row)];
-  for (const x of r.rows) out.push(`  n=${x.orgs} ${x.entryBytes} B steps (offered->finalized/s): ${x.steps.map((t) => `${fmt(t.offeredRate)}->${fmt(t.finalizedPerSec)}${t.keepsUp ? '' : '✗'}`).join(', ')}`);
-  const e = r.etcd;
-  if (e.skipped) out.push(`etcd: ${e.reason}`);
-  else out.push(`etcd (${e.members} members, ${e.version}): ${fmt(e.maxPutsPerSec)} committed puts/s (${e.valueBytes}-byte values, ${e.batch} puts per txn); Cairn n=4 ${e.valueBytes} B: ${fmt(r.rows.find((x) => x.orgs === 4 && x.entryBytes === e.valueBytes)?.at?.finalizedPerSec)}/s`);
-  return out.join('\n');
 }
 
 export async function runCost(o: CostOptions): Promise<Record<string, unknown>> {
