@@ -9,7 +9,8 @@
 //   keys of that set, and the checkpoint is final with that set's quorum. We sign with OUR key of
 //   that set, so after a key rotation comes in force the old key signs nothing.
 import { bytesEqual, utf8 } from '../../src/encoding/bytes.js';
-import { nodeVerifier } from '../../src/crypto/node.js';
+// Org signatures through the peer's verifier: libsodium with OpenSSL's verdicts on every input (node/crypto/sodium.ts).
+import { peerVerifier as nodeVerifier } from '../crypto/peer-verifier.js';
 import { treeHash } from '../../src/merkle/index.js';
 import { formatCheckpoint, parseCheckpoint, verifyCheckpointQuorum } from '../../src/checkpoint/checkpoint.js';
 import { formatNote, parseNote, signText, type NoteSignature } from '../../src/checkpoint/note.js';
@@ -109,10 +110,11 @@ export class Checkpoints {
 
   /**
    * Signs the checkpoint of the current head (a decided block, already durable) and gossips the
-   * signature line, then keeps our one-signature note. The line leaves BEFORE that synced write:
-   * it depends only on the applied block, and the note is a local copy (Ed25519 is
-   * deterministic: a restarted peer makes the same line again), so the quorum checkpoint of an
-   * idle network does not wait for one more fsync per signer.
+   * signature line, counts it towards the quorum, then keeps our one-signature note unless the
+   * checkpoint is final by then. The line leaves and counts BEFORE that synced write: it depends
+   * only on the applied block, and the note is a local copy (Ed25519 is deterministic: a
+   * restarted peer makes the same line again), so the quorum checkpoint does not wait for one
+   * more fsync per signer (the final note itself is written, synced, before anyone hears of it).
    */
   async signHead(): Promise<void> {
     const head = this.h.head();
@@ -123,9 +125,11 @@ export class Checkpoints {
     const text = this.text(size, head.root);
     const sig = signText(text, { name: self.name, signer: self.signer });
     this.h.publish?.(encodeCheckpointSig(size, sig, this.h.now()));
+    await this.addSignature(size, text, sig);
+    if (size <= this.final) return;
+    // The store never lets a one-signature note replace a final one (checkpoint-records.ts).
     const existing = await this.h.store.getCheckpoint(size);
     if (existing === undefined) await this.h.store.putCheckpoint(size, utf8(formatNote({ text, signatures: [sig] })), false);
-    await this.addSignature(size, text, sig);
   }
 
   /** Re-sends our signature of the head (with a new timestamp so gossip does not deduplicate it). */

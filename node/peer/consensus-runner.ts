@@ -6,7 +6,7 @@
 // ONE serialized queue, and the driver's effects are executed strictly in order:
 //   persist   -> store.putSignerState (synced) BEFORE any later effect, in particular before the
 //                broadcast it protects: never sign two messages for one (h, r, step), also across
-//                a crash;
+//                a crash; a run of persists and broadcasts costs one write (runner/coalesce.ts);
 //   broadcast -> WAL (once per message) then gossip; a re-emission of a message signed before a
 //                restart takes the same path, so it is in the WAL before it leaves;
 //   schedule-timeout -> a timer feeding a timeout input back into the queue;
@@ -42,6 +42,7 @@ import {
 } from '../../src/consensus/index.js';
 import { decodeSignerState, encodeSignerState } from './codec.js';
 import { messageIdHex } from './runner/admission.js';
+import { coalescedRun } from './runner/coalesce.js';
 import { encodeCompactEvidence } from './runner/evidence.js';
 import { encodeEnvelope, openEnvelope } from './runner/envelope.js';
 import { RunnerBase } from './runner/base.js';
@@ -299,20 +300,30 @@ export class ConsensusRunner extends RunnerBase {
 
   /** Executes effects strictly in order (see the file header); nothing more once halted. */
   protected async execute(effects: Effect[]): Promise<void> {
-    for (const e of effects) {
+    for (let i = 0; i < effects.length; i++) {
+      const e = effects[i]!;
       if (this.halted !== null) return;
       switch (e.kind) {
-        case 'persist':
+        case 'persist': {
+          // One synced write for a run of persist/broadcast effects (coalescedRun): the LAST state
+          // of the run, before any of its messages leaves.
+          const { end, state } = coalescedRun(effects, i);
           try {
-            await this.o.store.putSignerState(encodeSignerState(e.state));
-            this.syncedLock.note(e.state);
+            await this.o.store.putSignerState(encodeSignerState(state));
+            this.syncedLock.note(state);
           } catch (err) {
             // Without a durable signer state the broadcast that follows could be signed again
             // differently after a crash: never send it.
             this.halt('STORE_FAILED', `signer state not stored: ${(err as Error).message}`);
             return;
           }
+          for (let j = i + 1; j < end; j++) {
+            const b = effects[j]!;
+            if (b.kind === 'broadcast' && !(await this.broadcast(b.message))) return;
+          }
+          i = end - 1;
           break;
+        }
         case 'broadcast':
           if (!(await this.broadcast(e.message))) return;
           break;

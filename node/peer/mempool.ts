@@ -78,7 +78,7 @@ export class Mempool {
   private generation = 0;
   private outbox: Uint8Array[] = [];
   private outboxBytes = 0;
-  private flushTimer: NodeJS.Timeout | null = null;
+  private flushTimer: { timeout: NodeJS.Timeout } | { immediate: NodeJS.Immediate } | null = null;
   /** When the last gossip batch left (this.now()). */
   private lastFlushMs = Number.NEGATIVE_INFINITY;
   private readonly listeners = new Set<() => void>();
@@ -346,17 +346,23 @@ export class Mempool {
       // Leading edge after a quiet spell (still a macrotask later, so the rest of the same
       // submission and submissions arriving together share the batch); otherwise the end of the
       // window that the last batch opened (never longer: the clock may step back).
+      // A zero wait is setImmediate: setTimeout(0) is clamped to 1 ms (more under load).
       const wait = Math.min(GOSSIP_BATCH_DELAY_MS, Math.max(0, this.lastFlushMs + GOSSIP_BATCH_DELAY_MS - this.now()));
-      this.flushTimer = setTimeout(() => this.flush(), wait);
+      this.flushTimer = wait <= 0 ? { immediate: setImmediate(() => this.flush()) } : { timeout: setTimeout(() => this.flush(), wait) };
     }
+  }
+
+  private cancelFlush(): void {
+    const t = this.flushTimer;
+    if (t === null) return;
+    if ('immediate' in t) clearImmediate(t.immediate);
+    else clearTimeout(t.timeout);
+    this.flushTimer = null;
   }
 
   /** Sends the pending gossip batch now. */
   flush(): void {
-    if (this.flushTimer !== null) {
-      clearTimeout(this.flushTimer);
-      this.flushTimer = null;
-    }
+    this.cancelFlush();
     if (this.outbox.length === 0 || this.gossip === null) return;
     const batch = this.outbox;
     this.outbox = [];
@@ -366,8 +372,7 @@ export class Mempool {
   }
 
   stop(): void {
-    if (this.flushTimer !== null) clearTimeout(this.flushTimer);
-    this.flushTimer = null;
+    this.cancelFlush();
     this.outbox = [];
   }
 }

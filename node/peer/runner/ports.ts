@@ -66,10 +66,18 @@ export interface RunnerClock {
   clearTimeout(handle: unknown): void;
 }
 
+/**
+ * Node clamps setTimeout(f, 0) to 1 ms and more under load; a zero wait (the eager start of an
+ * idle height, a zero step timeout) is the next turn of the event loop instead: still a
+ * macrotask, so work delivered together is still seen together.
+ */
 export const systemClock: RunnerClock = {
   now: () => Date.now(),
-  setTimeout: (f, ms) => setTimeout(f, ms),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+  setTimeout: (f, ms) => (ms <= 0 ? { immediate: setImmediate(f) } : setTimeout(f, ms)),
+  clearTimeout: (h) => {
+    if (typeof h === 'object' && h !== null && 'immediate' in h) clearImmediate((h as { immediate: NodeJS.Immediate }).immediate);
+    else clearTimeout(h as NodeJS.Timeout);
+  },
 };
 
 /** Cryptography the runner uses (the simulator injects fast stand-ins). */

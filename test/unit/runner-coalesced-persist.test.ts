@@ -1,0 +1,135 @@
+// The proposer's signer-state writes (the production consensus runner, a real LevelDB store, a
+// manual clock). The driver emits [persist S1, broadcast proposal, persist S2, broadcast prevote]
+// in one step (it ingests its own proposal); the runner writes only S2, synced, and sends both
+// after it. S2's last-signed slot (prevote, h, r) is later than the proposal's, so a restarted
+// peer refuses to sign any proposal for (h, r) again: checked by restarting on the same store.
+import { afterEach, describe, expect, it } from 'vitest';
+import { decodeMessage, type ConsensusMessage } from '../../src/consensus/index.js';
+import { openStore, type Store } from '../../node/storage/store.js';
+import { ConsensusRunner, fastSha256, openEnvelope } from '../../node/peer/consensus-runner.js';
+import { decodeSignerState } from '../../node/peer/codec.js';
+import { ManualClock } from './support/manual-clock.js';
+import { TempDirs } from './support/storage-fixture.js';
+import { TestLedger, env as envOf, genesisFor, settle, signers, vote, waitFor, validValue } from './support/runner-harness.js';
+
+/** Our own blocks are valid (like the production ledger's); each build returns a different value. */
+class BuildingLedger extends TestLedger {
+  builds = 0;
+  override verdict(idHex: string): boolean | undefined {
+    return super.verdict(idHex) ?? true;
+  }
+  override buildBlock(height: number, proposer: number): Uint8Array {
+    return validValue(`built h${height} p${proposer} #${++this.builds}`);
+  }
+}
+
+class Mempool {
+  size = 0;
+  private listeners: (() => void)[] = [];
+  onAdded(f: () => void) {
+    this.listeners.push(f);
+    return () => undefined;
+  }
+  add(n: number): void {
+    this.size += n;
+    for (const f of this.listeners) f();
+  }
+}
+
+const dirs = new TempDirs();
+const open: { runner: ConsensusRunner; store: Store }[] = [];
+afterEach(async () => {
+  for (const o of open.splice(0)) {
+    await o.runner.stop();
+    await o.store.close();
+  }
+  await dirs.removeAll();
+});
+
+/** Validator 0 at head 3 (it proposes height 4 round 0); `events` logs each synced signer-state write and each send in order. */
+async function setup(dir: string, ledger: BuildingLedger) {
+  const store = await openStore(dir);
+  const events: string[] = [];
+  const put = store.putSignerState.bind(store);
+  store.putSignerState = async (bytes: Uint8Array) => {
+    await put(bytes);
+    const d = decodeSignerState(bytes);
+    const l = d.ok ? d.state.lastSigned : null;
+    events.push(`persist ${l === null ? 'none' : `${l.step} ${l.height}/${l.round}`}`);
+  };
+  const mempool = new Mempool();
+  const clock = new ManualClock();
+  const sent: ConsensusMessage[] = [];
+  const halts: string[] = [];
+  const runner = new ConsensusRunner({
+    genesis: genesisFor(),
+    store,
+    ledger: ledger as never,
+    mempool: mempool as never,
+    selfIndex: 0,
+    signer: signers[0]!,
+    clock,
+    publish: (b: Uint8Array) => {
+      const d = decodeMessage(openEnvelope(b)!);
+      if (!d.ok) throw new Error('published an undecodable message');
+      sent.push(d.message);
+      events.push(`send ${d.message.type} ${d.message.height}/${d.message.round}`);
+    },
+    onBehind: () => undefined,
+    onHalt: (code: string) => halts.push(code),
+    log: () => undefined,
+  } as never);
+  await runner.start();
+  open.push({ runner, store });
+  return { runner, store, mempool, clock, sent, events, halts };
+}
+
+describe('consensus runner: coalesced signer-state writes', () => {
+  it('the proposer writes its signer state once before proposal and prevote, once before its precommit', async () => {
+    const ledger = new BuildingLedger();
+    ledger.height = 3;
+    const s = await setup(await dirs.make(), ledger);
+    s.mempool.add(1);
+    s.clock.advance(0);
+    await settle(s.runner);
+    // One synced write covers both messages, and it is durable before either leaves.
+    expect(s.events).toEqual(['persist prevote 4/0', 'send proposal 4/0', 'send prevote 4/0']);
+    const id = fastSha256((s.sent[0] as { value: Uint8Array }).value);
+    for (const v of [1, 2]) s.runner.onGossip(envOf(vote(v, 'prevote', 4, 0, id)));
+    for (const v of [1, 2]) s.runner.onGossip(envOf(vote(v, 'precommit', 4, 0, id)));
+    await waitFor(() => ledger.height === 4, 10_000, 'height 4 decided');
+    await settle(s.runner);
+    expect(s.events.slice(3)).toEqual(['persist precommit 4/0', 'send precommit 4/0']);
+    expect(s.events.filter((e) => e.startsWith('persist'))).toHaveLength(2);
+    expect(s.halts).toEqual([]);
+  });
+
+  it('after a restart on the coalesced state the proposer never signs another proposal for the same height and round', async () => {
+    const ledger = new BuildingLedger();
+    ledger.height = 3;
+    const dir = await dirs.make();
+    const a = await setup(dir, ledger);
+    a.mempool.add(1);
+    a.clock.advance(0);
+    await settle(a.runner);
+    const first = a.sent.find((m) => m.type === 'proposal')!;
+    expect(first).toBeDefined();
+    const o = open.pop()!;
+    await o.runner.stop();
+    await o.store.close();
+
+    // Restarted with work in the mempool: the ledger would build a DIFFERENT value for (4, 0).
+    const b = await setup(dir, ledger);
+    b.mempool.add(1);
+    b.clock.advance(0);
+    await settle(b.runner);
+    const buildsAfter = ledger.builds;
+    // Only the last signed message (the prevote) is re-emitted, byte for byte; no new proposal.
+    expect(b.sent.filter((m) => m.type === 'proposal' && m.height === 4 && m.round === 0)).toEqual([]);
+    const prevotes = b.sent.filter((m) => m.type === 'prevote' && m.height === 4 && m.round === 0);
+    expect(prevotes.length).toBeGreaterThan(0);
+    expect(prevotes.every((m) => m.type === 'prevote' && m.valueId !== null && Buffer.from(m.valueId).equals(Buffer.from(fastSha256((first as { value: Uint8Array }).value))))).toBe(true);
+    expect(buildsAfter).toBe(1);
+    expect(b.halts).toEqual([]);
+  });
+});
