@@ -73,6 +73,7 @@ export function makeSearchAccess(
     treeSize,
     async write(ops) {
       for (const op of ops) if (!inRange(op.key) || op.key[1] === STATE_KEY[1]) throw new StoreError('BAD_ARGUMENT', 'search writes must stay in the search key range (state via writeIndexed)');
+      indexer?.forgetRecent();
       if (ops.length > 0) await durableBatch(db, ops);
     },
     async clearAll() {
@@ -84,6 +85,7 @@ export function makeSearchAccess(
     },
     async writeIndexed(n, ops) {
       for (const op of ops) if (!inRange(op.key)) throw new StoreError('BAD_ARGUMENT', 'search writes must stay in the search key range');
+      indexer?.forgetRecent();
       await durableBatch(db, [...ops, { type: 'put', key: STATE_KEY, value: encodeU64(n) }]);
       indexer?.setIndexedSize(n);
     },

@@ -70,11 +70,16 @@ export function timeSummariesOf(firstIndex: number, fields: (SearchFields | null
   return out;
 }
 
+/** Time summaries by chunk, as written (min, max entry time in ms). */
+export type TimeSummaries = Map<number, { min: number; max: number }>;
+
 /**
  * Posting puts and time-summary puts for leaves [firstIndex, firstIndex + leaves.length). A chunk
- * that already has a summary (the block continues a chunk) is merged with it, read through `read`.
+ * that already has a summary (the block continues a chunk) is merged with it: taken from `known`
+ * (the summaries the previous block wrote, when the caller keeps them) or read through `read`.
+ * `written` receives the summaries this returns puts for.
  */
-export async function indexOpsForLeaves(read: SearchReader, firstIndex: number, leaves: readonly Uint8Array[]): Promise<BatchOp[]> {
+export async function indexOpsForLeaves(read: SearchReader, firstIndex: number, leaves: readonly Uint8Array[], known?: TimeSummaries, written?: TimeSummaries): Promise<BatchOp[]> {
   const ops: BatchOp[] = [];
   const fields = leaves.map((l) => fieldsOfLeaf(l));
   fields.forEach((f, i) => {
@@ -83,14 +88,18 @@ export async function indexOpsForLeaves(read: SearchReader, firstIndex: number, 
   const sums = timeSummariesOf(firstIndex, fields);
   if (sums.size > 0) {
     const chunks = [...sums.keys()];
-    const old = await read(chunks.map((c) => timeKey(c)));
-    chunks.forEach((c, i) => {
+    const unread = chunks.filter((c) => known?.get(c) === undefined);
+    const got = unread.length === 0 ? [] : await read(unread.map((c) => timeKey(c)));
+    const stored = new Map<number, { min: number; max: number } | null>();
+    unread.forEach((c, i) => stored.set(c, got[i] === undefined ? null : decodeTimeSummary(got[i]!)));
+    for (const c of chunks) {
       const s = sums.get(c)!;
-      const o = old[i] === undefined ? null : decodeTimeSummary(old[i]!);
+      const o = known?.get(c) ?? stored.get(c) ?? null;
       const min = o === null ? s.min : Math.min(o.min, s.min);
       const max = o === null ? s.max : Math.max(o.max, s.max);
+      written?.set(c, { min, max });
       ops.push({ type: 'put', key: timeKey(c), value: encodeTimeSummary(min, max) });
-    });
+    }
   }
   return ops;
 }
@@ -108,6 +117,13 @@ export function decodeIndexedSize(b: Uint8Array | undefined): number {
  * "incomplete" until `reindex` catches up; the query engine refuses to answer past it.
  */
 export class SearchIndexer {
+  /**
+   * The time summaries the last committed block wrote: the next block usually continues the same
+   * chunk, so it merges with this copy instead of reading the record back (a LevelDB round trip
+   * per block on the catch-up path). Forgotten whenever anything else writes search records.
+   */
+  private recent: TimeSummaries = new Map();
+
   private constructor(
     private readonly read: SearchReader,
     private size: number,
@@ -125,11 +141,18 @@ export class SearchIndexer {
   /** Called by reindex (under the store's block lock) after it wrote the state record. */
   setIndexedSize(n: number): void {
     this.size = n;
+    this.recent = new Map();
+  }
+
+  /** Called before any search write other than a block's (reindex, clear). */
+  forgetRecent(): void {
+    this.recent = new Map();
   }
 
   /** Operations to add to the block's batch; call commit() once that batch is written. */
   async opsForBlock(firstIndex: number, leaves: readonly Uint8Array[]): Promise<{ ops: BatchOp[]; commit: () => void }> {
-    const ops = await indexOpsForLeaves(this.read, firstIndex, leaves);
+    const written: TimeSummaries = new Map();
+    const ops = await indexOpsForLeaves(this.read, firstIndex, leaves, this.recent, written);
     const extends_ = this.size === firstIndex;
     const after = firstIndex + leaves.length;
     if (extends_) ops.push({ type: 'put', key: STATE_KEY, value: encodeU64(after) });
@@ -137,6 +160,7 @@ export class SearchIndexer {
       ops,
       commit: () => {
         if (extends_) this.size = after;
+        this.recent = written;
       },
     };
   }

@@ -8,7 +8,8 @@ import { utf8 } from '../../src/encoding/bytes.js';
 import { openStore, type Store } from '../../node/storage/index.js';
 import { clientIdKey } from '../../node/storage/keys.js';
 import { postingBase, INDEX_VALUE_BYTES_MAX } from '../../node/search/keys.js';
-import { TempDirs, nextBlock } from './support/storage-fixture.js';
+import { TempDirs, nextBlock, withRawDb } from './support/storage-fixture.js';
+import { decodeTimeSummary, encodeTimeSummary, timeKey } from '../../node/search/keys.js';
 import { ClassicLevel } from 'classic-level';
 import { tilesForSize } from '../../src/merkle/index.js';
 
@@ -86,6 +87,48 @@ describe('right-edge tiles', () => {
     } finally {
       getMany.mockRestore();
     }
+  });
+});
+
+describe('search time summaries', () => {
+  it('the next block merges with the summary the last one wrote without reading it back; the record covers every entry time', async () => {
+    const dir = await dirs.make();
+    const s = await openStore(dir);
+    open.push(s);
+    const base = Date.parse('2026-01-01T00:00:00.000Z');
+    const offsets = [[5, 9, 7], [2, 30, 11], [40, 1, 3]]; // seconds; each block widens the range
+    const getMany = vi.spyOn(ClassicLevel.prototype, 'getMany');
+    try {
+      for (let k = 0; k < offsets.length; k++) {
+        const ls = offsets[k]!.map((sec, i) => utf8(JSON.stringify({ id: `s${k}-${i}`, time: new Date(base + sec * 1000).toISOString() })));
+        const b = await nextBlock(s, ls);
+        getMany.mockClear();
+        await s.applyBlock(b);
+        const timeReads = getMany.mock.calls.filter((c) => (c[0] as Uint8Array[]).some((key) => key[0] === 0x78 && key[1] === 0x73)).length;
+        expect(timeReads).toBe(k === 0 ? 1 : 0); // the first block reads (nothing kept yet)
+      }
+    } finally {
+      getMany.mockRestore();
+    }
+    open.splice(open.indexOf(s), 1);
+    await s.close();
+    await withRawDb(dir, async (db) => {
+      const v = await db.get(timeKey(0));
+      expect(v && decodeTimeSummary(v)).toEqual({ min: base + 1000, max: base + 40_000 });
+    });
+  });
+});
+
+describe('search time summaries after another search write', () => {
+  it('a summary rewritten through the search writer (reindex, maintenance) is read back by the next block, not the kept copy', async () => {
+    const s = await fresh();
+    const base = Date.parse('2026-01-01T00:00:00.000Z');
+    const block = (tag: string, sec: number) => nextBlock(s, [utf8(JSON.stringify({ id: tag, time: new Date(base + sec * 1000).toISOString() }))]);
+    await s.applyBlock(await block('w0', 10));
+    await s.searchAccess().exclusive((w) => w.write([{ type: 'put', key: timeKey(0), value: encodeTimeSummary(base - 5000, base + 10_000) }]));
+    await s.applyBlock(await block('w1', 20));
+    const [v] = await s.searchAccess().get([timeKey(0)]);
+    expect(v && decodeTimeSummary(v)).toEqual({ min: base - 5000, max: base + 20_000 });
   });
 });
 
