@@ -2,7 +2,8 @@
 // value id = block hash, the named proposer), then the set of the block's height, then the
 // signatures against that set.
 import { bytesEqual } from '../../src/encoding/bytes.js';
-import { nodeVerifier } from '../../src/crypto/node.js';
+// Org signatures through the peer's verifier: libsodium with OpenSSL's verdicts on every input (node/crypto/sodium.ts).
+import { peerVerifier as nodeVerifier } from '../crypto/peer-verifier.js';
 import { decodeCertificate, verifyCommitCertificate, type CommitCertificate } from '../../src/consensus/index.js';
 import { attributionOk } from '../../src/consensus/validity.js';
 import { blockHash } from './block.js';

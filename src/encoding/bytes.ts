@@ -35,19 +35,49 @@ const HEX = '0123456789abcdef';
 /** The two hex digits of each byte value. */
 const HEX_PAIRS = Array.from({ length: 256 }, (_, i) => HEX[i >> 4]! + HEX[i & 15]!);
 
+/** Char codes of the lowercase hex digits, and the value of each ASCII hex digit (-1: not one). */
+const HEX_CODES = Uint16Array.from(HEX, (c) => c.charCodeAt(0));
+const HEX_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) {
+  HEX_VALUE[HEX.charCodeAt(i)] = i;
+  HEX_VALUE[HEX.toUpperCase().charCodeAt(i)] = i;
+}
+/** Inputs up to this many bytes go through one String.fromCharCode call (well under engines' argument limits). */
+const HEX_DIRECT_BYTES_MAX = 4096;
+let hexScratch = new Uint16Array(128);
+
 export function toHex(b: Uint8Array): string {
-  // join() makes one flat string; `s += ...` would make a rope of 2-character pieces (~1.6 KB
-  // instead of ~90 bytes for a 32-byte hash), and hex keys are held by maps for long.
-  const parts = new Array<string>(b.length);
-  for (let i = 0; i < b.length; i++) parts[i] = HEX_PAIRS[b[i]!]!;
-  return parts.join('');
+  // One String.fromCharCode over the digits' char codes makes one flat string (`s += ...` would
+  // make a rope of 2-character pieces, ~1.6 KB instead of ~90 bytes for a 32-byte hash, and hex
+  // keys are held by maps for long) without the per-byte strings of a join.
+  if (b.length > HEX_DIRECT_BYTES_MAX) {
+    const parts = new Array<string>(b.length);
+    for (let i = 0; i < b.length; i++) parts[i] = HEX_PAIRS[b[i]!]!;
+    return parts.join('');
+  }
+  const n = 2 * b.length;
+  if (hexScratch.length < n) hexScratch = new Uint16Array(2 * HEX_DIRECT_BYTES_MAX);
+  const out = hexScratch;
+  for (let i = 0, j = 0; i < b.length; i++, j += 2) {
+    const x = b[i]!;
+    out[j] = HEX_CODES[x >> 4]!;
+    out[j + 1] = HEX_CODES[x & 15]!;
+  }
+  return String.fromCharCode.apply(null, out.subarray(0, n) as unknown as number[]);
 }
 
 /** Strict lowercase-or-uppercase hex of even length; returns null when malformed. */
 export function fromHex(s: string): Uint8Array | null {
-  if (s.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(s)) return null;
+  if (s.length % 2 !== 0) return null;
   const out = new Uint8Array(s.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
+  for (let i = 0, j = 0; i < out.length; i++, j += 2) {
+    const c1 = s.charCodeAt(j);
+    const c2 = s.charCodeAt(j + 1);
+    const hi = c1 < 128 ? HEX_VALUE[c1]! : -1;
+    const lo = c2 < 128 ? HEX_VALUE[c2]! : -1;
+    if ((hi | lo) < 0) return null;
+    out[i] = (hi << 4) | lo;
+  }
   return out;
 }
 

@@ -1,7 +1,8 @@
 // State, construction, status, the serialized task queue and fail-stop of the consensus runner
 // (the message flow and the effects are in ../consensus-runner.ts, which extends this class).
 import { toHex } from '../../../src/encoding/bytes.js';
-import { nodeVerifier } from '../../../src/crypto/node.js';
+// Vote signatures through the peer's verifier: libsodium with OpenSSL's verdicts on every input (node/crypto/sodium.ts).
+import { peerVerifier as nodeVerifier } from '../../crypto/peer-verifier.js';
 import { isInvariantError } from '../../../src/assert.js';
 import { ConsensusDriver, encodeMessage, proposer, ROUNDS_KEPT_DEFAULT, VALIDATORS_MAX, type ConsensusConfig, type ConsensusMessage, type Proposal, type SignerState, type Timeouts } from '../../../src/consensus/index.js';
 import { decodeCompactRecord, encodeCompactProposal, isCompactRecord, ExpansionSlots, toProposal } from './compact.js';
