@@ -7,10 +7,10 @@
 //  - a restored compact proposal it cannot rebuild and did not precommit never wedges it: nil
 //    prevote at the propose timeout (paper L57) or nil precommit at the prevote timeout (L61), and
 //    the next round after the precommit timeout (L47 -> L65).
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeMessage, encodeMessage, type ConsensusMessage, type Vote } from '../../src/consensus/index.js';
 import { toHex } from '../../src/encoding/bytes.js';
-import { openStore, type Store } from '../../node/storage/store.js';
+import { openStore } from '../../node/storage/store.js';
 import { ConsensusRunner, encodeEnvelope, fastSha256, openEnvelope } from '../../node/peer/consensus-runner.js';
 import { decodeSignerState } from '../../node/peer/codec.js';
 import { BlockAssembly } from '../../node/peer/block-assembly.js';
@@ -20,9 +20,8 @@ import { BLOCK_CAPS, decodeBlock, encodeBlock, entriesHashOf } from '../../node/
 import { fastLeafHash } from '../../node/peer/entries.js';
 import { encodeCompactProposal, isCompactRecord } from '../../node/peer/runner/compact.js';
 import { restoredValues, SyncedLock } from '../../node/peer/runner/restore.js';
-import { TempDirs } from './support/storage-fixture.js';
 import { ManualClock } from './support/manual-clock.js';
-import { CHAIN, TestLedger, genesisFor, proposal, signers, vote } from './support/runner-harness.js';
+import { CHAIN, closedAfterEach, TestLedger, genesisFor, proposal, signers, vote } from './support/runner-harness.js';
 
 const STEP_MS = 1_000;
 
@@ -57,15 +56,7 @@ class CompactLedger extends TestLedger {
   }
 }
 
-const dirs = new TempDirs();
-const open: { runner: ConsensusRunner; store: Store }[] = [];
-afterEach(async () => {
-  for (const o of open.splice(0)) {
-    await o.runner.stop();
-    await o.store.close();
-  }
-  await dirs.removeAll();
-});
+const { dirs, open } = closedAfterEach();
 
 const clock = new ManualClock();
 

@@ -144,3 +144,30 @@ describe('checkpoint signature gossip', () => {
     expect(await n.store.getCheckpoint(5)).toBeDefined();
   });
 });
+
+describe('own checkpoint signature', () => {
+  // It counts towards the quorum before the synced write of our one-signature note: when the
+  // others' lines are already here, the final checkpoint is the only checkpoint write.
+  it('completes the quorum before our one-signature note is written; that note is then skipped', async () => {
+    const fresh = [await node(0), await node(1), await node(2)];
+    await fresh[1]!.mempool.submit(makeEntries(clients, 5, 'co1'));
+    const b1 = fresh[1]!.ledger.buildBlock(1, 1);
+    // Node 0 applies without signing; nodes 1 and 2 sign, and their lines reach node 0 first.
+    await fresh[0]!.ledger.apply(b1, cert(1), { sign: false, mode: 'sync' });
+    for (const n of fresh.slice(1)) await n.ledger.apply(b1, cert(1), { sign: true, mode: 'consensus' });
+    const n0 = fresh[0]!;
+    for (const [i, n] of fresh.slice(1).entries()) expect(await deliver(n0, n.sigs.at(-1)!, `peer${i + 1}`)).toBe('accept');
+    expect(n0.ledger.finalSize()).toBe(0); // 2 of 4: no quorum yet
+    const writes: boolean[] = [];
+    const put = n0.store.putCheckpoint.bind(n0.store);
+    n0.store.putCheckpoint = (size: number, note: Uint8Array, final: boolean) => {
+      writes.push(final);
+      return put(size, note, final);
+    };
+    await n0.ledger.signHead();
+    expect(n0.ledger.finalSize()).toBe(5);
+    expect(writes).toEqual([true]);
+    const note = await n0.store.latestFinalCheckpoint();
+    expect(verifyCheckpointQuorum(note!, { origin: genesis.origin, keys: genesis.validators.map((x) => x.key), quorum: genesis.quorum }, nobleVerifier).ok).toBe(true);
+  });
+});

@@ -3,14 +3,13 @@
 // in one step (it ingests its own proposal); the runner writes only S2, synced, and sends both
 // after it. S2's last-signed slot (prevote, h, r) is later than the proposal's, so a restarted
 // peer refuses to sign any proposal for (h, r) again: checked by restarting on the same store.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeMessage, type ConsensusMessage } from '../../src/consensus/index.js';
-import { openStore, type Store } from '../../node/storage/store.js';
+import { openStore } from '../../node/storage/store.js';
 import { ConsensusRunner, fastSha256, openEnvelope } from '../../node/peer/consensus-runner.js';
 import { decodeSignerState } from '../../node/peer/codec.js';
 import { ManualClock } from './support/manual-clock.js';
-import { TempDirs } from './support/storage-fixture.js';
-import { TestLedger, env as envOf, genesisFor, settle, signers, vote, waitFor, validValue } from './support/runner-harness.js';
+import { closedAfterEach, ListeningMempool, TestLedger, env as envOf, genesisFor, settle, signers, vote, waitFor, validValue } from './support/runner-harness.js';
 
 /** Our own blocks are valid (like the production ledger's); each build returns a different value. */
 class BuildingLedger extends TestLedger {
@@ -23,28 +22,7 @@ class BuildingLedger extends TestLedger {
   }
 }
 
-class Mempool {
-  size = 0;
-  private listeners: (() => void)[] = [];
-  onAdded(f: () => void) {
-    this.listeners.push(f);
-    return () => undefined;
-  }
-  add(n: number): void {
-    this.size += n;
-    for (const f of this.listeners) f();
-  }
-}
-
-const dirs = new TempDirs();
-const open: { runner: ConsensusRunner; store: Store }[] = [];
-afterEach(async () => {
-  for (const o of open.splice(0)) {
-    await o.runner.stop();
-    await o.store.close();
-  }
-  await dirs.removeAll();
-});
+const { dirs, open } = closedAfterEach();
 
 /** Validator 0 at head 3 (it proposes height 4 round 0); `events` logs each synced signer-state write and each send in order. */
 async function setup(dir: string, ledger: BuildingLedger) {
@@ -57,7 +35,7 @@ async function setup(dir: string, ledger: BuildingLedger) {
     const l = d.ok ? d.state.lastSigned : null;
     events.push(`persist ${l === null ? 'none' : `${l.step} ${l.height}/${l.round}`}`);
   };
-  const mempool = new Mempool();
+  const mempool = new ListeningMempool();
   const clock = new ManualClock();
   const sent: ConsensusMessage[] = [];
   const halts: string[] = [];

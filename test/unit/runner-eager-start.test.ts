@@ -1,13 +1,12 @@
 // When the next height starts (the production consensus runner, a real LevelDB store, a controllable
 // clock): on an idle network a lone entry is proposed without waiting blockIntervalMs; when the
 // mempool or the last block is large the runner still waits the interval so blocks fill.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeMessage } from '../../src/consensus/index.js';
-import { openStore, type Store } from '../../node/storage/store.js';
+import { openStore } from '../../node/storage/store.js';
 import { ConsensusRunner, EAGER_START_ENTRIES_MAX, fastSha256, openEnvelope } from '../../node/peer/consensus-runner.js';
 import { ManualClock } from './support/manual-clock.js'; // starts at Date.now(): envelopes carry wall-clock send times
-import { TempDirs } from './support/storage-fixture.js';
-import { TestLedger, env as envOf, genesisFor, proposal, settle, signers, validValue, vote, waitFor } from './support/runner-harness.js';
+import { closedAfterEach, ListeningMempool, TestLedger, env as envOf, genesisFor, proposal, settle, signers, validValue, vote, waitFor } from './support/runner-harness.js';
 
 const INTERVAL_MS = 50;
 
@@ -23,28 +22,7 @@ class CountingLedger extends TestLedger {
   }
 }
 
-class Mempool {
-  size = 0;
-  private listeners: (() => void)[] = [];
-  onAdded(f: () => void) {
-    this.listeners.push(f);
-    return () => undefined;
-  }
-  add(n: number): void {
-    this.size += n;
-    for (const f of this.listeners) f();
-  }
-}
-
-const dirs = new TempDirs();
-const open: { runner: ConsensusRunner; store: Store }[] = [];
-afterEach(async () => {
-  for (const o of open.splice(0)) {
-    await o.runner.stop();
-    await o.store.close();
-  }
-  await dirs.removeAll();
-});
+const { dirs, open } = closedAfterEach();
 
 /** Validator 0 at head 3: it proposes height 4 round 0 (proposer = (height + round) mod 4). */
 async function setup() {
@@ -53,7 +31,7 @@ async function setup() {
   const store = await openStore(await dirs.make());
   const ledger = new CountingLedger();
   ledger.height = 3;
-  const mempool = new Mempool();
+  const mempool = new ListeningMempool();
   const clock = new ManualClock();
   const published: Uint8Array[] = [];
   const logs: { msg: string; fields?: Record<string, unknown> }[] = [];

@@ -1,6 +1,7 @@
 // A consensus runner (node/peer/consensus-runner.ts) over a real LevelDB store in a temp dir, with
 // a small in-memory ledger (values are valid when they start with VALID_TAG) and the keys of all
 // four validators, so a test can play the other three (honest or not) through runner.onGossip.
+import { afterEach } from 'vitest';
 import { nodeSigner } from '../../../src/crypto/node.js';
 import type { Ed25519Signer } from '../../../src/crypto/types.js';
 import { encodeMessage, proposalSignBytes, voteSignBytes, type ConsensusMessage, type Proposal, type Vote } from '../../../src/consensus/index.js';
@@ -169,4 +170,32 @@ export async function settle(runner: ConsensusRunner, ms = 20_000): Promise<void
     await new Promise((r) => setTimeout(r, 5));
   }
   await new Promise((r) => setTimeout(r, 10));
+}
+
+/** A mempool whose size the test sets; add() notifies the runner as arriving entries do. */
+export class ListeningMempool {
+  size = 0;
+  private listeners: (() => void)[] = [];
+  onAdded(f: () => void) {
+    this.listeners.push(f);
+    return () => undefined;
+  }
+  add(n: number): void {
+    this.size += n;
+    for (const f of this.listeners) f();
+  }
+}
+
+/** Temp dirs and the runners (with their stores) a test file opens: all stopped and removed after each test. */
+export function closedAfterEach(): { dirs: TempDirs; open: { runner: ConsensusRunner; store: Store }[] } {
+  const dirs = new TempDirs();
+  const open: { runner: ConsensusRunner; store: Store }[] = [];
+  afterEach(async () => {
+    for (const o of open.splice(0)) {
+      await o.runner.stop();
+      await o.store.close();
+    }
+    await dirs.removeAll();
+  });
+  return { dirs, open };
 }
