@@ -23,6 +23,7 @@ import { startPeerProcess, stopPeerProcess, killAllPeers, writeNetwork, type Pee
 import { BenchHttp } from './http.js';
 import { cpuSeconds, threadCpuSeconds } from './procstat.js';
 import { codeRoot, recordedPath } from './paths.js';
+import { readArgs } from './args.js';
 
 interface Options {
   workers: number[];
@@ -41,18 +42,7 @@ const START_WAIT_MS = 60_000;
 
 function parseArgs(argv: string[]): Options {
   const o: Options = { workers: [0, 1, 2], seconds: 15, batch: 100, concurrency: 8, entryBytes: 300, out: null };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const v = () => {
-      const x = argv[++i];
-      if (x === undefined) throw new Error(`${a} needs a value\n${USAGE}`);
-      return x;
-    };
-    const int = (s: string, lo: number, hi: number) => {
-      const n = Number(s);
-      if (!Number.isInteger(n) || n < lo || n > hi) throw new Error(`${a} must be an integer in ${lo}..${hi}`);
-      return n;
-    };
+  readArgs(argv, USAGE, ({ name: a, value: v, int }) => {
     if (a === '--workers') o.workers = v().split(',').map((s) => int(s, 0, 16));
     else if (a === '--seconds') o.seconds = int(v(), 1, 600);
     else if (a === '--batch') o.batch = int(v(), 1, 1000);
@@ -60,7 +50,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--entry-bytes') o.entryBytes = int(v(), 200, 16_000);
     else if (a === '--out') o.out = v();
     else throw new Error(`unknown option ${a}\n${USAGE}`);
-  }
+  });
   return o;
 }
 
