@@ -10,7 +10,8 @@
 // - In order: each call resolves with one verdict per job, in the order given.
 // - Never wedged: a worker that exits, errors or does not answer within `batchTimeoutMs` is
 //   terminated and replaced; its batch is retried once on a fresh worker, then the call fails
-//   with 'verify_worker_failed' (the caller then verifies in-thread). close() fails what is left
+//   with 'verify_worker_failed' (the caller then verifies in-thread); after 8 deaths with no reply
+//   in between (a worker that cannot start) the pool refuses every call. close() fails what is left
 //   with 'verify_pool_closed' and terminates every worker.
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
@@ -44,10 +45,14 @@ export interface VerifyPoolOptions {
   batchMax?: number;
   /** A worker that holds a batch longer is presumed stuck and replaced (default 10 s). */
   batchTimeoutMs?: number;
+  /** Tests only: the worker module's URL instead of verify-worker's. */
+  workerUrl?: string;
 }
 
 /** Most worker threads a peer may run. */
 export const VERIFY_WORKERS_MAX = 16;
+/** Worker deaths without a reply in between after which the pool gives up (every call then refused). */
+const DEATHS_IN_A_ROW_MAX = 8;
 const JOB_HEAD = ED25519_PUBLIC_KEY_BYTES + ED25519_SIGNATURE_BYTES + 4;
 
 interface Call {
@@ -92,11 +97,15 @@ export class VerifyPool {
   private readonly queueBytesMax: number;
   private readonly batchMax: number;
   private readonly timeoutMs: number;
-  private readonly entry = workerEntry();
+  private readonly entry: { url: string; tsx: string | null };
   private held = 0;
   private heldBytes = 0;
   private nextId = 1;
   private closed = false;
+  /** Deaths since the last reply: a worker that cannot even start must not be respawned forever. */
+  private deathsInARow = 0;
+  /** Set when workers keep dying without answering: every call is refused (the caller verifies in-thread). */
+  private broken: string | null = null;
   /** Workers replaced after an exit, an error or a timeout. */
   replaced = 0;
   /** The verifier the workers reported (set by their first reply). */
@@ -110,6 +119,7 @@ export class VerifyPool {
     this.queueBytesMax = opts.queueBytesMax ?? 16 * 1024 * 1024;
     this.batchMax = opts.batchMax ?? 256;
     this.timeoutMs = opts.batchTimeoutMs ?? 10_000;
+    this.entry = opts.workerUrl !== undefined ? { url: opts.workerUrl, tsx: null } : workerEntry();
     for (let i = 0; i < opts.workers; i++) this.slots.push(this.spawn());
   }
 
@@ -130,6 +140,7 @@ export class VerifyPool {
   /** One verdict per job, in order. A job with a wrongly sized key or signature is false (no worker involved). */
   verifyMany(jobs: readonly VerifyJob[]): Promise<boolean[]> {
     if (this.closed) return Promise.reject(new VerifyPoolError('verify_pool_closed', 'the verify pool is closed'));
+    if (this.broken !== null) return Promise.reject(new VerifyPoolError('verify_worker_failed', this.broken));
     let bytes = 0;
     let n = 0;
     for (const j of jobs) {
@@ -201,6 +212,7 @@ export class VerifyPool {
     clearTimeout(busy.timer);
     slot.busy = null;
     slot.worker.unref();
+    this.deathsInARow = 0;
     this.verifierName ??= m.verifier;
     const b = busy.batch;
     b.at.forEach((i, k) => (b.call.verdicts[i] = m.verdicts[k] === 1));
@@ -217,7 +229,15 @@ export class VerifyPool {
     slot.busy = null;
     if (busy !== null) clearTimeout(busy.timer);
     void slot.worker.terminate();
-    if (this.closed) return;
+    if (this.closed || this.broken !== null) return;
+    if (++this.deathsInARow > DEATHS_IN_A_ROW_MAX) {
+      // Workers die without ever answering (e.g. the worker module cannot load): stop here.
+      this.broken = `verify workers died ${this.deathsInARow} times in a row without answering`;
+      const err = new VerifyPoolError('verify_worker_failed', this.broken);
+      if (busy !== null) this.fail(busy.batch, err);
+      for (const b of this.waiting.splice(0)) this.fail(b, err);
+      return;
+    }
     this.slots[i] = this.spawn();
     this.replaced++;
     if (busy !== null) {

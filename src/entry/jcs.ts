@@ -16,6 +16,9 @@ const canonicalize: Serialize = (() => {
 
 /** JCS (RFC 8785) text of a validated value. */
 export function jcs(value: unknown): string {
+  // A string's JCS text is exactly JSON.stringify's (what canonicalize returns for it): most
+  // top-level members of an entry are strings, so skip the library's checks for them.
+  if (typeof value === 'string') return JSON.stringify(value);
   const text = canonicalize(value);
   if (text === undefined) throw new TypeError('value has no JSON representation');
   return text;

@@ -74,6 +74,18 @@ describe('verify pool', () => {
     }
   });
 
+  it('workers that cannot start are respawned a bounded number of times, then every call is refused', async () => {
+    const pool = new VerifyPool({ workers: 2, workerUrl: new URL('./no-such-verify-worker.js', import.meta.url).href });
+    try {
+      await expect(pool.verifyMany(jobs(10).jobs)).rejects.toMatchObject({ code: 'verify_worker_failed' });
+      await expect(pool.verifyMany(jobs(1).jobs)).rejects.toMatchObject({ code: 'verify_worker_failed' });
+      expect(pool.replaced).toBeLessThanOrEqual(8);
+      expect(pool.pending).toBe(0);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('refuses at once beyond its count or byte bound, and fails what is left on close', async () => {
     const pool = new VerifyPool({ workers: 1, queueMax: 100, queueBytesMax: 1 << 20 });
     const first = pool.verifyMany(jobs(80).jobs);
