@@ -56,6 +56,8 @@ export interface PeerConfig {
   proofCacheMiB?: number;
   /** Worker threads verifying client signatures (default 0 = in-thread): docs/peer.md. */
   verifyWorkers?: number;
+  /** Catch-up checks every client signature of a certified block too (default false: docs/peer.md "Catch-up"). */
+  syncVerifyClientSignatures?: boolean;
   /**
    * Addresses of other organizations' peers, as multiaddrs ending in `/p2p/<peer id>`: for
    * organizations added by governance after the genesis (whose records carry no address), or to
@@ -86,7 +88,7 @@ export interface PeerAuthConfig {
 /** Most CORS origins in the allow-list. */
 export const CORS_ORIGINS_MAX = 64;
 
-const FIELDS = ['dataDir', 'genesis', 'signingKey', 'p2pKey', 'listen', 'http', 'logLevel', 'auth', 'searchIndexes', 'proofCacheMiB', 'verifyWorkers', 'peers', 'keys'];
+const FIELDS = ['dataDir', 'genesis', 'signingKey', 'p2pKey', 'listen', 'http', 'logLevel', 'auth', 'searchIndexes', 'proofCacheMiB', 'verifyWorkers', 'syncVerifyClientSignatures', 'peers', 'keys'];
 const REQUIRED = ['dataDir', 'genesis', 'signingKey', 'p2pKey'];
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -210,6 +212,7 @@ export function parseConfig(input: unknown, baseDir: string, env: Record<string,
     ['CAIRN_SEARCH_INDEXES', 'searchIndexes', (s) => (s === 'on' ? true : s === 'off' ? false : s)],
     ['CAIRN_PROOF_CACHE_MIB', 'proofCacheMiB', (s) => (/^[0-9]{1,5}$/.test(s) ? Number(s) : s)],
     ['CAIRN_VERIFY_WORKERS', 'verifyWorkers', (s) => (/^[0-9]{1,2}$/.test(s) ? Number(s) : s)],
+    ['CAIRN_SYNC_VERIFY_CLIENT_SIGNATURES', 'syncVerifyClientSignatures', (s) => (s === 'on' ? true : s === 'off' ? false : s)],
   ];
   const fieldSource: Record<string, string> = {};
   for (const [envName, field, conv] of overrides) {
@@ -238,6 +241,7 @@ export function parseConfig(input: unknown, baseDir: string, env: Record<string,
   if (o.proofCacheMiB !== undefined && !(Number.isSafeInteger(o.proofCacheMiB) && (o.proofCacheMiB as number) >= 0 && (o.proofCacheMiB as number) <= PROOF_CACHE_MIB_MAX)) {
     return failure('config_bad_proof_cache', `proofCacheMiB must be an integer in 0..${PROOF_CACHE_MIB_MAX}`, where('proofCacheMiB'));
   }
+  if (o.syncVerifyClientSignatures !== undefined && typeof o.syncVerifyClientSignatures !== 'boolean') return failure('config_bad_sync_verify_client_signatures', 'syncVerifyClientSignatures must be true or false (CAIRN_SYNC_VERIFY_CLIENT_SIGNATURES: on or off)', where('syncVerifyClientSignatures'));
   if (o.verifyWorkers !== undefined && !(Number.isSafeInteger(o.verifyWorkers) && (o.verifyWorkers as number) >= 0 && (o.verifyWorkers as number) <= VERIFY_WORKERS_MAX)) {
     return failure('config_bad_verify_workers', `verifyWorkers must be an integer in 0..${VERIFY_WORKERS_MAX}`, where('verifyWorkers'));
   }
@@ -260,6 +264,7 @@ export function parseConfig(input: unknown, baseDir: string, env: Record<string,
       searchIndexes: o.searchIndexes !== false,
       ...(o.proofCacheMiB !== undefined ? { proofCacheMiB: o.proofCacheMiB as number } : {}),
       ...(o.verifyWorkers !== undefined ? { verifyWorkers: o.verifyWorkers as number } : {}),
+      ...(o.syncVerifyClientSignatures === true ? { syncVerifyClientSignatures: true } : {}),
       peers: [...((o.peers as string[] | undefined) ?? [])],
       ...(keys.next.length > 0 ? { keys: { next: keys.next } } : {}),
     },

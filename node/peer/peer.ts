@@ -53,6 +53,8 @@ export interface PeerOptions {
   searchIndexes?: boolean;
   /** Worker threads verifying client submissions' signatures (verify-pool.ts); 0 or absent = in-thread. */
   verifyWorkers?: number;
+  /** Catch-up checks every client signature of a certified block too (LedgerOptions). */
+  syncVerifyClientSignatures?: boolean;
   /** Bounds of the search proof cache and delay of its warm-up (proof-warm.ts); no warm-up without search indexes. */
   proofCache?: ProofCacheOptions;
   /** Further keys of this organization (config `keys.next`): a rotation's next key signs from its effective height without a restart. */
@@ -153,6 +155,7 @@ export async function startPeerFromConfig(config: PeerConfig, logger?: NetLogger
     ...(config.searchIndexes === false ? { searchIndexes: false } : {}),
     ...(config.proofCacheMiB !== undefined ? { proofCache: { maxBytes: config.proofCacheMiB * 1024 * 1024 } } : {}),
     ...(config.verifyWorkers ? { verifyWorkers: config.verifyWorkers } : {}),
+    ...(config.syncVerifyClientSignatures === true ? { syncVerifyClientSignatures: true } : {}),
     ...(config.peers !== undefined && config.peers.length > 0 ? { peers: config.peers } : {}),
     ...(nextSigners.length > 0 ? { nextSigners } : {}),
     ...(logger ? { logger } : {}),
@@ -209,6 +212,7 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
       publishCheckpointSig: (b) => publishSig(b),
       log: logFn,
       gov,
+      ...(opts.syncVerifyClientSignatures === true ? { syncVerifyClientSignatures: true } : {}),
     });
     net = await createPeerNetwork({
       privateKey: opts.p2pKey,
