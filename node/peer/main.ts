@@ -51,8 +51,9 @@ export async function runPeerProcess(configPath: string, env: NodeJS.ProcessEnv 
     const prepared = await prepareHttpAccess(config.http, { auth: config.auth });
     const access: AttachAccess = { auth: config.auth, ...(config.auth?.policy ? { signingSeed: (await loadSigningKey(config.signingKey)).seed } : {}) };
     log = pino({ level: config.logLevel, base: { pid: process.pid } });
-    // Which Ed25519 verifier checks client signatures (libsodium, or node:crypto as the fallback).
-    log.info({ verifier: peerVerifierChoice.verifier.name, fallbackReason: peerVerifierChoice.fallbackReason }, 'ed25519 verifier');
+    // Which Ed25519 verifier checks client signatures (libsodium, or node:crypto as the fallback),
+    // and in how many worker threads (0: the main thread).
+    log.info({ verifier: peerVerifierChoice.verifier.name, fallbackReason: peerVerifierChoice.fallbackReason, workers: config.verifyWorkers ?? 0 }, 'ed25519 verifier');
     // glibc gives each thread that allocates its own arena (up to 8 per core); under load their
     // fragmentation was ~90 MiB of a peer's RSS. The variable is read when the process starts.
     if (process.platform === 'linux' && env.MALLOC_ARENA_MAX === undefined) {
