@@ -268,7 +268,8 @@ export class ConsensusRunner extends RunnerIntake {
     invariant(m.validator === this.selfAt(m.height), 'BROADCAST_NOT_OURS', () => `the driver broadcast a message of validator ${m.validator}, we are ${String(this.selfAt(m.height))}`);
     // A non-nil precommit only once the value it names is durable whole (runner/restore.ts).
     this.syncedLock.check(m, this.valueId);
-    const bytes = this.wireOf(m, encodeMessage(m));
+    const whole = encodeMessage(m);
+    const bytes = this.wireOf(m, whole);
     this.own.remember(m, bytes);
     if (m.height === this.admission.height) {
       // Our own messages go to the WAL so a restarted driver counts them again (it restores only
@@ -284,11 +285,15 @@ export class ConsensusRunner extends RunnerIntake {
       }
       if (a === 'new') {
         let written = 0;
-        // Our proposal as it went on the wire (compact): the value we precommit is durable whole
-        // in the signer state, which the restore reads (runner/restore.ts).
-        if (this.admission.fits(m.validator, bytes.length)) {
-          if (!(await this.walAppend(m.height, bytes))) return false;
-          written = bytes.length;
+        // Our own proposal goes to the WAL whole, not as the compact record that travelled:
+        // replayed whole, it is admitted before the height resumes, so a restarted peer whose
+        // signer state lost its last-signed record has its proposal for (h, r) back and builds no
+        // other, and a different one for that slot would meet this admission record and halt
+        // (DOUBLE_SIGN_RISK, above). A compact record is admitted only after an asynchronous
+        // rebuild, which may never succeed (nobody else may hold the entries): too late for both.
+        if (this.admission.fits(m.validator, whole.length)) {
+          if (!(await this.walAppend(m.height, whole))) return false;
+          written = whole.length;
         } else {
           this.stats.walSkipped++;
         }

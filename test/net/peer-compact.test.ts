@@ -124,7 +124,10 @@ describe('compact proposals', () => {
     const recordBytes = captured.filter(isCompactRecord).filter((b) => decodeCompactRecord(b, 1 << 24)!.height > base).reduce((s, b) => s + b.length, 0);
     expect(recordBytes).toBe(proposals.reduce((s, p) => s + 147 + p!.compact.length, 0));
     expect(recordBytes).toBeLessThan(proposals.length * 278 + leavesProposed * 32 + 1);
-    expect(recordBytes * 5).toBeLessThan(entryBytes);
+    // 32 bytes per proposed leaf once the fixed part of each record is taken off (how many blocks
+    // the 500 entries are cut into depends on timing, so no ratio of totals is asserted).
+    expect((recordBytes - proposals.length * 278) / leavesProposed).toBe(32);
+    expect(entryBytes / 500).toBeGreaterThan(32 * 5);
     // No proposal went out whole.
     const whole = captured.map((b) => decodeMessage(b)).filter((d) => d.ok && d.message.type === 'proposal' && d.message.height > base);
     expect(whole).toEqual([]);
