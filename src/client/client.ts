@@ -207,9 +207,10 @@ export class CairnClient {
         if (method !== 'GET' || attempt >= GET_RETRIES_MAX) throw new CairnApiError('network_error', `${this.url}${path}: ${(e as Error)?.message ?? String(e)}`);
       }
     }
-    // What this route can legitimately answer (response-caps.ts); an error answer is small JSON
-    // whatever the route (a partial tile's cap may be smaller than its 404 body).
-    const cap = res.status >= 200 && res.status < 300 ? (init.cap ?? SMALL_JSON_MAX_BYTES) : SMALL_JSON_MAX_BYTES;
+    // What this route can legitimately answer (response-caps.ts). An error answer is small JSON on
+    // most routes, but may carry the route's own results (an array submit refused entry by entry),
+    // so it gets the larger of the two (a partial tile's cap may be smaller than its 404 body).
+    const cap = res.status >= 200 && res.status < 300 ? (init.cap ?? SMALL_JSON_MAX_BYTES) : Math.max(init.cap ?? 0, SMALL_JSON_MAX_BYTES);
     let raw: Uint8Array;
     try {
       raw = await readBounded(res, cap, this.url + path);

@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CairnClient } from '../../src/client/client.js';
-import { CHECKPOINT_MAX_BYTES, CONSISTENCY_MAX_BYTES, entryBundleMaxBytes, tileMaxBytes } from '../../src/client/response-caps.js';
+import { CHECKPOINT_MAX_BYTES, CONSISTENCY_MAX_BYTES, entryBundleMaxBytes, SMALL_JSON_MAX_BYTES, tileMaxBytes } from '../../src/client/response-caps.js';
 import { toBase64 } from '../../src/encoding/bytes.js';
 
 /** A body of `n` bytes each route's client method accepts when it is not too large. */
@@ -24,6 +24,13 @@ let url = '';
 beforeAll(async () => {
   server = createServer((req, res) => {
     const n = Number(req.headers['x-len']);
+    if (req.headers['x-status'] !== undefined) {
+      // An error answer of n bytes: the route's JSON error padded with whitespace.
+      const json = JSON.stringify({ error: { code: 'entries_refused', message: 'every entry refused' } });
+      res.writeHead(Number(req.headers['x-status']), { 'content-type': 'application/json', 'content-length': String(n) });
+      res.end(json + ' '.repeat(n - json.length));
+      return;
+    }
     const b = body(req.url ?? '', n);
     if (req.headers['x-chunked'] === '1') {
       // No content-length: the client finds out only by reading.
@@ -55,6 +62,13 @@ const routes: { name: string; cap: number; call: (c: CairnClient) => Promise<unk
 ];
 
 describe('client response caps per route', () => {
+  it('an error answer larger than small JSON but within its route cap is read (its code reaches the caller)', async () => {
+    const n = SMALL_JSON_MAX_BYTES + 4096; // e.g. an array submit refused entry by entry
+    expect(n).toBeLessThan(entryBundleMaxBytes());
+    const c = new CairnClient({ url, requestTimeoutMs: 20_000, headers: { 'x-len': String(n), 'x-status': '422' } });
+    await expect(c.entryBundle(0)).rejects.toMatchObject({ code: 'entries_refused' });
+  });
+
   it('derives the caps from the protocol bounds', () => {
     expect(tileMaxBytes()).toBe(256 * 32);
     expect(tileMaxBytes(3)).toBe(3 * 32);
