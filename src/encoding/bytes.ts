@@ -43,8 +43,9 @@ for (let i = 0; i < 16; i++) {
 /** Inputs up to this many bytes are encoded in a reused buffer; longer ones in their own. */
 const HEX_SCRATCH_BYTES = 4096;
 const hexScratch = new Uint8Array(2 * HEX_SCRATCH_BYTES);
-// The digits are ASCII, so latin1 decoding is exact (every engine's TextDecoder has it).
-const asciiDecoder = new TextDecoder('latin1');
+// The digits are ASCII, so UTF-8 decoding is exact; UTF-8 is the one encoding every TextDecoder
+// supports (a Node built without full ICU may lack the others).
+const asciiDecoder = new TextDecoder();
 
 export function toHex(b: Uint8Array): string {
   // The digits' char codes decoded at once: one flat string (`s += ...` would make a rope of
