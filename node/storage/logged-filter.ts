@@ -16,7 +16,10 @@ export const LOGGED_FILTER_BITS = 2 ** 26;
 /** Bit positions set per key (k). Optimal for ~4.6 million keys (2.3 million entries). */
 export const LOGGED_FILTER_HASHES = 10;
 
-/** 32-bit FNV-1a of `b` from `seed`. */
+/**
+ * 32-bit FNV-1a of `b` from `seed`. Saved filter files (logged-filter-file.ts) hold bit positions
+ * from this: changing it, k or the double hashing requires bumping that file's MAGIC.
+ */
 function fnv1a(b: Uint8Array, seed: number): number {
   let h = seed >>> 0;
   for (let i = 0; i < b.length; i++) {

@@ -3,12 +3,12 @@
 // over both index key spaces, writes the index records of a block, and answers the lookups the
 // admission path makes for every entry.
 
-import { HASH_BYTES, leafHash } from '../../src/merkle/index.js';
+import { HASH_BYTES } from '../../src/merkle/index.js';
 import { bytesEqual, toHex, utf8 } from '../../src/encoding/bytes.js';
-import { decodeClientIdValue, decodeU64Value, encodeClientIdValue } from './codec.js';
+import { decodeClientIdValue, decodeU64Value, encodeClientIdValue, type StoreHead } from './codec.js';
 import type { BatchOp } from './durable.js';
 import { StoreError } from './errors.js';
-import { P_CLIENT_ID, P_LEAF, P_LEAF_HASH, bytesKey, clientIdKey, prefixEnd, u64, u64Key } from './keys.js';
+import { P_CLIENT_ID, P_LEAF_HASH, bytesKey, clientIdKey, prefixEnd, u64 } from './keys.js';
 import { LOGGED_FILTER_BITS, LOGGED_FILTER_HASHES, LoggedFilter } from './logged-filter.js';
 import { dropLoggedFilter, loadLoggedFilter, saveLoggedFilter } from './logged-filter-file.js';
 import { bad } from './store-args.js';
@@ -26,7 +26,8 @@ export const loggedFilterSaving = { minEntries: 20_000, everyEntries: 100_000, i
 export class LoggedIndex {
   /**
    * Bloom filter over every leaf-hash and (client, id) index key (logged-filter.ts): a "no" skips
-   * LevelDB in lookupLogged / applyBlock. null when the log is too large to scan at open.
+   * LevelDB in lookupLogged / applyBlock. null when no saved file matched at open and the log was
+   * too large to scan.
    */
   private filter: LoggedFilter | null = null;
   /** How the filter was made at open (diagnostics and tests). */
@@ -46,9 +47,12 @@ export class LoggedIndex {
    * full scan (bounded by LOGGED_FILTER_SCAN_KEYS_MAX), saved right away for the next open.
    */
   async loadFilter(): Promise<void> {
-    const size = this.ctx.head()?.treeSize ?? 0;
+    const head = this.ctx.head();
+    const size = head?.treeSize ?? 0;
     const saved = size >= loggedFilterSaving.minEntries ? await loadLoggedFilter(this.ctx.dir, LOGGED_FILTER_BITS, LOGGED_FILTER_HASHES) : null;
-    if (saved !== null && saved.coveredSize === size && bytesEqual(saved.lastLeafHash, await this.leafHashAt(size - 1))) {
+    // The root, not just the size and last leaf: another log can share those, and its filter
+    // would miss our keys (a duplicate admitted).
+    if (saved !== null && head !== null && saved.coveredSize === size && bytesEqual(saved.root, head.root)) {
       this.filter = saved.filter;
       this.savedSize = size;
       this.loadedFrom = 'file';
@@ -57,7 +61,7 @@ export class LoggedIndex {
     this.filter = await this.scanLoggedKeys();
     this.loadedFrom = this.filter === null ? 'none' : 'scan';
     if (this.filter === null) await dropLoggedFilter(this.ctx.dir);
-    else if (size >= loggedFilterSaving.minEntries) await this.save(this.filter.state.words, size); // nothing adds during open: no copy
+    else if (head !== null && size >= loggedFilterSaving.minEntries) await this.save(this.filter.state.words, head); // nothing adds during open: no copy
   }
 
   /** Saves the filter at close when blocks were applied since the last save (after the block lock drained). */
@@ -65,28 +69,23 @@ export class LoggedIndex {
     if (this.idleTimer !== null) clearTimeout(this.idleTimer);
     this.idleTimer = null;
     await this.saving;
-    const size = this.ctx.head()?.treeSize ?? 0;
-    if (this.filter !== null && size >= loggedFilterSaving.minEntries && size !== this.savedSize) {
-      await this.save(this.filter.state.words, size); // the block lock is drained: no copy
+    const head = this.ctx.head();
+    const size = head?.treeSize ?? 0;
+    if (this.filter !== null && head !== null && size >= loggedFilterSaving.minEntries && size !== this.savedSize) {
+      await this.save(this.filter.state.words, head); // the block lock is drained: no copy
     }
   }
 
-  /** Leaf hash of leaf `index` as stored (32 zero bytes for -1 or a missing leaf: matches no file). */
-  private async leafHashAt(index: number): Promise<Uint8Array> {
-    const v = index < 0 ? undefined : await this.ctx.db.get(u64Key(P_LEAF, index));
-    return v === undefined ? new Uint8Array(HASH_BYTES) : leafHash(plain(v));
-  }
-
   /**
-   * Writes `words`, copied while every leaf below `size` was durable and had its keys in the
+   * Writes `words`, copied while every leaf below `head.treeSize` was durable and had its keys in the
    * filter. A failed write only leaves the older file, which the next open rejects (it covers
    * another size) and replaces by a scan: the file is a shortcut, never the source of truth.
    */
-  private async save(words: Uint32Array, size: number): Promise<void> {
+  private async save(words: Uint32Array, head: StoreHead): Promise<void> {
     const f = this.filter!.state;
     try {
-      await saveLoggedFilter(this.ctx.dir, { bits: f.bits, hashes: f.hashes, count: f.count, words }, size, await this.leafHashAt(size - 1));
-      this.savedSize = size;
+      await saveLoggedFilter(this.ctx.dir, { bits: f.bits, hashes: f.hashes, count: f.count, words }, head.treeSize, head.root);
+      this.savedSize = head.treeSize;
     } catch {
       // Disk full, directory gone (store closing under a test): keep running on the in-memory filter.
     }
@@ -97,11 +96,12 @@ export class LoggedIndex {
    * the blocks before it) or when idle (every block applied is covered).
    */
   private maybeSave(idle: boolean): void {
-    const size = this.ctx.head()?.treeSize ?? 0; // durable: the head moves after its batch is written
-    if (this.filter === null || this.saving !== null || size < loggedFilterSaving.minEntries || size === this.savedSize) return;
+    const head = this.ctx.head(); // durable: the head moves after its batch is written
+    const size = head?.treeSize ?? 0;
+    if (this.filter === null || head === null || this.saving !== null || size < loggedFilterSaving.minEntries || size === this.savedSize) return;
     if (!idle && size - Math.max(this.savedSize, 0) < loggedFilterSaving.everyEntries) return;
     // The copy is taken now: it holds every key of the leaves below `size` (and maybe a few more).
-    this.saving = this.save(this.filter.state.words.slice(), size).finally(() => (this.saving = null));
+    this.saving = this.save(this.filter.state.words.slice(), head).finally(() => (this.saving = null));
   }
 
   /** Builds the logged filter from the two index prefixes (bounded by LOGGED_FILTER_SCAN_KEYS_MAX). */

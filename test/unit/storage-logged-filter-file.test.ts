@@ -105,6 +105,25 @@ describe('saved logged filter', () => {
     await expectExact(store, 300);
   });
 
+  it('a file of another log with the same tree size and last leaf (other earlier leaves) is not trusted: the open scans', async () => {
+    const theirs = await dirs.make();
+    const a = await openStore(theirs);
+    await appendBlock(a, leaves.slice(0, 200), ids.slice(0, 200));
+    await a.close();
+    // Ours: leaves 0..198 differ, leaf 199 (and its (client, id)) is the same.
+    const ourLeaves = [...leaves.slice(0, 199).map((_, i) => utf8(`other-${i}`)), leaves[199]!];
+    const ourIds = [...ids.slice(0, 199).map((_, i) => ({ client: 'o', id: `other-${i}` })), ids[199]!];
+    const dir = await dirs.make();
+    const b = await openStore(dir);
+    await appendBlock(b, ourLeaves, ourIds);
+    await b.close();
+    await copyFile(join(theirs, LOGGED_FILTER_FILE), join(dir, LOGGED_FILTER_FILE));
+    const { store, scans } = await openCounting(dir);
+    expect(scans).toBeGreaterThan(0);
+    const got = await store.lookupLogged(ourLeaves.map((l, i) => ({ leafHash: leafHash(l), ...ourIds[i]! })));
+    got.forEach((g, i) => expect([g.index, g.logged?.index]).toEqual([i, i]));
+  });
+
   it('a torn or altered file is not trusted: the open scans', async () => {
     const dir = await dirs.make();
     const s = await openStore(dir);
