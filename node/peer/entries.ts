@@ -166,16 +166,21 @@ export function createEntryChecker(
    * record parse, signature (verified once per leaf hash on this peer: `fresh` is the entry when
    * it has not been verified yet), time, governance record against the state.
    */
-  const finish = (leaf: Uint8Array, leafHash: Uint8Array, key: string, known: CheckedFacts | undefined, fresh: CanonicalEntry | undefined, inBlock: boolean): EntryCheck => {
-    const client = known?.client ?? fresh!.entry.client;
+  /** Why `client` may not submit, or null. Checked before any signature (in-thread or in the pool). */
+  const clientRefusal = (client: string): EntryCheckFailure | null => {
     if (gov === null) {
       if (genesis.clients.get(client) === undefined) {
         return { ok: false, code: 'unknown_client', message: `client key ${client} is not authorized in the genesis`, field: 'client' };
       }
-    } else {
-      const refused = gov.clientRefusal(client);
-      if (refused !== null) return { ok: false, ...refused, field: 'client' };
+      return null;
     }
+    const refused = gov.clientRefusal(client);
+    return refused !== null ? { ok: false, ...refused, field: 'client' } : null;
+  };
+  const finish = (leaf: Uint8Array, leafHash: Uint8Array, key: string, known: CheckedFacts | undefined, fresh: CanonicalEntry | undefined, inBlock: boolean): EntryCheck => {
+    const client = known?.client ?? fresh!.entry.client;
+    const refused = clientRefusal(client);
+    if (refused !== null) return refused;
     // Cheap parse of the record before the entry signature (checks run cheapest first).
     let parsedGov: ParsedGovRecord | undefined;
     const govEntry = known !== undefined ? known.govEntry : isGovEntry(fresh!.entry) ? fresh!.entry : undefined;
@@ -215,6 +220,8 @@ export function createEntryChecker(
         }
         prepared.set(input, r);
         if (!r.ok) continue;
+        // A client checkInput refuses gets no signature check (nor a cache slot) from the pool either.
+        if (clientRefusal(r.value.entry.client) !== null) continue;
         const key = toHex(r.value.leafHash);
         if (cache.get(key) !== undefined) continue;
         const job = canonicalEntrySignature(r.value);

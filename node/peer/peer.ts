@@ -192,6 +192,8 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
     },
   });
   let net: PeerNetwork | null = null;
+  // Out here so a failed start closes it too: its worker threads would outlive the peer.
+  let pool: VerifyPool | null = null;
   try {
     const gov = await GovTracker.open(g, store, store.head()?.height ?? 0);
     // The other peers' gaters admit exactly the peer id each set lists for an organization: a
@@ -199,7 +201,8 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
     checkOwnPeerId(gov.state, pub, ownPeerId, (store.head()?.height ?? 0) + 1);
     const addressBook = peerAddressBook(g, opts.peers ?? []);
     const setView = new SetView(() => gov.state);
-    const checker = createEntryChecker(g, undefined, gov, opts.verifyWorkers ? new VerifyPool({ workers: opts.verifyWorkers }) : null);
+    pool = opts.verifyWorkers ? new VerifyPool({ workers: opts.verifyWorkers }) : null;
+    const checker = createEntryChecker(g, undefined, gov, pool);
     let publishSig: (b: Uint8Array) => void = () => {};
     const ledger = await Ledger.open({
       genesis: g,
@@ -467,6 +470,7 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
     });
     return peer;
   } catch (e) {
+    await pool?.close().catch(() => undefined);
     await net?.stop().catch(() => undefined);
     await store.close().catch(() => undefined);
     throw e;

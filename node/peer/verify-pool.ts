@@ -229,7 +229,16 @@ export class VerifyPool {
     slot.busy = null;
     if (busy !== null) clearTimeout(busy.timer);
     void slot.worker.terminate();
-    if (this.closed || this.broken !== null) return;
+    if (this.closed || this.broken !== null) {
+      // Nothing is retried any more: a batch this worker still held must fail here, or its call never settles.
+      if (busy !== null) {
+        const err = this.closed
+          ? new VerifyPoolError('verify_pool_closed', 'the verify pool was closed')
+          : new VerifyPoolError('verify_worker_failed', this.broken!);
+        this.fail(busy.batch, err);
+      }
+      return;
+    }
     if (++this.deathsInARow > DEATHS_IN_A_ROW_MAX) {
       // Workers die without ever answering (e.g. the worker module cannot load): stop here.
       this.broken = `verify workers died ${this.deathsInARow} times in a row without answering`;

@@ -86,6 +86,26 @@ describe('verify pool', () => {
     }
   });
 
+  it('workers that cannot start: every concurrent call settles, none is left holding a batch', { timeout: 30_000 }, async () => {
+    // When the pool gives up, the other worker may still hold a batch; that call must fail too.
+    const pool = new VerifyPool({ workers: 2, workerUrl: new URL('./no-such-verify-worker.js', import.meta.url).href });
+    try {
+      const calls = Array.from({ length: 12 }, () => pool.verifyMany(jobs(3).jobs));
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), 10_000)));
+      const settled = await Promise.race([Promise.allSettled(calls), deadline]);
+      clearTimeout(timer);
+      expect(settled).not.toBe('timeout');
+      for (const r of settled as PromiseSettledResult<boolean[]>[]) {
+        expect(r.status).toBe('rejected');
+        expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'verify_worker_failed' });
+      }
+      expect(pool.pending).toBe(0);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('refuses at once beyond its count or byte bound, and fails what is left on close', async () => {
     const pool = new VerifyPool({ workers: 1, queueMax: 100, queueBytesMax: 1 << 20 });
     const first = pool.verifyMany(jobs(80).jobs);
