@@ -16,6 +16,7 @@
 import { toHex } from '../../src/encoding/bytes.js';
 import type { CheckedEntry, EntryChecker, EntryCheckFailure } from './entries.js';
 import type { GovErrorCode } from '../../src/governance/index.js';
+import { cancelTimer, startTimer, type LoopTimer } from './timer.js';
 
 /** Most entries in one gossip batch message. */
 export const GOSSIP_BATCH_ENTRIES_MAX = 500;
@@ -78,7 +79,7 @@ export class Mempool {
   private generation = 0;
   private outbox: Uint8Array[] = [];
   private outboxBytes = 0;
-  private flushTimer: { timeout: NodeJS.Timeout } | { immediate: NodeJS.Immediate } | null = null;
+  private flushTimer: LoopTimer | null = null;
   /** When the last gossip batch left (this.now()). */
   private lastFlushMs = Number.NEGATIVE_INFINITY;
   private readonly listeners = new Set<() => void>();
@@ -346,17 +347,16 @@ export class Mempool {
       // Leading edge after a quiet spell (still a macrotask later, so the rest of the same
       // submission and submissions arriving together share the batch); otherwise the end of the
       // window that the last batch opened (never longer: the clock may step back).
-      // A zero wait is setImmediate: setTimeout(0) is clamped to 1 ms (more under load).
+      // A zero wait is setImmediate (see timer.ts).
       const wait = Math.min(GOSSIP_BATCH_DELAY_MS, Math.max(0, this.lastFlushMs + GOSSIP_BATCH_DELAY_MS - this.now()));
-      this.flushTimer = wait <= 0 ? { immediate: setImmediate(() => this.flush()) } : { timeout: setTimeout(() => this.flush(), wait) };
+      this.flushTimer = startTimer(() => this.flush(), wait);
     }
   }
 
   private cancelFlush(): void {
     const t = this.flushTimer;
     if (t === null) return;
-    if ('immediate' in t) clearImmediate(t.immediate);
-    else clearTimeout(t.timeout);
+    cancelTimer(t);
     this.flushTimer = null;
   }
 

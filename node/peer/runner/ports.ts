@@ -5,6 +5,7 @@
 import type { Ed25519Verifier } from '../../../src/crypto/types.js';
 import type { HeightValidators } from '../../../src/consensus/index.js';
 import type { Store } from '../../storage/store-api.js';
+import { cancelTimer, startTimer, type LoopTimer } from '../timer.js';
 
 /**
  * The validator set of each height and this peer's place in it (governance changes sets between
@@ -66,18 +67,11 @@ export interface RunnerClock {
   clearTimeout(handle: unknown): void;
 }
 
-/**
- * Node clamps setTimeout(f, 0) to 1 ms and more under load; a zero wait (the eager start of an
- * idle height, a zero step timeout) is the next turn of the event loop instead: still a
- * macrotask, so work delivered together is still seen together.
- */
+/** The process clock; a zero wait is setImmediate (see ../timer.ts). */
 export const systemClock: RunnerClock = {
   now: () => Date.now(),
-  setTimeout: (f, ms) => (ms <= 0 ? { immediate: setImmediate(f) } : setTimeout(f, ms)),
-  clearTimeout: (h) => {
-    if (typeof h === 'object' && h !== null && 'immediate' in h) clearImmediate((h as { immediate: NodeJS.Immediate }).immediate);
-    else clearTimeout(h as NodeJS.Timeout);
-  },
+  setTimeout: (f, ms) => startTimer(f, ms),
+  clearTimeout: (h) => cancelTimer(h as LoopTimer),
 };
 
 /** Cryptography the runner uses (the simulator injects fast stand-ins). */
