@@ -24,6 +24,8 @@ import { BenchHttp } from './http.js';
 import { cpuSeconds, threadCpuSeconds } from './procstat.js';
 import { codeRoot, recordedPath } from './paths.js';
 import { readArgs } from './args.js';
+import { benchLogger, sleep } from './settle.js';
+import { round } from './stats.js';
 
 interface Options {
   workers: number[];
@@ -54,9 +56,7 @@ function parseArgs(argv: string[]): Options {
   return o;
 }
 
-const log = (m: string) => process.stdout.write(`[ingest ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const round = (x: number, d = 0) => Math.round(x * 10 ** d) / 10 ** d;
+const log = benchLogger('ingest');
 
 /** JSON bodies of `count` valid entries of about `bytes` leaf bytes each, signed by the bench clients. */
 function signBodies(count: number, bytes: number, seedsHex: string[]): string[] {
