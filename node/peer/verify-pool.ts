@@ -17,6 +17,7 @@ import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import { ED25519_PUBLIC_KEY_BYTES, ED25519_SIGNATURE_BYTES } from '../../src/crypto/types.js';
 import type { VerifyReply, VerifyRequest } from '../crypto/verify-worker.js';
+import { JOB_HEAD } from '../crypto/verify-job.js';
 
 export interface VerifyJob {
   publicKey: Uint8Array;
@@ -53,7 +54,6 @@ export interface VerifyPoolOptions {
 export const VERIFY_WORKERS_MAX = 16;
 /** Worker deaths without a reply in between after which the pool gives up (every call then refused). */
 const DEATHS_IN_A_ROW_MAX = 8;
-const JOB_HEAD = ED25519_PUBLIC_KEY_BYTES + ED25519_SIGNATURE_BYTES + 4;
 
 interface Call {
   verdicts: boolean[];
