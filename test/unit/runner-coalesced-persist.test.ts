@@ -4,7 +4,7 @@
 // after it. S2's last-signed slot (prevote, h, r) is later than the proposal's, so a restarted
 // peer refuses to sign any proposal for (h, r) again: checked by restarting on the same store.
 import { describe, expect, it } from 'vitest';
-import { decodeMessage, type ConsensusMessage } from '../../src/consensus/index.js';
+import { decodeMessage, encodeMessage, type ConsensusMessage } from '../../src/consensus/index.js';
 import { openStore } from '../../node/storage/store.js';
 import { ConsensusRunner, fastSha256, openEnvelope } from '../../node/peer/consensus-runner.js';
 import { decodeSignerState, encodeSignerState } from '../../node/peer/codec.js';
@@ -114,6 +114,46 @@ describe('consensus runner: coalesced signer-state writes', () => {
     expect(prevotes.length).toBeGreaterThan(0);
     expect(prevotes.every((m) => m.type === 'prevote' && m.valueId !== null && Buffer.from(m.valueId).equals(Buffer.from(fastSha256((first as { value: Uint8Array }).value))))).toBe(true);
     expect(buildsAfter).toBe(1);
+    expect(b.halts).toEqual([]);
+  });
+
+  it('a crash after the coalesced write but before the proposal reaches the WAL or the wire: the restarted proposer builds and sends no proposal for that slot and re-emits its prevote', async () => {
+    const ledger = new BuildingLedger();
+    ledger.height = 3;
+    const dir = await dirs.make();
+    const a = await setup(dir, ledger);
+    // The process dies right after the synced signer-state write: the first WAL append (our
+    // proposal's) never completes, so neither message is in the WAL nor on the wire.
+    let written: Uint8Array | null = null;
+    const put = a.store.putSignerState.bind(a.store);
+    a.store.putSignerState = async (bytes: Uint8Array) => {
+      await put(bytes);
+      written = bytes;
+    };
+    a.store.walAppend = () => Promise.reject(new Error('crashed'));
+    a.mempool.add(1);
+    a.clock.advance(0);
+    await settle(a.runner);
+    expect(a.events).toEqual(['persist prevote 4/0']);
+    expect(a.sent).toEqual([]);
+    expect(ledger.builds).toBe(1);
+    const d = decodeSignerState(written!);
+    if (!d.ok || d.state.lastSigned === null) throw new Error('no last-signed record stored');
+    const signed = encodeMessage(d.state.lastSigned.message);
+    const o = open.pop()!;
+    await o.runner.stop();
+    await o.store.close();
+
+    // Restarted on the same store with work in the mempool: only the signer state knows (4, 0).
+    const b = await setup(dir, ledger);
+    b.mempool.add(1);
+    b.clock.advance(0);
+    await settle(b.runner);
+    expect(ledger.builds).toBe(1);
+    expect(b.sent.filter((m) => m.type === 'proposal' && m.height === 4 && m.round === 0)).toEqual([]);
+    const prevotes = b.sent.filter((m) => m.type === 'prevote' && m.height === 4 && m.round === 0);
+    expect(prevotes.length).toBeGreaterThan(0);
+    for (const m of prevotes) expect(Buffer.from(encodeMessage(m)).equals(Buffer.from(signed))).toBe(true);
     expect(b.halts).toEqual([]);
   });
 });
