@@ -440,4 +440,6 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   verifyCertificate(height: number, blockBytes: Uint8Array, certBytes: Uint8Array): { ok: true; certificate: CommitCertificate } | PeerFailure {
     return verifyBlockCertificate(this.validatorSets, this.opts.genesis.origin, this.head.height, height, blockBytes, certBytes);
   }
+  /** Whether catch-up verifies client signatures (the syncVerifyClientSignatures it was opened with). */
+  get verifiesSyncedSignatures(): boolean { return this.opts.syncVerifyClientSignatures === true; }
 }

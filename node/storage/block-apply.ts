@@ -27,7 +27,7 @@ import { P_BLOCK, P_CERT, P_HEAD, P_LEAF, singleKey, tileKey, u64Key } from './k
 import type { LoggedIndex } from './logged-index.js';
 import { bad, checkBytes, checkNat } from './store-args.js';
 import type { AppliedBlock } from './store-api.js';
-import type { StoreContext } from './store-context.js';
+import { readStoredTiles, type StoreContext } from './store-context.js';
 
 /** What applying a block needs of the store besides its context. */
 export interface BlockApplyState {
@@ -148,14 +148,8 @@ async function tileOps(ctx: StoreContext, b: AppliedBlock, oldSize: number, appe
     if (s.level % TILE_HEIGHT === 0) completed.set(`${s.level / TILE_HEIGHT}/${s.index}`, s.hash);
   }
   const extended = expected.filter((t) => hashesAtTileLevel(oldSize, t.level) > t.index * TILE_WIDTH);
-  const oldByKey = new Map<string, Uint8Array | undefined>();
-  const unread = extended.filter((t) => {
-    const e = ctx.edgeTiles.get(`${t.level}/${t.index}`);
-    if (e !== undefined) oldByKey.set(`${t.level}/${t.index}`, e);
-    return e === undefined;
-  });
-  const oldTiles = unread.length === 0 ? [] : await ctx.db.getMany(unread.map((t) => tileKey(t.level, t.index)));
-  unread.forEach((t, i) => oldByKey.set(`${t.level}/${t.index}`, oldTiles[i]));
+  const oldTiles = await readStoredTiles(ctx, extended, false);
+  const oldByKey = new Map<string, Uint8Array | undefined>(extended.map((t, i) => [`${t.level}/${t.index}`, oldTiles[i]]));
   const ops: BatchOp[] = [];
   for (let i = 0; i < expected.length; i++) {
     const want = expected[i]!;

@@ -7,7 +7,7 @@ import { StoreError } from './errors.js';
 import { P_BLOCK, P_CERT, P_LEAF, tileKey, u64Key } from './keys.js';
 import { bad, checkLimit, checkNat, checkTileIdArg } from './store-args.js';
 import type { BlockRecord } from './store-api.js';
-import { plain, type StoreContext } from './store-context.js';
+import { plain, readStoredTiles, type StoreContext } from './store-context.js';
 
 export class LogReads implements TileReader {
   constructor(private readonly ctx: StoreContext) {}
@@ -95,13 +95,7 @@ export class LogReads implements TileReader {
     checkLimit('tile count', tiles.length, this.ctx.limits.maxReadTiles, 'maxReadTiles');
     for (const t of tiles) checkTileIdArg(t);
     if (tiles.length === 0) return [];
-    // The right-edge tiles of the last block from memory (StoreContext.edgeTiles), the rest from LevelDB.
-    const values: (Uint8Array | undefined)[] = tiles.map((t) => this.ctx.edgeTiles.get(`${t.level}/${t.index}`)?.slice());
-    const unread = tiles.flatMap((t, i) => (values[i] === undefined ? [i] : []));
-    if (unread.length > 0) {
-      const got = await this.ctx.db.getMany(unread.map((i) => tileKey(tiles[i]!.level, tiles[i]!.index)));
-      unread.forEach((i, k) => (values[i] = got[k]));
-    }
+    const values = await readStoredTiles(this.ctx, tiles, true);
     return tiles.map((t, i) => {
       const v = values[i];
       if (v === undefined || v.length < t.width * HASH_BYTES) {

@@ -127,12 +127,16 @@ export class LoggedIndex {
 
   /** The (client, id) index key, LIMIT_EXCEEDED (naming `name`) when either is over maxClientIdBytes. */
   clientKey(client: string, id: string, name: string): Uint8Array {
-    const cb = utf8(client).length;
-    const ib = utf8(id).length;
+    // The lengths come from the built key ('c' ‖ u16 client length ‖ client ‖ id), so ASCII pairs
+    // are never UTF-8 encoded. The u16 holds the client length modulo 65,536: exact below that.
+    const key = clientIdKey(client, id);
+    const total = key.length - 3;
+    const cb = total < 65_536 ? key[1]! * 256 + key[2]! : utf8(client).length;
+    const ib = total - cb;
     if (cb > this.ctx.limits.maxClientIdBytes || ib > this.ctx.limits.maxClientIdBytes) {
       throw new StoreError('LIMIT_EXCEEDED', `${name}: client (${cb} bytes) or id (${ib} bytes) exceeds maxClientIdBytes = ${this.ctx.limits.maxClientIdBytes}`);
     }
-    return clientIdKey(client, id);
+    return key;
   }
 
   /**

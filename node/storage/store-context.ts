@@ -3,6 +3,7 @@
 
 import type { ClassicLevel } from 'classic-level';
 import type { StoreHead } from './codec.js';
+import { tileKey } from './keys.js';
 import type { StoreLimits } from './store-limits.js';
 
 export type Db = ClassicLevel<Uint8Array, Uint8Array>;
@@ -29,6 +30,24 @@ export interface StoreContext {
 /** LevelDB hands back Buffers; callers get plain Uint8Array views (no copy). */
 export function plain(b: Uint8Array): Uint8Array {
   return b.constructor === Uint8Array ? b : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/**
+ * The stored bytes of each tile (undefined when absent): the right-edge tiles from memory
+ * (StoreContext.edgeTiles), the rest in one LevelDB getMany. `copyEdge` copies the memory ones, for
+ * callers that hand the bytes out (a caller's write must not reach the map).
+ */
+export async function readStoredTiles(ctx: StoreContext, tiles: readonly { level: number; index: number }[], copyEdge: boolean): Promise<(Uint8Array | undefined)[]> {
+  const values = tiles.map((t) => {
+    const e = ctx.edgeTiles.get(`${t.level}/${t.index}`);
+    return copyEdge ? e?.slice() : e;
+  });
+  const unread = tiles.flatMap((t, i) => (values[i] === undefined ? [i] : []));
+  if (unread.length > 0) {
+    const got = await ctx.db.getMany(unread.map((i) => tileKey(tiles[i]!.level, tiles[i]!.index)));
+    unread.forEach((i, k) => (values[i] = got[k]));
+  }
+  return values;
 }
 
 /** Runs async critical sections one at a time, in call order. */

@@ -10,8 +10,8 @@ import { openStore, type AppliedBlock, type Store } from '../../node/storage/sto
 import { Ledger } from '../../node/peer/ledger.js';
 import { Mempool } from '../../node/peer/mempool.js';
 import { createEntryChecker, type EntryChecker } from '../../node/peer/entries.js';
-import { decodeBlock, encodeBlock, entriesHashOf } from '../../node/peer/block.js';
-import { encodeCertificate } from '../../src/consensus/index.js';
+import { blockHash, decodeBlock, encodeBlock, entriesHashOf } from '../../node/peer/block.js';
+import { encodeCertificate, voteSignBytes } from '../../src/consensus/index.js';
 import { bytesEqual } from '../../src/encoding/bytes.js';
 import { EMPTY_RANGE, appendLeafHashes, leafHash, rootOf } from '../../src/merkle/index.js';
 import { entryLeaf } from '../../src/entry/index.js';
@@ -37,6 +37,12 @@ async function newStore(): Promise<Store> {
 }
 
 const cert = (h: number) => encodeCertificate({ height: h, round: 0, valueId: new Uint8Array(32).fill(1), signatures: [{ validator: 0, signature: new Uint8Array(64) }] });
+/** A commit certificate that verifies for `block` at height 1: its real value id, precommits of validators 0..2 (a quorum of 4). */
+const realCert = (block: Uint8Array) => {
+  const valueId = blockHash(block);
+  const signBytes = voteSignBytes(genesis.origin, 'precommit', 1, 0, valueId);
+  return encodeCertificate({ height: 1, round: 0, valueId, signatures: [0, 1, 2].map((v) => ({ validator: v, signature: orgs[v]!.signer.sign(signBytes) })) });
+};
 
 describe('ledger catch-up apply', () => {
   it('hashes each leaf once: the checker gets the hash, the store is told not to hash again', async () => {
@@ -85,12 +91,12 @@ describe('ledger catch-up apply', () => {
     expect(bytesEqual(store.head()!.root, proposer.getHead().root)).toBe(true);
   });
 
-  /** Block 1 of `leaves`, structurally valid (chain, entries hash, tree size, root), any signatures. */
+  /** Block 1 of `leaves`, structurally valid (chain, entries hash, tree size, root), any signatures; proposer 1 (height 1, round 0 of 4). */
   function blockOf(leaves: Uint8Array[]): Uint8Array {
     const hashes = leaves.map((l) => leafHash(l));
     const state = appendLeafHashes(EMPTY_RANGE, hashes).state;
     return encodeBlock({
-      header: { height: 1, prevHash: genesis.hash, proposer: 0, timeMs: Date.now(), treeSize: state.size, root: rootOf(state), entriesHash: entriesHashOf(hashes) },
+      header: { height: 1, prevHash: genesis.hash, proposer: 1, timeMs: Date.now(), treeSize: state.size, root: rootOf(state), entriesHash: entriesHashOf(hashes) },
       entries: leaves,
     });
   }
@@ -104,21 +110,27 @@ describe('ledger catch-up apply', () => {
       const store = await newStore();
       return { store, ledger: await Ledger.open({ genesis, store, checker: createEntryChecker(genesis), selfIndex: null, signer: null, syncVerifyClientSignatures: verify }) };
     };
+    // The certificate verifies (as sync.ts checks before applying): only the client signature is wrong.
+    const c = realCert(bytes);
     const on = await open(true);
-    const err = await on.ledger.apply(bytes, cert(1), { sign: false, mode: 'sync' }).then(() => null, (e: unknown) => e as Error & { code?: string });
+    expect(on.ledger.verifyCertificate(1, bytes, c).ok).toBe(true);
+    const err = await on.ledger.apply(bytes, c, { sign: false, mode: 'sync' }).then(() => null, (e: unknown) => e as Error & { code?: string });
     expect(err?.code).toBe('ledger_decided_block_invalid');
     expect(err?.message).toContain('bad_signature');
     expect(on.store.head()).toBeNull();
     expect(on.ledger.getHead().height).toBe(0);
     // The same block with good signatures applies with the switch on.
     const good = blockOf(makeEntries(clients, 6, 'lc3').map((e) => entryLeaf(e)));
-    expect((await on.ledger.apply(good, cert(1), { sign: false, mode: 'sync' })).count).toBe(6);
+    const goodCert = realCert(good);
+    expect(on.ledger.verifyCertificate(1, good, goodCert).ok).toBe(true);
+    expect((await on.ledger.apply(good, goodCert, { sign: false, mode: 'sync' })).count).toBe(6);
     // Off (the default): the certificate stands for the signatures; the structure is still checked.
     const off = await open(false);
-    expect((await off.ledger.apply(bytes, cert(1), { sign: false, mode: 'sync' })).count).toBe(6);
+    expect(off.ledger.verifyCertificate(1, bytes, c).ok).toBe(true);
+    expect((await off.ledger.apply(bytes, c, { sign: false, mode: 'sync' })).count).toBe(6);
     // The switch is for catch-up only: a consensus decision was checked as a proposal first.
     const cons = await open(true);
-    expect((await cons.ledger.apply(bytes, cert(1), { sign: false, mode: 'consensus' })).count).toBe(6);
+    expect((await cons.ledger.apply(bytes, c, { sign: false, mode: 'consensus' })).count).toBe(6);
   });
 
   it('refuses a block whose commit certificate does not verify, with or without the switch', async () => {
