@@ -68,6 +68,22 @@ async function setup(dir: string, ledger: BuildingLedger) {
   return { runner, store, mempool, clock, sent, events, halts };
 }
 
+/** Stops the last runner started (its store stays open for the caller to change, then close). */
+async function stopLast() {
+  const o = open.pop()!;
+  await o.runner.stop();
+  return o;
+}
+
+/** Restarts validator 0 on `dir` with one entry in its mempool and lets it settle. */
+async function restartWithWork(dir: string, ledger: BuildingLedger) {
+  const b = await setup(dir, ledger);
+  b.mempool.add(1);
+  b.clock.advance(0);
+  await settle(b.runner);
+  return b;
+}
+
 describe('consensus runner: coalesced signer-state writes', () => {
   it('the proposer writes its signer state once before proposal and prevote, once before its precommit', async () => {
     const ledger = new BuildingLedger();
@@ -98,15 +114,11 @@ describe('consensus runner: coalesced signer-state writes', () => {
     await settle(a.runner);
     const first = a.sent.find((m) => m.type === 'proposal')!;
     expect(first).toBeDefined();
-    const o = open.pop()!;
-    await o.runner.stop();
+    const o = await stopLast();
     await o.store.close();
 
     // Restarted with work in the mempool: the ledger would build a DIFFERENT value for (4, 0).
-    const b = await setup(dir, ledger);
-    b.mempool.add(1);
-    b.clock.advance(0);
-    await settle(b.runner);
+    const b = await restartWithWork(dir, ledger);
     const buildsAfter = ledger.builds;
     // Only the last signed message (the prevote) is re-emitted, byte for byte; no new proposal.
     expect(b.sent.filter((m) => m.type === 'proposal' && m.height === 4 && m.round === 0)).toEqual([]);
@@ -140,15 +152,11 @@ describe('consensus runner: coalesced signer-state writes', () => {
     const d = decodeSignerState(written!);
     if (!d.ok || d.state.lastSigned === null) throw new Error('no last-signed record stored');
     const signed = encodeMessage(d.state.lastSigned.message);
-    const o = open.pop()!;
-    await o.runner.stop();
+    const o = await stopLast();
     await o.store.close();
 
     // Restarted on the same store with work in the mempool: only the signer state knows (4, 0).
-    const b = await setup(dir, ledger);
-    b.mempool.add(1);
-    b.clock.advance(0);
-    await settle(b.runner);
+    const b = await restartWithWork(dir, ledger);
     expect(ledger.builds).toBe(1);
     expect(b.sent.filter((m) => m.type === 'proposal' && m.height === 4 && m.round === 0)).toEqual([]);
     const prevotes = b.sent.filter((m) => m.type === 'prevote' && m.height === 4 && m.round === 0);
@@ -179,16 +187,12 @@ describe('consensus runner: the WAL keeps our own compact proposal whole', () =>
     await settle(a.runner);
     expect(a.events).toEqual(['persist prevote 4/0', 'send compact proposal', 'send prevote 4/0']);
     expect(ledger.builds).toBe(1);
-    const o = open.pop()!;
-    await o.runner.stop();
+    const o = await stopLast();
     // The signer state as a persistence bug would leave it: same height and round, nothing signed.
     await o.store.putSignerState(encodeSignerState({ version: 1, height: 4, round: 0, step: 'propose', lockedValue: null, lockedRound: -1, validValue: null, validRound: -1, lastSigned: null }));
     await o.store.close();
 
-    const b = await setup(dir, ledger);
-    b.mempool.add(1);
-    b.clock.advance(0);
-    await settle(b.runner);
+    const b = await restartWithWork(dir, ledger);
     // The WAL's whole record gave the driver its own proposal for (4, 0) back before the height
     // resumed: nothing new was built, no second proposal left (a compact record is rebuilt only
     // asynchronously, and nobody holds these entries: the driver would have proposed afresh).
