@@ -75,8 +75,8 @@ async function stopLast() {
   return o;
 }
 
-/** Restarts validator 0 on `dir` with one entry in its mempool and lets it settle. */
-async function restartWithWork(dir: string, ledger: BuildingLedger) {
+/** Starts (or restarts) validator 0 on `dir` with one entry in its mempool and lets it settle. */
+async function startWithWork(dir: string, ledger: BuildingLedger) {
   const b = await setup(dir, ledger);
   b.mempool.add(1);
   b.clock.advance(0);
@@ -108,17 +108,14 @@ describe('consensus runner: coalesced signer-state writes', () => {
     const ledger = new BuildingLedger();
     ledger.height = 3;
     const dir = await dirs.make();
-    const a = await setup(dir, ledger);
-    a.mempool.add(1);
-    a.clock.advance(0);
-    await settle(a.runner);
+    const a = await startWithWork(dir, ledger);
     const first = a.sent.find((m) => m.type === 'proposal')!;
     expect(first).toBeDefined();
     const o = await stopLast();
     await o.store.close();
 
     // Restarted with work in the mempool: the ledger would build a DIFFERENT value for (4, 0).
-    const b = await restartWithWork(dir, ledger);
+    const b = await startWithWork(dir, ledger);
     const buildsAfter = ledger.builds;
     // Only the last signed message (the prevote) is re-emitted, byte for byte; no new proposal.
     expect(b.sent.filter((m) => m.type === 'proposal' && m.height === 4 && m.round === 0)).toEqual([]);
@@ -156,7 +153,7 @@ describe('consensus runner: coalesced signer-state writes', () => {
     await o.store.close();
 
     // Restarted on the same store with work in the mempool: only the signer state knows (4, 0).
-    const b = await restartWithWork(dir, ledger);
+    const b = await startWithWork(dir, ledger);
     expect(ledger.builds).toBe(1);
     expect(b.sent.filter((m) => m.type === 'proposal' && m.height === 4 && m.round === 0)).toEqual([]);
     const prevotes = b.sent.filter((m) => m.type === 'prevote' && m.height === 4 && m.round === 0);
@@ -181,10 +178,7 @@ describe('consensus runner: the WAL keeps our own compact proposal whole', () =>
     const ledger = new CompactBuildingLedger();
     ledger.height = 3;
     const dir = await dirs.make();
-    const a = await setup(dir, ledger);
-    a.mempool.add(1);
-    a.clock.advance(0);
-    await settle(a.runner);
+    const a = await startWithWork(dir, ledger);
     expect(a.events).toEqual(['persist prevote 4/0', 'send compact proposal', 'send prevote 4/0']);
     expect(ledger.builds).toBe(1);
     const o = await stopLast();
@@ -192,7 +186,7 @@ describe('consensus runner: the WAL keeps our own compact proposal whole', () =>
     await o.store.putSignerState(encodeSignerState({ version: 1, height: 4, round: 0, step: 'propose', lockedValue: null, lockedRound: -1, validValue: null, validRound: -1, lastSigned: null }));
     await o.store.close();
 
-    const b = await restartWithWork(dir, ledger);
+    const b = await startWithWork(dir, ledger);
     // The WAL's whole record gave the driver its own proposal for (4, 0) back before the height
     // resumed: nothing new was built, no second proposal left (a compact record is rebuilt only
     // asynchronously, and nobody holds these entries: the driver would have proposed afresh).
