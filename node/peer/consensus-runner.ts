@@ -88,14 +88,23 @@ export class ConsensusRunner extends RunnerIntake {
       // had not signed anything in it yet, but the messages we had received for it are still
       // needed (others will not send them again): start the height, then re-feed them.
       if (resume && restored !== undefined) this.o.log('info', 'resuming consensus', { height: next, round: restored.round, step: restored.step, walRecords: wal.length });
+      // Our own proposals in the WAL are noted before anything can make the driver propose
+      // (runner/own-proposals.ts): a different one for the same slot must halt, not leave.
+      const records = wal.map((rec) => (this.isCompact(rec) ? { rec, m: null } : { rec, m: decodeMessage(rec, this.cfg.maxValueBytes) }));
+      for (const { rec, m } of records) {
+        const p = m === null ? this.ownCompactProposal(rec) : m.ok && m.message.type === 'proposal' ? m.message : null;
+        if (p !== null && p.height === next && p.validator === this.selfAt(next)) this.ownProposals.note(next, p.round, p.signature, rec.length);
+      }
       await this.enqueue(async () => {
         if (resume && restored !== undefined) await this.restoreValues(restored);
         if (!resume) await this.startHeight(next);
         this.trackHeight(next);
-        for (const rec of wal) {
+        for (const { rec, m } of records) {
           if (this.halted !== null) return;
-          if (this.isCompact(rec)) this.onCompact(rec, rec.length);
-          const m = decodeMessage(rec, this.cfg.maxValueBytes);
+          if (m === null) {
+            this.onCompact(rec, rec.length);
+            continue;
+          }
           if (!m.ok || m.message.height !== next) continue;
           // Our own messages from before the restart are re-sendable like any other.
           if (m.message.validator === this.selfAt(next)) this.own.remember(m.message, rec);
@@ -268,8 +277,14 @@ export class ConsensusRunner extends RunnerIntake {
     invariant(m.validator === this.selfAt(m.height), 'BROADCAST_NOT_OURS', () => `the driver broadcast a message of validator ${m.validator}, we are ${String(this.selfAt(m.height))}`);
     // A non-nil precommit only once the value it names is durable whole (runner/restore.ts).
     this.syncedLock.check(m, this.valueId);
-    const whole = encodeMessage(m);
-    const bytes = this.wireOf(m, whole);
+    const bytes = this.wireOf(m, encodeMessage(m));
+    // A proposal of ours for this slot already in the WAL (found at restart): the same one is
+    // re-sent as it is; a different one would be double-signing.
+    const mine = m.type === 'proposal' ? this.ownProposals.match(m.height, m.round, m.signature) : { kind: 'none', walBytes: 0 };
+    if (mine.kind === 'different') {
+      this.halt('DOUBLE_SIGN_RISK', `our proposal of height ${m.height} round ${m.round} differs from the one our WAL holds for that slot`);
+      return false;
+    }
     this.own.remember(m, bytes);
     if (m.height === this.admission.height) {
       // Our own messages go to the WAL so a restarted driver counts them again (it restores only
@@ -283,17 +298,16 @@ export class ConsensusRunner extends RunnerIntake {
         this.halt('DOUBLE_SIGN_RISK', `our ${m.type} of height ${m.height} round ${m.round} differs from one already signed with our key`);
         return false;
       }
-      if (a === 'new') {
+      if (a === 'new' && mine.kind === 'same') {
+        // Written before the restart; its compact record is still being rebuilt.
+        this.admission.commit(m, idHex, mine.walBytes);
+      } else if (a === 'new') {
         let written = 0;
-        // Our own proposal goes to the WAL whole, not as the compact record that travelled:
-        // replayed whole, it is admitted before the height resumes, so a restarted peer whose
-        // signer state lost its last-signed record has its proposal for (h, r) back and builds no
-        // other, and a different one for that slot would meet this admission record and halt
-        // (DOUBLE_SIGN_RISK, above). A compact record is admitted only after an asynchronous
-        // rebuild, which may never succeed (nobody else may hold the entries): too late for both.
-        if (this.admission.fits(m.validator, whole.length)) {
-          if (!(await this.walAppend(m.height, whole))) return false;
-          written = whole.length;
+        // Our proposal as it went on the wire (compact): the value we precommit is durable whole
+        // in the signer state (runner/restore.ts), and the slot guard above reads this record.
+        if (this.admission.fits(m.validator, bytes.length)) {
+          if (!(await this.walAppend(m.height, bytes))) return false;
+          written = bytes.length;
         } else {
           this.stats.walSkipped++;
         }

@@ -9,6 +9,7 @@ import { decodeCompactRecord, encodeCompactProposal, isCompactRecord, ExpansionS
 import { compactBytes } from '../block-compact.js';
 import { BLOCK_CAPS } from '../block.js';
 import { OwnMessages } from '../own-messages.js';
+import { OwnProposalSlots } from './own-proposals.js';
 import { HeightAdmission } from './admission.js';
 import { EvidenceBudget } from './evidence.js';
 import { HeldProposals } from './held.js';
@@ -55,6 +56,8 @@ export abstract class RunnerBase {
   protected readonly expansions = new ExpansionSlots();
   /** The locked value of the last synced signer state: what a non-nil precommit must name (restore.ts). */
   protected readonly syncedLock = new SyncedLock();
+  /** Our proposals found in the WAL at restart, by slot (the double-proposal guard). */
+  protected readonly ownProposals = new OwnProposalSlots();
   /** Received compact records by `${validator}:${round}:${idHex}`: what the WAL stores for them. */
   private compactRecords = new Map<string, Uint8Array>();
   private compactRecordBytes = 0;
@@ -138,6 +141,11 @@ export abstract class RunnerBase {
       this.o.ledger.compactOf?.(v);
       await this.o.ledger.prevalidate(v);
     }
+  }
+
+  /** The slot and ⟨PROPOSAL⟩ signature of a compact record (null: malformed). */
+  protected ownCompactProposal(rec: Uint8Array): { height: number; round: number; validator: number; signature: Uint8Array } | null {
+    return decodeCompactRecord(rec, compactBytes(BLOCK_CAPS.maxBlockEntries));
   }
 
   /** A compact proposal record (runner/compact.ts), not an ordinary consensus message. */

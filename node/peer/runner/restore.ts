@@ -3,8 +3,7 @@
 // (paper L49), and we send it only by the L36-L43 rule, which also locks v (L38). The driver's
 // `persist` effect of that step writes the signer state, lockedValue WHOLE, synced, before the
 // precommit leaves. So the durable whole copy of every value we precommitted is the synced signer
-// state, whoever proposed it, and the WAL keeps received proposals compact (as on the wire; our own
-// go whole, for the double-signing check: consensus-runner.ts broadcast).
+// state, whoever proposed it, and the WAL keeps proposals, received or our own, compact (as on the wire).
 // On restart the restored locked and valid values (and our last signed proposal) are handed back
 // to the block assembly, so the compact WAL record of v is rebuilt without the mempool or any other
 // peer, and v's entries are served again to peers that fetch them by hash.
