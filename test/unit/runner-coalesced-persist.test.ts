@@ -10,7 +10,7 @@ import { ConsensusRunner, fastSha256, openEnvelope } from '../../node/peer/conse
 import { decodeSignerState, encodeSignerState } from '../../node/peer/codec.js';
 import { isCompactRecord } from '../../node/peer/runner/compact.js';
 import { ManualClock } from './support/manual-clock.js';
-import { closedAfterEach, ListeningMempool, TestLedger, env as envOf, genesisFor, settle, signers, vote, waitFor, validValue } from './support/runner-harness.js';
+import { closedAfterEach, ListeningMempool, TestLedger, env as envOf, runnerOptions, settle, vote, waitFor, validValue } from './support/runner-harness.js';
 
 /** Our own blocks are valid (like the production ledger's); each build returns a different value. */
 class BuildingLedger extends TestLedger {
@@ -40,29 +40,26 @@ async function setup(dir: string, ledger: BuildingLedger) {
   const clock = new ManualClock();
   const sent: ConsensusMessage[] = [];
   const halts: string[] = [];
-  const runner = new ConsensusRunner({
-    genesis: genesisFor(),
-    store,
-    ledger: ledger as never,
-    mempool: mempool as never,
-    selfIndex: 0,
-    signer: signers[0]!,
-    clock,
-    publish: (b: Uint8Array) => {
-      const data = openEnvelope(b)!;
-      if (isCompactRecord(data)) {
-        events.push('send compact proposal');
-        return;
-      }
-      const d = decodeMessage(data);
-      if (!d.ok) throw new Error('published an undecodable message');
-      sent.push(d.message);
-      events.push(`send ${d.message.type} ${d.message.height}/${d.message.round}`);
-    },
-    onBehind: () => undefined,
-    onHalt: (code: string) => halts.push(code),
-    log: () => undefined,
-  } as never);
+  const runner = new ConsensusRunner(
+    runnerOptions({
+      store,
+      ledger,
+      mempool,
+      clock,
+      publish: (b: Uint8Array) => {
+        const data = openEnvelope(b)!;
+        if (isCompactRecord(data)) {
+          events.push('send compact proposal');
+          return;
+        }
+        const d = decodeMessage(data);
+        if (!d.ok) throw new Error('published an undecodable message');
+        sent.push(d.message);
+        events.push(`send ${d.message.type} ${d.message.height}/${d.message.round}`);
+      },
+      onHalt: (code: string) => halts.push(code),
+    }),
+  );
   await runner.start();
   open.push({ runner, store });
   return { runner, store, mempool, clock, sent, events, halts };

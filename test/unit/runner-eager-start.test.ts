@@ -6,7 +6,7 @@ import { decodeMessage } from '../../src/consensus/index.js';
 import { openStore } from '../../node/storage/store.js';
 import { ConsensusRunner, EAGER_START_ENTRIES_MAX, fastSha256, openEnvelope } from '../../node/peer/consensus-runner.js';
 import { ManualClock } from './support/manual-clock.js'; // starts at Date.now(): envelopes carry wall-clock send times
-import { closedAfterEach, ListeningMempool, TestLedger, env as envOf, genesisFor, proposal, settle, signers, validValue, vote, waitFor } from './support/runner-harness.js';
+import { closedAfterEach, ListeningMempool, TestLedger, env as envOf, genesisFor, proposal, runnerOptions, settle, validValue, vote, waitFor } from './support/runner-harness.js';
 
 const INTERVAL_MS = 50;
 
@@ -35,19 +35,17 @@ async function setup() {
   const clock = new ManualClock();
   const published: Uint8Array[] = [];
   const logs: { msg: string; fields?: Record<string, unknown> }[] = [];
-  const runner = new ConsensusRunner({
-    genesis,
-    store,
-    ledger: ledger as never,
-    mempool: mempool as never,
-    selfIndex: 0,
-    signer: signers[0]!,
-    clock,
-    publish: (b: Uint8Array) => published.push(b),
-    onBehind: () => undefined,
-    onHalt: () => undefined,
-    log: (_level: string, msg: string, fields?: Record<string, unknown>) => logs.push({ msg, fields }),
-  } as never);
+  const runner = new ConsensusRunner(
+    runnerOptions({
+      genesis,
+      store,
+      ledger,
+      mempool,
+      clock,
+      publish: (b: Uint8Array) => published.push(b),
+      log: (_level: string, msg: string, fields?: Record<string, unknown>) => logs.push({ msg, fields }),
+    }),
+  );
   await runner.start();
   open.push({ runner, store });
   const started = (height: number) => logs.some((l) => l.msg === 'start height' && l.fields?.height === height);

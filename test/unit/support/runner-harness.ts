@@ -7,7 +7,7 @@ import type { Ed25519Signer } from '../../../src/crypto/types.js';
 import { encodeMessage, proposalSignBytes, voteSignBytes, type ConsensusMessage, type Proposal, type Vote } from '../../../src/consensus/index.js';
 import { toHex } from '../../../src/encoding/bytes.js';
 import { openStore, type Store, type StoreLimits } from '../../../node/storage/store.js';
-import { ConsensusRunner, encodeEnvelope, fastSha256 } from '../../../node/peer/consensus-runner.js';
+import { ConsensusRunner, encodeEnvelope, fastSha256, type RunnerClock, type RunnerGenesis, type RunnerOptions } from '../../../node/peer/consensus-runner.js';
 import type { Genesis } from '../../../node/peer/genesis.js';
 import { TempDirs } from './storage-fixture.js';
 
@@ -93,6 +93,35 @@ export function env(m: ConsensusMessage, at = Date.now()): Uint8Array {
   return encodeEnvelope(encodeMessage(m), at);
 }
 
+/**
+ * The options of validator 0's runner as the runner tests build them: the test ledger and mempool
+ * stand in for the ports (cast), and every callback not given does nothing.
+ */
+export function runnerOptions(o: {
+  store: Store;
+  ledger: TestLedger;
+  mempool: TestMempool | ListeningMempool;
+  genesis?: RunnerGenesis;
+  clock?: RunnerClock;
+  publish?: (b: Uint8Array) => void;
+  onHalt?: (code: string, message: string) => void;
+  log?: (level: string, msg: string, fields?: Record<string, unknown>) => void;
+}): RunnerOptions {
+  return {
+    genesis: o.genesis ?? genesisFor(),
+    store: o.store,
+    ledger: o.ledger as never,
+    mempool: o.mempool as never,
+    selfIndex: 0,
+    signer: signers[0]!,
+    clock: o.clock,
+    publish: o.publish ?? (() => undefined),
+    onBehind: () => undefined,
+    onHalt: o.onHalt ?? (() => undefined),
+    log: o.log ?? (() => undefined),
+  };
+}
+
 export interface Harness {
   store: Store;
   ledger: TestLedger;
@@ -125,18 +154,17 @@ export async function makeHarness(dirs: TempDirs, o: { limits?: Partial<StoreLim
     },
     async open() {
       h.store = await openStore(dir, { limits: o.limits });
-      h.runner = new ConsensusRunner({
-        genesis: genesisFor(o.timeoutMs),
-        store: h.store,
-        ledger: ledger as never,
-        mempool: new TestMempool() as never,
-        selfIndex: 0,
-        signer: signers[0]!,
-        publish: (b: Uint8Array) => h.published.push(b),
-        onBehind: () => undefined,
-        onHalt: (code: string, message: string) => h.halts.push({ code, message }),
-        log: (level: string, msg: string, fields?: Record<string, unknown>) => h.logs.push({ level, msg, fields }),
-      } as never);
+      h.runner = new ConsensusRunner(
+        runnerOptions({
+          genesis: genesisFor(o.timeoutMs),
+          store: h.store,
+          ledger,
+          mempool: new TestMempool(),
+          publish: (b: Uint8Array) => h.published.push(b),
+          onHalt: (code: string, message: string) => h.halts.push({ code, message }),
+          log: (level: string, msg: string, fields?: Record<string, unknown>) => h.logs.push({ level, msg, fields }),
+        }),
+      );
       await h.runner.start();
     },
     async restart() {
