@@ -72,7 +72,7 @@ export interface EntryChecker {
    * verifies the signatures not checked here yet in worker threads, so the checkInput calls that
    * follow on the same input objects neither canonicalize nor verify again. Without a pool, or
    * when the pool refuses (queue full) or fails, it does nothing and checkInput verifies in-thread:
-   * the verdict is the same either way.
+   * the verdict is the same either way. Absent without a pool (nothing to call or await).
    */
   preverifyInputs?(inputs: readonly unknown[]): Promise<void>;
   /** Closes the verify pool, if any (the peer's stop). */
@@ -203,42 +203,44 @@ export function createEntryChecker(
     }
     return { ok: true, entry: { leaf, leafHash, client: facts.client, id: facts.id, timeMs, ...(parsedGov !== undefined ? { gov: parsedGov } : {}) } };
   };
+  /** preverifyInputs with the pool `p` (see EntryChecker). */
+  const preverify = async (p: VerifyPool, inputs: readonly unknown[]): Promise<void> => {
+    const fresh: { c: CanonicalEntry; key: string }[] = [];
+    const jobs: VerifyJob[] = [];
+    for (const input of inputs) {
+      if (typeof input !== 'object' || input === null || prepared.has(input)) continue;
+      let r: CanonicalResult;
+      try {
+        r = canonicalEntry(input, { hasher: fastLeafHash });
+      } catch {
+        continue; // checkInput refuses it with the error
+      }
+      prepared.set(input, r);
+      if (!r.ok) continue;
+      // A client checkInput refuses gets no signature check (nor a cache slot) from the pool either.
+      if (clientRefusal(r.value.entry.client) !== null) continue;
+      const key = toHex(r.value.leafHash);
+      if (cache.get(key) !== undefined) continue;
+      const job = canonicalEntrySignature(r.value);
+      if (job === null) continue;
+      fresh.push({ c: r.value, key });
+      jobs.push(job);
+    }
+    if (jobs.length === 0) return;
+    let verdicts: boolean[];
+    try {
+      verdicts = await p.verifyMany(jobs);
+    } catch {
+      poolFailures++;
+      return;
+    }
+    fresh.forEach((f, i) => cache.set(f.key, factsOf(f.c.entry, verdicts[i] === true), f.c.leaf.length));
+  };
   return {
     cache,
     leafHash: fastLeafHash,
-    async preverifyInputs(inputs: readonly unknown[]): Promise<void> {
-      if (pool === null) return;
-      const fresh: { c: CanonicalEntry; key: string }[] = [];
-      const jobs: VerifyJob[] = [];
-      for (const input of inputs) {
-        if (typeof input !== 'object' || input === null || prepared.has(input)) continue;
-        let r: CanonicalResult;
-        try {
-          r = canonicalEntry(input, { hasher: fastLeafHash });
-        } catch {
-          continue; // checkInput refuses it with the error
-        }
-        prepared.set(input, r);
-        if (!r.ok) continue;
-        // A client checkInput refuses gets no signature check (nor a cache slot) from the pool either.
-        if (clientRefusal(r.value.entry.client) !== null) continue;
-        const key = toHex(r.value.leafHash);
-        if (cache.get(key) !== undefined) continue;
-        const job = canonicalEntrySignature(r.value);
-        if (job === null) continue;
-        fresh.push({ c: r.value, key });
-        jobs.push(job);
-      }
-      if (jobs.length === 0) return;
-      let verdicts: boolean[];
-      try {
-        verdicts = await pool.verifyMany(jobs);
-      } catch {
-        poolFailures++;
-        return;
-      }
-      fresh.forEach((f, i) => cache.set(f.key, factsOf(f.c.entry, verdicts[i] === true), f.c.leaf.length));
-    },
+    // Only with a pool: without one there is nothing to do, and no async call per submission.
+    preverifyInputs: pool === null ? undefined : (inputs: readonly unknown[]) => preverify(pool, inputs),
     async close(): Promise<void> {
       await pool?.close();
     },
