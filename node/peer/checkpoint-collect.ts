@@ -8,7 +8,7 @@
 //   size (validator-sets.ts): signature lines must be from that set's organizations with their
 //   keys of that set, and the checkpoint is final with that set's quorum. We sign with OUR key of
 //   that set, so after a key rotation comes in force the old key signs nothing.
-import { bytesEqual, utf8 } from '../../src/encoding/bytes.js';
+import { bytesEqual, toHex, utf8 } from '../../src/encoding/bytes.js';
 // Org signatures through the peer's verifier: libsodium with OpenSSL's verdicts on every input (node/crypto/sodium.ts).
 import { peerVerifier as nodeVerifier } from '../crypto/peer-verifier.js';
 import { treeHash } from '../../src/merkle/index.js';
@@ -34,6 +34,15 @@ export const EARLY_SIGNATURES_PER_SENDER_MAX = 16;
 export const EARLY_SIGNATURE_SENDERS_MAX = 64;
 /** Checkpoint bodies of recently applied heads, so signatures for them verify synchronously. */
 const RECENT_BODIES_MAX = COLLECTING_SIZES_MAX;
+/**
+ * Our one-signature note of a size is written (synced) only if the size is still not final this
+ * long after we signed it. It is a local copy (Ed25519 is deterministic: a restarted peer makes
+ * the same line again) that nothing needs for safety; written at once, its fsync ran exactly when
+ * the final checkpoint's did, which then waited for it (one store, one writer).
+ */
+export const NOTE_DELAY_MS = 1_000;
+/** Signature lines the topic validator verified and the handler has not seen yet (see receive). */
+const VERIFIED_LINES_MAX = 256;
 
 export interface CheckpointHead {
   height: number;
@@ -78,6 +87,13 @@ export class Checkpoints {
   private readonly bodies = new Map<number, string>();
   /** First height of each validator set after the genesis one -> tree size after the block before it. */
   private readonly boundaries = new Map<number, number>();
+  /** Our one-signature notes waiting for NOTE_DELAY_MS, by size, and the timer that writes them. */
+  private readonly notes = new Map<number, Uint8Array>();
+  private notesTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The synced final write in flight: a later line for the same size (or less) waits for it instead. */
+  private finalizing: { size: number; done: Promise<void> } | null = null;
+  /** Lines checkShape verified (key: lineKey), so the handler that follows does not verify them again. */
+  private readonly verified = new Set<string>();
 
   constructor(private readonly h: CheckpointHost) {}
 
@@ -110,11 +126,10 @@ export class Checkpoints {
 
   /**
    * Signs the checkpoint of the current head (a decided block, already durable) and gossips the
-   * signature line, counts it towards the quorum, then keeps our one-signature note unless the
-   * checkpoint is final by then. The line leaves and counts BEFORE that synced write: it depends
-   * only on the applied block, and the note is a local copy (Ed25519 is deterministic: a
-   * restarted peer makes the same line again), so the quorum checkpoint does not wait for one
-   * more fsync per signer (the final note itself is written, synced, before anyone hears of it).
+   * signature line and counts it towards the quorum. Our one-signature note is kept only when the
+   * checkpoint is not final NOTE_DELAY_MS later (see there), and nothing waits for that write: the
+   * line depends only on the applied block. The final note itself is written, synced, before
+   * anyone hears of it.
    */
   async signHead(): Promise<void> {
     const head = this.h.head();
@@ -126,10 +141,30 @@ export class Checkpoints {
     const sig = signText(text, { name: self.name, signer: self.signer });
     this.h.publish?.(encodeCheckpointSig(size, sig, this.h.now()));
     await this.addSignature(size, text, sig);
-    if (size <= this.final) return;
-    // The store never lets a one-signature note replace a final one (checkpoint-records.ts).
-    const existing = await this.h.store.getCheckpoint(size);
-    if (existing === undefined) await this.h.store.putCheckpoint(size, utf8(formatNote({ text, signatures: [sig] })), false);
+    if (size > this.final) this.deferNote(size, utf8(formatNote({ text, signatures: [sig] })));
+  }
+
+  private deferNote(size: number, note: Uint8Array): void {
+    this.notes.set(size, note);
+    if (this.notes.size > COLLECTING_SIZES_MAX) this.notes.delete(this.notes.keys().next().value!);
+    if (this.notesTimer !== null) return;
+    this.notesTimer = setTimeout(() => {
+      this.notesTimer = null;
+      this.writeNotes().catch((err: Error) => this.h.log?.('debug', 'one-signature checkpoint note not kept', { error: err.message }));
+    }, NOTE_DELAY_MS);
+    // A pending local copy never keeps the process alive (a stopped peer just does not keep it).
+    this.notesTimer.unref?.();
+  }
+
+  /** Writes the deferred notes of sizes still not final (one by one; a newer batch waits for the next timer). */
+  private async writeNotes(): Promise<void> {
+    const due = [...this.notes];
+    this.notes.clear();
+    for (const [size, note] of due) {
+      if (size <= this.final) continue;
+      // The store never lets a one-signature note replace a final one (checkpoint-records.ts).
+      if ((await this.h.store.getCheckpoint(size)) === undefined) await this.h.store.putCheckpoint(size, note, false);
+    }
   }
 
   /** Re-sends our signature of the head (with a new timestamp so gossip does not deduplicate it). */
@@ -176,6 +211,10 @@ export class Checkpoints {
       this.h.stats.sigsRejected++;
       return 'reject';
     }
+    // The handler gets this line next ('accept'): it need not verify it again. Bounded: a line
+    // whose handler never runs is forgotten oldest first.
+    this.verified.add(lineKey(m.size, v.key.publicKey, m.sig));
+    if (this.verified.size > VERIFIED_LINES_MAX) this.verified.delete(this.verified.values().next().value!);
     return 'accept';
   }
 
@@ -257,7 +296,9 @@ export class Checkpoints {
     // Beyond our head the body is unknown: the gossip validator keeps such signatures (bounded).
     if (ahead || v === 'later' || v === 'unjudged') return 'ignore';
     const text = this.bodyOf(size) ?? this.text(size, await treeHash(this.h.store, size));
-    if (!nodeVerifier.verify(v.key.publicKey, utf8(text), sig.signature)) {
+    // Verified by checkShape against the same body (a size's body is fixed: origin, size, our
+    // root at that size) with the same key, just before: counted without a second verification.
+    if (!this.verified.delete(lineKey(size, v.key.publicKey, sig)) && !nodeVerifier.verify(v.key.publicKey, utf8(text), sig.signature)) {
       this.h.stats.sigsRejected++;
       return 'reject';
     }
@@ -287,9 +328,22 @@ export class Checkpoints {
     }
   }
 
+  /**
+   * Stores the final note (synced) before anyone hears of it. Lines that arrive while that write
+   * is in flight (the quorum's last ones) wait for it instead of writing the same size again: one
+   * fsync per final checkpoint, so the next height's synced writes do not queue behind a copy.
+   */
   private async markFinal(size: number, note: Uint8Array): Promise<void> {
     if (size <= this.final) return;
-    await this.h.store.putCheckpoint(size, note, true);
+    const f = this.finalizing;
+    if (f !== null && f.size >= size) return f.done;
+    const done = this.h.store.putCheckpoint(size, note, true);
+    this.finalizing = { size, done };
+    try {
+      await done;
+    } finally {
+      if (this.finalizing?.done === done) this.finalizing = null;
+    }
     if (size <= this.final) return;
     this.final = size;
     for (const s of [...this.collecting.keys()]) if (s <= size) this.collecting.delete(s);
@@ -320,4 +374,9 @@ export class Checkpoints {
     await this.markFinal(size, note);
     return { ok: true, size };
   }
+}
+
+/** Identity of a verified signature line: the size (its body), the key and the signature bytes. */
+function lineKey(size: number, publicKey: Uint8Array, sig: NoteSignature): string {
+  return `${size}:${toHex(publicKey)}:${toHex(sig.signature)}`;
 }

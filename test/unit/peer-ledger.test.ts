@@ -150,7 +150,9 @@ describe('ledger', () => {
     await other.mempool.submit(es);
     const fb = other.ledger.buildBlock(1, 0);
     await other.ledger.apply(fb, cert(1), { sign: true, mode: 'consensus' });
-    const note = await other.store.getCheckpoint(20);
+    // Our one-signature note is written NOTE_DELAY_MS after signing when not final by then.
+    let note = await other.store.getCheckpoint(20);
+    for (const end = Date.now() + 10_000; note === undefined && Date.now() < end; ) note = await new Promise((r) => setTimeout(r, 50)).then(() => other.store.getCheckpoint(20));
     const r = await n0.ledger.adoptFinalCheckpoint(note!.note);
     expect(r.ok).toBe(false); // only one signature: quorum not met
     if (!r.ok) expect(r.code).toBe('checkpoint_quorum_not_met');
