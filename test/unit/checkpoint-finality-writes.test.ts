@@ -2,57 +2,36 @@
 // a final checkpoint a client can be told about. Real LevelDB stores; the gossip pipeline as the
 // network drives it (topic validator first, the handler only after 'accept').
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { openStore, type Store } from '../../node/storage/store.js';
-import { Ledger, decodeCheckpointSig, encodeCheckpointSig } from '../../node/peer/ledger.js';
+import { decodeCheckpointSig, encodeCheckpointSig } from '../../node/peer/ledger.js';
 import { NOTE_DELAY_MS } from '../../node/peer/checkpoint-collect.js';
-import { Mempool } from '../../node/peer/mempool.js';
-import { createEntryChecker } from '../../node/peer/entries.js';
 import { peerVerifier } from '../../node/crypto/peer-verifier.js';
-import { encodeCertificate } from '../../src/consensus/index.js';
 import { formatCheckpoint, verifyCheckpointQuorum } from '../../src/checkpoint/checkpoint.js';
 import { signText } from '../../src/checkpoint/note.js';
 import { nobleVerifier } from '../../src/crypto/noble.js';
 import { makeClients, makeGenesis, makeOrgs } from '../peer-support/fixtures.js';
 import { makeEntries } from '../peer-support/cluster.js';
+import { fakeCertificate as cert, LedgerNodes, type LedgerNode } from './support/ledger-node.js';
 
 const orgs = await makeOrgs(4, 'cfw');
 const clients = makeClients(2, 'cfwc');
 const genesis = makeGenesis(orgs, clients, { limits: { maxClockSkewMs: 60_000 } });
-const dirs: string[] = [];
-const stores: Store[] = [];
+const opened = new LedgerNodes(genesis, orgs.map((o) => o.signer));
 
-interface Node {
-  store: Store;
-  ledger: Ledger;
-  mempool: Mempool;
-  sigs: Uint8Array[];
+interface Node extends LedgerNode {
   /** Every putCheckpoint call: true = final, false = one-signature note. */
   writes: boolean[];
 }
 
 async function node(i: number): Promise<Node> {
-  const dir = await mkdtemp(join(tmpdir(), 'cairn-cfw-'));
-  dirs.push(dir);
-  const store = await openStore(join(dir, 'store'), { genesisHash: genesis.hash });
-  stores.push(store);
-  const checker = createEntryChecker(genesis);
-  const sigs: Uint8Array[] = [];
-  const ledger = await Ledger.open({ genesis, store, checker, selfIndex: i, signer: orgs[i]!.signer, publishCheckpointSig: (b) => sigs.push(b) });
-  const mempool = new Mempool(genesis.limits, checker, { indexOfLeafHash: (h) => store.indexOfLeafHash(h), lookupClientId: (c, x) => store.lookupClientId(c, x), finalSize: () => ledger.finalSize() }, null);
-  ledger.attachMempool(mempool);
+  const n = await opened.open(i);
   const writes: boolean[] = [];
-  const put = store.putCheckpoint.bind(store);
-  store.putCheckpoint = (size: number, note: Uint8Array, final: boolean) => {
+  const put = n.store.putCheckpoint.bind(n.store);
+  n.store.putCheckpoint = (size: number, note: Uint8Array, final: boolean) => {
     writes.push(final);
     return put(size, note, final);
   };
-  return { store, ledger, mempool, sigs, writes };
+  return { ...n, writes };
 }
-
-const cert = (h: number) => encodeCertificate({ height: h, round: 0, valueId: new Uint8Array(32).fill(1), signatures: [{ validator: 0, signature: new Uint8Array(64) }] });
 
 async function deliver(n: Node, msg: Uint8Array, from: string): Promise<string> {
   const v = n.ledger.checkCheckpointSigShape(msg, from);
@@ -81,10 +60,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 afterEach(() => {
   vi.restoreAllMocks();
 });
-afterAll(async () => {
-  for (const s of stores) await s.close();
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
+afterAll(() => opened.close());
 
 describe('checkpoint writes on the way to final', () => {
   it('applying and signing never waits for our one-signature note, and a quorum soon after means it is never written', async () => {
