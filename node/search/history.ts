@@ -2,14 +2,18 @@
 // search pinned to a final checkpoint (so each entry is verifiable), plus what changed per entry
 // when the entries follow the data.before / data.after convention (src/search/diff.ts).
 import { fieldsOf, parseLeafJson } from '../../src/search/fields.js';
-import { historySteps, type HistoryStep } from '../../src/search/diff.js';
+import { historySteps } from '../../src/search/diff.js';
+import { budgetStep, type BudgetedStep } from '../../src/search/history-budget.js';
 import type { AuditEntry } from '../../src/entry/types.js';
 import { parsedResults, type SearchEngine, type SearchOptions, type SearchPage } from './query.js';
 import { SearchError } from './errors.js';
 
 export interface HistoryPage extends SearchPage {
-  /** Parallel to results. Continuity across pages is checked by the client (it has the previous page). */
-  steps: HistoryStep[];
+  /**
+   * Parallel to results. Continuity across pages is checked by the client (it has the previous
+   * page). Each step's changes are cut to HISTORY_STEP_BYTES_MAX bytes (marked truncatedBy: 'bytes').
+   */
+  steps: BudgetedStep[];
 }
 
 export async function resourceHistory(
@@ -29,5 +33,5 @@ export async function resourceHistory(
     const f = fieldsOf(e);
     if (f?.resourceType !== type || f.resourceId !== id) throw new SearchError('INDEX_INCOMPLETE', 'history returned an entry of another resource');
   }
-  return { ...page, steps: historySteps(entries) };
+  return { ...page, steps: historySteps(entries).map((s) => budgetStep(s)) };
 }

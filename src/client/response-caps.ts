@@ -7,6 +7,7 @@ import { MAX_ENTRY_BYTES } from '../merkle/entry-bundle.js';
 import { HASH_BYTES } from '../merkle/hash.js';
 import { TILE_WIDTH } from '../merkle/tiles.js';
 import { MAX_PROOF_HASHES } from '../merkle/verify.js';
+import { HISTORY_STEP_BYTES_MAX } from '../search/history-budget.js';
 import { WIRE_PROOF_HASHES_MAX, WIRE_RESULTS_MAX } from '../search/wire.js';
 import { SUBMIT_ARRAY_MAX } from './types.js';
 
@@ -53,22 +54,17 @@ export const SUBMIT_RESPONSE_MAX_BYTES = JSON_FIELDS_BYTES + SUBMIT_ARRAY_MAX * 
 
 /** One search result: index, the leaf in base64 and its inclusion proof. */
 const SEARCH_RESULT_MAX_BYTES = 64 + base64Chars(LEAF_BYTES_MAX) + hashListJson(WIRE_PROOF_HASHES_MAX);
-/**
- * One history step: the field changes between the entry's data.before and data.after, each value
- * taken from that one entry (at most LEAF_BYTES_MAX together) plus its JSON Pointer path; bounded
- * here at twice the entry, which assumes paths do not dwarf the values they name.
- */
-const HISTORY_STEP_MAX_BYTES = 2 * LEAF_BYTES_MAX;
 /** Checkpoint, filter, cursor, coverage and plan of a page. */
 const PAGE_FIELDS_BYTES = CHECKPOINT_JSON_MAX_BYTES + 16 * 1024;
 
 /**
  * GET /v1/search (or …/history when `history`): at most `limit` results (WIRE_RESULTS_MAX when
- * the caller leaves the limit to the peer, whose default is smaller).
+ * the caller leaves the limit to the peer, whose default is smaller); a history result adds its
+ * step, whose changes the peer cuts to HISTORY_STEP_BYTES_MAX bytes (src/search/history-budget.ts).
  */
 export function searchPageMaxBytes(limit: number | undefined, history: boolean): number {
   const n = limit === undefined ? WIRE_RESULTS_MAX : Math.min(Math.max(1, Math.floor(limit)), WIRE_RESULTS_MAX);
-  return PAGE_FIELDS_BYTES + n * (SEARCH_RESULT_MAX_BYTES + (history ? HISTORY_STEP_MAX_BYTES : 0));
+  return PAGE_FIELDS_BYTES + n * (SEARCH_RESULT_MAX_BYTES + (history ? HISTORY_STEP_BYTES_MAX : 0));
 }
 
 /** Everything else (status, health, whoami, token): small JSON objects; 1 MiB is ample. */
