@@ -13,7 +13,7 @@ import type { ValidatorSets } from './validator-sets.js';
 
 /** Verifies `certBytes` for `blockBytes` at `height`, with the set of that height (head = our head height). */
 export function verifyBlockCertificate(
-  sets: ValidatorSets,
+  sets: Pick<ValidatorSets, 'known' | 'view'>,
   origin: string,
   head: number,
   height: number,

@@ -371,6 +371,26 @@ export class ConsensusRunner extends RunnerIntake {
     });
   }
 
+  /**
+   * Catch-up by range: runs `apply` (Ledger.applyRange of certified blocks from `from` = head + 1)
+   * in the runner's queue; null when `from` is no longer head + 1. Errors reach the caller.
+   */
+  applySyncedWith<T>(from: number, apply: () => Promise<T>): Promise<T | null> {
+    return new Promise((resolve, reject) => {
+      void this.enqueue(async () => {
+        if (from !== this.o.ledger.getHead().height + 1) return resolve(null);
+        try {
+          resolve(await apply());
+        } catch (e) {
+          reject(e instanceof Error ? e : new Error(String(e)));
+        } finally {
+          // Abandon whatever height the driver was at: the next start-height goes to head + 1.
+          if (this.o.ledger.getHead().height >= from) this.running = false;
+        }
+      }).then(() => resolve(null));
+    });
+  }
+
   /** Catch-up finished: sign the new head, start the next height if there is work. */
   caughtUp(): Promise<void> {
     return this.enqueue(async () => {

@@ -29,7 +29,6 @@ import {
   EMPTY_ROOT,
   appendLeafHashes,
   decodeState,
-  encodeState,
   rootOf,
   tileWritesForAppend,
   type CompactRange,
@@ -52,6 +51,7 @@ import { invariant } from '../../src/assert.js';
 import { BlockAssembly } from './block-assembly.js';
 import { encodeCompact } from './block-compact.js';
 import { validateBlockAt, type BlockRulesContext, type ValidatedBlock } from './block-validate.js';
+import { appliedBlockOf, applyRangeLocked, type RangeHost, type RangeResult, type SyncedBlock } from './ledger-range.js';
 
 /** Most block verdicts cached (one per distinct proposal value). */
 const VERDICTS_MAX = 256;
@@ -347,48 +347,48 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     const v = await this.validateBlock(bytes, 'decided', opts.mode === 'sync' && this.opts.syncVerifyClientSignatures === true);
     if (!v.ok) throw new PeerError('ledger_decided_block_invalid', `decided block does not apply: ${v.code}: ${v.message}`);
     // validateBlock already appended the leaf hashes to our compact range (pure, not yet kept).
-    const { block, entries, appended, gov } = v;
+    const { block, appended, gov } = v;
     const h = block.header;
     const hash = blockHash(bytes);
-    const leafHashes = entries.map((e) => e.leafHash);
     const oldSize = this.range.size;
     const tiles = await tileWritesForAppend(this.opts.store, oldSize, appended.state.size, appended.stored);
     const root = rootOf(appended.state);
     const tracker = this.opts.gov;
     // The record list is synced BEFORE the block, so a restart replays every record of the log.
     if (tracker && gov) await tracker.noteBlock(this.opts.store, h.height, oldSize, gov.records);
-    await this.opts.store.applyBlock({
-      height: h.height,
-      blockBytes: bytes,
-      blockHash: hash,
-      certificate,
-      firstIndex: oldSize,
-      leaves: entries.map((e) => e.leaf),
-      leafHashes,
-      // validateBlock hashed each leaf's bytes (or took a mempool entry whose leaf bytes are equal).
-      leafHashesFromLeaves: true,
-      clientIds: entries.map((e) => ({ client: e.client, id: e.id })),
-      tiles: tiles.map((t) => ({ level: t.tile.level, index: t.tile.index, bytes: t.bytes })),
-      logState: encodeState(appended.state),
-      treeSize: appended.state.size,
-      root,
-    }).catch(async (e: unknown) => {
+    await this.opts.store.applyBlock(appliedBlockOf(v, bytes, hash, certificate, oldSize, tiles, root)).catch(async (e: unknown) => {
       if (tracker && gov && gov.records.length > 0) await tracker.unnoteBlock(this.opts.store);
       throw e;
     });
-    if (tracker && gov) tracker.commit(h.height, gov.state, gov.records.length);
+    const info = this.adoptDurable(v, hash, root);
+    if (opts.sign) await this.signHead();
+    return info;
+  }
+
+  /** Once the batch holding a validated block is durable: the ledger moves to it and tells listeners. */
+  private adoptDurable({ block: { header: h }, entries, appended, gov }: ValidatedBlock, hash: Uint8Array, root: Uint8Array): AppliedInfo {
+    const oldSize = this.range.size;
+    if (this.opts.gov && gov) this.opts.gov.commit(h.height, gov.state, gov.records.length);
     this.range = appended.state;
     this.head = { height: h.height, treeSize: appended.state.size, root, blockHash: hash, timeMs: h.timeMs };
     // A set whose first height is the next one signs the sizes above this block's tree size.
-    for (const v of this.validatorSets.views()) if (v.fromHeight === h.height + 1) this.checkpoints.setBoundary(v.fromHeight, appended.state.size);
+    for (const s of this.validatorSets.views()) if (s.fromHeight === h.height + 1) this.checkpoints.setBoundary(s.fromHeight, appended.state.size);
     this.verdicts.clear();
     this.mempool?.removeLogged(entries);
     this.stats.blocksApplied++;
     this.stats.entriesApplied += entries.length;
-    const info: AppliedInfo = { height: h.height, firstIndex: oldSize, count: entries.length, treeSize: appended.state.size, root, blockHash: hash, leafHashes };
+    const info: AppliedInfo = { height: h.height, firstIndex: oldSize, count: entries.length, treeSize: appended.state.size, root, blockHash: hash, leafHashes: entries.map((e) => e.leafHash) };
     this.emit('block', info);
-    if (opts.sign) await this.signHead();
     return info;
+  }
+
+  /** Catch-up: certified blocks from head + 1, one synced batch per range (ledger-range.ts). */
+  applyRange(items: readonly SyncedBlock[]): Promise<RangeResult> {
+    const host: RangeHost = { head: () => this.head, range: () => this.range, rules: this.rules, store: this.opts.store, sets: this.validatorSets, origin: this.opts.genesis.origin,
+      verifyEntries: this.opts.syncVerifyClientSignatures === true, applyOne: (b, c) => this.applyLocked(b, c, { sign: false, mode: 'sync' }), adopt: (v, h, r) => this.adoptDurable(v, h, r) };
+    const run = this.applying.then(() => applyRangeLocked(host, items));
+    this.applying = run.catch(() => undefined);
+    return run;
   }
 
   // ---------------------------------------------------------------- checkpoints

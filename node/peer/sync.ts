@@ -32,6 +32,7 @@ import {
   encodeStatus,
 } from './codec.js';
 import type { Ledger } from './ledger.js';
+import type { RangeResult } from './ledger-range.js';
 import type { ConsensusRunner } from './consensus-runner.js';
 import { HandlerError } from '../net/index.js';
 
@@ -305,34 +306,43 @@ export class Syncer {
           i++;
           continue;
         }
-        let height = from;
+        // The first certificate is checked before anything else: pipelining starts once the
+        // source has shown a verified block (a liar gets no second request out of a forged answer).
+        const first = this.ledger.verifyCertificate(from, res.blocks[0]!.block, res.blocks[0]!.certificate);
+        if (!first.ok) {
+          this.demote(peer, `block ${from} rejected: ${first.code}: ${first.message}`);
+          i++;
+          continue;
+        }
+        if (res.peerHeight >= from + res.blocks.length) {
+          const next = from + res.blocks.length;
+          prefetch = { peer, from: next, res: fetchFrom(peer, next) };
+        }
+        // The whole response as one range: every certificate verified, every block validated,
+        // then one synced batch (Ledger.applyRange); nothing is reported before it is durable.
+        let r: RangeResult | null;
+        try {
+          r = await this.runner.applySyncedWith(from, () => this.ledger.applyRange(res.blocks));
+        } catch (e) {
+          this.log('warn', 'catch-up range did not apply', { from, error: (e as Error).message });
+          r = { applied: Math.max(0, this.ledger.getHead().height - from + 1), failure: null };
+        }
+        const applied = r?.applied ?? 0;
+        for (const b of res.blocks.slice(0, applied)) fetchedEntries += countEntries(b.block);
+        fetchedBlocks += applied;
+        if (applied > 0) this.backoff.delete(peer); // it delivered verified blocks
         let bad = false;
-        for (const b of res.blocks) {
-          const v = this.ledger.verifyCertificate(height, b.block, b.certificate);
-          if (!v.ok) {
-            this.demote(peer, `block ${height} rejected: ${v.code}: ${v.message}`);
+        if (applied < res.blocks.length) {
+          const height = from + applied;
+          if (r?.failure?.code.startsWith('sync_') === true) {
+            this.demote(peer, `block ${height} rejected: ${r.failure.code}: ${r.failure.message}`);
             bad = true;
-            break;
-          }
-          // Pipelining starts once the source has shown a verified block (a liar gets no second
-          // request out of a forged answer).
-          if (height === from && res.peerHeight >= from + res.blocks.length) {
-            const next = from + res.blocks.length;
-            prefetch = { peer, from: next, res: fetchFrom(peer, next) };
-          }
-          const applied = await this.runner.applySynced(height, b.block, b.certificate);
-          if (!applied) {
+          } else if (this.ledger.getHead().height < height) {
             // Either consensus applied it meanwhile (fine) or it did not apply (bad peer or fork).
-            if (this.ledger.getHead().height < height) {
-              if (this.ledger.getHead().height < from) this.demote(peer, `its block ${height} did not apply`);
-              bad = true;
-            }
-            break;
+            if (r?.failure) this.log('warn', 'catch-up block did not apply', { height, code: r.failure.code, error: r.failure.message });
+            if (this.ledger.getHead().height < from) this.demote(peer, `its block ${height} did not apply`);
+            bad = true;
           }
-          fetchedBlocks++;
-          fetchedEntries += countEntries(b.block);
-          height++;
-          this.backoff.delete(peer); // it delivered a verified block
         }
         if (bad) {
           prefetch = null;

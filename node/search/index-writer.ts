@@ -150,16 +150,31 @@ export class SearchIndexer {
   }
 
   /** Operations to add to the block's batch; call commit() once that batch is written. */
-  async opsForBlock(firstIndex: number, leaves: readonly Uint8Array[]): Promise<{ ops: BatchOp[]; commit: () => void }> {
-    const written: TimeSummaries = new Map();
-    const ops = await indexOpsForLeaves(this.read, firstIndex, leaves, this.recent, written);
-    const extends_ = this.size === firstIndex;
-    const after = firstIndex + leaves.length;
-    if (extends_) ops.push({ type: 'put', key: STATE_KEY, value: encodeU64(after) });
+  opsForBlock(firstIndex: number, leaves: readonly Uint8Array[]): Promise<{ ops: BatchOp[]; commit: () => void }> {
+    return this.opsForBlocks([{ firstIndex, leaves }]);
+  }
+
+  /**
+   * The same for consecutive blocks written in ONE batch: a time summary an earlier block of the
+   * batch wrote is not in LevelDB yet, so each block merges with every summary written before it
+   * in the batch. Call commit() once that batch is written.
+   */
+  async opsForBlocks(blocks: readonly { firstIndex: number; leaves: readonly Uint8Array[] }[]): Promise<{ ops: BatchOp[]; commit: () => void }> {
+    const ops: BatchOp[] = [];
+    let known: TimeSummaries = this.recent;
+    let written: TimeSummaries = new Map();
+    let size = this.size;
+    for (const b of blocks) {
+      if (b !== blocks[0]) known = new Map([...known, ...written]);
+      written = new Map();
+      for (const op of await indexOpsForLeaves(this.read, b.firstIndex, b.leaves, known, written)) ops.push(op);
+      if (size === b.firstIndex) size = b.firstIndex + b.leaves.length;
+    }
+    if (size !== this.size) ops.push({ type: 'put', key: STATE_KEY, value: encodeU64(size) });
     return {
       ops,
       commit: () => {
-        if (extends_) this.size = after;
+        this.size = size;
         this.recent = written;
       },
     };

@@ -1,7 +1,8 @@
 // applyBlock's work: check a decided block against the head it must extend, re-derive the log
 // state and tiles it changes, and write the block and EVERYTHING it changes (block, certificate,
 // leaves, indexes, tiles, search records, log state, head) in ONE synced LevelDB batch, so a crash
-// leaves either the whole block or none of it. Runs under the store's block lock.
+// leaves either the whole block or none of it. applyBlocks does the same for consecutive blocks
+// (catch-up): one batch, one fsync, all of them or none. Runs under the store's block lock.
 
 import { bytesEqual } from '../../src/encoding/bytes.js';
 import {
@@ -27,6 +28,9 @@ import { P_BLOCK, P_CERT, P_HEAD, P_LEAF, singleKey, tileKey, u64Key } from './k
 import type { LoggedIndex } from './logged-index.js';
 import { bad, checkBytes, checkNat } from './store-args.js';
 import type { AppliedBlock } from './store-api.js';
+
+/** Most blocks applyBlocks writes in one batch (catch-up asks for at most 64 per request). */
+export const MAX_BLOCKS_PER_APPLY = 64;
 import { readStoredTiles, type StoreContext } from './store-context.js';
 
 /** What applying a block needs of the store besides its context. */
@@ -40,9 +44,58 @@ export interface BlockApplyState {
   setHead(head: StoreHead): void;
 }
 
-/** Checks and writes one block; the caller holds the block lock. */
-export async function applyBlockLocked(ctx: StoreContext, s: BlockApplyState, b: AppliedBlock): Promise<void> {
+/**
+ * Checks and writes blocks that follow each other (one, or a range of certified blocks on the
+ * catch-up path) in ONE synced batch: a crash leaves all of them or none, and one fsync serves the
+ * whole range. Each block is checked against the state the blocks before it in `bs` leave (a
+ * virtual head and right-edge tiles); the store's own head, edge tiles and search state move only
+ * once the batch is durable. The caller holds the block lock.
+ */
+export async function applyBlocksLocked(ctx: StoreContext, s: BlockApplyState, bs: readonly AppliedBlock[]): Promise<void> {
   ctx.assertOpen();
+  if (!Array.isArray(bs) || bs.length === 0) bad('applyBlocks needs a non-empty array of AppliedBlock');
+  if (bs.length > MAX_BLOCKS_PER_APPLY) throw new StoreError('LIMIT_EXCEEDED', `${bs.length} blocks in one batch, more than MAX_BLOCKS_PER_APPLY = ${MAX_BLOCKS_PER_APPLY}`);
+  let head = ctx.head();
+  const view: StoreContext = { ...ctx, head: () => head, edgeTiles: new Map(ctx.edgeTiles) };
+  const ops: BatchOp[] = [];
+  const hashKeys: Uint8Array[] = [];
+  const clientKeys: Uint8Array[] = [];
+  // Index keys written by an earlier block of the batch are not in LevelDB yet: the first write wins.
+  const seen = { hash: new Set<string>(), client: new Set<string>() };
+  for (const b of bs) {
+    const r = await blockOps(view, s, b, seen);
+    for (const op of r.ops) ops.push(op);
+    for (const k of r.hashKeys) hashKeys.push(k);
+    for (const k of r.clientKeys) clientKeys.push(k);
+    head = r.head;
+    // The partial tile of each level is the one the next blocks extend; a full tile never changes again.
+    for (const t of b.tiles) {
+      const key = `${t.level}/${t.index}`;
+      if (t.bytes.length < TILE_WIDTH * HASH_BYTES) view.edgeTiles.set(key, t.bytes.slice());
+      else view.edgeTiles.delete(key);
+    }
+  }
+  // Search index records ride in the same synced batch as the leaves (node/search/index-writer.ts).
+  const search = s.searchIndexer === null ? null : await s.searchIndexer.opsForBlocks(bs.map((b) => ({ firstIndex: b.firstIndex, leaves: b.leaves })));
+  if (search !== null) for (const op of search.ops) ops.push(op);
+  ops.push({ type: 'put', key: singleKey(P_HEAD), value: encodeHead(head!) });
+  // Into the filter BEFORE the write: a lookup racing the write then reads LevelDB, exactly as
+  // without a filter (a failed write only leaves harmless false positives).
+  s.logged.addToFilter(hashKeys, clientKeys);
+  await durableBatch(ctx.db, ops);
+  s.setHead(head!);
+  ctx.edgeTiles.clear();
+  for (const [k, v] of view.edgeTiles) ctx.edgeTiles.set(k, v);
+  search?.commit();
+}
+
+/** Checks one block against `ctx.head()` (the state the blocks before it leave) and returns its writes. */
+async function blockOps(
+  ctx: StoreContext,
+  s: BlockApplyState,
+  b: AppliedBlock,
+  seen: { hash: Set<string>; client: Set<string> },
+): Promise<{ ops: BatchOp[]; head: StoreHead; hashKeys: Uint8Array[]; clientKeys: Uint8Array[] }> {
   const L = ctx.limits;
   if (b === null || typeof b !== 'object') bad('applyBlock needs an AppliedBlock object');
   const prev = ctx.head();
@@ -102,7 +155,7 @@ export async function applyBlockLocked(ctx: StoreContext, s: BlockApplyState, b:
   if (!bytesEqual(rootOf(newState), b.root)) throw new StoreError('BAD_BLOCK', `root is not the Merkle tree hash at tree size ${b.treeSize}`);
   const ops = await tileOps(ctx, b, oldSize, appended);
 
-  const index = await s.logged.opsForBlock(oldSize, b.leafHashes, clientKeys);
+  const index = await s.logged.opsForBlock(oldSize, b.leafHashes, clientKeys, seen);
   ops.push({ type: 'put', key: u64Key(P_BLOCK, b.height), value: b.blockBytes });
   ops.push({ type: 'put', key: u64Key(P_CERT, b.height), value: b.certificate });
   for (let i = 0; i < n; i++) ops.push({ type: 'put', key: u64Key(P_LEAF, oldSize + i), value: b.leaves[i]! });
@@ -114,22 +167,7 @@ export async function applyBlockLocked(ctx: StoreContext, s: BlockApplyState, b:
     blockHash: b.blockHash.slice(),
     logState: b.logState.slice(),
   };
-  // Search index records ride in the same synced batch as the leaves (node/search/index-writer.ts).
-  const search = s.searchIndexer === null ? null : await s.searchIndexer.opsForBlock(oldSize, b.leaves);
-  if (search !== null) for (const op of search.ops) ops.push(op);
-  ops.push({ type: 'put', key: singleKey(P_HEAD), value: encodeHead(head) });
-  // Into the filter BEFORE the write: a lookup racing the write then reads LevelDB, exactly as
-  // without a filter (a failed write only leaves harmless false positives).
-  s.logged.addToFilter(index.hashKeys, clientKeys);
-  await durableBatch(ctx.db, ops);
-  s.setHead(head);
-  // The partial tile of each level is the one the next blocks extend; a full tile never changes again.
-  for (const t of b.tiles) {
-    const key = `${t.level}/${t.index}`;
-    if (t.bytes.length < TILE_WIDTH * HASH_BYTES) ctx.edgeTiles.set(key, t.bytes.slice());
-    else ctx.edgeTiles.delete(key);
-  }
-  search?.commit();
+  return { ops, head, hashKeys: index.hashKeys, clientKeys };
 }
 
 /**

@@ -144,11 +144,17 @@ export class LoggedIndex {
    * keys it looked up. Indexes keep the FIRST leaf with a given hash / (client, id): never
    * overwritten, also not by a later leaf of the same block.
    */
-  async opsForBlock(firstIndex: number, leafHashes: readonly Uint8Array[], clientKeys: Uint8Array[]): Promise<{ ops: BatchOp[]; hashKeys: Uint8Array[] }> {
+  async opsForBlock(
+    firstIndex: number,
+    leafHashes: readonly Uint8Array[],
+    clientKeys: Uint8Array[],
+    // Keys put by earlier blocks of the same batch (not in LevelDB yet): the first index wins.
+    seen: { hash: Set<string>; client: Set<string> } = { hash: new Set(), client: new Set() },
+  ): Promise<{ ops: BatchOp[]; hashKeys: Uint8Array[] }> {
     const hashKeys = leafHashes.map((h) => bytesKey(P_LEAF_HASH, h));
     const [hashHave, clientHave] = await Promise.all([this.hasManyFiltered(hashKeys), this.hasManyFiltered(clientKeys)]);
-    const seenHash = new Set<string>();
-    const seenClient = new Set<string>();
+    const seenHash = seen.hash;
+    const seenClient = seen.client;
     const ops: BatchOp[] = [];
     for (let i = 0; i < leafHashes.length; i++) {
       const index = firstIndex + i;

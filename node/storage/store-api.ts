@@ -75,6 +75,12 @@ export interface Store extends TileReader {
   readonly limits: Readonly<StoreLimits>;
   /** ONE synced batch: block, certificate, leaves, indexes, tiles, log state, head. */
   applyBlock(b: AppliedBlock): Promise<void>;
+  /**
+   * Consecutive blocks (catch-up: certified heights) in ONE synced batch, each checked as
+   * applyBlock checks it against the state the ones before it leave: a crash leaves all of them
+   * or none. At most MAX_BLOCKS_PER_APPLY (64) blocks.
+   */
+  applyBlocks(bs: readonly AppliedBlock[]): Promise<void>;
   /** The state after the last applied block (cached in memory), or null for an empty store. */
   head(): StoreHead | null;
   getBlock(height: number): Promise<Uint8Array | undefined>;

@@ -11,7 +11,8 @@
 // - applyBlock writes a decided block and EVERYTHING it changes (block, certificate, leaves,
 //   indexes, tiles, log state, head) in ONE synced LevelDB batch, so the peer may sign
 //   the checkpoint / report entries final as soon as the promise resolves, and a crash leaves
-//   either the whole block or none of it.
+//   either the whole block or none of it. applyBlocks (catch-up) writes up to 64 consecutive
+//   blocks in one such batch: one fsync for the range, all of it or none.
 // - putSignerState, putCheckpoint, putEvidence, putMeta and walAppend are synced too: the signer
 //   state must be durable before a vote leaves the process (Tendermint: never sign two messages for
 //   one (h, r, step), also across restarts). WAL appends take many records per write; a caller may
@@ -38,7 +39,7 @@ import { StoreError } from './errors.js';
 import { P_META, bytesKey } from './keys.js';
 import { SearchIndexer } from '../search/index-writer.js';
 import { makeSearchAccess, type SearchAccess } from '../search/db.js';
-import { applyBlockLocked } from './block-apply.js';
+import { applyBlocksLocked } from './block-apply.js';
 import { CheckpointRecords } from './checkpoint-records.js';
 import { ConsensusRecords } from './consensus-records.js';
 import { EvidenceRecords } from './evidence-records.js';
@@ -141,15 +142,19 @@ class LevelStore implements Store {
     return this.cachedHead;
   }
 
-  async applyBlock(b: AppliedBlock): Promise<void> {
+  applyBlock(b: AppliedBlock): Promise<void> {
+    return this.applyBlocks([b]);
+  }
+
+  async applyBlocks(bs: readonly AppliedBlock[]): Promise<void> {
     this.assertOpen();
     return this.blockLock.run(() =>
-      applyBlockLocked(this.ctx, {
+      applyBlocksLocked(this.ctx, {
         firstHeight: this.firstHeight,
         logged: this.logged,
         searchIndexer: this.searchIndexer,
         setHead: (head) => (this.cachedHead = head),
-      }, b),
+      }, bs),
     );
   }
 
