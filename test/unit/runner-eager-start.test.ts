@@ -2,11 +2,9 @@
 // clock): on an idle network a lone entry is proposed without waiting blockIntervalMs; when the
 // mempool or the last block is large the runner still waits the interval so blocks fill.
 import { describe, expect, it } from 'vitest';
-import { decodeMessage } from '../../src/consensus/index.js';
-import { openStore } from '../../node/storage/store.js';
-import { ConsensusRunner, EAGER_START_ENTRIES_MAX, fastSha256, openEnvelope } from '../../node/peer/consensus-runner.js';
-import { ManualClock } from './support/manual-clock.js'; // starts at Date.now(): envelopes carry wall-clock send times
-import { closedAfterEach, ListeningMempool, TestLedger, env as envOf, genesisFor, proposal, runnerOptions, settle, validValue, vote, waitFor } from './support/runner-harness.js';
+import { EAGER_START_ENTRIES_MAX, fastSha256 } from '../../node/peer/consensus-runner.js';
+// startRunner's ManualClock starts at Date.now(): envelopes carry wall-clock send times.
+import { closedAfterEach, TestLedger, env as envOf, genesisFor, proposal, settle, startRunner, validValue, vote, waitFor } from './support/runner-harness.js';
 
 const INTERVAL_MS = 50;
 
@@ -22,36 +20,17 @@ class CountingLedger extends TestLedger {
   }
 }
 
-const { dirs, open } = closedAfterEach();
+const closed = closedAfterEach();
 
 /** Validator 0 at head 3: it proposes height 4 round 0 (proposer = (height + round) mod 4). */
 async function setup() {
   const genesis = genesisFor();
   (genesis.limits as { blockIntervalMs: number }).blockIntervalMs = INTERVAL_MS;
-  const store = await openStore(await dirs.make());
   const ledger = new CountingLedger();
   ledger.height = 3;
-  const mempool = new ListeningMempool();
-  const clock = new ManualClock();
-  const published: Uint8Array[] = [];
-  const logs: { msg: string; fields?: Record<string, unknown> }[] = [];
-  const runner = new ConsensusRunner(
-    runnerOptions({
-      genesis,
-      store,
-      ledger,
-      mempool,
-      clock,
-      publish: (b: Uint8Array) => published.push(b),
-      log: (_level: string, msg: string, fields?: Record<string, unknown>) => logs.push({ msg, fields }),
-    }),
-  );
-  await runner.start();
-  open.push({ runner, store });
-  const started = (height: number) => logs.some((l) => l.msg === 'start height' && l.fields?.height === height);
-  const proposals = () =>
-    published.map((b) => decodeMessage(openEnvelope(b)!)).flatMap((d) => (d.ok && d.message.type === 'proposal' ? [d.message] : []));
-  return { runner, ledger, mempool, clock, started, proposals, logs };
+  const s = await startRunner(closed, { ledger, genesis });
+  const proposals = () => s.sent().flatMap((m) => (m.type === 'proposal' ? [m] : []));
+  return { ...s, ledger, proposals };
 }
 
 /** Our own proposal of `height` is decided (validators 1 and 2 vote with us: 3 of 4 is a quorum) with `count` entries. */

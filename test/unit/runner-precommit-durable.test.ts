@@ -5,48 +5,33 @@
 // would); the process "crashes" (WAL append fails) before its precommit leaves, and the restarted
 // runner, resuming from that durable state, must halt instead of re-emitting the precommit.
 import { describe, expect, it } from 'vitest';
-import { decodeMessage, type ConsensusMessage } from '../../src/consensus/index.js';
-import { openStore } from '../../node/storage/store.js';
-import { ConsensusRunner, fastSha256, openEnvelope } from '../../node/peer/consensus-runner.js';
+import { decodeMessage } from '../../src/consensus/index.js';
+import { fastSha256 } from '../../node/peer/consensus-runner.js';
 import { decodeSignerState, encodeSignerState } from '../../node/peer/codec.js';
-import { ManualClock } from './support/manual-clock.js';
-import { closedAfterEach, env as envOf, proposal, runnerOptions, settle, TestLedger, TestMempool, validValue, vote, waitFor } from './support/runner-harness.js';
+import { closedAfterEach, env as envOf, proposal, settle, startRunner, TestLedger, validValue, vote, waitFor } from './support/runner-harness.js';
 
-const { dirs, open } = closedAfterEach();
+const closed = closedAfterEach();
 
-/** Validator 0 on `dir` at head 0; its signer-state writes keep everything but the locked value. */
-async function start(dir: string, ledger: TestLedger) {
-  const store = await openStore(dir);
-  const put = store.putSignerState.bind(store);
-  store.putSignerState = async (bytes: Uint8Array) => {
-    const d = decodeSignerState(bytes);
-    if (!d.ok) throw new Error('the runner wrote an undecodable signer state');
-    await put(encodeSignerState({ ...d.state, lockedValue: null, lockedRound: -1 }));
-  };
-  const sent: ConsensusMessage[] = [];
-  const halts: { code: string; message: string; fields?: Record<string, unknown> }[] = [];
-  const runner = new ConsensusRunner({
-    ...runnerOptions({
-      store,
-      ledger,
-      mempool: new TestMempool(),
-      clock: new ManualClock(),
-      publish: (b: Uint8Array) => {
-        const d = decodeMessage(openEnvelope(b)!);
-        if (d.ok) sent.push(d.message);
-      },
-    }),
-    onHalt: (code, message, fields) => halts.push({ code, message, fields }),
+/** Validator 0 on `dir` at the ledger's head; its signer-state writes keep everything but the locked value. */
+function start(dir: string, ledger: TestLedger) {
+  return startRunner(closed, {
+    ledger,
+    dir,
+    prepare: (store) => {
+      const put = store.putSignerState.bind(store);
+      store.putSignerState = async (bytes: Uint8Array) => {
+        const d = decodeSignerState(bytes);
+        if (!d.ok) throw new Error('the runner wrote an undecodable signer state');
+        await put(encodeSignerState({ ...d.state, lockedValue: null, lockedRound: -1 }));
+      };
+    },
   });
-  await runner.start();
-  open.push({ runner, store });
-  return { runner, store, sent, halts };
 }
 
 describe('consensus runner: a precommit leaves only when its value is durable as the locked value', () => {
   it('resuming from a synced signer state that lost its locked value, the runner halts PRECOMMIT_NOT_DURABLE and never publishes the precommit', async () => {
     const ledger = new TestLedger();
-    const dir = await dirs.make();
+    const dir = await closed.dirs.make();
     const a = await start(dir, ledger);
     // Our precommit's WAL append is where this process dies: the signer state (minus the lock)
     // is already synced, the precommit has not left.
@@ -62,12 +47,12 @@ describe('consensus runner: a precommit leaves only when its value is durable as
     await waitFor(() => a.halts.length > 0, 10_000, 'the simulated crash');
     await settle(a.runner);
     expect(a.halts.map((h) => h.code)).toEqual(['STORE_FAILED']);
-    expect(a.sent.map((m) => m.type)).toEqual(['prevote']);
+    expect(a.sent().map((m) => m.type)).toEqual(['prevote']);
     const stored = decodeSignerState((await a.store.getSignerState())!);
     if (!stored.ok || stored.state.lastSigned === null) throw new Error('no last-signed record stored');
     expect(stored.state.lastSigned.message.type).toBe('precommit');
     expect(stored.state.lockedValue).toBeNull();
-    const o = open.pop()!;
+    const o = closed.open.pop()!;
     await o.runner.stop();
     await o.store.close();
 
@@ -76,7 +61,7 @@ describe('consensus runner: a precommit leaves only when its value is durable as
     const b = await start(dir, ledger);
     await settle(b.runner);
     expect(b.halts.map((h) => [h.code, h.fields?.invariant])).toEqual([['INVARIANT', 'PRECOMMIT_NOT_DURABLE']]);
-    expect(b.sent.filter((m) => m.type === 'precommit')).toEqual([]);
+    expect(b.sent().filter((m) => m.type === 'precommit')).toEqual([]);
     expect((await b.store.walRead(1)).map((r) => decodeMessage(r)).filter((d) => d.ok && d.message.type === 'precommit' && d.message.validator === 0)).toEqual([]);
     expect(b.runner.status().haltCode).toBe('INVARIANT');
   });

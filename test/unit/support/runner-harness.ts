@@ -4,11 +4,12 @@
 import { afterEach } from 'vitest';
 import { nodeSigner } from '../../../src/crypto/node.js';
 import type { Ed25519Signer } from '../../../src/crypto/types.js';
-import { encodeMessage, proposalSignBytes, voteSignBytes, type ConsensusMessage, type Proposal, type Vote } from '../../../src/consensus/index.js';
+import { decodeMessage, encodeMessage, proposalSignBytes, voteSignBytes, type ConsensusMessage, type Proposal, type Vote } from '../../../src/consensus/index.js';
 import { toHex } from '../../../src/encoding/bytes.js';
 import { openStore, type Store, type StoreLimits } from '../../../node/storage/store.js';
-import { ConsensusRunner, encodeEnvelope, fastSha256, type RunnerClock, type RunnerGenesis, type RunnerOptions } from '../../../node/peer/consensus-runner.js';
+import { ConsensusRunner, encodeEnvelope, fastSha256, openEnvelope, type RunnerClock, type RunnerGenesis, type RunnerOptions } from '../../../node/peer/consensus-runner.js';
 import type { Genesis } from '../../../node/peer/genesis.js';
+import { ManualClock } from './manual-clock.js';
 import { TempDirs } from './storage-fixture.js';
 
 export const VALID_TAG = 0xaa;
@@ -104,7 +105,7 @@ export function runnerOptions(o: {
   genesis?: RunnerGenesis;
   clock?: RunnerClock;
   publish?: (b: Uint8Array) => void;
-  onHalt?: (code: string, message: string) => void;
+  onHalt?: (code: string, message: string, fields?: Record<string, unknown>) => void;
   log?: (level: string, msg: string, fields?: Record<string, unknown>) => void;
 }): RunnerOptions {
   return {
@@ -226,4 +227,41 @@ export function closedAfterEach(): { dirs: TempDirs; open: { runner: ConsensusRu
     await dirs.removeAll();
   });
   return { dirs, open };
+}
+
+/**
+ * Validator 0's runner on a store in `dir` (default: a new temp dir) with a ListeningMempool and a
+ * ManualClock, recording what it publishes, logs and halts; stopped and closed after the test.
+ * `prepare` may wrap the store's methods before the runner starts.
+ */
+export async function startRunner(
+  closed: ReturnType<typeof closedAfterEach>,
+  o: { ledger: TestLedger; genesis?: RunnerGenesis; dir?: string; prepare?: (store: Store) => void },
+) {
+  const store = await openStore(o.dir ?? (await closed.dirs.make()));
+  o.prepare?.(store);
+  const mempool = new ListeningMempool();
+  const clock = new ManualClock();
+  const published: Uint8Array[] = [];
+  const logs: { msg: string; fields?: Record<string, unknown> }[] = [];
+  const halts: { code: string; message: string; fields?: Record<string, unknown> }[] = [];
+  const runner = new ConsensusRunner(
+    runnerOptions({
+      genesis: o.genesis,
+      store,
+      ledger: o.ledger,
+      mempool,
+      clock,
+      publish: (b: Uint8Array) => published.push(b),
+      onHalt: (code, message, fields) => halts.push({ code, message, fields }),
+      log: (_level, msg, fields) => logs.push({ msg, fields }),
+    }),
+  );
+  await runner.start();
+  closed.open.push({ runner, store });
+  /** Whether the runner logged the start of `height`. */
+  const started = (height: number) => logs.some((l) => l.msg === 'start height' && l.fields?.height === height);
+  /** The consensus messages published so far, decoded (compact proposal records left out). */
+  const sent = () => published.map((b) => decodeMessage(openEnvelope(b)!)).flatMap((d) => (d.ok ? [d.message] : []));
+  return { runner, store, ledger: o.ledger, mempool, clock, published, logs, halts, started, sent };
 }
