@@ -3,44 +3,17 @@
 // synced store batch per range; 'block' is emitted for each block only once the batch holding it
 // is durable, in height order; a block whose certificate fails ends the range: the blocks before
 // it are applied (durable, emitted), nothing after it is.
-import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { openStore, type AppliedBlock, type Store } from '../../node/storage/store.js';
+import { describe, expect, it } from 'vitest';
+import type { AppliedBlock, Store } from '../../node/storage/store.js';
 import { Ledger, type AppliedInfo } from '../../node/peer/ledger.js';
 import { Mempool } from '../../node/peer/mempool.js';
 import { createEntryChecker } from '../../node/peer/entries.js';
 import { blockHash } from '../../node/peer/block.js';
-import { encodeCertificate, voteSignBytes } from '../../src/consensus/index.js';
 import { toHex } from '../../src/encoding/bytes.js';
-import { makeClients, makeGenesis, makeOrgs } from '../peer-support/fixtures.js';
+import { ledgerNetwork } from './support/ledger-fixture.js';
 import { makeEntries } from '../peer-support/cluster.js';
 
-const orgs = await makeOrgs(4, 'lr');
-const clients = makeClients(2, 'lrc');
-const genesis = makeGenesis(orgs, clients, { limits: { maxClockSkewMs: 60_000 } });
-const dirs: string[] = [];
-const stores: Store[] = [];
-afterAll(async () => {
-  for (const s of stores) await s.close();
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
-
-async function newStore(): Promise<Store> {
-  const dir = await mkdtemp(join(tmpdir(), 'cairn-lr-'));
-  dirs.push(dir);
-  const s = await openStore(join(dir, 'store'), { genesisHash: genesis.hash });
-  stores.push(s);
-  return s;
-}
-
-/** A commit certificate that verifies for `block` at `height`: precommits of validators 0..2 (a quorum of 4). */
-const realCert = (height: number, block: Uint8Array) => {
-  const valueId = blockHash(block);
-  const signBytes = voteSignBytes(genesis.origin, 'precommit', height, 0, valueId);
-  return encodeCertificate({ height, round: 0, valueId, signatures: [0, 1, 2].map((v) => ({ validator: v, signature: orgs[v]!.signer.sign(signBytes) })) });
-};
+const { orgs, clients, genesis, newStore, realCert } = await ledgerNetwork('lr');
 
 /** `n` decided blocks as a source peer serves them (built and applied by a proposer ledger). */
 async function chain(n: number, perBlock: number): Promise<{ block: Uint8Array; certificate: Uint8Array }[]> {

@@ -2,47 +2,24 @@
 // block's leaf bytes, hands that hash to the entry checker, and the store is told the hashes come
 // from the leaves, so neither hashes them again); syncVerifyClientSignatures makes catch-up verify
 // every entry signature again; a certificate that does not verify is refused either way.
-import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { openStore, type AppliedBlock, type Store } from '../../node/storage/store.js';
+import { describe, expect, it } from 'vitest';
+import type { AppliedBlock } from '../../node/storage/store.js';
 import { Ledger } from '../../node/peer/ledger.js';
 import { Mempool } from '../../node/peer/mempool.js';
 import { createEntryChecker, type EntryChecker } from '../../node/peer/entries.js';
-import { blockHash, decodeBlock, encodeBlock, entriesHashOf } from '../../node/peer/block.js';
-import { encodeCertificate, voteSignBytes } from '../../src/consensus/index.js';
+import { decodeBlock, encodeBlock, entriesHashOf } from '../../node/peer/block.js';
+import { encodeCertificate } from '../../src/consensus/index.js';
 import { bytesEqual } from '../../src/encoding/bytes.js';
 import { EMPTY_RANGE, appendLeafHashes, leafHash, rootOf } from '../../src/merkle/index.js';
 import { entryLeaf } from '../../src/entry/index.js';
-import { makeClients, makeGenesis, makeOrgs } from '../peer-support/fixtures.js';
+import { ledgerNetwork } from './support/ledger-fixture.js';
 import { makeEntries } from '../peer-support/cluster.js';
 
-const orgs = await makeOrgs(4, 'lc');
-const clients = makeClients(2, 'lcc');
-const genesis = makeGenesis(orgs, clients, { limits: { maxClockSkewMs: 60_000 } });
-const dirs: string[] = [];
-const stores: Store[] = [];
-afterAll(async () => {
-  for (const s of stores) await s.close();
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
-
-async function newStore(): Promise<Store> {
-  const dir = await mkdtemp(join(tmpdir(), 'cairn-lc-'));
-  dirs.push(dir);
-  const s = await openStore(join(dir, 'store'), { genesisHash: genesis.hash });
-  stores.push(s);
-  return s;
-}
+const { orgs, clients, genesis, newStore, realCert: certAt } = await ledgerNetwork('lc');
 
 const cert = (h: number) => encodeCertificate({ height: h, round: 0, valueId: new Uint8Array(32).fill(1), signatures: [{ validator: 0, signature: new Uint8Array(64) }] });
-/** A commit certificate that verifies for `block` at height 1: its real value id, precommits of validators 0..2 (a quorum of 4). */
-const realCert = (block: Uint8Array) => {
-  const valueId = blockHash(block);
-  const signBytes = voteSignBytes(genesis.origin, 'precommit', 1, 0, valueId);
-  return encodeCertificate({ height: 1, round: 0, valueId, signatures: [0, 1, 2].map((v) => ({ validator: v, signature: orgs[v]!.signer.sign(signBytes) })) });
-};
+/** A commit certificate that verifies for `block` at height 1. */
+const realCert = (block: Uint8Array) => certAt(1, block);
 
 describe('ledger catch-up apply', () => {
   it('hashes each leaf once: the checker gets the hash, the store is told not to hash again', async () => {
