@@ -10,9 +10,9 @@
 //   broadcast -> WAL (once per message) then gossip; a re-emission of a message signed before a
 //                restart takes the same path, so it is in the WAL before it leaves;
 //   schedule-timeout -> a timer feeding a timeout input back into the queue;
-//   decide    -> ledger.apply (one synced batch, then our checkpoint signature), then the next
-//                height starts only when there is work: entries in the mempool, or a valid
-//                message for the next height (no empty blocks while idle);
+//   decide    -> ledger.apply (one synced batch), then our checkpoint signature and the WAL prune,
+//                neither waited for; the next height starts only when there is work: entries in
+//                the mempool, or a valid message for the next height (no empty blocks while idle);
 //   evidence  -> store.putEvidence (compact, bounded per validator: runner/evidence.ts).
 //
 // Received messages pass cheap checks first (size, shape, height window, proposer(h, r), duplicate
@@ -326,7 +326,7 @@ export class ConsensusRunner extends RunnerIntake {
     if (height === head.height + 1) {
       let info: { count?: number; treeSize?: number } | undefined;
       try {
-        info = (await this.o.ledger.apply(value, certificate, { sign: true, mode: 'consensus' })) as typeof info;
+        info = (await this.o.ledger.apply(value, certificate, { sign: false, mode: 'consensus' })) as typeof info;
       } catch (e) {
         // q validators committed a block that our ledger refuses: our state differs from theirs.
         this.halt('DIVERGENCE', `decided block ${height} does not apply: ${(e as Error).message}`, { height });
@@ -335,8 +335,13 @@ export class ConsensusRunner extends RunnerIntake {
       this.stats.decided++;
       this.lastBlockEntries = info?.count ?? 0;
       this.o.log('debug', 'decided', { height, entries: info?.count, treeSize: info?.treeSize });
+      // Not waited for (nor the prune below): signHead gossips our signature before its first await;
+      // what follows is the final note's synced write, which the next height does not read. Each
+      // wait put a write between two heights that took longer after a large block, so one slow
+      // height made the next slower and blocks stayed large. A prune lost in a crash is redone.
+      this.o.ledger.signHead().catch((e: Error) => this.o.log('warn', 'checkpoint signature failed', { height, error: e.message }));
     }
-    await this.o.store.walPrune(height + 1).catch((e: Error) => this.o.log('warn', 'WAL prune failed', { error: e.message }));
+    void this.o.store.walPrune(height + 1).catch((e: Error) => this.o.log('warn', 'WAL prune failed', { error: e.message }));
     this.afterHeadMoved();
   }
 
