@@ -98,6 +98,9 @@ export class ConsensusRecords {
       // Not synced: a prune lost in a crash only leaves old records behind, which are pruned again.
       await this.ctx.db.clear({ gte: walKey(0, 0), lt: walKey(belowHeight, 0) });
       for (const h of [...this.usage.keys()]) if (h < belowHeight) this.usage.delete(h);
+      // Prune follows a decision: scan the next height's WAL now, not at its first append (our
+      // or the received proposal), which is on the path of every entry of an idle network.
+      await this.walUsageOf(belowHeight);
     });
   }
 
