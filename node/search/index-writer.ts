@@ -159,18 +159,23 @@ export class SearchIndexer {
    * batch wrote is not in LevelDB yet, so each block merges with every summary written before it
    * in the batch. Call commit() once that batch is written.
    */
-  async opsForBlocks(blocks: readonly { firstIndex: number; leaves: readonly Uint8Array[] }[]): Promise<{ ops: BatchOp[]; commit: () => void }> {
+  async opsForBlocks(
+    blocks: readonly { firstIndex: number; leaves: readonly Uint8Array[] }[],
+    // Takes each block's operations as they are made (the store's batch) instead of collecting them.
+    sink?: (ops: BatchOp[]) => void,
+  ): Promise<{ ops: BatchOp[]; commit: () => void }> {
     const ops: BatchOp[] = [];
+    const put = sink ?? ((o: BatchOp[]) => { for (const op of o) ops.push(op); });
     let known: TimeSummaries = this.recent;
     let written: TimeSummaries = new Map();
     let size = this.size;
     for (const b of blocks) {
       if (b !== blocks[0]) known = new Map([...known, ...written]);
       written = new Map();
-      for (const op of await indexOpsForLeaves(this.read, b.firstIndex, b.leaves, known, written)) ops.push(op);
+      put(await indexOpsForLeaves(this.read, b.firstIndex, b.leaves, known, written));
       if (size === b.firstIndex) size = b.firstIndex + b.leaves.length;
     }
-    if (size !== this.size) ops.push({ type: 'put', key: STATE_KEY, value: encodeU64(size) });
+    if (size !== this.size) put([{ type: 'put', key: STATE_KEY, value: encodeU64(size) }]);
     return {
       ops,
       commit: () => {

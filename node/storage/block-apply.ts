@@ -22,7 +22,7 @@ import {
 } from '../../src/merkle/index.js';
 import type { SearchIndexer } from '../search/index-writer.js';
 import { MAX_BLOCK_HASH_BYTES, MAX_LOG_STATE_BYTES, encodeHead, type StoreHead } from './codec.js';
-import { durableBatch, type BatchOp } from './durable.js';
+import { durableBatchWriter, type BatchOp } from './durable.js';
 import { StoreError } from './errors.js';
 import { P_BLOCK, P_CERT, P_HEAD, P_LEAF, singleKey, tileKey, u64Key } from './keys.js';
 import type { LoggedIndex } from './logged-index.js';
@@ -57,17 +57,39 @@ export async function applyBlocksLocked(ctx: StoreContext, s: BlockApplyState, b
   if (bs.length > MAX_BLOCKS_PER_APPLY) throw new StoreError('LIMIT_EXCEEDED', `${bs.length} blocks in one batch, more than MAX_BLOCKS_PER_APPLY = ${MAX_BLOCKS_PER_APPLY}`);
   let head = ctx.head();
   const view: StoreContext = { ...ctx, head: () => head, edgeTiles: new Map(ctx.edgeTiles) };
-  const ops: BatchOp[] = [];
+  const batch = durableBatchWriter(ctx.db);
+  let commitSearch: (() => void) | undefined;
+  try {
+    commitSearch = await fillBatch(view, s, bs, batch, () => head, (h) => (head = h));
+  } catch (e) {
+    await batch.close().catch(() => undefined);
+    throw e;
+  }
+  s.setHead(head!);
+  ctx.edgeTiles.clear();
+  for (const [k, v] of view.edgeTiles) ctx.edgeTiles.set(k, v);
+  commitSearch?.();
+}
+
+/** Checks each block against the one before it, adds its writes to `batch`, then writes it (synced); returns the search state's commit. */
+async function fillBatch(
+  view: StoreContext,
+  s: BlockApplyState,
+  bs: readonly AppliedBlock[],
+  batch: ReturnType<typeof durableBatchWriter>,
+  getHead: () => StoreHead | null,
+  setHead: (h: StoreHead) => void,
+): Promise<(() => void) | undefined> {
   const hashKeys: Uint8Array[] = [];
   const clientKeys: Uint8Array[] = [];
   // Index keys written by an earlier block of the batch are not in LevelDB yet: the first write wins.
   const seen = { hash: new Set<string>(), client: new Set<string>() };
   for (const b of bs) {
     const r = await blockOps(view, s, b, seen);
-    for (const op of r.ops) ops.push(op);
+    batch.add(r.ops);
     for (const k of r.hashKeys) hashKeys.push(k);
     for (const k of r.clientKeys) clientKeys.push(k);
-    head = r.head;
+    setHead(r.head);
     // The partial tile of each level is the one the next blocks extend; a full tile never changes again.
     for (const t of b.tiles) {
       const key = `${t.level}/${t.index}`;
@@ -76,17 +98,13 @@ export async function applyBlocksLocked(ctx: StoreContext, s: BlockApplyState, b
     }
   }
   // Search index records ride in the same synced batch as the leaves (node/search/index-writer.ts).
-  const search = s.searchIndexer === null ? null : await s.searchIndexer.opsForBlocks(bs.map((b) => ({ firstIndex: b.firstIndex, leaves: b.leaves })));
-  if (search !== null) for (const op of search.ops) ops.push(op);
-  ops.push({ type: 'put', key: singleKey(P_HEAD), value: encodeHead(head!) });
+  const search = s.searchIndexer === null ? null : await s.searchIndexer.opsForBlocks(bs.map((b) => ({ firstIndex: b.firstIndex, leaves: b.leaves })), (ops) => batch.add(ops));
+  batch.add([{ type: 'put', key: singleKey(P_HEAD), value: encodeHead(getHead()!) }]);
   // Into the filter BEFORE the write: a lookup racing the write then reads LevelDB, exactly as
   // without a filter (a failed write only leaves harmless false positives).
   s.logged.addToFilter(hashKeys, clientKeys);
-  await durableBatch(ctx.db, ops);
-  s.setHead(head!);
-  ctx.edgeTiles.clear();
-  for (const [k, v] of view.edgeTiles) ctx.edgeTiles.set(k, v);
-  search?.commit();
+  await batch.write();
+  return search?.commit;
 }
 
 /** Checks one block against `ctx.head()` (the state the blocks before it leave) and returns its writes. */

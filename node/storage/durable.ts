@@ -44,6 +44,26 @@ async function batchWrite(db: WritableDb, ops: BatchOp[], sync: boolean): Promis
 }
 
 /**
+ * One synced batch filled in parts (the blocks of a catch-up range): add() each part once it is
+ * checked, write() once — one fsync, all or nothing — or close() to drop it unwritten. Each add
+ * hands the operations to LevelDB's native batch at once, so their JS objects die young instead
+ * of piling up for the whole range (garbage collection was a fifth of a range's CPU).
+ */
+export function durableBatchWriter(db: WritableDb): { add(ops: readonly BatchOp[]): void; write(): Promise<void>; close(): Promise<void> } {
+  const b = db.batch();
+  return {
+    add(ops) {
+      for (const op of ops) {
+        if (op.type === 'put') b.put(op.key, op.value);
+        else b.del(op.key);
+      }
+    },
+    write: () => b.write({ sync: true }),
+    close: () => b.close(),
+  };
+}
+
+/**
  * Writes `ops` atomically, synced when `durable` (as durableBatch). `durable: false` is for
  * records whose loss in a crash is harmless by design (the caller says why at its call site).
  */
