@@ -90,7 +90,7 @@ export class Checkpoints {
   /** Our one-signature notes waiting for NOTE_DELAY_MS, by size, and the timer that writes them. */
   private readonly notes = new Map<number, Uint8Array>();
   private notesTimer: ReturnType<typeof setTimeout> | null = null;
-  /** The synced final write in flight: a later line for the same size (or less) waits for it instead. */
+  /** The synced final write in flight: a later line for the same size waits for it instead. */
   private finalizing: { size: number; done: Promise<void> } | null = null;
   /** Lines checkShape verified (key: lineKey), so the handler that follows does not verify them again. */
   private readonly verified = new Set<string>();
@@ -335,8 +335,9 @@ export class Checkpoints {
    */
   private async markFinal(size: number, note: Uint8Array): Promise<void> {
     if (size <= this.final) return;
+    // Only the same size: a smaller one still gets its own final record (lookups by size use them).
     const f = this.finalizing;
-    if (f !== null && f.size >= size) return f.done;
+    if (f !== null && f.size === size) return f.done;
     const done = this.h.store.putCheckpoint(size, note, true);
     this.finalizing = { size, done };
     try {
