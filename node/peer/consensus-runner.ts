@@ -339,7 +339,9 @@ export class ConsensusRunner extends RunnerIntake {
       // what follows is the final note's synced write, which the next height does not read. Each
       // wait put a write between two heights that took longer after a large block, so one slow
       // height made the next slower and blocks stayed large. A prune lost in a crash is redone.
-      this.o.ledger.signHead().catch((e: Error) => this.o.log('warn', 'checkpoint signature failed', { height, error: e.message }));
+      // A failure here is the store's (the final note could not be written): fail-stop, as for
+      // any durable write consensus relies on, rather than carry on unable to report finality.
+      this.o.ledger.signHead().catch((e: Error) => this.halt('STORE_FAILED', `checkpoint of height ${height} not signed: ${e.message}`, { height }));
     }
     void this.o.store.walPrune(height + 1).catch((e: Error) => this.o.log('warn', 'WAL prune failed', { error: e.message }));
     this.afterHeadMoved();

@@ -112,13 +112,14 @@ describe('consensus runner: nothing but the applied block between two heights', 
     expect(s.runner.status().halted).toBe(false);
   });
 
-  it('a failed checkpoint signature is logged, it does not stop consensus', async () => {
+  it('a failed checkpoint signature (the store failed) halts STORE_FAILED after the block was applied, not DIVERGENCE', async () => {
     const s = await setup();
     s.prune.open();
     s.ledger.signHead = () => Promise.reject(new Error('disk full (test)'));
     await decideOwn4(s);
     await settle(s.runner);
-    expect(s.logs.filter((l) => l.msg === 'checkpoint signature failed').map((l) => l.fields?.height)).toEqual([4]);
-    expect(s.runner.status()).toMatchObject({ halted: false, decided: 1 });
+    await waitFor(() => s.runner.status().halted, 10_000, 'the halt');
+    expect(s.runner.status()).toMatchObject({ haltCode: 'STORE_FAILED', decided: 1 });
+    expect(s.ledger.height).toBe(4);
   });
 });
