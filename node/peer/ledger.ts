@@ -55,6 +55,8 @@ import { appliedBlockOf, applyRangeLocked, type RangeHost, type RangeResult, typ
 
 /** Most block verdicts cached (one per distinct proposal value). */
 const VERDICTS_MAX = 256;
+/** Full validation results kept for apply, per head (one proposal per round; usually one). */
+const VALIDATED_KEPT_MAX = 2;
 export { CHECKPOINT_SIG_MESSAGE_BYTES_MAX, encodeCheckpointSig, decodeCheckpointSig } from './checkpoint-sig.js';
 
 export interface LedgerHead {
@@ -111,6 +113,13 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   private range: CompactRange;
   private mempool: Mempool | null = null;
   private readonly verdicts = new Map<string, boolean>();
+  /**
+   * Our own passed proposal validations by block hash, all made against `validatedHead` (the
+   * head object: it is replaced whenever the head moves). Applying that block as decided reuses
+   * the result instead of recomputing it on the path between two heights.
+   */
+  private validated = new Map<string, ValidatedBlock>();
+  private validatedHead: LedgerHead | null = null;
   private readonly now: () => number;
   private applying: Promise<unknown> = Promise.resolve();
   /** The validator set of each height and our place in it (consensus reads it as RunnerSets). */
@@ -313,11 +322,36 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     const cached = this.verdicts.get(key);
     if (cached === true) return { ok: true };
     if (cached === false) return failure('block_invalid', 'proposal already found invalid at this height');
+    const head = this.head;
     const r = await this.validateBlock(bytes, 'proposal');
     // Only cache verdicts made against the head they were computed for; validateBlock checks height.
     this.setVerdict(key, r.ok);
+    // validateBlock refuses when the head moved while it ran, so a passed result is of `head`.
+    if (r.ok && this.head === head) this.keepValidated(key, r);
     if (!r.ok) this.opts.log?.('info', 'proposal rejected', { code: r.code, reason: r.message });
     return r.ok ? { ok: true } : r;
+  }
+
+  private keepValidated(key: string, v: ValidatedBlock): void {
+    if (this.validatedHead !== this.head) {
+      this.validatedHead = this.head;
+      this.validated = new Map();
+    }
+    if (this.validated.size >= VALIDATED_KEPT_MAX) this.validated.delete(this.validated.keys().next().value!);
+    this.validated.set(key, v);
+  }
+
+  /**
+   * A decided block's validation: our own proposal-mode result for these bytes against this very
+   * head when we have one (a superset of the decided checks, same state computed), else the
+   * decided-mode rules. Taken once: the head moves right after.
+   */
+  private validateDecided(bytes: Uint8Array, hash: Uint8Array, verifyEntries: boolean): Promise<ValidatedBlock | PeerFailure> {
+    const key = toHex(hash);
+    const kept = this.validatedHead === this.head ? this.validated.get(key) : undefined;
+    this.validated.delete(key);
+    if (kept !== undefined && !verifyEntries) return Promise.resolve(kept);
+    return this.validateBlock(bytes, 'decided', verifyEntries);
   }
 
   /** Every deterministic rule of a block at head + 1: see block-validate.ts. */
@@ -343,13 +377,14 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       invariant(p !== null && p.height === this.head.height + 1, 'decided_height', () => `decided block of height ${p?.height ?? '?'} on head ${this.head.height}`);
     }
     // A decided block is valid (q organizations checked it), but the structure and root are
-    // recomputed anyway: if they do not match, our state diverged and we must stop, not append.
-    const v = await this.validateBlock(bytes, 'decided', opts.mode === 'sync' && this.opts.syncVerifyClientSignatures === true);
+    // recomputed anyway (or taken from our own check of that proposal at this head): if they do
+    // not match, our state diverged and we must stop, not append.
+    const hash = blockHash(bytes);
+    const v = await this.validateDecided(bytes, hash, opts.mode === 'sync' && this.opts.syncVerifyClientSignatures === true);
     if (!v.ok) throw new PeerError('ledger_decided_block_invalid', `decided block does not apply: ${v.code}: ${v.message}`);
     // validateBlock already appended the leaf hashes to our compact range (pure, not yet kept).
     const { block, appended, gov } = v;
     const h = block.header;
-    const hash = blockHash(bytes);
     const oldSize = this.range.size;
     const tiles = await tileWritesForAppend(this.opts.store, oldSize, appended.state.size, appended.stored);
     const root = rootOf(appended.state);

@@ -107,4 +107,33 @@ describe('ledger rules for consensus', () => {
     const e2 = await a.ledger.apply(b1, certificate(1, 0, b1).bytes, { sign: false, mode: 'sync' }).catch((e: unknown) => e);
     expect(e2).not.toBeInstanceOf(InvariantError);
   });
+  it('applying a decided block we validated as a proposal at this head reuses that validation; a block we never checked is validated as decided', async () => {
+    const proposer = await node(1);
+    const a = await node(0);
+    const batch1 = makeEntries(clients, 3, 'reuse');
+    await proposer.mempool.submit(batch1);
+    await a.mempool.submit(batch1);
+    const modes: string[] = [];
+    const validate = a.ledger.validateBlock.bind(a.ledger);
+    a.ledger.validateBlock = (bytes, mode, verify) => {
+      modes.push(mode);
+      return validate(bytes, mode, verify);
+    };
+    const b1 = proposer.ledger.buildBlock(1, 1);
+    expect(await a.ledger.prevalidate(b1)).toEqual({ ok: true });
+    expect(modes).toEqual(['proposal']);
+    const info = await a.ledger.apply(b1, certificate(1, 0, b1).bytes, { sign: false, mode: 'consensus' });
+    expect(modes).toEqual(['proposal']);
+    expect(info.treeSize).toBe(3);
+    expect(a.ledger.getHead()).toMatchObject({ height: 1, treeSize: 3, blockHash: blockHash(b1) });
+
+    await proposer.ledger.apply(b1, certificate(1, 0, b1).bytes, { sign: false, mode: 'consensus' });
+    await proposer.mempool.submit(makeEntries(clients, 2, 'reuse-2'));
+    const b2 = proposer.ledger.buildBlock(2, 2);
+    await a.ledger.apply(b2, certificate(2, 0, b2).bytes, { sign: false, mode: 'consensus' });
+    expect(modes).toEqual(['proposal', 'decided']);
+    await proposer.ledger.apply(b2, certificate(2, 0, b2).bytes, { sign: false, mode: 'consensus' });
+    expect(a.ledger.getHead()).toMatchObject({ height: 2, treeSize: 5 });
+    expect(Buffer.from(a.ledger.getHead().root).equals(Buffer.from(proposer.ledger.getHead().root))).toBe(true);
+  });
 });
