@@ -306,34 +306,27 @@ export class Syncer {
           i++;
           continue;
         }
-        // The first certificate is checked before anything else: pipelining starts once the
-        // source has shown a verified block (a liar gets no second request out of a forged answer).
+        // Pipelining starts once the source has shown a verified certificate (a forged answer earns no second request).
         const first = this.ledger.verifyCertificate(from, res.blocks[0]!.block, res.blocks[0]!.certificate);
         if (!first.ok) {
           this.demote(peer, `block ${from} rejected: ${first.code}: ${first.message}`);
           i++;
           continue;
         }
-        if (res.peerHeight >= from + res.blocks.length) {
-          const next = from + res.blocks.length;
-          prefetch = { peer, from: next, res: fetchFrom(peer, next) };
-        }
-        // The whole response as one range: every certificate verified, every block validated,
-        // then one synced batch (Ledger.applyRange); nothing is reported before it is durable.
-        let r: RangeResult | null;
-        try {
-          r = await this.runner.applySyncedWith(from, () => this.ledger.applyRange(res.blocks));
-        } catch (e) {
-          this.log('warn', 'catch-up range did not apply', { from, error: (e as Error).message });
-          r = { applied: Math.max(0, this.ledger.getHead().height - from + 1), failure: null };
-        }
+        const next = from + res.blocks.length;
+        if (res.peerHeight >= next) prefetch = { peer, from: next, res: fetchFrom(peer, next) };
+        // The response as one range (Ledger.applyRange: all verified, then one synced batch, then reported).
+        const r: RangeResult | null = await this.runner.applySyncedWith(from, () => this.ledger.applyRange(res.blocks)).catch((e: Error) => {
+          this.log('warn', 'catch-up range did not apply', { from, error: e.message });
+          return { applied: Math.max(0, this.ledger.getHead().height - from + 1), failure: null };
+        });
         const applied = r?.applied ?? 0;
         for (const b of res.blocks.slice(0, applied)) fetchedEntries += countEntries(b.block);
         fetchedBlocks += applied;
         if (applied > 0) this.backoff.delete(peer); // it delivered verified blocks
         let bad = false;
+        const height = from + applied;
         if (applied < res.blocks.length) {
-          const height = from + applied;
           if (r?.failure?.code.startsWith('sync_') === true) {
             this.demote(peer, `block ${height} rejected: ${r.failure.code}: ${r.failure.message}`);
             bad = true;
