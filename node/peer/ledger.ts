@@ -21,7 +21,6 @@
 //   of a block, the set a catch-up certificate is checked against, and the checkpoint signers.
 import { EventEmitter } from 'node:events';
 import { toHex } from '../../src/encoding/bytes.js';
-import type { Ed25519Signer } from '../../src/crypto/types.js';
 import type { VerifierKey } from '../../src/checkpoint/keys.js';
 import type { CommitCertificate } from '../../src/consensus/index.js';
 import {
@@ -38,88 +37,32 @@ import { parseNote } from '../../src/checkpoint/note.js';
 import type { Store } from '../storage/store.js';
 import { BLOCK_CAPS, blockHash, decodeBlock, encodeBlock, entriesHashOf, entryBytes, type Block } from './block.js';
 import type { GovParams } from '../../src/governance/index.js';
-import type { CheckedEntry, EntryChecker } from './entries.js';
-import type { Genesis } from './genesis.js';
+import type { CheckedEntry } from './entries.js';
 import type { Mempool } from './mempool.js';
 import { failure, PeerError, type PeerFailure } from './errors.js';
 import { peekBlockHeader, peekTreeSize } from './block-rules.js';
 import { Checkpoints } from './checkpoint-collect.js';
 import { ValidatorSets } from './validator-sets.js';
-import { unfitForBlock, type GovTracker } from './governance.js';
+import { unfitForBlock } from './governance.js';
 import { verifyBlockCertificate } from './certificate-check.js';
 import { invariant } from '../../src/assert.js';
 import { BlockAssembly } from './block-assembly.js';
 import { encodeCompact } from './block-compact.js';
 import { validateBlockAt, type BlockRulesContext, type ValidatedBlock } from './block-validate.js';
+import { BlockVerdicts } from './block-verdicts.js';
+import type { AppliedInfo, LedgerEvents, LedgerHead, LedgerOptions } from './ledger-types.js';
 import { appliedBlockOf, applyRangeLocked, type RangeHost, type RangeResult, type SyncedBlock } from './ledger-range.js';
 
-/** Most block verdicts cached (one per distinct proposal value). */
-const VERDICTS_MAX = 256;
-/** Full validation results kept for apply, per head (one proposal per round; usually one). */
-const VALIDATED_KEPT_MAX = 2;
 export { CHECKPOINT_SIG_MESSAGE_BYTES_MAX, encodeCheckpointSig, decodeCheckpointSig } from './checkpoint-sig.js';
 
-export interface LedgerHead {
-  height: number;
-  treeSize: number;
-  root: Uint8Array;
-  blockHash: Uint8Array;
-  timeMs: number;
-}
-
-export interface AppliedInfo {
-  height: number;
-  firstIndex: number;
-  count: number;
-  treeSize: number;
-  root: Uint8Array;
-  blockHash: Uint8Array;
-  leafHashes: Uint8Array[];
-}
-
-export interface LedgerEvents {
-  block: [AppliedInfo];
-  final: [{ treeSize: number; note: Uint8Array }];
-}
-
-export interface LedgerOptions {
-  genesis: Genesis;
-  store: Store;
-  checker: EntryChecker;
-  /**
-   * Our validator index in the genesis set and our signer; null for an observer. Which
-   * organization we are at a height is found by key (validator-sets.ts): `signer` and
-   * `extraSigners` are all the keys we hold.
-   */
-  selfIndex: number | null;
-  signer: Ed25519Signer | null;
-  /** Further signing keys of this organization (the next key of a rotation, or the key of an organization being added). */
-  extraSigners?: readonly Ed25519Signer[];
-  now?: () => number;
-  /** Gossips our checkpoint signature (encoded by encodeCheckpointSig). */
-  publishCheckpointSig?: (bytes: Uint8Array) => void;
-  log?: (level: 'debug' | 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void;
-  /** Governance state (node/peer/governance.ts): client authorization and records per block. Without it, the genesis only. */
-  gov?: GovTracker | null;
-  /**
-   * Catch-up (apply mode 'sync') verifies every client entry signature and the entry schema again
-   * (default false: the verified commit certificate stands for them; docs/peer.md, Catch-up).
-   */
-  syncVerifyClientSignatures?: boolean;
-}
+export type { AppliedInfo, LedgerEvents, LedgerHead, LedgerOptions } from './ledger-types.js';
 
 export class Ledger extends EventEmitter<LedgerEvents> {
   private head: LedgerHead;
   private range: CompactRange;
   private mempool: Mempool | null = null;
-  private readonly verdicts = new Map<string, boolean>();
-  /**
-   * Our own passed proposal validations by block hash, all made against `validatedHead` (the
-   * head object: it is replaced whenever the head moves). Applying that block as decided reuses
-   * the result instead of recomputing it on the path between two heights.
-   */
-  private validated = new Map<string, ValidatedBlock>();
-  private validatedHead: LedgerHead | null = null;
+  /** Verdicts and our own validations at the current head (block-verdicts.ts). */
+  private readonly verdicts = new BlockVerdicts();
   private readonly now: () => number;
   private applying: Promise<unknown> = Promise.resolve();
   /** The validator set of each height and our place in it (consensus reads it as RunnerSets). */
@@ -271,7 +214,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     const bytes = encodeBlock(block);
     const idHex = toHex(blockHash(bytes));
     // Our own proposal is valid by construction (entries were checked on the way into the mempool).
-    this.setVerdict(idHex, true);
+    this.verdicts.set(idHex, true);
     this.assembly.remember(idHex, encodeCompact(block, leafHashes));
     this.assembly.serveBlock(idHex, block.entries, leafHashes);
     return bytes;
@@ -307,14 +250,6 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     return this.verdicts.get(valueIdHex);
   }
 
-  private setVerdict(key: string, v: boolean): void {
-    if (this.verdicts.size >= VERDICTS_MAX) {
-      const oldest = this.verdicts.keys().next().value;
-      if (oldest !== undefined) this.verdicts.delete(oldest);
-    }
-    this.verdicts.set(key, v);
-  }
-
   /** Validates a proposed block against the current head and caches the verdict by block hash. */
   async prevalidate(bytes: Uint8Array): Promise<{ ok: true } | PeerFailure> {
     const key = toHex(blockHash(bytes));
@@ -325,20 +260,11 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     const head = this.head;
     const r = await this.validateBlock(bytes, 'proposal');
     // Only cache verdicts made against the head they were computed for; validateBlock checks height.
-    this.setVerdict(key, r.ok);
+    this.verdicts.set(key, r.ok);
     // validateBlock refuses when the head moved while it ran, so a passed result is of `head`.
-    if (r.ok && this.head === head) this.keepValidated(key, r);
+    if (r.ok && this.head === head) this.verdicts.keep(head, key, r);
     if (!r.ok) this.opts.log?.('info', 'proposal rejected', { code: r.code, reason: r.message });
     return r.ok ? { ok: true } : r;
-  }
-
-  private keepValidated(key: string, v: ValidatedBlock): void {
-    if (this.validatedHead !== this.head) {
-      this.validatedHead = this.head;
-      this.validated = new Map();
-    }
-    if (this.validated.size >= VALIDATED_KEPT_MAX) this.validated.delete(this.validated.keys().next().value!);
-    this.validated.set(key, v);
   }
 
   /**
@@ -347,9 +273,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
    * decided-mode rules. Taken once: the head moves right after.
    */
   private validateDecided(bytes: Uint8Array, hash: Uint8Array, verifyEntries: boolean): Promise<ValidatedBlock | PeerFailure> {
-    const key = toHex(hash);
-    const kept = this.validatedHead === this.head ? this.validated.get(key) : undefined;
-    this.validated.delete(key);
+    const kept = this.verdicts.take(this.head, toHex(hash));
     if (kept !== undefined && !verifyEntries) return Promise.resolve(kept);
     return this.validateBlock(bytes, 'decided', verifyEntries);
   }
