@@ -5,11 +5,8 @@
 // waits put one more synced write between two heights on every peer, the time of a synced write
 // grows with the block batches written meanwhile, and a slow height then kept blocks large.
 import { describe, expect, it } from 'vitest';
-import { decodeMessage } from '../../src/consensus/index.js';
-import { openStore } from '../../node/storage/store.js';
-import { ConsensusRunner, fastSha256, openEnvelope } from '../../node/peer/consensus-runner.js';
-import { ManualClock } from './support/manual-clock.js';
-import { closedAfterEach, ListeningMempool, TestLedger, env as envOf, genesisFor, runnerOptions, settle, vote, waitFor } from './support/runner-harness.js';
+import { fastSha256 } from '../../node/peer/consensus-runner.js';
+import { closedAfterEach, TestLedger, env as envOf, settle, startRunner, vote, waitFor } from './support/runner-harness.js';
 
 /** A promise the test resolves. */
 function gate(): { wait: Promise<void>; open: () => void } {
@@ -37,41 +34,26 @@ class SigningLedger extends TestLedger {
   }
 }
 
-const { dirs, open } = closedAfterEach();
+const closed = closedAfterEach();
 
 /** Validator 0 at head 3 (it proposes height 4), with the store's WAL prune held until `prune.open()`. */
 async function setup() {
-  const store = await openStore(await dirs.make());
   const prune = gate();
   const pruned: number[] = [];
-  const realPrune = store.walPrune.bind(store);
-  store.walPrune = async (below: number) => {
-    await prune.wait;
-    await realPrune(below);
-    pruned.push(below);
-  };
   const ledger = new SigningLedger();
   ledger.height = 3;
-  const mempool = new ListeningMempool();
-  const clock = new ManualClock();
-  const published: Uint8Array[] = [];
-  const logs: { msg: string; fields?: Record<string, unknown> }[] = [];
-  const runner = new ConsensusRunner(
-    runnerOptions({
-      genesis: genesisFor(),
-      store,
-      ledger,
-      mempool,
-      clock,
-      publish: (b: Uint8Array) => published.push(b),
-      log: (_level: string, msg: string, fields?: Record<string, unknown>) => logs.push({ msg, fields }),
-    }),
-  );
-  await runner.start();
-  open.push({ runner, store });
-  const started = (height: number) => logs.some((l) => l.msg === 'start height' && l.fields?.height === height);
-  const sent = () => published.map((b) => decodeMessage(openEnvelope(b)!)).flatMap((d) => (d.ok ? [d.message] : []));
-  return { runner, store, ledger, mempool, clock, started, sent, prune, pruned, logs };
+  const r = await startRunner(closed, {
+    ledger,
+    prepare: (store) => {
+      const realPrune = store.walPrune.bind(store);
+      store.walPrune = async (below: number) => {
+        await prune.wait;
+        await realPrune(below);
+        pruned.push(below);
+      };
+    },
+  });
+  return { ...r, ledger, prune, pruned };
 }
 
 /** Our proposal of height 4 is decided: validators 1 and 2 vote for it with us (3 of 4). */
@@ -95,8 +77,8 @@ describe('consensus runner: nothing but the applied block between two heights', 
       // More entries: height 5 starts at once (a one-entry block keeps the idle rule).
       s.mempool.add(1);
       s.clock.advance(0);
-      await waitFor(() => s.started(5), 3_000, 'height 5 started');
-      await settle(s.runner, 3_000);
+      await waitFor(() => s.started(5), 10_000, 'height 5 started');
+      await settle(s.runner, 10_000);
       expect(s.ledger.signed).toEqual([4]); // signed (and gossiped) at once; only its synced note is pending
       expect(s.pruned).toEqual([]);
       expect(s.runner.status()).toMatchObject({ height: 5, running: true, halted: false });
