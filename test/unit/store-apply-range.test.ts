@@ -91,7 +91,7 @@ describe('store applyBlocks (catch-up range)', () => {
     for (const [k, v] of a) expect(b.get(k), `key ${k}`).toBe(v);
   });
 
-  it('refuses the whole range when a block in the middle does not follow, and a restart opens at the last range', async () => {
+  it('refuses the whole range when a block in the middle does not follow, the same live store then takes the good blocks, and a restart opens there', async () => {
     const ref = await fresh();
     const blocks: AppliedBlock[] = [];
     for (let h = 1; h <= 6; h++) {
@@ -109,14 +109,27 @@ describe('store applyBlocks (catch-up range)', () => {
     expect(s.head()?.height).toBe(2);
     expect(await s.getLeaf(blocks[1]!.treeSize)).toBeUndefined();
     expect(await s.getBlock(3)).toBeUndefined();
-    await s.close();
-    open.splice(open.indexOf(s), 1);
+    // Block 3 passed its checks in both refused ranges: its edge tile must not be served.
+    await expect(s.readTiles([{ level: 0, index: 0, width: blocks[2]!.treeSize }])).rejects.toMatchObject({ code: 'TILE_MISSING' });
+    // The good blocks on the SAME live store: whatever a refused range left in its memory (edge
+    // tiles, the logged filter, search summaries) would show in what it serves or writes next.
+    await s.applyBlocks(blocks.slice(2));
+    expect(s.head()?.height).toBe(6);
+    expect(toHex(s.head()!.root)).toBe(toHex(ref.s.head()!.root));
+    const tiles = [{ level: 0, index: 0, width: blocks.at(-1)!.treeSize }];
+    expect((await s.readTiles(tiles)).map(toHex)).toEqual((await ref.s.readTiles(tiles)).map(toHex));
+    expect(await s.indexOfLeafHash(blocks[5]!.leafHashes[19]!)).toBe(blocks[5]!.treeSize - 1);
+    for (const x of [s, ref.s]) {
+      await x.close();
+      open.splice(open.indexOf(x), 1);
+    }
+    const [a, b] = [await dump(ref.dir), await dump(dir)];
+    expect(b.size).toBe(a.size);
+    for (const [k, v] of a) expect(b.get(k), `key ${k}`).toBe(v);
     const again = await openStore(dir);
     open.push(again);
-    expect(again.head()?.height).toBe(2);
-    await again.applyBlocks(blocks.slice(2));
-    expect(toHex(again.head()!.root)).toBe(toHex(ref.s.head()!.root));
-    expect(await again.indexOfLeafHash(blocks[5]!.leafHashes[19]!)).toBe(blocks[5]!.treeSize - 1);
+    expect(again.head()?.height).toBe(6);
+    expect(toHex(again.head()!.root)).toBe(toHex(blocks[5]!.root));
   });
 
   it('bounds a range by count and refuses an empty one', async () => {
