@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeMessage, encodeMessage, type ConsensusMessage } from '../../src/consensus/index.js';
 import { openStore } from '../../node/storage/store.js';
 import { ConsensusRunner, fastSha256, openEnvelope } from '../../node/peer/consensus-runner.js';
-import { decodeSignerState, encodeSignerState } from '../../node/peer/codec.js';
+import { decodeSignerState } from '../../node/peer/codec.js';
 import { isCompactRecord } from '../../node/peer/runner/compact.js';
 import { ManualClock } from './support/manual-clock.js';
 import { closedAfterEach, ListeningMempool, TestLedger, env as envOf, runnerOptions, settle, vote, waitFor, validValue } from './support/runner-harness.js';
@@ -157,64 +157,5 @@ describe('consensus runner: coalesced signer-state writes', () => {
     expect(prevotes.length).toBeGreaterThan(0);
     for (const m of prevotes) expect(Buffer.from(encodeMessage(m)).equals(Buffer.from(signed))).toBe(true);
     expect(b.halts).toEqual([]);
-  });
-});
-
-/** Our proposals travel compact (a stand-in record derived from the value, never rebuilt: nobody else holds the entries). */
-class CompactBuildingLedger extends BuildingLedger {
-  compactOf(v: Uint8Array): Uint8Array {
-    return fastSha256(v);
-  }
-  expandCompact(): Promise<{ ok: false; code: string; message: string }> {
-    return Promise.resolve({ ok: false, code: 'compact_entries_missing', message: 'not held' });
-  }
-}
-
-/** Builds the same block for a height every time (as a restart with the same mempool would). */
-class SameBlockLedger extends CompactBuildingLedger {
-  override buildBlock(height: number, proposer: number): Uint8Array {
-    this.builds++;
-    return validValue(`built h${height} p${proposer}`);
-  }
-}
-
-/** Proposes (4, 0) compact, then restarts on a signer state as a persistence bug would leave it: same height and round, nothing signed. */
-async function restartWithLostLastSigned(ledger: CompactBuildingLedger) {
-  ledger.height = 3;
-  const dir = await dirs.make();
-  const a = await startWithWork(dir, ledger);
-  expect(a.events).toEqual(['persist prevote 4/0', 'send compact proposal', 'send prevote 4/0']);
-  expect(ledger.builds).toBe(1);
-  const o = await stopLast();
-  const wal = await o.store.walRead(4);
-  await o.store.putSignerState(encodeSignerState({ version: 1, height: 4, round: 0, step: 'propose', lockedValue: null, lockedRound: -1, validValue: null, validRound: -1, lastSigned: null }));
-  await o.store.close();
-  return { wal, b: await startWithWork(dir, ledger) };
-}
-
-describe('consensus runner: our own proposal in the WAL (compact) guards its slot', () => {
-  it('the WAL holds our proposal as the compact record that travelled, not the whole block', async () => {
-    const { wal } = await restartWithLostLastSigned(new CompactBuildingLedger());
-    const proposals = wal.filter((r) => isCompactRecord(r));
-    expect(proposals.length).toBe(1);
-    // Header (height, round, validator, validRound, two signatures) + the 32-byte stand-in form.
-    expect(proposals[0]!.length).toBe(1 + 8 + 4 + 2 + 4 + 64 + 64 + 32);
-  });
-
-  it('restarted on a signer state that lost its last-signed record, a different proposal for the same slot halts (DOUBLE_SIGN_RISK) and never leaves', async () => {
-    const { b } = await restartWithLostLastSigned(new CompactBuildingLedger());
-    // The compact record is never rebuilt (nobody holds the entries), so the driver proposed
-    // afresh; the slot noted from the WAL before the height resumed stopped it before the wire.
-    expect(b.halts).toEqual(['DOUBLE_SIGN_RISK']);
-    expect(b.events.filter((e) => e === 'send compact proposal')).toEqual([]);
-    expect(b.sent.filter((m) => m.type === 'prevote' && m.height === 4 && m.round === 0)).toEqual([]);
-  });
-
-  it('the same proposal rebuilt for that slot is re-sent (same signature, nothing new signed) and consensus carries on', async () => {
-    const ledger = new SameBlockLedger();
-    const { b } = await restartWithLostLastSigned(ledger);
-    expect(ledger.builds).toBe(2);
-    expect(b.halts).toEqual([]);
-    expect(b.events.filter((e) => e === 'send compact proposal').length).toBeGreaterThan(0);
   });
 });
