@@ -88,7 +88,12 @@ describe('ledger applyRange (catch-up by range)', () => {
     const c = await catcher();
     const r = await c.ledger.applyRange([blocks[0]!, blocks[2]!]);
     expect(r.applied).toBe(1);
-    expect(r.failure).not.toBeNull();
+    // Block 3's certificate names height 3; offered as height 2 it fails the cheap height check
+    // before any signature is verified.
+    expect(r.failure).toMatchObject({ code: 'sync_bad_certificate' });
+    expect(r.failure?.message).toContain('certificate is for height 3, block is 2');
     expect(c.store.head()?.height).toBe(1);
+    expect(c.writes).toEqual([1]);
+    expect(c.emitted.map((e) => e.info.height)).toEqual([1]);
   });
 });
