@@ -59,6 +59,13 @@ async function dump(dir: string): Promise<Map<string, string>> {
   return out;
 }
 
+/** Every LevelDB record of the (closed) store in `b` is byte-identical to `a`'s, and there are no others. */
+async function expectSameRecords(a: string, b: string): Promise<void> {
+  const [x, y] = [await dump(a), await dump(b)];
+  expect(y.size).toBe(x.size);
+  for (const [k, v] of x) expect(y.get(k), `key ${k}`).toBe(v);
+}
+
 describe('store applyBlocks (catch-up range)', () => {
   it('writes a range in one synced batch and leaves the same records as block-by-block applies', async () => {
     // Reference: block by block (one synced batch each), collecting what was applied.
@@ -85,10 +92,8 @@ describe('store applyBlocks (catch-up range)', () => {
     const tiles = [{ level: 0, index: 0, width: 256 }, { level: 0, index: 2, width: blocks.at(-1)!.treeSize - 512 }];
     expect((await r.s.readTiles(tiles)).map(toHex)).toEqual((await ref.s.readTiles(tiles)).map(toHex));
     for (const s of [ref.s, r.s]) await s.close();
-    const [a, b] = [await dump(ref.dir), await dump(r.dir)];
     // The logged filter file and other non-LevelDB state aside, every record is byte-identical.
-    expect(b.size).toBe(a.size);
-    for (const [k, v] of a) expect(b.get(k), `key ${k}`).toBe(v);
+    await expectSameRecords(ref.dir, r.dir);
   });
 
   it('refuses the whole range when a block in the middle does not follow, the same live store then takes the good blocks, and a restart opens there', async () => {
@@ -123,9 +128,7 @@ describe('store applyBlocks (catch-up range)', () => {
       await x.close();
       open.splice(open.indexOf(x), 1);
     }
-    const [a, b] = [await dump(ref.dir), await dump(dir)];
-    expect(b.size).toBe(a.size);
-    for (const [k, v] of a) expect(b.get(k), `key ${k}`).toBe(v);
+    await expectSameRecords(ref.dir, dir);
     const again = await openStore(dir);
     open.push(again);
     expect(again.head()?.height).toBe(6);
