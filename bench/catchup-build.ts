@@ -3,7 +3,7 @@
 // peer's block codec, commit certificates carrying precommit signatures of organizations 0-2
 // (q = 3 of 4) over the consensus sign-bytes, each certificate checked by the ledger's own
 // verifyCertificate and each block applied by the peer's own catch-up path
-// (ConsensusRunner.applySynced -> Ledger.apply -> Store.applyBlock) in a real peer started
+// (ConsensusRunner.applySyncedWith -> Ledger.apply -> Store.applyBlock) in a real peer started
 // in this process on organization 0's data directory, and a final checkpoint of the head signed
 // by the three. Consensus never runs: nobody else is up.
 import { join } from 'node:path';
@@ -81,7 +81,7 @@ export async function buildCatchupLog(
       const cert = encodeCertificate({ height, round, valueId, signatures: signers.map((s) => ({ validator: s.validator, signature: s.signer.sign(signBytes) })) });
       const v = ledger.verifyCertificate(height, block, cert);
       if (!v.ok) throw new Error(`built certificate of height ${height} does not verify: ${v.code}: ${v.message}`);
-      if (!(await runner.applySynced(height, block, cert))) throw new Error(`built block ${height} did not apply`);
+      if ((await runner.applySyncedWith(height, () => ledger.apply(block, cert, { sign: false, mode: 'sync' }))) === null) throw new Error(`built block ${height} did not apply`);
       range = appended.state;
       if (height % 200 === 0) log(`  applied ${height} heights, ${from + part.length} entries`);
     }

@@ -90,6 +90,8 @@ export class Checkpoints {
   /** Our one-signature notes waiting for NOTE_DELAY_MS, by size, and the timer that writes them. */
   private readonly notes = new Map<number, Uint8Array>();
   private notesTimer: ReturnType<typeof setTimeout> | null = null;
+  private notesWrite: Promise<void> | null = null;
+  private closed = false;
   /** The synced final write in flight: a later line for the same size waits for it instead. */
   private finalizing: { size: number; done: Promise<void> } | null = null;
   /** Lines checkShape verified (key: lineKey), so the handler that follows does not verify them again. */
@@ -147,13 +149,24 @@ export class Checkpoints {
   private deferNote(size: number, note: Uint8Array): void {
     this.notes.set(size, note);
     if (this.notes.size > COLLECTING_SIZES_MAX) this.notes.delete(this.notes.keys().next().value!);
-    if (this.notesTimer !== null) return;
+    if (this.notesTimer !== null || this.closed) return;
     this.notesTimer = setTimeout(() => {
       this.notesTimer = null;
-      this.writeNotes().catch((err: Error) => this.h.log?.('debug', 'one-signature checkpoint note not kept', { error: err.message }));
+      this.notesWrite = this.writeNotes()
+        .catch((err: Error) => this.h.log?.('debug', 'one-signature checkpoint note not kept', { error: err.message }))
+        .finally(() => (this.notesWrite = null));
     }, NOTE_DELAY_MS);
     // A pending local copy never keeps the process alive (a stopped peer just does not keep it).
     this.notesTimer.unref?.();
+  }
+
+  /** Before the store closes: no deferred note is written any more (they are local copies only). */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.notesTimer !== null) clearTimeout(this.notesTimer);
+    this.notesTimer = null;
+    this.notes.clear();
+    await this.notesWrite;
   }
 
   /** Writes the deferred notes of sizes still not final (one by one; a newer batch waits for the next timer). */

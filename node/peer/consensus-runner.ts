@@ -95,7 +95,7 @@ export class ConsensusRunner extends RunnerIntake {
         const p = m === null ? this.ownCompactProposal(rec) : m.ok && m.message.type === 'proposal' ? m.message : null;
         if (p !== null && p.height === next && p.validator === this.selfAt(next)) this.ownProposals.note(next, p.round, p.signature, rec.length);
       }
-      await this.enqueue(async () => {
+      const replay = this.enqueue(async () => {
         if (resume && restored !== undefined) await this.restoreValues(restored);
         if (!resume) await this.startHeight(next);
         this.trackHeight(next);
@@ -112,7 +112,11 @@ export class ConsensusRunner extends RunnerIntake {
         }
         if (resume) await this.startHeight(next);
       });
+      // Gossip from here on queues behind the replay (our own proposals are noted already).
+      this.accepting = true;
+      await replay;
     }
+    this.accepting = true;
     this.unsubscribeMempool = this.o.mempool.onAdded(() => this.maybeStart());
     this.maybeStart();
     // Re-send only when a height has been stuck for two full rounds' worth of base timeouts:
@@ -277,14 +281,15 @@ export class ConsensusRunner extends RunnerIntake {
     invariant(m.validator === this.selfAt(m.height), 'BROADCAST_NOT_OURS', () => `the driver broadcast a message of validator ${m.validator}, we are ${String(this.selfAt(m.height))}`);
     // A non-nil precommit only once the value it names is durable whole (runner/restore.ts).
     this.syncedLock.check(m, this.valueId);
-    const bytes = this.wireOf(m, encodeMessage(m));
     // A proposal of ours for this slot already in the WAL (found at restart): the same one is
-    // re-sent as it is; a different one would be double-signing.
+    // re-sent as it is; a different one would be double-signing (checked before its compact
+    // form is signed).
     const mine = m.type === 'proposal' ? this.ownProposals.match(m.height, m.round, m.signature) : { kind: 'none', walBytes: 0 };
     if (mine.kind === 'different') {
       this.halt('DOUBLE_SIGN_RISK', `our proposal of height ${m.height} round ${m.round} differs from the one our WAL holds for that slot`);
       return false;
     }
+    const bytes = this.wireOf(m, encodeMessage(m));
     this.own.remember(m, bytes);
     if (m.height === this.admission.height) {
       // Our own messages go to the WAL so a restarted driver counts them again (it restores only
@@ -341,9 +346,11 @@ export class ConsensusRunner extends RunnerIntake {
       // height made the next slower and blocks stayed large. A prune lost in a crash is redone.
       // A failure here is the store's (the final note could not be written): fail-stop, as for
       // any durable write consensus relies on, rather than carry on unable to report finality.
-      this.o.ledger.signHead().catch((e: Error) => this.halt('STORE_FAILED', `checkpoint of height ${height} not signed: ${e.message}`, { height }));
+      this.detach(this.o.ledger.signHead().catch((e: Error) => {
+        if (!this.stopped) this.halt('STORE_FAILED', `checkpoint of height ${height} not signed: ${e.message}`, { height });
+      }));
     }
-    void this.o.store.walPrune(height + 1).catch((e: Error) => this.o.log('warn', 'WAL prune failed', { error: e.message }));
+    this.detach(this.o.store.walPrune(height + 1).catch((e: Error) => this.o.log('warn', 'WAL prune failed', { error: e.message })));
     this.afterHeadMoved();
   }
 
@@ -358,29 +365,9 @@ export class ConsensusRunner extends RunnerIntake {
   }
 
   /**
-   * A decided block obtained by catch-up (certificate already verified by the caller): applied in
-   * the consensus queue so it never races a decide of the same height.
-   */
-  applySynced(height: number, block: Uint8Array, certificate: Uint8Array): Promise<boolean> {
-    return new Promise((resolve) => {
-      void this.enqueue(async () => {
-        if (height !== this.o.ledger.getHead().height + 1) return resolve(false);
-        try {
-          await this.o.ledger.apply(block, certificate, { sign: false, mode: 'sync' });
-          // Abandon whatever height the driver was at: the next start-height goes to head + 1.
-          this.running = false;
-          resolve(true);
-        } catch (e) {
-          this.o.log('warn', 'catch-up block did not apply', { height, error: (e as Error).message });
-          resolve(false);
-        }
-      }).then(() => resolve(false));
-    });
-  }
-
-  /**
-   * Catch-up by range: runs `apply` (Ledger.applyRange of certified blocks from `from` = head + 1)
-   * in the runner's queue; null when `from` is no longer head + 1. Errors reach the caller.
+   * Catch-up: runs `apply` (Ledger.applyRange of certified blocks from `from` = head + 1, whose
+   * certificates it verifies) in the runner's queue, so it never races a decide of the same
+   * height; null when `from` is no longer head + 1. Errors reach the caller.
    */
   applySyncedWith<T>(from: number, apply: () => Promise<T>): Promise<T | null> {
     return new Promise((resolve, reject) => {

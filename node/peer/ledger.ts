@@ -352,6 +352,11 @@ export class Ledger extends EventEmitter<LedgerEvents> {
 
   // ---------------------------------------------------------------- checkpoints
 
+  /** Before the store closes: stops the checkpoints' deferred writes. */
+  close(): Promise<void> {
+    return this.checkpoints.close();
+  }
+
   /** Signs the checkpoint of the current head (a decided block) and gossips the signature line. */
   signHead(): Promise<void> {
     return this.checkpoints.signHead();

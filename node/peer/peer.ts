@@ -457,6 +457,7 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
         // of running into its timeout; then the last catch-up step can finish before the store closes.
         await network.stop();
         await sync.idle().catch(() => undefined);
+        await ledger.close();
         await store.close();
       },
     };

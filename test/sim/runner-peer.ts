@@ -421,7 +421,7 @@ export class RunnerSimPeer {
   /**
    * Catch-up: the proposal and the certificate's precommits go through gossip (the driver may
    * decide through L49); if the height is still open after them, the verified block is applied
-   * the way the real peer's sync does (runner.applySynced, then caughtUp).
+   * the way the real peer's sync does (in the runner's queue by runner.applySyncedWith, then caughtUp).
    */
   private onDecision(p: Extract<Payload, { kind: 'decision' }>): void {
     if (p.height !== this.decidedTop + 1 || this.runner === null) return;
@@ -442,12 +442,15 @@ export class RunnerSimPeer {
     if (!ok.ok || !bytesEqual(this.opts.valueId(p.value), cert.valueId) || !isValidValue(p.height, p.value)) return;
     const runner = this.runner;
     this.pendingSync++;
-    void runner.applySynced(p.height, p.value, p.certificate).then((applied) => {
-      if (applied && this.runner === runner) {
-        if (this.env.tracing) this.env.trace(`n${this.node} SYNC h=${p.height} from certificate r=${cert.round}`);
-        void runner.caughtUp();
-      }
-      if (this.runner === runner) this.pendingSync--;
-    });
+    void runner
+      .applySyncedWith(p.height, () => Promise.resolve(this.apply(p.value, p.certificate, true)))
+      .then((r) => r !== null, () => false)
+      .then((applied) => {
+        if (applied && this.runner === runner) {
+          if (this.env.tracing) this.env.trace(`n${this.node} SYNC h=${p.height} from certificate r=${cert.round}`);
+          void runner.caughtUp();
+        }
+        if (this.runner === runner) this.pendingSync--;
+      });
   }
 }

@@ -45,6 +45,8 @@ export abstract class RunnerBase {
   protected readonly admission: HeightAdmission;
   protected readonly evidenceBudget: EvidenceBudget;
   protected stopped = false;
+  /** Gossip is taken only once start() has restored the driver and queued the WAL replay. */
+  protected accepting = false;
   protected halted: HaltCode | null = null;
   protected unsubscribeMempool: (() => void) | null = null;
   protected stats = { decided: 0, evidence: 0, rejected: {} as Record<string, number>, resent: 0, walSkipped: 0 };
@@ -319,6 +321,14 @@ export abstract class RunnerBase {
     }
   }
 
+  /** Writes started and not waited for (checkpoint signature, WAL prune): stop() waits for them. */
+  private readonly detached = new Set<Promise<void>>();
+
+  protected detach(p: Promise<void>): void {
+    this.detached.add(p);
+    void p.finally(() => this.detached.delete(p));
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     this.unsubscribeMempool?.();
@@ -327,5 +337,6 @@ export abstract class RunnerBase {
     for (const t of this.timers) this.clock.clearTimeout(t);
     this.timers.clear();
     await this.queue.catch(() => undefined);
+    await Promise.allSettled([...this.detached]);
   }
 }

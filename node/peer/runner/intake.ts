@@ -32,6 +32,9 @@ export abstract class RunnerIntake extends RunnerBase {
   /** A consensus message from gossip (already validated by validateGossip). */
   onGossip(envelope: Uint8Array): void {
     if (this.stopped || this.halted !== null) return;
+    // Before start() restored the driver and queued the WAL replay, a message could start the
+    // height on a driver that has not seen our own WAL records (others re-send while stuck).
+    if (!this.accepting) return this.count('NOT_STARTED');
     const data = openEnvelope(envelope);
     if (data === null) return;
     if (this.isCompact(data)) return this.onCompact(data, 0);
