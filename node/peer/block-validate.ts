@@ -96,7 +96,9 @@ export async function validateBlockAt(c: BlockRulesContext, bytes: Uint8Array, m
   if (h.treeSize !== appended.state.size) return failure('block_bad_tree_size', `treeSize ${h.treeSize}, expected ${appended.state.size}`);
   if (!bytesEqual(h.root, rootOf(appended.state))) return failure('block_bad_root', 'root does not match the log after appending the entries (RFC 9162 MTH)');
   // Client authorization at this height and the block's governance records, applied in order.
-  const gov = c.gov ? checkBlockGov(c.gov, entries, h.height, mode) : null;
+  // Entries checked in full (catch-up with verifyEntries) get the per-entry authorization at the
+  // block's own height too: inside a catch-up range the tracker still stands at the durable head.
+  const gov = c.gov ? checkBlockGov(c.gov, entries, h.height, verifyEntries ? 'proposal' : mode) : null;
   if (gov !== null && !gov.ok) return gov;
   // Not logged yet: by leaf hash and by (client, id). Reads LevelDB, hence async; the reads
   // are batched into multi-gets (Store.lookupLogged). A decided block skips this:

@@ -93,12 +93,22 @@ export async function applyRangeLocked(host: RangeHost, items: readonly SyncedBl
   const flush = async (): Promise<void> => {
     if (pending.length === 0) return;
     await host.store.applyBlocks(pending.map((p) => p.rec));
-    for (const p of pending) host.adopt(p.v, p.hash, p.root);
+    // Every durable block is adopted even if a 'block' listener throws on an earlier one: a head
+    // left behind the store would refuse every later block (NOT_NEXT_BLOCK).
+    let listenerError: unknown = null;
+    for (const p of pending) {
+      try {
+        host.adopt(p.v, p.hash, p.root);
+      } catch (e) {
+        listenerError ??= e;
+      }
+    }
     applied += pending.length;
     pending = [];
     edge = new Map();
     vHead = host.head();
     vRange = host.range();
+    if (listenerError !== null) throw listenerError;
   };
   for (const item of items) {
     const height = vHead.height + 1;
