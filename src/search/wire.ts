@@ -7,10 +7,10 @@
 //     "results": [ { "index": 17, "entry": "<base64 leaf bytes>", "proof": ["<base64 hash>", ...] } ],
 //     "covered": { "from": 0, "to": 123 }, "stop": "limit" | "budget" | "end",
 //     "next": "<cursor>"?, "plan": { "streams": ["actor"], "scan": false },
-//     "steps": [ ... ]?   (history only: src/search/diff.ts HistoryStep per result)
+//     "steps": [ ... ]?   (history only: src/search/history-budget.ts BudgetedStep per result)
 //   }
 import { fromBase64, fromUtf8, toBase64 } from '../encoding/bytes.js';
-import type { HistoryStep } from './diff.js';
+import type { BudgetedStep } from './history-budget.js';
 import type { SearchFilter } from './fields.js';
 import type { AnswerResult, SearchAnswer } from './verify.js';
 
@@ -29,7 +29,7 @@ export interface WirePage {
   stop: 'limit' | 'budget' | 'end';
   next?: string;
   plan: { streams: string[]; scan: boolean };
-  steps?: HistoryStep[];
+  steps?: BudgetedStep[];
 }
 
 /** A decoded page: a SearchAnswer (for verification) plus paging information. */
@@ -41,7 +41,7 @@ export interface DecodedPage extends SearchAnswer {
   stop: 'limit' | 'budget' | 'end';
   next?: string;
   plan: { streams: string[]; scan: boolean };
-  steps?: HistoryStep[];
+  steps?: BudgetedStep[];
 }
 
 /**
@@ -59,7 +59,7 @@ export function encodePage(p: {
   stop: 'limit' | 'budget' | 'end';
   next?: string;
   plan: { streams: string[]; scan: boolean };
-  steps?: HistoryStep[];
+  steps?: BudgetedStep[];
 }, base64: (b: Uint8Array) => string = toBase64): WirePage {
   const out: WirePage = {
     checkpoint: fromUtf8(p.checkpoint),
@@ -118,7 +118,7 @@ export function decodePage(json: unknown): { ok: true; page: DecodedPage } | { o
     plan: { streams: Array.isArray(plan?.streams) ? (plan.streams as unknown[]).filter((s): s is string => typeof s === 'string') : [], scan: plan?.scan === true },
   };
   if (typeof o.next === 'string') page.next = o.next;
-  if (Array.isArray(o.steps)) page.steps = o.steps as HistoryStep[];
+  if (Array.isArray(o.steps)) page.steps = o.steps as BudgetedStep[];
   return { ok: true, page };
 }
 
