@@ -69,6 +69,11 @@ export interface CheckpointHost {
   log?: (level: 'debug' | 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void;
   /** A new final checkpoint was stored. */
   onFinal(size: number, note: Uint8Array): void;
+  /**
+   * The final note's synced write failed, whichever signature completed the quorum (ours, a
+   * received line, an adopted note): the store cannot keep what finality needs; the owner halts.
+   */
+  onStoreFailed?(error: Error): void;
   stats: CheckpointStats;
 }
 
@@ -355,6 +360,10 @@ export class Checkpoints {
     this.finalizing = { size, done };
     try {
       await done;
+    } catch (e) {
+      // Reported once, by the writer (lines waiting on the same write only see the rejection).
+      if (!this.closed) this.h.onStoreFailed?.(e as Error);
+      throw e;
     } finally {
       if (this.finalizing?.done === done) this.finalizing = null;
     }

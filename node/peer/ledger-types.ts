@@ -27,6 +27,8 @@ export interface AppliedInfo {
 export interface LedgerEvents {
   block: [AppliedInfo];
   final: [{ treeSize: number; note: Uint8Array }];
+  /** A final checkpoint note could not be written (the store failed): the peer fail-stops. */
+  storeFailed: [Error];
 }
 
 export interface LedgerOptions {

@@ -112,6 +112,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       ...(opts.publishCheckpointSig ? { publish: opts.publishCheckpointSig } : {}),
       ...(opts.log ? { log: opts.log } : {}),
       onFinal: (treeSize, note) => this.emit('final', { treeSize, note }),
+      onStoreFailed: (error) => this.emit('storeFailed', error),
       stats: this.stats,
     });
     // Registered first, so the body of a new head is known before anyone else hears of it.

@@ -323,6 +323,8 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
     await sync.serve();
     // Connections follow the validator set, re-evaluated after every applied block.
     const membership = followMembership({ network, gov, ledger, view: setView, addressBook, log: logFn });
+    // A final checkpoint note that cannot be written halts consensus whichever path wrote it.
+    ledger.on('storeFailed', (e) => runner.storeFailed(`final checkpoint not stored: ${e.message}`));
     await runner.start();
     // A (re)connected peer missed what we sent while it was away.
     // (after a moment: its topic subscriptions reach us just after the connection opens).

@@ -143,4 +143,19 @@ describe('checkpoint writes on the way to final', () => {
     expect(spy).toHaveBeenCalledTimes(3);
     expect((decodeCheckpointSig(ns[1]!.sigs.at(-1)!) as { size: number }).size).toBe(5);
   });
+  it('a final note the store cannot write is reported (storeFailed) when a received line completes the quorum, and nothing becomes final', async () => {
+    const ns = await network([1, 2], 'cfw-f');
+    const n0 = ns[0]!;
+    const put = n0.store.putCheckpoint;
+    n0.store.putCheckpoint = (size, note, final) => (final ? Promise.reject(new Error('disk failed (test)')) : put(size, note, final));
+    const failed: string[] = [];
+    n0.ledger.on('storeFailed', (e) => failed.push(e.message));
+    await n0.ledger.signHead();
+    expect(await deliver(n0, ns[1]!.sigs.at(-1)!, orgs[1]!.peerId)).toBe('accept');
+    expect(failed).toEqual([]);
+    // The third signature (quorum 3 of 4) arrives by gossip: its final write fails.
+    await expect(deliver(n0, ns[2]!.sigs.at(-1)!, orgs[2]!.peerId)).rejects.toThrow('disk failed (test)');
+    expect(failed).toEqual(['disk failed (test)']);
+    expect(n0.ledger.finalSize()).toBe(0);
+  });
 });

@@ -104,4 +104,16 @@ describe('consensus runner: nothing but the applied block between two heights', 
     expect(s.runner.status()).toMatchObject({ haltCode: 'STORE_FAILED', decided: 1 });
     expect(s.ledger.height).toBe(4);
   });
+  it('a store failure reported from outside the runner (the final checkpoint note) halts STORE_FAILED; after stop() it is ignored', async () => {
+    const a = await startRunner(closed, { ledger: new TestLedger() });
+    a.runner.storeFailed('final checkpoint not stored: disk failed (test)');
+    expect(a.runner.status()).toMatchObject({ halted: true, haltCode: 'STORE_FAILED' });
+    expect(a.halts.map((h) => h.code)).toEqual(['STORE_FAILED']);
+
+    const b = await startRunner(closed, { ledger: new TestLedger() });
+    await b.runner.stop();
+    b.runner.storeFailed('store closed (test)');
+    expect(b.runner.status().halted).toBe(false);
+    expect(b.halts).toEqual([]);
+  });
 });

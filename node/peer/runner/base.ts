@@ -321,6 +321,12 @@ export abstract class RunnerBase {
     }
   }
 
+  /** A durable write consensus relies on failed outside the runner (the final checkpoint note): fail-stop. */
+  storeFailed(message: string): void {
+    if (this.stopped) return;
+    this.halt('STORE_FAILED', message);
+  }
+
   /** Writes started and not waited for (checkpoint signature, WAL prune): stop() waits for them. */
   private readonly detached = new Set<Promise<void>>();
 
