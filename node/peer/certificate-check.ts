@@ -11,6 +11,9 @@ import { peekBlockHeader } from './block-rules.js';
 import { failure, type PeerFailure } from './errors.js';
 import type { ValidatorSets } from './validator-sets.js';
 
+/** A verified certificate, with the block hash computed to check it (callers reuse it: no second hash). */
+export type CertificateCheck = { ok: true; certificate: CommitCertificate; hash: Uint8Array } | PeerFailure;
+
 /** Verifies `certBytes` for `blockBytes` at `height`, with the set of that height (head = our head height). */
 export function verifyBlockCertificate(
   sets: Pick<ValidatorSets, 'known' | 'view'>,
@@ -19,12 +22,13 @@ export function verifyBlockCertificate(
   height: number,
   blockBytes: Uint8Array,
   certBytes: Uint8Array,
-): { ok: true; certificate: CommitCertificate } | PeerFailure {
+): CertificateCheck {
   const d = decodeCertificate(certBytes);
   if (!d.ok) return failure('sync_bad_certificate', `${d.code}: ${d.message}`);
   const c = d.certificate;
   if (c.height !== height) return failure('sync_bad_certificate', `certificate is for height ${c.height}, block is ${height}`);
-  if (!bytesEqual(c.valueId, blockHash(blockBytes))) return failure('sync_bad_certificate', 'certificate value id is not the block hash');
+  const hash = blockHash(blockBytes);
+  if (!bytesEqual(c.valueId, hash)) return failure('sync_bad_certificate', 'certificate value id is not the block hash');
   // Attribution (cheap, before the signatures): consensus only decides in round r a block that
   // names the proposer of some round r' <= r (the round that first proposed it fresh).
   const hp = peekBlockHeader(blockBytes);
@@ -38,5 +42,5 @@ export function verifyBlockCertificate(
   }
   const r = verifyCommitCertificate(c, set.validators, origin, nodeVerifier);
   if (!r.ok) return failure('sync_bad_certificate', `${r.code}: ${r.message}`);
-  return { ok: true, certificate: c };
+  return { ok: true, certificate: c, hash };
 }

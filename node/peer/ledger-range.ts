@@ -15,7 +15,6 @@
 import { tileWritesForAppend, encodeState, rootOf, type CompactRange, type TileId, HASH_BYTES, TILE_WIDTH } from '../../src/merkle/index.js';
 import type { AppliedBlock, Store } from '../storage/store.js';
 import { MAX_BLOCKS_PER_APPLY } from '../storage/block-apply.js';
-import { blockHash } from './block.js';
 import { validateBlockAt, type BlockRulesContext, type ValidatedBlock } from './block-validate.js';
 import { verifyBlockCertificate } from './certificate-check.js';
 import type { PeerFailure } from './errors.js';
@@ -26,6 +25,21 @@ import type { ValidatorSets } from './validator-sets.js';
 export interface SyncedBlock {
   block: Uint8Array;
   certificate: Uint8Array;
+  /** This block's certificate, already verified by the caller (sync checks a response's first block before pipelining). */
+  verified?: VerifiedBlock;
+}
+
+/**
+ * A certificate verdict handed to the range so it is not verified twice: taken only for exactly
+ * the height it was verified at and the very byte arrays it was verified over (same objects);
+ * anything else is verified again. Sets are final once known, so the verdict does not age.
+ */
+export interface VerifiedBlock {
+  height: number;
+  block: Uint8Array;
+  certificate: Uint8Array;
+  /** The block hash computed during verification. */
+  hash: Uint8Array;
 }
 
 /** Blocks applied from the start of the range (all durable); `failure` names why the next one was not. */
@@ -112,7 +126,11 @@ export async function applyRangeLocked(host: RangeHost, items: readonly SyncedBl
   };
   for (const item of items) {
     const height = vHead.height + 1;
-    const c = verifyBlockCertificate(sets, host.origin, vHead.height, height, item.block, item.certificate);
+    const pre = item.verified;
+    const c =
+      pre !== undefined && pre.height === height && pre.block === item.block && pre.certificate === item.certificate
+        ? { ok: true as const, hash: pre.hash }
+        : verifyBlockCertificate(sets, host.origin, vHead.height, height, item.block, item.certificate);
     if (!c.ok) {
       await flush();
       return { applied, failure: c };
@@ -132,7 +150,7 @@ export async function applyRangeLocked(host: RangeHost, items: readonly SyncedBl
       vRange = host.range();
       continue;
     }
-    const hash = blockHash(item.block);
+    const hash = c.hash; // computed by the certificate check
     const root = rootOf(v.appended.state);
     const tiles = await tileWritesForAppend(reader, vRange.size, v.appended.state.size, v.appended.stored);
     for (const t of tiles) {

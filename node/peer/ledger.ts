@@ -402,7 +402,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   }
 
   /** Verifies a commit certificate for block bytes at a height (catch-up): see certificate-check.ts. */
-  verifyCertificate(height: number, blockBytes: Uint8Array, certBytes: Uint8Array): { ok: true; certificate: CommitCertificate } | PeerFailure {
+  verifyCertificate(height: number, blockBytes: Uint8Array, certBytes: Uint8Array): { ok: true; certificate: CommitCertificate; hash: Uint8Array } | PeerFailure {
     return verifyBlockCertificate(this.validatorSets, this.opts.genesis.origin, this.head.height, height, blockBytes, certBytes);
   }
   /** Whether catch-up verifies client signatures (the syncVerifyClientSignatures it was opened with). */

@@ -316,7 +316,10 @@ export class Syncer {
         const next = from + res.blocks.length;
         if (res.peerHeight >= next) prefetch = { peer, from: next, res: fetchFrom(peer, next) };
         // The response as one range (Ledger.applyRange: all verified, then one synced batch, then reported).
-        const r: RangeResult | null = await this.runner.applySyncedWith(from, () => this.ledger.applyRange(res.blocks)).catch((e: Error) => {
+        // The first block's verdict goes with it (bound to height `from` and these bytes): verified once.
+        const b0 = res.blocks[0]!;
+        const items = [{ ...b0, verified: { height: from, block: b0.block, certificate: b0.certificate, hash: first.hash } }, ...res.blocks.slice(1)];
+        const r: RangeResult | null = await this.runner.applySyncedWith(from, () => this.ledger.applyRange(items)).catch((e: Error) => {
           this.log('warn', 'catch-up range did not apply', { from, error: e.message });
           return { applied: Math.max(0, this.ledger.getHead().height - from + 1), failure: null };
         });

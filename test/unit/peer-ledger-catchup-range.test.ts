@@ -3,7 +3,7 @@
 // synced store batch per range; 'block' is emitted for each block only once the batch holding it
 // is durable, in height order; a block whose certificate fails ends the range: the blocks before
 // it are applied (durable, emitted), nothing after it is.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { AppliedBlock, Store } from '../../node/storage/store.js';
 import { Ledger, type AppliedInfo } from '../../node/peer/ledger.js';
 import { Mempool } from '../../node/peer/mempool.js';
@@ -12,6 +12,18 @@ import { blockHash } from '../../node/peer/block.js';
 import { toHex } from '../../src/encoding/bytes.js';
 import { ledgerNetwork } from './support/ledger-fixture.js';
 import { makeEntries } from '../peer-support/cluster.js';
+
+// Counts the expensive per-block work (commit certificate verifications, block hashes): the real
+// functions, wrapped.
+const work = vi.hoisted(() => ({ certs: 0, hashes: 0 }));
+vi.mock('../../src/consensus/index.js', async (load) => {
+  const m = await load<typeof import('../../src/consensus/index.js')>();
+  return { ...m, verifyCommitCertificate: (...a: Parameters<typeof m.verifyCommitCertificate>) => (work.certs++, m.verifyCommitCertificate(...a)) };
+});
+vi.mock('../../node/peer/block.js', async (load) => {
+  const m = await load<typeof import('../../node/peer/block.js')>();
+  return { ...m, blockHash: (b: Uint8Array) => (work.hashes++, m.blockHash(b)) };
+});
 
 const { orgs, clients, genesis, newStore, realCert } = await ledgerNetwork('lr');
 
@@ -95,5 +107,40 @@ describe('ledger applyRange (catch-up by range)', () => {
     expect(c.store.head()?.height).toBe(1);
     expect(c.writes).toEqual([1]);
     expect(c.emitted.map((e) => e.info.height)).toEqual([1]);
+  });
+
+  it('verifies each certificate and hashes each block once, the first block\'s check (done before pipelining) included', async () => {
+    const blocks = await chain(8, 2);
+    const c = await catcher();
+    work.certs = 0;
+    work.hashes = 0;
+    // As catch-up does: the response's first block is checked before the next request is sent,
+    // and that verdict is handed to the range (bound to that height and those bytes).
+    const first = c.ledger.verifyCertificate(1, blocks[0]!.block, blocks[0]!.certificate);
+    if (!first.ok) throw new Error(first.message);
+    const items = [{ ...blocks[0]!, verified: { height: 1, block: blocks[0]!.block, certificate: blocks[0]!.certificate, hash: first.hash } }, ...blocks.slice(1)];
+    expect(await c.ledger.applyRange(items)).toEqual({ applied: 8, failure: null });
+    expect(work.certs).toBe(8);
+    expect(work.hashes).toBe(8);
+    expect(toHex(c.store.head()!.blockHash)).toBe(toHex(blockHash(blocks[7]!.block)));
+  });
+
+  it('does not take a verdict given for other bytes or another height: that block is verified itself', async () => {
+    const blocks = await chain(3, 2);
+    const c = await catcher();
+    const ok = c.ledger.verifyCertificate(1, blocks[0]!.block, blocks[0]!.certificate);
+    if (!ok.ok) throw new Error(ok.message);
+    const verdict = { height: 1, block: blocks[0]!.block, certificate: blocks[0]!.certificate, hash: ok.hash };
+    // Block 2 with a forged certificate, carrying block 1's verdict: still refused.
+    const forged = { block: blocks[1]!.block, certificate: blocks[0]!.certificate, verified: verdict };
+    const r = await c.ledger.applyRange([blocks[0]!, forged]);
+    expect(r.applied).toBe(1);
+    expect(r.failure?.code).toBe('sync_bad_certificate');
+    // A verdict for height 1 offered at height 2 (same bytes) is not taken either.
+    const shifted = { ...blocks[1]!, verified: { ...verdict, block: blocks[1]!.block, certificate: blocks[0]!.certificate } };
+    work.certs = 0;
+    expect((await c.ledger.applyRange([shifted, blocks[2]!])).applied).toBe(2);
+    expect(work.certs).toBe(2);
+    expect(c.store.head()?.height).toBe(3);
   });
 });
