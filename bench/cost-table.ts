@@ -1,6 +1,7 @@
 // The table bench:cost prints: per configuration the highest rate that kept up and its costs per
 // entry per peer, then the same costs at one equal offered rate for every n (--equal-rate), the
-// growth of those against the smallest n, and the etcd reference.
+// growth of those against the smallest n, the same at one equal block size (--equal-block), and
+// the etcd reference.
 import type { CostRow, CostStep } from './cost.js';
 import type { EtcdPhaseResult } from './etcd.js';
 import type { machine } from './run.js';
@@ -9,7 +10,7 @@ function fmt(x: number | undefined, digits = 0): string {
   return x === undefined || !Number.isFinite(x) ? '-' : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
 
-export function formatCostTable(r: { rows: CostRow[]; etcd: EtcdPhaseResult; startedAt: string; elapsedS: number; machine: ReturnType<typeof machine>; options?: { equalRate?: number } }): string {
+export function formatCostTable(r: { rows: CostRow[]; etcd: EtcdPhaseResult; startedAt: string; elapsedS: number; machine: ReturnType<typeof machine>; options?: { equalRate?: number; equalBlock?: number } }): string {
   // The equal-rate columns: the same offered rate for every n, so blocks of the same size.
   const eq = r.options?.equalRate ?? r.rows.find((x) => x.equal != null)?.equal?.offeredRate ?? 0;
   const equalHead = eq > 0 ? [`@${fmt(eq)}/s CPU ms/entry/peer`, `@${fmt(eq)}/s wire B/entry/peer`, `@${fmt(eq)}/s entries/block`] : [];
@@ -31,6 +32,7 @@ export function formatCostTable(r: { rows: CostRow[]; etcd: EtcdPhaseResult; sta
   const out = [`Cairn cost by organizations and entry size (${r.startedAt}, ${r.elapsedS} s; ${m.cpuModel}, ${m.cores} cores, Node ${m.node}, commit ${m.commit})`, row(head), ...lines.map(row)];
   for (const x of r.rows) out.push(`  n=${x.orgs} ${x.entryBytes} B steps (offered->finalized/s): ${x.steps.map((t) => `${fmt(t.offeredRate)}->${fmt(t.finalizedPerSec)}${t.keepsUp ? '' : '✗'}`).join(', ')}`);
   if (eq > 0) out.push(...equalGrowth(r.rows));
+  if (r.rows.some((x) => x.equalBlock != null)) out.push(...equalBlockLines(r.rows));
   const e = r.etcd;
   if (e.skipped) out.push(`etcd: ${e.reason}`);
   else out.push(`etcd (${e.members} members, ${e.version}): ${fmt(e.maxPutsPerSec)} committed puts/s (${e.valueBytes}-byte values, ${e.batch} puts per txn); Cairn n=4 ${e.valueBytes} B: ${fmt(r.rows.find((x) => x.orgs === 4 && x.entryBytes === e.valueBytes)?.at?.finalizedPerSec)}/s`);
@@ -56,6 +58,36 @@ export function equalGrowth(rows: CostRow[]): string[] {
     const ratio = (a: number, z: number) => (Number.isFinite(a) && Number.isFinite(z) && z > 0 ? `${fmt(a / z, 2)}×` : '-');
     const parts = rs.slice(1).map((x) => `n=${x.orgs} CPU ${ratio(x.equal!.cpuMsPerEntryPerPeer, base.equal!.cpuMsPerEntryPerPeer)}, wire ${ratio(x.equal!.wireBytesPerEntryPerPeer, base.equal!.wireBytesPerEntryPerPeer)}`);
     out.push(`  equal rate ${fmt(base.equal!.offeredRate)}/s, ${b} B, per peer against n=${base.orgs}: ${parts.join('; ')}`);
+  }
+  return out;
+}
+
+/**
+ * The equal-block-size steps: per configuration the step closest to the target block size (its
+ * rate, entries/block and costs), then per entry size each n's CPU and wire cost per peer as a
+ * multiple of the smallest n's, at (about) the same entries per block.
+ */
+export function equalBlockLines(rows: CostRow[]): string[] {
+  const out: string[] = [];
+  for (const x of rows) {
+    const e = x.equalBlock;
+    if (e == null) continue;
+    const s = e.step;
+    const tries = e.steps.map((t) => `${fmt(t.offeredRate)}/s->${fmt(t.entriesPerBlock, 1)}${t.keepsUp ? '' : '✗'}`).join(', ');
+    if (s === null) out.push(`  n=${x.orgs} ${x.entryBytes} B equal block ~${e.target}: ${e.skipped ?? 'no step'}`);
+    else out.push(`  n=${x.orgs} ${x.entryBytes} B equal block ~${e.target}: offered ${fmt(s.offeredRate)} -> ${fmt(s.finalizedPerSec)}/s, ${fmt(s.entriesPerBlock, 1)} entries/block, ${fmt(s.cpuMsPerEntryPerPeer, 3)} CPU ms/entry/peer, ${fmt(s.wireBytesPerEntryPerPeer)} wire B/entry/peer${s.keepsUp ? '' : ' ✗'} (steps, rate->entries/block: ${tries})`);
+  }
+  for (const b of [...new Set(rows.map((x) => x.entryBytes))]) {
+    const rs = rows.filter((x) => x.entryBytes === b && x.equalBlock?.step != null).sort((x, y) => x.orgs - y.orgs);
+    const base = rs[0];
+    if (base === undefined || rs.length < 2) continue;
+    const bs = base.equalBlock!.step!;
+    const ratio = (a: number, z: number) => (Number.isFinite(a) && Number.isFinite(z) && z > 0 ? `${fmt(a / z, 2)}×` : '-');
+    const parts = rs.slice(1).map((x) => {
+      const s = x.equalBlock!.step!;
+      return `n=${x.orgs} CPU ${ratio(s.cpuMsPerEntryPerPeer, bs.cpuMsPerEntryPerPeer)}, wire ${ratio(s.wireBytesPerEntryPerPeer, bs.wireBytesPerEntryPerPeer)} (${fmt(s.entriesPerBlock, 1)} vs ${fmt(bs.entriesPerBlock, 1)} entries/block)`;
+    });
+    out.push(`  equal block size ~${base.equalBlock!.target} entries, ${b} B: per peer against n=${base.orgs}: ${parts.join('; ')}`);
   }
   return out;
 }

@@ -8,13 +8,16 @@
 // instead of the ladder: the same offered rate for every n, to compare per-peer cost directly.
 // After the ladder, one more step at an equal offered rate for every n (`--equal-rate R`, default
 // 60/s, which every n keeps up with): at its own maximum a larger n decides smaller blocks, which
-// inflates its per-entry cost; at one equal rate the per-peer costs of different n compare fairly.
+// inflates its per-entry cost. Then a few steps steered to an equal block size for every n
+// (`--equal-block B`, default 40 entries per block; bench/cost-equal-block.ts): votes and checkpoint
+// signatures are per block, so only at one block size does per-peer cost per entry show what n adds.
 // Then, when an `etcd` binary is on PATH, the same load shape against a 4-member etcd
 // (bench/etcd.ts). Bounded: ~10 minutes on 2 cores for the default 3 × 2 configurations.
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseMetrics } from './counters.js';
+import { equalBlockSearch, type EqualBlockResult } from './cost-equal-block.js';
 import { formatCostTable } from './cost-table.js';
 import { runEtcdPhase, type EtcdPhaseResult } from './etcd.js';
 import { BenchHttp } from './http.js';
@@ -28,7 +31,7 @@ import { benchLogger, exitOnSignal, settle, sleep, waitConnected } from './settl
 import { climbLadder, stepReport, type StepReport } from './step.js';
 import { round } from './stats.js';
 
-const USAGE = `usage: bench:cost [--orgs 4,7,10] [--entry-bytes 300,1024] [--step-s 6] [--rate R] [--equal-rate R|0] [--profile] [--etcd auto|off] [--out FILE]`;
+const USAGE = `usage: bench:cost [--orgs 4,7,10] [--entry-bytes 300,1024] [--step-s 6] [--rate R] [--equal-rate R|0] [--equal-block B|0] [--profile] [--etcd auto|off] [--out FILE]`;
 
 export interface CostOptions {
   orgs: number[];
@@ -39,6 +42,8 @@ export interface CostOptions {
   rate: number | null;
   /** One more step per configuration at this offered rate, equal for every n (0: none). */
   equalRate: number;
+  /** Entries per block the equal-block-size steps aim at, the same for every n (0: none). */
+  equalBlock: number;
   /** V8 CPU profile of the first peer of each configuration (summarised into the result). */
   profile: boolean;
   etcd: 'auto' | 'off';
@@ -49,6 +54,8 @@ export interface CostOptions {
 const LADDER_UP_MAX = 5;
 /** Offered rate of the equal-rate step: well under what n = 10 keeps up with on 2 cores. */
 const EQUAL_RATE_DEFAULT = 60;
+/** Entries per block of the equal-block-size step: a block size every default n reaches under its own maximum. */
+const EQUAL_BLOCK_DEFAULT = 40;
 /** Lowest offered rate the ladder goes down to (entries/s). */
 const RATE_FLOOR = 25;
 /** First offered rate for 4 organizations and 300-byte entries; scaled by 4/n and by size. */
@@ -66,7 +73,7 @@ function list(v: string, name: string, min: number, max: number): number[] {
 }
 
 export function parseCostArgs(argv: string[]): CostOptions {
-  const o: CostOptions = { orgs: [4, 7, 10], entryBytes: [300, 1024], stepS: 6, rate: null, equalRate: EQUAL_RATE_DEFAULT, profile: false, etcd: 'auto', out: null };
+  const o: CostOptions = { orgs: [4, 7, 10], entryBytes: [300, 1024], stepS: 6, rate: null, equalRate: EQUAL_RATE_DEFAULT, equalBlock: EQUAL_BLOCK_DEFAULT, profile: false, etcd: 'auto', out: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const v = (): string => {
@@ -91,6 +98,12 @@ export function parseCostArgs(argv: string[]): CostOptions {
         const r = list(v(), '--equal-rate', 0, 100_000)[0]!;
         if (r !== 0 && r < 10) throw new Error(`--equal-rate must be 0 (none) or at least 10\n${USAGE}`);
         o.equalRate = r;
+        break;
+      }
+      case '--equal-block': {
+        const b = list(v(), '--equal-block', 0, 100_000)[0]!;
+        if (b !== 0 && b < 2) throw new Error(`--equal-block must be 0 (none) or at least 2\n${USAGE}`);
+        o.equalBlock = b;
         break;
       }
       case '--profile':
@@ -172,6 +185,11 @@ export interface CostRow {
   steps: CostStep[];
   /** The step at the equal offered rate (--equal-rate), the same for every n; null when turned off. */
   equal: CostStep | null;
+  /**
+   * Steps steered to --equal-block entries per block (rate within [ladder floor, this row's highest
+   * rate that kept up]); `step` is the one closest to the target. Null when turned off.
+   */
+  equalBlock?: (EqualBlockResult<CostStep> & { skipped?: string }) | null;
   loadAverage: { start: number; end: number };
   profile?: unknown;
 }
@@ -228,6 +246,14 @@ async function measureConfig(o: CostOptions, n: number, entryBytes: number, http
       steps.push(...l.steps);
     }
     const equal = o.equalRate > 0 ? await run('equal', o.equalRate, stepMs) : null;
+    let equalBlock: CostRow['equalBlock'] = null;
+    if (o.equalBlock > 0) {
+      // Entries/block of the best step seeds the first guess; no step kept up: nothing to bound the rate by.
+      if (at === null || !at.keepsUp) equalBlock = { target: o.equalBlock, step: null, steps: [], skipped: 'no step kept up' };
+      else equalBlock = await equalBlockSearch({ target: o.equalBlock, max: at.offeredRate, floor: RATE_FLOOR, hint: at }, (id, rate) => run(id, rate, stepMs));
+      const b = equalBlock.step;
+      if (b !== null) log(`n=${n} ${entryBytes} B equal block ~${o.equalBlock}: kept offered ${round(b.offeredRate)}/s, ${b.entriesPerBlock} entries/block (${equalBlock.steps.length} steps)`);
+    }
     let profile: unknown;
     await pool.close();
     pool = null;
@@ -237,7 +263,7 @@ async function measureConfig(o: CostOptions, n: number, entryBytes: number, http
       const f = (await readdir(profDir)).find((x) => x.endsWith('.cpuprofile'));
       if (f !== undefined) profile = await summarizeProfile(join(profDir, f), 25);
     }
-    return { orgs: n, entryBytes, at, steps, equal, loadAverage: { start: loadStart, end: round(os.loadavg()[0]!, 2) }, ...(profile === undefined ? {} : { profile }) };
+    return { orgs: n, entryBytes, at, steps, equal, equalBlock, loadAverage: { start: loadStart, end: round(os.loadavg()[0]!, 2) }, ...(profile === undefined ? {} : { profile }) };
   } finally {
     pool?.kill();
     killAllPeers();

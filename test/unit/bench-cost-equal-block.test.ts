@@ -1,0 +1,57 @@
+// bench:cost's equal-block-size search: rates steered by entries/block, clamped to the ladder floor
+// and the configuration's own highest rate that kept up, the closest step kept (no network: the
+// steps are a model where entries/block = rate × height duration).
+import { describe, expect, it } from 'vitest';
+import { equalBlockSearch, EQUAL_BLOCK_STEPS_MAX, type BlockStep } from '../../bench/cost-equal-block.js';
+import { equalBlockLines } from '../../bench/cost-table.js';
+import { parseCostArgs, type CostRow, type CostStep } from '../../bench/cost.js';
+
+/** A configuration whose height lasts `heightS` at any rate (plus `bias` entries per block). */
+const model = (heightS: number, bias = 0) => {
+  const rates: number[] = [];
+  const run = async (_id: string, rate: number): Promise<BlockStep> => {
+    rates.push(rate);
+    return { offeredRate: rate, keepsUp: true, entriesPerBlock: rate * heightS + bias };
+  };
+  return { rates, run };
+};
+
+describe('bench:cost equal block size', () => {
+  it('defaults to 40 entries per block; 0 turns it off; 1 is refused', () => {
+    expect(parseCostArgs([]).equalBlock).toBe(40);
+    expect(parseCostArgs(['--equal-block', '0']).equalBlock).toBe(0);
+    expect(() => parseCostArgs(['--equal-block', '1'])).toThrow(/--equal-block/);
+  });
+
+  it('lands on the target in one step when entries/block is proportional to the rate', async () => {
+    const m = model(0.5);
+    const r = await equalBlockSearch({ target: 40, max: 300, floor: 25, hint: { offeredRate: 200, keepsUp: true, entriesPerBlock: 100 } }, m.run);
+    expect(m.rates).toEqual([80]);
+    expect(r.step?.entriesPerBlock).toBe(40);
+  });
+
+  it('corrects a biased guess and keeps the closest of at most 3 steps', async () => {
+    const m = model(0.5, 30);
+    const r = await equalBlockSearch({ target: 40, max: 300, floor: 10, hint: { offeredRate: 200, keepsUp: true, entriesPerBlock: 100 } }, m.run);
+    expect(m.rates.length).toBeLessThanOrEqual(EQUAL_BLOCK_STEPS_MAX);
+    expect(Math.abs(r.step!.entriesPerBlock - 40)).toBe(Math.min(...r.steps.map((s) => Math.abs(s.entriesPerBlock - 40))));
+  });
+
+  it('never offers more than the highest rate that kept up, nor less than the floor', async () => {
+    const slow = model(0.1); // 40 entries/block would need 400/s
+    const r = await equalBlockSearch({ target: 40, max: 120, floor: 25, hint: { offeredRate: 120, keepsUp: true, entriesPerBlock: 12 } }, slow.run);
+    expect(slow.rates).toEqual([120]); // clamped, and a repeat of the same rate is not run again
+    expect(r.step?.entriesPerBlock).toBe(12);
+    const fast = model(4); // 40 entries/block would need 10/s
+    await equalBlockSearch({ target: 40, max: 300, floor: 25, hint: { offeredRate: 100, keepsUp: true, entriesPerBlock: 400 } }, fast.run);
+    expect(fast.rates).toEqual([25]);
+  });
+
+  it('states each n against the smallest n at the equal block size', () => {
+    const s = (cpu: number, wire: number, epb: number): CostStep => ({ offeredRate: 60, finalizedPerSec: 60, final: 360, keepsUp: true, why: '', p50Ms: 100, p99Ms: 300, cpuMsPerEntryPerPeer: cpu, wireBytesPerEntryPerPeer: wire, writeSyscallsPerEntryPerPeer: 2, entriesPerBlock: epb });
+    const row = (orgs: number, step: CostStep): CostRow => ({ orgs, entryBytes: 300, at: null, steps: [], equal: null, equalBlock: { target: 40, step, steps: [step] }, loadAverage: { start: 1, end: 1 } });
+    const lines = equalBlockLines([row(7, s(2.6, 1500, 38)), row(4, s(2, 1000, 41))]);
+    expect(lines.at(-1)).toBe('  equal block size ~40 entries, 300 B: per peer against n=4: n=7 CPU 1.30×, wire 1.50× (38.0 vs 41.0 entries/block)');
+    expect(lines[0]).toContain('n=7 300 B equal block ~40: offered 60 -> 60/s, 38.0 entries/block');
+  });
+});
