@@ -34,8 +34,8 @@ export function blockMiss(s: BlockStep, target: number): number {
 /**
  * Entries per block is roughly the offered rate × the duration of a height, so the next rate is
  * r × target / measured, clamped to [floor, max] (max: the configuration's own highest rate that
- * kept up, so the step measures cost, not a backlog). `hint` is a step already run (the ladder's
- * best) whose entries/block gives the first guess. Stops after EQUAL_BLOCK_STEPS_MAX steps, when
+ * kept up, so the step measures cost, not a backlog). `hint` is a step already run (the closest
+ * to the target) whose entries/block gives the first guess. Stops after EQUAL_BLOCK_STEPS_MAX steps, when
  * a step lands within the tolerance, or when the clamped rate would repeat the last one (the
  * target lies beyond what this configuration can do at a rate it keeps up with).
  */

@@ -17,7 +17,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseMetrics } from './counters.js';
-import { equalBlockSearch, type EqualBlockResult } from './cost-equal-block.js';
+import { blockMiss, equalBlockSearch, type EqualBlockResult } from './cost-equal-block.js';
 import { formatCostTable } from './cost-table.js';
 import { runEtcdPhase, type EtcdPhaseResult } from './etcd.js';
 import { BenchHttp } from './http.js';
@@ -248,9 +248,12 @@ async function measureConfig(o: CostOptions, n: number, entryBytes: number, http
     const equal = o.equalRate > 0 ? await run('equal', o.equalRate, stepMs) : null;
     let equalBlock: CostRow['equalBlock'] = null;
     if (o.equalBlock > 0) {
-      // Entries/block of the best step seeds the first guess; no step kept up: nothing to bound the rate by.
-      if (at === null || !at.keepsUp) equalBlock = { target: o.equalBlock, step: null, steps: [], skipped: 'no step kept up' };
-      else equalBlock = await equalBlockSearch({ target: o.equalBlock, max: at.offeredRate, floor: RATE_FLOOR, hint: at }, (id, rate) => run(id, rate, stepMs));
+      // The step already run (ladder or equal rate) closest to the target seeds the first guess;
+      // no step kept up: nothing to bound the rate by.
+      const seen = [...steps, ...(equal === null ? [] : [equal])].filter((s) => s.keepsUp && blockMiss(s, o.equalBlock) < Infinity);
+      const hint = seen.reduce<CostStep | null>((h, s) => (h === null || blockMiss(s, o.equalBlock) < blockMiss(h, o.equalBlock) ? s : h), null);
+      if (at === null || !at.keepsUp || hint === null) equalBlock = { target: o.equalBlock, step: null, steps: [], skipped: 'no step kept up' };
+      else equalBlock = await equalBlockSearch({ target: o.equalBlock, max: at.offeredRate, floor: RATE_FLOOR, hint }, (id, rate) => run(id, rate, stepMs));
       const b = equalBlock.step;
       if (b !== null) log(`n=${n} ${entryBytes} B equal block ~${o.equalBlock}: kept offered ${round(b.offeredRate)}/s, ${b.entriesPerBlock} entries/block (${equalBlock.steps.length} steps)`);
     }
