@@ -33,7 +33,7 @@ export function blockMiss(s: BlockStep, target: number): number {
 
 /**
  * Entries per block is roughly the offered rate × the duration of a height, so the next rate is
- * r × target / measured, clamped to [floor, max] (max: the configuration's own highest rate that
+ * about r × target / measured (refined by the fit below), clamped to [floor, max] (max: the configuration's own highest rate that
  * kept up, so the step measures cost, not a backlog). `hint` is a step already run (the closest
  * to the target) whose entries/block gives the first guess. Stops after EQUAL_BLOCK_STEPS_MAX steps, when
  * a step lands within the tolerance, or when the clamped rate would repeat the last one (the
@@ -45,14 +45,28 @@ export async function equalBlockSearch<S extends BlockStep>(
 ): Promise<EqualBlockResult<S>> {
   const lo = Math.min(o.floor, o.max);
   const clamp = (r: number) => Math.min(o.max, Math.max(lo, r));
-  const next = (s: BlockStep) => (Number.isFinite(s.entriesPerBlock) && s.entriesPerBlock > 0 ? clamp((s.offeredRate * o.target) / s.entriesPerBlock) : null);
+  // Heights also lengthen with load, so entries/block grows faster than the rate: fit
+  // entries/block = c × rate^k through the two measured steps nearest the target (one below and
+  // one above it when there are), k bounded to [0.5, 3]; with one step, k = 1 (proportional).
+  const measured: BlockStep[] = [];
+  const next = (): number | null => {
+    const m = measured.filter((s) => blockMiss(s, o.target) < Infinity).sort((x, y) => blockMiss(x, o.target) - blockMiss(y, o.target));
+    const ref = m[0];
+    if (ref === undefined) return null;
+    const other = m.find((s) => s !== ref && (s.entriesPerBlock < o.target) !== (ref.entriesPerBlock < o.target)) ?? m[1];
+    let k = other === undefined ? NaN : Math.log(other.entriesPerBlock / ref.entriesPerBlock) / Math.log(other.offeredRate / ref.offeredRate);
+    k = Number.isFinite(k) ? Math.min(3, Math.max(0.5, k)) : 1;
+    return clamp(ref.offeredRate * Math.pow(o.target / ref.entriesPerBlock, 1 / k));
+  };
   const steps: S[] = [];
-  let rate = next(o.hint) ?? clamp(o.hint.offeredRate);
+  measured.push(o.hint);
+  let rate = next() ?? clamp(o.hint.offeredRate);
   for (let i = 0; i < EQUAL_BLOCK_STEPS_MAX; i++) {
     const s = await run(`block${i}`, rate);
     steps.push(s);
+    measured.push(s);
     if (blockMiss(s, o.target) <= EQUAL_BLOCK_TOLERANCE) break;
-    const r = next(s);
+    const r = next();
     if (r === null || Math.abs(r - rate) < 0.5) break;
     rate = r;
   }

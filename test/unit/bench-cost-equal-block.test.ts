@@ -37,6 +37,18 @@ describe('bench:cost equal block size', () => {
     expect(Math.abs(r.step!.entriesPerBlock - 40)).toBe(Math.min(...r.steps.map((s) => Math.abs(s.entriesPerBlock - 40))));
   });
 
+  it('fits the growth of entries/block with the rate when heights lengthen with load', async () => {
+    const rates: number[] = [];
+    const run = async (_id: string, rate: number): Promise<BlockStep> => {
+      rates.push(rate);
+      return { offeredRate: rate, keepsUp: true, entriesPerBlock: 0.001 * rate * rate };
+    };
+    const r = await equalBlockSearch({ target: 20, max: 300, floor: 25, hint: { offeredRate: 200, keepsUp: true, entriesPerBlock: 40 } }, run);
+    expect(rates[0]).toBe(100); // proportional first guess: 10 entries/block
+    expect(rates[1]).toBeCloseTo(141.42, 1); // k = 2 from the two points: lands on 20
+    expect(r.step?.entriesPerBlock).toBeCloseTo(20, 5);
+  });
+
   it('never offers more than the highest rate that kept up, nor less than the floor', async () => {
     const slow = model(0.1); // 40 entries/block would need 400/s
     const r = await equalBlockSearch({ target: 40, max: 120, floor: 25, hint: { offeredRate: 120, keepsUp: true, entriesPerBlock: 12 } }, slow.run);
