@@ -91,9 +91,11 @@ export class ConsensusRunner extends RunnerIntake {
       // Our own proposals in the WAL are noted before anything can make the driver propose
       // (runner/own-proposals.ts): a different one for the same slot must halt, not leave.
       const records = wal.map((rec) => (this.isCompact(rec) ? { rec, m: null } : { rec, m: decodeMessage(rec, this.cfg.maxValueBytes) }));
+      // Each record counts against its sender's WAL share now, once, rebuilt later or not (runner/base.ts).
+      this.chargeReplayed(next, records);
       for (const { rec, m } of records) {
         const p = m === null ? this.ownCompactProposal(rec) : m.ok && m.message.type === 'proposal' ? m.message : null;
-        if (p !== null && p.height === next && p.validator === this.selfAt(next)) this.ownProposals.note(next, p.round, p.signature, rec.length);
+        if (p !== null && p.height === next && p.validator === this.selfAt(next)) this.ownProposals.note(next, p.round, p.signature);
       }
       const replay = this.enqueue(async () => {
         if (resume && restored !== undefined) await this.restoreValues(restored);
@@ -284,7 +286,7 @@ export class ConsensusRunner extends RunnerIntake {
     // A proposal of ours for this slot already in the WAL (found at restart): the same one is
     // re-sent as it is; a different one would be double-signing (checked before its compact
     // form is signed).
-    const mine = m.type === 'proposal' ? this.ownProposals.match(m.height, m.round, m.signature) : { kind: 'none', walBytes: 0 };
+    const mine = m.type === 'proposal' ? this.ownProposals.match(m.height, m.round, m.signature) : { kind: 'none' };
     if (mine.kind === 'different') {
       this.halt('DOUBLE_SIGN_RISK', `our proposal of height ${m.height} round ${m.round} differs from the one our WAL holds for that slot`);
       return false;
@@ -304,8 +306,9 @@ export class ConsensusRunner extends RunnerIntake {
         return false;
       }
       if (a === 'new' && mine.kind === 'same') {
-        // Written before the restart; its compact record is still being rebuilt.
-        this.admission.commit(m, idHex, mine.walBytes);
+        // Written before the restart (charged to our share when the restart read it back); its
+        // compact record is still being rebuilt.
+        this.admission.commit(m, idHex, 0);
       } else if (a === 'new') {
         let written = 0;
         // Our proposal as it went on the wire (compact): the value we precommit is durable whole

@@ -12,7 +12,10 @@
 //   - an exact repeat (same type, validator, round and value id) is a duplicate;
 //   - per validator, at most `recordsPerValidator` records and `bytesPerValidator` bytes.
 // A message is recorded only once it was handled (`commit`), so a message dropped by back-pressure
-// or a failed write is handled again when it is re-sent. The validator set (n, and so f+1 and the
+// or a failed write is handled again when it is re-sent. At restart every record read back from the
+// WAL is charged to its validator's share first (`charge`), once, and its replay commits it without
+// bytes: some are never handled again (a compact proposal nobody can rebuild any more, our own
+// proposal of an earlier round), yet the store's cap counts them. The validator set (n, and so f+1 and the
 // shares) is that of the tracked height: `reset` takes it.
 import { toHex } from '../../../src/encoding/bytes.js';
 import { skipThreshold, type ConsensusMessage } from '../../../src/consensus/index.js';
@@ -102,7 +105,21 @@ export class HeightAdmission {
     return this.records[validator]! + 1 <= this.quota.recordsPerValidator && this.bytes[validator]! + bytes <= this.quota.bytesPerValidator;
   }
 
-  /** Records a handled message; `walBytes` > 0 when it was written to the WAL. */
+  /**
+   * `bytes` of a record of the tracked height read back from the WAL at start, counted against the
+   * share of `validator` (null: a record naming no validator of the set, counted in the totals
+   * only). The store holds it whatever the replay makes of it, and its cap counts it.
+   */
+  charge(validator: number | null, bytes: number): void {
+    if (validator !== null && validator < this.n) {
+      this.records[validator]! += 1;
+      this.bytes[validator]! += bytes;
+    }
+    this.totalRecords++;
+    this.totalBytes += bytes;
+  }
+
+  /** Records a handled message; `walBytes` > 0 when it was written to the WAL (now, not replayed: see charge). */
   commit(m: ConsensusMessage, idHex: string, walBytes: number): void {
     const k = slotKey(m);
     const versions = this.slots.get(k);

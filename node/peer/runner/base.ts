@@ -4,7 +4,7 @@ import { toHex } from '../../../src/encoding/bytes.js';
 // Vote signatures through the peer's verifier: libsodium with OpenSSL's verdicts on every input (node/crypto/sodium.ts).
 import { peerVerifier as nodeVerifier } from '../../crypto/peer-verifier.js';
 import { isInvariantError } from '../../../src/assert.js';
-import { ConsensusDriver, encodeMessage, proposer, ROUNDS_KEPT_DEFAULT, VALIDATORS_MAX, type ConsensusConfig, type ConsensusMessage, type Proposal, type SignerState, type Timeouts } from '../../../src/consensus/index.js';
+import { ConsensusDriver, encodeMessage, proposer, ROUNDS_KEPT_DEFAULT, VALIDATORS_MAX, type ConsensusConfig, type ConsensusMessage, type DecodeMessageResult, type Proposal, type SignerState, type Timeouts } from '../../../src/consensus/index.js';
 import { decodeCompactRecord, encodeCompactProposal, isCompactRecord, ExpansionSlots, toProposal } from './compact.js';
 import { compactBytes } from '../block-compact.js';
 import { BLOCK_CAPS } from '../block.js';
@@ -148,6 +148,22 @@ export abstract class RunnerBase {
   /** The slot and ⟨PROPOSAL⟩ signature of a compact record (null: malformed). */
   protected ownCompactProposal(rec: Uint8Array): { height: number; round: number; validator: number; signature: Uint8Array } | null {
     return decodeCompactRecord(rec, compactBytes(BLOCK_CAPS.maxBlockEntries));
+  }
+
+  /**
+   * Start of a restart's replay of the WAL of `height`: tracks the height and charges each record
+   * read back to its validator's share (admission.ts `charge`) before anything can write to the
+   * WAL, so the shares again sum to what the store holds for the height and a busy height is cut
+   * by the per-validator shares, not by the store's cap (which halts us). Exactly once: the
+   * replayed messages are committed without bytes (intake.ts admit, and our own proposal re-sent
+   * as it was, consensus-runner.ts broadcast).
+   */
+  protected chargeReplayed(height: number, records: readonly { rec: Uint8Array; m: DecodeMessageResult | null }[]): void {
+    this.trackHeight(height);
+    for (const { rec, m } of records) {
+      const validator = m === null ? (this.ownCompactProposal(rec)?.validator ?? null) : m.ok ? m.message.validator : null;
+      this.admission.charge(validator, rec.length);
+    }
   }
 
   /** A compact proposal record (runner/compact.ts), not an ordinary consensus message. */

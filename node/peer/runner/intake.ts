@@ -112,7 +112,8 @@ export abstract class RunnerIntake extends RunnerBase {
     const effects = this.driver.handle({ kind: 'message', message: m });
     const used = !effects.some((e) => e.kind === 'rejected' && MESSAGE_REJECTIONS.has(e.code));
     if (replayedBytes > 0) {
-      this.admission.commit(m, idHex, replayedBytes);
+      // Already in the WAL, and charged to its sender's share when the restart read it back.
+      this.admission.commit(m, idHex, 0);
     } else if (used && !farFuture) {
       const bytes = this.walRecordOf(m, idHex);
       let written = 0;

@@ -18,25 +18,25 @@ export type OwnProposalMatch = 'none' | 'same' | 'different';
 
 export class OwnProposalSlots {
   private current = -1;
-  private readonly byRound = new Map<number, { signature: Uint8Array; walBytes: number }>();
+  private readonly byRound = new Map<number, Uint8Array>();
 
-  /** Our proposal of (height, round) as found in the WAL (`walBytes`: its record's size). */
-  note(height: number, round: number, signature: Uint8Array, walBytes: number): void {
+  /** Our proposal of (height, round) as found in the WAL, by its ⟨PROPOSAL⟩ signature. */
+  note(height: number, round: number, signature: Uint8Array): void {
     if (height !== this.current) {
       this.current = height;
       this.byRound.clear();
     }
     if (this.byRound.has(round) || this.byRound.size >= OWN_PROPOSAL_ROUNDS_MAX) return;
-    this.byRound.set(round, { signature, walBytes });
+    this.byRound.set(round, signature);
   }
 
   /**
    * Our proposal about to be sent, against the one the WAL holds for its slot: 'different' means
-   * sending it would be double-signing. `walBytes` of a 'same' is the record already written.
+   * sending it would be double-signing.
    */
-  match(height: number, round: number, signature: Uint8Array): { kind: OwnProposalMatch; walBytes: number } {
+  match(height: number, round: number, signature: Uint8Array): { kind: OwnProposalMatch } {
     const slot = height === this.current ? this.byRound.get(round) : undefined;
-    if (slot === undefined) return { kind: 'none', walBytes: 0 };
-    return { kind: bytesEqual(slot.signature, signature) ? 'same' : 'different', walBytes: slot.walBytes };
+    if (slot === undefined) return { kind: 'none' };
+    return { kind: bytesEqual(slot, signature) ? 'same' : 'different' };
   }
 }

@@ -232,13 +232,13 @@ export function closedAfterEach(): { dirs: TempDirs; open: { runner: ConsensusRu
 /**
  * Validator 0's runner on a store in `dir` (default: a new temp dir) with a ListeningMempool and a
  * ManualClock, recording what it publishes, logs and halts; stopped and closed after the test.
- * `prepare` may wrap the store's methods before the runner starts.
+ * `limits`: the store's (the runner's per-validator WAL shares divide its per-height caps). `prepare` may wrap the store's methods before the runner starts.
  */
 export async function startRunner(
   closed: ReturnType<typeof closedAfterEach>,
-  o: { ledger: TestLedger; genesis?: RunnerGenesis; dir?: string; prepare?: (store: Store) => void },
+  o: { ledger: TestLedger; genesis?: RunnerGenesis; dir?: string; limits?: Partial<StoreLimits>; prepare?: (store: Store) => void },
 ) {
-  const store = await openStore(o.dir ?? (await closed.dirs.make()));
+  const store = await openStore(o.dir ?? (await closed.dirs.make()), o.limits === undefined ? undefined : { limits: o.limits });
   o.prepare?.(store);
   const mempool = new ListeningMempool();
   const clock = new ManualClock();
