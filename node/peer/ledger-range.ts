@@ -25,19 +25,20 @@ import type { ValidatorSets } from './validator-sets.js';
 export interface SyncedBlock {
   block: Uint8Array;
   certificate: Uint8Array;
-  /** This block's certificate, already verified by the caller (sync checks a response's first block before pipelining). */
+  /**
+   * This item's own block and certificate, already verified by the caller (sync checks a
+   * response's first block before pipelining); set only by the code that verified exactly these.
+   */
   verified?: VerifiedBlock;
 }
 
 /**
- * A certificate verdict handed to the range so it is not verified twice: taken only for exactly
- * the height it was verified at and the very byte arrays it was verified over (same objects);
- * anything else is verified again. Sets are final once known, so the verdict does not age.
+ * A certificate verdict handed to the range so it is not verified twice: taken only at exactly
+ * the height it was verified for; at any other height the block is verified again. Sets are
+ * final once known, so the verdict does not age.
  */
 export interface VerifiedBlock {
   height: number;
-  block: Uint8Array;
-  certificate: Uint8Array;
   /** The block hash computed during verification. */
   hash: Uint8Array;
 }
@@ -127,10 +128,7 @@ export async function applyRangeLocked(host: RangeHost, items: readonly SyncedBl
   for (const item of items) {
     const height = vHead.height + 1;
     const pre = item.verified;
-    const c =
-      pre !== undefined && pre.height === height && pre.block === item.block && pre.certificate === item.certificate
-        ? { ok: true as const, hash: pre.hash }
-        : verifyBlockCertificate(sets, host.origin, vHead.height, height, item.block, item.certificate);
+    const c = pre !== undefined && pre.height === height ? { ok: true as const, hash: pre.hash } : verifyBlockCertificate(sets, host.origin, vHead.height, height, item.block, item.certificate);
     if (!c.ok) {
       await flush();
       return { applied, failure: c };

@@ -12,15 +12,8 @@
 //   checkpoint/1  the latest final checkpoint note
 //   status/1      height, tree size, final size (for status() and to pick a sync source)
 //
-// Sources are not trusted: a claimed height is a hint used to rank them (capped at
-// SYNC_CLAIM_AHEAD_MAX ahead; a source with no claim comes last), each request has a short
-// deadline, and a source that times out, answers garbage, serves a block that fails
-// verification or serves nothing for a height it claimed is backed off (doubling) and its
-// claim dropped, so the next source is asked and a liar cannot keep re-triggering catch-up.
-// A timeout alone does not tell a staller from an honest source that is slow (a loaded machine,
-// a slow link): the source that timed out is also asked for fewer blocks next time (its batch
-// shrinks, and grows back after fast deliveries), so an honest source that cannot serve a full
-// batch within the deadline still can serve a smaller one. Bounds only get tighter.
+// Each request has a short deadline. Sources are not trusted: which one is asked, for how many
+// blocks, and how one that failed is backed off is sync-sources.ts.
 import type { PeerNetwork } from '../net/index.js';
 import type { Store } from '../storage/store.js';
 import {
@@ -35,6 +28,9 @@ import type { Ledger } from './ledger.js';
 import type { RangeResult } from './ledger-range.js';
 import type { ConsensusRunner } from './consensus-runner.js';
 import { HandlerError } from '../net/index.js';
+import { SyncSources, type PeerHeight } from './sync-sources.js';
+
+export { SYNC_BATCH_SHRINK, SYNC_CLAIM_AHEAD_MAX, SYNC_SOURCE_BACKOFF_MAX_MS, SYNC_SOURCE_BACKOFF_MS, type PeerHeight } from './sync-sources.js';
 
 export const PROTO_BLOCKS = 'blocks/1';
 export const PROTO_CHECKPOINT = 'checkpoint/1';
@@ -49,27 +45,8 @@ export const SYNC_RESPONSE_BYTES_MAX = 3 * 1024 * 1024 + 512 * 1024;
  * costs at most this much per back-off period.
  */
 export const SYNC_REQUEST_TIMEOUT_MS = 5_000;
-/** First back-off of a source that failed to deliver verifiable blocks; doubles on each failure. */
-export const SYNC_SOURCE_BACKOFF_MS = 2_000;
-export const SYNC_SOURCE_BACKOFF_MAX_MS = 60_000;
-/** A source's batch (blocks per request) is divided by this after it timed out (never below 1). */
-export const SYNC_BATCH_SHRINK = 8;
-/**
- * How far beyond our height a claimed height counts, for ranking sources. Claims are not
- * verifiable before the blocks arrive, so a lie of 2^53 ranks no higher than an honest peer
- * this far ahead (and loses its rank as soon as it fails to deliver).
- */
-export const SYNC_CLAIM_AHEAD_MAX = 1_000_000;
 /** Status poll interval. */
 export const STATUS_POLL_MS = 1_000;
-
-export interface PeerHeight {
-  peerId: string;
-  height: number;
-  treeSize: number;
-  finalSize: number;
-  atMs: number;
-}
 
 export interface SyncStats {
   running: boolean;
@@ -87,11 +64,7 @@ export class Syncer {
   private again = false;
   private pollTimer: NodeJS.Timeout | null = null;
   private stopped = false;
-  readonly peers = new Map<string, PeerHeight>();
-  /** Sources that failed us: consecutive failures and when they may be asked again. */
-  private readonly backoff = new Map<string, { failures: number; untilMs: number }>();
-  /** Blocks per request for sources that timed out (absent: SYNC_BLOCKS_PER_REQUEST_MAX). */
-  private readonly batch = new Map<string, number>();
+  private readonly sources: SyncSources;
   stats: SyncStats = { running: false, sourcesDemoted: 0, blocksFetched: 0, entriesFetched: 0, lastRateEntriesPerSec: 0, lastDurationMs: 0, failures: 0 };
 
   constructor(
@@ -100,7 +73,14 @@ export class Syncer {
     private readonly ledger: Ledger,
     private readonly runner: ConsensusRunner,
     private readonly log: (level: 'debug' | 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void,
-  ) {}
+  ) {
+    this.sources = new SyncSources(SYNC_BLOCKS_PER_REQUEST_MAX, log);
+  }
+
+  /** What each connected peer last claimed (status poll). */
+  get peers(): ReadonlyMap<string, PeerHeight> {
+    return this.sources.peers;
+  }
 
   /** Registers the served protocols. */
   async serve(): Promise<void> {
@@ -169,19 +149,17 @@ export class Syncer {
         try {
           const res = await this.net.request(p, PROTO_STATUS, new Uint8Array(0), { timeoutMs: 3_000, maxResponseBytes: 64 });
           const s = decodeStatus(res);
-          if (s.ok) this.peers.set(p, { peerId: p, height: s.height, treeSize: s.treeSize, finalSize: s.finalSize, atMs: Date.now() });
+          if (s.ok) this.sources.peers.set(p, { peerId: p, height: s.height, treeSize: s.treeSize, finalSize: s.finalSize, atMs: Date.now() });
         } catch {
           // unreachable peer: its entry just ages
         }
       }),
     );
-    for (const p of [...this.peers.keys()]) if (!connected.includes(p)) this.peers.delete(p);
+    for (const p of [...this.sources.peers.keys()]) if (!connected.includes(p)) this.sources.peers.delete(p);
     const head = this.ledger.getHead();
     // A backed-off source's claim does not count: a peer that lies about its height must not
     // start a catch-up run every poll.
-    const now = Date.now();
-    const best = Math.max(0, ...[...this.peers.values()].filter((p) => this.available(p.peerId, now)).map((p) => p.height));
-    if (best > head.height) this.trigger('peer ahead');
+    if (this.sources.bestClaim(Date.now()) > head.height) this.trigger('peer ahead');
     // Finality repair: our head is not covered by a final checkpoint for a while (we missed the
     // signature gossip, e.g. while restarting) — re-send ours and fetch a final one.
     const fin = this.ledger.finalSize();
@@ -202,7 +180,7 @@ export class Syncer {
   async fetchFinalCheckpoint(): Promise<void> {
     const now = Date.now();
     const candidates = [...this.peers.values()]
-      .filter((p) => p.finalSize > this.ledger.finalSize() && this.available(p.peerId, now))
+      .filter((p) => p.finalSize > this.ledger.finalSize() && this.sources.available(p.peerId, now))
       .sort((a, b) => Math.min(b.finalSize, this.ledger.getHead().treeSize) - Math.min(a.finalSize, this.ledger.getHead().treeSize));
     for (const p of candidates.slice(0, 3)) {
       try {
@@ -250,21 +228,10 @@ export class Syncer {
     let fetchedBlocks = 0;
     this.stats.running = true;
     try {
-      // Sources not backed off, highest claimed height first (capped: a claim is only a hint);
-      // a source that has not told us its height comes last, not first.
-      const sources = () => {
-        const now = Date.now();
-        const cap = this.ledger.getHead().height + SYNC_CLAIM_AHEAD_MAX;
-        return this.net
-          .connectedPeers()
-          .filter((p) => this.available(p, now))
-          .map((p) => ({ p, h: Math.min(this.peers.get(p)?.height ?? -1, cap) }))
-          .sort((a, b) => b.h - a.h)
-          .map((x) => x.p);
-      };
+      const ranked = () => this.sources.ranked(this.net.connectedPeers(), this.ledger.getHead().height, Date.now());
       type Fetched = { r: Awaited<ReturnType<typeof decodeBlocksResponse>> | Error; count: number; ms: number };
       const fetchFrom = (peer: string, from: number): Promise<Fetched> => {
-        const count = this.batch.get(peer) ?? SYNC_BLOCKS_PER_REQUEST_MAX;
+        const count = this.sources.batchOf(peer);
         const t = performance.now();
         return this.net
           .request(peer, PROTO_BLOCKS, encodeBlocksRequest(from, count), {
@@ -278,7 +245,7 @@ export class Syncer {
       // One request is kept in flight while the previous response is applied (pipelining: the
       // network round trip and the peer's reads overlap our verification and synced writes).
       let prefetch: { peer: string; from: number; res: Promise<Fetched> } | null = null;
-      let list = sources();
+      let list = ranked();
       let i = 0;
       while (!this.stopped && i < list.length) {
         const peer = list[i]!;
@@ -288,7 +255,7 @@ export class Syncer {
         prefetch = null;
         const res = got.r;
         if (res instanceof Error) {
-          if ((res as { code?: unknown }).code === 'TIMEOUT') this.shrinkBatch(peer, got.count);
+          if ((res as { code?: unknown }).code === 'TIMEOUT') this.sources.shrinkBatch(peer, got.count);
           this.demote(peer, `request failed: ${res.message}`);
           i++;
           continue;
@@ -301,7 +268,7 @@ export class Syncer {
         if (res.blocks.length === 0) {
           // Nothing beyond our head. Fine for a peer at our height; a peer that claimed more
           // did not deliver what it claimed.
-          const claimed = this.peers.get(peer)?.height;
+          const claimed = this.sources.peers.get(peer)?.height;
           if (claimed !== undefined && claimed >= from) this.demote(peer, `claimed height ${claimed} but served no block from ${from}`);
           i++;
           continue;
@@ -316,9 +283,8 @@ export class Syncer {
         const next = from + res.blocks.length;
         if (res.peerHeight >= next) prefetch = { peer, from: next, res: fetchFrom(peer, next) };
         // The response as one range (Ledger.applyRange: all verified, then one synced batch, then reported).
-        // The first block's verdict goes with it (bound to height `from` and these bytes): verified once.
-        const b0 = res.blocks[0]!;
-        const items = [{ ...b0, verified: { height: from, block: b0.block, certificate: b0.certificate, hash: first.hash } }, ...res.blocks.slice(1)];
+        // The first block's verdict goes with that block (for height `from`): verified once.
+        const items = [{ ...res.blocks[0]!, verified: { height: from, hash: first.hash } }, ...res.blocks.slice(1)];
         const r: RangeResult | null = await this.runner.applySyncedWith(from, () => this.ledger.applyRange(items)).catch((e: Error) => {
           this.log('warn', 'catch-up range did not apply', { from, error: e.message });
           return { applied: Math.max(0, this.ledger.getHead().height - from + 1), failure: null };
@@ -326,7 +292,7 @@ export class Syncer {
         const applied = r?.applied ?? 0;
         for (const b of res.blocks.slice(0, applied)) fetchedEntries += countEntries(b.block);
         fetchedBlocks += applied;
-        if (applied > 0) this.backoff.delete(peer); // it delivered verified blocks
+        if (applied > 0) this.sources.delivered(peer);
         let bad = false;
         const height = from + applied;
         if (applied < res.blocks.length) {
@@ -345,10 +311,9 @@ export class Syncer {
           i++;
           continue;
         }
-        // Delivered well within the deadline: its batch may grow back (doubling, up to the maximum).
-        if (got.ms < SYNC_REQUEST_TIMEOUT_MS / 2) this.growBatch(peer);
+        if (got.ms < SYNC_REQUEST_TIMEOUT_MS / 2) this.sources.growBatch(peer);
         if (prefetch === null) {
-          list = sources();
+          list = ranked();
           i = 0;
         }
       }
@@ -367,42 +332,10 @@ export class Syncer {
     }
   }
 
-  /** After a timeout: ask this source for fewer blocks next time. */
-  private shrinkBatch(peer: string, asked: number): void {
-    const n = Math.max(1, Math.floor(asked / SYNC_BATCH_SHRINK));
-    this.batch.set(peer, n);
-    // Bounded by the genesis peers (only they can connect); forget the oldest anyway.
-    if (this.batch.size > 1_024) this.batch.delete(this.batch.keys().next().value!);
-    this.log('info', 'catch-up batch reduced after a timeout', { peer, blocks: n });
-  }
-
-  private growBatch(peer: string): void {
-    const n = this.batch.get(peer);
-    if (n === undefined) return;
-    if (n * 2 >= SYNC_BLOCKS_PER_REQUEST_MAX) this.batch.delete(peer);
-    else this.batch.set(peer, n * 2);
-  }
-
-  /** False while `peer` is backed off after failing to deliver. */
-  private available(peer: string, now: number): boolean {
-    return (this.backoff.get(peer)?.untilMs ?? 0) <= now;
-  }
-
-  /**
-   * Backs a source off (doubling per consecutive failure) and forgets its claimed height until
-   * the next status poll: it is asked again only after the back-off, and ranked last meanwhile.
-   */
+  /** A source failed to deliver verifiable blocks: backed off (sync-sources.ts). */
   private demote(peer: string, why: string): void {
-    const b = this.backoff.get(peer) ?? { failures: 0, untilMs: 0 };
-    b.failures++;
-    const ms = Math.min(SYNC_SOURCE_BACKOFF_MS * 2 ** (b.failures - 1), SYNC_SOURCE_BACKOFF_MAX_MS);
-    b.untilMs = Date.now() + ms;
-    this.backoff.set(peer, b);
-    // Bounded by the genesis peers (only they can connect); forget the oldest anyway.
-    if (this.backoff.size > 1_024) this.backoff.delete(this.backoff.keys().next().value!);
-    this.peers.delete(peer);
+    this.sources.demote(peer, why);
     this.stats.sourcesDemoted++;
-    this.log('warn', 'catch-up source backed off', { peer, reason: why, failures: b.failures, backoffMs: ms });
   }
 
   /** Stops polling and new runs; a run in progress ends at its next step (await idle()). */

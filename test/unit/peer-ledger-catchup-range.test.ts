@@ -115,29 +115,29 @@ describe('ledger applyRange (catch-up by range)', () => {
     work.certs = 0;
     work.hashes = 0;
     // As catch-up does: the response's first block is checked before the next request is sent,
-    // and that verdict is handed to the range (bound to that height and those bytes).
+    // and that verdict goes with that block to the range (for that height).
     const first = c.ledger.verifyCertificate(1, blocks[0]!.block, blocks[0]!.certificate);
     if (!first.ok) throw new Error(first.message);
-    const items = [{ ...blocks[0]!, verified: { height: 1, block: blocks[0]!.block, certificate: blocks[0]!.certificate, hash: first.hash } }, ...blocks.slice(1)];
+    const items = [{ ...blocks[0]!, verified: { height: 1, hash: first.hash } }, ...blocks.slice(1)];
     expect(await c.ledger.applyRange(items)).toEqual({ applied: 8, failure: null });
     expect(work.certs).toBe(8);
     expect(work.hashes).toBe(8);
     expect(toHex(c.store.head()!.blockHash)).toBe(toHex(blockHash(blocks[7]!.block)));
   });
 
-  it('does not take a verdict given for other bytes or another height: that block is verified itself', async () => {
+  it('does not take a verdict given for another height: that block is verified itself', async () => {
     const blocks = await chain(3, 2);
     const c = await catcher();
     const ok = c.ledger.verifyCertificate(1, blocks[0]!.block, blocks[0]!.certificate);
     if (!ok.ok) throw new Error(ok.message);
-    const verdict = { height: 1, block: blocks[0]!.block, certificate: blocks[0]!.certificate, hash: ok.hash };
+    const verdict = { height: 1, hash: ok.hash };
     // Block 2 with a forged certificate, carrying block 1's verdict: still refused.
     const forged = { block: blocks[1]!.block, certificate: blocks[0]!.certificate, verified: verdict };
     const r = await c.ledger.applyRange([blocks[0]!, forged]);
     expect(r.applied).toBe(1);
     expect(r.failure?.code).toBe('sync_bad_certificate');
-    // A verdict for height 1 offered at height 2 (same bytes) is not taken either.
-    const shifted = { ...blocks[1]!, verified: { ...verdict, block: blocks[1]!.block, certificate: blocks[0]!.certificate } };
+    // Block 2 as served (its own certificate) carrying the height-1 verdict: verified itself all the same.
+    const shifted = { ...blocks[1]!, verified: verdict };
     work.certs = 0;
     expect((await c.ledger.applyRange([shifted, blocks[2]!])).applied).toBe(2);
     expect(work.certs).toBe(2);
