@@ -57,6 +57,15 @@ function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Polls `cond` every 5 ms until it holds; throws naming `what` after `ms`. */
+async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
 afterEach(() => {
   vi.restoreAllMocks();
 });
@@ -111,13 +120,21 @@ describe('checkpoint writes on the way to final', () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     const put = n0.store.putCheckpoint;
+    let finalStarted = 0;
     n0.store.putCheckpoint = async (size, note, final) => {
-      if (final) await gate;
+      if (final) {
+        finalStarted++;
+        await gate;
+      }
       return put(size, note, final);
     };
+    const accepted = n0.ledger.stats.sigsAccepted;
     const third = deliver(n0, ns[2]!.sigs.at(-1)!, orgs[2]!.peerId);
     const fourth = deliver(n0, ns[3]!.sigs.at(-1)!, orgs[3]!.peerId);
-    await sleep(50);
+    // Both lines counted (a line is counted just before it joins the quorum, which joins the
+    // write already in flight) while the final write is held: only then is the write let go.
+    await until(() => finalStarted > 0 && n0.ledger.stats.sigsAccepted === accepted + 2, 10_000, 'both lines handled with the final write held');
+    expect(finalStarted).toBe(1);
     release();
     expect(await third).toBe('accept');
     expect(await fourth).toBe('accept');
