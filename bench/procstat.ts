@@ -1,7 +1,7 @@
 // Per-process resource use from Linux /proc (the peers are separate processes): CPU seconds
-// (utime + stime of /proc/<pid>/stat), peak resident set (VmHWM of /proc/<pid>/status), and bytes
-// on disk of a directory tree.
-import { readFile, readdir, lstat } from 'node:fs/promises';
+// (utime + stime of /proc/<pid>/stat), peak resident set (VmHWM of /proc/<pid>/status, which can be
+// reset to measure one phase), and bytes on disk of a directory tree.
+import { readFile, readdir, lstat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** Clock ticks per second of /proc/<pid>/stat times (USER_HZ; 100 on every Linux this runs on). */
@@ -32,6 +32,24 @@ export async function peakRssBytes(pid: number): Promise<number> {
     return m ? Number(m[1]) * 1024 : NaN;
   } catch {
     return NaN;
+  }
+}
+
+/**
+ * Resets a process's peak resident set (VmHWM) to its current RSS, so that a later peakRssBytes
+ * reads the peak since now rather than since the process started: writing "5" to
+ * /proc/<pid>/clear_refs (Linux >= 4.0; unlike 1-4 it leaves the pages' referenced and soft-dirty
+ * bits alone). Needs the right to write that file (same user or root). Returns false, never throws,
+ * when the reset did not happen (process gone, no permission, older kernel, not Linux): the caller
+ * must then not present a later VmHWM as the peak of a phase.
+ */
+export async function resetPeakRss(pid: number): Promise<boolean> {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    await writeFile(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
   }
 }
 
