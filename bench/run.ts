@@ -6,7 +6,8 @@
 //   - max sustained throughput (open-loop steps rising until the backlog grows, then a long step);
 //   - submit -> final latency at 25 / 50 / 75 % of that maximum;
 //   - the verification bound (node:crypto verifications/s on one core × cores ÷ peers);
-//   - CPU seconds and disk bytes per finalized entry, peak RSS per peer;
+//   - CPU seconds and disk bytes per finalized entry; peak RSS per peer over the whole run and
+//     during each step (the max sustained one is the figure for the memory target);
 //   - auditor speed (light verifier) and `cairn audit` over the whole log;
 //   - catch-up rate of a peer restarted ≥ 100,000 entries behind;
 //   - rule evaluation and replay speed with the example rules, against their targets
@@ -29,6 +30,7 @@ import { BenchHttp } from './http.js';
 import { LoadgenPool } from './loadgens.js';
 import { killAllPeers, startPeerProcess, stopAllPeers, stopPeerProcess, writeNetwork, type BenchNetworkSpec, type PeerProcess } from './network.js';
 import { codeRoot, recordedPath } from './paths.js';
+import { PeerPeakRss } from './peak-rss.js';
 import { cpuSeconds, diskBytes, peakRssBytes, threadCpuSeconds } from './procstat.js';
 import { summarizeProfile } from './profile.js';
 import type { LoadgenPhase } from './protocol.js';
@@ -218,12 +220,17 @@ export async function runBench(o: BenchOptions): Promise<Record<string, unknown>
     for (const [i, spec] of net.peers.entries()) procs.push(startPeerProcess(spec, { env: peerEnv, ...(o.profile && i === 0 ? { cpuProfDir: profDir } : {}) }));
     await waitConnected(http, procs, 60_000);
     log(`${o.orgs} peers up and connected (${benchDir})`);
+    const pids = () => procs.map((p) => p.pid);
+    // Per-step peaks reset VmHWM: this keeps the whole-run peak across the resets.
+    const rssPeak = new PeerPeakRss();
     // Fixed cost: CPU the idle network uses (timers, gossip heartbeats), over a short window.
     await sleep(S ? 500 : 2000);
+    const idleRss = await rssPeak.start(pids());
     const idle0 = await Promise.all(procs.map((p) => cpuSeconds(p.pid)));
     const idleMs = S ? 1000 : 3000;
     await sleep(idleMs);
     const idle1 = await Promise.all(procs.map((p) => cpuSeconds(p.pid)));
+    const idlePeakRssMiB = await rssPeak.end(idleRss);
     const idleCpuPct = idle1.map((x, i) => round(((x - idle0[i]!) / (idleMs / 1000)) * 100, 1));
     // Idle latency: one entry at a time, each awaited to final, before any load (bench/idle-latency.ts).
     const idleLatency = await measureIdleLatency(http, { urls: net.peers.map((p) => p.url), trust: trust.trust, clientSeedHex: net.clients[0]!.seedHex, count: S ? 20 : 100, entryBytes: o.entryBytes });
@@ -246,10 +253,13 @@ export async function runBench(o: BenchOptions): Promise<Record<string, unknown>
       // otherwise be charged to the next one's latency.
       await settle(http, urls, S ? 20_000 : 60_000);
       const before = await snapshotPeers(http, urls);
+      // The peak of this step alone (load and drain), not of the overloaded steps before it.
+      const rssWindow = await rssPeak.start(pids());
       const r = await pool!.runPhase(phase(id, rate, durationMs, urls));
+      const peakRssMiB = await rssPeak.end(rssWindow);
       const counters = diffSnapshots(before, await snapshotPeers(http, urls));
-      const rep = stepReport(r, rate, durationMs, counters);
-      log(`${id}: offered ${round(rate)}/s -> finalized ${rep.finalizedPerSec}/s, p50 ${rep.latencyMs.p50} ms, p99 ${rep.latencyMs.p99} ms, ${rep.keepsUp ? 'keeps up' : `does NOT keep up: ${rep.why}`}`);
+      const rep: StepReport = { ...stepReport(r, rate, durationMs, counters), peakRssMiB };
+      log(`${id}: offered ${round(rate)}/s -> finalized ${rep.finalizedPerSec}/s, p50 ${rep.latencyMs.p50} ms, p99 ${rep.latencyMs.p99} ms, ${rep.keepsUp ? 'keeps up' : `does NOT keep up: ${rep.why}`}; peak RSS ${peakRssMiB.join(' / ')} MiB`);
       const reads = Object.keys(rep.readStatus).length > 0 ? `; reads not 200 ${JSON.stringify(rep.readStatus)}` : '';
       const authed = rep.auth.signed + rep.auth.bearer > 0 ? `; authenticated requests ${JSON.stringify(rep.auth)}` : '';
       log(`${id}: counters: ${describeCounters(counters)}; submit statuses ${JSON.stringify(rep.httpStatus)}${reads}${authed}`);
@@ -329,8 +339,8 @@ export async function runBench(o: BenchOptions): Promise<Record<string, unknown>
     const latency: Record<string, StepReport> = {};
     for (const pct of F ? [] : [25, 50, 75]) latency[`${pct}%`] = await run(`latency${pct}`, (maxThroughput * pct) / 100, latMs);
 
-    // 6. Resources: peak RSS per peer now (before the catch-up restarts one), disk per entry.
-    const rss = await Promise.all(procs.map((p) => peakRssBytes(p.pid)));
+    // 6. Resources: peak RSS per peer over the run so far (before the catch-up restarts one), disk per entry.
+    const rss = await rssPeak.wholeRun(pids());
 
     // 7. Catch-up: stop the last peer, push entries to the others, restart it, time to the head.
     let catchup: Record<string, unknown> = { skipped: true };
@@ -376,6 +386,8 @@ export async function runBench(o: BenchOptions): Promise<Record<string, unknown>
       }
       const seconds = (performance.now() - t0) / 1000;
       const syncSeconds = (performance.now() - firstProgressAt) / 1000;
+      // The restarted process's whole life so far: start-up and catching up.
+      const restartedPeakRss = await peakRssBytes(restarted.pid);
       catchup = {
         entriesBehind: head - before,
         target,
@@ -388,6 +400,7 @@ export async function runBench(o: BenchOptions): Promise<Record<string, unknown>
         // Without the process start (module loading, LevelDB open, p2p connect).
         secondsFromFirstProgress: round(syncSeconds, 2),
         entriesPerSecFromFirstProgress: round((size - before) / syncSeconds),
+        restartedPeakRssMiB: round(restartedPeakRss / 2 ** 20, 1),
       };
       log(`catch-up: ${JSON.stringify(catchup)}`);
       await waitConnected(http, procs, 60_000);
@@ -451,7 +464,13 @@ export async function runBench(o: BenchOptions): Promise<Record<string, unknown>
         idleCpuPctPerPeer: idleCpuPct,
         cpuMsPerEntryByThread: threadMsPerEntry,
         loadgenCpuMsPerEntry: round(loadgenCpuPerEntryMs, 3),
-        peakRssMiB: rss.map((b) => round(b / 2 ** 20, 1)),
+        // Whole run before the catch-up: start-up, warm-up, every ladder step (the overloaded ones
+        // too), the sustained and latency steps.
+        peakRssMiB: rss,
+        // During the step reported as the max sustained throughput only (what the memory target is about).
+        peakRssMaxSustainedMiB: sustained.peakRssMiB ?? null,
+        peakRssMaxSustainedStep: { id: sustained.id, offeredRate: sustained.offeredRate },
+        idlePeakRssMiB,
         diskBytesPerEntry: disk.map((b, i) => round(b / Math.max(1, finalSizes[i]?.treeSize ?? 1))),
         diskBytes: disk,
         treeSize: finalSizes.map((s) => s?.treeSize ?? null),

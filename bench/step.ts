@@ -36,6 +36,12 @@ export interface StepReport {
   counters: StepCounters | null;
   /** Load generators' authenticated requests (bench --auth): signed, peer tokens fetched, bearer. */
   auth: { signed: number; tokenRequests: number; bearer: number };
+  /**
+   * Each peer's peak RSS (MiB) from the step's start to its end (drain included), in peer order;
+   * null for a peer whose peak could not be reset at the start. Set where the bench owns the peer
+   * processes (bench/run.ts), absent elsewhere.
+   */
+  peakRssMiB?: (number | null)[];
 }
 
 export function stepReport(r: MergedResult, rate: number, durationMs: number, counters: StepCounters | null): StepReport {

@@ -48,10 +48,11 @@ export function formatTable(r: any): string {
   if (th.length > 0) rows.push(['  by thread (ms/entry)', th.map(([k, v]) => `${k} ${fmt(v, 3)}`).join(', ')]);
   rows.push(['idle CPU per peer', `${res.idleCpuPctPerPeer.map((x: number) => fmt(x, 1)).join(' / ')} % of a core (no load)`]);
   rows.push(['disk per entry', `${res.diskBytesPerEntry.map((x: number) => fmt(x)).join(' / ')} bytes (each peer)`]);
-  rows.push(['peak RSS per peer', `${res.peakRssMiB.map((x: number) => fmt(x, 1)).join(' / ')} MiB`]);
+  rows.push(...rssRows(r));
   const c = r.catchup;
   if (c.skipped !== true) {
-    rows.push(['catch-up', `${fmt(c.entriesBehind)} entries behind -> head in ${fmt(c.seconds, 1)} s from restart = ${fmt(c.entriesPerSec)} entries/s (${fmt(c.entriesPerSecFromFirstProgress)}/s from its first new block)${c.reachedHead ? '' : ' (did NOT reach the head)'}${c.belowTarget ? ` [target was ${fmt(c.target)}: the push is bounded in time]` : ''}`]);
+    const restarted = c.restartedPeakRssMiB === undefined ? [] : [['  peak RSS of the restarted peer', `${fmt(c.restartedPeakRssMiB, 1)} MiB (start-up and catch-up)`] as [string, string]];
+    rows.push(['catch-up', `${fmt(c.entriesBehind)} entries behind -> head in ${fmt(c.seconds, 1)} s from restart = ${fmt(c.entriesPerSec)} entries/s (${fmt(c.entriesPerSecFromFirstProgress)}/s from its first new block)${c.reachedHead ? '' : ' (did NOT reach the head)'}${c.belowTarget ? ` [target was ${fmt(c.target)}: the push is bounded in time]` : ''}`], ...restarted);
   }
   const a = r.auditor;
   rows.push(['checkpoint verify (light verifier)', `${fmt(a.checkpointVerifyPerSecNode)}/s node:crypto, ${fmt(a.checkpointVerifyPerSecNoble)}/s noble`]);
@@ -61,6 +62,32 @@ export function formatTable(r: any): string {
   rows.push(['rate steps (offered->finalized/s)', steps]);
   rows.push(...alertRows(r.alerts));
   return frame(r, rows);
+}
+
+const mibs = (xs: (number | null)[]) => `${xs.map((x) => (x === null ? 'n/a' : fmt(x, 1))).join(' / ')} MiB`;
+const NOT_RESET = 'not measured: the peak could not be reset (needs Linux >= 4.0 and write access to /proc/<pid>/clear_refs)';
+
+/**
+ * Peak RSS rows: over the whole run (which includes the ladder's overloaded steps, where bounded
+ * queues fill up) and during the max sustained step alone, the figure a memory target at the
+ * sustained rate is about. Results recorded before per-step peaks existed show the first row only.
+ */
+export function rssRows(r: any): [string, string][] {
+  const res = r.resources;
+  const rows: [string, string][] = [['peak RSS per peer, whole run', `${mibs(res.peakRssMiB)} (start-up to the latency steps, incl. the overloaded ladder steps; before the catch-up)`]];
+  const at = res.peakRssMaxSustainedMiB;
+  if (at !== undefined) {
+    const st = res.peakRssMaxSustainedStep;
+    const known = Array.isArray(at) && at.some((x: number | null) => x !== null);
+    rows.push(['peak RSS per peer, max sustained step', known ? `${mibs(at)} (step ${st.id} at ${fmt(st.offeredRate)}/s offered, load and drain; peak reset at its start)` : NOT_RESET]);
+  }
+  if (Array.isArray(res.idlePeakRssMiB)) rows.push(['peak RSS per peer, idle', res.idlePeakRssMiB.some((x: number | null) => x !== null) ? `${mibs(res.idlePeakRssMiB)} (no load)` : NOT_RESET]);
+  const bySteps = (r.steps ?? []).filter((s: any) => Array.isArray(s.peakRssMiB) && s.peakRssMiB.some((x: number | null) => x !== null));
+  if (bySteps.length > 0) {
+    const largest = (s: any) => Math.max(...s.peakRssMiB.filter((x: number | null) => x !== null));
+    rows.push(['peak RSS by ladder step (largest peer)', `${bySteps.map((s: any) => `${fmt(s.offeredRate)}/s ${fmt(largest(s), 1)}${s.keepsUp ? '' : '✗'}`).join(', ')} MiB`]);
+  }
+  return rows;
 }
 
 function frame(r: any, rows: [string, string][]): string {

@@ -71,6 +71,14 @@ describe('bench --smoke', () => {
     positive(r.resources.cpuMsPerEntry, 'cpu per entry');
     expect(r.resources.peakRssMiB).toHaveLength(4);
     for (const x of r.resources.peakRssMiB) positive(x, 'peak RSS');
+    // The peak during the max sustained step alone (VmHWM reset at its start) is measured for every
+    // peer and cannot exceed the whole-run peak, which is kept across the resets.
+    expect(r.resources.peakRssMaxSustainedStep.id).toBe(r.maxThroughput.step.id);
+    expect(r.resources.peakRssMaxSustainedMiB).toEqual(r.maxThroughput.step.peakRssMiB);
+    r.resources.peakRssMaxSustainedMiB.forEach((x: number, i: number) => {
+      positive(x, 'peak RSS at the max sustained step');
+      expect(x).toBeLessThanOrEqual(r.resources.peakRssMiB[i]);
+    });
     for (const x of r.resources.diskBytesPerEntry) positive(x, 'disk per entry');
     expect(r.catchup.reachedHead).toBe(true);
     positive(r.catchup.entriesBehind, 'catch-up entries');

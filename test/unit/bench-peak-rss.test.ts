@@ -4,7 +4,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
+import { PeerPeakRss } from '../../bench/peak-rss.js';
 import { peakRssBytes, resetPeakRss } from '../../bench/procstat.js';
+import { rssRows } from '../../bench/table.js';
 
 const MiB = 2 ** 20;
 const ALLOC_MIB = 80;
@@ -76,6 +78,43 @@ describe('bench peak RSS reset', () => {
     await nextMessage(c, 'allocated', 20_000);
     expect(await peakRssBytes(pid)).toBeGreaterThan(after + (ALLOC_MIB - 10) * MiB);
   }, 60_000);
+
+  it('a step window reports the peak since its start, and the whole-run peak survives the reset', async () => {
+    child = spawn(process.execPath, ['--expose-gc', '-e', CHILD], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const c = child;
+    await nextMessage(c, 'ready', 20_000);
+    const pid = c.pid!;
+    const rss = new PeerPeakRss();
+    c.send('alloc');
+    await nextMessage(c, 'allocated', 20_000);
+    c.send('free');
+    await nextMessage(c, 'freed', 20_000);
+    const peakMiB = (await peakRssBytes(pid)) / MiB;
+    const w = await rss.start([pid]);
+    expect(w.reset).toEqual([true]);
+    const [inStep] = await rss.end(w);
+    expect(inStep, `step peak ${inStep} MiB, process peak ${peakMiB} MiB`).toBeLessThan(peakMiB - 40);
+    const [whole] = await rss.wholeRun([pid]);
+    expect(whole).toBeGreaterThanOrEqual(Math.floor(peakMiB));
+    // A window on a process that is gone is null, never a stale figure.
+    c.kill('SIGKILL');
+    await new Promise<void>((resolve) => (c.exitCode !== null || c.signalCode !== null ? resolve() : c.once('exit', () => resolve())));
+    const gone = await rss.start([pid]);
+    expect(await rss.end(gone)).toEqual([null]);
+  }, 60_000);
+
+  it('the table shows the max sustained step next to the whole run, and says when the reset failed', () => {
+    const res = { peakRssMiB: [250.5, 240], peakRssMaxSustainedMiB: [120.25, 118], peakRssMaxSustainedStep: { id: 'sustained', offeredRate: 900 }, idlePeakRssMiB: [null, null] };
+    const rows = Object.fromEntries(rssRows({ resources: res, steps: [{ offeredRate: 800, keepsUp: true, peakRssMiB: [110, 130] }, { offeredRate: 1280, keepsUp: false, peakRssMiB: [250, null] }] }));
+    expect(rows['peak RSS per peer, whole run']).toMatch(/^250\.5 \/ 240\.0 MiB .*overloaded ladder steps/);
+    expect(rows['peak RSS per peer, max sustained step']).toMatch(/^120\.3 \/ 118\.0 MiB \(step sustained at 900\/s offered/);
+    expect(rows['peak RSS per peer, idle']).toMatch(/^not measured/);
+    expect(rows['peak RSS by ladder step (largest peer)']).toBe('800/s 130.0, 1,280/s 250.0✗ MiB');
+    const failed = Object.fromEntries(rssRows({ resources: { ...res, peakRssMaxSustainedMiB: [null, null] }, steps: [] }));
+    expect(failed['peak RSS per peer, max sustained step']).toMatch(/^not measured/);
+    // A result recorded before per-step peaks: the whole-run row only.
+    expect(rssRows({ resources: { peakRssMiB: [1, 2] } })).toHaveLength(1);
+  });
 
   it('answers false, without throwing, for a process that is gone or a bad pid', async () => {
     child = spawn(process.execPath, ['-e', 'process.exit(0)'], { stdio: 'ignore' });
