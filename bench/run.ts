@@ -259,7 +259,7 @@ export async function runBench(o: BenchOptions): Promise<Record<string, unknown>
       const peakRssMiB = await rssPeak.end(rssWindow);
       const counters = diffSnapshots(before, await snapshotPeers(http, urls));
       const rep: StepReport = { ...stepReport(r, rate, durationMs, counters), peakRssMiB };
-      log(`${id}: offered ${round(rate)}/s -> finalized ${rep.finalizedPerSec}/s, p50 ${rep.latencyMs.p50} ms, p99 ${rep.latencyMs.p99} ms, ${rep.keepsUp ? 'keeps up' : `does NOT keep up: ${rep.why}`}; peak RSS ${peakRssMiB.join(' / ')} MiB`);
+      log(`${id}: offered ${round(rate)}/s -> finalized ${rep.finalizedPerSec}/s, p50 ${rep.latencyMs.p50} ms, p99 ${rep.latencyMs.p99} ms, ${rep.keepsUp ? 'keeps up' : `does NOT keep up: ${rep.why}`}; peak RSS ${peakRssMiB.map((x) => x ?? 'n/a').join(' / ')} MiB`);
       const reads = Object.keys(rep.readStatus).length > 0 ? `; reads not 200 ${JSON.stringify(rep.readStatus)}` : '';
       const authed = rep.auth.signed + rep.auth.bearer > 0 ? `; authenticated requests ${JSON.stringify(rep.auth)}` : '';
       log(`${id}: counters: ${describeCounters(counters)}; submit statuses ${JSON.stringify(rep.httpStatus)}${reads}${authed}`);
