@@ -15,12 +15,14 @@
 //     i.e. `npm run bench:alerts`, runs only it, against the fastest recorded full run).
 // `--search-indexes off` starts the peers without search indexes (docs/search.md): run it back to
 // back with a normal run to measure what writing the indexes costs the finalized throughput.
+// `--timeline DIR`: the peers record their pipeline timeline in DIR (docs/timeline.md), and the
+// run ends with its report (where an idle entry's latency goes; a height's steps under load).
 // Prints a table and writes JSON under bench/results/. Every wait is bounded; every child is
 // killed (process groups) on exit, error and SIGINT/SIGTERM.
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile, readdir, stat } from 'node:fs/promises';
 import os from 'node:os';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { parseTrustFile } from '../src/verifier/index.js';
 import { ALERTS_FULL, ALERTS_SMOKE, bestFullRun, runAlertsPhase } from './alerts.js';
 import { auditorSpeed, fetchProofSamples, runCairnAudit, verifyRatePerCore, type AuditorSpeed, type AuditRun } from './auditor.js';
@@ -71,15 +73,17 @@ export interface BenchOptions {
    * same bench without them, for the "within 15 %" comparison: run both back to back.
    */
   searchIndexes: boolean;
+  /** --timeline DIR: the peers record their pipeline timeline there (node/timeline, docs/timeline.md). */
+  timeline: string | null;
 }
 
 const USAGE = `usage: bench [--orgs 4|7|10] [--entry-bytes N] [--duration S] [--smoke] [--out FILE]
              [--loadgens K] [--clients C] [--start-rate R] [--catchup-entries N] [--catchup-max-s S] [--profile] [--keep]
              [--fixed-rate R] [--auth none|signature|token] [--meta-audit] [--no-alerts | --alerts-only]
-             [--search-indexes on|off]`;
+             [--search-indexes on|off] [--timeline DIR]`;
 
 export function parseBenchArgs(argv: string[]): BenchOptions {
-  const o: BenchOptions = { orgs: 4, entryBytes: 300, durationS: 30, smoke: false, out: null, loadgens: 2, clients: 256, startRate: 200, catchupEntries: 100_000, catchupMaxS: 150, profile: false, keep: false, fixedRate: null, auth: 'none', metaAudit: false, alerts: true, alertsOnly: false, searchIndexes: true };
+  const o: BenchOptions = { orgs: 4, entryBytes: 300, durationS: 30, smoke: false, out: null, loadgens: 2, clients: 256, startRate: 200, catchupEntries: 100_000, catchupMaxS: 150, profile: false, keep: false, fixedRate: null, auth: 'none', metaAudit: false, alerts: true, alertsOnly: false, searchIndexes: true, timeline: null };
   const num = (v: string | undefined, name: string, min: number, max: number): number => {
     const n = Number(v);
     if (v === undefined || !Number.isFinite(n) || n < min || n > max) throw new Error(`${name} must be a number in ${min}..${max}\n${USAGE}`);
@@ -144,6 +148,12 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
         const m = v();
         if (m !== 'on' && m !== 'off') throw new Error(`--search-indexes must be on or off\n${USAGE}`);
         o.searchIndexes = m === 'on';
+        break;
+      }
+      case '--timeline': {
+        const d = v();
+        if (d === undefined || d === '') throw new Error(`--timeline needs a directory\n${USAGE}`);
+        o.timeline = resolve(d);
         break;
       }
       case '--fixed-rate':
@@ -217,6 +227,10 @@ export async function runBench(o: BenchOptions): Promise<Record<string, unknown>
     if (o.profile) await mkdir(profDir, { recursive: true });
     // The peer config switch (CAIRN_SEARCH_INDEXES overrides `searchIndexes` of the config file).
     const peerEnv: Record<string, string> = { CAIRN_SEARCH_INDEXES: o.searchIndexes ? 'on' : 'off' };
+    if (o.timeline !== null) {
+      await mkdir(o.timeline, { recursive: true });
+      peerEnv.CAIRN_TIMELINE_DIR = o.timeline;
+    }
     for (const [i, spec] of net.peers.entries()) procs.push(startPeerProcess(spec, { env: peerEnv, ...(o.profile && i === 0 ? { cpuProfDir: profDir } : {}) }));
     await waitConnected(http, procs, 60_000);
     log(`${o.orgs} peers up and connected (${benchDir})`);

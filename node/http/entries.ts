@@ -1,5 +1,6 @@
 // Entry routes: POST /v1/entries, GET /v1/entries/{hash}, GET /v1/entries/by-id/{client}/{id},
 // with ?wait=final long-polls and C2SP tlog-proof receipts (docs/api.md).
+import { timeline, timelineOn } from '../timeline/recorder.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { parseCheckpoint } from '../../src/checkpoint/checkpoint.js';
 import { parseNote } from '../../src/checkpoint/note.js';
@@ -166,7 +167,10 @@ async function getEntry(ctx: RouteContext, req: FastifyRequest, reply: FastifyRe
       async () => {
         vis.hidden = false;
         current = await currentEntry(ctx, key, vis);
-        return current?.status === 'final';
+        const final = current?.status === 'final';
+        // The long-poll answers now (timeline: submit-to-final as a client sees it).
+        if (final) timeline('http.final');
+        return final;
       },
       waitMs,
       gone,
@@ -205,7 +209,9 @@ export function registerEntryRoutes(app: FastifyInstance, ctx: RouteContext): vo
     handler: async (req, reply) => {
       const parsed = parseSubmitBody(req.body, ctx.limits.entriesPerRequestMax);
       if (!parsed.ok) return sendError(reply, parsed.code, parsed.message);
+      timeline('http.submit');
       const results = await ctx.peer.submit(parsed.entries);
+      if (timelineOn) timeline('http.submitted', `n=${results.filter((r) => 'status' in r).length}`);
       ctx.metrics.observeSubmit(results);
       const { status, body } = submitResponse(results, parsed.isArray);
       if (status === 429 || status === 503) reply.header('retry-after', String(RETRY_AFTER_S));

@@ -8,6 +8,7 @@
 //   size (validator-sets.ts): signature lines must be from that set's organizations with their
 //   keys of that set, and the checkpoint is final with that set's quorum. We sign with OUR key of
 //   that set, so after a key rotation comes in force the old key signs nothing.
+import { timeline, timelineOn } from '../timeline/recorder.js';
 import { bytesEqual, toHex, utf8 } from '../../src/encoding/bytes.js';
 // Org signatures through the peer's verifier: libsodium with OpenSSL's verdicts on every input (node/crypto/sodium.ts).
 import { peerVerifier as nodeVerifier } from '../crypto/peer-verifier.js';
@@ -146,6 +147,7 @@ export class Checkpoints {
     if (self === null) return;
     const text = this.text(size, head.root);
     const sig = signText(text, { name: self.name, signer: self.signer });
+    if (timelineOn) timeline('checkpoint.sign', `size=${size}`);
     this.h.publish?.(encodeCheckpointSig(size, sig, this.h.now()));
     await this.addSignature(size, text, sig);
     if (size > this.final) this.deferNote(size, utf8(formatNote({ text, signatures: [sig] })));
@@ -371,6 +373,7 @@ export class Checkpoints {
     this.final = size;
     for (const s of [...this.collecting.keys()]) if (s <= size) this.collecting.delete(s);
     this.h.stats.checkpointsFinal++;
+    if (timelineOn) timeline('checkpoint.final', `size=${size}`);
     this.h.onFinal(size, note);
   }
 

@@ -29,6 +29,7 @@
 // Fail-stop: a decided block that does not apply (our state diverged from the quorum's), a
 // driver transition limit, a full WAL or a failed signer-state write are states this peer cannot
 // continue from safely. It stops feeding the driver, logs at error level and calls onHalt.
+import { timeline, timelineOn } from '../timeline/recorder.js';
 import { invariant } from '../../src/assert.js';
 import {
   ConsensusDriver,
@@ -163,6 +164,7 @@ export class ConsensusRunner extends RunnerIntake {
     this.lastStartMs = this.clock.now();
     this.trackHeight(height);
     this.o.log('debug', 'start height', { height });
+    if (timelineOn) timeline('height.start', `h=${height}`);
     await this.execute(this.driver.handle({ kind: 'start-height', height }));
     for (const p of this.held.take(height)) {
       if (this.halted !== null || !this.running || this.driver.height !== height) break;
@@ -216,7 +218,9 @@ export class ConsensusRunner extends RunnerIntake {
           // of the run, before any of its messages leaves.
           const { end, state } = coalescedRun(effects, i);
           try {
+            timeline('signer.persist');
             await this.o.store.putSignerState(encodeSignerState(state));
+            timeline('signer.persisted');
             this.syncedLock.note(state);
           } catch (err) {
             // Without a durable signer state the broadcast that follows could be signed again
@@ -322,6 +326,7 @@ export class ConsensusRunner extends RunnerIntake {
         this.admission.commit(m, idHex, written);
       }
     }
+    if (timelineOn) timeline('consensus.send', `type=${m.type} h=${m.height} r=${m.round}`);
     this.o.publish(encodeEnvelope(bytes, this.clock.now()));
     return true;
   }
@@ -332,6 +337,7 @@ export class ConsensusRunner extends RunnerIntake {
     this.lastProgressMs = this.clock.now();
     const head = this.o.ledger.getHead();
     if (height === head.height + 1) {
+      if (timelineOn) timeline('block.decide', `h=${height}`);
       let info: { count?: number; treeSize?: number } | undefined;
       try {
         info = (await this.o.ledger.apply(value, certificate, { sign: false, mode: 'consensus' })) as typeof info;

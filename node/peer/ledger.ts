@@ -19,6 +19,7 @@
 //   (checkpoint-collect.ts). An entry is final once a final checkpoint covers its index.
 // - validator sets: each height's (validator-sets.ts, from governance) gives the proposer bound
 //   of a block, the set a catch-up certificate is checked against, and the checkpoint signers.
+import { timeline, timelineOn } from '../timeline/recorder.js';
 import { EventEmitter } from 'node:events';
 import { toHex } from '../../src/encoding/bytes.js';
 import type { VerifierKey } from '../../src/checkpoint/keys.js';
@@ -321,6 +322,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       throw e;
     });
     const info = this.adoptDurable(v, hash, root);
+    if (timelineOn) timeline('block.durable', `h=${h.height} n=${info.count}`);
     if (opts.sign) await this.signHead();
     return info;
   }
@@ -370,6 +372,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
 
   /** Gossip topic validator + handler in one: returns what the network should do with the message. */
   onCheckpointSigMessage(data: Uint8Array): Promise<'accept' | 'reject' | 'ignore'> {
+    timeline('checkpoint.receive');
     return this.checkpoints.onMessage(data);
   }
 

@@ -13,6 +13,7 @@
 //   leaves per GOSSIP_BATCH_DELAY_MS: entries accepted after a quiet spell go at once (the
 //   proposer of an idle network holds a lone entry ~20 ms sooner), entries accepted within the
 //   window after a batch wait for its end and share the next one (load keeps its batching).
+import { timeline, timelineOn } from '../timeline/recorder.js';
 import { toHex } from '../../src/encoding/bytes.js';
 import type { CheckedEntry, EntryChecker, EntryCheckFailure } from './entries.js';
 import type { GovErrorCode } from '../../src/governance/index.js';
@@ -187,6 +188,7 @@ export class Mempool {
 
   /** Entries received in a gossip batch from another peer: invalid ones are dropped silently. */
   async receiveGossip(leaves: Uint8Array[]): Promise<number> {
+    if (timelineOn) timeline('entries.receive', `n=${leaves.length}`);
     const checked: CheckedEntry[] = [];
     for (let i = 0; i < leaves.length; i++) {
       if (i > 0 && i % ENTRIES_PER_SLICE === 0) await yieldToLoop();
@@ -368,6 +370,7 @@ export class Mempool {
     this.outbox = [];
     this.outboxBytes = 0;
     this.lastFlushMs = this.now();
+    if (timelineOn) timeline('entries.publish', `n=${batch.length}`);
     this.gossip(batch);
   }
 

@@ -4,6 +4,7 @@
 // leaves either the whole block or none of it. applyBlocks does the same for consecutive blocks
 // (catch-up): one batch, one fsync, all of them or none. Runs under the store's block lock.
 
+import { timeline } from '../timeline/recorder.js';
 import { bytesEqual } from '../../src/encoding/bytes.js';
 import {
   EMPTY_RANGE,
@@ -103,7 +104,9 @@ async function fillBatch(
   // Into the filter BEFORE the write: a lookup racing the write then reads LevelDB, exactly as
   // without a filter (a failed write only leaves harmless false positives).
   s.logged.addToFilter(hashKeys, clientKeys);
+  timeline('store.write');
   await batch.write();
+  timeline('store.written');
   return search?.commit;
 }
 

@@ -1,6 +1,7 @@
 // Intake of consensus messages from gossip: the synchronous gossip validator, per-validator
 // back-pressure into the runner's queue, the height window and proposer(h, r) checks, holding
 // future proposals, and admission to the driver and the WAL (consensus-runner.ts, file header).
+import { timeline, timelineOn } from '../../timeline/recorder.js';
 import {
   decodeMessage,
   proposer,
@@ -57,6 +58,7 @@ export abstract class RunnerIntake extends RunnerBase {
 
   /** A message from the network, in the queue. */
   protected async onMessage(m: ConsensusMessage): Promise<void> {
+    if (timelineOn) timeline('consensus.receive', `type=${m.type} h=${m.height} r=${m.round} v=${m.validator}`);
     const next = this.o.ledger.getHead().height + 1;
     if (m.height < next || m.height > next + HEIGHTS_AHEAD_MAX) return;
     // Paper L22/L28/L36/L49 count a proposal only "from proposer(h, r)" (of that height's set):
