@@ -65,6 +65,8 @@ export interface IdleEntry {
 export interface TimelineReport {
   events: number;
   malformed: number;
+  /** Events a peer dropped because its recorder's buffer was full (timeline.dropped n=...): the report misses them. */
+  dropped: number;
   pids: number[];
   quorum: number;
   idle: {
@@ -351,6 +353,7 @@ export function timelineReport(input: readonly string[] | ParsedTimeline, opts: 
   return {
     events: evs.length,
     malformed: parsed.malformed,
+    dropped: evs.reduce((a, e) => a + (e.event === 'timeline.dropped' ? (int(e, 'n') ?? 0) : 0), 0),
     pids,
     quorum: q,
     idle: {

@@ -98,6 +98,7 @@ function allLines(): string[] {
     ...loadLines(),
     ...MALFORMED,
     L(2000, 101, 'some.future.event x=1'),
+    L(2001, 102, 'timeline.dropped n=7'),
   ].reverse(); // input order must not matter: the report merges by t
 }
 
@@ -113,6 +114,7 @@ describe('timeline parsing', () => {
   it('chooses the quorum as floor(2n/3)+1 of the distinct processes', () => {
     expect([1, 3, 4, 7, 10].map(defaultQuorum)).toEqual([1, 3, 3, 5, 7]);
     expect(timelineReport(allLines()).quorum).toBe(3);
+    expect(timelineReport(allLines()).dropped).toBe(7);
     expect(timelineReport(allLines()).pids).toEqual([101, 102, 103, 104]);
   });
 });
