@@ -30,6 +30,8 @@ import { BENCH_AUTH_MODES, BenchCredentials, type BenchAuthMode } from './auth.j
 import { describeCounters, diffSnapshots, snapshotPeers } from './counters.js';
 import { BenchHttp } from './http.js';
 import { LoadgenPool } from './loadgens.js';
+import { formatTimelineReport, readTimelineDir } from './timeline.js';
+import { timelineReport, type TimelineReport } from './timeline-report.js';
 import { killAllPeers, startPeerProcess, stopAllPeers, stopPeerProcess, writeNetwork, type BenchNetworkSpec, type PeerProcess } from './network.js';
 import { codeRoot, recordedPath } from './paths.js';
 import { PeerPeakRss } from './peak-rss.js';
@@ -455,6 +457,14 @@ export async function runBench(o: BenchOptions): Promise<Record<string, unknown>
       }
     }
 
+    // The peers have stopped, so their timelines are complete (the recorder writes the rest at exit).
+    let timelineSummary: TimelineReport | null = null;
+    if (o.timeline !== null) {
+      const d = await readTimelineDir(o.timeline);
+      timelineSummary = timelineReport(d.lines);
+      log(`timeline of ${d.files.length} peer processes (${o.timeline}):\n${formatTimelineReport(timelineSummary)}`);
+    }
+
     // 9. Rule evaluation speed, on a machine the network no longer loads. Compared with this run's
     // max sustained rate; a fixed-rate run has no max, so it skips the phase.
     const alerts = o.alerts && !F ? await runAlertsPhase(S ? ALERTS_SMOKE : ALERTS_FULL, { entriesPerSec: maxThroughput, from: 'this run' }, log) : { skipped: true };
@@ -466,13 +476,15 @@ export async function runBench(o: BenchOptions): Promise<Record<string, unknown>
       machine: machine(),
       // The machine may be shared: 1-minute load averages when the run started and ended.
       loadAverage: { start: loadStart, end: round(os.loadavg()[0]!, 2) },
-      options: { ...o },
+      // A result is committed: the timeline directory only as recordedPath gives it, never a machine's own path.
+      options: { ...o, timeline: o.timeline === null ? null : recordedPath(o.timeline) },
       network: { peers: o.orgs, quorum: net.genesis.quorum, clients: o.clients, loadgens: o.loadgens, limits: net.genesis.limits, auth: o.auth, metaAudit: o.metaAudit, searchIndexes },
       verificationBound: { verifyPerSecPerCore: round(verifyPerCore), cores, peers: o.orgs, entriesPerSec: round(bound) },
       maxThroughput: { entriesPerSec: maxThroughput, offeredRate: sustained.offeredRate, durationS: durationMs / 1000, ratioToBound: round(maxThroughput / bound, 3), step: sustained },
       steps,
       latency,
       idleLatency,
+      timeline: timelineSummary,
       resources: {
         cpuMsPerEntry: round(cpuPerEntryMs, 3),
         idleCpuPctPerPeer: idleCpuPct,

@@ -272,6 +272,19 @@ function idleEntry(evs: readonly TimelineEvent[], w: Window, q: number): IdleEnt
   // Consensus events of other heights (an empty height in between) are not this entry's.
   const atH = (e: TimelineEvent) => height === null || int(e, 'h') === height;
   const rel = (t: number | null) => (t === null ? null : r3(t - w.start));
+  // The tree size that holds the entry: the one the submitter signs after applying its block.
+  // Signatures and finality of an earlier size (the previous entry's, arriving late) do not count.
+  let size: number | null = null;
+  let applied = false;
+  for (const e of win) {
+    if (!own(e)) continue;
+    if (e.event === 'block.durable' && height !== null && int(e, 'h') === height) applied = true;
+    else if (applied && e.event === 'checkpoint.sign') {
+      size = int(e, 'size');
+      break;
+    }
+  }
+  const covers = (e: TimelineEvent) => size === null || (int(e, 'size') ?? -1) >= size;
   const ms: Record<IdleMilestone, number | null> = {
     receive: rel(first(win, (e) => e.event === 'entries.receive')),
     proposal: rel(first(win, (e) => isSend(e, 'proposal') && atH(e))),
@@ -282,8 +295,8 @@ function idleEntry(evs: readonly TimelineEvent[], w: Window, q: number): IdleEnt
     decide1: rel(first(win, (e) => e.event === 'block.decide' && atH(e))),
     decideQ: rel(nth(win, (e) => e.event === 'block.decide' && atH(e), q)),
     durableQ: rel(nth(win, (e) => e.event === 'block.durable' && atH(e), q)),
-    signQ: rel(nth(win, (e) => e.event === 'checkpoint.sign', q)),
-    final: rel(first(win, (e) => own(e) && e.event === 'checkpoint.final')),
+    signQ: rel(nth(win, (e) => e.event === 'checkpoint.sign' && covers(e), q)),
+    final: rel(first(win, (e) => own(e) && e.event === 'checkpoint.final' && covers(e))),
     http: rel(w.end),
   };
   return { pid: w.pid, submitT: w.start, height, ms };

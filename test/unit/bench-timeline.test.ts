@@ -135,6 +135,15 @@ describe('idle report', () => {
     expect(r.idle.entries[1]!.ms.final).toBe(26); // its own process's final, not the other's at 25.8
   });
 
+  it("counts only signatures and finality of the tree size that holds the entry, not an earlier size's arriving late", () => {
+    // Entry at height 5 (size 5); a late final and signatures of size 4 land inside its window.
+    const lines = idleEntry(0, 101, 102, 5, 1);
+    lines.push(L(10.2, 103, 'checkpoint.sign size=4'), L(10.3, 104, 'checkpoint.sign size=4'), L(12.7, 101, 'checkpoint.final size=4'));
+    const e = timelineReport(lines).idle.entries[0]!;
+    expect(e.ms.signQ).toBe(11.5);
+    expect(e.ms.final).toBe(13);
+  });
+
   it('summarizes milestones and steps as p50/p90 over entries', () => {
     expect(r.idle.milestones.prevoteQ).toEqual({ count: 3, p50: 4, p90: 8, max: 8 });
     expect(r.idle.milestones.http).toEqual({ count: 3, p50: 14, p90: 28, max: 28 });
