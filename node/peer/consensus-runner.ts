@@ -91,11 +91,18 @@ export class ConsensusRunner extends RunnerIntake {
       if (resume && restored !== undefined) this.o.log('info', 'resuming consensus', { height: next, round: restored.round, step: restored.step, walRecords: wal.length });
       // Our own proposals in the WAL are noted before anything can make the driver propose
       // (runner/own-proposals.ts): a different one for the same slot must halt, not leave.
-      const records = wal.map((rec) => (this.isCompact(rec) ? { rec, m: null } : { rec, m: decodeMessage(rec, this.cfg.maxValueBytes) }));
+      // Each record decoded once: its sender (for the WAL shares) and, for a proposal, its slot.
+      const records = wal.map((rec) => {
+        if (this.isCompact(rec)) {
+          const p = this.ownCompactProposal(rec);
+          return { rec, m: null, validator: p?.validator ?? null, p };
+        }
+        const d = decodeMessage(rec, this.cfg.maxValueBytes);
+        return { rec, m: d, validator: d.ok ? d.message.validator : null, p: d.ok && d.message.type === 'proposal' ? d.message : null };
+      });
       // Each record counts against its sender's WAL share now, once, rebuilt later or not (runner/base.ts).
       this.chargeReplayed(next, records);
-      for (const { rec, m } of records) {
-        const p = m === null ? this.ownCompactProposal(rec) : m.ok && m.message.type === 'proposal' ? m.message : null;
+      for (const { p } of records) {
         if (p !== null && p.height === next && p.validator === this.selfAt(next)) this.ownProposals.note(next, p.round, p.signature);
       }
       const replay = this.enqueue(async () => {

@@ -4,7 +4,7 @@ import { toHex } from '../../../src/encoding/bytes.js';
 // Vote signatures through the peer's verifier: libsodium with OpenSSL's verdicts on every input (node/crypto/sodium.ts).
 import { peerVerifier as nodeVerifier } from '../../crypto/peer-verifier.js';
 import { isInvariantError } from '../../../src/assert.js';
-import { ConsensusDriver, encodeMessage, proposer, ROUNDS_KEPT_DEFAULT, VALIDATORS_MAX, type ConsensusConfig, type ConsensusMessage, type DecodeMessageResult, type Proposal, type SignerState, type Timeouts } from '../../../src/consensus/index.js';
+import { ConsensusDriver, encodeMessage, proposer, ROUNDS_KEPT_DEFAULT, VALIDATORS_MAX, type ConsensusConfig, type ConsensusMessage, type Proposal, type SignerState, type Timeouts } from '../../../src/consensus/index.js';
 import { decodeCompactRecord, encodeCompactProposal, isCompactRecord, ExpansionSlots, toProposal } from './compact.js';
 import { compactBytes } from '../block-compact.js';
 import { BLOCK_CAPS } from '../block.js';
@@ -158,12 +158,9 @@ export abstract class RunnerBase {
    * replayed messages are committed without bytes (intake.ts admit, and our own proposal re-sent
    * as it was, consensus-runner.ts broadcast).
    */
-  protected chargeReplayed(height: number, records: readonly { rec: Uint8Array; m: DecodeMessageResult | null }[]): void {
+  protected chargeReplayed(height: number, records: readonly { rec: Uint8Array; validator: number | null }[]): void {
     this.trackHeight(height);
-    for (const { rec, m } of records) {
-      const validator = m === null ? (this.ownCompactProposal(rec)?.validator ?? null) : m.ok ? m.message.validator : null;
-      this.admission.charge(validator, rec.length);
-    }
+    for (const { rec, validator } of records) this.admission.charge(validator, rec.length);
   }
 
   /** A compact proposal record (runner/compact.ts), not an ordinary consensus message. */
