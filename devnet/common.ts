@@ -89,7 +89,8 @@ export interface Devnet {
   stopPeer(name: string): Promise<void>;
   /**
    * Starts a stopped organization's peer again; resolves once it answers /v1/status, rejects with
-   * DevnetError 'peer_exited' (and the tail of its log) if it exits first, e.g. refusing a corrupt store.
+   * DevnetError 'peer_exited' (and the tail of its log) if it exits first, e.g. refusing a corrupt store,
+   * or 'port_in_use' if its log says a port it listens on was taken (EADDRINUSE).
    */
   startPeer(name: string): Promise<void>;
 }

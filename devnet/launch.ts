@@ -34,6 +34,17 @@ export function checkPortFree(port: number, what: string): Promise<void> {
   });
 }
 
+/**
+ * The error for a peer that exited before it answered. A port taken by another program between
+ * checkPortFree and the peer's own listen shows only in the peer's log (EADDRINUSE); it is reported
+ * as 'port_in_use', like a port found busy by the check, so the caller can choose other ports.
+ */
+export function startupExitError(name: string, r: { code: number | null; signal: string | null }, logFile: string, lastLines: string): DevnetError {
+  const what = `peer ${name} exited during start-up (code ${r.code}, signal ${r.signal}); last lines of ${logFile}:\n${lastLines}`;
+  if (/\bEADDRINUSE\b/.test(lastLines)) return new DevnetError('port_in_use', `${what}\na port it listens on was taken after it was checked: choose other ports with --base-port`);
+  return new DevnetError('peer_exited', what);
+}
+
 interface Child {
   peer: DevnetPeer;
   /** This process's pid (peer.pid changes when the organization's peer is restarted). */
@@ -97,10 +108,7 @@ async function waitReady(children: Child[], operator: CairnCredentials, log: (l:
     const dead = children.find((c) => c.exited);
     if (dead !== undefined) {
       const r = await dead.exit;
-      throw new DevnetError(
-        'peer_exited',
-        `peer ${dead.peer.name} exited during start-up (code ${r.code}, signal ${r.signal}); last lines of ${dead.peer.logFile}:\n${await tail(dead.peer.logFile, 15)}`,
-      );
+      throw startupExitError(dead.peer.name, r, dead.peer.logFile, await tail(dead.peer.logFile, 15));
     }
     const views = await Promise.all(children.map((c) => viewOf(c.peer.url, operator)));
     const score = views.reduce((s, v) => s + (v.answered ? 1 : 0) + v.connected + (v.quorumOk ? 1 : 0), 0);
@@ -237,7 +245,7 @@ export async function launchPeers(peers: DevnetPeer[], o: LaunchOptions, signal?
     for (;;) {
       if (c.exited) {
         const r = await c.exit;
-        throw new DevnetError('peer_exited', `peer ${name} exited during start-up (code ${r.code}, signal ${r.signal}); last lines of ${p.logFile}:\n${await tail(p.logFile, 15)}`);
+        throw startupExitError(name, r, p.logFile, await tail(p.logFile, 15));
       }
       if ((await viewOf(p.url, o.operator)).answered) break;
       if (Date.now() - started > READY_STALL_MS) {

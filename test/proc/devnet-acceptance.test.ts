@@ -23,6 +23,7 @@ import { parseTrustFile, verifyCheckpoint, verifyInclusion, type TrustRoot } fro
 import { startDevnet, type Devnet } from '../../devnet/start.js';
 import { u64Key, P_LEAF } from '../../node/storage/keys.js';
 import { cli, tempDir } from '../unit/support/cli.js';
+import { devnetBasePort } from './support/devnet-ports.js';
 
 const ENTRIES = 5_000;
 const BATCH = 250;
@@ -37,9 +38,10 @@ const submitted: string[] = [];
 let finalTarget = 0;
 
 async function startOnFreePorts(path: string): Promise<Devnet> {
-  // A base port per attempt in 20000..44000; startDevnet checks every port and names a busy one.
+  // A base port per attempt; startDevnet checks every port and names a busy one, also one a peer
+  // finds taken at its own listen after the check.
   for (let attempt = 0; ; attempt++) {
-    const basePort = 20_000 + 200 * Math.floor(Math.random() * 120);
+    const basePort = devnetBasePort();
     try {
       return await startDevnet({ dir: join(path, `devnet-${attempt}`), basePort, samples: 3 });
     } catch (e) {

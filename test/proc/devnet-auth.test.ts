@@ -21,6 +21,7 @@ import { run } from '../../node/cli/run.js';
 import { loadGenesis } from '../../node/peer/genesis.js';
 import { metaAuditClientFor } from '../../node/peer/genesis-sharing.js';
 import { tempDir } from '../unit/support/cli.js';
+import { devnetBasePort } from './support/devnet-ports.js';
 
 /** The auditor's read must be a final entry of the log within this long (a coalescing window, then one consensus round). */
 const META_AUDIT_FINAL_MS = 30_000;
@@ -40,7 +41,7 @@ async function cairn(argv: string[], env: Record<string, string> = {}): Promise<
 beforeAll(async () => {
   dir = await tempDir('devnet-auth');
   for (let attempt = 0; devnet === null; attempt++) {
-    const basePort = 20_000 + 200 * Math.floor(Math.random() * 120) + 150;
+    const basePort = devnetBasePort(150);
     try {
       devnet = await startDevnet({ dir: join(dir.path, `devnet-${attempt}`), basePort, orgs: 1, samples: 1 });
     } catch (e) {
@@ -192,7 +193,7 @@ describe('devnet meta-audit: reads of the log are logged in the log', () => {
 
   it('a devnet dir made before the meta-audit clients starts without meta-audit and says so in one line', async () => {
     for (let attempt = 0; legacy === null; attempt++) {
-      const basePort = 20_000 + 200 * Math.floor(Math.random() * 120) + 170;
+      const basePort = devnetBasePort(170);
       const legacyDir = join(dir.path, `legacy-${attempt}`);
       await generate(legacyDir, 1, basePort, { metaAudit: false });
       try {

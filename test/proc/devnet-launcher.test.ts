@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '../unit/support/cli.js';
+import { devnetBasePort } from './support/devnet-ports.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 /** The launcher must print its banner within this long after its last output line (progress-derived). */
@@ -90,7 +91,7 @@ beforeAll(async () => {
   dir = await tempDir('devnet-launch');
   // A base whose HTTP (base+1) and libp2p (base+101) ports are free now; other test files use other ranges.
   for (let attempt = 0; basePort === 0; attempt++) {
-    const b = 20_000 + 200 * Math.floor(Math.random() * 120) + 50;
+    const b = devnetBasePort(50);
     if ((await portFree(b + 1)) && (await portFree(b + 101))) basePort = b;
     else if (attempt > 20) throw new Error('no free port pair found for the devnet launcher test');
   }

@@ -16,6 +16,7 @@ import type { AuditEntry } from '../../src/entry/index.js';
 import { parseTrustFile } from '../../src/verifier/index.js';
 import { startDevnet, type Devnet } from '../../devnet/start.js';
 import { tempDir } from '../unit/support/cli.js';
+import { devnetBasePort } from './support/devnet-ports.js';
 
 /** Reads by the auditor before the kill. */
 const READS = 30;
@@ -28,7 +29,7 @@ let devnet: Devnet | null = null;
 beforeAll(async () => {
   dir = await tempDir('ma-start-crash');
   for (let attempt = 0; devnet === null; attempt++) {
-    const basePort = 20_000 + 200 * Math.floor(Math.random() * 120) + 190;
+    const basePort = devnetBasePort(190);
     try {
       devnet = await startDevnet({ dir: join(dir.path, `devnet-${attempt}`), basePort, orgs: 1, samples: 3 });
     } catch (e) {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startDevnet, exampleCommands, formatBanner, type Devnet } from '../../devnet/start.js';
+import { startupExitError } from '../../devnet/launch.js';
 import { tempDir } from './support/cli.js';
 
 let dir: { path: string; cleanup: () => Promise<void> };
@@ -59,5 +60,14 @@ describe('startDevnet option checks', () => {
     const banner = formatBanner(d, '/w');
     expect(banner).toContain('org2.devnet  http://127.0.0.1:8402   (pid 102, log .devnet/logs/org2.devnet.log)');
     expect(banner).toContain(`sample entries (final): ${'ab'.repeat(32)}`);
+  });
+});
+
+describe('a peer that exits during start-up', () => {
+  it('is reported as port_in_use when its log says a port was taken after the check, else as peer_exited', () => {
+    const taken = startupExitError('org4.devnet', { code: 1, signal: null }, 'logs/org4.devnet.log', 'cairn: failed to start: listen EADDRINUSE: address already in use 127.0.0.1:34004');
+    expect(taken).toMatchObject({ code: 'port_in_use', message: expect.stringMatching(/^peer org4\.devnet exited during start-up \(code 1, signal null\).*127\.0\.0\.1:34004\n.*--base-port/s) });
+    const corrupt = startupExitError('org1.devnet', { code: 1, signal: null }, 'logs/org1.devnet.log', 'cairn: failed to start: store_corrupt: leaf 7 does not match its hash');
+    expect(corrupt).toMatchObject({ code: 'peer_exited', message: expect.stringMatching(/store_corrupt/) });
   });
 });
