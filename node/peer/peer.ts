@@ -279,7 +279,7 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
       onHalt: (code, message, fields) => halt(code, message, fields),
       log: logFn,
     });
-    syncer = new Syncer(network, store, ledger, runner, logFn);
+    syncer = new Syncer(network, store, ledger, runner, logFn, halt);
     const sync = syncer;
 
     network.subscribe(

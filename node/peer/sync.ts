@@ -13,7 +13,9 @@
 //   status/1      height, tree size, final size (for status() and to pick a sync source)
 //
 // Each request has a short deadline. Sources are not trusted: which one is asked, for how many
-// blocks, and how one that failed is backed off is sync-sources.ts.
+// blocks, and how one that failed is backed off is sync-sources.ts. What no source can cause halts
+// the peer instead (fail-stop, as consensus does): a block with a valid commit certificate that our
+// checks refuse (our state diverged), and a failure of our own store while applying a range.
 import type { PeerNetwork } from '../net/index.js';
 import type { Store } from '../storage/store.js';
 import {
@@ -28,6 +30,7 @@ import type { Ledger } from './ledger.js';
 import type { RangeResult } from './ledger-range.js';
 import type { ConsensusRunner } from './consensus-runner.js';
 import { HandlerError } from '../net/index.js';
+import { isStoreError, type StoreErrorCode } from '../storage/errors.js';
 import { SyncSources, type PeerHeight } from './sync-sources.js';
 
 export { SYNC_BATCH_SHRINK, SYNC_CLAIM_AHEAD_MAX, SYNC_SOURCE_BACKOFF_MAX_MS, SYNC_SOURCE_BACKOFF_MS, type PeerHeight } from './sync-sources.js';
@@ -45,6 +48,11 @@ export const SYNC_RESPONSE_BYTES_MAX = 3 * 1024 * 1024 + 512 * 1024;
  * costs at most this much per back-off period.
  */
 export const SYNC_REQUEST_TIMEOUT_MS = 5_000;
+/**
+ * Store errors that say our stored state disagrees with what the ledger handed it (a divergence);
+ * any other store error is the store failing (I/O, closed, corrupt record): STORE_FAILED.
+ */
+const STATE_CODES: ReadonlySet<StoreErrorCode> = new Set<StoreErrorCode>(['NOT_NEXT_BLOCK', 'BAD_BLOCK']);
 /** Status poll interval. */
 export const STATUS_POLL_MS = 1_000;
 
@@ -73,6 +81,8 @@ export class Syncer {
     private readonly ledger: Ledger,
     private readonly runner: ConsensusRunner,
     private readonly log: (level: 'debug' | 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void,
+    /** Fail-stop of the peer (consensus halts, /healthz reports it): for what no source can cause. */
+    private readonly halt: (code: string, message: string, fields?: Record<string, unknown>) => void = () => undefined,
   ) {
     this.sources = new SyncSources(SYNC_BLOCKS_PER_REQUEST_MAX, log);
   }
@@ -285,10 +295,17 @@ export class Syncer {
         // The response as one range (Ledger.applyRange: all verified, then one synced batch, then reported).
         // The first block's verdict goes with that block (for height `from`): verified once.
         const items = [{ ...res.blocks[0]!, verified: { height: from, hash: first.hash } }, ...res.blocks.slice(1)];
-        const r: RangeResult | null = await this.runner.applySyncedWith(from, () => this.ledger.applyRange(items)).catch((e: Error) => {
-          this.log('warn', 'catch-up range did not apply', { from, error: e.message });
-          return { applied: Math.max(0, this.ledger.getHead().height - from + 1), failure: null };
-        });
+        let r: RangeResult | null;
+        try {
+          r = await this.runner.applySyncedWith(from, () => this.ledger.applyRange(items));
+        } catch (e) {
+          // A throw is ours, not the source's: everything a source sends is checked and refused as
+          // a RangeResult failure; what throws is our store (a write or read failed) or a listener
+          // of an applied block, exactly what halts consensus when it applies a block itself.
+          // Blaming the source would move on to the next one and fail the same way on each.
+          this.haltSync(haltCodeOf(e), `catch-up of height ${from}: ${(e as Error).message}`, from);
+          return;
+        }
         const applied = r?.applied ?? 0;
         for (const b of res.blocks.slice(0, applied)) fetchedEntries += countEntries(b.block);
         fetchedBlocks += applied;
@@ -300,8 +317,15 @@ export class Syncer {
             this.demote(peer, `block ${height} rejected: ${r.failure.code}: ${r.failure.message}`);
             bad = true;
           } else if (this.ledger.getHead().height < height) {
-            // Either consensus applied it meanwhile (fine) or it did not apply (bad peer or fork).
-            if (r?.failure) this.log('warn', 'catch-up block did not apply', { height, code: r.failure.code, error: r.failure.message });
+            if (r?.failure) {
+              // The block's commit certificate verified (a 'sync_' failure otherwise): q validators
+              // committed exactly these bytes, so at least one honest organization checked them at
+              // this height. Our check refusing them means our state diverged from theirs, as when
+              // a block decided by consensus does not apply: halt, do not try another source.
+              this.haltSync('DIVERGENCE', `certified block ${height} does not apply: ${r.failure.code}: ${r.failure.message}`, height);
+              return;
+            }
+            // Consensus applied part of the range meanwhile (the runner took it first): fine.
             if (this.ledger.getHead().height < from) this.demote(peer, `its block ${height} did not apply`);
             bad = true;
           }
@@ -332,6 +356,13 @@ export class Syncer {
     }
   }
 
+  /** Our own state or store failed during catch-up: the peer halts and catch-up stops for good. */
+  private haltSync(code: string, message: string, height: number): void {
+    this.stats.failures++;
+    this.halt(code, message, { height, path: 'catch-up' });
+    this.stop();
+  }
+
   /** A source failed to deliver verifiable blocks: backed off (sync-sources.ts). */
   private demote(peer: string, why: string): void {
     this.sources.demote(peer, why);
@@ -344,6 +375,18 @@ export class Syncer {
     if (this.pollTimer !== null) clearTimeout(this.pollTimer);
     this.offConnect?.();
   }
+}
+
+/**
+ * The halt code of an error thrown while applying a catch-up range: our store failing (a store
+ * error other than a state disagreement, or LevelDB's own error: classic-level codes LEVEL_*) is
+ * STORE_FAILED; the store refusing what the ledger handed it, or anything else, is DIVERGENCE (as
+ * when consensus applies a block).
+ */
+function haltCodeOf(e: unknown): 'STORE_FAILED' | 'DIVERGENCE' {
+  if (isStoreError(e)) return STATE_CODES.has(e.code) ? 'DIVERGENCE' : 'STORE_FAILED';
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('LEVEL_') ? 'STORE_FAILED' : 'DIVERGENCE';
 }
 
 /** Entry count of an encoded block (u32 at a fixed header offset; see block.ts). */
