@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseBenchArgs } from '../../bench/run.js';
+import { parseBenchArgs } from '../../bench/run-options.js';
 import { REPO_ROOT } from './support/peer-procs.js';
 
 let dir = '';

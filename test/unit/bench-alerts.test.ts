@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bestFullRun, REPLAY_ENTRIES, REPLAY_TARGET_PER_SEC, runAlertsPhase } from '../../bench/alerts.js';
-import { parseBenchArgs } from '../../bench/run.js';
+import { parseBenchArgs } from '../../bench/run-options.js';
 import { formatTable } from '../../bench/table.js';
 
 const N = 3000;
