@@ -4,6 +4,7 @@
 // - per height: under load, how long each consensus phase takes from the height's first start.
 // Plus per-process durations of the synced writes (signer state, block batch) that sit on the path.
 import { percentile } from './stats.js';
+import { gossipHops } from './timeline-hops.js';
 
 export interface TimelineEvent {
   /** Wall-clock milliseconds since the Unix epoch (fractional). */
@@ -76,6 +77,8 @@ export interface TimelineReport {
     steps: StepSummary[];
     /** Writes that started inside an idle entry's window. */
     durations: WriteDurations;
+    /** One-way gossip delays of what was received inside an idle entry's window (timeline-hops.ts). */
+    hops: HopSummaries;
   };
   load: {
     /** Heights and writes counted start after this t (the last idle entry's http.final); null = the whole timeline. */
@@ -87,7 +90,21 @@ export interface TimelineReport {
     durations: WriteDurations;
     /** consensus.receive type=proposal → the same process's consensus.send type=prevote for that height and round. */
     proposalToPrevote: Summary;
+    hops: HopSummaries;
   };
+}
+
+/** Send → receive per consensus message type, and entry batch publish → first receive per process. */
+export interface HopSummaries {
+  proposal: Summary;
+  prevote: Summary;
+  precommit: Summary;
+  entries: Summary;
+}
+
+function hopSummaries(evs: readonly TimelineEvent[], inRange: (t: number) => boolean): HopSummaries {
+  const h = gossipHops(evs, inRange);
+  return { proposal: summarizeMs(h.proposal), prevote: summarizeMs(h.prevote), precommit: summarizeMs(h.precommit), entries: summarizeMs(h.entries) };
 }
 
 export interface TimelineOptions {
@@ -374,6 +391,7 @@ export function timelineReport(input: readonly string[] | ParsedTimeline, opts: 
       milestones: milestoneSummaries(IDLE_MILESTONES, entries.map((e) => e.ms)),
       steps: chainSteps('submit', IDLE_MILESTONES.filter((k) => k !== 'receive'), entries.map((e) => e.ms)),
       durations: writeDurations(evs, inIdle),
+      hops: hopSummaries(evs, inIdle),
     },
     load: {
       afterT,
@@ -382,6 +400,7 @@ export function timelineReport(input: readonly string[] | ParsedTimeline, opts: 
       steps: chainSteps('start', HEIGHT_MILESTONES, rows),
       durations: writeDurations(evs, inLoad),
       proposalToPrevote: summarizeMs(proposalToPrevote(evs, inLoad)),
+      hops: hopSummaries(evs, inLoad),
     },
   };
 }

@@ -3,7 +3,7 @@
 // [--quorum N]`. The analysis itself is in timeline-report.ts.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { HEIGHT_MILESTONES, IDLE_MILESTONES, timelineReport, type StepSummary, type Summary, type TimelineReport, type WriteDurations } from './timeline-report.js';
+import { HEIGHT_MILESTONES, IDLE_MILESTONES, timelineReport, type HopSummaries, type StepSummary, type Summary, type TimelineReport, type WriteDurations } from './timeline-report.js';
 
 /** Bounds on what one report reads: a timeline directory is a handful of peers' files. */
 export const TIMELINE_MAX_FILES = 64;
@@ -66,6 +66,10 @@ function writes(d: WriteDurations): string[] {
   return [row('signer.persist -> persisted', d.signerPersist, true), row('block.decide -> durable', d.decideToDurable, true), row('store.write -> written', d.storeWrite, true)];
 }
 
+function hops(h: HopSummaries): string[] {
+  return [row('entries publish -> receive', h.entries, true), row('proposal send -> receive', h.proposal, true), row('prevote send -> receive', h.prevote, true), row('precommit send -> receive', h.precommit, true)];
+}
+
 /** A compact text table of a report. */
 export function formatTimelineReport(r: TimelineReport): string {
   const out: string[] = [];
@@ -78,6 +82,8 @@ export function formatTimelineReport(r: TimelineReport): string {
   out.push(...steps(r.idle.steps));
   out.push(header('idle: per-process writes', true));
   out.push(...writes(r.idle.durations));
+  out.push(header('idle: gossip hops (one way, per receiving process)', true));
+  out.push(...hops(r.idle.hops));
   out.push('');
   const scope = r.load.afterT === null ? 'whole timeline' : 'after the last idle entry';
   out.push(header(`per height (${scope}): ${r.load.heights} heights, milestones after the height's first start`));
@@ -87,6 +93,8 @@ export function formatTimelineReport(r: TimelineReport): string {
   out.push(header(`per-process writes (${scope})`, true));
   out.push(...writes(r.load.durations));
   out.push(row('proposal received -> own prevote', r.load.proposalToPrevote, true));
+  out.push(header(`gossip hops (${scope}; one way, per receiving process)`, true));
+  out.push(...hops(r.load.hops));
   return out.join('\n') + '\n';
 }
 
