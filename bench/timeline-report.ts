@@ -66,7 +66,7 @@ export interface IdleEntry {
 export interface TimelineReport {
   events: number;
   malformed: number;
-  /** Events a peer dropped because its recorder's buffer was full (timeline.dropped n=...): the report misses them. */
+  /** Events a peer dropped because its recorder's buffer was full or an append failed (timeline.dropped n=...): the report misses them. */
   dropped: number;
   pids: number[];
   quorum: number;

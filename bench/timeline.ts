@@ -74,7 +74,7 @@ function hops(h: HopSummaries): string[] {
 export function formatTimelineReport(r: TimelineReport): string {
   const out: string[] = [];
   out.push(`timeline: ${r.events} events from ${r.pids.length} processes (${r.pids.join(', ')}), ${r.malformed} malformed lines, quorum ${r.quorum}`);
-  if (r.dropped > 0) out.push(`WARNING: the peers dropped ${r.dropped} events (recorder buffer full): milestones may be missing or late`);
+  if (r.dropped > 0) out.push(`WARNING: the peers dropped ${r.dropped} events (recorder buffer full or an append failed): milestones may be missing or late`);
   out.push('');
   out.push(header(`idle: ${r.idle.entries.length} entries, milestones after the submit`));
   for (const k of IDLE_MILESTONES) out.push(row(LABELS[k]!, r.idle.milestones[k]));

@@ -8,8 +8,10 @@
 // one timeline by sorting; bench/timeline.ts reads them. Off (the default) every call is one
 // boolean test. On, events are buffered and appended every FLUSH_MS by one write at a time, the
 // buffer is bounded (events past it are dropped and counted in a final line), and the rest is
-// written synchronously at exit.
-import { appendFileSync } from 'node:fs';
+// written synchronously at exit. A failed append (missing or unwritable directory) never throws:
+// its events are counted as dropped like those past the bound, and the first failure is reported
+// once on stderr, since the count only reaches the file if a later append succeeds.
+import { appendFileSync, writeSync } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -18,17 +20,28 @@ export const FLUSH_MS = 200;
 /** Most events held between two flushes (past it they are dropped and counted). */
 export const BUFFER_EVENTS_MAX = 100_000;
 
+/** Writes one line to stderr synchronously (it also runs in the exit handler) and never throws. */
+function stderrLine(line: string): void {
+  try {
+    writeSync(2, line + '\n');
+  } catch {
+    // stderr closed or full: nothing else to tell.
+  }
+}
+
 export class TimelineRecorder {
   private buf: string[] = [];
   private dropped = 0;
   private timer: NodeJS.Timeout | null = null;
   private writing: Promise<void> | null = null;
+  private warned = false;
   readonly file: string;
 
   constructor(
     dir: string,
     private readonly pid: number = process.pid,
     private readonly maxEvents: number = BUFFER_EVENTS_MAX,
+    private readonly warn: (line: string) => void = stderrLine,
   ) {
     this.file = join(dir, `timeline-${pid}.log`);
   }
@@ -53,13 +66,13 @@ export class TimelineRecorder {
     this.timer.unref();
   }
 
-  /** Appends what is buffered (one append at a time; a failed append drops its lines). */
+  /** Appends what is buffered (one append at a time; a failed append's events are counted as dropped). */
   async flush(): Promise<void> {
     if (this.writing !== null) return this.writing;
     if (this.buf.length === 0) return;
-    const text = this.drain();
+    const { text, events } = this.drain();
     this.writing = appendFile(this.file, text)
-      .catch(() => undefined)
+      .catch((err: unknown) => this.failed(err, events))
       .finally(() => {
         this.writing = null;
         if (this.buf.length > 0) this.arm();
@@ -72,22 +85,36 @@ export class TimelineRecorder {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     if (this.buf.length === 0 && this.dropped === 0) return;
+    const { text, events } = this.drain();
     try {
-      appendFileSync(this.file, this.drain());
-    } catch {
+      appendFileSync(this.file, text);
+    } catch (err) {
       // A diagnostic: never let it fail the exit.
+      this.failed(err, events);
     }
   }
 
-  private drain(): string {
+  /** A failed append lost `events` (its lines and the drops its count line carried): count them, say so once. */
+  private failed(err: unknown, events: number): void {
+    this.dropped += events;
+    if (this.warned) return;
+    this.warned = true;
+    const code = (err as NodeJS.ErrnoException | null)?.code ?? String(err);
+    this.warn(`cairn timeline: cannot append to ${this.file} (${code}): ${events} events dropped; later failures drop events without another warning`);
+  }
+
+  /** Takes the buffer as text; `events` is how many events it stands for, dropped ones included. */
+  private drain(): { text: string; events: number } {
+    let events = this.buf.length;
     if (this.dropped > 0) {
       const t = (performance.timeOrigin + performance.now()).toFixed(3);
       this.buf.push(`${t} ${this.pid} timeline.dropped n=${this.dropped}`);
+      events += this.dropped;
       this.dropped = 0;
     }
     const text = this.buf.join('\n') + '\n';
     this.buf = [];
-    return text;
+    return { text, events };
   }
 }
 

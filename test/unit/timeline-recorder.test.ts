@@ -1,7 +1,8 @@
 // The opt-in pipeline timeline (node/timeline/recorder.ts): line format, order, bounds, and that a
-// process with CAIRN_TIMELINE_DIR set writes its events at exit while one without it writes nothing.
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+// process with CAIRN_TIMELINE_DIR set writes its events at exit while one without it writes nothing,
+// and that a directory it cannot append to costs counted drops and one warning, never the process.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -68,6 +69,69 @@ describe('timeline recorder', () => {
     const lines = (await readFile(join(dir, 'timeline-9.log'), 'utf8')).trimEnd().split('\n');
     expect(lines.map((l) => `${LINE.exec(l)?.[3]} ${LINE.exec(l)?.[4]}`)).toEqual(['x.y i=0', 'x.y i=1', 'timeline.dropped n=3']);
   });
+
+  it('counts the events of a failed append as dropped and warns once', async () => {
+    const dir = join(await tempDir(), 'missing');
+    const warnings: string[] = [];
+    const r = new TimelineRecorder(dir, 11, 100, (line) => warnings.push(line));
+    for (let i = 0; i < 3; i++) r.record('x.y', `i=${i}`);
+    await r.flush();
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(join(dir, 'timeline-11.log'));
+    expect(warnings[0]).toContain('(ENOENT)');
+    expect(warnings[0]).toContain(': 3 events dropped');
+    r.record('x.y', 'i=3');
+    r.record('x.y', 'i=4');
+    await r.flush();
+    expect(warnings).toHaveLength(1);
+    // Once the directory is there, the next append carries the count of all the lost events.
+    await mkdir(dir);
+    r.record('x.z');
+    r.flushSync();
+    const lines = (await readFile(join(dir, 'timeline-11.log'), 'utf8')).trimEnd().split('\n');
+    expect(lines.map((l) => `${LINE.exec(l)?.[3]} ${LINE.exec(l)?.[4]}`)).toEqual(['x.z undefined', 'timeline.dropped n=5']);
+    expect(warnings).toHaveLength(1);
+  });
+
+  it('a process whose CAIRN_TIMELINE_DIR does not exist exits normally and warns once with the count', async () => {
+    const dir = join(await tempDir(), 'missing');
+    const root = resolve(__dirname, '../..');
+    // Two events go to the periodic flush, which fails; once the test has seen the warning it
+    // writes to stdin, and the child records one more event and lets the exit flush fail too.
+    const script = [
+      "import('./node/timeline/recorder.ts').then((m) => {",
+      "  m.timeline('t.one'); m.timeline('t.two', 'k=2');",
+      "  process.stdin.once('data', () => { m.timeline('t.three'); process.stdin.destroy(); console.log(String(m.timelineOn)); });",
+      '})',
+    ].join('\n');
+    const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { cwd: root, env: { ...process.env, CAIRN_TIMELINE_DIR: dir }, stdio: ['pipe', 'pipe', 'pipe'] });
+    try {
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+      const exited = new Promise<number | null>((res) => child.on('close', (code) => res(code)));
+      await new Promise<void>((res, rej) => {
+        const late = setTimeout(() => rej(new Error(`no warning within 60 s; stderr: ${stderr}`)), 60_000);
+        child.stderr.setEncoding('utf8').on('data', (d: string) => {
+          stderr += d;
+          if (/cairn timeline:.*\n/.test(stderr)) {
+            clearTimeout(late);
+            res();
+          }
+        });
+        child.on('close', () => rej(new Error(`child exited before warning; stderr: ${stderr}`)));
+      });
+      child.stdin.end('go\n');
+      expect(await exited).toBe(0);
+      expect(stdout.trim()).toBe('true');
+      const warnings = stderr.split('\n').filter((l) => l.startsWith('cairn timeline:'));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toContain(`cairn timeline: cannot append to ${join(dir, `timeline-${child.pid}.log`)} (ENOENT): 2 events dropped;`);
+      await expect(stat(dir)).rejects.toMatchObject({ code: 'ENOENT' });
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill();
+    }
+  }, 90_000);
 
   it('is off unless CAIRN_TIMELINE_DIR is set', () => {
     expect(process.env.CAIRN_TIMELINE_DIR).toBeUndefined();
