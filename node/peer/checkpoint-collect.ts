@@ -17,6 +17,7 @@ import { formatCheckpoint, parseCheckpoint, verifyCheckpointQuorum } from '../..
 import { formatNote, parseNote, signText, type NoteSignature } from '../../src/checkpoint/note.js';
 import type { Store } from '../storage/store.js';
 import { encodeCheckpointSig, decodeCheckpointSig } from './checkpoint-sig.js';
+import { OneSignatureNotes } from './checkpoint-notes.js';
 import { failure, type PeerFailure } from './errors.js';
 import { ValidatorSets, type SetView } from './validator-sets.js';
 
@@ -35,13 +36,7 @@ export const EARLY_SIGNATURES_PER_SENDER_MAX = 16;
 export const EARLY_SIGNATURE_SENDERS_MAX = 64;
 /** Checkpoint bodies of recently applied heads, so signatures for them verify synchronously. */
 const RECENT_BODIES_MAX = COLLECTING_SIZES_MAX;
-/**
- * Our one-signature note of a size is written (synced) only if the size is still not final this
- * long after we signed it. It is a local copy (Ed25519 is deterministic: a restarted peer makes
- * the same line again) that nothing needs for safety; written at once, its fsync ran exactly when
- * the final checkpoint's did, which then waited for it (one store, one writer).
- */
-export const NOTE_DELAY_MS = 1_000;
+export { NOTE_DELAY_MS } from './checkpoint-notes.js';
 /** Signature lines the topic validator verified and the handler has not seen yet (see receive). */
 const VERIFIED_LINES_MAX = 256;
 
@@ -93,17 +88,17 @@ export class Checkpoints {
   private readonly bodies = new Map<number, string>();
   /** First height of each validator set after the genesis one -> tree size after the block before it. */
   private readonly boundaries = new Map<number, number>();
-  /** Our one-signature notes waiting for NOTE_DELAY_MS, by size, and the timer that writes them. */
-  private readonly notes = new Map<number, Uint8Array>();
-  private notesTimer: ReturnType<typeof setTimeout> | null = null;
-  private notesWrite: Promise<void> | null = null;
+  /** Our one-signature notes, written only if their size is not final NOTE_DELAY_MS later. */
+  private readonly notes: OneSignatureNotes;
   private closed = false;
   /** The synced final write in flight: a later line for the same size waits for it instead. */
   private finalizing: { size: number; done: Promise<void> } | null = null;
   /** Lines checkShape verified (key: lineKey), so the handler that follows does not verify them again. */
   private readonly verified = new Set<string>();
 
-  constructor(private readonly h: CheckpointHost) {}
+  constructor(private readonly h: CheckpointHost) {
+    this.notes = new OneSignatureNotes(h, () => this.final, COLLECTING_SIZES_MAX);
+  }
 
   /** Records that the set starting at `fromHeight` signs sizes above `afterSize`. */
   setBoundary(fromHeight: number, afterSize: number): void {
@@ -135,9 +130,9 @@ export class Checkpoints {
   /**
    * Signs the checkpoint of the current head (a decided block, already durable) and gossips the
    * signature line and counts it towards the quorum. Our one-signature note is kept only when the
-   * checkpoint is not final NOTE_DELAY_MS later (see there), and nothing waits for that write: the
-   * line depends only on the applied block. The final note itself is written, synced, before
-   * anyone hears of it.
+   * checkpoint is not final NOTE_DELAY_MS later (checkpoint-notes.ts), and nothing waits for that
+   * write: the line depends only on the applied block. The final note itself is written, synced,
+   * before anyone hears of it.
    */
   async signHead(): Promise<void> {
     const head = this.h.head();
@@ -150,41 +145,13 @@ export class Checkpoints {
     if (timelineOn) timeline('checkpoint.sign', `size=${size}`);
     this.h.publish?.(encodeCheckpointSig(size, sig, this.h.now()));
     await this.addSignature(size, text, sig);
-    if (size > this.final) this.deferNote(size, utf8(formatNote({ text, signatures: [sig] })));
-  }
-
-  private deferNote(size: number, note: Uint8Array): void {
-    this.notes.set(size, note);
-    if (this.notes.size > COLLECTING_SIZES_MAX) this.notes.delete(this.notes.keys().next().value!);
-    if (this.notesTimer !== null || this.closed) return;
-    this.notesTimer = setTimeout(() => {
-      this.notesTimer = null;
-      this.notesWrite = this.writeNotes()
-        .catch((err: Error) => this.h.log?.('debug', 'one-signature checkpoint note not kept', { error: err.message }))
-        .finally(() => (this.notesWrite = null));
-    }, NOTE_DELAY_MS);
-    // A pending local copy never keeps the process alive (a stopped peer just does not keep it).
-    this.notesTimer.unref?.();
+    if (size > this.final) this.notes.defer(size, utf8(formatNote({ text, signatures: [sig] })));
   }
 
   /** Before the store closes: no deferred note is written any more (they are local copies only). */
   async close(): Promise<void> {
     this.closed = true;
-    if (this.notesTimer !== null) clearTimeout(this.notesTimer);
-    this.notesTimer = null;
-    this.notes.clear();
-    await this.notesWrite;
-  }
-
-  /** Writes the deferred notes of sizes still not final (one by one; a newer batch waits for the next timer). */
-  private async writeNotes(): Promise<void> {
-    const due = [...this.notes];
-    this.notes.clear();
-    for (const [size, note] of due) {
-      if (size <= this.final) continue;
-      // The store never lets a one-signature note replace a final one (checkpoint-records.ts).
-      if ((await this.h.store.getCheckpoint(size)) === undefined) await this.h.store.putCheckpoint(size, note, false);
-    }
+    await this.notes.close();
   }
 
   /** Re-sends our signature of the head (with a new timestamp so gossip does not deduplicate it). */

@@ -45,7 +45,7 @@ import { messageIdHex } from './runner/admission.js';
 import { coalescedRun } from './runner/coalesce.js';
 import { encodeCompactEvidence } from './runner/evidence.js';
 import { encodeEnvelope } from './runner/envelope.js';
-import { RunnerIntake } from './runner/intake.js';
+import { RunnerDecide } from './runner/decide.js';
 import type { RunnerOptions } from './runner/types.js';
 import { resendEveryMs, stepTimeoutMs, timingAt, VALUE_BYTES_MAX, type HeightTiming, type TimingLedger } from './height-params.js';
 
@@ -58,7 +58,7 @@ export { VALUE_BYTES_MAX } from './height-params.js';
 /** A height starts without waiting blockIntervalMs while blocks stay this small (see maybeStart). */
 export const EAGER_START_ENTRIES_MAX = 8;
 
-export class ConsensusRunner extends RunnerIntake {
+export class ConsensusRunner extends RunnerDecide {
   constructor(o: RunnerOptions) {
     super({ ...o, driverOverrides: { maxValueBytes: VALUE_BYTES_MAX, ...o.driverOverrides } });
   }
@@ -336,77 +336,5 @@ export class ConsensusRunner extends RunnerIntake {
     if (timelineOn) timeline('consensus.send', `type=${m.type} h=${m.height} r=${m.round}`);
     this.o.publish(encodeEnvelope(bytes, this.clock.now()));
     return true;
-  }
-
-  protected async onDecide(height: number, value: Uint8Array, certificate: Uint8Array): Promise<void> {
-    invariant(height === this.driver.height, 'DECIDE_HEIGHT', () => `decide for height ${height} while the driver is at ${this.driver.height}`);
-    this.running = false;
-    this.lastProgressMs = this.clock.now();
-    const head = this.o.ledger.getHead();
-    if (height === head.height + 1) {
-      if (timelineOn) timeline('block.decide', `h=${height}`);
-      let info: { count?: number; treeSize?: number } | undefined;
-      try {
-        info = (await this.o.ledger.apply(value, certificate, { sign: false, mode: 'consensus' })) as typeof info;
-      } catch (e) {
-        // q validators committed a block that our ledger refuses: our state differs from theirs.
-        this.halt('DIVERGENCE', `decided block ${height} does not apply: ${(e as Error).message}`, { height });
-        return;
-      }
-      this.stats.decided++;
-      this.lastBlockEntries = info?.count ?? 0;
-      this.o.log('debug', 'decided', { height, entries: info?.count, treeSize: info?.treeSize });
-      // Not waited for (nor the prune below): signHead gossips our signature before its first await;
-      // what follows is the final note's synced write, which the next height does not read. Each
-      // wait put a write between two heights that took longer after a large block, so one slow
-      // height made the next slower and blocks stayed large. A prune lost in a crash is redone.
-      // A failure here is the store's (the final note could not be written): fail-stop, as for
-      // any durable write consensus relies on, rather than carry on unable to report finality.
-      this.detach(this.o.ledger.signHead().catch((e: Error) => {
-        if (!this.stopped) this.halt('STORE_FAILED', `checkpoint of height ${height} not signed: ${e.message}`, { height });
-      }));
-    }
-    this.detach(this.o.store.walPrune(height + 1).catch((e: Error) => this.o.log('warn', 'WAL prune failed', { error: e.message })));
-    this.afterHeadMoved();
-  }
-
-  /** After a decide or a catch-up: start the next height if there is work for it. */
-  protected afterHeadMoved(): void {
-    const next = this.o.ledger.getHead().height + 1;
-    if (this.held.has(next) || this.driver.bufferedCount(next) > 0) {
-      void this.enqueue(() => this.startHeight(next));
-    } else {
-      this.maybeStart();
-    }
-  }
-
-  /**
-   * Catch-up: runs `apply` (Ledger.applyRange of certified blocks from `from` = head + 1, whose
-   * certificates it verifies) in the runner's queue, so it never races a decide of the same
-   * height; null when `from` is no longer head + 1. Errors reach the caller.
-   */
-  applySyncedWith<T>(from: number, apply: () => Promise<T>): Promise<T | null> {
-    return new Promise((resolve, reject) => {
-      void this.enqueue(async () => {
-        if (from !== this.o.ledger.getHead().height + 1) return resolve(null);
-        try {
-          resolve(await apply());
-        } catch (e) {
-          reject(e instanceof Error ? e : new Error(String(e)));
-        } finally {
-          // Abandon whatever height the driver was at: the next start-height goes to head + 1.
-          if (this.o.ledger.getHead().height >= from) this.running = false;
-        }
-      }).then(() => resolve(null));
-    });
-  }
-
-  /** Catch-up finished: sign the new head, start the next height if there is work. */
-  caughtUp(): Promise<void> {
-    return this.enqueue(async () => {
-      await this.o.ledger.signHead();
-      await this.o.store.walPrune(this.o.ledger.getHead().height + 1);
-      this.afterHeadMoved();
-    });
   }
 }
