@@ -82,7 +82,7 @@ export class Syncer {
     private readonly runner: ConsensusRunner,
     private readonly log: (level: 'debug' | 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void,
     /** Fail-stop of the peer (consensus halts, /healthz reports it): for what no source can cause. */
-    private readonly halt: (code: string, message: string, fields?: Record<string, unknown>) => void = () => undefined,
+    private readonly halt: (code: string, message: string, fields?: Record<string, unknown>) => void,
   ) {
     this.sources = new SyncSources(SYNC_BLOCKS_PER_REQUEST_MAX, log);
   }
