@@ -37,6 +37,14 @@ import { writeState } from './state.js';
 
 /** Relations remembered from the stream (pgoutput sends each one before its first change). */
 const RELATIONS_MAX = 4096;
+/**
+ * How long a batch waits for the commit of a transaction whose first changes are queued. The
+ * server sends a committed transaction's changes and its COMMIT together, but they may arrive in
+ * several reads: cutting a batch at the first one would put one transaction in several batches,
+ * each waiting for the previous one to be final. A batch that is full, or a transaction whose
+ * commit does not come within this time, is cut as before.
+ */
+export const TRANSACTION_WAIT_MS = 500;
 const BACKOFF_MS_MAX = 5_000;
 
 export interface CaptureStats {
@@ -291,6 +299,35 @@ export async function runCapture(o: CaptureOptions): Promise<CaptureStats> {
     }
   };
 
+  /**
+   * True once the queue holds a commit marker or a full batch; otherwise waits (for more of the
+   * stream, at most TRANSACTION_WAIT_MS from the first wait for this head) and answers false so
+   * the caller looks at the queue again.
+   */
+  let waitingSince: number | null = null;
+  const transactionReady = async (): Promise<boolean> => {
+    let entries = 0;
+    let bytes = 0;
+    for (const it of queue) {
+      if (it.kind === 'commit') break;
+      entries++;
+      bytes += it.bytes;
+    }
+    const now = Date.now();
+    if (entries < queue.length || entries >= cfg.batchEntries || bytes >= cfg.batchBytes || paused || (waitingSince !== null && now - waitingSince >= TRANSACTION_WAIT_MS)) {
+      waitingSince = null;
+      return true;
+    }
+    waitingSince ??= now;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await new Promise<void>((res) => {
+      wake = res;
+      timer = setTimeout(() => notify(), Math.max(1, waitingSince! + TRANSACTION_WAIT_MS - now));
+    });
+    clearTimeout(timer);
+    return false;
+  };
+
   const submitter = async (): Promise<void> => {
     while (!stop.signal.aborted) {
       // Commit markers at the head with no entry before them: those transactions are done.
@@ -301,6 +338,7 @@ export async function runCapture(o: CaptureOptions): Promise<CaptureStats> {
         await new Promise<void>((res) => (wake = res));
         continue;
       }
+      if (!(await transactionReady())) continue;
       // The batch: entries from the head, bounded by count and bytes; commit markers inside it
       // come along, and the last one is where the position moves once the batch is final.
       const batch: AuditEntry[] = [];

@@ -12,7 +12,7 @@ import type { SubmitItem } from '../../src/client/types.js';
 import { nodeSigner } from '../../src/crypto/node.js';
 import type { AuditEntry } from '../../src/entry/types.js';
 import { parseCdcConfig } from '../../node/cdc/config.js';
-import { runCapture, CdcFatalError } from '../../node/cdc/capture.js';
+import { runCapture, CdcFatalError, TRANSACTION_WAIT_MS } from '../../node/cdc/capture.js';
 import type { ReplicationStream } from '../../node/cdc/pg.js';
 import { parseLsn } from '../../node/cdc/pgoutput.js';
 import { W } from './support/cdc-wire.js';
@@ -181,6 +181,34 @@ describe('cdc capture loop', () => {
     await expect(run2).rejects.toThrow(CdcFatalError);
     await expect(run2).rejects.toThrow(/unknown_client/);
     expect(await stateLsn()).toBe(0x2040n);
+  });
+
+  it('waits for the commit of a transaction whose changes arrive in several reads, so it goes in one batch; a commit that does not come is not waited for long', async () => {
+    const stream = fakeStream();
+    const peer = fakePeer(ok);
+    peer.release();
+    const ac = new AbortController();
+    const done = runCapture({ config: config(), tables, stream, clients: [peer.client], signer, start: 0x100n, log: () => undefined, signal: ac.signal });
+    stream.feed(relation);
+    stream.feed(begin(0x6000n));
+    stream.feed(insert(1));
+    // The rest of the transaction a moment later (another read of the socket).
+    await new Promise((r) => setTimeout(r, 50));
+    expect(peer.submitted.length).toBe(0);
+    stream.feed(insert(2));
+    stream.feed(insert(3));
+    stream.feed(commit(0x6000n, 0x6040n));
+    await until('the position', async () => (await stateLsn()) === 0x6040n);
+    expect(peer.submitted.map((b) => b.map((e) => e.id))).toEqual([['s1.0000000000006000.0', 's1.0000000000006000.1', 's1.0000000000006000.2']]);
+    // A transaction whose COMMIT does not come: its changes go after TRANSACTION_WAIT_MS.
+    const t0 = Date.now();
+    stream.feed(begin(0x6100n));
+    stream.feed(insert(4));
+    await until('the partial batch', () => peer.submitted.length === 2);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(TRANSACTION_WAIT_MS - 5);
+    expect(peer.submitted[1]!.map((e) => e.id)).toEqual(['s1.0000000000006100.0']);
+    ac.abort();
+    await done;
   });
 
   it('moves a batch to the next peer when one cannot be reached', async () => {
