@@ -308,13 +308,19 @@ export async function runCapture(o: CaptureOptions): Promise<CaptureStats> {
   const transactionReady = async (): Promise<boolean> => {
     let entries = 0;
     let bytes = 0;
+    // Looks at most one batch deep (it runs at every item the stream queues).
+    let committed = false;
     for (const it of queue) {
-      if (it.kind === 'commit') break;
+      if (it.kind === 'commit') {
+        committed = true;
+        break;
+      }
       entries++;
       bytes += it.bytes;
+      if (entries >= cfg.batchEntries || bytes >= cfg.batchBytes) break;
     }
     const now = Date.now();
-    if (entries < queue.length || entries >= cfg.batchEntries || bytes >= cfg.batchBytes || paused || (waitingSince !== null && now - waitingSince >= TRANSACTION_WAIT_MS)) {
+    if (committed || entries >= cfg.batchEntries || bytes >= cfg.batchBytes || paused || (waitingSince !== null && now - waitingSince >= TRANSACTION_WAIT_MS)) {
       waitingSince = null;
       return true;
     }

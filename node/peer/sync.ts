@@ -383,7 +383,7 @@ export class Syncer {
  * STORE_FAILED; the store refusing what the ledger handed it, or anything else, is DIVERGENCE (as
  * when consensus applies a block).
  */
-function haltCodeOf(e: unknown): 'STORE_FAILED' | 'DIVERGENCE' {
+export function haltCodeOf(e: unknown): 'STORE_FAILED' | 'DIVERGENCE' {
   if (isStoreError(e)) return STATE_CODES.has(e.code) ? 'DIVERGENCE' : 'STORE_FAILED';
   const code = (e as { code?: unknown } | null)?.code;
   return typeof code === 'string' && code.startsWith('LEVEL_') ? 'STORE_FAILED' : 'DIVERGENCE';
