@@ -24,7 +24,7 @@ import {
   type GovState,
   type GovType,
 } from '../../src/governance/index.js';
-import { indexOfPostingKey, K_ACTION_PREFIX, postingBase, postingKey } from '../search/keys.js';
+import { decodeGroup, indexOfPostingKey, K_ACTION_PREFIX, postingBase, postingEnd, postingKey } from '../search/keys.js';
 import type { Store } from '../storage/store.js';
 
 /** Records examined per call (each costs a leaf read, a parse, a block-height search and signature checks). */
@@ -35,8 +35,8 @@ export const GOV_RECORDS_KEPT_MAX = 100_000;
 export const HANDOVER_SEARCH_HEIGHTS_MAX = 64;
 /** Block tree sizes cached (height → tree size). */
 const HEIGHT_CACHE_MAX = 50_000;
-/** Posting keys read per LevelDB range read. */
-const POSTING_READ = 500;
+/** Posting groups read per LevelDB range read. */
+const GROUP_READ = 64;
 
 /** One governance record of the final log and the verdict the rules give it. */
 export interface GovRecordInfo {
@@ -142,19 +142,37 @@ export class GovScanner {
     const until = Math.min(finalSize, access.enabled ? access.indexedSize() : 0);
     let examined = 0;
     while (this.scanned < until && examined < GOV_SCAN_PER_CALL) {
-      const want = Math.min(POSTING_READ, GOV_SCAN_PER_CALL - examined);
-      const keys = await access.keys({ gte: postingKey(GOV_PREFIX_BASE, this.scanned), lt: postingKey(GOV_PREFIX_BASE, until), limit: want });
-      const indexes = keys.map(indexOfPostingKey);
-      const leaves = await access.leaves(indexes);
+      const recs = await access.records({ gte: postingKey(GOV_PREFIX_BASE, this.scanned), lt: postingEnd(GOV_PREFIX_BASE), limit: GROUP_READ });
+      // Every governance record from `scanned` to `until` is in `indexes` once `complete`.
+      let complete = recs.length < GROUP_READ;
+      const indexes: number[] = [];
+      let lastRead = this.scanned;
+      for (const r of recs) {
+        lastRead = indexOfPostingKey(r.key);
+        const group = decodeGroup(lastRead, r.value) ?? [];
+        for (let k = group.length - 1; k >= 0; k--) {
+          const i = group[k]!;
+          if (i >= this.scanned && i < until && (indexes.length === 0 || i > indexes[indexes.length - 1]!)) indexes.push(i);
+        }
+        if (lastRead >= until - 1) {
+          complete = true;
+          break;
+        }
+      }
+      const take = indexes.slice(0, GOV_SCAN_PER_CALL - examined);
+      if (take.length < indexes.length) complete = false;
+      const leaves = await access.leaves(take);
       let stopped = false;
-      for (let i = 0; i < indexes.length && !stopped; i++) {
+      for (let i = 0; i < take.length && !stopped; i++) {
         // A leaf or block not readable now is retried on the next call, never skipped.
-        if (await this.examine(indexes[i]!, leaves[i])) this.scanned = indexes[i]! + 1;
+        if (await this.examine(take[i]!, leaves[i])) this.scanned = take[i]! + 1;
         else stopped = true;
       }
-      examined += indexes.length;
+      examined += take.length;
       if (stopped) break;
-      if (keys.length < want) this.scanned = until;
+      if (complete) this.scanned = until;
+      // Groups that held nothing to examine (none in range): read on after them.
+      else if (take.length === 0) this.scanned = Math.min(until, lastRead + 1);
     }
     await this.findHandovers();
     return { finalSize, complete: this.scanned >= until && until === finalSize };

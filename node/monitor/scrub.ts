@@ -25,7 +25,7 @@ import { parseNote } from '../../src/checkpoint/note.js';
 import type { Peer } from '../peer/peer.js';
 import type { Store } from '../storage/store.js';
 import { verifyIndexes } from '../search/maintain.js';
-import { TIME_CHUNK } from '../search/keys.js';
+import { K_TIME, TIME_CHUNK, groupSize } from '../search/keys.js';
 
 export interface ScrubMismatch {
   /** leaf: a leaf does not hash to its tile entry; tile: a level-0 tile disagrees with level 1; root: the stored tiles do not give the checkpoint's root. */
@@ -86,7 +86,7 @@ class Pacer {
 
 /**
  * The store as verifyIndexes reads it, paced: leaf reads by their count, the scan of the index
- * records by the number of leaves whose postings they are (postings per leaf as asked for so
+ * records by the number of leaves whose postings they hold (postings per leaf as looked up so
  * far). Reads only: every other member is the store's own.
  */
 function pacedStore(store: Store, pacer: Pacer): Store {
@@ -95,14 +95,16 @@ function pacedStore(store: Store, pacer: Pacer): Store {
   let postings = 0;
   const paced = {
     ...access,
-    get: (keys: Uint8Array[]) => {
-      postings += keys.length;
-      return access.get(keys);
+    firstRecords: (ranges: Parameters<typeof access.firstRecords>[0]) => {
+      postings += ranges.length;
+      return access.firstRecords(ranges);
     },
-    keys: async (r: Parameters<typeof access.keys>[0]) => {
-      const ks = await access.keys(r);
-      await pacer.take(ks.length / Math.max(1, postings / Math.max(1, leaves)));
-      return ks;
+    records: async (r: Parameters<typeof access.records>[0]) => {
+      const rs = await access.records(r);
+      let n = 0;
+      for (const x of rs) n += x.key[1] === K_TIME ? 1 : groupSize(x.value);
+      await pacer.take(n / Math.max(1, postings / Math.max(1, leaves)));
+      return rs;
     },
   };
   return Object.create(store, {

@@ -39,13 +39,25 @@ export interface SearchAccess {
   /** False when the store was opened with searchIndexes: false. */
   readonly enabled: boolean;
   treeSize(): number;
-  keys(r: SearchRange): Promise<Uint8Array[]>;
   records(r: SearchRange): Promise<{ key: Uint8Array; value: Uint8Array }[]>;
   get(keys: Uint8Array[]): Promise<(Uint8Array | undefined)[]>;
+  /**
+   * For each range, its first record (undefined when the range is empty): one iterator seeking
+   * through the ranges in key order, a range whose answer the previous seek found already costing
+   * no read (the posting group holding each of many leaves). At most SEEKS_MAX ranges.
+   */
+  firstRecords(ranges: readonly { gte: Uint8Array; lt: Uint8Array }[]): Promise<({ key: Uint8Array; value: Uint8Array } | undefined)[]>;
   /** Leaves by index (undefined when not stored). */
   leaves(indexes: readonly number[]): Promise<(Uint8Array | undefined)[]>;
   /** Runs fn under the store's block lock (no block is applied meanwhile). */
   exclusive<T>(fn: (w: SearchWriter) => Promise<T>): Promise<T>;
+}
+
+/** Most ranges one firstRecords call takes. */
+export const SEEKS_MAX = 100_000;
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  return Buffer.compare(a, b);
 }
 
 function plain(b: Uint8Array): Uint8Array {
@@ -94,10 +106,6 @@ export function makeSearchAccess(
     enabled: indexer !== null,
     indexedSize: () => indexer?.indexedSize ?? 0,
     treeSize,
-    async keys(r) {
-      checkRange(r);
-      return (await db.keys({ gte: r.gte, lt: r.lt, reverse: r.reverse === true, limit: r.limit }).all()).map(plain);
-    },
     async records(r) {
       checkRange(r);
       const out = await db.iterator({ gte: r.gte, lt: r.lt, reverse: r.reverse === true, limit: r.limit }).all();
@@ -106,6 +114,33 @@ export function makeSearchAccess(
     async get(keys) {
       for (const k of keys) if (!inRange(k)) throw new StoreError('BAD_ARGUMENT', 'search reads must stay in the search key range');
       return (await db.getMany(keys)).map((v) => (v === undefined ? undefined : plain(v)));
+    },
+    async firstRecords(ranges) {
+      if (ranges.length > SEEKS_MAX) throw new StoreError('BAD_ARGUMENT', `${ranges.length} ranges in one read: at most ${SEEKS_MAX}`);
+      for (const r of ranges) checkRange({ gte: r.gte, lt: r.lt, limit: 1 });
+      const out: ({ key: Uint8Array; value: Uint8Array } | undefined)[] = new Array(ranges.length).fill(undefined);
+      if (ranges.length === 0) return out;
+      const order = ranges.map((_, i) => i).sort((x, y) => compareBytes(ranges[x]!.gte, ranges[y]!.gte));
+      const it = db.iterator({ gte: SEARCH_GTE, lt: SEARCH_LT });
+      try {
+        // The first record at or after the previous target; still the answer for a later target
+        // at or before it (nothing lies between the two targets and it).
+        let found: { key: Uint8Array; value: Uint8Array } | undefined;
+        let sought = false;
+        for (const i of order) {
+          const r = ranges[i]!;
+          if (!sought || (found !== undefined && compareBytes(found.key, r.gte) < 0)) {
+            it.seek(r.gte as Uint8Array<ArrayBuffer>);
+            const e = await it.next();
+            found = e === undefined ? undefined : { key: plain(e[0]), value: plain(e[1]) };
+            sought = true;
+          }
+          if (found !== undefined && compareBytes(found.key, r.lt) < 0) out[i] = found;
+        }
+      } finally {
+        await it.close();
+      }
+      return out;
     },
     async leaves(indexes) {
       const size = treeSize();

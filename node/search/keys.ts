@@ -2,18 +2,26 @@
 // prefix byte 'x' (unused by node/storage/keys.ts), then one kind byte:
 //
 //   'x' 0x00                                          indexed size: u64, leaves [0, n) are indexed
-//   'x' kind ‖ u16 len ‖ value ‖ u64 index            posting (empty value); kind in POSTING_KINDS
-//   'x' 'r'  ‖ u16 len ‖ type ‖ u16 len ‖ id ‖ u64 index   posting of resource (type, id)
+//   'x' kind ‖ u16 len ‖ value ‖ u64 last             posting group; kind in POSTING_KINDS
+//   'x' 'r'  ‖ u16 len ‖ type ‖ u16 len ‖ id ‖ u64 last   posting group of resource (type, id)
 //   'x' 's'  ‖ u64 chunk                              time summary of leaves [chunk·256, chunk·256+256):
 //                                                     f64 min ‖ f64 max entry time (ms); absent when
 //                                                     no leaf of the chunk has a time
 //
-// The leaf index is the LAST 8 bytes, big-endian, so the postings of one value are one key range
-// in log order: a range scan walks them oldest→newest (or reverse), and [lo, hi) of log positions
-// is [base ‖ u64 lo, base ‖ u64 hi). The u16 length before each value makes (value, index) pairs
-// unambiguous without reserving a separator byte. Values are bounded by the entry limits
-// (src/entry/limits.ts): at most ACTION_LENGTH_MAX / SHORT_STRING_LENGTH_MAX UTF-16 units, so a
-// key is at most ~1.6 KiB; longer values (never produced by a valid entry) are not indexed.
+// A posting group lists the leaves of one value that one write indexed (a block, the blocks of one
+// catch-up batch, or one reindex batch): its key ends with the LAST (largest) leaf index of the
+// group, its value holds the gaps back to the others (encodeGroup). One record per value per block
+// instead of one per entry: values such as an action, an outcome or a client repeat within a block,
+// so a block writes a fraction of the records. A group with one leaf has an empty value, so a
+// record of one posting per key is a valid group.
+//
+// The groups of one value never overlap (each write indexes leaves after those of earlier writes),
+// so the groups of one value are one key range in log order, and the group holding the first leaf
+// at or after t is the first key at or after base ‖ u64 t. The u16 length before each value makes
+// (value, index) pairs unambiguous without reserving a separator byte. Values are bounded by the
+// entry limits (src/entry/limits.ts): at most ACTION_LENGTH_MAX / SHORT_STRING_LENGTH_MAX UTF-16
+// units, so a key is at most ~1.6 KiB; longer values (never produced by a valid entry) are not
+// indexed.
 import { utf8 } from '../../src/encoding/bytes.js';
 import { asciiLength, readU64, writeAscii, writeU64 } from '../storage/keys.js';
 
@@ -65,7 +73,7 @@ export function postingBase(kind: number, ...values: string[]): Uint8Array | nul
   return k;
 }
 
-/** base ‖ u64 index */
+/** base ‖ u64 index: the key of a group whose last leaf is `index`, or a seek target. */
 export function postingKey(base: Uint8Array, index: number): Uint8Array {
   const k = new Uint8Array(base.length + 8);
   k.set(base, 0);
@@ -73,8 +81,78 @@ export function postingKey(base: Uint8Array, index: number): Uint8Array {
   return k;
 }
 
+/** base ‖ 0xff × 8: above every group key of `base` (the end of its key range). */
+export function postingEnd(base: Uint8Array): Uint8Array {
+  const k = new Uint8Array(base.length + 8).fill(0xff);
+  k.set(base, 0);
+  return k;
+}
+
+/** The last (largest) leaf index of the group with this key. */
 export function indexOfPostingKey(key: Uint8Array): number {
   return readU64(key, key.length - 8);
+}
+
+/** The key base of a posting group key (everything before the index). */
+export function baseOfPostingKey(key: Uint8Array): Uint8Array {
+  return key.subarray(0, key.length - 8);
+}
+
+/** Most leaves in one posting group: bounds a group's value (and its decoding) to a few KiB. */
+export const GROUP_LEAVES_MAX = 4096;
+
+/**
+ * The value of the group of ascending leaf indexes `idx` (key: postingKey(base, last)): the gaps
+ * from each index to the one before it, from the last back to the first, as LEB128 varints. One
+ * leaf: empty. The gaps of a block's leaves are small, so most take one byte.
+ */
+export function encodeGroup(idx: readonly number[]): Uint8Array {
+  if (idx.length <= 1) return EMPTY_GROUP;
+  const out = new Uint8Array((idx.length - 1) * 8);
+  let o = 0;
+  for (let j = idx.length - 1; j > 0; j--) {
+    let g = idx[j]! - idx[j - 1]!;
+    while (g >= 0x80) {
+      out[o++] = (g % 0x80) | 0x80;
+      g = Math.floor(g / 0x80);
+    }
+    out[o++] = g;
+  }
+  return out.subarray(0, o);
+}
+const EMPTY_GROUP = new Uint8Array(0);
+
+/**
+ * The leaf indexes of a group (key ends with `last`), DESCENDING; null when the value is not a
+ * group this module writes (a gap of 0, a varint longer than 8 bytes, an index below 0, more than
+ * GROUP_LEAVES_MAX leaves): the stored index is corrupt.
+ */
+export function decodeGroup(last: number, value: Uint8Array): number[] | null {
+  const out = [last];
+  let cur = last;
+  let o = 0;
+  while (o < value.length) {
+    let g = 0;
+    let mul = 1;
+    for (let n = 0; ; n++) {
+      if (o >= value.length || n >= 8) return null;
+      const b = value[o++]!;
+      g += (b & 0x7f) * mul;
+      mul *= 0x80;
+      if (b < 0x80) break;
+    }
+    cur -= g;
+    if (g === 0 || cur < 0 || out.length >= GROUP_LEAVES_MAX) return null;
+    out.push(cur);
+  }
+  return out;
+}
+
+/** Leaves in a group value, without decoding it (one per varint, plus the last). */
+export function groupSize(value: Uint8Array): number {
+  let n = 1;
+  for (let i = 0; i < value.length; i++) if (value[i]! < 0x80) n++;
+  return n;
 }
 
 export function timeKey(chunk: number): Uint8Array {

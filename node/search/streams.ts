@@ -4,7 +4,7 @@
 // so each stream keeps a small read-ahead buffer and re-reads LevelDB only when the target leaves
 // it. Every LevelDB read is counted in `work` so that a page's cost is bounded.
 import type { SearchAccess } from './db.js';
-import { TIME_CHUNK, chunkOfTimeKey, decodeTimeSummary, indexOfPostingKey, postingKey, timeKey } from './keys.js';
+import { TIME_CHUNK, chunkOfTimeKey, decodeGroup, decodeTimeSummary, indexOfPostingKey, postingEnd, postingKey, timeKey } from './keys.js';
 
 export interface Work {
   reads: number;
@@ -22,8 +22,10 @@ export interface PositionStream {
   containsMany?(positions: readonly number[]): Promise<boolean[]>;
 }
 
-/** Keys read per LevelDB range read of a posting list. */
+/** Positions a posting stream buffers per read (whole groups: up to one group more). */
 const POSTING_READ = 256;
+/** Posting groups read per LevelDB range read. */
+const GROUP_READ = 64;
 /** Time summaries read per LevelDB range read. */
 const TIME_READ = 512;
 /** Batches of time summaries one seek reads before handing back a candidate chunk. */
@@ -70,8 +72,13 @@ abstract class Buffered implements PositionStream {
   }
 }
 
-/** The postings of one index value (key base), in log order or reverse, restricted to [0, size). */
+/**
+ * The postings of one index value (key base), in log order or reverse, restricted to [0, size).
+ * The value's posting groups (keys.ts) are disjoint and in log order; a group's key names its last
+ * leaf, so the group holding the first leaf at or after t is the first key at or after base ‖ t.
+ */
 export class PostingStream extends Buffered {
+  private readonly end: Uint8Array;
   constructor(
     private readonly access: SearchAccess,
     private readonly base: Uint8Array,
@@ -80,15 +87,53 @@ export class PostingStream extends Buffered {
     private readonly work: Work,
   ) {
     super(asc);
+    this.end = postingEnd(base);
   }
 
   protected async read(t: number): Promise<{ positions: number[]; end: boolean }> {
     this.work.reads++;
-    if (this.asc ? t >= this.size : t < 0) return { positions: [], end: true };
-    const gte = postingKey(this.base, this.asc ? t : 0);
-    const lt = postingKey(this.base, this.asc ? this.size : Math.min(t + 1, this.size));
-    const keys = await this.access.keys({ gte, lt, reverse: !this.asc, limit: POSTING_READ });
-    return { positions: keys.map(indexOfPostingKey), end: keys.length < POSTING_READ };
+    if (this.asc ? t >= this.size : Math.min(t, this.size - 1) < 0) return { positions: [], end: true };
+    return this.asc ? this.readAsc(t) : this.readDesc(Math.min(t, this.size - 1));
+  }
+
+  private async readAsc(t: number): Promise<{ positions: number[]; end: boolean }> {
+    const recs = await this.access.records({ gte: postingKey(this.base, t), lt: this.end, limit: GROUP_READ });
+    const out: number[] = [];
+    for (let r = 0; r < recs.length; r++) {
+      const last = indexOfPostingKey(recs[r]!.key);
+      const g = decodeGroup(last, recs[r]!.value);
+      if (g === null) continue;
+      for (let k = g.length - 1; k >= 0; k--) {
+        const p = g[k]!;
+        // Ascending and unique even in a corrupt index (what verifyIndexes reports).
+        if (p >= t && p < this.size && (out.length === 0 || p > out[out.length - 1]!)) out.push(p);
+      }
+      // Later groups hold only leaves after this one's last.
+      if (last >= this.size - 1) return { positions: out, end: true };
+      if (out.length >= POSTING_READ && r < recs.length - 1) return { positions: out, end: false };
+    }
+    return { positions: out, end: recs.length < GROUP_READ };
+  }
+
+  private async readDesc(u: number): Promise<{ positions: number[]; end: boolean }> {
+    // The group holding leaves at or before u may end after u: the first group at or after u + 1,
+    // then the groups ending at or before u, newest first.
+    const [straddle, recs] = await Promise.all([
+      this.access.records({ gte: postingKey(this.base, u + 1), lt: this.end, limit: 1 }),
+      this.access.records({ gte: postingKey(this.base, 0), lt: postingKey(this.base, u + 1), reverse: true, limit: GROUP_READ }),
+    ]);
+    const out: number[] = [];
+    const take = (rec: { key: Uint8Array; value: Uint8Array }): void => {
+      const g = decodeGroup(indexOfPostingKey(rec.key), rec.value);
+      if (g === null) return;
+      for (const p of g) if (p <= u && (out.length === 0 || p < out[out.length - 1]!)) out.push(p);
+    };
+    if (straddle[0] !== undefined) take(straddle[0]);
+    for (let r = 0; r < recs.length; r++) {
+      take(recs[r]!);
+      if (out.length >= POSTING_READ && r < recs.length - 1) return { positions: out, end: false };
+    }
+    return { positions: out, end: recs.length < GROUP_READ };
   }
 
   density(): number {
@@ -101,8 +146,19 @@ export class PostingStream extends Buffered {
 
   async containsMany(positions: readonly number[]): Promise<boolean[]> {
     this.work.reads++;
-    const got = await this.access.get(positions.map((p) => postingKey(this.base, p)));
-    return got.map((v, k) => v !== undefined && positions[k]! < this.size);
+    const got = await this.access.firstRecords(positions.map((p) => ({ gte: postingKey(this.base, p), lt: this.end })));
+    // Groups decoded once each, however many of the positions they hold.
+    const groups = new Map<Uint8Array, Set<number>>();
+    return got.map((rec, k) => {
+      const p = positions[k]!;
+      if (rec === undefined || p >= this.size) return false;
+      let g = groups.get(rec.key);
+      if (g === undefined) {
+        g = new Set(decodeGroup(indexOfPostingKey(rec.key), rec.value) ?? []);
+        groups.set(rec.key, g);
+      }
+      return g.has(p);
+    });
   }
 }
 

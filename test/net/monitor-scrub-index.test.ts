@@ -1,6 +1,6 @@
 // The scrub also re-verifies the search indexes of a real peer (LevelDB in a temp dir): a clean
-// store passes the index check; one posting record deleted from the stopped peer's LevelDB is
-// named after a restart (scrub_index_mismatch with the leaf index), delivered through the alert
+// store passes the index check; one posting group deleted from the stopped peer's LevelDB is
+// named after a restart (scrub_index_mismatch with its first leaf index), delivered through the alert
 // outbox to a real webhook receiver on 127.0.0.1, once. The index check keeps the leaf scrub's rate
 // bound: N leaves take about 2 N / leavesPerSecond (leaf reads, then the index records' scan).
 import { join } from 'node:path';
@@ -8,14 +8,14 @@ import { ClassicLevel } from 'classic-level';
 import { describe, expect, it } from 'vitest';
 import { attachAlerts } from '../../node/alerts/peer-alerts.js';
 import { Scrubber } from '../../node/monitor/scrub.js';
-import { K_ACTOR, P_SEARCH, indexOfPostingKey } from '../../node/search/keys.js';
+import { K_ACTOR, P_SEARCH, decodeGroup, indexOfPostingKey } from '../../node/search/keys.js';
 import { makeEntries, waitFor, clusterProgress } from '../peer-support/cluster.js';
 import { FAST_OUTBOX, monitorFixture, monitorRulesFile, until } from './helpers/monitor-fixture.js';
 
 const fx = monitorFixture();
 
 describe('background scrub of the search indexes', () => {
-  it('a clean store passes; a deleted posting record is named by its leaf index after a restart', async () => {
+  it('a clean store passes; a deleted posting group is named by its first leaf index after a restart', async () => {
     const c = await fx.cluster(1, 'scrubix');
     const rx = await fx.receiver();
     const dir = c.dirs[0]!;
@@ -37,9 +37,11 @@ describe('background scrub of the search indexes', () => {
     await c.stop(0);
     const db = new ClassicLevel<Uint8Array, Uint8Array>(join(dir, 'store'), { keyEncoding: 'view', valueEncoding: 'view' });
     await db.open();
-    const keys = await db.keys({ gte: Uint8Array.of(P_SEARCH, K_ACTOR), lt: Uint8Array.of(P_SEARCH, K_ACTOR + 1), limit: 50 }).all();
-    const victim = keys[keys.length - 1]!;
-    const index = indexOfPostingKey(victim);
+    const groups = await db.iterator({ gte: Uint8Array.of(P_SEARCH, K_ACTOR), lt: Uint8Array.of(P_SEARCH, K_ACTOR + 1), limit: 50 }).all();
+    const [victim, value] = groups[groups.length - 1]!;
+    // The first leaf of the group (one actor's entries of a block) is the first one found missing.
+    const listed = decodeGroup(indexOfPostingKey(victim), value)!;
+    const index = listed[listed.length - 1]!;
     await db.del(victim);
     await db.close();
     peer = await c.start(0);

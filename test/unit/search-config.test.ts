@@ -27,7 +27,7 @@ describe('searchIndexes config switch', () => {
   it('a store opened with indexes off writes no index record and its searches answer INDEX_INCOMPLETE', async () => {
     const count = async (store: Store): Promise<number> => {
       const a = store.searchAccess();
-      return (await a.keys({ gte: Uint8Array.of(0x78, 0x01), lt: Uint8Array.of(0x79), limit: 100_000 })).length;
+      return (await a.records({ gte: Uint8Array.of(0x78, 0x01), lt: Uint8Array.of(0x79), limit: 100_000 })).length;
     };
     const results: Record<string, number | string> = {};
     for (const on of [true, false]) {

@@ -1,12 +1,13 @@
-// The search indexes are derived data: after `reindex` they agree with the log record for record
-// (also for a store written without indexes); `verifyIndexes` and `cairn verify store` name a
-// missing, extra or altered index record; queries refuse to answer until the indexes cover the
-// pinned tree.
+// The search indexes are derived data: after `reindex` they hold exactly the postings and time
+// summaries applyBlock wrote (grouped per reindex batch instead of per block), also for a store
+// written without indexes and while blocks are applied during the rebuild; `verifyIndexes` and
+// `cairn verify store` name a missing, extra, overlapping, malformed or altered index record;
+// queries refuse to answer until the indexes cover the pinned tree.
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../../node/storage/index.js';
-import { reindex, verifyIndexes } from '../../node/search/maintain.js';
+import { INDEX_BATCH_LEAVES, reindex, verifyIndexes } from '../../node/search/maintain.js';
 import { SearchEngine } from '../../node/search/query.js';
-import { K_ACTOR, P_SEARCH, SEARCH_LT, postingBase, postingKey, timeKey } from '../../node/search/keys.js';
+import { K_ACTOR, K_TIME, P_SEARCH, SEARCH_LT, decodeGroup, indexOfPostingKey, postingBase, postingEnd, postingKey, timeKey } from '../../node/search/keys.js';
 import { SeededRandom } from './support/seeded-random.js';
 import { TempDirs, withRawDb } from './support/storage-fixture.js';
 import { SearchLog, bruteForce } from './support/search-fixture.js';
@@ -19,11 +20,33 @@ afterEach(async () => {
   await dirs.removeAll();
 });
 
-async function allSearchRecords(dir: string): Promise<string[]> {
-  const out: string[] = [];
+/** The postings (key base ‖ leaf) the posting groups hold, and the other search records as they are. */
+async function allPostings(dir: string): Promise<{ postings: string[]; others: string[]; groups: number }> {
+  const postings: string[] = [];
+  const others: string[] = [];
+  let groups = 0;
   await withRawDb(dir, async (db) => {
-    for await (const [k, v] of db.iterator({ gte: Uint8Array.of(P_SEARCH), lt: SEARCH_LT })) out.push(`${Buffer.from(k).toString('hex')}=${Buffer.from(v).toString('hex')}`);
+    for await (const [k, v] of db.iterator({ gte: Uint8Array.of(P_SEARCH), lt: SEARCH_LT })) {
+      if (k[1] === K_TIME || k.length < 12) {
+        others.push(`${Buffer.from(k).toString('hex')}=${Buffer.from(v).toString('hex')}`);
+        continue;
+      }
+      groups++;
+      const base = Buffer.from(k.subarray(0, k.length - 8)).toString('hex');
+      for (const i of decodeGroup(indexOfPostingKey(k), v)!) postings.push(`${base}@${i}`);
+    }
   });
+  return { postings: postings.sort(), others, groups };
+}
+
+/** The stored posting group of `base` that holds leaf `i` (the first key at or after base ‖ i). */
+async function groupOf(dir: string, base: Uint8Array, i: number): Promise<{ key: Uint8Array; value: Uint8Array }> {
+  let out: { key: Uint8Array; value: Uint8Array } | undefined;
+  await withRawDb(dir, async (db) => {
+    const [e] = await db.iterator({ gte: postingKey(base, i), lt: postingEnd(base), limit: 1 }).all();
+    if (e !== undefined) out = { key: Uint8Array.from(e[0]), value: Uint8Array.from(e[1]) };
+  });
+  if (out === undefined || !decodeGroup(indexOfPostingKey(out.key), out.value)!.includes(i)) throw new Error(`no group holds leaf ${i}`);
   return out;
 }
 
@@ -36,19 +59,63 @@ async function build(dir: string, opts: { searchIndexes?: boolean } = {}): Promi
 }
 
 describe('search index maintenance', () => {
-  it('reindex rebuilds exactly the records applyBlock wrote; verifyIndexes agrees', async () => {
+  it('reindex rebuilds exactly the postings and summaries applyBlock wrote; verifyIndexes agrees', async () => {
     const dir = await dirs.make();
     const log = await build(dir);
     expect(await verifyIndexes(log.store)).toMatchObject({ ok: true, treeSize: log.entries.length });
     await log.store.close();
-    const written = await allSearchRecords(dir);
+    const written = await allPostings(dir);
+    // One record per value per block, not one per entry: far fewer records than postings.
+    expect(written.postings.length).toBeGreaterThan(5 * log.entries.length);
+    expect(written.groups).toBeLessThan(written.postings.length / 3);
     const store = await openStore(dir);
     open.push(store);
     expect(await reindex(store)).toEqual({ indexed: log.entries.length });
-    expect(await verifyIndexes(store)).toMatchObject({ ok: true });
+    expect(await verifyIndexes(store)).toMatchObject({ ok: true, postings: written.postings.length });
     await store.close();
-    expect(await allSearchRecords(dir)).toEqual(written);
+    const rebuilt = await allPostings(dir);
+    expect(rebuilt.postings).toEqual(written.postings);
+    expect(rebuilt.others).toEqual(written.others);
   });
+
+  it('blocks applied while reindex runs are indexed once: no leaf ends up in two groups', async () => {
+    const dir = await dirs.make();
+    const store = await openStore(dir);
+    open.push(store);
+    const log = new SearchLog(store, new SeededRandom('reindex-concurrent'));
+    // Three reindex batches; a block is applied after each of the first two.
+    while (log.entries.length < 2 * INDEX_BATCH_LEAVES + 500) await log.appendBlock(500);
+    const before = log.entries.length;
+    // Each block is applied after one batch and before the next: reindex's next turn of the
+    // store's lock waits for it.
+    let appended: Promise<void> = Promise.resolve();
+    const totals: number[] = [];
+    const gated = Object.create(store, {
+      searchAccess: {
+        value: () => {
+          const a = store.searchAccess();
+          return { ...a, exclusive: async <T>(fn: Parameters<typeof a.exclusive<T>>[0]): Promise<T> => (await appended, a.exclusive(fn)) };
+        },
+      },
+    }) as Store;
+    const r = await reindex(gated, {
+      onProgress: (_done, total) => {
+        totals.push(total);
+        if (totals.length <= 2) appended = log.appendBlock(40);
+      },
+    });
+    // Both blocks were applied before the last batch, which ends at the head: a rebuild that read
+    // up to the head there would write their leaves again, into a group overlapping theirs.
+    expect(totals).toEqual([before, before + 40, before + 80]);
+    expect(r.indexed).toBe(before + 80);
+    expect(await verifyIndexes(store)).toMatchObject({ ok: true, treeSize: before + 80 });
+    const engine = await SearchEngine.open(store);
+    // The newest page reaches back past both blocks into the rebuilt part.
+    const page = await engine.search({ actor: 'alice' }, { limit: 100, order: 'newest' });
+    expect(page.treeSize).toBe(before + 80);
+    expect(page.results.map((x) => x.index)).toEqual(bruteForce(log, page.treeSize, { actor: 'alice' }, 'newest').slice(0, 100));
+    expect(page.results[99]!.index).toBeLessThan(before);
+  }, 60_000);
 
   it('a store written without indexes is refused by queries until reindexed, then answers like brute force', async () => {
     const dir = await dirs.make();
@@ -77,15 +144,35 @@ describe('search index maintenance', () => {
     expect(ok.code, ok.stderr).toBe(0);
     const aliceAt = log.entries.findIndex((e) => e.actor.id === 'alice');
     const bobAt = log.entries.findIndex((e) => e.actor.id === 'bob');
-    const aliceKey = postingKey(postingBase(K_ACTOR, 'alice')!, aliceAt);
-    const cases: { name: string; corrupt: (db: Parameters<Parameters<typeof withRawDb>[1]>[0]) => Promise<void>; code: string; index: number | null; undo: (db: Parameters<Parameters<typeof withRawDb>[1]>[0]) => Promise<void> }[] = [
-      { name: 'deleted', corrupt: (db) => db.del(aliceKey), code: 'INDEX_MISSING', index: aliceAt, undo: (db) => db.put(aliceKey, new Uint8Array(0)) },
+    const alice = postingBase(K_ACTOR, 'alice')!;
+    const aliceGroup = await groupOf(dir, alice, aliceAt);
+    // The first alice entry shares its block's group with later ones (the overlap case needs that).
+    expect(indexOfPostingKey(aliceGroup.key)).toBeGreaterThan(aliceAt);
+    type Db = Parameters<Parameters<typeof withRawDb>[1]>[0];
+    const cases: { name: string; corrupt: (db: Db) => Promise<void>; code: string; index: number | null; undo: (db: Db) => Promise<void> }[] = [
+      { name: 'deleted', corrupt: (db) => db.del(aliceGroup.key), code: 'INDEX_MISSING', index: aliceAt, undo: (db) => db.put(aliceGroup.key, aliceGroup.value) },
       {
         name: 'added',
-        corrupt: (db) => db.put(postingKey(postingBase(K_ACTOR, 'alice')!, bobAt), new Uint8Array(0)),
+        corrupt: (db) => db.put(postingKey(alice, bobAt), new Uint8Array(0)),
         code: 'INDEX_EXTRA',
         index: bobAt,
-        undo: (db) => db.del(postingKey(postingBase(K_ACTOR, 'alice')!, bobAt)),
+        undo: (db) => db.del(postingKey(alice, bobAt)),
+      },
+      {
+        // aliceAt listed twice: in its block's group and in a group of its own before it.
+        name: 'overlapping',
+        corrupt: (db) => db.put(postingKey(alice, aliceAt), new Uint8Array(0)),
+        code: 'INDEX_EXTRA',
+        index: aliceAt,
+        undo: (db) => db.del(postingKey(alice, aliceAt)),
+      },
+      {
+        // A gap of 0 is never written: the value is not a posting group.
+        name: 'malformed group',
+        corrupt: (db) => db.put(aliceGroup.key, Uint8Array.of(0)),
+        code: 'INDEX_EXTRA',
+        index: indexOfPostingKey(aliceGroup.key),
+        undo: (db) => db.put(aliceGroup.key, aliceGroup.value),
       },
       { name: 'beyond the tree', corrupt: (db) => db.put(postingKey(postingBase(K_ACTOR, 'x')!, 10 ** 6), new Uint8Array(0)), code: 'INDEX_EXTRA', index: 10 ** 6, undo: (db) => db.del(postingKey(postingBase(K_ACTOR, 'x')!, 10 ** 6)) },
     ];

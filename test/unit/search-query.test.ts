@@ -168,7 +168,7 @@ describe('search query engine', () => {
     const log = new SearchLog(store, new SeededRandom('disjoint'));
     // Even entries: alice in acme; odd: bob in globex. actor=alice ∩ tenant=globex is empty while
     // both posting lists run along the whole log.
-    for (let b = 0; b < 6; b++) {
+    for (let b = 0; b < 16; b++) {
       const entries = Array.from({ length: 400 }, (_, k) => {
         const alice = k % 2 === 0;
         const { client: _c, sig: _s, ...u } = log.randomEntry();
