@@ -1,6 +1,7 @@
 // Store.applyBlocks (the catch-up range write): consecutive blocks in ONE synced LevelDB batch
 // (one fsync for the range, not one per block), leaving exactly the records block-by-block
-// applyBlock leaves (leaves, indexes, tiles, search postings and time summaries, head); a block
+// applyBlock leaves (leaves, indexes, tiles, search postings and time summaries, head; postings
+// in one group per value for the range instead of one per block); a block
 // that does not follow in the middle of a range refuses the whole range and writes nothing; a
 // restart opens at the range's head.
 import { afterEach, describe, expect, it } from 'vitest';
@@ -11,6 +12,7 @@ import { ClassicLevel } from 'classic-level';
 import { utf8, toHex } from '../../src/encoding/bytes.js';
 import { openStore, type AppliedBlock, type Store } from '../../node/storage/index.js';
 import { TempDirs, nextBlock, withRawDb } from './support/storage-fixture.js';
+import { K_STATE, K_TIME, P_SEARCH, decodeGroup, indexOfPostingKey } from '../../node/search/keys.js';
 
 const dirs = new TempDirs();
 const open: Store[] = [];
@@ -51,19 +53,34 @@ async function countSyncedBatches<T>(fn: () => Promise<T>): Promise<{ value: T; 
   }
 }
 
-async function dump(dir: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
+/**
+ * Every record of a (closed) store; search posting groups (which a range cuts differently from
+ * single blocks) as the postings they hold, one `posting:<key base>@<leaf>` each. `groups`: how
+ * many posting group records there were.
+ */
+async function dump(dir: string): Promise<{ records: Map<string, string>; groups: number }> {
+  const records = new Map<string, string>();
+  let groups = 0;
   await withRawDb(dir, async (db) => {
-    for await (const [k, v] of db.iterator()) out.set(toHex(k), toHex(v));
+    for await (const [k, v] of db.iterator()) {
+      if (k[0] === P_SEARCH && k[1] !== K_STATE && k[1] !== K_TIME) {
+        groups++;
+        for (const i of decodeGroup(indexOfPostingKey(k), v)!) records.set(`posting:${toHex(k.subarray(0, k.length - 8))}@${i}`, '');
+      } else records.set(toHex(k), toHex(v));
+    }
   });
-  return out;
+  return { records, groups };
 }
 
-/** Every LevelDB record of the (closed) store in `b` is byte-identical to `a`'s, and there are no others. */
-async function expectSameRecords(a: string, b: string): Promise<void> {
+/**
+ * Every LevelDB record of the (closed) store in `b` is byte-identical to `a`'s and there are no
+ * others, except that posting groups compare by the postings they hold. Returns both group counts.
+ */
+async function expectSameRecords(a: string, b: string): Promise<[number, number]> {
   const [x, y] = [await dump(a), await dump(b)];
-  expect(y.size).toBe(x.size);
-  for (const [k, v] of x) expect(y.get(k), `key ${k}`).toBe(v);
+  expect(y.records.size).toBe(x.records.size);
+  for (const [k, v] of x.records) expect(y.records.get(k), `key ${k}`).toBe(v);
+  return [x.groups, y.groups];
 }
 
 describe('store applyBlocks (catch-up range)', () => {
@@ -92,8 +109,11 @@ describe('store applyBlocks (catch-up range)', () => {
     const tiles = [{ level: 0, index: 0, width: 256 }, { level: 0, index: 2, width: blocks.at(-1)!.treeSize - 512 }];
     expect((await r.s.readTiles(tiles)).map(toHex)).toEqual((await ref.s.readTiles(tiles)).map(toHex));
     for (const s of [ref.s, r.s]) await s.close();
-    // The logged filter file and other non-LevelDB state aside, every record is byte-identical.
-    await expectSameRecords(ref.dir, r.dir);
+    // The logged filter file and other non-LevelDB state aside, every record is byte-identical
+    // and the same postings are stored; a range writes one posting group per value, not per block.
+    const [perBlock, perRange] = await expectSameRecords(ref.dir, r.dir);
+    expect(perBlock).toBe(12 * 2); // 'doc.read' and its prefix 'doc.' in each block
+    expect(perRange).toBe(2 * 2); // ... in each range
   });
 
   it('refuses the whole range when a block in the middle does not follow, the same live store then takes the good blocks, and a restart opens there', async () => {
