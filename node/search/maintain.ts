@@ -4,6 +4,7 @@ import type { Store } from '../storage/store.js';
 import { indexOpsForLeaves, postingBasesOf, fieldsOfLeaf, timeSummariesOf } from './index-writer.js';
 import { K_STATE, K_TIME, SEARCH_LT, TIME_CHUNK, baseOfPostingKey, chunkOfTimeKey, decodeGroup, decodeTimeSummary, indexOfPostingKey, postingEnd, postingKey, timeKey, P_SEARCH } from './keys.js';
 import { SearchError } from './errors.js';
+import { SEEKS_MAX } from './db.js';
 import { toHex } from '../../src/encoding/bytes.js';
 
 /** Leaves per reindex / verify batch (a multiple of TIME_CHUNK, so time summaries are whole). */
@@ -114,7 +115,9 @@ export async function verifyIndexes(store: Store, opts: IndexProgress = {}): Pro
         owner.push(a + i);
       }
     });
-    const got = await access.firstRecords(ranges);
+    // A batch implies ~9 postings per leaf, more for actions with many dots: one read per SEEKS_MAX.
+    const got: Awaited<ReturnType<typeof access.firstRecords>> = [];
+    for (let k = 0; k < ranges.length; k += SEEKS_MAX) got.push(...(await access.firstRecords(ranges.slice(k, k + SEEKS_MAX))));
     const groups = new Map<Uint8Array, Set<number>>();
     for (let k = 0; k < ranges.length; k++) {
       const rec = got[k];
