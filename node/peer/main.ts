@@ -12,6 +12,7 @@ import { attachHttp, prepareHttpAccess, type AttachAccess } from '../http/attach
 import { attachMetaAudit } from '../meta-audit/index.js';
 import { attachAlertsFromEnv } from '../alerts/peer-alerts.js';
 import { peerVerifierChoice } from '../crypto/peer-verifier.js';
+import { installFastKeyCheck } from '../crypto/fast-key-check.js';
 
 function netLogger(l: Logger) {
   return {
@@ -44,6 +45,8 @@ export function parseArgs(argv: string[]): { config: string } | { error: string 
 export async function runPeerProcess(configPath: string, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   let peer: Peer;
   let log: Logger;
+  // Genesis and policy keys are vetted with libsodium's point check when it loads (fast-key-check.ts).
+  const keyCheck = installFastKeyCheck();
   try {
     const config = await loadConfig(configPath, env);
     // Access control (docs/access-control.md): refused transport, a bad policy or unreadable TLS
@@ -53,7 +56,7 @@ export async function runPeerProcess(configPath: string, env: NodeJS.ProcessEnv 
     log = pino({ level: config.logLevel, base: { pid: process.pid } });
     // Which Ed25519 verifier checks client signatures (libsodium, or node:crypto as the fallback),
     // and in how many worker threads (0: the main thread).
-    log.info({ verifier: peerVerifierChoice.verifier.name, fallbackReason: peerVerifierChoice.fallbackReason, workers: config.verifyWorkers ?? 0 }, 'ed25519 verifier');
+    log.info({ verifier: peerVerifierChoice.verifier.name, fallbackReason: peerVerifierChoice.fallbackReason, workers: config.verifyWorkers ?? 0, keyCheck }, 'ed25519 verifier');
     // glibc gives each thread that allocates its own arena (up to 8 per core); under load their
     // fragmentation was ~90 MiB of a peer's RSS. The variable is read when the process starts.
     if (process.platform === 'linux' && env.MALLOC_ARENA_MAX === undefined) {

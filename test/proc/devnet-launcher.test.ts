@@ -143,6 +143,10 @@ describe('devnet launcher process (slow: two 1-organization starts under tsx)', 
     expect(await waitGone(pid!, 15_000)).toBe(true);
     const log = await readFile(join(devnetDir(), 'logs', 'org1.devnet.log'), 'utf8');
     expect(log, log.slice(-1500)).toContain('"msg":"stopped"');
+    // It said at start which Ed25519 verifier and which key check it uses (both libsodium here).
+    const start = log.split('\n').find((line) => line.includes('"msg":"ed25519 verifier"'));
+    expect(start, log.slice(0, 1500)).toBeDefined();
+    expect(JSON.parse(start!)).toMatchObject({ verifier: 'libsodium', keyCheck: 'libsodium' });
   }, 120_000);
 
   it('reuses the devnet dir; refuses other options for it; a SIGKILLed launcher leaves no orphan', async () => {
