@@ -2,7 +2,8 @@
 // summaries applyBlock wrote (grouped per reindex batch instead of per block), also for a store
 // written without indexes and while blocks are applied during the rebuild; `verifyIndexes` and
 // `cairn verify store` name a missing, extra, overlapping, malformed or altered index record;
-// queries refuse to answer until the indexes cover the pinned tree.
+// queries refuse to answer until the indexes cover the pinned tree. A store written with one
+// posting record per entry reads as groups of one, before and after new blocks.
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../../node/storage/index.js';
 import { INDEX_BATCH_LEAVES, reindex, verifyIndexes } from '../../node/search/maintain.js';
@@ -116,6 +117,42 @@ describe('search index maintenance', () => {
     expect(page.results.map((x) => x.index)).toEqual(bruteForce(log, page.treeSize, { actor: 'alice' }, 'newest').slice(0, 100));
     expect(page.results[99]!.index).toBeLessThan(before);
   }, 60_000);
+
+  it('a store whose postings were written one record per entry (groups of one) verifies and answers without a rebuild, also after new blocks', async () => {
+    const dir = await dirs.make();
+    const log = await build(dir);
+    await log.store.close();
+    // Rewrite every posting group as the former layout: one record per entry, empty value.
+    const before = await allPostings(dir);
+    await withRawDb(dir, async (db) => {
+      const groups: [Uint8Array, Uint8Array][] = [];
+      for await (const [k, v] of db.iterator({ gte: Uint8Array.of(P_SEARCH, 1), lt: SEARCH_LT })) if (k[1] !== K_TIME) groups.push([Uint8Array.from(k), Uint8Array.from(v)]);
+      const batch = db.batch();
+      for (const [k, v] of groups) {
+        batch.del(k);
+        for (const i of decodeGroup(indexOfPostingKey(k), v)!) batch.put(postingKey(k.subarray(0, k.length - 8), i), new Uint8Array(0));
+      }
+      await batch.write();
+    });
+    const old = await allPostings(dir);
+    expect(old.groups).toBe(old.postings.length);
+    expect(old.postings).toEqual(before.postings);
+    const store = await openStore(dir);
+    open.push(store);
+    const log2 = Object.assign(Object.create(Object.getPrototypeOf(log)), log, { store }) as SearchLog;
+    const engine = await SearchEngine.open(store);
+    for (let round = 0; round < 2; round++) {
+      expect(await verifyIndexes(store)).toMatchObject({ ok: true, treeSize: log2.entries.length });
+      for (const order of ['oldest', 'newest'] as const) {
+        for (const f of [{ actor: 'alice' }, { actor: 'bob', outcome: 'failure' as const }, { resourceType: 'db.table', resourceId: 'orders' }]) {
+          const page = await engine.search(f, { limit: 1000, order });
+          expect(page.results.map((r) => r.index), `${JSON.stringify(f)} ${order}`).toEqual(bruteForce(log2, page.treeSize, f, order));
+        }
+      }
+      // New blocks write groups after the old records.
+      if (round === 0) for (let b = 0; b < 3; b++) await log2.appendBlock(30);
+    }
+  });
 
   it('a store written without indexes is refused by queries until reindexed, then answers like brute force', async () => {
     const dir = await dirs.make();
