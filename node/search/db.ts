@@ -56,10 +56,6 @@ export interface SearchAccess {
 /** Most ranges one firstRecords call takes. */
 export const SEEKS_MAX = 100_000;
 
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  return Buffer.compare(a, b);
-}
-
 function plain(b: Uint8Array): Uint8Array {
   return b.constructor === Uint8Array ? b : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
@@ -120,7 +116,7 @@ export function makeSearchAccess(
       for (const r of ranges) checkRange({ gte: r.gte, lt: r.lt, limit: 1 });
       const out: ({ key: Uint8Array; value: Uint8Array } | undefined)[] = new Array(ranges.length).fill(undefined);
       if (ranges.length === 0) return out;
-      const order = ranges.map((_, i) => i).sort((x, y) => compareBytes(ranges[x]!.gte, ranges[y]!.gte));
+      const order = ranges.map((_, i) => i).sort((x, y) => Buffer.compare(ranges[x]!.gte, ranges[y]!.gte));
       const it = db.iterator({ gte: SEARCH_GTE, lt: SEARCH_LT });
       try {
         // The first record at or after the previous target; still the answer for a later target
@@ -129,13 +125,13 @@ export function makeSearchAccess(
         let sought = false;
         for (const i of order) {
           const r = ranges[i]!;
-          if (!sought || (found !== undefined && compareBytes(found.key, r.gte) < 0)) {
+          if (!sought || (found !== undefined && Buffer.compare(found.key, r.gte) < 0)) {
             it.seek(r.gte as Uint8Array<ArrayBuffer>);
             const e = await it.next();
             found = e === undefined ? undefined : { key: plain(e[0]), value: plain(e[1]) };
             sought = true;
           }
-          if (found !== undefined && compareBytes(found.key, r.lt) < 0) out[i] = found;
+          if (found !== undefined && Buffer.compare(found.key, r.lt) < 0) out[i] = found;
         }
       } finally {
         await it.close();

@@ -92,7 +92,7 @@ export function fieldsOfLeaf(leaf: Uint8Array): SearchFields | null {
 }
 
 /** Time summaries (min, max entry time) per chunk of the given leaves (chunks without times absent). */
-export function timeSummariesOf(firstIndex: number, fields: (SearchFields | null)[]): Map<number, { min: number; max: number }> {
+export function timeSummariesOf(firstIndex: number, fields: readonly (SearchFields | null)[]): Map<number, { min: number; max: number }> {
   const out = new Map<number, { min: number; max: number }>();
   fields.forEach((f, i) => {
     const t = f?.timeMs;
@@ -127,7 +127,7 @@ export async function indexOpsForLeaves(read: SearchReader, firstIndex: number, 
 
 /** The time-summary puts of leaves from `firstIndex` with these fields (see indexOpsForLeaves). */
 async function timeOpsOf(read: SearchReader, firstIndex: number, fields: readonly (SearchFields | null)[], ops: BatchOp[], known?: TimeSummaries, written?: TimeSummaries): Promise<void> {
-  const sums = timeSummariesOf(firstIndex, fields as (SearchFields | null)[]);
+  const sums = timeSummariesOf(firstIndex, fields);
   if (sums.size === 0) return;
   const chunks = [...sums.keys()];
   const unread = chunks.filter((c) => known?.get(c) === undefined);
