@@ -4,11 +4,14 @@
 //
 // Every input (received message, fired timeout, start of a height, a catch-up block) goes through
 // ONE serialized queue, and the driver's effects are executed strictly in order:
-//   persist   -> store.putSignerState (synced) BEFORE any later effect, in particular before the
-//                broadcast it protects: never sign two messages for one (h, r, step), also across
-//                a crash; a run of persists and broadcasts costs one write (runner/coalesce.ts);
+//   persist   -> store.putSignerStateWithWal (synced) BEFORE any later effect, in particular
+//                before the broadcast it protects: never sign two messages for one (h, r, step),
+//                also across a crash; a run of persists and broadcasts costs one write
+//                (runner/coalesce.ts), which also carries the WAL records held so far and those
+//                of the run's own messages (runner/wal-buffer.ts);
 //   broadcast -> WAL (once per message) then gossip; a re-emission of a message signed before a
-//                restart takes the same path, so it is in the WAL before it leaves;
+//                restart (no persist before it) is written on its own, so it is in the WAL before
+//                it leaves;
 //   schedule-timeout -> a timer feeding a timeout input back into the queue;
 //   decide    -> ledger.apply (one synced batch), then our checkpoint signature and the WAL prune,
 //                neither waited for; the next height starts only when there is work: entries in
@@ -18,9 +21,9 @@
 // Received messages pass cheap checks first (size, shape, height window, proposer(h, r), duplicate
 // or third version of a slot) and only then the signature and the block validation; a message of
 // the current height reaches the WAL only if the driver used it and its sender's WAL share of the
-// height is not used up (runner/admission.ts). The WAL is written after the driver handled the
-// message but before any of the resulting effects runs, so it is still write-ahead for every
-// effect that leaves the process. A restarted peer re-feeds the WAL and resumes.
+// height is not used up (runner/admission.ts). Its record is held and written with the next synced
+// step, before any of that step's messages leaves, or once the queue is empty: write-ahead for
+// every effect that leaves the process. A restarted peer re-feeds the WAL and resumes.
 //
 // The driver's isValid is synchronous, but validating a block reads the store. So a proposal is
 // validated asynchronously BEFORE it enters the driver and the verdict is cached by value id
@@ -222,23 +225,32 @@ export class ConsensusRunner extends RunnerDecide {
       switch (e.kind) {
         case 'persist': {
           // One synced write for a run of persist/broadcast effects (coalescedRun): the LAST state
-          // of the run, before any of its messages leaves.
+          // of the run, together with the WAL records held so far and those of the run's own
+          // messages, before any of its messages leaves.
           const { end, state } = coalescedRun(effects, i);
+          const out: { m: ConsensusMessage; bytes: Uint8Array }[] = [];
+          for (let j = i + 1; j < end; j++) {
+            const b = effects[j]!;
+            if (b.kind !== 'broadcast') continue;
+            const bytes = this.recordOwn(b.message);
+            if (bytes === null) return;
+            out.push({ m: b.message, bytes });
+          }
+          const height = this.walBuffer.size > 0 ? this.walBuffer.height : state.height;
+          const records = this.walBuffer.take(height);
           try {
             timeline('signer.persist');
-            await this.o.store.putSignerState(encodeSignerState(state));
+            await this.o.store.putSignerStateWithWal(encodeSignerState(state), height, records);
             timeline('signer.persisted');
             this.syncedLock.note(state);
           } catch (err) {
             // Without a durable signer state the broadcast that follows could be signed again
             // differently after a crash: never send it.
-            this.halt('STORE_FAILED', `signer state not stored: ${(err as Error).message}`);
+            if ((err as { code?: string }).code === 'WAL_FULL') this.walFailed(height, err as Error);
+            else this.halt('STORE_FAILED', `signer state not stored: ${(err as Error).message}`);
             return;
           }
-          for (let j = i + 1; j < end; j++) {
-            const b = effects[j]!;
-            if (b.kind === 'broadcast' && !(await this.broadcast(b.message))) return;
-          }
+          for (const { m, bytes } of out) this.send(m, bytes);
           i = end - 1;
           break;
         }
@@ -287,45 +299,54 @@ export class ConsensusRunner extends RunnerDecide {
   }
 
   /**
-   * Our own message (first send or re-emission after a restart): WAL first, once per message,
-   * then gossip. False when consensus halted instead.
+   * Our own message outside a persist run (a re-emission after a restart): recorded, the WAL
+   * written, then gossiped. False when consensus halted instead.
    */
   protected async broadcast(m: ConsensusMessage): Promise<boolean> {
-    invariant(m.validator === this.selfAt(m.height), 'BROADCAST_NOT_OURS', () => `the driver broadcast a message of validator ${m.validator}, we are ${String(this.selfAt(m.height))}`);
     // A non-nil precommit only once the value it names is durable whole (runner/restore.ts).
     this.syncedLock.check(m, this.valueId);
+    const bytes = this.recordOwn(m);
+    if (bytes === null || (this.walBuffer.size > 0 && !(await this.walFlush()))) return false;
+    this.send(m, bytes);
+    return true;
+  }
+
+  /**
+   * Our own message's wire bytes, its WAL record held for the next write (once per message);
+   * nothing leaves yet. Null when consensus halted instead.
+   */
+  private recordOwn(m: ConsensusMessage): Uint8Array | null {
+    invariant(m.validator === this.selfAt(m.height), 'BROADCAST_NOT_OURS', () => `the driver broadcast a message of validator ${m.validator}, we are ${String(this.selfAt(m.height))}`);
     // A proposal of ours for this slot already in the WAL (found at restart): the same one is
     // re-sent as it is; a different one would be double-signing (checked before its compact
     // form is signed).
     const mine = m.type === 'proposal' ? this.ownProposals.match(m.height, m.round, m.signature) : { kind: 'none' };
     if (mine.kind === 'different') {
       this.halt('DOUBLE_SIGN_RISK', `our proposal of height ${m.height} round ${m.round} differs from the one our WAL holds for that slot`);
-      return false;
+      return null;
     }
     const bytes = this.wireOf(m, encodeMessage(m));
-    this.own.remember(m, bytes);
     if (m.height === this.admission.height) {
       // Our own messages go to the WAL so a restarted driver counts them again (it restores only
-      // the last one from the signer state). Not synced: the signer state, synced just before,
-      // is what prevents double-signing.
+      // the last one from the signer state).
       const idHex = messageIdHex(m, this.valueId);
       const a = this.admission.classify(m, idHex);
       if (a === 'conflict' || a === 'excess') {
         // The WAL holds a different message of our key for this slot: another process signs
         // with our key, or our signer state was lost. Sending would be double-signing.
         this.halt('DOUBLE_SIGN_RISK', `our ${m.type} of height ${m.height} round ${m.round} differs from one already signed with our key`);
-        return false;
+        return null;
       }
       if (a === 'new' && mine.kind === 'same') {
         // Written before the restart (charged to our share when the restart read it back); its
         // compact record is still being rebuilt.
         this.admission.commit(m, idHex, 0);
       } else if (a === 'new') {
-        let written = 0;
         // Our proposal as it went on the wire (compact): the value we precommit is durable whole
         // in the signer state (runner/restore.ts), and the slot guard above reads this record.
+        let written = 0;
         if (this.admission.fits(m.validator, bytes.length)) {
-          if (!(await this.walAppend(m.height, bytes))) return false;
+          this.walBuffer.add(m.height, bytes);
           written = bytes.length;
         } else {
           this.stats.walSkipped++;
@@ -333,8 +354,14 @@ export class ConsensusRunner extends RunnerDecide {
         this.admission.commit(m, idHex, written);
       }
     }
+    return bytes;
+  }
+
+  /** Gossips our own message, recorded and durable by now; kept for re-sending only from here on. */
+  private send(m: ConsensusMessage, bytes: Uint8Array): void {
+    this.syncedLock.check(m, this.valueId);
+    this.own.remember(m, bytes);
     if (timelineOn) timeline('consensus.send', `type=${m.type} h=${m.height} r=${m.round}`);
     this.o.publish(encodeEnvelope(bytes, this.clock.now()));
-    return true;
   }
 }

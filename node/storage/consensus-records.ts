@@ -28,6 +28,36 @@ export class ConsensusRecords {
 
   async walAppend(height: number, records: Uint8Array[], opts: { sync?: boolean } = {}): Promise<void> {
     this.ctx.assertOpen();
+    const bytes = this.checkWalArgs(height, records);
+    if (records.length === 0) return;
+    return this.lock.run(async () => {
+      this.ctx.assertOpen();
+      const { ops, commit } = await this.walOps(height, records, bytes);
+      await writeBatch(this.ctx.db, ops, { durable: opts.sync !== false });
+      commit();
+    });
+  }
+
+  /**
+   * The signer state and records of height's WAL in ONE synced batch: a consensus step's received
+   * messages, the state it moved to and the messages that state signed are durable together, at
+   * the cost of one fsync, before any of those messages leaves the process.
+   */
+  async putSignerStateWithWal(s: Uint8Array, height: number, records: Uint8Array[]): Promise<void> {
+    this.ctx.assertOpen();
+    checkBytes('signer state', s, this.ctx.limits.maxSignerStateBytes, 'maxSignerStateBytes', 1);
+    const bytes = this.checkWalArgs(height, records);
+    return this.lock.run(async () => {
+      this.ctx.assertOpen();
+      const { ops, commit } = await this.walOps(height, records, bytes);
+      ops.push({ type: 'put', key: singleKey(P_SIGNER), value: s });
+      await writeBatch(this.ctx.db, ops, { durable: true });
+      commit();
+    });
+  }
+
+  /** Checks walAppend's arguments (cheap facts, outside the lock); their total bytes. */
+  private checkWalArgs(height: number, records: Uint8Array[]): number {
     const L = this.ctx.limits;
     checkNat('height', height);
     if (!Array.isArray(records)) bad('records must be an array');
@@ -36,21 +66,28 @@ export class ConsensusRecords {
     records.forEach((r, i) => {
       bytes += checkBytes(`WAL record ${i}`, r, L.maxWalRecordBytes, 'maxWalRecordBytes').length;
     });
-    if (records.length === 0) return;
-    return this.lock.run(async () => {
-      this.ctx.assertOpen();
-      const usage = await this.walUsageOf(height);
-      if (usage.next + records.length > L.maxWalRecordsPerHeight) {
-        throw new StoreError('WAL_FULL', `WAL of height ${height} would hold ${usage.next + records.length} records, more than maxWalRecordsPerHeight = ${L.maxWalRecordsPerHeight}`);
-      }
-      if (usage.bytes + bytes > L.maxWalBytesPerHeight) {
-        throw new StoreError('WAL_FULL', `WAL of height ${height} would hold ${usage.bytes + bytes} bytes, more than maxWalBytesPerHeight = ${L.maxWalBytesPerHeight}`);
-      }
-      const ops: BatchOp[] = records.map((r, i) => ({ type: 'put', key: walKey(height, usage.next + i), value: r }));
-      await writeBatch(this.ctx.db, ops, { durable: opts.sync !== false });
-      usage.next += records.length;
-      usage.bytes += bytes;
-    });
+    return bytes;
+  }
+
+  /** The puts appending `records` to height's WAL (WAL_FULL past its caps); `commit` once written. Under the lock. */
+  private async walOps(height: number, records: Uint8Array[], bytes: number): Promise<{ ops: BatchOp[]; commit: () => void }> {
+    const L = this.ctx.limits;
+    if (records.length === 0) return { ops: [], commit: () => undefined };
+    const usage = await this.walUsageOf(height);
+    if (usage.next + records.length > L.maxWalRecordsPerHeight) {
+      throw new StoreError('WAL_FULL', `WAL of height ${height} would hold ${usage.next + records.length} records, more than maxWalRecordsPerHeight = ${L.maxWalRecordsPerHeight}`);
+    }
+    if (usage.bytes + bytes > L.maxWalBytesPerHeight) {
+      throw new StoreError('WAL_FULL', `WAL of height ${height} would hold ${usage.bytes + bytes} bytes, more than maxWalBytesPerHeight = ${L.maxWalBytesPerHeight}`);
+    }
+    const ops: BatchOp[] = records.map((r, i) => ({ type: 'put', key: walKey(height, usage.next + i), value: r }));
+    return {
+      ops,
+      commit: () => {
+        usage.next += records.length;
+        usage.bytes += bytes;
+      },
+    };
   }
 
   /** Record count and bytes of height's WAL, scanned once per height per process. */

@@ -124,6 +124,8 @@ export interface Store extends TileReader {
   /** Synced before the caller lets any vote leave the process. */
   putSignerState(s: Uint8Array): Promise<void>;
   getSignerState(): Promise<Uint8Array | undefined>;
+  /** Writes the signer state and appends records to height's WAL in one synced batch (WAL_FULL as walAppend). */
+  putSignerStateWithWal(s: Uint8Array, height: number, records: Uint8Array[]): Promise<void>;
   /** Appends records to height's WAL in one write (synced unless opts.sync === false). */
   walAppend(height: number, records: Uint8Array[], opts?: { sync?: boolean }): Promise<void>;
   /** All records of height's WAL in append order (bounded by the per-height WAL limits). */

@@ -17,6 +17,8 @@
 //   state must be durable before a vote leaves the process (Tendermint: never sign two messages for
 //   one (h, r, step), also across restarts). WAL appends take many records per write; a caller may
 //   append unsynced (`sync: false`) a record whose loss in a crash is harmless.
+//   putSignerStateWithWal writes the signer state and WAL records in one synced batch (a
+//   consensus step's messages together with the state that signed them).
 //
 // Integrity: applyBlock re-derives the new compact range from the previous head's log state and
 // the block's leaf hashes (RFC 9162 §2.1.1), and checks the caller's log state, root and tiles
@@ -226,6 +228,10 @@ class LevelStore implements Store {
 
   getSignerState(): Promise<Uint8Array | undefined> {
     return this.consensus.getSignerState();
+  }
+
+  putSignerStateWithWal(s: Uint8Array, height: number, records: Uint8Array[]): Promise<void> {
+    return this.consensus.putSignerStateWithWal(s, height, records);
   }
 
   walAppend(height: number, records: Uint8Array[], opts: { sync?: boolean } = {}): Promise<void> {

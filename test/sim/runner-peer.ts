@@ -152,6 +152,25 @@ export class RunnerSimPeer {
     const live = () => this.up && this.incarnation === inc;
     const cfg = this.opts.config;
     const crashAfter = (effect: Parameters<PeerEnv['crashPoint']>[1]): number => (live() ? this.env.crashPoint(this as never, effect) : -1);
+    const persist = (s: Uint8Array): Promise<void> => {
+      this.disk.signerState = s.slice();
+      const d = decodeSignerState(s);
+      if (d.ok && crashAfter({ kind: 'persist', state: d.state }) >= 0) {
+        this.crash();
+        return never();
+      }
+      return Promise.resolve();
+    };
+    const appendWal = (height: number, records: Uint8Array[]): void => {
+      let w = this.disk.wal.get(height);
+      if (w === undefined) this.disk.wal.set(height, (w = []));
+      for (const r of records) w.push(r.slice());
+      this.walRecordsMax = Math.max(this.walRecordsMax, w.length);
+      // (a joining validator makes one more share)
+      if (w.length > (cfg.validators.length + (this.opts.setAt !== undefined ? 1 : 0)) * SIM_WAL_RECORDS_PER_VALIDATOR) {
+        this.env.report({ kind: 'limit', atMs: this.env.now(), node: this.node, detail: `WAL of height ${height} holds ${w.length} records, more than n x ${SIM_WAL_RECORDS_PER_VALIDATOR}` });
+      }
+    };
     const runner = new ConsensusRunner({
       genesis: {
         origin: cfg.chainId,
@@ -159,27 +178,17 @@ export class RunnerSimPeer {
         limits: { maxBlockBytes: 64 * 1024, blockIntervalMs: this.opts.idleMs ?? 0, timeouts: cfg.timeouts },
       },
       store: {
-        putSignerState: (s) => {
+        putSignerState: (s) => (live() ? persist(s) : never()),
+        // One atomic write: the records and the state survive a crash together or not at all.
+        putSignerStateWithWal: (s, height, records) => {
           if (!live()) return never();
-          this.disk.signerState = s.slice();
-          const d = decodeSignerState(s);
-          if (d.ok && crashAfter({ kind: 'persist', state: d.state }) >= 0) {
-            this.crash();
-            return never();
-          }
-          return Promise.resolve();
+          appendWal(height, records);
+          return persist(s);
         },
         getSignerState: () => Promise.resolve(this.disk.signerState?.slice()),
         walAppend: (height, records) => {
           if (!live()) return never();
-          let w = this.disk.wal.get(height);
-          if (w === undefined) this.disk.wal.set(height, (w = []));
-          for (const r of records) w.push(r.slice());
-          this.walRecordsMax = Math.max(this.walRecordsMax, w.length);
-          // (a joining validator makes one more share)
-          if (w.length > (cfg.validators.length + (this.opts.setAt !== undefined ? 1 : 0)) * SIM_WAL_RECORDS_PER_VALIDATOR) {
-            this.env.report({ kind: 'limit', atMs: this.env.now(), node: this.node, detail: `WAL of height ${height} holds ${w.length} records, more than n x ${SIM_WAL_RECORDS_PER_VALIDATOR}` });
-          }
+          appendWal(height, records);
           return Promise.resolve();
         },
         walRead: (height) => Promise.resolve((this.disk.wal.get(height) ?? []).map((r) => r.slice())),

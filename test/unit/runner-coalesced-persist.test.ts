@@ -1,8 +1,10 @@
 // The proposer's signer-state writes (the production consensus runner, a real LevelDB store, a
 // manual clock). The driver emits [persist S1, broadcast proposal, persist S2, broadcast prevote]
-// in one step (it ingests its own proposal); the runner writes only S2, synced, and sends both
-// after it. S2's last-signed slot (prevote, h, r) is later than the proposal's, so a restarted
-// peer refuses to sign any proposal for (h, r) again: checked by restarting on the same store.
+// in one step (it ingests its own proposal); the runner writes only S2, synced, in the same batch
+// as the WAL records of both messages (and of the messages received since the last write), and
+// sends both after it. S2's last-signed slot (prevote, h, r) is later than the proposal's, so a
+// restarted peer refuses to sign any proposal for (h, r) again: checked by restarting on the same
+// store.
 import { describe, expect, it } from 'vitest';
 import { decodeMessage, encodeMessage, type ConsensusMessage } from '../../src/consensus/index.js';
 import { openStore } from '../../node/storage/store.js';
@@ -25,16 +27,35 @@ class BuildingLedger extends TestLedger {
 
 const { dirs, open } = closedAfterEach();
 
-/** Validator 0 at head 3 (it proposes height 4 round 0); `events` logs each synced signer-state write and each send in order. */
-async function setup(dir: string, ledger: BuildingLedger) {
+/** A WAL record as `type height/round by validator`. */
+function recordName(r: Uint8Array): string {
+  const d = decodeMessage(r);
+  return d.ok ? `${d.message.type} ${d.message.height}/${d.message.round} v${d.message.validator}` : 'undecodable';
+}
+
+/**
+ * Validator 0 at head 3 (it proposes height 4 round 0); `events` logs each synced signer-state
+ * write (with the WAL records written in its batch), each other WAL write and each send, in order.
+ * `crashAfterPersist` makes the process "die" right after a synced write completes.
+ */
+async function setup(dir: string, ledger: BuildingLedger, crashAfterPersist = false) {
   const store = await openStore(dir);
   const events: string[] = [];
-  const put = store.putSignerState.bind(store);
-  store.putSignerState = async (bytes: Uint8Array) => {
-    await put(bytes);
+  const written: Uint8Array[] = [];
+  const put = store.putSignerStateWithWal.bind(store);
+  store.putSignerStateWithWal = async (bytes: Uint8Array, height: number, records: Uint8Array[]) => {
+    await put(bytes, height, records);
+    written.push(bytes);
     const d = decodeSignerState(bytes);
     const l = d.ok ? d.state.lastSigned : null;
-    events.push(`persist ${l === null ? 'none' : `${l.step} ${l.height}/${l.round}`}`);
+    events.push(`persist ${l === null ? 'none' : `${l.step} ${l.height}/${l.round}`} [${records.map(recordName).join(', ')}]`);
+    if (crashAfterPersist) throw new Error('crashed');
+  };
+  store.putSignerState = () => Promise.reject(new Error('the runner writes its signer state with its WAL records'));
+  const append = store.walAppend.bind(store);
+  store.walAppend = async (height, records, o) => {
+    await append(height, records, o);
+    events.push(`wal [${records.map(recordName).join(', ')}]`);
   };
   const mempool = new ListeningMempool();
   const clock = new ManualClock();
@@ -62,7 +83,7 @@ async function setup(dir: string, ledger: BuildingLedger) {
   );
   await runner.start();
   open.push({ runner, store });
-  return { runner, store, mempool, clock, sent, events, halts };
+  return { runner, store, mempool, clock, sent, events, halts, written };
 }
 
 /** Stops the last runner started (its store stays open for the caller to change, then close). */
@@ -89,15 +110,37 @@ describe('consensus runner: coalesced signer-state writes', () => {
     s.mempool.add(1);
     s.clock.advance(0);
     await settle(s.runner);
-    // One synced write covers both messages, and it is durable before either leaves.
-    expect(s.events).toEqual(['persist prevote 4/0', 'send proposal 4/0', 'send prevote 4/0']);
+    // One synced write covers both messages and their WAL records, durable before either leaves.
+    expect(s.events).toEqual(['persist prevote 4/0 [proposal 4/0 v0, prevote 4/0 v0]', 'send proposal 4/0', 'send prevote 4/0']);
     const id = fastSha256((s.sent[0] as { value: Uint8Array }).value);
+    // The received prevotes are written with the precommit they complete a polka for, in its
+    // synced batch; no write of their own.
     for (const v of [1, 2]) s.runner.onGossip(envOf(vote(v, 'prevote', 4, 0, id)));
+    await waitFor(() => s.events.length >= 5, 10_000, 'our precommit');
+    expect(s.events.slice(3)).toEqual(['persist precommit 4/0 [prevote 4/0 v1, prevote 4/0 v2, precommit 4/0 v0]', 'send precommit 4/0']);
+    // The precommits that decide the height are never written: the block is durable instead.
     for (const v of [1, 2]) s.runner.onGossip(envOf(vote(v, 'precommit', 4, 0, id)));
     await waitFor(() => ledger.height === 4, 10_000, 'height 4 decided');
     await settle(s.runner);
-    expect(s.events.slice(3)).toEqual(['persist precommit 4/0', 'send precommit 4/0']);
-    expect(s.events.filter((e) => e.startsWith('persist'))).toHaveLength(2);
+    expect(s.events).toHaveLength(5);
+    expect(s.halts).toEqual([]);
+  });
+
+  it('a received message that starts no step is written once the queue is empty, several in one unsynced write', async () => {
+    const ledger = new BuildingLedger();
+    ledger.height = 3;
+    const s = await setup(await dirs.make(), ledger);
+    s.mempool.add(1);
+    s.clock.advance(0);
+    await settle(s.runner);
+    const id = fastSha256((s.sent[0] as { value: Uint8Array }).value);
+    // Two precommits (no quorum with ours missing) and one prevote: no step, no synced write.
+    s.runner.onGossip(envOf(vote(1, 'prevote', 4, 0, id)));
+    s.runner.onGossip(envOf(vote(1, 'precommit', 4, 0, id)));
+    s.runner.onGossip(envOf(vote(2, 'precommit', 4, 0, id)));
+    await settle(s.runner);
+    expect(s.events.slice(3)).toEqual(['wal [prevote 4/0 v1, precommit 4/0 v1, precommit 4/0 v2]']);
+    expect((await s.store.walRead(4)).map(recordName)).toEqual(['proposal 4/0 v0', 'prevote 4/0 v0', 'prevote 4/0 v1', 'precommit 4/0 v1', 'precommit 4/0 v2']);
     expect(s.halts).toEqual([]);
   });
 
@@ -123,39 +166,37 @@ describe('consensus runner: coalesced signer-state writes', () => {
     expect(b.halts).toEqual([]);
   });
 
-  it('a crash after the coalesced write but before the proposal reaches the WAL or the wire: the restarted proposer builds and sends no proposal for that slot and re-emits its prevote', async () => {
+  it('a crash after the coalesced write, before anything leaves: the restarted proposer builds no other proposal for that slot, keeps the one it signed and re-emits its prevote', async () => {
     const ledger = new BuildingLedger();
     ledger.height = 3;
     const dir = await dirs.make();
-    const a = await setup(dir, ledger);
-    // The process dies right after the synced signer-state write: the first WAL append (our
-    // proposal's) never completes, so neither message is in the WAL nor on the wire.
-    let written: Uint8Array | null = null;
-    const put = a.store.putSignerState.bind(a.store);
-    a.store.putSignerState = async (bytes: Uint8Array) => {
-      await put(bytes);
-      written = bytes;
-    };
-    a.store.walAppend = () => Promise.reject(new Error('crashed'));
+    // The process dies right after the synced write of the signer state with the WAL records of
+    // its proposal and prevote: neither message is on the wire.
+    const a = await setup(dir, ledger, true);
     a.mempool.add(1);
     a.clock.advance(0);
     await settle(a.runner);
-    expect(a.events).toEqual(['persist prevote 4/0']);
+    expect(a.events).toEqual(['persist prevote 4/0 [proposal 4/0 v0, prevote 4/0 v0]']);
     expect(a.sent).toEqual([]);
+    expect(a.halts).toEqual(['STORE_FAILED']);
     expect(ledger.builds).toBe(1);
-    const d = decodeSignerState(written!);
+    const d = decodeSignerState(a.written[0]!);
     if (!d.ok || d.state.lastSigned === null) throw new Error('no last-signed record stored');
     const signed = encodeMessage(d.state.lastSigned.message);
+    const walBefore = await a.store.walRead(4);
     const o = await stopLast();
     await o.store.close();
 
-    // Restarted on the same store with work in the mempool: only the signer state knows (4, 0).
+    // Restarted on the same store with work in the mempool: the WAL holds the proposal it signed.
     const b = await startWithWork(dir, ledger);
     expect(ledger.builds).toBe(1);
-    expect(b.sent.filter((m) => m.type === 'proposal' && m.height === 4 && m.round === 0)).toEqual([]);
+    const proposals = b.sent.filter((m) => m.type === 'proposal' && m.height === 4 && m.round === 0);
+    for (const m of proposals) expect(Buffer.from(encodeMessage(m)).equals(Buffer.from(walBefore[0]!))).toBe(true);
     const prevotes = b.sent.filter((m) => m.type === 'prevote' && m.height === 4 && m.round === 0);
     expect(prevotes.length).toBeGreaterThan(0);
     for (const m of prevotes) expect(Buffer.from(encodeMessage(m)).equals(Buffer.from(signed))).toBe(true);
+    // Nothing was written twice: the WAL still holds the two records of the first run.
+    expect((await b.store.walRead(4)).map(recordName)).toEqual(['proposal 4/0 v0', 'prevote 4/0 v0']);
     expect(b.halts).toEqual([]);
   });
 });

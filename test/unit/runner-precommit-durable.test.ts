@@ -2,8 +2,9 @@
 // send): a non-nil precommit leaves only when the synced signer state holds the value it names as
 // its locked value (L36-L38: lock, then precommit). Production runner, real LevelDB, manual clock.
 // The store's signer-state write is wrapped so it drops the locked value (as a codec or store bug
-// would); the process "crashes" (WAL append fails) before its precommit leaves, and the restarted
-// runner, resuming from that durable state, must halt instead of re-emitting the precommit.
+// would); the process "crashes" right after the synced write of its precommit's step, before the
+// precommit leaves, and the restarted runner, resuming from that durable state, must halt instead
+// of re-emitting the precommit.
 import { describe, expect, it } from 'vitest';
 import { decodeMessage } from '../../src/consensus/index.js';
 import { fastSha256 } from '../../node/peer/consensus-runner.js';
@@ -12,17 +13,27 @@ import { closedAfterEach, env as envOf, proposal, settle, startRunner, TestLedge
 
 const closed = closedAfterEach();
 
-/** Validator 0 on `dir` at the ledger's head; its signer-state writes keep everything but the locked value. */
-function start(dir: string, ledger: TestLedger) {
+/** Our precommit among WAL records. */
+function holdsOurPrecommit(records: Uint8Array[]): boolean {
+  return records.map((r) => decodeMessage(r)).some((d) => d.ok && d.message.type === 'precommit' && d.message.validator === 0);
+}
+
+/**
+ * Validator 0 on `dir` at the ledger's head; its signer-state writes keep everything but the
+ * locked value. With `crashAtPrecommit`, the process dies right after the synced write that
+ * carries our precommit's WAL record.
+ */
+function start(dir: string, ledger: TestLedger, crashAtPrecommit = false) {
   return startRunner(closed, {
     ledger,
     dir,
     prepare: (store) => {
-      const put = store.putSignerState.bind(store);
-      store.putSignerState = async (bytes: Uint8Array) => {
+      const put = store.putSignerStateWithWal.bind(store);
+      store.putSignerStateWithWal = async (bytes: Uint8Array, height: number, records: Uint8Array[]) => {
         const d = decodeSignerState(bytes);
         if (!d.ok) throw new Error('the runner wrote an undecodable signer state');
-        await put(encodeSignerState({ ...d.state, lockedValue: null, lockedRound: -1 }));
+        await put(encodeSignerState({ ...d.state, lockedValue: null, lockedRound: -1 }), height, records);
+        if (crashAtPrecommit && holdsOurPrecommit(records)) throw new Error('crashed');
       };
     },
   });
@@ -32,14 +43,9 @@ describe('consensus runner: a precommit leaves only when its value is durable as
   it('resuming from a synced signer state that lost its locked value, the runner halts PRECOMMIT_NOT_DURABLE and never publishes the precommit', async () => {
     const ledger = new TestLedger();
     const dir = await closed.dirs.make();
-    const a = await start(dir, ledger);
-    // Our precommit's WAL append is where this process dies: the signer state (minus the lock)
-    // is already synced, the precommit has not left.
-    const append = a.store.walAppend.bind(a.store);
-    a.store.walAppend = (height, recs, o) => {
-      const ours = recs.map((r) => decodeMessage(r)).some((d) => d.ok && d.message.type === 'precommit' && d.message.validator === 0);
-      return ours ? Promise.reject(new Error('crashed')) : append(height, recs, o);
-    };
+    // This process dies once the signer state (minus the lock) and our precommit's WAL record
+    // are synced, before the precommit leaves.
+    const a = await start(dir, ledger, true);
     const value = validValue('block 1');
     const id = fastSha256(value);
     a.runner.onGossip(envOf(proposal(1, 1, 0, value)));
@@ -62,7 +68,8 @@ describe('consensus runner: a precommit leaves only when its value is durable as
     await settle(b.runner);
     expect(b.halts.map((h) => [h.code, h.fields?.invariant])).toEqual([['INVARIANT', 'PRECOMMIT_NOT_DURABLE']]);
     expect(b.sent().filter((m) => m.type === 'precommit')).toEqual([]);
-    expect((await b.store.walRead(1)).map((r) => decodeMessage(r)).filter((d) => d.ok && d.message.type === 'precommit' && d.message.validator === 0)).toEqual([]);
+    // The WAL holds the one precommit written before the crash; the restart added none.
+    expect((await b.store.walRead(1)).map((r) => decodeMessage(r)).filter((d) => d.ok && d.message.type === 'precommit' && d.message.validator === 0)).toHaveLength(1);
     expect(b.runner.status().haltCode).toBe('INVARIANT');
   });
 });

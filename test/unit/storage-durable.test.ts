@@ -175,6 +175,7 @@ describe('the store syncs every write that must survive a power loss', () => {
         ['applyBlock', () => appendBlock(store, [utf8('entry a'), utf8('entry b')])],
         ['putCheckpoint', () => store.putCheckpoint(store.head()!.treeSize, utf8('checkpoint note'), true)],
         ['putSignerState', () => store.putSignerState(utf8('signer'))],
+        ['putSignerStateWithWal', () => store.putSignerStateWithWal(utf8('signer 2'), 1, [utf8('wal 0')])],
         ['walAppend', () => store.walAppend(1, [utf8('wal 1')])],
         ['putEvidence', () => store.putEvidence(utf8('evidence 1'))],
         ['putMeta', () => store.putMeta('k', utf8('v'))],

@@ -417,6 +417,28 @@ describe('storage: signer state, WAL, evidence, checkpoints, meta', () => {
     expect(await store.walRead(2)).toEqual([utf8('123456')]);
   });
 
+  it('signer state with WAL records: one write after the appends before it; past a WAL cap neither is written', async () => {
+    const limits = { maxWalRecordsPerHeight: 4, maxWalBytesPerHeight: 100, maxWalRecordBytes: 50, maxWalRecordsPerAppend: 3 };
+    const { dir, store } = await fresh({ limits });
+    // An unsynced append not awaited: the combined write still lands after it, in order.
+    const first = store.walAppend(3, [utf8('a')], { sync: false });
+    await store.putSignerStateWithWal(utf8('state 1'), 3, [utf8('b'), utf8('c')]);
+    await first;
+    await store.putSignerStateWithWal(utf8('state 2'), 3, []);
+    const s = await reopen(dir, store, { limits });
+    expect(await s.getSignerState()).toEqual(utf8('state 2'));
+    expect(await s.walRead(3)).toEqual([utf8('a'), utf8('b'), utf8('c')]);
+    // Two more records would pass the height's cap of 4: neither the state nor a record is written.
+    await expectCode(s.putSignerStateWithWal(utf8('state 3'), 3, [utf8('d'), utf8('e')]), 'WAL_FULL');
+    await expectCode(s.putSignerStateWithWal(utf8('state 3'), 3, [utf8('1'), utf8('2'), utf8('3'), utf8('4')]), 'LIMIT_EXCEEDED');
+    await expectCode(s.putSignerStateWithWal(new Uint8Array(0), 3, [utf8('d')]), 'BAD_ARGUMENT');
+    expect(await s.getSignerState()).toEqual(utf8('state 2'));
+    expect(await s.walRead(3)).toEqual([utf8('a'), utf8('b'), utf8('c')]);
+    await s.putSignerStateWithWal(utf8('state 4'), 3, [utf8('d')]);
+    expect(await s.walRead(3)).toEqual([utf8('a'), utf8('b'), utf8('c'), utf8('d')]);
+    expect(await s.getSignerState()).toEqual(utf8('state 4'));
+  });
+
   it('evidence: deduplicated, listed oldest first up to a bounded limit, refused when full', async () => {
     const { dir, store } = await fresh({ limits: { maxEvidenceRecords: 3, maxListEvidence: 2 } });
     await store.putEvidence(utf8('e1'));

@@ -16,6 +16,7 @@ import { HeldProposals } from './held.js';
 import { systemClock, type RunnerClock, type RunnerSets } from './ports.js';
 import { restoredValues, SyncedLock } from './restore.js';
 import { fastSha256 } from './envelope.js';
+import { WalBuffer } from './wal-buffer.js';
 import type { HaltCode, RunnerOptions, RunnerStatus } from './types.js';
 import { GossipBudget, HEIGHTS_AHEAD_MAX, COMPACT_RECORDS_MAX, COMPACT_RECORD_BYTES_MAX, COMPACT_SEEN_MAX, HELD_PER_VALIDATOR_MAX, WAL_BYTES_PER_HEIGHT_DEFAULT, WAL_RECORDS_PER_HEIGHT_DEFAULT } from './limits.js';
 
@@ -60,6 +61,8 @@ export abstract class RunnerBase {
   protected readonly syncedLock = new SyncedLock();
   /** Our proposals found in the WAL at restart, by slot (the double-proposal guard). */
   protected readonly ownProposals = new OwnProposalSlots();
+  /** WAL records not written yet (wal-buffer.ts): they go with the next synced step, or when the queue empties. */
+  protected readonly walBuffer = new WalBuffer();
   /** Received compact records by `${validator}:${round}:${idHex}`: what the WAL stores for them. */
   private compactRecords = new Map<string, Uint8Array>();
   private compactRecordBytes = 0;
@@ -252,6 +255,7 @@ export abstract class RunnerBase {
 
   /** Starts tracking the WAL admission of `height` with that height's set size. */
   protected trackHeight(height: number): void {
+    this.walBuffer.dropBelow(height);
     this.admission.reset(height, this.nAt(height));
   }
 
@@ -294,6 +298,7 @@ export abstract class RunnerBase {
       } finally {
         this.depth--;
         done?.();
+        this.flushWhenIdle();
       }
     });
     this.queue = run;
@@ -304,17 +309,49 @@ export abstract class RunnerBase {
     this.stats.rejected[code] = (this.stats.rejected[code] ?? 0) + 1;
   }
 
+  /**
+   * Records `bytes` in height's WAL: held for the next write (wal-buffer.ts), written at once only
+   * when the buffer is full. False when consensus halted instead.
+   */
   protected async walAppend(height: number, bytes: Uint8Array): Promise<boolean> {
+    this.walBuffer.add(height, bytes);
+    return this.walBuffer.full() ? this.walFlush() : true;
+  }
+
+  /** Writes the held WAL records (unsynced, one write). False when consensus halted instead. */
+  protected async walFlush(): Promise<boolean> {
+    const height = this.walBuffer.height;
+    const records = this.walBuffer.take(height);
+    if (records.length === 0) return true;
     try {
-      await this.o.store.walAppend(height, [bytes], { sync: false });
+      await this.o.store.walAppend(height, records, { sync: false });
       return true;
     } catch (e) {
-      const full = (e as { code?: string }).code === 'WAL_FULL';
-      // The shares sum to the store's cap, so a full WAL means something else wrote to it or the
-      // disk failed: carrying on would drop messages silently and a restart could not resume.
-      this.halt(full ? 'WAL_FULL' : 'STORE_FAILED', `WAL append for height ${height} failed: ${(e as Error).message}`);
+      this.walFailed(height, e as Error);
       return false;
     }
+  }
+
+  /**
+   * The queue ran empty with records held: one unsynced write, outside the queue so a message
+   * arriving meanwhile is not held up by it (the store orders it before any later write). It
+   * counts in the queue depth, so "queue empty" still means "WAL written".
+   */
+  private flushWhenIdle(): void {
+    if (this.depth > 0 || this.walBuffer.size === 0 || this.stopped || this.halted !== null) return;
+    this.depth++;
+    this.detach(
+      this.walFlush().then(() => {
+        this.depth--;
+      }),
+    );
+  }
+
+  /** A WAL write failed: fail-stop (the shares sum to the store's cap, so WAL_FULL means a bug or another writer). */
+  protected walFailed(height: number, e: Error): void {
+    const full = (e as { code?: string }).code === 'WAL_FULL';
+    // Carrying on would drop messages silently and a restart could not resume.
+    this.halt(full ? 'WAL_FULL' : 'STORE_FAILED', `WAL append for height ${height} failed: ${e.message}`);
   }
 
   /** Stops consensus on this peer for good (fail-stop): no more driver input, no timers. */
@@ -356,6 +393,8 @@ export abstract class RunnerBase {
     for (const t of this.timers) this.clock.clearTimeout(t);
     this.timers.clear();
     await this.queue.catch(() => undefined);
+    // What the driver used goes to the WAL before the caller closes the store.
+    if (this.halted === null) await this.walFlush();
     await Promise.allSettled([...this.detached]);
   }
 }

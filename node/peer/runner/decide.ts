@@ -39,6 +39,8 @@ export abstract class RunnerDecide extends RunnerIntake {
         if (!this.stopped) this.halt('STORE_FAILED', `checkpoint of height ${height} not signed: ${e.message}`, { height });
       }));
     }
+    // Messages of the decided height still held are of no use to a restart: never written.
+    this.walBuffer.dropBelow(height + 1);
     this.detach(this.o.store.walPrune(height + 1).catch((e: Error) => this.o.log('warn', 'WAL prune failed', { error: e.message })));
     this.afterHeadMoved();
   }
@@ -68,7 +70,10 @@ export abstract class RunnerDecide extends RunnerIntake {
           reject(e instanceof Error ? e : new Error(String(e)));
         } finally {
           // Abandon whatever height the driver was at: the next start-height goes to head + 1.
-          if (this.o.ledger.getHead().height >= from) this.running = false;
+          if (this.o.ledger.getHead().height >= from) {
+            this.running = false;
+            this.walBuffer.dropBelow(this.o.ledger.getHead().height + 1);
+          }
         }
       }).then(() => resolve(null));
     });
