@@ -102,17 +102,22 @@ async function startWithWork(dir: string, ledger: BuildingLedger) {
   return b;
 }
 
+/** Validator 0 (head 3) with one entry in its mempool, settled after proposing and prevoting height 4; `id` is its value's id. */
+async function proposedAt4() {
+  const ledger = new BuildingLedger();
+  ledger.height = 3;
+  const s = await setup(await dirs.make(), ledger);
+  s.mempool.add(1);
+  s.clock.advance(0);
+  await settle(s.runner);
+  return { s, ledger, id: fastSha256((s.sent[0] as { value: Uint8Array }).value) };
+}
+
 describe('consensus runner: coalesced signer-state writes', () => {
   it('the proposer writes its signer state once before proposal and prevote, once before its precommit', async () => {
-    const ledger = new BuildingLedger();
-    ledger.height = 3;
-    const s = await setup(await dirs.make(), ledger);
-    s.mempool.add(1);
-    s.clock.advance(0);
-    await settle(s.runner);
+    const { s, ledger, id } = await proposedAt4();
     // One synced write covers both messages and their WAL records, durable before either leaves.
     expect(s.events).toEqual(['persist prevote 4/0 [proposal 4/0 v0, prevote 4/0 v0]', 'send proposal 4/0', 'send prevote 4/0']);
-    const id = fastSha256((s.sent[0] as { value: Uint8Array }).value);
     // The received prevotes are written with the precommit they complete a polka for, in its
     // synced batch; no write of their own.
     for (const v of [1, 2]) s.runner.onGossip(envOf(vote(v, 'prevote', 4, 0, id)));
@@ -127,13 +132,7 @@ describe('consensus runner: coalesced signer-state writes', () => {
   });
 
   it('a received message that starts no step is written once the queue is empty, several in one unsynced write', async () => {
-    const ledger = new BuildingLedger();
-    ledger.height = 3;
-    const s = await setup(await dirs.make(), ledger);
-    s.mempool.add(1);
-    s.clock.advance(0);
-    await settle(s.runner);
-    const id = fastSha256((s.sent[0] as { value: Uint8Array }).value);
+    const { s, id } = await proposedAt4();
     // Two precommits (no quorum with ours missing) and one prevote: no step, no synced write.
     s.runner.onGossip(envOf(vote(1, 'prevote', 4, 0, id)));
     s.runner.onGossip(envOf(vote(1, 'precommit', 4, 0, id)));
