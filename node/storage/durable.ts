@@ -36,11 +36,40 @@ export async function durableBatch(db: WritableDb, ops: BatchOp[]): Promise<void
 async function batchWrite(db: WritableDb, ops: BatchOp[], sync: boolean): Promise<void> {
   if (ops.length === 0) return;
   const b = db.batch();
-  for (const op of ops) {
-    if (op.type === 'put') b.put(op.key, op.value);
-    else b.del(op.key);
-  }
+  addOps(b, ops);
   await b.write({ sync });
+}
+
+/** Arrays of at most this many bytes live inside V8's heap (V8's typed-array on-heap limit). */
+const ON_HEAP_BYTES_MAX = 64;
+
+/**
+ * Hands `ops` to a native batch. A small Uint8Array (a key, an index's u64 value) lives inside
+ * V8's heap, and handing it to native code makes V8 move it out first: a new ArrayBuffer and
+ * backing store per key, which the garbage collector then has to track and free. A block puts
+ * about five such arrays per entry. They are copied into one off-heap buffer per call instead
+ * (LevelDB copies every key and value into its own batch at put, so nothing keeps the buffer).
+ */
+function addOps(b: ReturnType<WritableDb['batch']>, ops: readonly BatchOp[]): void {
+  let small = 0;
+  for (const op of ops) {
+    if (op.key.length <= ON_HEAP_BYTES_MAX) small += op.key.length;
+    if (op.type === 'put' && op.value.length <= ON_HEAP_BYTES_MAX) small += op.value.length;
+  }
+  // Larger than the on-heap limit itself, so this buffer is off-heap.
+  const slab = new Uint8Array(Math.max(small, ON_HEAP_BYTES_MAX + 1));
+  let at = 0;
+  const offHeap = (x: Uint8Array): Uint8Array => {
+    if (x.length > ON_HEAP_BYTES_MAX) return x;
+    const y = slab.subarray(at, at + x.length);
+    y.set(x);
+    at += x.length;
+    return y;
+  };
+  for (const op of ops) {
+    if (op.type === 'put') b.put(offHeap(op.key), offHeap(op.value));
+    else b.del(offHeap(op.key));
+  }
 }
 
 /**
@@ -53,10 +82,7 @@ export function durableBatchWriter(db: WritableDb): { add(ops: readonly BatchOp[
   const b = db.batch();
   return {
     add(ops) {
-      for (const op of ops) {
-        if (op.type === 'put') b.put(op.key, op.value);
-        else b.del(op.key);
-      }
+      addOps(b, ops);
     },
     write: () => b.write({ sync: true }),
     close: () => b.close(),

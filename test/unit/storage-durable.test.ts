@@ -15,7 +15,7 @@ import { execFileSync } from 'node:child_process';
 import { ClassicLevel } from 'classic-level';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { bytesEqual, utf8 } from '../../src/encoding/bytes.js';
-import { durableBatch, durablePut, writeBatch } from '../../node/storage/durable.js';
+import { durableBatch, durableBatchWriter, durablePut, writeBatch } from '../../node/storage/durable.js';
 import { openStore } from '../../node/storage/store.js';
 import { appendBlock, TempDirs } from './support/storage-fixture.js';
 
@@ -109,6 +109,34 @@ describe('durable write helpers', () => {
       expect(forms).toEqual(['chained', 'chained']);
       expect(await raw.get(utf8('a'))).toBeUndefined();
       expect(bytesEqual((await raw.get(utf8('b')))!, utf8('2'))).toBe(true);
+    } finally {
+      await raw.close();
+    }
+  });
+
+  it('small keys and values (copied off V8\'s heap before the native put) and large ones land exactly, in one batch and in parts', async () => {
+    const dir = await dirs.make();
+    const raw: Db = new ClassicLevel<Uint8Array, Uint8Array>(dir, OPTS);
+    await raw.open();
+    try {
+      // Sizes around the on-heap limit (64 bytes), each key and value distinct byte by byte.
+      const sized = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (seed * 31 + i * 7) & 0xff);
+      const sizes = [1, 8, 33, 63, 64, 65, 200, 4096];
+      const ops = sizes.map((n, i) => ({ type: 'put' as const, key: Uint8Array.of(0x10, i, ...sized(n - 1 > 0 ? Math.min(n - 1, 60) : 0, i)), value: sized(n, i + 100) }));
+      await writeBatch(raw, [...ops, { type: 'put', key: Uint8Array.of(0x20), value: sized(5, 1) }], { durable: false });
+      await writeBatch(raw, [{ type: 'del', key: Uint8Array.of(0x20) }, { type: 'put', key: sized(64, 9), value: sized(1, 9) }], { durable: true });
+      const w = durableBatchWriter(raw);
+      w.add([{ type: 'put', key: Uint8Array.of(0x30, 1), value: sized(8, 3) }]);
+      w.add([{ type: 'put', key: Uint8Array.of(0x30, 2), value: sized(65, 4) }, { type: 'del', key: ops[0]!.key }]);
+      await w.write();
+      for (const op of ops.slice(1)) expect(Buffer.from((await raw.get(op.key))!).equals(Buffer.from(op.value))).toBe(true);
+      expect(await raw.get(ops[0]!.key)).toBeUndefined();
+      expect(await raw.get(Uint8Array.of(0x20))).toBeUndefined();
+      expect(Buffer.from((await raw.get(sized(64, 9)))!).equals(Buffer.from(sized(1, 9)))).toBe(true);
+      expect(Buffer.from((await raw.get(Uint8Array.of(0x30, 1)))!).equals(Buffer.from(sized(8, 3)))).toBe(true);
+      expect(Buffer.from((await raw.get(Uint8Array.of(0x30, 2)))!).equals(Buffer.from(sized(65, 4)))).toBe(true);
+      // The callers' arrays are untouched.
+      expect(Buffer.from(ops[2]!.value).equals(Buffer.from(sized(33, 102)))).toBe(true);
     } finally {
       await raw.close();
     }
