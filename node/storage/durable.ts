@@ -48,7 +48,8 @@ const ON_HEAP_BYTES_MAX = 64;
  * V8's heap, and handing it to native code makes V8 move it out first: a new ArrayBuffer and
  * backing store per key, which the garbage collector then has to track and free. A block puts
  * about five such arrays per entry. They are copied into one off-heap buffer per call instead
- * (LevelDB copies every key and value into its own batch at put, so nothing keeps the buffer).
+ * (LevelDB copies each key and value into its own batch at put; the buffer is never written
+ * again, so whatever still refers to a copy reads the same bytes).
  */
 function addOps(b: ReturnType<WritableDb['batch']>, ops: readonly BatchOp[]): void {
   let small = 0;

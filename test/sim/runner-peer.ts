@@ -178,7 +178,6 @@ export class RunnerSimPeer {
         limits: { maxBlockBytes: 64 * 1024, blockIntervalMs: this.opts.idleMs ?? 0, timeouts: cfg.timeouts },
       },
       store: {
-        putSignerState: (s) => (live() ? persist(s) : never()),
         // One atomic write: the records and the state survive a crash together or not at all.
         putSignerStateWithWal: (s, height, records) => {
           if (!live()) return never();

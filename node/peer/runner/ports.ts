@@ -20,7 +20,7 @@ export interface RunnerSets {
  * methods (node/storage/store-api.ts documents their durability), so the simulator's disk
  * implements exactly these.
  */
-export type RunnerStore = Pick<Store, 'putSignerState' | 'putSignerStateWithWal' | 'getSignerState' | 'walAppend' | 'walRead' | 'walPrune' | 'putEvidence'>;
+export type RunnerStore = Pick<Store, 'putSignerStateWithWal' | 'getSignerState' | 'walAppend' | 'walRead' | 'walPrune' | 'putEvidence'>;
 
 export interface RunnerLedgerHead {
   height: number;
