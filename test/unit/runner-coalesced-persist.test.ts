@@ -4,10 +4,12 @@
 // as the WAL records of both messages (and of the messages received since the last write), and
 // sends both after it. S2's last-signed slot (prevote, h, r) is later than the proposal's, so a
 // restarted peer refuses to sign any proposal for (h, r) again: checked by restarting on the same
-// store.
+// store. A failed write halts consensus (WAL_FULL or STORE_FAILED) before anything it protects
+// leaves, and stop() writes the records still held before the caller closes the store.
 import { describe, expect, it } from 'vitest';
 import { decodeMessage, encodeMessage, type ConsensusMessage } from '../../src/consensus/index.js';
 import { openStore } from '../../node/storage/store.js';
+import { StoreError } from '../../node/storage/errors.js';
 import { ConsensusRunner, fastSha256, openEnvelope } from '../../node/peer/consensus-runner.js';
 import { decodeSignerState } from '../../node/peer/codec.js';
 import { isCompactRecord } from '../../node/peer/runner/compact.js';
@@ -33,17 +35,21 @@ function recordName(r: Uint8Array): string {
   return d.ok ? `${d.message.type} ${d.message.height}/${d.message.round} v${d.message.validator}` : 'undecodable';
 }
 
+/** Errors the store's writes throw instead of writing (set or cleared while the runner runs). */
+type Failures = { persist?: Error; append?: Error };
+
 /**
  * Validator 0 at head 3 (it proposes height 4 round 0); `events` logs each synced signer-state
  * write (with the WAL records written in its batch), each other WAL write and each send, in order.
  * `crashAfterPersist` makes the process "die" right after a synced write completes.
  */
-async function setup(dir: string, ledger: BuildingLedger, crashAfterPersist = false) {
+async function setup(dir: string, ledger: BuildingLedger, crashAfterPersist = false, fail: Failures = {}) {
   const store = await openStore(dir);
   const events: string[] = [];
   const written: Uint8Array[] = [];
   const put = store.putSignerStateWithWal.bind(store);
   store.putSignerStateWithWal = async (bytes: Uint8Array, height: number, records: Uint8Array[]) => {
+    if (fail.persist) throw fail.persist;
     await put(bytes, height, records);
     written.push(bytes);
     const d = decodeSignerState(bytes);
@@ -54,6 +60,7 @@ async function setup(dir: string, ledger: BuildingLedger, crashAfterPersist = fa
   store.putSignerState = () => Promise.reject(new Error('the runner writes its signer state with its WAL records'));
   const append = store.walAppend.bind(store);
   store.walAppend = async (height, records, o) => {
+    if (fail.append) throw fail.append;
     await append(height, records, o);
     events.push(`wal [${records.map(recordName).join(', ')}]`);
   };
@@ -83,7 +90,7 @@ async function setup(dir: string, ledger: BuildingLedger, crashAfterPersist = fa
   );
   await runner.start();
   open.push({ runner, store });
-  return { runner, store, mempool, clock, sent, events, halts, written };
+  return { runner, store, mempool, clock, sent, events, halts, written, dir };
 }
 
 /** Stops the last runner started (its store stays open for the caller to change, then close). */
@@ -103,14 +110,20 @@ async function startWithWork(dir: string, ledger: BuildingLedger) {
 }
 
 /** Validator 0 (head 3) with one entry in its mempool, settled after proposing and prevoting height 4; `id` is its value's id. */
-async function proposedAt4() {
+async function proposedAt4(fail: Failures = {}) {
+  const { s, ledger } = await proposingAt4(fail);
+  return { s, ledger, id: fastSha256((s.sent[0] as { value: Uint8Array }).value) };
+}
+
+/** Validator 0 (head 3) with one entry in its mempool, settled after its first step of height 4 (whatever that sent). */
+async function proposingAt4(fail: Failures = {}) {
   const ledger = new BuildingLedger();
   ledger.height = 3;
-  const s = await setup(await dirs.make(), ledger);
+  const s = await setup(await dirs.make(), ledger, false, fail);
   s.mempool.add(1);
   s.clock.advance(0);
   await settle(s.runner);
-  return { s, ledger, id: fastSha256((s.sent[0] as { value: Uint8Array }).value) };
+  return { s, ledger };
 }
 
 describe('consensus runner: coalesced signer-state writes', () => {
@@ -197,5 +210,68 @@ describe('consensus runner: coalesced signer-state writes', () => {
     // Nothing was written twice: the WAL still holds the two records of the first run.
     expect((await b.store.walRead(4)).map(recordName)).toEqual(['proposal 4/0 v0', 'prevote 4/0 v0']);
     expect(b.halts).toEqual([]);
+  });
+
+  describe('a failed WAL write halts consensus and sends nothing after it', () => {
+    it('WAL_FULL from the combined write (the store refusing state and records together) halts with WAL_FULL before the proposal leaves', async () => {
+      const full = new StoreError('WAL_FULL', 'WAL of height 4 would hold 2 records, more than maxWalRecordsPerHeight = 1');
+      const { s } = await proposingAt4({ persist: full });
+      expect(s.halts).toEqual(['WAL_FULL']);
+      expect(s.sent).toEqual([]);
+      expect(s.runner.status().haltCode).toBe('WAL_FULL');
+      expect(await s.store.walRead(4)).toEqual([]);
+    });
+
+    it('any other error from the combined write halts with STORE_FAILED', async () => {
+      const { s } = await proposingAt4({ persist: new Error('EIO: i/o error, write') });
+      expect(s.halts).toEqual(['STORE_FAILED']);
+      expect(s.sent).toEqual([]);
+    });
+
+    for (const [name, error, code] of [
+      ['an I/O error', new Error('EIO: i/o error, write'), 'STORE_FAILED'],
+      ['WAL_FULL', new StoreError('WAL_FULL', 'WAL of height 4 would hold 1,025 records'), 'WAL_FULL'],
+    ] as const) {
+      it(`${name} in the write made once the queue is empty halts with ${code}; later messages are not taken`, async () => {
+        const fail: Failures = {};
+        const { s, id } = await proposedAt4(fail);
+        expect(s.halts).toEqual([]);
+        fail.append = error;
+        s.runner.onGossip(envOf(vote(1, 'precommit', 4, 0, id)));
+        await settle(s.runner);
+        expect(s.halts).toEqual([code]);
+        // Halted for good: a quorum of prevotes no longer leads to our precommit.
+        fail.append = undefined;
+        for (const v of [1, 2]) s.runner.onGossip(envOf(vote(v, 'prevote', 4, 0, id)));
+        await settle(s.runner);
+        expect(s.sent.map((m) => m.type)).toEqual(['proposal', 'prevote']);
+        expect((await s.store.walRead(4)).map(recordName)).toEqual(['proposal 4/0 v0', 'prevote 4/0 v0']);
+      });
+    }
+  });
+
+  it('stop() writes the records still held (the queue never ran empty) before the caller closes the store', async () => {
+    const { s, id } = await proposedAt4();
+    // The received precommit starts no step; a task queued behind it keeps the queue from running
+    // empty, so its record is still held when stop() is called.
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    s.runner.onGossip(envOf(vote(1, 'precommit', 4, 0, id)));
+    void s.runner.enqueue(() => gate);
+    await waitFor(() => s.runner.status().queueDepth === 1, 10_000, 'the precommit handled, the gate waiting');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(s.events).toHaveLength(3);
+    const stopped = s.runner.stop();
+    release();
+    await stopped;
+    expect(s.events.slice(3)).toEqual(['wal [precommit 4/0 v1]']);
+    const o = open.pop()!;
+    await o.store.close();
+    const reopened = await openStore(s.dir);
+    try {
+      expect((await reopened.walRead(4)).map(recordName)).toEqual(['proposal 4/0 v0', 'prevote 4/0 v0', 'precommit 4/0 v1']);
+    } finally {
+      await reopened.close();
+    }
   });
 });
