@@ -120,14 +120,8 @@ export function createPeerMetrics(peer: Peer, now: () => number = Date.now): Pee
       if (pendingBlocks.length > LATENCY_TRACKED_BLOCKS_MAX) pendingBlocks.shift();
     }
     // The certificate names the round the height was decided in (Tendermint: decision in round r).
-    peer.internals.store
-      .getCertificate(info.height)
-      .then((bytes) => {
-        if (bytes === undefined) return;
-        const d = decodeCertificate(bytes);
-        if (d.ok) rounds.observe(d.certificate.round + 1);
-      })
-      .catch(() => undefined);
+    const d = decodeCertificate(info.certificate);
+    if (d.ok) rounds.observe(d.certificate.round + 1);
   };
   const onFinal = (f: { treeSize: number }) => {
     const t = now();

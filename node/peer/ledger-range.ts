@@ -62,7 +62,7 @@ export interface RangeHost {
   /** The single-block path (a block with governance records). */
   applyOne(bytes: Uint8Array, certificate: Uint8Array): Promise<AppliedInfo>;
   /** Called in order for each block once the batch holding it is durable. */
-  adopt(v: ValidatedBlock, hash: Uint8Array, root: Uint8Array): AppliedInfo;
+  adopt(v: ValidatedBlock, hash: Uint8Array, root: Uint8Array, certificate: Uint8Array): AppliedInfo;
 }
 
 /** The store record of a validated block (the same for one block and for a range). */
@@ -113,7 +113,7 @@ export async function applyRangeLocked(host: RangeHost, items: readonly SyncedBl
     let listenerError: unknown = null;
     for (const p of pending) {
       try {
-        host.adopt(p.v, p.hash, p.root);
+        host.adopt(p.v, p.hash, p.root, p.rec.certificate);
       } catch (e) {
         listenerError ??= e;
       }

@@ -22,6 +22,8 @@ export interface AppliedInfo {
   root: Uint8Array;
   blockHash: Uint8Array;
   leafHashes: Uint8Array[];
+  /** The commit certificate the block was applied with (it names the round that decided it). */
+  certificate: Uint8Array;
 }
 
 export interface LedgerEvents {

@@ -321,14 +321,14 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       if (tracker && gov && gov.records.length > 0) await tracker.unnoteBlock(this.opts.store);
       throw e;
     });
-    const info = this.adoptDurable(v, hash, root);
+    const info = this.adoptDurable(v, hash, root, certificate);
     if (timelineOn) timeline('block.durable', `h=${h.height} n=${info.count}`);
     if (opts.sign) await this.signHead();
     return info;
   }
 
   /** Once the batch holding a validated block is durable: the ledger moves to it and tells listeners. */
-  private adoptDurable({ block: { header: h }, entries, appended, gov }: ValidatedBlock, hash: Uint8Array, root: Uint8Array): AppliedInfo {
+  private adoptDurable({ block: { header: h }, entries, appended, gov }: ValidatedBlock, hash: Uint8Array, root: Uint8Array, certificate: Uint8Array): AppliedInfo {
     const oldSize = this.range.size;
     if (this.opts.gov && gov) this.opts.gov.commit(h.height, gov.state, gov.records.length);
     this.range = appended.state;
@@ -339,7 +339,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     this.mempool?.removeLogged(entries);
     this.stats.blocksApplied++;
     this.stats.entriesApplied += entries.length;
-    const info: AppliedInfo = { height: h.height, firstIndex: oldSize, count: entries.length, treeSize: appended.state.size, root, blockHash: hash, leafHashes: entries.map((e) => e.leafHash) };
+    const info: AppliedInfo = { height: h.height, firstIndex: oldSize, count: entries.length, treeSize: appended.state.size, root, blockHash: hash, leafHashes: entries.map((e) => e.leafHash), certificate };
     this.emit('block', info);
     return info;
   }
@@ -347,7 +347,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   /** Catch-up: certified blocks from head + 1, one synced batch per range (ledger-range.ts). */
   applyRange(items: readonly SyncedBlock[]): Promise<RangeResult> {
     const host: RangeHost = { head: () => this.head, range: () => this.range, rules: this.rules, store: this.opts.store, sets: this.validatorSets, origin: this.opts.genesis.origin,
-      verifyEntries: this.opts.syncVerifyClientSignatures === true, applyOne: (b, c) => this.applyLocked(b, c, { sign: false, mode: 'sync' }), adopt: (v, h, r) => this.adoptDurable(v, h, r) };
+      verifyEntries: this.opts.syncVerifyClientSignatures === true, applyOne: (b, c) => this.applyLocked(b, c, { sign: false, mode: 'sync' }), adopt: (v, h, r, c) => this.adoptDurable(v, h, r, c) };
     const run = this.applying.then(() => applyRangeLocked(host, items));
     this.applying = run.catch(() => undefined);
     return run;

@@ -11,6 +11,12 @@ import { Serial, plain, type StoreContext } from './store-context.js';
 
 export class CheckpointRecords {
   private readonly lock = new Serial();
+  /**
+   * The latest final checkpoint (tree size and note) once read or written: this object is the
+   * store's only checkpoint writer, so it stays current, and the one answer every checkpoint poll
+   * and every final write needs costs no read. undefined: not loaded yet; null: none stored.
+   */
+  private latest: { size: number; note: Uint8Array } | null | undefined = undefined;
 
   constructor(private readonly ctx: StoreContext) {}
 
@@ -29,13 +35,10 @@ export class CheckpointRecords {
         if (existing !== undefined && decodeCheckpoint(existing).final) return;
       }
       const ops: BatchOp[] = [{ type: 'put', key, value: encodeCheckpoint(note, final) }];
-      if (final) {
-        const cur = await this.ctx.db.get(singleKey(P_FINAL));
-        if (cur === undefined || decodeU64Value(cur, 'latest final checkpoint') <= treeSize) {
-          ops.push({ type: 'put', key: singleKey(P_FINAL), value: u64(treeSize) });
-        }
-      }
+      const advances = final && (await this.latestSize()) <= treeSize;
+      if (advances) ops.push({ type: 'put', key: singleKey(P_FINAL), value: u64(treeSize) });
       await durableBatch(this.ctx.db, ops);
+      if (advances) this.latest = { size: treeSize, note: plain(note) };
     });
   }
 
@@ -48,12 +51,27 @@ export class CheckpointRecords {
 
   async latestFinal(): Promise<Uint8Array | undefined> {
     this.ctx.assertOpen();
+    const latest = this.latest !== undefined ? this.latest : await this.lock.run(() => this.loadLatest());
+    // A copy: the cached note outlives any caller that might write into what it was handed.
+    return latest === null ? undefined : latest.note.slice();
+  }
+
+  /** Tree size of the latest final checkpoint (-1: none), from the pointer alone until the note is loaded. Under the lock. */
+  private async latestSize(): Promise<number> {
+    if (this.latest !== undefined) return this.latest === null ? -1 : this.latest.size;
     const ptr = await this.ctx.db.get(singleKey(P_FINAL));
-    if (ptr === undefined) return undefined;
+    return ptr === undefined ? -1 : decodeU64Value(ptr, 'latest final checkpoint');
+  }
+
+  /** The latest final checkpoint, read from disk the first time. Under the lock (or its only reader). */
+  private async loadLatest(): Promise<{ size: number; note: Uint8Array } | null> {
+    if (this.latest !== undefined) return this.latest;
+    const ptr = await this.ctx.db.get(singleKey(P_FINAL));
+    if (ptr === undefined) return (this.latest = null);
     const size = decodeU64Value(ptr, 'latest final checkpoint');
     const rec = await this.get(size);
     if (rec === undefined || !rec.final) throw new StoreError('CORRUPT_RECORD', `latest final checkpoint points at tree size ${size}, which has no final checkpoint`);
-    return rec.note;
+    return (this.latest = { size, note: rec.note });
   }
 
   /** Resolves once the writes queued before it are done. */

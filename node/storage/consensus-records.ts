@@ -3,14 +3,27 @@
 
 import { durablePut, writeBatch, type BatchOp } from './durable.js';
 import { StoreError } from './errors.js';
-import { P_SIGNER, singleKey, walKey, walSeqOfKey } from './keys.js';
+import { P_SIGNER, P_WAL, prefixEnd, singleKey, walHeightOfKey, walKey, walSeqOfKey } from './keys.js';
 import { bad, checkBytes, checkLimit, checkNat } from './store-args.js';
 import { Serial, plain, type StoreContext } from './store-context.js';
 
+/**
+ * Most WAL records the one scan at first use reads (four heights' worth of the default cap). A
+ * WAL that holds more (prunes lost in crashes) is scanned height by height instead.
+ */
+export const WAL_SCAN_RECORDS_MAX = 4 * 1024;
+
 export class ConsensusRecords {
   private readonly lock = new Serial();
-  /** Per-height WAL usage, loaded lazily from disk on the first append at a height. */
+  /** Per-height WAL usage: every height with records once `complete`, else loaded per height on first use. */
   private readonly usage = new Map<number, { next: number; bytes: number }>();
+  /**
+   * Whether `usage` lists every height that has WAL records: true after the one scan of the whole
+   * WAL at first use found at most WAL_SCAN_RECORDS_MAX (this object is the store's only WAL
+   * writer and keeps `usage` up to date), so a height missing from it has none and neither a
+   * new height nor a prune reads the disk. null before that scan, false when it found too many.
+   */
+  private complete: boolean | null = null;
 
   constructor(private readonly ctx: StoreContext) {}
 
@@ -90,17 +103,56 @@ export class ConsensusRecords {
     };
   }
 
-  /** Record count and bytes of height's WAL, scanned once per height per process. */
+  /** Record count and bytes of height's WAL: from the one whole-WAL scan, else scanned once per height per process. Under the lock. */
   private async walUsageOf(height: number): Promise<{ next: number; bytes: number }> {
     let usage = this.usage.get(height);
-    if (usage === undefined) {
+    if (usage !== undefined) return usage;
+    if (this.complete === null) {
+      await this.scanAll();
+      usage = this.usage.get(height);
+      if (usage !== undefined) return usage;
+    }
+    if (this.complete === true) {
+      usage = { next: 0, bytes: 0 };
+    } else {
       const records = await this.walRecords(height);
       let bytes = 0;
       for (const r of records) bytes += r.value.length;
       usage = { next: records.length === 0 ? 0 : walSeqOfKey(records[records.length - 1]!.key) + 1, bytes };
-      this.usage.set(height, usage);
     }
+    this.usage.set(height, usage);
     return usage;
+  }
+
+  /**
+   * Reads the keys and sizes of the whole WAL once (normally the records of one undecided height):
+   * `usage` of every height in it, and `complete`. A height past its caps, or more than
+   * WAL_SCAN_RECORDS_MAX records in all, leaves `complete` false and `usage` empty: such heights
+   * are then scanned one by one, and their reads refuse them as before. Under the lock.
+   */
+  private async scanAll(): Promise<void> {
+    const L = this.ctx.limits;
+    const found = new Map<number, { next: number; bytes: number }>();
+    let count = 0;
+    let ok = true;
+    const it = this.ctx.db.iterator({ gte: walKey(0, 0), lt: prefixEnd(P_WAL), limit: WAL_SCAN_RECORDS_MAX + 1 });
+    try {
+      for await (const [key, value] of it) {
+        const height = walHeightOfKey(key);
+        let u = found.get(height);
+        if (u === undefined) found.set(height, (u = { next: 0, bytes: 0 }));
+        u.next = walSeqOfKey(key) + 1;
+        u.bytes += value.length;
+        if (++count > WAL_SCAN_RECORDS_MAX || u.next > L.maxWalRecordsPerHeight || u.bytes > L.maxWalBytesPerHeight) {
+          ok = false;
+          break;
+        }
+      }
+    } finally {
+      await it.close();
+    }
+    this.complete = ok;
+    if (ok) for (const [h, u] of found) this.usage.set(h, u);
   }
 
   private async walRecords(height: number): Promise<{ key: Uint8Array; value: Uint8Array }[]> {
@@ -132,8 +184,17 @@ export class ConsensusRecords {
     this.ctx.assertOpen();
     checkNat('belowHeight', belowHeight);
     await this.lock.run(async () => {
-      // Not synced: a prune lost in a crash only leaves old records behind, which are pruned again.
-      await this.ctx.db.clear({ gte: walKey(0, 0), lt: walKey(belowHeight, 0) });
+      if (this.complete === null) await this.scanAll();
+      // Not synced: a prune lost in a crash only leaves old records behind, which are pruned again
+      // (the scan at first use finds them). With every record's key known, the records are deleted
+      // by key in one batch; otherwise by range, which walks the keys in LevelDB.
+      if (this.complete === true) {
+        const ops: BatchOp[] = [];
+        for (const [h, u] of this.usage) if (h < belowHeight) for (let i = 0; i < u.next; i++) ops.push({ type: 'del', key: walKey(h, i) });
+        if (ops.length > 0) await writeBatch(this.ctx.db, ops, { durable: false });
+      } else {
+        await this.ctx.db.clear({ gte: walKey(0, 0), lt: walKey(belowHeight, 0) });
+      }
       for (const h of [...this.usage.keys()]) if (h < belowHeight) this.usage.delete(h);
       // Prune follows a decision: scan the next height's WAL now, not at its first append (our
       // or the received proposal), which is on the path of every entry of an idle network.

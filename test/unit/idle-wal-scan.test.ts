@@ -1,17 +1,24 @@
 // The first WAL record of a height (our proposal, or the proposal we received) is on the path of
-// every idle entry: it must not wait for a scan of that height's WAL. The scan (record count and
-// bytes, for the per-height caps) is done when the height before it is pruned, right after its
-// decision. Real LevelDB store.
-import { afterAll, describe, expect, it, vi } from 'vitest';
+// every idle entry: it must not wait for a scan of that height's WAL. The store reads the keys of
+// the whole WAL once, at its first WAL write or prune; from then on it knows every height's record
+// count and bytes (for the per-height caps), so neither a new height nor a prune reads the disk.
+// A WAL too large for that one scan is read height by height and pruned by range, as before.
+// Real LevelDB store.
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { openStore } from '../../node/storage/store.js';
+import { WAL_SCAN_RECORDS_MAX } from '../../node/storage/consensus-records.js';
 
 const dirs: string[] = [];
 afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+// A failed assertion must not leave a spy counting in the next test.
+afterEach(() => {
+  vi.restoreAllMocks();
 });
 
 describe('WAL of the next height', () => {
@@ -55,6 +62,80 @@ describe('WAL of the next height', () => {
       await store.walAppend(7, [Uint8Array.of(2), Uint8Array.of(3)], { sync: false });
       await expect(store.walAppend(7, [Uint8Array.of(4)], { sync: false })).rejects.toMatchObject({ code: 'WAL_FULL' });
       expect(await store.walRead(7)).toEqual([Uint8Array.of(1), Uint8Array.of(2), Uint8Array.of(3)]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('after the one scan at first use, later heights and prunes read nothing and records of a previous process are pruned by key', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cairn-iws-'));
+    dirs.push(dir);
+    const opts = { genesisHash: new Uint8Array(32).fill(5) };
+    const first = await openStore(join(dir, 'store'), opts);
+    try {
+      await first.walAppend(5, [Uint8Array.of(5, 0), Uint8Array.of(5, 1)], { sync: false });
+      await first.walAppend(6, [Uint8Array.of(6, 0)], { sync: false });
+    } finally {
+      await first.close();
+    }
+    const store = await openStore(join(dir, 'store'), opts);
+    try {
+      // The first write scans the whole WAL once and continues height 6 after its old record.
+      const scans = vi.spyOn(ClassicLevel.prototype, 'iterator');
+      await store.walAppend(6, [Uint8Array.of(6, 1)], { sync: false });
+      expect(scans).toHaveBeenCalledTimes(1);
+      scans.mockClear();
+      const clears = vi.spyOn(ClassicLevel.prototype, 'clear');
+      await store.walPrune(6);
+      await store.walAppend(7, [Uint8Array.of(7, 0)], { sync: false });
+      await store.walPrune(7);
+      await store.walAppend(7, [Uint8Array.of(7, 1)], { sync: false });
+      expect(scans).toHaveBeenCalledTimes(0);
+      expect(clears).toHaveBeenCalledTimes(0);
+      scans.mockRestore();
+      clears.mockRestore();
+      expect(await store.walRead(5)).toEqual([]);
+      expect(await store.walRead(6)).toEqual([]);
+      expect(await store.walRead(7)).toEqual([Uint8Array.of(7, 0), Uint8Array.of(7, 1)]);
+    } finally {
+      await store.close();
+    }
+    // Nothing of the pruned heights is left on disk either.
+    const again = await openStore(join(dir, 'store'), opts);
+    try {
+      expect(await again.walRead(5)).toEqual([]);
+      expect(await again.walRead(6)).toEqual([]);
+      expect(await again.walRead(7)).toEqual([Uint8Array.of(7, 0), Uint8Array.of(7, 1)]);
+    } finally {
+      await again.close();
+    }
+  });
+
+  it('a WAL larger than the one scan reads is counted height by height and pruned by range', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cairn-iws-'));
+    dirs.push(dir);
+    const opts = { genesisHash: new Uint8Array(32).fill(6) };
+    const many = Array.from({ length: WAL_SCAN_RECORDS_MAX + 1 }, (_, i) => Uint8Array.of(i & 0xff, i >> 8));
+    const first = await openStore(join(dir, 'store'), opts);
+    try {
+      await first.walAppend(3, many, { sync: false });
+      await first.walAppend(4, [Uint8Array.of(4, 0)], { sync: false });
+    } finally {
+      await first.close();
+    }
+    const store = await openStore(join(dir, 'store'), opts);
+    try {
+      const clears = vi.spyOn(ClassicLevel.prototype, 'clear');
+      await store.walAppend(4, [Uint8Array.of(4, 1)], { sync: false });
+      await store.walAppend(3, [Uint8Array.of(3, 9)], { sync: false });
+      const three = await store.walRead(3);
+      expect(three).toHaveLength(WAL_SCAN_RECORDS_MAX + 2);
+      expect(three[WAL_SCAN_RECORDS_MAX + 1]).toEqual(Uint8Array.of(3, 9));
+      await store.walPrune(4);
+      expect(clears).toHaveBeenCalledTimes(1);
+      clears.mockRestore();
+      expect(await store.walRead(3)).toEqual([]);
+      expect(await store.walRead(4)).toEqual([Uint8Array.of(4, 0), Uint8Array.of(4, 1)]);
     } finally {
       await store.close();
     }

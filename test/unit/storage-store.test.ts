@@ -1,7 +1,8 @@
 // The peer store over real LevelDB in temp dirs: blocks built with the merkle library from random
 // leaves, compared with an in-memory MerkleLog (tiles, roots, proofs), across close/reopen; the
 // refusal paths of applyBlock; open-time checks; signer state, WAL, evidence, checkpoints, meta.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ClassicLevel } from 'classic-level';
 import { sha256 } from '../../src/crypto/hash.js';
 import { bytesEqual, toHex, utf8 } from '../../src/encoding/bytes.js';
 import {
@@ -473,6 +474,39 @@ describe('storage: signer state, WAL, evidence, checkpoints, meta', () => {
     expect(await s.latestFinalCheckpoint()).toEqual(utf8('note 3 final, 4 sigs'));
     expect(await s.getCheckpoint(1)).toEqual({ note: utf8('note 1 final'), final: true });
     expect(await s.getCheckpoint(2)).toBeUndefined();
+  });
+
+  it('the latest final checkpoint is answered from memory once read or written; a caller writing into the answer changes nothing', async () => {
+    const { dir, store } = await fresh();
+    await appendBlock(store, [utf8('a')]);
+    await appendBlock(store, [utf8('b')]);
+    await store.putCheckpoint(1, utf8('note 1 final'), true);
+    const gets = vi.spyOn(ClassicLevel.prototype, 'get');
+    try {
+      const first = (await store.latestFinalCheckpoint())!;
+      expect(first).toEqual(utf8('note 1 final'));
+      first.fill(0);
+      expect(await store.latestFinalCheckpoint()).toEqual(utf8('note 1 final'));
+      // A newer final note moves it; an older one does not.
+      await store.putCheckpoint(2, utf8('note 2 final'), true);
+      await store.putCheckpoint(1, utf8('note 1 final, 4 sigs'), true);
+      expect(await store.latestFinalCheckpoint()).toEqual(utf8('note 2 final'));
+      expect(gets).toHaveBeenCalledTimes(0);
+    } finally {
+      gets.mockRestore();
+    }
+    // After a restart it is read from disk once, then from memory.
+    const s = await reopen(dir, store);
+    const again = vi.spyOn(ClassicLevel.prototype, 'get');
+    try {
+      expect(await s.latestFinalCheckpoint()).toEqual(utf8('note 2 final'));
+      const reads = again.mock.calls.length;
+      expect(reads).toBeGreaterThan(0);
+      expect(await s.latestFinalCheckpoint()).toEqual(utf8('note 2 final'));
+      expect(again.mock.calls.length).toBe(reads);
+    } finally {
+      again.mockRestore();
+    }
   });
 
   it('meta round-trips; keys and values are bounded', async () => {
