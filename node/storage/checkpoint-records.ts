@@ -38,7 +38,8 @@ export class CheckpointRecords {
       const advances = final && (await this.latestSize()) <= treeSize;
       if (advances) ops.push({ type: 'put', key: singleKey(P_FINAL), value: u64(treeSize) });
       await durableBatch(this.ctx.db, ops);
-      if (advances) this.latest = { size: treeSize, note: plain(note) };
+      // A copy: the caller keeps its array and may reuse it.
+      if (advances) this.latest = { size: treeSize, note: note.slice() };
     });
   }
 

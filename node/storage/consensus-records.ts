@@ -8,8 +8,9 @@ import { bad, checkBytes, checkLimit, checkNat } from './store-args.js';
 import { Serial, plain, type StoreContext } from './store-context.js';
 
 /**
- * Most WAL records the one scan at first use reads (four heights' worth of the default cap). A
- * WAL that holds more (prunes lost in crashes) is scanned height by height instead.
+ * Most WAL records the one scan at first use reads. A running peer's WAL holds one undecided
+ * height, about ten records per validator; a WAL that holds more than this, or more bytes than
+ * one height may (prunes lost in crashes, another writer), is scanned height by height instead.
  */
 export const WAL_SCAN_RECORDS_MAX = 4 * 1024;
 
@@ -126,14 +127,16 @@ export class ConsensusRecords {
 
   /**
    * Reads the keys and sizes of the whole WAL once (normally the records of one undecided height):
-   * `usage` of every height in it, and `complete`. A height past its caps, or more than
-   * WAL_SCAN_RECORDS_MAX records in all, leaves `complete` false and `usage` empty: such heights
-   * are then scanned one by one, and their reads refuse them as before. Under the lock.
+   * `usage` of every height in it, and `complete`. More than WAL_SCAN_RECORDS_MAX records or
+   * maxWalBytesPerHeight bytes in all, or a height past its record cap, leaves `complete` false
+   * and `usage` empty: heights are then scanned one by one, and their reads refuse a height past
+   * its caps as before. Under the lock.
    */
   private async scanAll(): Promise<void> {
     const L = this.ctx.limits;
     const found = new Map<number, { next: number; bytes: number }>();
     let count = 0;
+    let total = 0;
     let ok = true;
     const it = this.ctx.db.iterator({ gte: walKey(0, 0), lt: prefixEnd(P_WAL), limit: WAL_SCAN_RECORDS_MAX + 1 });
     try {
@@ -143,7 +146,8 @@ export class ConsensusRecords {
         if (u === undefined) found.set(height, (u = { next: 0, bytes: 0 }));
         u.next = walSeqOfKey(key) + 1;
         u.bytes += value.length;
-        if (++count > WAL_SCAN_RECORDS_MAX || u.next > L.maxWalRecordsPerHeight || u.bytes > L.maxWalBytesPerHeight) {
+        total += value.length;
+        if (++count > WAL_SCAN_RECORDS_MAX || total > L.maxWalBytesPerHeight || u.next > L.maxWalRecordsPerHeight) {
           ok = false;
           break;
         }
