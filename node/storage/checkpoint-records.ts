@@ -67,9 +67,8 @@ export class CheckpointRecords {
   /** The latest final checkpoint, read from disk the first time. Under the lock (or its only reader). */
   private async loadLatest(): Promise<{ size: number; note: Uint8Array } | null> {
     if (this.latest !== undefined) return this.latest;
-    const ptr = await this.ctx.db.get(singleKey(P_FINAL));
-    if (ptr === undefined) return (this.latest = null);
-    const size = decodeU64Value(ptr, 'latest final checkpoint');
+    const size = await this.latestSize();
+    if (size < 0) return (this.latest = null);
     const rec = await this.get(size);
     if (rec === undefined || !rec.final) throw new StoreError('CORRUPT_RECORD', `latest final checkpoint points at tree size ${size}, which has no final checkpoint`);
     return (this.latest = { size, note: rec.note });

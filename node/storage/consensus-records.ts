@@ -3,7 +3,7 @@
 
 import { durablePut, writeBatch, type BatchOp } from './durable.js';
 import { StoreError } from './errors.js';
-import { P_SIGNER, P_WAL, prefixEnd, singleKey, walHeightOfKey, walKey, walSeqOfKey } from './keys.js';
+import { P_SIGNER, P_WAL, prefixEnd, singleKey, u64OfKey, walKey, walSeqOfKey } from './keys.js';
 import { bad, checkBytes, checkLimit, checkNat } from './store-args.js';
 import { Serial, plain, type StoreContext } from './store-context.js';
 
@@ -106,13 +106,9 @@ export class ConsensusRecords {
 
   /** Record count and bytes of height's WAL: from the one whole-WAL scan, else scanned once per height per process. Under the lock. */
   private async walUsageOf(height: number): Promise<{ next: number; bytes: number }> {
+    if (this.complete === null) await this.scanAll();
     let usage = this.usage.get(height);
     if (usage !== undefined) return usage;
-    if (this.complete === null) {
-      await this.scanAll();
-      usage = this.usage.get(height);
-      if (usage !== undefined) return usage;
-    }
     if (this.complete === true) {
       usage = { next: 0, bytes: 0 };
     } else {
@@ -141,7 +137,8 @@ export class ConsensusRecords {
     const it = this.ctx.db.iterator({ gte: walKey(0, 0), lt: prefixEnd(P_WAL), limit: WAL_SCAN_RECORDS_MAX + 1 });
     try {
       for await (const [key, value] of it) {
-        const height = walHeightOfKey(key);
+        // A WAL key is P_WAL ‖ u64 height ‖ u32 seq: the height reads like a prefix ‖ u64 key's number.
+        const height = u64OfKey(key);
         let u = found.get(height);
         if (u === undefined) found.set(height, (u = { next: 0, bytes: 0 }));
         u.next = walSeqOfKey(key) + 1;

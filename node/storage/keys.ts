@@ -162,10 +162,6 @@ export function walSeqOfKey(key: Uint8Array): number {
   return new DataView(key.buffer, key.byteOffset, key.byteLength).getUint32(9);
 }
 
-export function walHeightOfKey(key: Uint8Array): number {
-  return readU64(key, 1);
-}
-
 /** Smallest key strictly greater than every key starting with `prefix` (for `lt` bounds). */
 export function prefixEnd(prefix: number): Uint8Array {
   return Uint8Array.of(prefix + 1);

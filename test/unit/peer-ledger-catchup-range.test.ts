@@ -74,6 +74,8 @@ describe('ledger applyRange (catch-up by range)', () => {
     expect(c.writes).toEqual([10]);
     expect(c.emitted.map((e) => e.info.height)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     for (const e of c.emitted) expect(e.storeHeight).toBeGreaterThanOrEqual(e.info.height);
+    // Each event carries the certificate its block was applied with (the rounds metric decodes it).
+    expect(c.emitted.map((e) => toHex(e.info.certificate))).toEqual(blocks.map((b) => toHex(b.certificate)));
     expect(c.ledger.getHead().height).toBe(10);
     expect(c.ledger.getHead().treeSize).toBe(70);
     // The same log as the source's: root and head block hash.
