@@ -1,6 +1,7 @@
 // Request/response of the peer network: the protocol servers we run (one per namespaced
 // protocol id) and the requests we send to admitted peers, bounded per peer and protocol and
 // aborted when the network stops.
+import { deadline } from './deadline.js';
 import { NetError, describeError } from './errors.js';
 import type { PeerNetwork } from './host-types.js';
 import { admittedPeer, assertRunning, toError, type HostState } from './host-state.js';
@@ -66,7 +67,8 @@ export function setUpRequests(s: HostState, namespace: string): Requests {
         });
       }
       outbound.set(key, inflight + 1);
-      const signal = AbortSignal.any([AbortSignal.timeout(ro.timeoutMs), stopSignal.signal]);
+      const limit = deadline(ro.timeoutMs, stopSignal.signal);
+      const signal = limit.signal;
       try {
         let stream;
         try {
@@ -79,6 +81,7 @@ export function setUpRequests(s: HostState, namespace: string): Requests {
         if (s.stopped) throw new NetError('STOPPED', 'the peer network was stopped during the request', { cause: err });
         throw err;
       } finally {
+        limit.clear();
         const left = (outbound.get(key) ?? 1) - 1;
         if (left <= 0) outbound.delete(key);
         else outbound.set(key, left);

@@ -4,6 +4,7 @@
 // an error frame naming the limit, so the caller learns why instead of seeing a reset stream.
 import type { Connection, Stream } from '@libp2p/interface';
 import { lpStream } from '@libp2p/utils';
+import { deadline } from './deadline.js';
 import { NetError, HandlerError, describeError } from './errors.js';
 import { encodeErrorResponse, encodeOkResponse, decodeResponse, MAX_ERROR_BODY_BYTES, type WireError } from './frames.js';
 import type { ProtocolLimits } from './limits.js';
@@ -109,9 +110,9 @@ export class ProtocolServer {
   private async serve(from: string, stream: Stream, lp: ReturnType<typeof lpStream>): Promise<void> {
     const l = this.limits;
     let req: Uint8Array;
+    const readLimit = deadline(l.requestReadTimeoutMs, this.stopController.signal);
     try {
-      const signal = AbortSignal.any([AbortSignal.timeout(l.requestReadTimeoutMs), this.stopController.signal]);
-      req = (await lp.read({ signal })).subarray();
+      req = (await lp.read({ signal: readLimit.signal })).subarray();
     } catch (err) {
       if (errName(err) === 'InvalidDataLengthError') {
         const limit = `maxRequestBytes=${l.maxRequestBytes}`;
@@ -125,6 +126,8 @@ export class ProtocolServer {
         stream.abort(err instanceof Error ? err : new Error(String(err)));
       }
       return;
+    } finally {
+      readLimit.clear();
     }
 
     const controller = new AbortController();
@@ -183,13 +186,15 @@ export class ProtocolServer {
    * its end; a caller that does neither is cut off after requestReadTimeoutMs.
    */
   private async finish(stream: Stream, lp: ReturnType<typeof lpStream>, frame: Uint8Array): Promise<void> {
+    const limit = deadline(this.limits.requestReadTimeoutMs, this.stopController.signal);
     try {
-      const signal = AbortSignal.any([AbortSignal.timeout(this.limits.requestReadTimeoutMs), this.stopController.signal]);
-      await lp.write(frame, { signal });
-      await stream.close({ signal });
+      await lp.write(frame, { signal: limit.signal });
+      await stream.close({ signal: limit.signal });
     } catch (err) {
       stream.abort(err instanceof Error ? err : new Error(String(err)));
       return;
+    } finally {
+      limit.clear();
     }
     if (stream.status === 'open' || stream.status === 'closing') {
       const timer = setTimeout(() => {

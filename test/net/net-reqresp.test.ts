@@ -2,7 +2,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HandlerError, NetError, type PeerNetwork } from '../../node/net/index.js';
 import { fromUtf8, utf8 } from '../../src/encoding/bytes.js';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { identities, startCluster, stopAll, waitFullMesh, type Identity } from './net-helpers.js';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
 
 async function failure(p: Promise<unknown>): Promise<NetError> {
   const r = await p.then(
@@ -124,6 +129,27 @@ describe('request/response', () => {
     const e2 = await failure(client.request(serverId, 'slow/1', utf8('250'), { timeoutMs: 100, maxResponseBytes: 100 }));
     expect(e2.code).toBe('TIMEOUT');
     expect(e2.limit).toBe('timeoutMs=100');
+  });
+
+  it('times a request out although garbage is collected while it waits', async () => {
+    // A server that holds its answer far past the caller's deadline. The deadline must not be
+    // lost to a collection (see node/net/deadline.ts): the caller gets TIMEOUT near its time.
+    await server.handle('stall/1', async (_from, _req, signal) => {
+      await new Promise((r) => {
+        const t = setTimeout(r, 4_000);
+        signal.addEventListener('abort', () => (clearTimeout(t), r(undefined)), { once: true });
+      });
+      return utf8('late');
+    }, { handlerTimeoutMs: 10_000 });
+    const t0 = Date.now();
+    const pending = failure(client.request(serverId, 'stall/1', new Uint8Array(0), { timeoutMs: 200, maxResponseBytes: 100 }));
+    for (let i = 0; i < 8; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      gc();
+    }
+    const e = await pending;
+    expect(e.code).toBe('TIMEOUT');
+    expect(Date.now() - t0).toBeLessThan(3_000);
   });
 
   it('rate-limits each peer with a token bucket and names the limit', async () => {
