@@ -31,9 +31,31 @@ export function parseFollowFor(v: string | undefined): number {
   return ms;
 }
 
-/** A fetch whose requests are also aborted by `signal` (so SIGINT does not wait for a long-poll). */
+/**
+ * A fetch whose requests are also aborted by `signal` (so SIGINT does not wait for a long-poll).
+ * The request's own signal (the SDK's timeout) is joined through listeners, not
+ * `AbortSignal.any`: in Node 20 that holds a timeout signal only weakly, and after a garbage
+ * collection the timeout would never fire. A listener keeps a pending timeout signal alive.
+ * The listener on `signal` is removed once the answer's headers are in, so a long follow does not
+ * pile up one listener per poll.
+ */
 export function abortableFetch(signal: AbortSignal): typeof fetch {
-  return (input, init) => fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal });
+  return async (input, init) => {
+    const own = init?.signal;
+    if (own === undefined || own === null) return fetch(input, { ...init, signal });
+    const joined = new AbortController();
+    const onOwn = (): void => joined.abort(own.reason);
+    const onStop = (): void => joined.abort(signal.reason);
+    if (own.aborted) onOwn();
+    else own.addEventListener('abort', onOwn, { once: true });
+    if (signal.aborted) onStop();
+    else signal.addEventListener('abort', onStop, { once: true });
+    try {
+      return await fetch(input, { ...init, signal: joined.signal });
+    } finally {
+      signal.removeEventListener('abort', onStop);
+    }
+  };
 }
 
 /** Aborted on SIGINT (or SIGTERM) until `dispose` is called. */
