@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { sha256 } from '../../../src/crypto/hash.js';
 import { utf8 } from '../../../src/encoding/bytes.js';
+import { expect } from 'vitest';
 import { buildAppliedBlock } from '../../../node/storage/build.js';
-import type { AppliedBlock, Store } from '../../../node/storage/store.js';
+import { openStore, type AppliedBlock, type Store } from '../../../node/storage/store.js';
 
 export class TempDirs {
   private readonly dirs: string[] = [];
@@ -19,6 +20,40 @@ export class TempDirs {
   async removeAll(): Promise<void> {
     await Promise.all(this.dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
   }
+}
+
+/** Stores opened in temp dirs, all closed (and the dirs removed) by `closeAll` after each test. */
+export class TempStores {
+  private readonly dirs = new TempDirs();
+  private readonly open: Store[] = [];
+  /** A new empty temp dir (removed by closeAll). */
+  makeDir(): Promise<string> {
+    return this.dirs.make();
+  }
+  /** A new store in a new temp dir. */
+  async fresh(opts: Parameters<typeof openStore>[1] = {}): Promise<{ dir: string; store: Store }> {
+    const dir = await this.dirs.make();
+    return { dir, store: await this.openAt(dir, opts) };
+  }
+  /** Closes `store` and opens its dir again. */
+  async reopen(dir: string, store: Store, opts: Parameters<typeof openStore>[1] = {}): Promise<Store> {
+    await store.close();
+    return this.openAt(dir, opts);
+  }
+  async openAt(dir: string, opts: Parameters<typeof openStore>[1] = {}): Promise<Store> {
+    const s = await openStore(dir, opts);
+    this.open.push(s);
+    return s;
+  }
+  async closeAll(): Promise<void> {
+    await Promise.all(this.open.splice(0).map((s) => s.close()));
+    await this.dirs.removeAll();
+  }
+}
+
+/** `p` rejects with a StoreError of this code. */
+export async function expectCode(p: Promise<unknown>, code: string): Promise<void> {
+  await expect(p).rejects.toMatchObject({ code });
 }
 
 export function blockBytesFor(height: number): Uint8Array {
