@@ -21,6 +21,7 @@ import { BenchHttp } from './http.js';
 import { cpuSeconds } from './procstat.js';
 import { summarizeProfile } from './profile.js';
 import { buildCatchupLog } from './catchup-build.js';
+import { argsOrExit, readArgs } from './args.js';
 
 interface Options {
   entries: number;
@@ -37,26 +38,15 @@ const CATCHUP_WAIT_MAX_MS = 150_000;
 
 function parseArgs(argv: string[]): Options {
   const o: Options = { entries: 100_000, blockEntries: 104, profile: false, keep: false, reuse: null, out: null };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const v = () => {
-      const x = argv[++i];
-      if (x === undefined) throw new Error(`${a} needs a value\n${USAGE}`);
-      return x;
-    };
-    const int = (s: string, lo: number, hi: number) => {
-      const n = Number(s);
-      if (!Number.isInteger(n) || n < lo || n > hi) throw new Error(`${a} must be an integer in ${lo}..${hi}`);
-      return n;
-    };
+  readArgs(argv, USAGE, ({ name: a, value: v, int, unknown }) => {
     if (a === '--entries') o.entries = int(v(), 1, 1_000_000);
     else if (a === '--block-entries') o.blockEntries = int(v(), 1, 2_000);
     else if (a === '--profile') o.profile = true;
     else if (a === '--keep') o.keep = true;
     else if (a === '--reuse') o.reuse = v();
     else if (a === '--out') o.out = v();
-    else throw new Error(`unknown option ${a}\n${USAGE}`);
-  }
+    else unknown();
+  });
   return o;
 }
 
@@ -81,7 +71,7 @@ async function status(http: BenchHttp, url: string): Promise<StatusJson | null> 
 }
 
 async function main(): Promise<void> {
-  const o = parseArgs(process.argv.slice(2));
+  const o = argsOrExit('bench:catchup', () => parseArgs(process.argv.slice(2)));
   const startedAt = new Date().toISOString();
   const dir = o.reuse ?? (await mkdtemp(join(tmpdir(), 'cairn-bench-catchup-')));
   const http = new BenchHttp(8);

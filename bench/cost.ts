@@ -30,6 +30,7 @@ import { machine } from './run.js';
 import { benchLogger, exitOnSignal, settle, sleep, waitConnected } from './settle.js';
 import { climbLadder, stepReport, type StepReport } from './step.js';
 import { round } from './stats.js';
+import { argsOrExit, readArgs } from './args.js';
 
 const USAGE = `usage: bench:cost [--orgs 4,7,10] [--entry-bytes 300,1024] [--step-s 6] [--rate R] [--equal-rate R|0] [--equal-block B|0] [--profile] [--etcd auto|off] [--out FILE]`;
 
@@ -66,65 +67,26 @@ const CLIENTS = 256;
 
 const log = benchLogger('bench:cost');
 
-function list(v: string, name: string, min: number, max: number): number[] {
-  const xs = v.split(',').map((x) => Number(x.trim()));
-  if (xs.length === 0 || xs.some((x) => !Number.isInteger(x) || x < min || x > max)) throw new Error(`${name} must be a comma-separated list of integers in ${min}..${max}\n${USAGE}`);
-  return xs;
-}
-
 export function parseCostArgs(argv: string[]): CostOptions {
   const o: CostOptions = { orgs: [4, 7, 10], entryBytes: [300, 1024], stepS: 6, rate: null, equalRate: EQUAL_RATE_DEFAULT, equalBlock: EQUAL_BLOCK_DEFAULT, profile: false, etcd: 'auto', out: null };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const v = (): string => {
-      const x = argv[++i];
-      if (x === undefined) throw new Error(`${a} needs a value\n${USAGE}`);
-      return x;
-    };
-    switch (a) {
-      case '--orgs':
-        o.orgs = list(v(), '--orgs', 1, BENCH_PEERS_MAX);
-        break;
-      case '--entry-bytes':
-        o.entryBytes = list(v(), '--entry-bytes', 200, 16_384);
-        break;
-      case '--step-s':
-        o.stepS = list(v(), '--step-s', 2, 60)[0]!;
-        break;
-      case '--rate':
-        o.rate = list(v(), '--rate', 10, 100_000)[0]!;
-        break;
-      case '--equal-rate': {
-        const r = list(v(), '--equal-rate', 0, 100_000)[0]!;
-        if (r !== 0 && r < 10) throw new Error(`--equal-rate must be 0 (none) or at least 10\n${USAGE}`);
-        o.equalRate = r;
-        break;
-      }
-      case '--equal-block': {
-        const b = list(v(), '--equal-block', 0, 100_000)[0]!;
-        if (b !== 0 && b < 2) throw new Error(`--equal-block must be 0 (none) or at least 2\n${USAGE}`);
-        o.equalBlock = b;
-        break;
-      }
-      case '--profile':
-        o.profile = true;
-        break;
-      case '--etcd': {
-        const m = v();
-        if (m !== 'auto' && m !== 'off') throw new Error(`--etcd must be auto or off\n${USAGE}`);
-        o.etcd = m;
-        break;
-      }
-      case '--out':
-        o.out = v();
-        break;
-      case '--help':
-      case '-h':
-        throw new Error(USAGE);
-      default:
-        throw new Error(`unknown argument ${JSON.stringify(a)}\n${USAGE}`);
-    }
-  }
+  readArgs(argv, USAGE, ({ name: a, value: v, int, list, oneOf, unknown }) => {
+    if (a === '--orgs') o.orgs = list(v(), 1, BENCH_PEERS_MAX);
+    else if (a === '--entry-bytes') o.entryBytes = list(v(), 200, 16_384);
+    else if (a === '--step-s') o.stepS = int(v(), 2, 60);
+    else if (a === '--rate') o.rate = int(v(), 10, 100_000);
+    else if (a === '--equal-rate') {
+      const r = int(v(), 0, 100_000);
+      if (r !== 0 && r < 10) throw new Error(`--equal-rate must be 0 (none) or at least 10\n${USAGE}`);
+      o.equalRate = r;
+    } else if (a === '--equal-block') {
+      const b = int(v(), 0, 100_000);
+      if (b !== 0 && b < 2) throw new Error(`--equal-block must be 0 (none) or at least 2\n${USAGE}`);
+      o.equalBlock = b;
+    } else if (a === '--profile') o.profile = true;
+    else if (a === '--etcd') o.etcd = oneOf(v(), ['auto', 'off'] as const);
+    else if (a === '--out') o.out = v();
+    else unknown();
+  });
   return o;
 }
 
@@ -301,13 +263,7 @@ export async function runCost(o: CostOptions): Promise<Record<string, unknown>> 
 }
 
 async function main(): Promise<void> {
-  let o: CostOptions;
-  try {
-    o = parseCostArgs(process.argv.slice(2));
-  } catch (e) {
-    process.stderr.write(`bench:cost: ${(e as Error).message}\n`);
-    process.exit(2);
-  }
+  const o = argsOrExit('bench:cost', () => parseCostArgs(process.argv.slice(2)));
   const result = await runCost(o);
   const out = o.out ?? join(codeRoot(), 'bench', 'results', `cost-${(result.startedAt as string).replace(/[:.]/g, '-')}${o.rate !== null ? '-fixed' : ''}.json`);
   await mkdir(join(out, '..'), { recursive: true });

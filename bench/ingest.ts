@@ -23,7 +23,7 @@ import { startPeerProcess, stopPeerProcess, killAllPeers, writeNetwork, type Pee
 import { BenchHttp } from './http.js';
 import { cpuSeconds, threadCpuSeconds } from './procstat.js';
 import { codeRoot, recordedPath } from './paths.js';
-import { readArgs } from './args.js';
+import { argsOrExit, readArgs } from './args.js';
 import { benchLogger, sleep } from './settle.js';
 import { round } from './stats.js';
 
@@ -44,14 +44,14 @@ const START_WAIT_MS = 60_000;
 
 function parseArgs(argv: string[]): Options {
   const o: Options = { workers: [0, 1, 2], seconds: 15, batch: 100, concurrency: 8, entryBytes: 300, out: null };
-  readArgs(argv, USAGE, ({ name: a, value: v, int }) => {
+  readArgs(argv, USAGE, ({ name: a, value: v, int, unknown }) => {
     if (a === '--workers') o.workers = v().split(',').map((s) => int(s, 0, 16));
     else if (a === '--seconds') o.seconds = int(v(), 1, 600);
     else if (a === '--batch') o.batch = int(v(), 1, 1000);
     else if (a === '--concurrency') o.concurrency = int(v(), 1, 64);
     else if (a === '--entry-bytes') o.entryBytes = int(v(), 200, 16_000);
     else if (a === '--out') o.out = v();
-    else throw new Error(`unknown option ${a}\n${USAGE}`);
+    else unknown();
   });
   return o;
 }
@@ -192,7 +192,7 @@ async function runOnce(o: Options, workers: number, root: string): Promise<RunRe
 }
 
 async function main(): Promise<void> {
-  const o = parseArgs(process.argv.slice(2));
+  const o = argsOrExit('bench:ingest', () => parseArgs(process.argv.slice(2)));
   const startedAt = new Date().toISOString();
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.on(sig, () => {

@@ -24,6 +24,7 @@ import { peakRssBytes } from './procstat.js';
 import { status } from './settle.js';
 import { summarize, round } from './stats.js';
 import { killAllPeers, startPeerProcess, stopAllPeers, writeNetwork, type BenchNetworkSpec, type PeerProcess } from './network.js';
+import { argsOrExit, readArgs } from './args.js';
 
 interface Options {
   sizes: number[];
@@ -43,27 +44,21 @@ const MiB = 1024 * 1024;
 
 function parseArgs(argv: string[]): Options {
   const o: Options = { sizes: [100_000, 1_000_000], rate: 600, durationS: 30, blockEntries: 2000, smoke: false, keep: false, reuse: null, out: null };
-  const num = (s: string | undefined, name: string, lo: number, hi: number): number => {
-    const n = Number(s);
-    if (!Number.isInteger(n) || n < lo || n > hi) throw new Error(`${name} must be an integer in ${lo}..${hi}\n${USAGE}`);
-    return n;
-  };
   let sizesGiven = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
+  readArgs(argv, USAGE, ({ name: a, value: v, int, list, unknown }) => {
     if (a === '--sizes') {
-      o.sizes = (argv[++i] ?? '').split(',').map((s) => num(s, '--sizes', 1000, SIZE_MAX));
+      o.sizes = list(v(), 1000, SIZE_MAX);
       if (o.sizes.length !== 2) throw new Error(`--sizes takes two sizes\n${USAGE}`);
       sizesGiven = true;
-    } else if (a === '--rate') o.rate = num(argv[++i], '--rate', 10, 10_000);
-    else if (a === '--duration') o.durationS = num(argv[++i], '--duration', 1, 600);
-    else if (a === '--block-entries') o.blockEntries = num(argv[++i], '--block-entries', 1, 100_000);
+    } else if (a === '--rate') o.rate = int(v(), 10, 10_000);
+    else if (a === '--duration') o.durationS = int(v(), 1, 600);
+    else if (a === '--block-entries') o.blockEntries = int(v(), 1, 100_000);
     else if (a === '--smoke') o.smoke = true;
     else if (a === '--keep') o.keep = true;
-    else if (a === '--reuse') o.reuse = argv[++i] ?? null;
-    else if (a === '--out') o.out = argv[++i] ?? null;
-    else throw new Error(`unknown argument ${JSON.stringify(a)}\n${USAGE}`);
-  }
+    else if (a === '--reuse') o.reuse = v();
+    else if (a === '--out') o.out = v();
+    else unknown();
+  });
   if (o.smoke) {
     if (!sizesGiven) o.sizes = [2_000, 20_000];
     o.durationS = Math.min(o.durationS, 5);
@@ -120,7 +115,7 @@ async function startOn(net: BenchNetworkSpec, store: string, size: number, http:
 }
 
 async function main(): Promise<void> {
-  const o = parseArgs(process.argv.slice(2));
+  const o = argsOrExit('bench:memory', () => parseArgs(process.argv.slice(2)));
   const t0 = Date.now();
   const dir = o.reuse ?? (await mkdtemp(join(tmpdir(), 'cairn-memory-')));
   const http = new BenchHttp();

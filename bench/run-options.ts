@@ -1,6 +1,7 @@
 // The command line of `npm run bench` (bench/run.ts): the options a run takes (BenchOptions),
 // their defaults, the usage text and the parser that checks names and ranges.
 import { resolve } from 'node:path';
+import { readArgs } from './args.js';
 import { BENCH_AUTH_MODES, type BenchAuthMode } from './auth.js';
 
 export interface BenchOptions {
@@ -48,88 +49,31 @@ export const BENCH_DEFAULTS: Readonly<BenchOptions> = { orgs: 4, entryBytes: 300
 
 export function parseBenchArgs(argv: string[]): BenchOptions {
   const o: BenchOptions = { ...BENCH_DEFAULTS };
-  const num = (v: string | undefined, name: string, min: number, max: number): number => {
-    const n = Number(v);
-    if (v === undefined || !Number.isFinite(n) || n < min || n > max) throw new Error(`${name} must be a number in ${min}..${max}\n${USAGE}`);
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const v = () => argv[++i];
-    switch (a) {
-      case '--orgs':
-        o.orgs = num(v(), '--orgs', 1, 16);
-        break;
-      case '--entry-bytes':
-        o.entryBytes = num(v(), '--entry-bytes', 250, 60_000);
-        break;
-      case '--duration':
-        o.durationS = num(v(), '--duration', 1, 600);
-        break;
-      case '--smoke':
-        o.smoke = true;
-        break;
-      case '--out':
-        o.out = v() ?? null;
-        break;
-      case '--loadgens':
-        o.loadgens = num(v(), '--loadgens', 1, 8);
-        break;
-      case '--clients':
-        o.clients = num(v(), '--clients', 1, 4096);
-        break;
-      case '--start-rate':
-        o.startRate = num(v(), '--start-rate', 10, 100_000);
-        break;
-      case '--catchup-entries':
-        o.catchupEntries = num(v(), '--catchup-entries', 0, 2_000_000);
-        break;
-      case '--catchup-max-s':
-        o.catchupMaxS = num(v(), '--catchup-max-s', 1, 3600);
-        break;
-      case '--profile':
-        o.profile = true;
-        break;
-      case '--keep':
-        o.keep = true;
-        break;
-      case '--auth': {
-        const m = v();
-        if (!BENCH_AUTH_MODES.includes(m as BenchAuthMode)) throw new Error(`--auth must be one of ${BENCH_AUTH_MODES.join(', ')}\n${USAGE}`);
-        o.auth = m as BenchAuthMode;
-        break;
-      }
-      case '--meta-audit':
-        o.metaAudit = true;
-        break;
-      case '--no-alerts':
-        o.alerts = false;
-        break;
-      case '--alerts-only':
-        o.alertsOnly = true;
-        break;
-      case '--search-indexes': {
-        const m = v();
-        if (m !== 'on' && m !== 'off') throw new Error(`--search-indexes must be on or off\n${USAGE}`);
-        o.searchIndexes = m === 'on';
-        break;
-      }
-      case '--timeline': {
-        const d = v();
-        if (d === undefined || d === '') throw new Error(`--timeline needs a directory\n${USAGE}`);
-        o.timeline = resolve(d);
-        break;
-      }
-      case '--fixed-rate':
-        o.fixedRate = num(v(), '--fixed-rate', 10, 100_000);
-        break;
-      case '--help':
-      case '-h':
-        throw new Error(USAGE);
-      default:
-        throw new Error(`unknown argument ${JSON.stringify(a)}\n${USAGE}`);
-    }
-  }
+  readArgs(argv, USAGE, ({ name: a, value: v, int, num, oneOf, unknown }) => {
+    if (a === '--orgs') o.orgs = int(v(), 1, 16);
+    else if (a === '--entry-bytes') o.entryBytes = int(v(), 250, 60_000);
+    else if (a === '--duration') o.durationS = num(v(), 1, 600);
+    else if (a === '--smoke') o.smoke = true;
+    else if (a === '--out') o.out = v();
+    else if (a === '--loadgens') o.loadgens = int(v(), 1, 8);
+    else if (a === '--clients') o.clients = int(v(), 1, 4096);
+    else if (a === '--start-rate') o.startRate = num(v(), 10, 100_000);
+    else if (a === '--catchup-entries') o.catchupEntries = int(v(), 0, 2_000_000);
+    else if (a === '--catchup-max-s') o.catchupMaxS = num(v(), 1, 3600);
+    else if (a === '--profile') o.profile = true;
+    else if (a === '--keep') o.keep = true;
+    else if (a === '--auth') o.auth = oneOf(v(), BENCH_AUTH_MODES);
+    else if (a === '--meta-audit') o.metaAudit = true;
+    else if (a === '--no-alerts') o.alerts = false;
+    else if (a === '--alerts-only') o.alertsOnly = true;
+    else if (a === '--search-indexes') o.searchIndexes = oneOf(v(), ['on', 'off'] as const) === 'on';
+    else if (a === '--timeline') {
+      const d = v();
+      if (d === '') throw new Error(`--timeline needs a directory\n${USAGE}`);
+      o.timeline = resolve(d);
+    } else if (a === '--fixed-rate') o.fixedRate = num(v(), 10, 100_000);
+    else unknown();
+  });
   if (o.alertsOnly && !o.alerts) throw new Error(`--alerts-only and --no-alerts exclude each other\n${USAGE}`);
   return o;
 }

@@ -36,6 +36,7 @@ import { killAllPeers, startPeerProcess, stopAllPeers, stopPeerProcess, writeNet
 import { codeRoot, recordedPath } from './paths.js';
 import { PeerPeakRss } from './peak-rss.js';
 import { parseBenchArgs, USAGE, type BenchOptions } from './run-options.js';
+import { argsOrExit } from './args.js';
 import { cpuSeconds, diskBytes, peakRssBytes, threadCpuSeconds } from './procstat.js';
 import { summarizeProfile } from './profile.js';
 import type { LoadgenPhase } from './protocol.js';
@@ -416,13 +417,7 @@ export function recordOutput(result: Record<string, unknown>, out: string): Reco
 }
 
 async function main(): Promise<void> {
-  let o: BenchOptions;
-  try {
-    o = parseBenchArgs(process.argv.slice(2));
-  } catch (e) {
-    process.stderr.write(`bench: ${(e as Error).message}\n`);
-    process.exit(2);
-  }
+  const o = argsOrExit('bench', () => parseBenchArgs(process.argv.slice(2)));
   const result = o.alertsOnly ? await runAlertsOnly(o) : await runBench(o);
   const stamp = (result.startedAt as string).replace(/[:.]/g, '-');
   const out = o.out ?? join(codeRoot(), 'bench', 'results', `${stamp}${o.alertsOnly ? '-alerts' : ''}${o.smoke ? '-smoke' : o.fixedRate !== null ? '-fixed' : ''}${o.searchIndexes ? '' : '-no-search-indexes'}.json`);

@@ -54,6 +54,7 @@ import { SearchEngine } from '../node/search/query.js';
 import { resourceHistory } from '../node/search/history.js';
 import { configureProofCache, warmProofCache } from '../node/search/proofs.js';
 import { fastNodeHash } from '../node/search/node-hash.js';
+import { argsOrExit, readArgs } from './args.js';
 import { nodeHash } from '../src/merkle/index.js';
 import { Rng, acceptance, acceptanceLines, measure, type Acceptance, type Measured, type QueryStats } from './search-measure.js';
 
@@ -74,37 +75,28 @@ interface Args {
   historyRuns: number | undefined;
 }
 
+const USAGE = 'usage: bench:search [--entries N] [--block N] [--queries N] [--sign] [--out FILE] [--compare N] [--store DIR] [--proof-cache-mib N] [--passes N] [--skip-size] [--kinds k1,k2] [--note TEXT] [--warm-cache] [--history-runs N]';
+
 function args(argv: string[]): Args {
   const a: Args = { entries: 1_000_000, block: 2000, queries: 100, sign: false, out: undefined, compare: 100_000, store: undefined, proofCacheMib: 64, passes: 2, skipSize: false, kinds: undefined, warmCache: false, note: undefined, historyRuns: undefined };
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i]!;
-    const v = (): string => {
-      const x = argv[++i];
-      if (x === undefined) throw new Error(`${k} needs a value`);
-      return x;
-    };
-    if (k === '--entries') a.entries = Number(v());
-    else if (k === '--block') a.block = Number(v());
-    else if (k === '--queries') a.queries = Number(v());
-    else if (k === '--compare') a.compare = Number(v());
+  const COUNT_MAX = 100_000_000;
+  readArgs(argv, USAGE, ({ name: k, value: v, int, unknown }) => {
+    if (k === '--entries') a.entries = int(v(), 1, COUNT_MAX);
+    else if (k === '--block') a.block = int(v(), 1, COUNT_MAX);
+    else if (k === '--queries') a.queries = int(v(), 1, COUNT_MAX);
+    else if (k === '--compare') a.compare = int(v(), 1, COUNT_MAX);
     else if (k === '--sign') a.sign = true;
     else if (k === '--out') a.out = v();
     else if (k === '--store') a.store = v();
-    else if (k === '--proof-cache-mib') a.proofCacheMib = Number(v());
-    else if (k === '--passes') a.passes = Number(v());
+    else if (k === '--proof-cache-mib') a.proofCacheMib = int(v(), 0, 4096);
+    else if (k === '--passes') a.passes = int(v(), 1, 10);
     else if (k === '--skip-size') a.skipSize = true;
     else if (k === '--kinds') a.kinds = v().split(',').filter((x) => x.length > 0);
     else if (k === '--note') a.note = v();
     else if (k === '--warm-cache') a.warmCache = true;
-    else if (k === '--history-runs') a.historyRuns = Number(v());
-    else throw new Error(`unknown argument ${k}`);
-  }
-  for (const [k, n] of Object.entries({ entries: a.entries, block: a.block, queries: a.queries, compare: a.compare })) {
-    if (!Number.isSafeInteger(n) || n < 1 || n > 100_000_000) throw new Error(`--${k} must be a positive integer`);
-  }
-  if (!Number.isSafeInteger(a.proofCacheMib) || a.proofCacheMib < 0 || a.proofCacheMib > 4096) throw new Error('--proof-cache-mib must be an integer in 0..4096');
-  if (!Number.isSafeInteger(a.passes) || a.passes < 1 || a.passes > 10) throw new Error('--passes must be an integer in 1..10');
-  if (a.historyRuns !== undefined && (!Number.isSafeInteger(a.historyRuns) || a.historyRuns < 1 || a.historyRuns > 10_000)) throw new Error('--history-runs must be an integer in 1..10000');
+    else if (k === '--history-runs') a.historyRuns = int(v(), 1, 10_000);
+    else unknown();
+  });
   return a;
 }
 
@@ -233,7 +225,7 @@ async function buildAll(a: Args, root: string, dir: string): Promise<BuildInfo> 
 }
 
 async function main(): Promise<void> {
-  const a = args(process.argv.slice(2));
+  const a = argsOrExit('bench:search', () => args(process.argv.slice(2)));
   const startedAt = performance.now();
   const cpu = `${os.cpus()[0]?.model ?? 'unknown cpu'}, ${os.cpus().length} cores`;
   console.error(`bench:search — ${a.entries} entries, blocks of ${a.block}, ${cpu}, node ${process.version}`);

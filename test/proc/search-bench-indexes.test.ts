@@ -39,7 +39,7 @@ describe('bench --search-indexes', () => {
     expect(parseBenchArgs([]).searchIndexes).toBe(true);
     expect(parseBenchArgs(['--search-indexes', 'off']).searchIndexes).toBe(false);
     expect(parseBenchArgs(['--search-indexes', 'on']).searchIndexes).toBe(true);
-    expect(() => parseBenchArgs(['--search-indexes', 'no'])).toThrow(/--search-indexes must be on or off/);
+    expect(() => parseBenchArgs(['--search-indexes', 'no'])).toThrow(/--search-indexes must be one of on, off/);
   });
 
   it('off: the peers run without search indexes (their search answers index_incomplete) and the run completes', async () => {
