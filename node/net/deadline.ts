@@ -3,7 +3,7 @@
 // Why not `AbortSignal.any([AbortSignal.timeout(ms), parent])`: in Node 20 the combined signal
 // holds its sources only weakly, and a timeout signal's own timer holds it weakly too, so once
 // nothing else references the timeout signal a garbage collection can take it and the combined
-// signal never fires (nodejs/node#57736). A request to a peer that never answers would then wait
+// signal never fires (a known Node bug). A request to a peer that never answers would then wait
 // forever. Here the timer's closure holds the controller strongly until it fires or is cleared.
 
 export interface Deadline {
