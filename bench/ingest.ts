@@ -44,8 +44,8 @@ const START_WAIT_MS = 60_000;
 
 function parseArgs(argv: string[]): Options {
   const o: Options = { workers: [0, 1, 2], seconds: 15, batch: 100, concurrency: 8, entryBytes: 300, out: null };
-  readArgs(argv, USAGE, ({ name: a, value: v, int, unknown }) => {
-    if (a === '--workers') o.workers = v().split(',').map((s) => int(s, 0, 16));
+  readArgs(argv, USAGE, ({ name: a, value: v, int, list, unknown }) => {
+    if (a === '--workers') o.workers = list(v(), 0, 16);
     else if (a === '--seconds') o.seconds = int(v(), 1, 600);
     else if (a === '--batch') o.batch = int(v(), 1, 1000);
     else if (a === '--concurrency') o.concurrency = int(v(), 1, 64);

@@ -2,12 +2,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HandlerError, NetError, type PeerNetwork } from '../../node/net/index.js';
 import { fromUtf8, utf8 } from '../../src/encoding/bytes.js';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { collectGarbage } from '../unit/support/gc.js';
 import { identities, startCluster, stopAll, waitFullMesh, type Identity } from './net-helpers.js';
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
 
 async function failure(p: Promise<unknown>): Promise<NetError> {
   const r = await p.then(
@@ -143,10 +139,7 @@ describe('request/response', () => {
     }, { handlerTimeoutMs: 10_000 });
     const t0 = Date.now();
     const pending = failure(client.request(serverId, 'stall/1', new Uint8Array(0), { timeoutMs: 200, maxResponseBytes: 100 }));
-    for (let i = 0; i < 8; i++) {
-      await new Promise((r) => setTimeout(r, 25));
-      gc();
-    }
+    await collectGarbage(8, 25);
     const e = await pending;
     expect(e.code).toBe('TIMEOUT');
     expect(Date.now() - t0).toBeLessThan(3_000);

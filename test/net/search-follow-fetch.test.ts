@@ -5,13 +5,9 @@
 import { getEventListeners } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { abortableFetch } from '../../node/cli/search-follow.js';
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
+import { collectGarbage } from '../unit/support/gc.js';
 
 let server: Server;
 let url = '';
@@ -28,36 +24,33 @@ afterAll(async () => {
   await new Promise((r) => server.close(r));
 });
 
-/** The error a request rejects with (or 'answered'), and after how long. */
-async function settle(p: Promise<Response>): Promise<{ error: string; ms: number }> {
+/**
+ * A request to '/stall' through the follow fetch with its own timeout of `ownTimeoutMs`, while
+ * `meanwhile` runs: the error it rejected with (or 'answered'), and after how long.
+ */
+async function stalled(ownTimeoutMs: number, meanwhile: (stop: AbortController) => Promise<void>): Promise<{ error: string; ms: number }> {
+  const stop = new AbortController();
   const t0 = Date.now();
-  const error = await p.then(
+  const ended = abortableFetch(stop.signal)(`${url}/stall`, { signal: AbortSignal.timeout(ownTimeoutMs) }).then(
     () => 'answered',
     (e: unknown) => (e as Error).name,
   );
-  return { error, ms: Date.now() - t0 };
+  await meanwhile(stop);
+  return { error: await ended, ms: Date.now() - t0 };
 }
 
 describe('the follow fetch', () => {
   it("ends at the request's own timeout although garbage is collected while it waits", async () => {
-    const stop = new AbortController();
-    const f = abortableFetch(stop.signal);
-    const pending = settle(f(`${url}/stall`, { signal: AbortSignal.timeout(200) }));
-    for (let i = 0; i < 8; i++) {
-      await new Promise((r) => setTimeout(r, 25));
-      gc();
-    }
-    const r = await pending;
+    const r = await stalled(200, () => collectGarbage(8, 25));
     expect(r.error).toBe('TimeoutError');
     expect(r.ms).toBeLessThan(3_000);
   });
 
   it('ends at once on an interrupt', async () => {
-    const stop = new AbortController();
-    const f = abortableFetch(stop.signal);
-    const pending = settle(f(`${url}/stall`, { signal: AbortSignal.timeout(60_000) }));
-    setTimeout(() => stop.abort(), 100);
-    const r = await pending;
+    const r = await stalled(60_000, async (stop) => {
+      await new Promise((res) => setTimeout(res, 100));
+      stop.abort();
+    });
     expect(r.error).toBe('AbortError');
     expect(r.ms).toBeLessThan(3_000);
   });

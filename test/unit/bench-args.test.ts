@@ -1,11 +1,23 @@
 // The benches' command-line reading: each value checked where it is read, and every refusal names
 // the option and carries the usage (through the shared readArgs and the two exported parsers).
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { readArgs } from '../../bench/args.js';
 import { parseCostArgs } from '../../bench/cost.js';
 import { parseBenchArgs } from '../../bench/run-options.js';
 
 const USAGE = 'usage: demo [--n N]';
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Runs a bench script (from source) with `args`: its exit code and stderr. */
+function runBench(script: string, args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', script, ...args], { cwd: REPO_ROOT, timeout: 60_000 }, (err, _stdout, stderr) => {
+      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stderr });
+    });
+  });
+}
 
 /** Options read from argv by a small parser built on readArgs. */
 function demo(argv: string[]): Record<string, unknown> {
@@ -63,4 +75,23 @@ describe('the bench and bench:cost options', () => {
     expect(() => parseCostArgs(['--etcd', 'on'])).toThrow(/^--etcd must be one of auto, off/);
     expect(() => parseCostArgs(['--nope'])).toThrow(/^unknown option "--nope"/);
   });
+});
+
+describe('a bench refusing its command line', () => {
+  it('prints the one refusal and the usage, no stack, and exits 2 before starting anything', async () => {
+    const cases: [string, string[], RegExp][] = [
+      ['bench/run.ts', ['--orgs', '4.5'], /^bench: --orgs must be an integer in 1\.\.16\nusage: bench /],
+      ['bench/cost.ts', ['--etcd', 'on'], /^bench:cost: --etcd must be one of auto, off\nusage: bench:cost /],
+      ['bench/catchup.ts', ['--bogus'], /^bench:catchup: unknown option "--bogus"\nusage: bench:catchup /],
+      ['bench/memory.ts', ['--reuse'], /^bench:memory: --reuse needs a value\nusage: bench:memory /],
+      ['bench/search.ts', ['--passes', '0'], /^bench:search: --passes must be an integer in 1\.\.10\nusage: bench:search /],
+      ['bench/ingest.ts', ['--workers', '0,x'], /^bench:ingest: --workers must be a comma-separated list of integers in 0\.\.16\nusage: bench:ingest /],
+    ];
+    const results = await Promise.all(cases.map(([script, args]) => runBench(script, args)));
+    results.forEach((r, i) => {
+      expect(r.code, cases[i]![0]).toBe(2);
+      expect(r.stderr, cases[i]![0]).toMatch(cases[i]![2]);
+      expect(r.stderr, cases[i]![0]).not.toMatch(/\n\s+at /);
+    });
+  }, 90_000);
 });

@@ -4,28 +4,19 @@
 // count and bytes (for the per-height caps), so neither a new height nor a prune reads the disk.
 // A WAL too large for that one scan is read height by height and pruned by range, as before.
 // Real LevelDB store.
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ClassicLevel } from 'classic-level';
-import { openStore, type Store } from '../../node/storage/store.js';
+import type { openStore, Store } from '../../node/storage/store.js';
 import { WAL_SCAN_RECORDS_MAX } from '../../node/storage/consensus-records.js';
+import { TempStores } from './support/storage-fixture.js';
 
-const dirs: string[] = [];
-afterAll(async () => {
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
-/** A new temp directory for one test's store. */
-async function newDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'cairn-iws-'));
-  dirs.push(dir);
-  return join(dir, 'store');
-}
+const stores = new TempStores();
+afterEach(() => stores.closeAll());
+const newDir = (): Promise<string> => stores.makeDir();
 
 /** Opens the store at `path`, runs `f` on it and closes it, also when `f` throws. */
 async function withStore(path: string, opts: Parameters<typeof openStore>[1], f: (s: Store) => Promise<void>): Promise<void> {
-  const s = await openStore(path, opts);
+  const s = await stores.openAt(path, opts);
   try {
     await f(s);
   } finally {

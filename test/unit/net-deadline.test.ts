@@ -2,13 +2,9 @@
 // garbage collection runs while it waits: `AbortSignal.any([AbortSignal.timeout(ms), …])` does
 // not in Node 20 (the timeout signal is held only weakly and is collected), which left a request
 // to a peer that never answers waiting forever.
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { deadline } from '../../node/net/deadline.js';
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
+import { collectGarbage } from './support/gc.js';
 
 /** Resolves with the signal's reason when it aborts, or with 'pending' after `ms`. */
 function outcome(signal: AbortSignal, ms: number): Promise<unknown> {
@@ -18,19 +14,12 @@ function outcome(signal: AbortSignal, ms: number): Promise<unknown> {
   });
 }
 
-async function collectWhileWaiting(rounds: number): Promise<void> {
-  for (let i = 0; i < rounds; i++) {
-    await new Promise((r) => setTimeout(r, 10));
-    gc();
-  }
-}
-
 describe('deadline', () => {
   it('aborts with a TimeoutError after its time although garbage is collected meanwhile', async () => {
     const parent = new AbortController();
     const d = deadline(100, parent.signal);
     const seen = outcome(d.signal, 2_000);
-    await collectWhileWaiting(5);
+    await collectGarbage(5, 10);
     const reason = await seen;
     expect(reason).toBeInstanceOf(DOMException);
     expect((reason as DOMException).name).toBe('TimeoutError');
