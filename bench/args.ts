@@ -14,6 +14,8 @@ export interface ArgCursor {
   list(s: string, lo: number, hi: number): number[];
   /** `s` if it is one of `choices`. */
   oneOf<T extends string>(s: string, choices: readonly T[]): T;
+  /** Refuses the option's value: "<option> must be <what>", then the usage. */
+  refuse(what: string): never;
   /** Refuses the option itself: unknown, or `--help`. */
   unknown(): never;
 }
@@ -44,6 +46,7 @@ export function readArgs(argv: string[], usage: string, each: (c: ArgCursor) => 
         const xs = s.split(',').map((x) => (x.trim() === '' ? NaN : Number(x)));
         return xs.every((x) => Number.isInteger(x) && x >= lo && x <= hi) ? xs : refuse(`a comma-separated list of integers in ${lo}..${hi}`);
       },
+      refuse,
       oneOf: (s, choices) => ((choices as readonly string[]).includes(s) ? (s as (typeof choices)[number]) : refuse(`one of ${choices.join(', ')}`)),
       unknown: () => {
         if (name === '--help' || name === '-h') throw new Error(usage);

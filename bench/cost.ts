@@ -69,18 +69,18 @@ const log = benchLogger('bench:cost');
 
 export function parseCostArgs(argv: string[]): CostOptions {
   const o: CostOptions = { orgs: [4, 7, 10], entryBytes: [300, 1024], stepS: 6, rate: null, equalRate: EQUAL_RATE_DEFAULT, equalBlock: EQUAL_BLOCK_DEFAULT, profile: false, etcd: 'auto', out: null };
-  readArgs(argv, USAGE, ({ name: a, value: v, int, list, oneOf, unknown }) => {
+  readArgs(argv, USAGE, ({ name: a, value: v, int, list, oneOf, refuse, unknown }) => {
     if (a === '--orgs') o.orgs = list(v(), 1, BENCH_PEERS_MAX);
     else if (a === '--entry-bytes') o.entryBytes = list(v(), 200, 16_384);
     else if (a === '--step-s') o.stepS = int(v(), 2, 60);
     else if (a === '--rate') o.rate = int(v(), 10, 100_000);
     else if (a === '--equal-rate') {
       const r = int(v(), 0, 100_000);
-      if (r !== 0 && r < 10) throw new Error(`--equal-rate must be 0 (none) or at least 10\n${USAGE}`);
+      if (r !== 0 && r < 10) refuse('0 (none) or at least 10');
       o.equalRate = r;
     } else if (a === '--equal-block') {
       const b = int(v(), 0, 100_000);
-      if (b !== 0 && b < 2) throw new Error(`--equal-block must be 0 (none) or at least 2\n${USAGE}`);
+      if (b !== 0 && b < 2) refuse('0 (none) or at least 2');
       o.equalBlock = b;
     } else if (a === '--profile') o.profile = true;
     else if (a === '--etcd') o.etcd = oneOf(v(), ['auto', 'off'] as const);

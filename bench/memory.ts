@@ -45,10 +45,10 @@ const MiB = 1024 * 1024;
 function parseArgs(argv: string[]): Options {
   const o: Options = { sizes: [100_000, 1_000_000], rate: 600, durationS: 30, blockEntries: 2000, smoke: false, keep: false, reuse: null, out: null };
   let sizesGiven = false;
-  readArgs(argv, USAGE, ({ name: a, value: v, int, list, unknown }) => {
+  readArgs(argv, USAGE, ({ name: a, value: v, int, list, refuse, unknown }) => {
     if (a === '--sizes') {
       o.sizes = list(v(), 1000, SIZE_MAX);
-      if (o.sizes.length !== 2) throw new Error(`--sizes takes two sizes\n${USAGE}`);
+      if (o.sizes.length !== 2) refuse('two sizes');
       sizesGiven = true;
     } else if (a === '--rate') o.rate = int(v(), 10, 10_000);
     else if (a === '--duration') o.durationS = int(v(), 1, 600);

@@ -49,7 +49,7 @@ export const BENCH_DEFAULTS: Readonly<BenchOptions> = { orgs: 4, entryBytes: 300
 
 export function parseBenchArgs(argv: string[]): BenchOptions {
   const o: BenchOptions = { ...BENCH_DEFAULTS };
-  readArgs(argv, USAGE, ({ name: a, value: v, int, num, oneOf, unknown }) => {
+  readArgs(argv, USAGE, ({ name: a, value: v, int, num, oneOf, refuse, unknown }) => {
     if (a === '--orgs') o.orgs = int(v(), 1, 16);
     else if (a === '--entry-bytes') o.entryBytes = int(v(), 250, 60_000);
     else if (a === '--duration') o.durationS = num(v(), 1, 600);
@@ -69,7 +69,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     else if (a === '--search-indexes') o.searchIndexes = oneOf(v(), ['on', 'off'] as const) === 'on';
     else if (a === '--timeline') {
       const d = v();
-      if (d === '') throw new Error(`--timeline needs a directory\n${USAGE}`);
+      if (d === '') refuse('a directory');
       o.timeline = resolve(d);
     } else if (a === '--fixed-rate') o.fixedRate = num(v(), 10, 100_000);
     else unknown();

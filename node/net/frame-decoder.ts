@@ -27,6 +27,9 @@ type LengthDecoder = (buf: { byteLength: number }) => number;
 interface DecoderFields {
   lengthDecoder?: LengthDecoder;
 }
+type DecodeFn = (this: DecoderFields & { [WRAPPED]?: true }, buf: Uint8Array) => Iterable<unknown>;
+/** The shape of LengthPrefixedDecoder this relies on: the constructor's options and `decode`. */
+export type FrameDecoderClass = new (init: { lengthDecoder: LengthDecoder; encodingLength: () => number; maxDataLength?: number }) => { decode(buf: Uint8Array): Iterable<unknown> };
 
 const WRAPPED = Symbol('cairn.emptyBufferLengthCheck');
 let result: FrameDecoderFix | null = null;
@@ -36,12 +39,16 @@ function emptyBufferChecked(inner: LengthDecoder): LengthDecoder {
   return (buf) => (buf.byteLength === 0 ? 0 : inner(buf));
 }
 
-/** Installs the check once per process (later calls return the first result). */
+/** Installs the check on LengthPrefixedDecoder once per process (later calls return the first result). */
 export function installFrameDecoderFix(): FrameDecoderFix {
-  if (result !== null) return result;
-  const proto = LengthPrefixedDecoder.prototype as unknown as { decode: (this: DecoderFields & { [WRAPPED]?: true }, buf: Uint8Array) => Iterable<unknown> };
+  return (result ??= installOn(LengthPrefixedDecoder as unknown as FrameDecoderClass));
+}
+
+/** Wraps `Decoder`'s decode as the header says, keeps it if the probe passes, else puts the original back. */
+export function installOn(Decoder: FrameDecoderClass): FrameDecoderFix {
+  const proto = Decoder.prototype as unknown as { decode: DecodeFn };
   const original = proto.decode;
-  if (typeof original !== 'function') return (result = 'unchanged');
+  if (typeof original !== 'function') return 'unchanged';
   proto.decode = function decode(buf) {
     if (this[WRAPPED] !== true) {
       if (typeof this.lengthDecoder === 'function') this.lengthDecoder = emptyBufferChecked(this.lengthDecoder);
@@ -49,28 +56,39 @@ export function installFrameDecoderFix(): FrameDecoderFix {
     }
     return original.call(this, buf);
   };
-  if (probe()) return (result = 'installed');
+  if (probe(Decoder)) return 'installed';
   proto.decode = original;
-  return (result = 'unchanged');
+  return 'unchanged';
 }
 
-/** The probe described in the header, with Noise's settings (a 2-byte big-endian length). */
-function probe(): boolean {
-  try {
-    let emptyAsks = 0;
-    const u16: LengthDecoder = (buf) => {
-      if (buf.byteLength === 0) emptyAsks++;
+/**
+ * Noise's length decoder (2 bytes big-endian; a RangeError while fewer are buffered), counting
+ * how often it is asked about an empty buffer: the probe's, and the tests'.
+ */
+export function countingU16LengthDecoder(): { decode: LengthDecoder; emptyAsks(): number } {
+  let empty = 0;
+  return {
+    decode: (buf) => {
+      if (buf.byteLength === 0) empty++;
       if (buf.byteLength < 2) throw new RangeError('short length prefix');
       const b = (buf as unknown as { subarray(a: number, z: number): Uint8Array }).subarray(0, 2);
       return (b[0]! << 8) | b[1]!;
-    };
-    const d = new LengthPrefixedDecoder({ lengthDecoder: u16, encodingLength: () => 2, maxDataLength: 8 });
+    },
+    emptyAsks: () => empty,
+  };
+}
+
+/** The probe described in the header, with Noise's settings (a 2-byte big-endian length). */
+function probe(Decoder: FrameDecoderClass): boolean {
+  try {
+    const u16 = countingU16LengthDecoder();
+    const d = new Decoder({ lengthDecoder: u16.decode, encodingLength: () => 2, maxDataLength: 8 });
     const frames = (bytes: number[]): string[] => [...d.decode(Uint8Array.from(bytes))].map((f) => Array.from((f as { subarray(): Uint8Array }).subarray()).join(','));
     // Two whole frames in one read, then a frame whose prefix is split across two reads.
     const a = frames([0, 2, 7, 8, 0, 1, 9]);
     const b = frames([0]);
     const c = frames([3, 4, 5, 6]);
-    if (a.join('|') !== '7,8|9' || b.length !== 0 || c.join('|') !== '4,5,6' || emptyAsks !== 0) return false;
+    if (a.join('|') !== '7,8|9' || b.length !== 0 || c.join('|') !== '4,5,6' || u16.emptyAsks() !== 0) return false;
     try {
       frames([0, 9]);
       return false;

@@ -74,6 +74,10 @@ describe('the bench and bench:cost options', () => {
     expect(parseCostArgs(['--orgs', '4,7', '--step-s', '5', '--etcd', 'off'])).toMatchObject({ orgs: [4, 7], stepS: 5, etcd: 'off' });
     expect(() => parseCostArgs(['--etcd', 'on'])).toThrow(/^--etcd must be one of auto, off/);
     expect(() => parseCostArgs(['--nope'])).toThrow(/^unknown option "--nope"/);
+    // Checks a parser makes beyond the cursor's own read through the same refusal, usage included.
+    expect(() => parseCostArgs(['--equal-rate', '5'])).toThrow(/^--equal-rate must be 0 \(none\) or at least 10\nusage: bench:cost/);
+    expect(() => parseCostArgs(['--equal-block', '1'])).toThrow(/^--equal-block must be 0 \(none\) or at least 2\nusage: bench:cost/);
+    expect(() => parseBenchArgs(['--timeline', ''])).toThrow(/^--timeline must be a directory\nusage:/);
   });
 });
 

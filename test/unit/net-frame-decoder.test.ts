@@ -1,10 +1,11 @@
 // The empty-buffer check given to @libp2p/utils' LengthPrefixedDecoder (node/net/frame-decoder.ts):
 // the real class, with Noise's 2-byte prefix and with the library's default varint prefix,
 // decodes exactly the frames that were encoded, however the bytes are cut into reads, and never
-// asks its length decoder about an empty buffer (the call that used to throw on every read).
+// asks its length decoder about an empty buffer (the call that used to throw on every read); a
+// decoder class the wrap cannot reach fails the probe and is left exactly as it was.
 import { LengthPrefixedDecoder } from '@libp2p/utils';
-import { describe, expect, it } from 'vitest';
-import { installFrameDecoderFix } from '../../node/net/frame-decoder.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { countingU16LengthDecoder, installFrameDecoderFix, installOn, type FrameDecoderClass } from '../../node/net/frame-decoder.js';
 
 /** Deterministic xorshift32: the same cases on every run. */
 function rng(seed: number): (n: number) => number {
@@ -28,20 +29,6 @@ function varintPrefix(n: number): number[] {
   }
   out.push(n);
   return out;
-}
-
-/** Noise's length decoder: 2 bytes big-endian, RangeError when fewer are buffered. Counts calls on an empty buffer. */
-function countingU16(): { decode: (buf: { byteLength: number; subarray(a: number, z: number): Uint8Array }) => number; emptyAsks: () => number } {
-  let empty = 0;
-  return {
-    decode: (buf) => {
-      if (buf.byteLength === 0) empty++;
-      if (buf.byteLength < 2) throw new RangeError('short length prefix');
-      const b = buf.subarray(0, 2);
-      return (b[0]! << 8) | b[1]!;
-    },
-    emptyAsks: () => empty,
-  };
 }
 
 interface Case {
@@ -86,18 +73,47 @@ function decodeAll(d: LengthPrefixedDecoder, reads: Uint8Array[]): Uint8Array[] 
   return out;
 }
 
+/**
+ * A length-prefixed decoder (2-byte prefix) that keeps its length decoder where the wrap does not
+ * look: what a library version that renamed its field would be. It asks about an empty buffer.
+ */
+class RenamedField {
+  private buf: number[] = [];
+  constructor(private readonly init: ConstructorParameters<FrameDecoderClass>[0]) {}
+  *decode(bytes: Uint8Array): Generator<Uint8Array> {
+    this.buf.push(...bytes);
+    for (;;) {
+      let len: number;
+      try {
+        len = this.init.lengthDecoder(Uint8Array.from(this.buf));
+      } catch (e) {
+        if (e instanceof RangeError) return;
+        throw e;
+      }
+      if (len > (this.init.maxDataLength ?? Infinity)) throw new Error('frame too long');
+      if (this.buf.length < 2 + len) return;
+      const frame = Uint8Array.from(this.buf.slice(2, 2 + len));
+      this.buf = this.buf.slice(2 + len);
+      if (frame.length > 0) yield frame;
+    }
+  }
+}
+
 describe('frame decoder empty-buffer check', () => {
+  beforeAll(() => {
+    installFrameDecoderFix();
+  });
+
   it('is installed against the library version in use, once per process', () => {
     expect(installFrameDecoderFix()).toBe('installed');
     expect(installFrameDecoderFix()).toBe('installed');
   });
 
   it("Noise's 2-byte prefix: 400 random cases decode to exactly the non-empty frames, and an empty buffer is never passed to the length decoder", () => {
-    installFrameDecoderFix();
     const next = rng(0x5eed);
     for (let i = 0; i < 400; i++) {
       const c = makeCase(next, u16Prefix);
-      const ld = countingU16();
+      const ld = countingU16LengthDecoder();
       const d = new LengthPrefixedDecoder({ lengthDecoder: ld.decode as never, encodingLength: () => 2 });
       expect(decodeAll(d, c.reads)).toEqual(c.frames.filter((f) => f.length > 0));
       expect(ld.emptyAsks()).toBe(0);
@@ -105,7 +121,6 @@ describe('frame decoder empty-buffer check', () => {
   });
 
   it("the library's default varint prefix decodes the same way", () => {
-    installFrameDecoderFix();
     const next = rng(0xfeed);
     for (let i = 0; i < 200; i++) {
       const c = makeCase(next, varintPrefix);
@@ -114,10 +129,29 @@ describe('frame decoder empty-buffer check', () => {
   });
 
   it('still refuses a frame over maxDataLength and a buffer over maxBufferSize', () => {
-    installFrameDecoderFix();
-    const over = new LengthPrefixedDecoder({ lengthDecoder: countingU16().decode as never, encodingLength: () => 2, maxDataLength: 10 });
+    const over = new LengthPrefixedDecoder({ lengthDecoder: countingU16LengthDecoder().decode as never, encodingLength: () => 2, maxDataLength: 10 });
     expect(() => decodeAll(over, [Uint8Array.from([0, 11])])).toThrow(/length/i);
-    const full = new LengthPrefixedDecoder({ lengthDecoder: countingU16().decode as never, encodingLength: () => 2, maxBufferSize: 8 });
+    const full = new LengthPrefixedDecoder({ lengthDecoder: countingU16LengthDecoder().decode as never, encodingLength: () => 2, maxBufferSize: 8 });
     expect(() => decodeAll(full, [Uint8Array.from([0, 100, 1, 2, 3, 4, 5, 6, 7])])).toThrow(/limit/i);
+  });
+
+  it('a decoder the wrap cannot reach fails the probe and keeps its own decode; so does one whose decode throws', () => {
+    const own = RenamedField.prototype.decode;
+    expect(installOn(RenamedField)).toBe('unchanged');
+    expect(RenamedField.prototype.decode).toBe(own);
+    // It still decodes (and still asks about the empty buffer: nothing of it was changed).
+    const ld = countingU16LengthDecoder();
+    const d = new RenamedField({ lengthDecoder: ld.decode, encodingLength: () => 2 });
+    expect([...d.decode(Uint8Array.from([0, 1, 5]))]).toEqual([Uint8Array.from([5])]);
+    expect(ld.emptyAsks()).toBe(1);
+
+    class Broken {
+      *decode(): Generator<Uint8Array> {
+        throw new Error('changed beyond recognition');
+      }
+    }
+    const broken = Broken.prototype.decode;
+    expect(installOn(Broken as unknown as FrameDecoderClass)).toBe('unchanged');
+    expect(Broken.prototype.decode).toBe(broken);
   });
 });
