@@ -3,7 +3,8 @@
 // variables that override single fields (handy for containers and tests):
 //   CAIRN_DATA_DIR, CAIRN_GENESIS, CAIRN_SIGNING_KEY, CAIRN_P2P_KEY,
 //   CAIRN_LISTEN (comma-separated multiaddrs), CAIRN_HTTP (host:port), CAIRN_LOG_LEVEL,
-//   CAIRN_SEARCH_INDEXES (on/off), CAIRN_PROOF_CACHE_MIB.
+//   CAIRN_SEARCH_INDEXES (on/off), CAIRN_PROOF_CACHE_MIB, CAIRN_VERIFY_WORKERS,
+//   CAIRN_SYNC_VERIFY_CLIENT_SIGNATURES (on/off), CAIRN_HEAP_GROWING_PERCENT.
 //
 // Two keys per organization, kept apart on purpose:
 // - the signing key (the organization's Ed25519 seed, written by `cairn keygen`): signs consensus
@@ -22,6 +23,7 @@ import { ED25519_SEED_BYTES } from '../../src/crypto/types.js';
 import { bytesEqual, fromBase64, fromHex, toHex } from '../../src/encoding/bytes.js';
 import { failure, PeerError, type PeerFailure } from './errors.js';
 import { checkKeysField } from './signing-keys.js';
+import { HEAP_GROWING_PERCENT_MAX } from './v8-memory.js';
 import { VERIFY_WORKERS_MAX } from './verify-pool.js';
 
 /** Largest config or key file read, in bytes. */
@@ -54,6 +56,8 @@ export interface PeerConfig {
   searchIndexes?: boolean;
   /** Bound of the search proof cache in MiB (default 16; 0 turns it off): docs/peer.md, Memory. */
   proofCacheMiB?: number;
+  /** V8's heap growth between full collections, in percent (default 50; 0 = V8's own factor): node/peer/v8-memory.ts. */
+  heapGrowingPercent?: number;
   /** Worker threads verifying client signatures (default 0 = in-thread): docs/peer.md. */
   verifyWorkers?: number;
   /** Catch-up checks every client signature of a certified block too (default false: docs/peer.md "Catch-up"). */
@@ -88,7 +92,7 @@ export interface PeerAuthConfig {
 /** Most CORS origins in the allow-list. */
 export const CORS_ORIGINS_MAX = 64;
 
-const FIELDS = ['dataDir', 'genesis', 'signingKey', 'p2pKey', 'listen', 'http', 'logLevel', 'auth', 'searchIndexes', 'proofCacheMiB', 'verifyWorkers', 'syncVerifyClientSignatures', 'peers', 'keys'];
+const FIELDS = ['dataDir', 'genesis', 'signingKey', 'p2pKey', 'listen', 'http', 'logLevel', 'auth', 'searchIndexes', 'proofCacheMiB', 'heapGrowingPercent', 'verifyWorkers', 'syncVerifyClientSignatures', 'peers', 'keys'];
 const REQUIRED = ['dataDir', 'genesis', 'signingKey', 'p2pKey'];
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -211,6 +215,7 @@ export function parseConfig(input: unknown, baseDir: string, env: Record<string,
     ['CAIRN_LOG_LEVEL', 'logLevel', (s) => s],
     ['CAIRN_SEARCH_INDEXES', 'searchIndexes', (s) => (s === 'on' ? true : s === 'off' ? false : s)],
     ['CAIRN_PROOF_CACHE_MIB', 'proofCacheMiB', (s) => (/^[0-9]{1,5}$/.test(s) ? Number(s) : s)],
+    ['CAIRN_HEAP_GROWING_PERCENT', 'heapGrowingPercent', (s) => (/^[0-9]{1,3}$/.test(s) ? Number(s) : s)],
     ['CAIRN_VERIFY_WORKERS', 'verifyWorkers', (s) => (/^[0-9]{1,2}$/.test(s) ? Number(s) : s)],
     ['CAIRN_SYNC_VERIFY_CLIENT_SIGNATURES', 'syncVerifyClientSignatures', (s) => (s === 'on' ? true : s === 'off' ? false : s)],
   ];
@@ -241,6 +246,9 @@ export function parseConfig(input: unknown, baseDir: string, env: Record<string,
   if (o.proofCacheMiB !== undefined && !(Number.isSafeInteger(o.proofCacheMiB) && (o.proofCacheMiB as number) >= 0 && (o.proofCacheMiB as number) <= PROOF_CACHE_MIB_MAX)) {
     return failure('config_bad_proof_cache', `proofCacheMiB must be an integer in 0..${PROOF_CACHE_MIB_MAX}`, where('proofCacheMiB'));
   }
+  if (o.heapGrowingPercent !== undefined && !(Number.isSafeInteger(o.heapGrowingPercent) && (o.heapGrowingPercent as number) >= 0 && (o.heapGrowingPercent as number) <= HEAP_GROWING_PERCENT_MAX)) {
+    return failure('config_bad_heap_growing_percent', `heapGrowingPercent must be an integer in 0..${HEAP_GROWING_PERCENT_MAX} (0: V8 chooses)`, where('heapGrowingPercent'));
+  }
   if (o.syncVerifyClientSignatures !== undefined && typeof o.syncVerifyClientSignatures !== 'boolean') return failure('config_bad_sync_verify_client_signatures', 'syncVerifyClientSignatures must be true or false (CAIRN_SYNC_VERIFY_CLIENT_SIGNATURES: on or off)', where('syncVerifyClientSignatures'));
   if (o.verifyWorkers !== undefined && !(Number.isSafeInteger(o.verifyWorkers) && (o.verifyWorkers as number) >= 0 && (o.verifyWorkers as number) <= VERIFY_WORKERS_MAX)) {
     return failure('config_bad_verify_workers', `verifyWorkers must be an integer in 0..${VERIFY_WORKERS_MAX}`, where('verifyWorkers'));
@@ -263,6 +271,7 @@ export function parseConfig(input: unknown, baseDir: string, env: Record<string,
       auth: auth.auth,
       searchIndexes: o.searchIndexes !== false,
       ...(o.proofCacheMiB !== undefined ? { proofCacheMiB: o.proofCacheMiB as number } : {}),
+      ...(o.heapGrowingPercent !== undefined ? { heapGrowingPercent: o.heapGrowingPercent as number } : {}),
       ...(o.verifyWorkers !== undefined ? { verifyWorkers: o.verifyWorkers as number } : {}),
       ...(o.syncVerifyClientSignatures === true ? { syncVerifyClientSignatures: true } : {}),
       peers: [...((o.peers as string[] | undefined) ?? [])],

@@ -13,6 +13,7 @@ import { attachMetaAudit } from '../meta-audit/index.js';
 import { attachAlertsFromEnv } from '../alerts/peer-alerts.js';
 import { peerVerifierChoice } from '../crypto/peer-verifier.js';
 import { installFastKeyCheck } from '../crypto/fast-key-check.js';
+import { applyHeapGrowth, semiSpaceMiB } from './v8-memory.js';
 
 function netLogger(l: Logger) {
   return {
@@ -59,6 +60,9 @@ export async function runPeerProcess(configPath: string, env: NodeJS.ProcessEnv 
     log.info({ verifier: peerVerifierChoice.verifier.name, fallbackReason: peerVerifierChoice.fallbackReason, workers: config.verifyWorkers ?? 0, keyCheck }, 'ed25519 verifier');
     // glibc gives each thread that allocates its own arena (up to 8 per core); under load their
     // fragmentation was ~90 MiB of a peer's RSS. The variable is read when the process starts.
+    // Set before the heap grows: V8 reads it at every full collection (v8-memory.ts).
+    const heapGrowth = applyHeapGrowth(config.heapGrowingPercent);
+    log.info({ heapGrowingPercent: heapGrowth.percent ?? 'v8', source: heapGrowth.source, semiSpaceMiB: semiSpaceMiB() ?? 'node default' }, 'memory: V8 heap');
     if (process.platform === 'linux' && env.MALLOC_ARENA_MAX === undefined) {
       log.info({ hint: 'set MALLOC_ARENA_MAX=2 in the environment of the peer process (docs/peer.md, Memory)' }, 'memory: MALLOC_ARENA_MAX not set');
     }
