@@ -12,8 +12,8 @@
 // starts, so only node's command line or NODE_OPTIONS can shrink them: the devnet and the bench
 // start peers with PEER_NODE_OPTIONS added, and operators are advised to (docs/peer.md, Memory).
 //
-// Measured with 4 peers on 2 cores at 900 entries/s: peak RSS per peer 214–281 MiB with V8's own
-// choices, 199–208 with the fixed factor, 176–190 with both; CPU per finalized entry unchanged.
+// Measured with 4 peers on 2 cores at 900 entries/s, alternating with V8's own choices: peak RSS
+// per peer 179–199 MiB against 208–237, for 1.5 % more CPU per finalized entry (docs/peer.md, Memory).
 import { setFlagsFromString } from 'node:v8';
 
 /** The default: the old generation may grow to 1.5× its live size before the next full collection. */
@@ -33,11 +33,24 @@ export interface HeapGrowth {
   source: 'config' | 'default' | 'node command line';
 }
 
-/** The value of `--flag=value` among node options, or undefined. */
+/**
+ * The value of `flag` among node options (the last one given), or undefined. V8 takes
+ * `--flag=value` and `--flag value`, with dashes or underscores in the name.
+ */
 function flagValue(options: readonly string[], flag: string): string | undefined {
   let found: string | undefined;
-  for (const a of options) if (a.startsWith(`${flag}=`)) found = a.slice(flag.length + 1);
+  for (let i = 0; i < options.length; i++) {
+    const [name, value] = splitOption(options[i]!);
+    if (name !== flag) continue;
+    found = value ?? options[i + 1];
+  }
   return found;
+}
+
+function splitOption(a: string): [string, string | undefined] {
+  const eq = a.indexOf('=');
+  const name = (eq < 0 ? a : a.slice(0, eq)).replace(/_/g, '-');
+  return [name, eq < 0 ? undefined : a.slice(eq + 1)];
 }
 
 /**
@@ -66,6 +79,6 @@ export function semiSpaceMiB(execArgv: readonly string[] = process.execArgv, nod
 /** NODE_OPTIONS for a peer started by the devnet or the bench: `current` plus PEER_NODE_OPTIONS unless it sets the semi-space itself. */
 export function peerNodeOptions(current: string | undefined): string {
   const now = (current ?? '').trim();
-  if (now.split(/\s+/).some((a) => a === SEMI_SPACE || a.startsWith(`${SEMI_SPACE}=`))) return now;
+  if (now.split(/\s+/).some((a) => splitOption(a)[0] === SEMI_SPACE)) return now;
   return now === '' ? PEER_NODE_OPTIONS : `${now} ${PEER_NODE_OPTIONS}`;
 }

@@ -87,6 +87,9 @@ describe('applyHeapGrowth', () => {
   it('reports 0 as V8 choosing, and leaves a --heap-growing-percent on node\'s command line alone', () => {
     expect(applyHeapGrowth(undefined, ['--heap-growing-percent=20'])).toEqual({ percent: 20, source: 'node command line' });
     expect(applyHeapGrowth(40, ['--max-semi-space-size=4', '--heap-growing-percent=0'])).toEqual({ percent: null, source: 'node command line' });
+    // V8's other spellings of the same flag.
+    expect(applyHeapGrowth(undefined, ['--heap_growing_percent=30'])).toEqual({ percent: 30, source: 'node command line' });
+    expect(applyHeapGrowth(undefined, ['--heap-growing-percent', '70', 'main.js'])).toEqual({ percent: 70, source: 'node command line' });
     expect(HEAP_GROWING_PERCENT_DEFAULT).toBe(50);
   });
 });
@@ -97,9 +100,13 @@ describe('the young generation of peers started by the devnet and the bench', ()
     expect(peerNodeOptions(undefined)).toBe('--max-semi-space-size=4');
     expect(peerNodeOptions(' --enable-source-maps ')).toBe('--enable-source-maps --max-semi-space-size=4');
     expect(peerNodeOptions('--max-semi-space-size=32 --trace-warnings')).toBe('--max-semi-space-size=32 --trace-warnings');
+    expect(peerNodeOptions('--max_semi_space_size=2')).toBe('--max_semi_space_size=2');
+    expect(peerNodeOptions('--max-semi-space-size 8')).toBe('--max-semi-space-size 8');
     expect(semiSpaceMiB([], undefined)).toBeNull();
     expect(semiSpaceMiB([], peerNodeOptions(undefined))).toBe(4);
     // node's own command line comes after NODE_OPTIONS and wins.
     expect(semiSpaceMiB(['--max-semi-space-size=8'], '--max-semi-space-size=4')).toBe(8);
+    expect(semiSpaceMiB([], '--max-semi-space-size 8 --trace-warnings')).toBe(8);
+    expect(semiSpaceMiB([], '--max-semi-space-size=lots')).toBeNull();
   });
 });
