@@ -14,7 +14,7 @@ import { publicKeyFromSeed } from '../src/crypto/noble.js';
 import { toHex } from '../src/encoding/bytes.js';
 import { buildGenesis, formatGenesis, type BuildGenesisInput, type Genesis } from '../node/peer/genesis.js';
 import { formatP2PKey, p2pKeyFromSeed } from '../node/peer/config.js';
-import { peerNodeOptions } from '../node/peer/v8-memory.js';
+import { peerMemoryEnv } from '../node/peer/v8-memory.js';
 import { codeRoot, nodeEntryArgs } from './paths.js';
 import { benchPolicy, type BenchAuthConfig, type BenchAuthMode } from './auth.js';
 
@@ -176,9 +176,8 @@ export function startPeerProcess(spec: BenchPeerSpec, opts: { cpuProfDir?: strin
     cwd: codeRoot(),
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
-    // MALLOC_ARENA_MAX=2 and 4 MiB semi-spaces as docs/peer.md (Memory) advises operators: glibc's
-    // per-thread arenas cost ~90 MiB of RSS under load, V8's default young generation ~20 MiB.
-    env: { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2', NODE_OPTIONS: peerNodeOptions(process.env.NODE_OPTIONS), CAIRN_STATUS_INTERVAL_MS: '0', CAIRN_LOG_LEVEL: 'warn', ...(opts.env ?? {}) },
+    // The memory settings docs/peer.md (Memory) advises operators to start a peer with.
+    env: { ...process.env, ...peerMemoryEnv(process.env), CAIRN_STATUS_INTERVAL_MS: '0', CAIRN_LOG_LEVEL: 'warn', ...(opts.env ?? {}) },
   });
   if (proc.pid === undefined) throw new Error(`could not start peer ${spec.name}`);
   const p: PeerProcess = {

@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CairnClient, type CairnCredentials } from '../src/client/index.js';
-import { peerNodeOptions } from '../node/peer/v8-memory.js';
+import { peerMemoryEnv } from '../node/peer/v8-memory.js';
 import { DevnetError, READY_STALL_MS, READY_TOTAL_MS_MAX, shown, sleep, STOP_GRACE_MS, tail, type DevnetPeer } from './common.js';
 
 /** The default peer command: `cairn start` of the build (or source tree, under tsx) this file belongs to. */
@@ -192,10 +192,8 @@ export async function launchPeers(peers: DevnetPeer[], o: LaunchOptions, signal?
         cwd: o.dir,
         detached: true, // own process group: Ctrl-C in the terminal reaches only the launcher, which stops peers in order
         stdio: ['pipe', fd, fd],
-        // MALLOC_ARENA_MAX=2 (unless set): glibc's per-thread malloc arenas cost ~90 MiB of RSS per
-        // loaded peer (docs/peer.md, Memory); glibc reads it at exec, so it is set here, not in the peer.
-        // The same for V8's young generation (PEER_NODE_OPTIONS: 4 MiB semi-spaces), sized at start.
-        env: { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2', NODE_OPTIONS: peerNodeOptions(process.env.NODE_OPTIONS), CAIRN_STATUS_INTERVAL_MS: '10000', ...(o.env ?? {}) },
+        // The memory settings read at process start (peerMemoryEnv; docs/peer.md, Memory).
+        env: { ...process.env, ...peerMemoryEnv(process.env), CAIRN_STATUS_INTERVAL_MS: '10000', ...(o.env ?? {}) },
       });
     } finally {
       closeSync(fd);

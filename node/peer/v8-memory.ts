@@ -82,3 +82,13 @@ export function peerNodeOptions(current: string | undefined): string {
   if (now.split(/\s+/).some((a) => splitOption(a)[0] === SEMI_SPACE)) return now;
   return now === '' ? PEER_NODE_OPTIONS : `${now} ${PEER_NODE_OPTIONS}`;
 }
+
+/**
+ * What a launcher (the devnet, the bench) adds to a peer's environment for memory, each unless
+ * `env` already sets it: MALLOC_ARENA_MAX=2 (glibc's per-thread arenas cost ~90 MiB of RSS per
+ * loaded peer) and PEER_NODE_OPTIONS. glibc and node read both at process start, so the peer
+ * cannot set them itself.
+ */
+export function peerMemoryEnv(env: Record<string, string | undefined>): { MALLOC_ARENA_MAX: string; NODE_OPTIONS: string } {
+  return { MALLOC_ARENA_MAX: env.MALLOC_ARENA_MAX ?? '2', NODE_OPTIONS: peerNodeOptions(env.NODE_OPTIONS) };
+}

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '../unit/support/cli.js';
 import { devnetBasePort } from './support/devnet-ports.js';
+import { peerNodeOptions, semiSpaceMiB } from '../../node/peer/v8-memory.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 /** The launcher must print its banner within this long after its last output line (progress-derived). */
@@ -135,8 +136,11 @@ describe('devnet launcher process (slow: two 1-organization starts under tsx)', 
     expect(pid).toBeGreaterThan(0);
     peerPids.push(pid!);
     expect(alive(pid!)).toBe(true);
-    // glibc's per-thread malloc arenas: devnet peers run with MALLOC_ARENA_MAX=2 unless the environment sets it.
-    expect((await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0')).toContain(`MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? '2'}`);
+    // glibc's per-thread malloc arenas and V8's young generation: devnet peers run with
+    // MALLOC_ARENA_MAX=2 and 4 MiB semi-spaces unless the environment sets them.
+    const environ = (await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0');
+    expect(environ).toContain(`MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? '2'}`);
+    expect(environ).toContain(`NODE_OPTIONS=${peerNodeOptions(process.env.NODE_OPTIONS)}`);
 
     l.proc.kill('SIGINT');
     expect(await l.exit, l.err()).toBe(0);
@@ -147,6 +151,10 @@ describe('devnet launcher process (slow: two 1-organization starts under tsx)', 
     const start = log.split('\n').find((line) => line.includes('"msg":"ed25519 verifier"'));
     expect(start, log.slice(0, 1500)).toBeDefined();
     expect(JSON.parse(start!)).toMatchObject({ verifier: 'libsodium', keyCheck: 'libsodium' });
+    // ...and the V8 heap it got: the old generation's growth it set itself, the semi-spaces it was started with.
+    const heap = log.split('\n').find((line) => line.includes('"msg":"memory: V8 heap"'));
+    expect(heap, log.slice(0, 1500)).toBeDefined();
+    expect(JSON.parse(heap!)).toMatchObject({ heapGrowingPercent: 50, source: 'default', semiSpaceMiB: semiSpaceMiB([], peerNodeOptions(process.env.NODE_OPTIONS)) });
   }, 120_000);
 
   it('reuses the devnet dir; refuses other options for it; a SIGKILLed launcher leaves no orphan', async () => {

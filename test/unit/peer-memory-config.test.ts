@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { applyHeapGrowth, HEAP_GROWING_PERCENT_DEFAULT, HEAP_GROWING_PERCENT_MAX, PEER_NODE_OPTIONS, peerNodeOptions, semiSpaceMiB } from '../../node/peer/v8-memory.js';
+import { applyHeapGrowth, HEAP_GROWING_PERCENT_DEFAULT, HEAP_GROWING_PERCENT_MAX, PEER_NODE_OPTIONS, peerMemoryEnv, peerNodeOptions, semiSpaceMiB } from '../../node/peer/v8-memory.js';
 import { PEER_PROOF_CACHE_BYTES, startProofCacheWarm } from '../../node/peer/proof-warm.js';
 import { proofCacheStats } from '../../node/search/proofs.js';
 import { openStore } from '../../node/storage/index.js';
@@ -108,5 +108,8 @@ describe('the young generation of peers started by the devnet and the bench', ()
     expect(semiSpaceMiB(['--max-semi-space-size=8'], '--max-semi-space-size=4')).toBe(8);
     expect(semiSpaceMiB([], '--max-semi-space-size 8 --trace-warnings')).toBe(8);
     expect(semiSpaceMiB([], '--max-semi-space-size=lots')).toBeNull();
+    // With MALLOC_ARENA_MAX, what the launchers give a peer; what the environment already sets stays.
+    expect(peerMemoryEnv({})).toEqual({ MALLOC_ARENA_MAX: '2', NODE_OPTIONS: '--max-semi-space-size=4' });
+    expect(peerMemoryEnv({ MALLOC_ARENA_MAX: '4', NODE_OPTIONS: '--max-semi-space-size=16' })).toEqual({ MALLOC_ARENA_MAX: '4', NODE_OPTIONS: '--max-semi-space-size=16' });
   });
 });
