@@ -53,8 +53,39 @@ export const SYNC_REQUEST_TIMEOUT_MS = 5_000;
  * any other store error is the store failing (I/O, closed, corrupt record): STORE_FAILED.
  */
 const STATE_CODES: ReadonlySet<StoreErrorCode> = new Set<StoreErrorCode>(['NOT_NEXT_BLOCK', 'BAD_BLOCK']);
-/** Status poll interval. */
+/** Status poll interval while anything moves: our head, its finality, a peer claiming more. */
 export const STATUS_POLL_MS = 1_000;
+/**
+ * Longest gap between two status polls while nothing moved since the last one (see pollDue).
+ * Each poll opens a request stream to every connected peer: about a third of an idle peer's CPU
+ * at a 1 s cadence.
+ */
+export const STATUS_POLL_QUIET_MS = 5_000;
+
+/** What the last status poll saw, for the quiet rule (pollDue). */
+interface LastPoll {
+  atMs: number;
+  height: number;
+  treeSize: number;
+  /** Our head was covered by a final checkpoint. */
+  final: boolean;
+  /** A source claimed a height above ours. */
+  ahead: boolean;
+}
+
+/**
+ * Whether the periodic tick polls the peers now. A poll finds peers ahead of us (catch-up) and a
+ * head left without a final checkpoint (finality repair); when, since the last poll, our head has
+ * not moved, it was and is final, no source claimed more and no catch-up runs, the network is idle
+ * and another poll would only repeat the last answers: it waits until STATUS_POLL_QUIET_MS after
+ * the last poll. A peer that connects is polled at once, and a consensus message from a higher
+ * height starts a catch-up at once, so neither waits for the quiet period to end.
+ */
+export function pollDue(last: LastPoll | null, now: { atMs: number; height: number; treeSize: number; finalSize: number; catchingUp: boolean }): boolean {
+  if (last === null || now.catchingUp || last.ahead || !last.final) return true;
+  if (now.height !== last.height || now.treeSize !== last.treeSize || now.finalSize < now.treeSize) return true;
+  return now.atMs - last.atMs >= STATUS_POLL_QUIET_MS || now.atMs < last.atMs;
+}
 
 export interface SyncStats {
   running: boolean;
@@ -65,6 +96,9 @@ export interface SyncStats {
   lastRateEntriesPerSec: number;
   lastDurationMs: number;
   failures: number;
+  /** Status polls of the connected peers made, and periodic ones left out while the network was quiet (pollDue). */
+  statusPolls: number;
+  statusPollsQuiet: number;
 }
 
 export class Syncer {
@@ -73,7 +107,8 @@ export class Syncer {
   private pollTimer: NodeJS.Timeout | null = null;
   private stopped = false;
   private readonly sources: SyncSources;
-  stats: SyncStats = { running: false, sourcesDemoted: 0, blocksFetched: 0, entriesFetched: 0, lastRateEntriesPerSec: 0, lastDurationMs: 0, failures: 0 };
+  stats: SyncStats = { running: false, sourcesDemoted: 0, blocksFetched: 0, entriesFetched: 0, lastRateEntriesPerSec: 0, lastDurationMs: 0, failures: 0, statusPolls: 0, statusPollsQuiet: 0 };
+  private lastPoll: LastPoll | null = null;
 
   constructor(
     private readonly net: PeerNetwork,
@@ -139,7 +174,10 @@ export class Syncer {
     const tick = async () => {
       if (this.stopped) return;
       try {
-        await this.pollOnce();
+        const head = this.ledger.getHead();
+        const now = { atMs: Date.now(), height: head.height, treeSize: head.treeSize, finalSize: this.ledger.finalSize(), catchingUp: this.active !== null };
+        if (pollDue(this.lastPoll, now)) await this.pollOnce();
+        else this.stats.statusPollsQuiet++;
       } catch (e) {
         this.log('debug', 'status poll failed', { error: (e as Error).message });
       }
@@ -153,6 +191,7 @@ export class Syncer {
   private connectPoll = false;
 
   async pollOnce(): Promise<void> {
+    this.stats.statusPolls++;
     const connected = this.net.connectedPeers();
     await Promise.all(
       connected.map(async (p) => {
@@ -169,7 +208,8 @@ export class Syncer {
     const head = this.ledger.getHead();
     // A backed-off source's claim does not count: a peer that lies about its height must not
     // start a catch-up run every poll.
-    if (this.sources.bestClaim(Date.now()) > head.height) this.trigger('peer ahead');
+    const ahead = this.sources.bestClaim(Date.now()) > head.height;
+    if (ahead) this.trigger('peer ahead');
     // Finality repair: our head is not covered by a final checkpoint for a while (we missed the
     // signature gossip, e.g. while restarting) — re-send ours and fetch a final one.
     const fin = this.ledger.finalSize();
@@ -184,6 +224,7 @@ export class Syncer {
     } else {
       this.finalLagSinceMs = null;
     }
+    this.lastPoll = { atMs: Date.now(), height: head.height, treeSize: head.treeSize, final: head.treeSize <= fin, ahead };
   }
 
   /** Fetches and adopts the best final checkpoint among peers (bounded by our own tree size). */

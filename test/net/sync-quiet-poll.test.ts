@@ -1,0 +1,53 @@
+// The status poll on an idle network (node/peer/sync.ts, pollDue): four real peers in one
+// process. Once every head is final and nothing moves, each peer polls the others about every
+// STATUS_POLL_QUIET_MS instead of every STATUS_POLL_MS; a new height brings the normal cadence back.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STATUS_POLL_MS, STATUS_POLL_QUIET_MS } from '../../node/peer/sync.js';
+import { clusterProgress, makeCluster, makeEntries, waitConnected, waitFor, type Cluster } from '../peer-support/cluster.js';
+
+let c: Cluster;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const polls = () => c.peers.map((p) => ({ made: p!.status().sync.statusPolls, quiet: p!.status().sync.statusPollsQuiet }));
+
+async function submitAndWaitFinal(i: number, size: number): Promise<void> {
+  const [e] = makeEntries(c.clients, 1, `quiet${size}`);
+  const [r] = await c.peers[i]!.submit([e!]);
+  expect(r).toHaveProperty('status', 'accepted');
+  await waitFor(c, `tree size ${size} final on every peer`, () => c.peers.every((p) => p!.status().finalSize >= size), () => clusterProgress(c), { stallMs: 15_000, maxMs: 30_000 });
+}
+
+beforeAll(async () => {
+  c = await makeCluster(4);
+  await Promise.all([0, 1, 2, 3].map((i) => c.start(i)));
+  await waitConnected(c, [0, 1, 2, 3], 3);
+});
+afterAll(async () => {
+  await c?.close();
+});
+
+describe('status poll on an idle network', () => {
+  it('polls about every STATUS_POLL_QUIET_MS while nothing moves, and at once again after a new height (~12 s)', async () => {
+    await submitAndWaitFinal(0, 1);
+    // One normal-cadence poll sees the final head; from then on the network is quiet.
+    await sleep(STATUS_POLL_MS * 2.5);
+    const before = polls();
+    const windowMs = STATUS_POLL_QUIET_MS + 1_000;
+    await sleep(windowMs);
+    const after = polls();
+    for (let i = 0; i < 4; i++) {
+      const made = after[i]!.made - before[i]!.made;
+      const left = after[i]!.quiet - before[i]!.quiet;
+      // At the normal cadence this window holds ~6 polls; quiet, at most 2 (one per quiet period, plus a boundary).
+      expect(made, `peer ${i} polls in ${windowMs} ms of quiet`).toBeLessThanOrEqual(2);
+      expect(left, `peer ${i} polls left out`).toBeGreaterThanOrEqual(3);
+      // What the peer shows about the others stays known meanwhile.
+      for (const p of c.peers[i]!.status().peers) expect(p.height, `peer ${i} sees ${p.name}`).toBe(c.peers[i]!.status().height);
+    }
+    // A new height: each peer's next tick (within STATUS_POLL_MS) polls again.
+    const quietEnd = polls();
+    await submitAndWaitFinal(1, 2);
+    await sleep(STATUS_POLL_MS * 1.5);
+    const resumed = polls();
+    for (let i = 0; i < 4; i++) expect(resumed[i]!.made, `peer ${i} polled after the new height`).toBeGreaterThan(quietEnd[i]!.made);
+  }, 60_000);
+});
