@@ -43,6 +43,7 @@ import type { LoadgenPhase } from './protocol.js';
 import { round } from './stats.js';
 import { formatTable } from './table.js';
 import { measureIdleLatency } from './idle-latency.js';
+import { STATUS_POLL_QUIET_MS } from '../node/peer/sync.js';
 import { exitOnSignal, settle, status, waitConnected } from './settle.js';
 import { stepReport, type StepReport } from './step.js';
 
@@ -113,11 +114,13 @@ export async function runBench(o: BenchOptions): Promise<Record<string, unknown>
     const pids = () => procs.map((p) => p.pid);
     // Per-step peaks reset VmHWM: this keeps the whole-run peak across the resets.
     const rssPeak = new PeerPeakRss();
-    // Fixed cost: CPU the idle network uses (timers, gossip heartbeats), over a short window.
+    // Fixed cost: CPU the idle network uses (timers, gossip heartbeats, status polls). The window
+    // spans two of the idle status poll's periods (STATUS_POLL_QUIET_MS), so a poll that falls
+    // in it or just outside it does not swing the figure.
     await sleep(S ? 500 : 2000);
     const idleRss = await rssPeak.start(pids());
     const idle0 = await Promise.all(procs.map((p) => cpuSeconds(p.pid)));
-    const idleMs = S ? 1000 : 3000;
+    const idleMs = S ? 1000 : 2 * STATUS_POLL_QUIET_MS;
     await sleep(idleMs);
     const idle1 = await Promise.all(procs.map((p) => cpuSeconds(p.pid)));
     const idlePeakRssMiB = await rssPeak.end(idleRss);
