@@ -22,7 +22,7 @@ export interface EqualBlockResult<S extends BlockStep> {
 }
 
 /** Steps the search runs at most per configuration (it costs one step each). */
-export const EQUAL_BLOCK_STEPS_MAX = 3;
+export const EQUAL_BLOCK_STEPS_MAX = 4;
 /** Close enough: stop once entries/block is within this fraction of the target. */
 export const EQUAL_BLOCK_TOLERANCE = 0.1;
 
@@ -75,4 +75,45 @@ export async function equalBlockSearch<S extends BlockStep>(
   const pool = kept.length > 0 ? kept : steps;
   const step = pool.reduce<S | null>((b, s) => (b === null || blockMiss(s, o.target) < blockMiss(b, o.target) ? s : b), null);
   return { target: o.target, step, steps };
+}
+
+/** A step's costs per entry per peer, as the interpolation reads them. */
+export interface CostPoint extends BlockStep {
+  cpuMsPerEntryPerPeer: number;
+  wireBytesPerEntryPerPeer: number;
+}
+
+export interface AtBlockSize {
+  /** Entries per block the costs are given at. */
+  target: number;
+  cpuMsPerEntryPerPeer: number;
+  wireBytesPerEntryPerPeer: number;
+  /** The two steps it is drawn through: the nearest below the target and the nearest at or above it. */
+  below: CostPoint;
+  above: CostPoint;
+}
+
+/**
+ * A configuration's costs per entry per peer at exactly `target` entries per block, from its steps
+ * that kept up. A block's cost is a per-block part (votes, checkpoint signatures, the height's
+ * messages and synced writes) spread over its entries plus a per-entry part, so cost = a / e + b
+ * for e entries per block; a and b are solved through the nearest step below the target and the
+ * nearest at or above it. The search rarely lands every n on the same block size, and comparing
+ * costs at different sizes favours the larger blocks: this puts every n at the same size. Null
+ * when no kept-up steps bracket the target (no extrapolation), or when the two that do cost more
+ * per entry in the larger blocks.
+ */
+export function costAtBlockSize(steps: readonly CostPoint[], target: number): AtBlockSize | null {
+  const ok = steps.filter((s) => s.keepsUp && Number.isFinite(s.entriesPerBlock) && s.entriesPerBlock > 0);
+  const below = ok.filter((s) => s.entriesPerBlock < target).sort((x, y) => y.entriesPerBlock - x.entriesPerBlock)[0];
+  const above = ok.filter((s) => s.entriesPerBlock >= target).sort((x, y) => x.entriesPerBlock - y.entriesPerBlock)[0];
+  if (below === undefined || above === undefined) return null;
+  const u = 1 / below.entriesPerBlock;
+  const v = 1 / above.entriesPerBlock;
+  // A negative per-block part means the two steps disagree with the model (a step that ran while
+  // the peers' code was still being compiled, or in the slow mode of a bimodal rate): no answer.
+  const perBlock = (f: (s: CostPoint) => number): number => (f(below) - f(above)) / (u - v);
+  const at = (f: (s: CostPoint) => number): number => perBlock(f) / target + (f(above) - perBlock(f) * v);
+  if (perBlock((s) => s.cpuMsPerEntryPerPeer) < 0) return null;
+  return { target, cpuMsPerEntryPerPeer: at((s) => s.cpuMsPerEntryPerPeer), wireBytesPerEntryPerPeer: at((s) => s.wireBytesPerEntryPerPeer), below, above };
 }

@@ -2,6 +2,7 @@
 // entry per peer, then the same costs at one equal offered rate for every n (--equal-rate), the
 // growth of those against the smallest n, the same at one equal block size (--equal-block), and
 // the etcd reference.
+import { costAtBlockSize, type AtBlockSize } from './cost-equal-block.js';
 import type { CostRow, CostStep } from './cost.js';
 import type { EtcdPhaseResult } from './etcd.js';
 import type { machine } from './run.js';
@@ -88,6 +89,36 @@ export function equalBlockLines(rows: CostRow[]): string[] {
       return `n=${x.orgs} CPU ${ratio(s.cpuMsPerEntryPerPeer, bs.cpuMsPerEntryPerPeer)}, wire ${ratio(s.wireBytesPerEntryPerPeer, bs.wireBytesPerEntryPerPeer)} (${fmt(s.entriesPerBlock, 1)} vs ${fmt(bs.entriesPerBlock, 1)} entries/block)`;
     });
     out.push(`  equal block size ~${base.equalBlock!.target} entries, ${b} B: per peer against n=${base.orgs}: ${parts.join('; ')}`);
+  }
+  out.push(...atBlockSizeLines(rows));
+  return out;
+}
+
+/** Every kept-up step a row ran: its ladder, the equal-rate step and the equal-block search's steps. */
+export function rowSteps(x: Pick<CostRow, 'steps' | 'equal' | 'equalBlock'>): CostStep[] {
+  return [...x.steps, ...(x.equal == null ? [] : [x.equal]), ...(x.equalBlock?.steps ?? [])];
+}
+
+/**
+ * The equal-block comparison at exactly the target block size (costAtBlockSize): each n's CPU and
+ * wire cost per entry per peer interpolated through its two steps that bracket the target, and
+ * each as a multiple of the smallest n's.
+ */
+export function atBlockSizeLines(rows: CostRow[]): string[] {
+  const out: string[] = [];
+  for (const b of [...new Set(rows.map((x) => x.entryBytes))]) {
+    const rs = rows.filter((x) => x.entryBytes === b && x.equalBlock != null).sort((x, y) => x.orgs - y.orgs);
+    if (rs.length === 0) continue;
+    const target = rs[0]!.equalBlock!.target;
+    const at = rs.map((x) => ({ x, c: costAtBlockSize(rowSteps(x), target) }));
+    const desc = (c: AtBlockSize | null) =>
+      c === null ? 'no answer (no kept-up steps on both sides of it, or they cost more per entry in the larger blocks)' : `${fmt(c.cpuMsPerEntryPerPeer, 3)} CPU ms, ${fmt(c.wireBytesPerEntryPerPeer)} wire B (through ${fmt(c.below.entriesPerBlock, 1)} and ${fmt(c.above.entriesPerBlock, 1)} entries/block)`;
+    out.push(`  at exactly ${target} entries/block, ${b} B (cost = a / entries per block + b through the nearest steps on either side): ${at.map(({ x, c }) => `n=${x.orgs} ${desc(c)}`).join('; ')}`);
+    const base = at[0]!;
+    if (base.c === null || at.length < 2) continue;
+    const ratio = (a: number, z: number) => (Number.isFinite(a) && Number.isFinite(z) && z > 0 ? `${fmt(a / z, 2)}×` : '-');
+    const parts = at.slice(1).map(({ x, c }) => (c === null ? `n=${x.orgs} -` : `n=${x.orgs} CPU ${ratio(c.cpuMsPerEntryPerPeer, base.c!.cpuMsPerEntryPerPeer)}, wire ${ratio(c.wireBytesPerEntryPerPeer, base.c!.wireBytesPerEntryPerPeer)}`));
+    out.push(`  at exactly ${target} entries/block, ${b} B: per peer against n=${base.x.orgs}: ${parts.join('; ')}`);
   }
   return out;
 }

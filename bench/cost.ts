@@ -17,8 +17,8 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseMetrics } from './counters.js';
-import { blockMiss, equalBlockSearch, type EqualBlockResult } from './cost-equal-block.js';
-import { formatCostTable } from './cost-table.js';
+import { blockMiss, costAtBlockSize, equalBlockSearch, type AtBlockSize, type EqualBlockResult } from './cost-equal-block.js';
+import { formatCostTable, rowSteps } from './cost-table.js';
 import { runEtcdPhase, type EtcdPhaseResult } from './etcd.js';
 import { BenchHttp } from './http.js';
 import { LoadgenPool } from './loadgens.js';
@@ -152,6 +152,8 @@ export interface CostRow {
    * rate that kept up]); `step` is the one closest to the target. Null when turned off.
    */
   equalBlock?: (EqualBlockResult<CostStep> & { skipped?: string }) | null;
+  /** Costs at exactly the equal-block target, interpolated through the steps on either side (costAtBlockSize); null: no answer. */
+  atBlockSize?: AtBlockSize | null;
   loadAverage: { start: number; end: number };
   profile?: unknown;
 }
@@ -228,7 +230,8 @@ async function measureConfig(o: CostOptions, n: number, entryBytes: number, http
       const f = (await readdir(profDir)).find((x) => x.endsWith('.cpuprofile'));
       if (f !== undefined) profile = await summarizeProfile(join(profDir, f), 25);
     }
-    return { orgs: n, entryBytes, at, steps, equal, equalBlock, loadAverage: { start: loadStart, end: round(os.loadavg()[0]!, 2) }, ...(profile === undefined ? {} : { profile }) };
+    const atBlockSize = equalBlock === null ? undefined : costAtBlockSize(rowSteps({ steps, equal, equalBlock }), o.equalBlock);
+    return { orgs: n, entryBytes, at, steps, equal, equalBlock, ...(atBlockSize === undefined ? {} : { atBlockSize }), loadAverage: { start: loadStart, end: round(os.loadavg()[0]!, 2) }, ...(profile === undefined ? {} : { profile }) };
   } finally {
     pool?.kill();
     killAllPeers();
