@@ -62,13 +62,17 @@ interface Visibility {
  */
 async function scopePrecheck(ctx: RouteContext, key: Key, matches: (e: AuditEntry) => boolean): Promise<'visible' | 'hidden' | 'absent'> {
   const { store, mempool } = ctx.peer.internals;
+  // The mempool before the store (see Peer.getEntry): an entry moving into a block meanwhile is
+  // seen in one of them.
   let leaf: Uint8Array | undefined;
   if ('leafHash' in key) {
+    const pending = mempool.getPending(key.leafHash)?.leaf;
     const index = await store.indexOfLeafHash(fromHex(key.leafHash)!);
-    leaf = index !== undefined ? await store.getLeaf(index) : mempool.getPending(key.leafHash)?.leaf;
+    leaf = index !== undefined ? await store.getLeaf(index) : pending;
   } else {
+    const pending = mempool.pendingByClientId(key.client, key.id)?.leaf;
     const logged = await store.lookupClientId(key.client, key.id);
-    leaf = logged !== undefined ? await store.getLeaf(logged.index) : mempool.pendingByClientId(key.client, key.id)?.leaf;
+    leaf = logged !== undefined ? await store.getLeaf(logged.index) : pending;
   }
   if (leaf === undefined) {
     const decoy = ctx.peer.internals.ledger.getHead().treeSize > 0 ? await store.getLeaf(0) : undefined;

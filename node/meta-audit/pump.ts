@@ -125,9 +125,11 @@ export class Pump {
   private async statusOf(id: string): Promise<'final' | 'pending' | 'unknown'> {
     const inn = this.peer.internals;
     if (inn !== undefined) {
+      // The mempool before the store: an entry leaves the mempool only once its block is durable.
+      const pending = inn.mempool.pendingByClientId(this.client, id) !== undefined;
       const logged = await inn.store.lookupClientId(this.client, id);
       if (logged !== undefined) return logged.index < inn.ledger.finalSize() ? 'final' : 'pending';
-      return inn.mempool.pendingByClientId(this.client, id) !== undefined ? 'pending' : 'unknown';
+      return pending || inn.mempool.pendingByClientId(this.client, id) !== undefined ? 'pending' : 'unknown';
     }
     const l = await this.peer.getEntryByClientId(this.client, id);
     return l.status === 'final' ? 'final' : l.status === 'unknown' ? 'unknown' : 'pending';

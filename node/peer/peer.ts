@@ -409,15 +409,23 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
           net: network.stats(),
         };
       },
+      // The mempool is read before the store: an entry leaves the mempool only once the block
+      // holding it is durable, so an entry that moves from one to the other while the store is
+      // read is still found in one of them (read the other way round, it could be in neither).
       getEntry: async (leafHash) => {
         const bytes = typeof leafHash === 'string' ? fromHex(leafHash) : leafHash;
         if (bytes === null || bytes.length !== 32) throw new PeerError('malformed', 'leaf hash must be 32 bytes (64 hex characters)', 'leafHash');
-        return lookup(toHex(bytes), await store.indexOfLeafHash(bytes));
+        const hex = toHex(bytes);
+        const pending = mempool.getPending(hex) !== undefined;
+        const index = await store.indexOfLeafHash(bytes);
+        if (index === undefined && pending) return { status: 'pending', leafHash: hex };
+        return lookup(hex, index);
       },
       getEntryByClientId: async (client, id) => {
+        const before = mempool.pendingByClientId(client, id);
         const logged = await store.lookupClientId(client, id);
         if (logged !== undefined) return lookup(toHex(logged.leafHash), logged.index);
-        const p = mempool.pendingByClientId(client, id);
+        const p = mempool.pendingByClientId(client, id) ?? before;
         return p === undefined ? { status: 'unknown' } : { status: 'pending', leafHash: toHex(p.leafHash) };
       },
       getLeaf: (index) => store.getLeaf(index),
