@@ -8,13 +8,11 @@ import { toHex } from '../../src/encoding/bytes.js';
 import { entryLeaf } from '../../src/entry/index.js';
 import { leafHash } from '../../src/merkle/index.js';
 import type { AuditEntry } from '../../src/entry/types.js';
-import { clusterProgress, makeCluster, makeEntries, waitConnected, waitFor, type Cluster } from '../peer-support/cluster.js';
+import { clusterProgress, makeEntries, startedCluster, waitFor, type Cluster } from '../peer-support/cluster.js';
 
 let c: Cluster;
 beforeAll(async () => {
-  c = await makeCluster(4);
-  await Promise.all([0, 1, 2, 3].map((i) => c.start(i)));
-  await waitConnected(c, [0, 1, 2, 3], 3);
+  c = await startedCluster(4);
 });
 afterAll(async () => {
   await c?.close();

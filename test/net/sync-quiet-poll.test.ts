@@ -3,7 +3,7 @@
 // STATUS_POLL_QUIET_MS instead of every STATUS_POLL_MS; a new height brings the normal cadence back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STATUS_POLL_MS, STATUS_POLL_QUIET_MS } from '../../node/peer/sync.js';
-import { clusterProgress, makeCluster, makeEntries, waitConnected, waitFor, type Cluster } from '../peer-support/cluster.js';
+import { clusterProgress, makeEntries, startedCluster, waitFor, type Cluster } from '../peer-support/cluster.js';
 
 let c: Cluster;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -17,9 +17,7 @@ async function submitAndWaitFinal(i: number, size: number): Promise<void> {
 }
 
 beforeAll(async () => {
-  c = await makeCluster(4);
-  await Promise.all([0, 1, 2, 3].map((i) => c.start(i)));
-  await waitConnected(c, [0, 1, 2, 3], 3);
+  c = await startedCluster(4);
 });
 afterAll(async () => {
   await c?.close();

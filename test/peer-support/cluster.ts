@@ -157,3 +157,12 @@ export async function waitConnected(c: Cluster, idx: number[], want: number): Pr
     { stallMs: 20_000, maxMs: 30_000 },
   );
 }
+
+/** A cluster of n peers, every one started and connected to every other. */
+export async function startedCluster(n: number, opts: Parameters<typeof makeCluster>[1] = {}): Promise<Cluster> {
+  const c = await makeCluster(n, opts);
+  const all = c.orgs.map((_, i) => i);
+  await Promise.all(all.map((i) => c.start(i)));
+  await waitConnected(c, all, n - 1);
+  return c;
+}
