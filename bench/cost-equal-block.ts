@@ -112,8 +112,11 @@ export function costAtBlockSize(steps: readonly CostPoint[], target: number): At
   const v = 1 / above.entriesPerBlock;
   // A negative per-block part means the two steps disagree with the model (a step that ran while
   // the peers' code was still being compiled, or in the slow mode of a bimodal rate): no answer.
-  const perBlock = (f: (s: CostPoint) => number): number => (f(below) - f(above)) / (u - v);
-  const at = (f: (s: CostPoint) => number): number => perBlock(f) / target + (f(above) - perBlock(f) * v);
-  if (perBlock((s) => s.cpuMsPerEntryPerPeer) < 0) return null;
-  return { target, cpuMsPerEntryPerPeer: at((s) => s.cpuMsPerEntryPerPeer), wireBytesPerEntryPerPeer: at((s) => s.wireBytesPerEntryPerPeer), below, above };
+  const at = (f: (s: CostPoint) => number): { perBlock: number; value: number } => {
+    const perBlock = (f(below) - f(above)) / (u - v);
+    return { perBlock, value: perBlock / target + f(above) - perBlock * v };
+  };
+  const cpu = at((s) => s.cpuMsPerEntryPerPeer);
+  if (cpu.perBlock < 0) return null;
+  return { target, cpuMsPerEntryPerPeer: cpu.value, wireBytesPerEntryPerPeer: at((s) => s.wireBytesPerEntryPerPeer).value, below, above };
 }

@@ -9,6 +9,7 @@ import { fromBase64, fromHex, fromUtf8, toBase64 } from '../../src/encoding/byte
 import { ID_LENGTH_MAX } from '../../src/entry/limits.js';
 import type { AuditEntry } from '../../src/entry/types.js';
 import { WAITED_HEADER, type EntryResponse } from '../../src/client/types.js';
+import { locateByClientId, locateByLeafHash } from '../peer/entry-locate.js';
 import type { EntryLookup } from '../peer/peer.js';
 import { prefersReceipt } from './accept.js';
 import { allowRead, clientGone, type RouteContext } from './context.js';
@@ -62,18 +63,8 @@ interface Visibility {
  */
 async function scopePrecheck(ctx: RouteContext, key: Key, matches: (e: AuditEntry) => boolean): Promise<'visible' | 'hidden' | 'absent'> {
   const { store, mempool } = ctx.peer.internals;
-  // The mempool before the store (see Peer.getEntry): an entry moving into a block meanwhile is
-  // seen in one of them.
-  let leaf: Uint8Array | undefined;
-  if ('leafHash' in key) {
-    const pending = mempool.getPending(key.leafHash)?.leaf;
-    const index = await store.indexOfLeafHash(fromHex(key.leafHash)!);
-    leaf = index !== undefined ? await store.getLeaf(index) : pending;
-  } else {
-    const pending = mempool.pendingByClientId(key.client, key.id)?.leaf;
-    const logged = await store.lookupClientId(key.client, key.id);
-    leaf = logged !== undefined ? await store.getLeaf(logged.index) : pending;
-  }
+  const l = 'leafHash' in key ? await locateByLeafHash(store, mempool, fromHex(key.leafHash)!) : await locateByClientId(store, mempool, key.client, key.id);
+  const leaf = l === null ? undefined : 'pending' in l ? l.pending.leaf : await store.getLeaf(l.logged.index);
   if (leaf === undefined) {
     const decoy = ctx.peer.internals.ledger.getHead().treeSize > 0 ? await store.getLeaf(0) : undefined;
     if (decoy !== undefined) matches(JSON.parse(fromUtf8(decoy)) as AuditEntry);

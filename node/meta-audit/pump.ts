@@ -12,6 +12,7 @@
 //   or this peer restarted) → submitted again, under the same id.
 import type { Ed25519Signer } from '../../src/crypto/types.js';
 import { toHex } from '../../src/encoding/bytes.js';
+import { locateByClientId } from '../peer/entry-locate.js';
 import type { Peer } from '../peer/peer.js';
 import { metaAuditEntryId, signRecord } from './entry.js';
 import type { MetaAuditQueue } from './queue.js';
@@ -125,11 +126,9 @@ export class Pump {
   private async statusOf(id: string): Promise<'final' | 'pending' | 'unknown'> {
     const inn = this.peer.internals;
     if (inn !== undefined) {
-      // The mempool before the store: an entry leaves the mempool only once its block is durable.
-      const pending = inn.mempool.pendingByClientId(this.client, id) !== undefined;
-      const logged = await inn.store.lookupClientId(this.client, id);
-      if (logged !== undefined) return logged.index < inn.ledger.finalSize() ? 'final' : 'pending';
-      return pending || inn.mempool.pendingByClientId(this.client, id) !== undefined ? 'pending' : 'unknown';
+      const l = await locateByClientId(inn.store, inn.mempool, this.client, id);
+      if (l === null) return 'unknown';
+      return 'logged' in l && l.logged.index < inn.ledger.finalSize() ? 'final' : 'pending';
     }
     const l = await this.peer.getEntryByClientId(this.client, id);
     return l.status === 'final' ? 'final' : l.status === 'unknown' ? 'unknown' : 'pending';

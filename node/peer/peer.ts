@@ -27,6 +27,7 @@ import { loadGenesis, type Genesis } from './genesis.js';
 import { Ledger, type AppliedInfo } from './ledger.js';
 import { Mempool, GOSSIP_BATCH_ENTRIES_MAX, type SubmitResult } from './mempool.js';
 import { Syncer, type SyncStats } from './sync.js';
+import { locateByClientId, locateByLeafHash, type Located } from './entry-locate.js';
 import { startProofCacheWarm, type ProofCacheOptions } from './proof-warm.js';
 
 /** Entries of a gossiped batch checked synchronously by the topic validator (the rest: by the handler). */
@@ -357,8 +358,11 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
       latestNote = fromUtf8(f.note);
     });
 
-    const lookup = async (hex: string, index: number | undefined): Promise<EntryLookup> => {
-      if (index === undefined) return mempool.getPending(hex) !== undefined ? { status: 'pending', leafHash: hex } : { status: 'unknown' };
+    const lookup = async (l: Located): Promise<EntryLookup> => {
+      if (l === null) return { status: 'unknown' };
+      if ('pending' in l) return { status: 'pending', leafHash: toHex(l.pending.leafHash) };
+      const { index } = l.logged;
+      const hex = toHex(l.logged.leafHash);
       const fin = ledger.finalSize();
       if (index >= fin || latestNote === null) return { status: 'logged', leafHash: hex, index };
       const note = latestNote;
@@ -409,25 +413,12 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
           net: network.stats(),
         };
       },
-      // The mempool is read before the store: an entry leaves the mempool only once the block
-      // holding it is durable, so an entry that moves from one to the other while the store is
-      // read is still found in one of them (read the other way round, it could be in neither).
       getEntry: async (leafHash) => {
         const bytes = typeof leafHash === 'string' ? fromHex(leafHash) : leafHash;
         if (bytes === null || bytes.length !== 32) throw new PeerError('malformed', 'leaf hash must be 32 bytes (64 hex characters)', 'leafHash');
-        const hex = toHex(bytes);
-        const pending = mempool.getPending(hex) !== undefined;
-        const index = await store.indexOfLeafHash(bytes);
-        if (index === undefined && pending) return { status: 'pending', leafHash: hex };
-        return lookup(hex, index);
+        return lookup(await locateByLeafHash(store, mempool, bytes));
       },
-      getEntryByClientId: async (client, id) => {
-        const before = mempool.pendingByClientId(client, id);
-        const logged = await store.lookupClientId(client, id);
-        if (logged !== undefined) return lookup(toHex(logged.leafHash), logged.index);
-        const p = mempool.pendingByClientId(client, id) ?? before;
-        return p === undefined ? { status: 'unknown' } : { status: 'pending', leafHash: toHex(p.leafHash) };
-      },
+      getEntryByClientId: async (client, id) => lookup(await locateByClientId(store, mempool, client, id)),
       getLeaf: (index) => store.getLeaf(index),
       inclusionProof: (index, size) => merkleInclusionProof(store, index, size),
       consistencyProof: (s1, s2) => merkleConsistencyProof(store, s1, s2),
