@@ -1,6 +1,7 @@
 // The status poll on an idle network (node/peer/sync.ts, pollDue): four real peers in one
 // process. Once every head is final and nothing moves, each peer polls the others about every
-// STATUS_POLL_QUIET_MS instead of every STATUS_POLL_MS; a new height brings the normal cadence back.
+// STATUS_POLL_QUIET_MS instead of every STATUS_POLL_MS; a new height brings the normal cadence back,
+// and a peer that restarts behind a quiet network does not wait for the quiet period to end.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STATUS_POLL_MS, STATUS_POLL_QUIET_MS } from '../../node/peer/sync.js';
 import { clusterProgress, makeEntries, startedCluster, waitFor, type Cluster } from '../peer-support/cluster.js';
@@ -47,5 +48,25 @@ describe('status poll on an idle network', () => {
     await sleep(STATUS_POLL_MS * 1.5);
     const resumed = polls();
     for (let i = 0; i < 4; i++) expect(resumed[i]!.made, `peer ${i} polled after the new height`).toBeGreaterThan(quietEnd[i]!.made);
+  }, 60_000);
+
+  it('a peer that restarts behind a quiet network catches up at once: its poll on connect finds the others ahead (~10 s)', async () => {
+    // Peer 3 stops at tree size 2 (final there); the other three, a quorum, decide size 3.
+    await c.stop(3);
+    const [e] = makeEntries(c.clients, 1, 'quiet-restart');
+    const [r] = await c.peers[0]!.submit([e!]);
+    expect(r).toHaveProperty('status', 'accepted');
+    await waitFor(c, 'tree size 3 final on peers 0-2', () => [0, 1, 2].every((i) => c.peers[i]!.status().finalSize >= 3), () => clusterProgress(c), { stallMs: 15_000, maxMs: 30_000 });
+    // The three go quiet; nothing new is decided from here on, so no consensus message carries
+    // the height to peer 3: only a status poll can.
+    await sleep(STATUS_POLL_MS * 2.5);
+    const started = Date.now();
+    const p3 = await c.start(3);
+    expect(p3.status().treeSize).toBe(2);
+    // Its first periodic poll runs before any connection and finds its own final head quiet; the
+    // poll when a peer connects is what must find the others ahead, well inside the quiet period.
+    await waitFor(c, 'peer 3 caught up to tree size 3', () => p3.status().treeSize >= 3, () => clusterProgress(c), { stallMs: 15_000, maxMs: 30_000 });
+    // Without the poll on connect it takes the whole quiet period and more (checked: 5.1 s).
+    expect(Date.now() - started, 'restart to caught up').toBeLessThan(STATUS_POLL_QUIET_MS - 500);
   }, 60_000);
 });
