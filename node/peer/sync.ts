@@ -79,10 +79,12 @@ interface LastPoll {
  * not moved, it was and is final, no source claimed more and no catch-up runs, the network is idle
  * and another poll would only repeat the last answers: it waits until STATUS_POLL_QUIET_MS after
  * the last poll. A peer that connects is polled at once, and a consensus message from a higher
- * height starts a catch-up at once, so neither waits for the quiet period to end.
+ * height starts a catch-up at once, so neither waits for the quiet period to end. A height our
+ * consensus has started and not decided is not quiet either: if the others decided it and went
+ * idle, nothing they send tells us, and only a poll finds their head ahead of ours.
  */
-export function pollDue(last: LastPoll | null, now: { atMs: number; height: number; treeSize: number; finalSize: number; catchingUp: boolean }): boolean {
-  if (last === null || now.catchingUp || last.ahead || !last.final) return true;
+export function pollDue(last: LastPoll | null, now: { atMs: number; height: number; treeSize: number; finalSize: number; catchingUp: boolean; heightRunning: boolean }): boolean {
+  if (last === null || now.catchingUp || now.heightRunning || last.ahead || !last.final) return true;
   if (now.height !== last.height || now.treeSize !== last.treeSize || now.finalSize < now.treeSize) return true;
   return now.atMs - last.atMs >= STATUS_POLL_QUIET_MS || now.atMs < last.atMs;
 }
@@ -175,7 +177,7 @@ export class Syncer {
       if (this.stopped) return;
       try {
         const head = this.ledger.getHead();
-        const now = { atMs: Date.now(), height: head.height, treeSize: head.treeSize, finalSize: this.ledger.finalSize(), catchingUp: this.active !== null };
+        const now = { atMs: Date.now(), height: head.height, treeSize: head.treeSize, finalSize: this.ledger.finalSize(), catchingUp: this.active !== null, heightRunning: this.runner.status().running };
         if (pollDue(this.lastPoll, now)) await this.pollOnce();
         else this.stats.statusPollsQuiet++;
       } catch (e) {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { pollDue, STATUS_POLL_QUIET_MS } from '../../node/peer/sync.js';
 
 const last = { atMs: 10_000, height: 7, treeSize: 70, final: true, ahead: false };
-const still = { atMs: 11_000, height: 7, treeSize: 70, finalSize: 70, catchingUp: false };
+const still = { atMs: 11_000, height: 7, treeSize: 70, finalSize: 70, catchingUp: false, heightRunning: false };
 
 describe('pollDue', () => {
   it('polls first, and leaves a poll out while the head, its finality and the claims are unchanged', () => {
@@ -25,6 +25,7 @@ describe('pollDue', () => {
     ['our head was not final at the last poll', { ...last, final: false }, still],
     ['a source claimed a height above ours', { ...last, ahead: true }, still],
     ['a catch-up runs', last, { ...still, catchingUp: true }],
+    ['our consensus runs a height it has not decided (others may have decided it and gone idle)', last, { ...still, heightRunning: true }],
   ])('polls at the normal cadence when %s', (_what, l, now) => {
     expect(pollDue(l, now)).toBe(true);
   });
