@@ -26,22 +26,26 @@ export function jcs(value: unknown): string {
 
 /**
  * The JCS text of a validated top-level entry object, assembled member by member so that `data`,
- * already serialized for its size check, is not serialized again. Equal to jcs(obj): top-level
- * keys are fixed ASCII names, so `"key"` is their JCS form and the default sort is RFC 8785's
- * UTF-16 code unit order. `sigAt` is the index of the `,` that starts the `sig` member (-1 when
- * there is none): `sig` is never the first member (`action` and `actor` sort before it).
+ * already serialized for its size check, is not serialized again. Equal to jcs(obj) when `order`
+ * holds every key of `obj` in RFC 8785's order (UTF-16 code unit order, which `Array.sort` gives
+ * by default): top-level keys are fixed ASCII names, so `"key"` is their JCS form, and the order
+ * is sorted once at load instead of once per entry (a sort allocates work arrays on every call).
+ * Keys of `order` that `obj` lacks (or holds as undefined) are skipped. `sigAt` is the index of
+ * the `,` that starts the `sig` member (-1 when there is none): `sig` is never the first member
+ * (`action` and `actor` sort before it).
  */
-export function assembleJcs(obj: Record<string, unknown>, dataText: string | undefined): { text: string; sigAt: number } {
-  const keys = Object.keys(obj).sort();
+export function assembleJcs(obj: Record<string, unknown>, dataText: string | undefined, order: readonly string[]): { text: string; sigAt: number } {
   let text = '{';
   let sigAt = -1;
-  for (let i = 0; i < keys.length; i++) {
-    const k = keys[i]!;
-    if (i > 0) {
+  for (let i = 0; i < order.length; i++) {
+    const k = order[i]!;
+    const v = obj[k];
+    if (v === undefined) continue;
+    if (text.length > 1) {
       if (k === 'sig') sigAt = text.length;
       text += ',';
     }
-    text += `"${k}":${k === 'data' && dataText !== undefined ? dataText : jcs(obj[k])}`;
+    text += '"' + k + '":' + (k === 'data' && dataText !== undefined ? dataText : jcs(v));
   }
   return { text: text + '}', sigAt };
 }

@@ -21,6 +21,8 @@ import {
 const TOP_LEVEL_FIELDS = new Set([
   'v', 'id', 'time', 'actor', 'action', 'resource', 'outcome', 'reason', 'source', 'requestId', 'tenant', 'data', 'client', 'sig',
 ]);
+/** The top-level names in JCS (RFC 8785) member order: the order a canonical entry lists them in. */
+const TOP_LEVEL_JCS_ORDER: readonly string[] = [...TOP_LEVEL_FIELDS].sort();
 const ACTOR_FIELDS = new Set(['id', 'type', 'name']);
 const RESOURCE_FIELDS = new Set(['type', 'id', 'name']);
 const SOURCE_FIELDS = new Set(['ip', 'userAgent']);
@@ -185,7 +187,9 @@ const TIME: StringRule = {
   syntax: (s) => {
     const m = TIME_PATTERN.exec(s);
     if (m === null) return ['time_format', 'must be RFC 3339 UTC: YYYY-MM-DDTHH:MM:SS[.fraction]Z (1-9 fraction digits)'];
-    const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+    // Indexed, not destructured: array destructuring goes through the iterator protocol, an
+    // allocation per entry on the ingest path.
+    const year = Number(m[1]), month = Number(m[2]), day = Number(m[3]), hour = Number(m[4]), minute = Number(m[5]), second = Number(m[6]);
     if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) {
       // Leap seconds (:60) are rejected: JavaScript and most databases cannot represent them.
       return ['time_invalid', 'is not a real calendar date and time (leap seconds are not accepted)'];
@@ -434,7 +438,7 @@ function validate(input: unknown, mode: Mode): Validated {
   if (errors.list.length > 0) return { errors: errors.list };
   // For unsigned entries, measure with a placeholder signature and key of the final sizes.
   const sized = mode === 'signed' ? out : { ...out, client: '0'.repeat(64), sig: '0'.repeat(128) };
-  const canonical = assembleJcs(sized, dataText);
+  const canonical = assembleJcs(sized, dataText, TOP_LEVEL_JCS_ORDER);
   const leafBytes = utf8Bound(canonical.text, lim.LEAF_BYTES_MAX);
   if (leafBytes > lim.LEAF_BYTES_MAX) {
     errors.add('leaf_too_large', '', `the signed entry is ${leafBytes} bytes as JCS, more than LEAF_BYTES_MAX (${lim.LEAF_BYTES_MAX})`);
