@@ -1,7 +1,8 @@
 // The status poll on an idle network (node/peer/sync.ts, pollDue): four real peers in one
 // process. Once every head is final and nothing moves, each peer polls the others about every
 // STATUS_POLL_QUIET_MS instead of every STATUS_POLL_MS; a new height brings the normal cadence back,
-// and a peer that restarts behind a quiet network does not wait for the quiet period to end.
+// a peer that restarts behind a quiet network does not wait for the quiet period to end, and a
+// height that cannot be decided is not quiet.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STATUS_POLL_MS, STATUS_POLL_QUIET_MS } from '../../node/peer/sync.js';
 import { clusterProgress, makeEntries, startedCluster, waitFor, type Cluster } from '../peer-support/cluster.js';
@@ -68,5 +69,33 @@ describe('status poll on an idle network', () => {
     await waitFor(c, 'peer 3 caught up to tree size 3', () => p3.status().treeSize >= 3, () => clusterProgress(c), { stallMs: 15_000, maxMs: 30_000 });
     // Without the poll on connect it takes the whole quiet period and more (checked: 5.1 s).
     expect(Date.now() - started, 'restart to caught up').toBeLessThan(STATUS_POLL_QUIET_MS - 500);
+  }, 60_000);
+});
+
+describe('status poll while a height is stuck', () => {
+  it('a peer whose consensus runs a height it cannot decide polls at the normal cadence, not the quiet one (~12 s)', async () => {
+    // Sizes so far: 3 on peers 0-2 and 3 on peer 3 (caught up above). Everything is final and quiet.
+    await sleep(STATUS_POLL_MS * 2.5);
+    // Two of four down: no quorum. An entry makes peers 0 and 3 start a height they cannot decide;
+    // their heads stay where they were, final, so only the running height says "not quiet".
+    await c.stop(1);
+    await c.stop(2);
+    const [e] = makeEntries(c.clients, 1, 'quiet-stuck');
+    const [r] = await c.peers[0]!.submit([e!]);
+    expect(r).toHaveProperty('status', 'accepted');
+    await waitFor(c, 'peers 0 and 3 running the next height', () => [0, 3].every((i) => c.peers[i]!.status().consensus.running), () => clusterProgress(c), { stallMs: 15_000, maxMs: 30_000 });
+    const before = [0, 3].map((i) => c.peers[i]!.status().sync.statusPolls);
+    const windowMs = STATUS_POLL_MS * 4.5;
+    await sleep(windowMs);
+    [0, 3].forEach((i, k) => {
+      const s = c.peers[i]!.status();
+      expect(s.finalSize, `peer ${i} head unchanged and final`).toBe(s.treeSize);
+      // Quiet, this window (shorter than STATUS_POLL_QUIET_MS) holds at most one poll; at the normal cadence about four.
+      expect(s.sync.statusPolls - before[k]!, `peer ${i} polls in ${windowMs} ms of a stuck height`).toBeGreaterThanOrEqual(3);
+    });
+    // The quorum comes back and the height is decided.
+    await c.start(1);
+    await c.start(2);
+    await waitFor(c, 'tree size 4 final on every peer', () => c.peers.every((p) => p!.status().finalSize >= 4), () => clusterProgress(c), { stallMs: 15_000, maxMs: 30_000 });
   }, 60_000);
 });
