@@ -17,6 +17,7 @@ import { canonicalEntry, canonicalEntryFromLeaf, canonicalEntrySignature, parseL
 import type { AuditEntry, EntryError } from '../../src/entry/types.js';
 import { peerVerifier } from '../crypto/peer-verifier.js';
 import { toHex } from '../../src/encoding/bytes.js';
+import { fieldsOf, type SearchFields } from '../../src/search/fields.js';
 import type { Genesis } from './genesis.js';
 import type { SubmitCode } from './mempool.js';
 import { govRecordFromEntry, isGovEntry, type ParsedGovRecord } from '../../src/governance/index.js';
@@ -39,6 +40,12 @@ export interface CheckedEntry {
   timeMs: number;
   /** The governance record the entry carries (action under `cairn.gov.`), parsed. */
   gov?: ParsedGovRecord;
+  /**
+   * The search fields of the leaf (src/search/fields.ts), when this check parsed the leaf anyway
+   * (a decided block's light parse): the search index then takes them instead of parsing the
+   * same bytes a second time.
+   */
+  fields?: SearchFields | null;
 }
 
 export interface EntryCheckFailure {
@@ -314,7 +321,7 @@ export function createEntryChecker(
         if (!g.ok) return { ok: false, code: g.code, message: g.message, field: 'data' };
         parsedGov = g.parsed;
       }
-      return { ok: true, entry: { leaf, leafHash, client: o.client, id: o.id, timeMs: Date.parse(o.time), ...(parsedGov !== undefined ? { gov: parsedGov } : {}) } };
+      return { ok: true, entry: { leaf, leafHash, client: o.client, id: o.id, timeMs: Date.parse(o.time), fields: fieldsOf(j), ...(parsedGov !== undefined ? { gov: parsedGov } : {}) } };
     },
   };
 }

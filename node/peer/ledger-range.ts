@@ -79,6 +79,8 @@ export function appliedBlockOf(v: ValidatedBlock, bytes: Uint8Array, hash: Uint8
     // validateBlock hashed each leaf's bytes (or took a mempool entry whose leaf bytes are equal).
     leafHashesFromLeaves: true,
     clientIds: entries.map((e) => ({ client: e.client, id: e.id })),
+    // Parsed once, by the decided block's light parse (undefined where a check found the entry known).
+    fields: entries.map((e) => e.fields),
     tiles: tiles.map((t) => ({ level: t.tile.level, index: t.tile.index, bytes: t.bytes })),
     logState: encodeState(v.appended.state),
     treeSize: v.appended.state.size,

@@ -201,7 +201,8 @@ export class SearchIndexer {
    * that batch is written.
    */
   async opsForBlocks(
-    blocks: readonly { firstIndex: number; leaves: readonly Uint8Array[] }[],
+    // `fields`: parallel to `leaves`, each item fieldsOf the parsed leaf (an undefined one is parsed here).
+    blocks: readonly { firstIndex: number; leaves: readonly Uint8Array[]; fields?: readonly (SearchFields | null | undefined)[] }[],
     // Takes the operations as they are made (the store's batch) instead of collecting them.
     sink?: (ops: BatchOp[]) => void,
   ): Promise<{ ops: BatchOp[]; commit: () => void }> {
@@ -223,7 +224,10 @@ export class SearchIndexer {
     for (const b of blocks) {
       if (b !== blocks[0]) known = new Map([...known, ...written]);
       written = new Map();
-      const fields = b.leaves.map((l) => fieldsOfLeaf(l));
+      const fields = b.leaves.map((l, i) => {
+        const f = b.fields?.[i];
+        return f !== undefined ? f : fieldsOfLeaf(l);
+      });
       if (run.length === 0 || runStart + run.length !== b.firstIndex) {
         flushRun();
         runStart = b.firstIndex;

@@ -5,6 +5,7 @@ import type { TileReader, TileId } from '../../src/merkle/index.js';
 import type { StoreHead } from './codec.js';
 import type { StoreLimits } from './store-limits.js';
 import type { SearchAccess } from '../search/db.js';
+import type { SearchFields } from '../../src/search/fields.js';
 
 /** A decided block and everything it changes, as computed by the peer (see the storage contract). */
 export interface AppliedBlock {
@@ -28,6 +29,12 @@ export interface AppliedBlock {
   leafHashesFromLeaves?: boolean;
   /** Parallel to leaves. */
   clientIds: { client: string; id: string }[];
+  /**
+   * Parallel to leaves, optional: the search fields the caller already extracted from exactly
+   * these leaf bytes (src/search/fields.ts fieldsOf of the parsed leaf); an undefined item (or no
+   * array) and the search index parses the leaf itself.
+   */
+  fields?: readonly (SearchFields | null | undefined)[];
   /** Exactly the tiles of tilesTouchedByAppend(firstIndex, treeSize), each at its width at treeSize. */
   tiles: { level: number; index: number; bytes: Uint8Array }[];
   /** encodeState of the merkle compact range after the block. */

@@ -9,6 +9,7 @@ import { CheckedCache, createEntryChecker, fastLeafHash } from '../../node/peer/
 import { peerVerifier } from '../../node/crypto/peer-verifier.js';
 import { makeClients, makeGenesis, makeOrgs } from '../peer-support/fixtures.js';
 import { toHex, utf8, fromUtf8 } from '../../src/encoding/bytes.js';
+import { fieldsOfLeaf } from '../../node/search/index-writer.js';
 
 const orgs = await makeOrgs(4, 'ec');
 const clients = makeClients(2, 'ecc');
@@ -55,6 +56,28 @@ describe('entry checker: one canonicalization and one signature check per peer',
     expect(proposed.ok && decided.ok).toBe(true);
     expect(n.parse).toHaveBeenCalledTimes(1);
     if (proposed.ok && decided.ok) expect({ ...decided.entry, leaf: undefined }).toEqual({ ...proposed.entry, leaf: undefined });
+  });
+
+  it("a decided leaf this peer never saw is parsed once: the search index takes the light parse's fields", () => {
+    const checker = createEntryChecker(genesis);
+    const e = signEntry(
+      { v: 1, id: 'd1', time: '2024-05-01T12:00:00.123456Z', actor: { id: 'u é 😀', type: 'user' }, action: 'db.table.drop', resource: { type: 'db.table', id: 'payments' }, outcome: 'denied', tenant: 'acme' },
+      clients[0]!.signer,
+    );
+    const leaf = entryLeaf(e);
+    const n = counting();
+    const d = checker.parseDecided(leaf);
+    expect(n.parse).toHaveBeenCalledTimes(1);
+    expect(d.ok).toBe(true);
+    if (!d.ok) return;
+    // What the index would have parsed itself, field for field (time truncated to milliseconds).
+    expect(d.entry.fields).toEqual(fieldsOfLeaf(leaf));
+    expect(d.entry.fields).toEqual({ actor: 'u é 😀', action: 'db.table.drop', resourceType: 'db.table', resourceId: 'payments', tenant: 'acme', outcome: 'denied', client: e.client, timeMs: Date.parse('2024-05-01T12:00:00.123Z') });
+    // A leaf the peer checked before (proposal, gossip) is not parsed here: the index parses it.
+    const proposed = checker.checkLeaf(entryLeaf(entry('d2')), { inBlock: true });
+    const decided = checker.parseDecided(entryLeaf(entry('d2')));
+    expect(proposed.ok && decided.ok).toBe(true);
+    expect(decided.ok && decided.entry.fields).toBeUndefined();
   });
 
   it('a submission is verified once, also when its bytes come back by gossip', () => {

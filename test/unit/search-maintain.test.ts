@@ -10,7 +10,9 @@ import { INDEX_BATCH_LEAVES, reindex, verifyIndexes } from '../../node/search/ma
 import { SearchEngine } from '../../node/search/query.js';
 import { K_ACTOR, K_TIME, P_SEARCH, SEARCH_LT, decodeGroup, indexOfPostingKey, postingBase, postingEnd, postingKey, timeKey } from '../../node/search/keys.js';
 import { SeededRandom } from './support/seeded-random.js';
-import { TempDirs, withRawDb } from './support/storage-fixture.js';
+import { TempDirs, nextBlock, withRawDb } from './support/storage-fixture.js';
+import { fieldsOfLeaf } from '../../node/search/index-writer.js';
+import { entryLeaf } from '../../src/entry/index.js';
 import { SearchLog, bruteForce } from './support/search-fixture.js';
 import { cli } from './support/cli.js';
 
@@ -77,6 +79,41 @@ describe('search index maintenance', () => {
     const rebuilt = await allPostings(dir);
     expect(rebuilt.postings).toEqual(written.postings);
     expect(rebuilt.others).toEqual(written.others);
+  });
+
+  it('fields handed in with a block (the catch-up path parsed the leaves already) are what is indexed, and give the same records as parsing', async () => {
+    const given = await dirs.make();
+    const parsed = await dirs.make();
+    for (const [dir, withFields] of [[given, true], [parsed, false]] as const) {
+      const store = await openStore(dir);
+      open.push(store);
+      const log = new SearchLog(store, new SeededRandom('fields-given'));
+      for (let b = 0; b < 8; b++) {
+        const entries = Array.from({ length: 1 + log.rng.int(40) }, () => log.randomEntry());
+        const leaves = entries.map((e) => entryLeaf(e));
+        const blk = await nextBlock(store, leaves, entries.map((e) => ({ client: e.client, id: e.id })));
+        // Every other entry without fields: the indexer parses those itself.
+        if (withFields) blk.fields = leaves.map((l, i) => (i % 2 === 0 ? fieldsOfLeaf(l) : undefined));
+        await store.applyBlock(blk);
+      }
+      await store.close();
+    }
+    const a = await allPostings(given);
+    expect(a.postings.length).toBeGreaterThan(100);
+    expect(a).toEqual(await allPostings(parsed));
+    // And the fields are used, not parsed again: a block whose given fields name another actor is indexed under it.
+    const dir = await dirs.make();
+    const store = await openStore(dir);
+    open.push(store);
+    const log = new SearchLog(store, new SeededRandom('fields-used'));
+    const entries = [log.randomEntry(), log.randomEntry()];
+    const leaves = entries.map((e) => entryLeaf(e));
+    const blk = await nextBlock(store, leaves, entries.map((e) => ({ client: e.client, id: e.id })));
+    blk.fields = [{ ...fieldsOfLeaf(leaves[0]!)!, actor: 'given-actor' }, undefined];
+    await store.applyBlock(blk);
+    await store.close();
+    const base = Buffer.from(postingBase(K_ACTOR, 'given-actor')!).toString('hex');
+    expect((await allPostings(dir)).postings).toContain(`${base}@0`);
   });
 
   it('blocks applied while reindex runs are indexed once: no leaf ends up in two groups', async () => {
