@@ -321,7 +321,10 @@ export function createEntryChecker(
         if (!g.ok) return { ok: false, code: g.code, message: g.message, field: 'data' };
         parsedGov = g.parsed;
       }
-      return { ok: true, entry: { leaf, leafHash, client: o.client, id: o.id, timeMs: Date.parse(o.time), fields: fieldsOf(j), ...(parsedGov !== undefined ? { gov: parsedGov } : {}) } };
+      // fieldsOf parses `time` the same way (Date.parse), kept only when finite: not parsed twice.
+      const fields = fieldsOf(j);
+      const timeMs = fields?.timeMs ?? Date.parse(o.time);
+      return { ok: true, entry: { leaf, leafHash, client: o.client, id: o.id, timeMs, fields, ...(parsedGov !== undefined ? { gov: parsedGov } : {}) } };
     },
   };
 }

@@ -99,7 +99,7 @@ async function fillBatch(
     }
   }
   // Search index records ride in the same synced batch as the leaves (node/search/index-writer.ts).
-  const search = s.searchIndexer === null ? null : await s.searchIndexer.opsForBlocks(bs.map((b) => ({ firstIndex: b.firstIndex, leaves: b.leaves, ...(b.fields !== undefined ? { fields: b.fields } : {}) })), (ops) => batch.add(ops));
+  const search = s.searchIndexer === null ? null : await s.searchIndexer.opsForBlocks(bs, (ops) => batch.add(ops));
   batch.add([{ type: 'put', key: singleKey(P_HEAD), value: encodeHead(getHead()!) }]);
   // Into the filter BEFORE the write: a lookup racing the write then reads LevelDB, exactly as
   // without a filter (a failed write only leaves harmless false positives).
