@@ -15,6 +15,7 @@ import type { NetLimits } from './limits.js';
 import type { NetLogger } from './logger.js';
 import type { MembershipGate } from './membership-gate.js';
 import type { WireMeter } from './wire-bytes.js';
+import { installYamuxWindowRule } from './yamux-window.js';
 
 /** How often a refused outsider is logged (it is counted every time). */
 const DENIED_LOG_INTERVAL_MS = 60_000;
@@ -42,6 +43,7 @@ export interface HostNodeOptions {
 export async function createHostNode({ privateKey, listen, n, allowedTopics, limits, log, stats, gate, wire }: HostNodeOptions): Promise<HostNode> {
   const isGenesis = (id: PeerId): boolean => gate.admits(id.toString());
   const deniedLoggedAt = new Map<string, number>();
+  installYamuxWindowRule();
 
   return createLibp2p({
     start: false,

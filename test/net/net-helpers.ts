@@ -92,3 +92,19 @@ export async function waitFullMesh(hosts: PeerNetwork[], timeoutMs = 15_000): Pr
 export async function waitTopicMesh(hosts: PeerNetwork[], topic: string, timeoutMs = 15_000): Promise<void> {
   await waitFor(`every host to see ${hosts.length - 1} subscribers of ${topic}`, () => hosts.every((h) => h.topicPeers(topic).length === hosts.length - 1), timeoutMs, () => describeHosts(hosts));
 }
+
+/**
+ * Two connected hosts A and B, both subscribed to one of their topics: B accepts every message
+ * and hands it to `onB`. The caller stops `hosts`.
+ */
+export async function pairOnTopic(topicOf: (t: PeerNetwork['topics']) => string, onB: (data: Uint8Array) => void): Promise<{ hosts: PeerNetwork[]; a: PeerNetwork; b: PeerNetwork }> {
+  const ids = await identities(2);
+  const hosts = await startCluster(ids, ids);
+  await waitFullMesh(hosts);
+  const [a, b] = hosts as [PeerNetwork, PeerNetwork];
+  const topic = topicOf(a.topics);
+  b.subscribe(topic, () => 'accept', (_from, data) => onB(data));
+  a.subscribe(topic, () => 'accept', () => {});
+  await waitTopicMesh(hosts, topic);
+  return { hosts, a, b };
+}

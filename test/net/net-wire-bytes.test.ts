@@ -3,7 +3,7 @@
 // Yamux and gossipsub framing), and both sides agree on what crossed the connection.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PeerNetwork } from '../../node/net/index.js';
-import { describeHosts, identities, startCluster, stopAll, waitFor, waitFullMesh, waitTopicMesh } from './net-helpers.js';
+import { describeHosts, pairOnTopic, stopAll, waitFor } from './net-helpers.js';
 
 const MESSAGES = 20;
 const MESSAGE_BYTES = 50_000;
@@ -18,14 +18,9 @@ describe('bytes on the wire', () => {
   });
 
   it('counts each connection\'s bytes per remote peer on both sides', async () => {
-    const ids = await identities(2);
-    hosts = await startCluster(ids, ids);
-    await waitFullMesh(hosts);
-    const [a, b] = hosts as [PeerNetwork, PeerNetwork];
     let got = 0;
-    b.subscribe(a.topics.entries, () => 'accept', () => got++);
-    a.subscribe(a.topics.entries, () => 'accept', () => {});
-    await waitTopicMesh(hosts, a.topics.entries);
+    const { hosts: started, a, b } = await pairOnTopic((t) => t.entries, () => got++);
+    hosts = started;
 
     const row = (h: PeerNetwork, peer: string) => h.wireBytes().perPeer.find((r) => r.peer === peer) ?? { sent: 0, received: 0 };
     const before = row(a, b.peerId);
@@ -48,17 +43,12 @@ describe('bytes on the wire', () => {
   }, 60_000);
 
   it('a burst of small messages published in one tick (coalesced into few socket writes) arrives whole and in order', async () => {
-    const ids = await identities(2);
-    hosts = await startCluster(ids, ids);
-    await waitFullMesh(hosts);
-    const [a, b] = hosts as [PeerNetwork, PeerNetwork];
     const got: number[] = [];
-    b.subscribe(a.topics.consensus, () => 'accept', (_from, data) => {
-      // Each message is 100 copies of its own number: a torn or merged frame would show.
+    // Each message is 100 copies of its own number: a torn or merged frame would show.
+    const { hosts: started, a } = await pairOnTopic((t) => t.consensus, (data) => {
       if (data.length === 100 && data.every((x) => x === data[0])) got.push(data[0]!);
     });
-    a.subscribe(a.topics.consensus, () => 'accept', () => {});
-    await waitTopicMesh(hosts, a.topics.consensus);
+    hosts = started;
     const sends: Promise<unknown>[] = [];
     for (let k = 0; k < BURST; k++) sends.push(a.publish(a.topics.consensus, new Uint8Array(100).fill(k)));
     await Promise.all(sends);
