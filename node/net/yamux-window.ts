@@ -9,9 +9,8 @@
 // reaches half the receive window, or when the update carries a flag (SYN/ACK). This module
 // installs that rule on the library's stream class, keeping its window auto-tuning.
 //
-// The sender still never waits longer than for half a window of data (128 KiB by default) to be
-// read: a stream whose sender exhausted its window has handed back at least half of it, so the
-// update goes out at once.
+// A sender still never waits for more than half a window of data (128 KiB by default) to be
+// read: once it has used up half its window, the receiver has read that half and hands it back.
 import { StreamState, YamuxStream } from '@libp2p/yamux/stream';
 
 /** Yamux frame type of a window update (the spec's type 0x1). */
@@ -33,7 +32,16 @@ interface YamuxStreamInternals {
 /** Frames handed back are counted for tests and diagnostics. */
 export const yamuxWindowStats = { updatesSent: 0, updatesHeld: 0 };
 
+/** The library's own method, kept for a stream that lacks the fields this rule reads. */
+let librarySendWindowUpdate: ((this: YamuxStreamInternals) => void) | undefined;
+
 function sendWindowUpdate(this: YamuxStreamInternals): void {
+  // A library version whose streams lack these fields keeps its own behaviour (the tests then
+  // fail on the frame counts) rather than sending a corrupt update.
+  if (typeof this.recvWindow !== 'number' || typeof this.recvWindowCapacity !== 'number' || typeof this.epochStart !== 'number') {
+    librarySendWindowUpdate!.call(this);
+    return;
+  }
   if (this.state === StreamState.Paused) {
     // As the library does: restart the epoch so that resuming does not count the pause.
     this.epochStart = Date.now();
@@ -63,8 +71,8 @@ let installed = false;
 
 /**
  * Installs the rule on @libp2p/yamux's stream class (once per process). Throws if the class no
- * longer has the method and fields it replaces, so that a changed library fails at start rather
- * than silently keeping its old behaviour or breaking flow control.
+ * longer has the methods it replaces and calls, so that a changed library fails at start rather
+ * than breaking flow control.
  */
 export function installYamuxWindowRule(): void {
   if (installed) return;
@@ -72,6 +80,7 @@ export function installYamuxWindowRule(): void {
   if (typeof proto['sendWindowUpdate'] !== 'function' || typeof proto['getSendFlags'] !== 'function' || StreamState.Paused === undefined) {
     throw new Error('@libp2p/yamux changed: YamuxStream.sendWindowUpdate/getSendFlags not found; review node/net/yamux-window.ts');
   }
+  librarySendWindowUpdate = proto['sendWindowUpdate'] as typeof librarySendWindowUpdate;
   proto['sendWindowUpdate'] = sendWindowUpdate;
   installed = true;
 }
