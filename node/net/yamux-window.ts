@@ -49,7 +49,9 @@ function sendWindowUpdate(this: YamuxStreamInternals): void {
   }
   const flags = this.getSendFlags();
   // The library's auto-tuning: data read within four round trips of the last update doubles the
-  // receive window (up to its maximum).
+  // receive window (up to its maximum). With updates sent per half window instead of per frame,
+  // "the last update" is rarer, so a stream of small messages no longer grows its window (and
+  // what a sender may have in flight to us) towards the 16 MiB maximum; bulk transfers still do.
   const now = Date.now();
   const rtt = this.getRTT();
   if (flags === 0 && rtt > -1 && now - this.epochStart <= rtt * 4) {
